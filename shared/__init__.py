@@ -1,0 +1,1 @@
+"""Code every Serverflow Lambda shares: API routers, schemas, orchestration, scheduling, storage."""

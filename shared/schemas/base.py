@@ -1,0 +1,48 @@
+"""Base models shared by every schema.
+
+Prefect's API ignores unknown fields (newer clients may send more) and serialises
+timedeltas as float seconds; these bases keep that contract in one place.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def now_utc() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class APIBaseModel(BaseModel):
+    """Every payload: unknown fields are ignored, as the reference server does."""
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="ignore",
+        ser_json_timedelta="float",
+        populate_by_name=True,
+    )
+
+
+class ActionBaseModel(BaseModel):
+    """Create/update payloads: the reference forbids unknown fields here (422)."""
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="forbid",
+        ser_json_timedelta="float",
+        populate_by_name=True,
+    )
+
+
+class ObjectBaseModel(APIBaseModel):
+    """A stored object: server-assigned id and created/updated timestamps."""
+
+    id: UUID = Field(default_factory=uuid4)
+    created: datetime.datetime | None = None
+    updated: datetime.datetime | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
