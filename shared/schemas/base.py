@@ -12,6 +12,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.schemas.types import DateTime
+
 
 def now_utc() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
@@ -41,8 +43,9 @@ class ObjectBaseModel(APIBaseModel):
     """A stored object: server-assigned id and created/updated timestamps."""
 
     id: UUID = Field(default_factory=uuid4)
-    created: datetime.datetime | None = None
-    updated: datetime.datetime | None = None
+    # DateTime (not bare datetime) so naive timestamps are read as UTC, as the reference does.
+    created: DateTime | None = None
+    updated: DateTime | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
