@@ -1,0 +1,97 @@
+"""Run one real-prefect-client flow (N trivial tasks, sequential or .submit()) and print a JSON line.
+
+Run in a subprocess with PREFECT_API_URL and a temp PREFECT_HOME:
+    python -m bench.client_flow --tasks 200 --mode submit
+Counts the HTTP requests (by method + path template) and events the client sent, for the cost model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections import Counter
+from typing import Any
+
+T_PROCESS = time.perf_counter()
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+requests_sent: Counter[str] = Counter()
+events_sent: Counter[str] = Counter()
+
+
+def _template(method: str, url: Any) -> str:
+    path = UUID_RE.sub("{id}", str(getattr(url, "path", url)))
+    return f"{method} {path}"
+
+
+def install_counters() -> None:
+    """Count requests at the client (httpx send) and events at the events client (_emit)."""
+    import httpx
+
+    orig_async, orig_sync = httpx.AsyncClient.send, httpx.Client.send
+
+    async def async_send(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> httpx.Response:
+        requests_sent[_template(request.method, request.url)] += 1
+        return await orig_async(self, request, **kw)
+
+    def sync_send(self: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
+        requests_sent[_template(request.method, request.url)] += 1
+        return orig_sync(self, request, **kw)
+
+    httpx.AsyncClient.send = async_send  # type: ignore[method-assign]
+    httpx.Client.send = sync_send  # type: ignore[method-assign]
+    try:
+        from prefect.events.clients import PrefectEventsClient
+
+        orig_emit = PrefectEventsClient._emit
+
+        async def emit(self: Any, event: Any) -> None:
+            events_sent[".".join(str(event.event).split(".")[:2])] += 1
+            await orig_emit(self, event)
+
+        PrefectEventsClient._emit = emit  # type: ignore[method-assign]
+    except (ImportError, AttributeError):
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=200)
+    ap.add_argument("--mode", choices=["sequential", "submit"], default="sequential")
+    args = ap.parse_args()
+    t_import = time.perf_counter()
+    from prefect import flow, task
+
+    import_s = time.perf_counter() - t_import
+    install_counters()
+
+    @task
+    def trivial(i: int) -> int:
+        return i
+
+    @flow(name=f"bench-{args.mode}")
+    def sequential(n: int) -> int:
+        return sum(trivial(i) for i in range(n))
+
+    @flow(name=f"bench-{args.mode}")
+    def submitted(n: int) -> int:
+        futures = [trivial.submit(i) for i in range(n)]
+        return sum(f.result() for f in futures)
+
+    fn = sequential if args.mode == "sequential" else submitted
+    t0 = time.perf_counter()
+    state = fn(args.tasks, return_state=True)
+    flow_s = time.perf_counter() - t0
+    out = {
+        "mode": args.mode, "tasks": args.tasks, "state": state.type.value,
+        "flow_run_id": str(state.state_details.flow_run_id),
+        "import_prefect_s": round(import_s, 3), "flow_wall_s": round(flow_s, 3),
+        "process_wall_s": round(time.perf_counter() - T_PROCESS, 3),
+        "http_requests": dict(requests_sent), "events": dict(events_sent),
+    }
+    print("BENCH_RESULT " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Drive bench.client_flow in subprocesses against one server; wait until the task runs are queryable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+
+from bench.load import PREFECT_HEADERS, assert_loopback
+from bench.procs import REPO
+
+
+def client_env(api_url: str, home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"PREFECT_API_URL": api_url, "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PYTHONPATH": str(REPO)})
+    return env
+
+
+def count_task_runs(api_url: str, flow_run_id: str) -> int | None:
+    try:
+        r = httpx.post(f"{api_url}/task_runs/count", json={"flow_runs": {"id": {"any_": [flow_run_id]}}},
+                       headers=PREFECT_HEADERS, timeout=10)
+        return int(r.json()) if r.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, TypeError):
+        return None
+
+
+def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.0,
+                    wait_recorded_s: float = 20.0) -> dict[str, Any]:
+    """One flow in a fresh interpreter. Adds the outer wall time and the delay until the server has
+    recorded all task runs (polled, bounded by `wait_recorded_s`)."""
+    assert_loopback(api_url)
+    with tempfile.TemporaryDirectory(prefix="bench-client-") as home:
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run([sys.executable, "-m", "bench.client_flow", "--tasks", str(tasks), "--mode", mode],
+                               cwd=str(REPO), env=client_env(api_url, home), capture_output=True, text=True,
+                               timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return {"mode": mode, "tasks": tasks, "error": f"timeout after {timeout_s}s"}
+        wall = time.perf_counter() - t0
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        return {"mode": mode, "tasks": tasks, "error": f"exit {p.returncode}", "stderr_tail": p.stderr[-2000:]}
+    res: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
+    res["subprocess_wall_s"] = round(wall, 3)
+    res["client_warnings"] = sum(1 for ln in p.stderr.splitlines() if "WARNING" in ln or "ERROR" in ln)
+    if res["client_warnings"]:
+        res["stderr_tail"] = p.stderr[-1500:]
+    t1 = time.perf_counter()
+    recorded = None
+    while time.perf_counter() - t1 < wait_recorded_s:
+        recorded = count_task_runs(api_url, res["flow_run_id"])
+        if recorded is not None and recorded >= tasks:
+            break
+        time.sleep(0.25)
+    res["task_runs_recorded"] = recorded
+    res["recorded_after_exit_s"] = round(time.perf_counter() - t1, 2)
+    return res
