@@ -1,0 +1,1 @@
+"""Infrastructure: readers of template.yaml, the CDK app, and the local emulation."""

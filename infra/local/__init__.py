@@ -1,0 +1,1 @@
+"""Local emulation: the whole stack on loopback (`python -m infra.local`)."""

@@ -1,0 +1,1 @@
+"""HTTP layer: one router per Prefect domain plus the app factory."""

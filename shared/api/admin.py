@@ -1,0 +1,64 @@
+"""Admin and root routes: health, versions, settings, default result storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from shared.config import get_settings
+from shared.schemas.admin import ServerDefaultResultStorage, ServerSettings
+from shared.storage import admin as admin_store
+
+# Prefect's REST API version (client/constants.py SERVER_API_VERSION in 3.9.1).
+SERVER_API_VERSION = "0.8.4"
+
+router = APIRouter(tags=["Admin"])
+
+
+@router.get("/health")
+def health_check() -> bool:
+    return True
+
+
+@router.get("/version")
+def server_api_version() -> str:
+    return SERVER_API_VERSION
+
+
+@router.get("/hello")
+def hello() -> str:
+    return "👋"
+
+
+@router.get("/ready")
+def ready() -> dict[str, str]:
+    admin_store.ping()
+    return {"message": "OK"}
+
+
+@router.get("/admin/version")
+def read_version() -> str:
+    # The prefect client checks the major version (must be 3) on its first request.
+    return get_settings().server_version
+
+
+@router.get("/admin/settings")
+def read_settings() -> dict[str, Any]:
+    # Analytics is never enabled: `true` would make clients send telemetry off-host.
+    return ServerSettings.current().model_dump(mode="json")
+
+
+@router.get("/admin/storage")
+def read_default_result_storage() -> ServerDefaultResultStorage:
+    return admin_store.read_default_result_storage()
+
+
+@router.put("/admin/storage")
+def update_default_result_storage(configuration: ServerDefaultResultStorage) -> ServerDefaultResultStorage:
+    return admin_store.write_default_result_storage(configuration)
+
+
+@router.delete("/admin/storage", status_code=status.HTTP_204_NO_CONTENT)
+def clear_default_result_storage() -> None:
+    admin_store.write_default_result_storage(ServerDefaultResultStorage())

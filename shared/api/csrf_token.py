@@ -1,0 +1,16 @@
+"""CSRF token route.
+
+Serverflow authenticates with bearer API keys, not cookies, so CSRF protection is
+off; the prefect client disables CSRF for itself on exactly this 422 detail.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+router = APIRouter(tags=["Auth"])
+
+
+@router.get("/csrf-token")
+def create_csrf_token(client: str = Query(..., description="The client to create a CSRF token for")) -> None:
+    raise HTTPException(status_code=422, detail="CSRF protection is disabled.")

@@ -1,0 +1,85 @@
+"""Prefect-shaped error responses.
+
+The reference answers validation errors with `exception_message`/`exception_detail`,
+missing objects with 404 `exception_message`, and HTTPExceptions with `detail`.
+Clients (and users) rely on those shapes, so every failure path lands here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
+
+logger = logging.getLogger("serverflow.api")
+
+
+def _safe_body(body: Any) -> Any:
+    if isinstance(body, bytes | bytearray):
+        try:
+            return body.decode("utf-8", errors="replace")
+        except Exception:  # pragma: no cover - decode with replace cannot fail
+            return None
+    return body
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str, bytes: lambda b: b.decode("utf-8", "replace")})
+    return JSONResponse(
+        status_code=422,
+        content={
+            "exception_message": "Invalid request received.",
+            "exception_detail": errors,
+            "request_body": jsonable_encoder(_safe_body(exc.body), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}),
+        },
+    )
+
+
+async def _model_validation_error(request: Request, exc: ValidationError) -> JSONResponse:
+    # Raised by schema validation inside a handler (e.g. a merged update that is invalid).
+    return JSONResponse(
+        status_code=422,
+        content={
+            "exception_message": "Invalid request received.",
+            "exception_detail": jsonable_encoder(exc.errors(include_url=False), custom_encoder={Exception: str}),
+            "request_body": None,
+        },
+    )
+
+
+async def _not_found(request: Request, exc: ObjectNotFound) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc) or "Not found"})
+
+
+async def _already_exists(request: Request, exc: ObjectAlreadyExists) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc) or "Object already exists"})
+
+
+async def _concurrent_update(request: Request, exc: ConcurrentUpdate) -> JSONResponse:
+    # The write lost a race; the client may retry (the prefect client retries 409? no: 503 with Retry-After).
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
+        content={"exception_message": "Concurrent update, please retry."},
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(status_code=500, content={"exception_message": "Internal Server Error"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]
+    app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _internal_error)

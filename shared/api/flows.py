@@ -1,0 +1,107 @@
+"""/flows routes (Prefect 3.9.1 `server/api/flows.py` compatible)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Response, status
+
+from shared.api.dependencies import LimitBody, page_count
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
+from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResponse
+from shared.schemas.sorting import FlowSort
+from shared.storage import flows as flow_store
+from shared.storage import queries
+
+router = APIRouter(prefix="/flows", tags=["Flows"])
+
+BULK_OPERATION_LIMIT = 50
+
+
+@router.post("/")
+def create_flow(flow: FlowCreate, response: Response) -> Flow:
+    model, created = flow_store.upsert(flow)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return model
+
+
+@router.patch("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def update_flow(flow: FlowUpdate, flow_id: UUID = Path(..., alias="id")) -> None:
+    flow_store.update(flow_id, flow)
+
+
+@router.post("/count")
+def count_flows(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+) -> int:
+    return len(queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools))
+
+
+@router.get("/name/{name}")
+def read_flow_by_name(name: str) -> Flow:
+    flow = flow_store.read_by_name(name)
+    if flow is None:
+        from shared.storage.errors import ObjectNotFound
+
+        raise ObjectNotFound("Flow not found")
+    return flow
+
+
+@router.get("/{id}")
+def read_flow(flow_id: UUID = Path(..., alias="id")) -> Flow:
+    return flow_store.read_or_404(flow_id)
+
+
+@router.post("/filter")
+def read_flows(
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    sort: FlowSort = Body(FlowSort.NAME_ASC),
+) -> list[Flow]:
+    found = queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools, sort=sort)
+    return found[offset : offset + limit]
+
+
+@router.post("/paginate")
+def paginate_flows(
+    limit: int = LimitBody(),
+    page: int = Body(1, ge=1),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    sort: FlowSort = Body(FlowSort.NAME_ASC),
+) -> FlowPaginationResponse:
+    found = queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools, sort=sort)
+    start = (page - 1) * limit
+    return FlowPaginationResponse(
+        results=found[start : start + limit], count=len(found), limit=limit, pages=page_count(len(found), limit), page=page
+    )
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_flow(flow_id: UUID = Path(..., alias="id")) -> None:
+    queries.delete_flow_cascade(flow_id)
+
+
+@router.post("/bulk_delete")
+def bulk_delete_flows(
+    flows: FlowFilter | None = Body(None),
+    limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
+) -> FlowBulkDeleteResponse:
+    matched = queries.filter_flows(flows, None, None, None, None)[:limit]
+    deleted = [queries.delete_flow_cascade(flow.id).id for flow in matched]
+    return FlowBulkDeleteResponse(deleted=deleted)

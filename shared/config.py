@@ -1,0 +1,46 @@
+"""Runtime configuration read from the environment.
+
+The only difference between AWS and the local stack is here: an endpoint URL and
+credentials. Everything else (table layout, queues, routes) comes from template.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    region: str
+    # None on AWS (boto3 resolves the regional endpoint); the emulator's URL locally.
+    aws_endpoint_url: str | None
+    # Bearer API key; None disables auth (local default).
+    api_key: str | None
+    # Largest request body accepted; DynamoDB items are capped at 400 KB.
+    max_body_bytes: int
+    # Seconds a CANCELLING run may stay so before the cleanup function cancels it.
+    cancelling_timeout_seconds: int
+    # Server version reported to clients; the prefect client requires major version 3.
+    server_version: str
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        table_name=env.get("SERVERFLOW_TABLE", "serverflow"),
+        region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+        aws_endpoint_url=env.get("SERVERFLOW_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+        api_key=env.get("SERVERFLOW_API_KEY") or None,
+        max_body_bytes=int(env.get("SERVERFLOW_MAX_BODY_BYTES", str(350 * 1024))),
+        cancelling_timeout_seconds=int(env.get("SERVERFLOW_CANCELLING_TIMEOUT_SECONDS", "300")),
+        server_version=env.get("SERVERFLOW_PREFECT_VERSION", "3.9.1"),
+    )
+
+
+def reset_settings_cache() -> None:
+    """Tests and the local stack change the environment after import."""
+    get_settings.cache_clear()

@@ -1,0 +1,47 @@
+"""Admin payloads: server settings view and default result storage."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.config import get_settings
+from shared.schemas.base import APIBaseModel
+
+
+class ServerDefaultResultStorage(APIBaseModel):
+    default_result_storage_block_id: UUID | None = None
+
+
+class ServerAPISettings(APIBaseModel):
+    default_limit: int = 200
+
+
+class ServerServicesSettings(APIBaseModel):
+    cancelling_timeout_seconds: int = 300
+
+
+class ServerSection(APIBaseModel):
+    analytics_enabled: bool = False
+    api: ServerAPISettings = Field(default_factory=ServerAPISettings)
+    services: ServerServicesSettings = Field(default_factory=ServerServicesSettings)
+
+
+class ServerSettings(APIBaseModel):
+    """The subset of Prefect's settings document that clients read."""
+
+    server: ServerSection = Field(default_factory=ServerSection)
+    backend: str = "serverflow"
+    version: str = "3.9.1"
+
+    @classmethod
+    def current(cls) -> "ServerSettings":
+        settings = get_settings()
+        return cls(
+            server=ServerSection(
+                analytics_enabled=False,
+                services=ServerServicesSettings(cancelling_timeout_seconds=settings.cancelling_timeout_seconds),
+            ),
+            version=settings.server_version,
+        )

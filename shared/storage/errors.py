@@ -1,0 +1,17 @@
+"""Storage outcomes the API layer turns into Prefect-shaped HTTP errors."""
+
+
+class StorageError(Exception):
+    pass
+
+
+class ObjectNotFound(StorageError):
+    """No item for the requested key (HTTP 404)."""
+
+
+class ObjectAlreadyExists(StorageError):
+    """A uniqueness guard already holds the name/key (HTTP 409)."""
+
+
+class ConcurrentUpdate(StorageError):
+    """A conditional write lost a race: the item changed since it was read."""

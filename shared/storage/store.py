@@ -1,0 +1,199 @@
+"""Thin, typed operations on the table that every repository uses.
+
+Repositories build keys; this module runs the reads and (conditional) writes and
+counts items read versus returned so benchmarks can report index efficiency.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists
+from shared.storage.table import INDEXES, TableItem
+
+META = "#META"
+
+
+@dataclass
+class ReadStats:
+    """Per-thread counters: items the table returned vs items the API returned."""
+
+    items_read: int = 0
+    queries: int = 0
+    by_query: list[tuple[str, int]] = field(default_factory=list)
+
+
+_stats = threading.local()
+
+
+def read_stats() -> ReadStats:
+    if not hasattr(_stats, "value"):
+        _stats.value = ReadStats()
+    return _stats.value  # type: ignore[no-any-return]
+
+
+def reset_read_stats() -> ReadStats:
+    _stats.value = ReadStats()
+    return _stats.value  # type: ignore[no-any-return]
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    if cause == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def get(pk: str, sk: str = META) -> TableItem | None:
+    try:
+        item = TableItem.get(pk, sk, consistent_read=True)
+    except TableItem.DoesNotExist:
+        return None
+    read_stats().items_read += 1
+    return item
+
+
+def batch_get(keys: Iterable[tuple[str, str]]) -> list[TableItem]:
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return []
+    items = list(TableItem.batch_get(unique, consistent_read=True))
+    read_stats().items_read += len(items)
+    return items
+
+
+def put_new(item: TableItem) -> None:
+    """Write an item that must not exist yet."""
+    try:
+        item.save(condition=TableItem.PK.does_not_exist())
+    except PutError as exc:
+        if _is_conditional_failure(exc):
+            raise ObjectAlreadyExists(item.PK) from exc
+        raise
+
+
+def put(item: TableItem, condition: Condition | None = None) -> None:
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _is_conditional_failure(exc):
+            raise ConcurrentUpdate(item.PK) from exc
+        raise
+
+
+def delete(item: TableItem, condition: Condition | None = None) -> None:
+    try:
+        item.delete(condition=condition)
+    except DeleteError as exc:
+        if _is_conditional_failure(exc):
+            raise ConcurrentUpdate(item.PK) from exc
+        raise
+
+
+def delete_key(pk: str, sk: str = META) -> None:
+    TableItem(pk, sk).delete()
+
+
+def update(item: TableItem, actions: list[Any], condition: Condition | None = None) -> None:
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_conditional_failure(exc):
+            raise ConcurrentUpdate(item.PK) from exc
+        raise
+
+
+@dataclass
+class WriteBatch:
+    """Ops for one all-or-nothing TransactWriteItems call."""
+
+    puts: list[tuple[TableItem, Condition | None]] = field(default_factory=list)
+    deletes: list[tuple[TableItem, Condition | None]] = field(default_factory=list)
+    checks: list[tuple[TableItem, Condition]] = field(default_factory=list)
+
+    def put(self, item: TableItem, condition: Condition | None = None) -> WriteBatch:
+        self.puts.append((item, condition))
+        return self
+
+    def put_new(self, item: TableItem) -> WriteBatch:
+        self.puts.append((item, TableItem.PK.does_not_exist()))
+        return self
+
+    def delete(self, item: TableItem, condition: Condition | None = None) -> WriteBatch:
+        self.deletes.append((item, condition))
+        return self
+
+
+def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
+    """Run the batch atomically; a failed condition raises `on_conflict`."""
+    if len(batch.puts) + len(batch.deletes) + len(batch.checks) == 1 and not batch.checks:
+        # A single conditional write is atomic on its own and cheaper than a transaction.
+        try:
+            if batch.puts:
+                item, cond = batch.puts[0]
+                put(item, cond)
+            else:
+                item, cond = batch.deletes[0]
+                delete(item, cond)
+        except ConcurrentUpdate as exc:
+            raise on_conflict(str(exc)) from exc
+        return
+    connection = Connection(region=TableItem.Meta.region, host=TableItem.Meta.host)
+    try:
+        with TransactWrite(connection=connection) as tx:
+            for item, cond in batch.puts:
+                tx.save(item, condition=cond)
+            for item, cond in batch.deletes:
+                tx.delete(item, condition=cond)
+            for item, cond in batch.checks:
+                tx.condition_check(TableItem, item.PK, item.SK, condition=cond)
+    except TransactWriteError as exc:
+        if _is_conditional_failure(exc):
+            raise on_conflict(str(exc)) from exc
+        raise
+
+
+def query(
+    pk: str,
+    *,
+    index: str | None = None,
+    sk_prefix: str | None = None,
+    sk_gte: str | None = None,
+    sk_lte: str | None = None,
+    descending: bool = False,
+    limit: int | None = None,
+) -> Iterator[TableItem]:
+    """Query the table or one GSI by partition key, optionally narrowing the sort key."""
+    source: Any = INDEXES[index] if index else TableItem
+    sk_attr = getattr(TableItem, f"{index}SK" if index else "SK")
+    range_condition: Condition | None = None
+    if sk_prefix is not None:
+        range_condition = sk_attr.startswith(sk_prefix)
+    elif sk_gte is not None and sk_lte is not None:
+        range_condition = sk_attr.between(sk_gte, sk_lte)
+    elif sk_gte is not None:
+        range_condition = sk_attr >= sk_gte
+    elif sk_lte is not None:
+        range_condition = sk_attr <= sk_lte
+    kwargs: dict[str, Any] = {"scan_index_forward": not descending}
+    if limit is not None:
+        kwargs["limit"] = limit
+    if index is None:
+        kwargs["consistent_read"] = True
+    stats = read_stats()
+    stats.queries += 1
+    count = 0
+    for item in source.query(pk, range_condition, **kwargs):
+        count += 1
+        stats.items_read += 1
+        yield item
+    stats.by_query.append((f"{index or 'TABLE'}:{pk.split('#')[0]}", count))

@@ -1,0 +1,97 @@
+"""The single DynamoDB table as a pynamodb model.
+
+Every entity is one `TableItem`: generic keys (PK/SK), six overloaded GSIs, the
+entity's JSON body, and the few attributes that conditional writes test
+(state_id, state_timestamp). Entity-specific keys are built by the repositories;
+the index names and key attributes here must match template.yaml (a test checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from shared.config import Settings, get_settings
+
+GSI_COUNT = 6
+
+
+def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
+    attrs: dict[str, Any] = {
+        "Meta": type("Meta", (), {"index_name": f"GSI{n}", "projection": AllProjection()}),
+        f"GSI{n}PK": UnicodeAttribute(hash_key=True),
+        f"GSI{n}SK": UnicodeAttribute(range_key=True),
+    }
+    return type(f"GSI{n}", (GlobalSecondaryIndex,), attrs)
+
+
+GSI1, GSI2, GSI3, GSI4, GSI5, GSI6 = (_index(n) for n in range(1, GSI_COUNT + 1))
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = "serverflow"
+        region = "us-east-1"
+        host: str | None = None
+        max_retry_attempts = 8
+        base_backoff_ms = 25
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    body = UnicodeAttribute(null=True)
+    # Conditional-write guards: a state change is written only if state_id still
+    # equals the id the orchestration decision was based on.
+    state_id = UnicodeAttribute(null=True)
+    state_timestamp = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    # Epoch seconds; DynamoDB TTL deletes events, logs and heartbeats after it.
+    expires_at = NumberAttribute(null=True)
+
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
+    GSI5PK = UnicodeAttribute(null=True)
+    GSI5SK = UnicodeAttribute(null=True)
+    GSI6PK = UnicodeAttribute(null=True)
+    GSI6SK = UnicodeAttribute(null=True)
+
+    gsi1 = GSI1()
+    gsi2 = GSI2()
+    gsi3 = GSI3()
+    gsi4 = GSI4()
+    gsi5 = GSI5()
+    gsi6 = GSI6()
+
+
+INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
+    "GSI1": TableItem.gsi1,
+    "GSI2": TableItem.gsi2,
+    "GSI3": TableItem.gsi3,
+    "GSI4": TableItem.gsi4,
+    "GSI5": TableItem.gsi5,
+    "GSI6": TableItem.gsi6,
+}
+
+
+def configure_table(settings: Settings | None = None) -> None:
+    """Point the model at the configured table/endpoint (call after env changes)."""
+    settings = settings or get_settings()
+    TableItem.Meta.table_name = settings.table_name
+    TableItem.Meta.region = settings.region
+    TableItem.Meta.host = settings.aws_endpoint_url
+    # pynamodb caches its connection per class; drop it so the new endpoint is used.
+    TableItem._connection = None
+    for index in INDEXES.values():
+        index.Meta.model = TableItem  # type: ignore[attr-defined]
+
+
+configure_table()
