@@ -1,0 +1,57 @@
+"""The real prefect 3.9.1 client runs flows against the local stack and reads them back."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.e2e.prefect_env import run_script
+
+
+@pytest.fixture(scope="module")
+def summary(api_url: str) -> dict:
+    data, output = run_script("foundation_flows.py", api_url)
+    assert "Traceback" not in output or "this flow fails" in output or "fails once" in output, output[-4000:]
+    return data
+
+
+def test_parent_flow_and_subflow_complete(summary: dict) -> None:
+    assert summary["parent"]["state"] == "COMPLETED"
+    assert summary["result"] == {"total": 3, "tenfold": 30, "loud": "HELLO", "sub": 31}
+    assert [s["state"] for s in summary["subflows"]] == ["COMPLETED"]
+
+
+def test_every_task_run_recorded_with_final_state_and_run_count(summary: dict) -> None:
+    by_name = {tr["name"].rsplit("-", 1)[0]: tr for tr in summary["task_runs"]}
+    assert set(by_name) >= {"add", "flaky", "shout", "child"}, summary["task_runs"]
+    assert all(tr["state"] == "COMPLETED" for tr in summary["task_runs"]), summary["task_runs"]
+    assert by_name["flaky"]["run_count"] == 2
+    assert by_name["add"]["run_count"] == 1
+    # The subflow's parent task run follows the subflow's state.
+    assert str(by_name["child"]["id"]) == summary["subflows"][0]["parent_task_run_id"]
+
+
+def test_logs_and_artifact_are_recorded(summary: dict) -> None:
+    logs = summary["logs"]
+    assert "parent starting" in logs and "parent done" in logs
+    assert "shouting hello" in logs
+    assert "child running with 30" in logs
+    artifacts = [a for a in summary["artifacts"] if a["key"] == "foundation-report"]
+    assert artifacts and artifacts[0]["type"] == "markdown" and artifacts[0]["data"].startswith("# Report")
+
+
+def test_failing_flow_ends_failed(summary: dict) -> None:
+    assert summary["failing"]["state"] == "FAILED"
+
+
+def test_flow_retries_complete_with_run_count_two(summary: dict) -> None:
+    assert summary["retried"] == {"state": "COMPLETED", "run_count": 2}
+    assert summary["retried_result"] == "ok"
+
+
+def test_state_history_is_ordered(summary: dict) -> None:
+    history = summary["parent_state_history"]
+    assert history[0] == "PENDING" and history[-1] == "COMPLETED"
+    assert Counter(history)["RUNNING"] == 1
+    assert summary["filtered_count"] == 3
