@@ -1,0 +1,65 @@
+"""RRule run times (dateutil), localised to the schedule's timezone.
+
+A rule's DTSTART/UNTIL are relabelled with the schedule's timezone (dateutil does
+not round-trip zones in rule strings), so a 09:00 daily rule stays at 09:00 local
+time through DST, as in the reference.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+
+import dateutil.rrule
+import dateutil.tz
+
+from shared.schemas.schedules import LEGACY_RRULE_ANCHOR, RRuleSchedule
+from shared.scheduling._tz import to_zone, zone
+
+
+def _relabel(rule: dateutil.rrule.rrule, tz: datetime.tzinfo | None) -> dateutil.rrule.rrule:
+    changes: dict[str, datetime.datetime] = {"dtstart": rule._dtstart.replace(tzinfo=tz)}
+    if rule._until:
+        changes["until"] = rule._until.replace(tzinfo=tz)
+    return rule.replace(**changes)
+
+
+def to_dateutil(schedule: RRuleSchedule) -> dateutil.rrule.rrule | dateutil.rrule.rruleset:
+    """The rule as a dateutil object whose dates are in the schedule's timezone."""
+    parsed = dateutil.rrule.rrulestr(schedule.rrule, dtstart=LEGACY_RRULE_ANCHOR.date(), cache=True)
+    tz = dateutil.tz.gettz(schedule.timezone)
+    if isinstance(parsed, dateutil.rrule.rrule):
+        return _relabel(parsed, tz)
+    # An rruleset: dateutil only exposes its parts as private attributes.
+    parsed._rrule = [_relabel(r, tz) for r in parsed._rrule]
+    parsed._exrule = [_relabel(r, tz) for r in parsed._exrule]
+    parsed._rdate = [d.replace(tzinfo=tz) for d in parsed._rdate]
+    parsed._exdate = [d.replace(tzinfo=tz) for d in parsed._exdate]
+    return parsed
+
+
+def rrule_dates(
+    schedule: RRuleSchedule,
+    start: datetime.datetime,
+    end: datetime.datetime | None,
+    n: int,
+    max_candidates: int,
+) -> Iterator[datetime.datetime]:
+    tz = zone(schedule.timezone)
+    start = to_zone(start, tz)
+    end = to_zone(end, tz) if end is not None else None
+    seen: set[datetime.datetime] = set()
+    checked = 0
+    # count=None: DST can produce duplicates, so count distinct dates ourselves.
+    for occurrence in to_dateutil(schedule).xafter(start, count=None, inc=True):
+        date = to_zone(occurrence, tz)
+        # Compare instants: same-tzinfo datetimes compare by wall clock in Python.
+        if end is not None and date.astimezone(datetime.timezone.utc) > end.astimezone(datetime.timezone.utc):
+            break
+        instant = date.astimezone(datetime.timezone.utc)
+        if instant not in seen:
+            seen.add(instant)
+            yield date
+        if len(seen) >= n or checked > max_candidates:
+            break
+        checked += 1
