@@ -1,0 +1,1 @@
+"""CDK app that deploys template.yaml as is (CfnInclude keeps the SAM transform)."""

@@ -1,0 +1,52 @@
+"""CDK app: include template.yaml (the one source) and package the code as an asset.
+
+    cd infra/cdk && npx cdk deploy --app "python -m infra.cdk.app"   (from the repo root: see README)
+
+Nothing is re-declared here: the table, functions, routes, queues and schedules come
+from the SAM template; CDK only swaps each function's `CodeUri: .` for an asset of
+the project's code (dependencies are installed by a bundling step at deploy time).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import cloudformation_include as cfn_inc
+from constructs import Construct
+
+from infra.template import TEMPLATE_PATH, function_domains
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Everything the Lambdas do not need stays out of the asset.
+ASSET_EXCLUDES = [
+    ".git", ".venv", ".ci", "tests", "bench", "sdk", "cdk.out", "**/__pycache__", "*.egg-info", ".serverflow",
+]
+
+
+class ServerflowStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        template = cfn_inc.CfnInclude(self, "Template", template_file=str(TEMPLATE_PATH))
+        self.asset = cdk.aws_s3_assets.Asset(self, "CodeAsset", path=str(REPO_ROOT), exclude=ASSET_EXCLUDES)
+        for logical_id in function_domains():
+            function = template.get_resource(logical_id)
+            function.add_property_override(
+                "CodeUri", {"Bucket": self.asset.s3_bucket_name, "Key": self.asset.s3_object_key}
+            )
+
+
+def build_app(outdir: str | None = None) -> cdk.App:
+    app = cdk.App(outdir=outdir)
+    ServerflowStack(
+        app,
+        os.environ.get("SERVERFLOW_STACK_NAME", "Serverflow"),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+    )
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()
