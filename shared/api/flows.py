@@ -7,13 +7,13 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
-from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.filters import DeploymentFilter, FlowFilter, FlowRunFilter, TaskRunFilter, WorkPoolFilter
 from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
 from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResponse
 from shared.schemas.sorting import FlowSort
 from shared.storage import flows as flow_store
 from shared.storage import queries
+from shared.storage.errors import ObjectNotFound
 
 router = APIRouter(prefix="/flows", tags=["Flows"])
 
@@ -48,8 +48,6 @@ def count_flows(
 def read_flow_by_name(name: str) -> Flow:
     flow = flow_store.read_by_name(name)
     if flow is None:
-        from shared.storage.errors import ObjectNotFound
-
         raise ObjectNotFound("Flow not found")
     return flow
 
