@@ -1,0 +1,218 @@
+"""Logs in the table.
+
+Logs are write-heavy (the client posts batches of hundreds), read by flow run in
+time order (the UI's run page), and expire. Every log is one item written with
+BatchWriteItem, carrying a TTL.
+
+Access patterns (SK values are `<sortable UTC timestamp>#<log id>`, so a key-range
+query returns logs in timestamp order and a timestamp filter becomes a range):
+- logs of a flow run, by time ... PK=LOGS_FR#<flow_run_id>, SK=<ts>#<id>
+  (a log without a flow run gets its own partition PK=LOG#<id>: nothing reads it
+  by flow run, and it must not share one hot "no run" partition)
+- logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=<ts>#<id>
+- all logs, by time ............. GSI2PK=LOGS#<shard 0..LOG_SHARDS-1>, GSI2SK=<ts>#<id>
+  Write-sharded so ingest is not capped by one index partition; a read queries every
+  shard and merges the (already ordered) streams.
+- level / name / text / task_run_id is_null_ filters are evaluated in Python on the
+  streamed candidates; reading stops as soon as offset+limit matches are found.
+
+Retention: `expires_at` = ingest time + SERVERFLOW_LOG_RETENTION_DAYS (default 7,
+read per request so it can be changed without a deploy of code). DynamoDB's TTL
+sweep deletes lazily (up to ~2 days late), so reads also drop expired items.
+It counts from ingest, not from the log's own timestamp, so back-dated logs are
+still kept for the full retention period.
+
+Size: a DynamoDB item is capped at 400 KB. A message whose JSON would push the item
+over MAX_LOG_ITEM_BYTES is truncated and ends with TRUNCATION_MARKER, which says
+how many characters were cut (one log stays one item, so filters and limits work
+on whole logs). NUL characters are stripped and lone surrogates replaced, as the
+reference does for PostgreSQL, because DynamoDB rejects invalid UTF-8.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+import os
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from uuid import UUID
+
+from shared.schemas.base import now_utc
+from shared.schemas.filters.logs import LogFilter
+from shared.schemas.logs import Log, LogCreate
+from shared.schemas.sorting import LogSort, apply_sort
+from shared.storage import store
+from shared.storage.keys import decode, epoch_seconds, key, sortable_time
+from shared.storage.table import TableItem
+
+ENTITY = "log"
+LOG_SHARDS = 8  # changing it orphans logs written under the old count until they expire
+DEFAULT_RETENTION_DAYS = 7.0
+# Leaves room under DynamoDB's 409,600-byte item limit for keys and attributes.
+MAX_LOG_ITEM_BYTES = 350_000
+TRUNCATION_MARKER = "... [message truncated by Serverflow: {cut} characters removed]"
+
+
+def retention() -> datetime.timedelta:
+    days = float(os.environ.get("SERVERFLOW_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    return datetime.timedelta(days=days)
+
+
+# --- keys ------------------------------------------------------------------------
+
+
+def _sort_key(log: Log) -> str:
+    return f"{sortable_time(log.timestamp)}#{log.id}"
+
+
+def _shard(log_id: UUID) -> int:
+    # Stable across processes (unlike hash()), so a log always lands in the same shard.
+    return zlib.crc32(log_id.bytes) % LOG_SHARDS
+
+
+def _flow_run_pk(flow_run_id: UUID) -> str:
+    return key("LOGS_FR", flow_run_id)
+
+
+def _task_run_pk(task_run_id: UUID) -> str:
+    return key("LOGS_TR", task_run_id)
+
+
+def _all_pk(shard: int) -> str:
+    return key("LOGS", str(shard))
+
+
+def _to_item(log: Log, body: str, expires_at: int) -> TableItem:
+    sk = _sort_key(log)
+    item = TableItem(
+        _flow_run_pk(log.flow_run_id) if log.flow_run_id else key("LOG", log.id),
+        sk,
+        entity=ENTITY,
+        body=body,
+        expires_at=expires_at,
+        GSI2PK=_all_pk(_shard(log.id)),
+        GSI2SK=sk,
+    )
+    if log.task_run_id is not None:
+        item.GSI1PK = _task_run_pk(log.task_run_id)
+        item.GSI1SK = sk
+    return item
+
+
+# --- writes ----------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\x00", "")
+    # Lone surrogates (valid in JSON "\ud800", invalid in UTF-8) would make the write fail.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _fit(log: Log) -> str:
+    """The log's JSON body, its message truncated (with a marker) to fit one item."""
+    body = log.model_dump_json()
+    size = len(body.encode("utf-8"))
+    message = log.message
+    while size > MAX_LOG_ITEM_BYTES:
+        # Every character costs at least one byte, so cutting `excess` characters
+        # (plus the marker) converges in a few rounds even for multi-byte text.
+        excess = size - MAX_LOG_ITEM_BYTES
+        marker_room = len(TRUNCATION_MARKER) + 12
+        keep = max(0, len(message) - excess - marker_room)
+        message = message[:keep]
+        cut = len(log.message) - keep
+        body = log.model_copy(update={"message": message + TRUNCATION_MARKER.format(cut=cut)}).model_dump_json()
+        size = len(body.encode("utf-8"))
+    return body
+
+
+def build(create: LogCreate, stamp: datetime.datetime) -> Log:
+    return Log(
+        **create.model_dump(exclude={"name", "message"}),
+        name=_clean(create.name),
+        message=_clean(create.message),
+        created=stamp,
+        updated=stamp,
+    )
+
+
+def create_many(creates: Sequence[LogCreate]) -> list[Log]:
+    """Write a batch with BatchWriteItem (25 per call, unprocessed items retried)."""
+    stamp = now_utc()
+    expires_at = epoch_seconds(stamp + retention())
+    logs = [build(create, stamp) for create in creates]
+    with TableItem.batch_write() as batch:
+        for log in logs:
+            batch.save(_to_item(log, _fit(log), expires_at))
+    return logs
+
+
+# --- reads -----------------------------------------------------------------------
+
+
+def _time_range(logs: LogFilter | None) -> tuple[str | None, str | None]:
+    """SK bounds implied by the timestamp filter, when every match must satisfy it."""
+    if logs is None or logs.timestamp is None:
+        return None, None
+    if logs._is_or() and logs._criteria_count() > 1:
+        return None, None  # OR-ed with other criteria: the bound is not necessary
+    after, before = logs.timestamp.after_, logs.timestamp.before_
+    # "~" sorts after "#<id>", so the upper bound includes every id at that instant.
+    return (
+        sortable_time(after) if after else None,
+        f"{sortable_time(before)}~" if before else None,
+    )
+
+
+def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableItem]]:
+    """One ordered item stream per partition the filter can match (narrowest first)."""
+    hints = logs.index_hints() if logs is not None else {}
+    gte, lte = _time_range(logs)
+    common = {"sk_gte": gte, "sk_lte": lte, "descending": descending}
+    if "flow_run_id" in hints:
+        return [store.query(_flow_run_pk(fid), **common) for fid in dict.fromkeys(hints["flow_run_id"])]
+    if "task_run_id" in hints:
+        return [store.query(_task_run_pk(tid), index="GSI1", **common) for tid in dict.fromkeys(hints["task_run_id"])]
+    return [store.query(_all_pk(shard), index="GSI2", **common) for shard in range(LOG_SHARDS)]
+
+
+def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[TableItem]:
+    # Base-table and index items are ordered by their own SK, which is the same string.
+    def sk(item: TableItem) -> str:
+        return str(item.SK)
+
+    return heapq.merge(*streams, key=sk, reverse=descending)
+
+
+def _live(items: Iterable[TableItem]) -> Iterator[Log]:
+    now = epoch_seconds(now_utc())
+    for item in items:
+        if item.expires_at is not None and item.expires_at <= now:
+            continue  # past TTL but not swept yet
+        yield decode(item, Log)
+
+
+def read_logs(
+    logs: LogFilter | None,
+    offset: int,
+    limit: int,
+    sort: LogSort = LogSort.TIMESTAMP_ASC,
+) -> list[Log]:
+    """The page [offset, offset+limit) of matching logs in `sort` order."""
+    if limit == 0:
+        return []
+    descending = sort == LogSort.TIMESTAMP_DESC
+    matches = (log for log in _live(_merged(_streams(logs, descending), descending)) if logs is None or logs.matches(log))
+    wanted = offset + limit
+    window = list(islice(matches, wanted))
+    if len(window) == wanted:
+        # Logs sharing the window's last timestamp may belong on the page under the
+        # id tiebreak, so read them too before sorting exactly.
+        last = window[-1].timestamp
+        for log in matches:
+            if log.timestamp != last:
+                break
+            window.append(log)
+    return apply_sort(window, sort)[offset:wanted]
