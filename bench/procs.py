@@ -48,19 +48,31 @@ class ServerProc:
         return _tree_rss_mb(self.proc.pid)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGINT, then SIGTERM, then SIGKILL the process group we started."""
-        if self.proc.poll() is None:
-            for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        """SIGINT, then SIGTERM, then SIGKILL the process group we started (its own session), so helper
+        processes it spawned (the emulator) go too, even when the main process already died."""
+        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+            if not _group_alive(self.proc.pid):
+                break
+            time.sleep(0.5)
         self.home.cleanup()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
 
 
 def _tree_rss_mb(pid: int) -> float | None:

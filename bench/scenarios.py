@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -18,6 +18,14 @@ STATE_NAMES = {"SCHEDULED": "Scheduled", "PENDING": "Pending", "RUNNING": "Runni
 SEED_STATES = ("SCHEDULED", "SCHEDULED", "SCHEDULED", "COMPLETED", "FAILED")
 
 
+class Probe(Protocol):
+    """Told when each measured operation starts and ends (e.g. to snapshot server-side counters)."""
+
+    async def start(self, op: str) -> None: ...
+
+    async def end(self, op: str, stats: OpStats) -> None: ...
+
+
 @dataclass
 class ApiConfig:
     n: int = 1000  # requests per measured operation
@@ -25,6 +33,7 @@ class ApiConfig:
     store_runs: int = 5000  # flow runs stored before the filter operations
     flows: int = 5
     log_batch: int = 10  # logs per POST /logs/
+    filter_n: int = 300  # requests per filter operation (filters are the slow reads)
     filter_limit: int = 100
     max_seconds_per_op: float = 60.0
     seed_max_seconds: float = 240.0
@@ -142,14 +151,19 @@ async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, 
 
 
 async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurrency: int,
-                        log: Any = print) -> dict[str, Any]:
+                        log: Any = print, probe: Probe | None = None) -> dict[str, Any]:
     """All measured REST operations against one server. Returns {"ops": {...}, "setup": {...}}."""
     ops: dict[str, OpStats] = {}
     setup: dict[str, Any] = {}
     flow_ids = await create_flows(client, cfg.flows)
 
-    def load(op: str, reqs: list[Request], **kw: Any) -> Any:
-        return run_load(client, op, reqs, cfg.concurrency, cfg.max_seconds_per_op, **kw)
+    async def load(op: str, reqs: list[Request], **kw: Any) -> OpStats:
+        if probe is not None:
+            await probe.start(op)
+        stats = await run_load(client, op, reqs, cfg.concurrency, cfg.max_seconds_per_op, **kw)
+        if probe is not None:
+            await probe.end(op, stats)
+        return stats
 
     created: dict[int, str] = {}
 
@@ -183,7 +197,7 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
     for op, body in filter_bodies(flow_ids[0], cfg.filter_limit).items():
         first = await client.post("flow_runs/filter", json=body)
         setup[f"{op}_returned"] = len(first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
-        ops[op] = await load(op, [("POST", "flow_runs/filter", body)] * cfg.n)
+        ops[op] = await load(op, [("POST", "flow_runs/filter", body)] * cfg.filter_n)
     ops["logs_batch_create"] = await load(
         "logs_batch_create", [logs_req(run_ids[i % len(run_ids)], i, cfg.log_batch) for i in range(cfg.n)])
     setup["flow_ids"] = flow_ids

@@ -1,0 +1,138 @@
+"""Cost model: measured per-route work (requests, server time, DynamoDB units) x AWS list prices."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+PRICES_PATH = Path(__file__).with_name("prices.json")
+Routes = dict[str, dict[str, Any]]
+
+
+def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def lambda_conf(prices: dict[str, Any]) -> tuple[int, str]:
+    """Memory (MB) and architecture from template.yaml Globals, else the prices.json defaults."""
+    a = prices["assumptions"]
+    mem, arch = int(a["lambda_memory_mb_default"]), str(a["lambda_architecture_default"])
+    try:
+        from infra.template import load_template
+
+        g = load_template().get("Globals", {}).get("Function", {})
+        mem = int(g.get("MemorySize", mem))
+        arch = str((g.get("Architectures") or [arch])[0])
+    except Exception:  # noqa: BLE001 - template absent or unreadable: keep defaults
+        pass
+    return mem, arch
+
+
+def diff_routes(after: Routes, before: Routes) -> Routes:
+    """Counters accumulated between two /counters snapshots."""
+    out: Routes = {}
+    for route, a in after.items():
+        b = before.get(route, {})
+        d = {k: (v - b.get(k, 0)) for k, v in a.items() if isinstance(v, (int, float))}
+        d["ops"] = {op: n - b.get("ops", {}).get(op, 0) for op, n in a.get("ops", {}).items()}
+        d["ops"] = {k: v for k, v in d["ops"].items() if v}
+        if any(v for k, v in d.items() if k != "ops") or d["ops"]:
+            out[route] = d
+    return out
+
+
+def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = False) -> dict[str, float]:
+    """$ for the work in `routes`: every HTTP request = API Gateway HTTP request + a Lambda invocation billed
+    for its measured server time; every websocket message = a WebSocket message + a Lambda invocation."""
+    mem_mb, arch = lambda_conf(prices)
+    gb = mem_mb / 1024
+    lam, a = prices["lambda"], prices["assumptions"]
+    per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
+    http_req = ws_msgs = invocations = 0
+    gb_s = conn_min = rru = wru = 0.0
+    for route, r in routes.items():
+        if route == "background" and not include_background:
+            continue
+        rru += r.get("rru", 0.0)
+        wru += r.get("wru", 0.0)
+        if route.startswith("WS "):
+            conn_min += r.get("server_s", 0.0) / 60
+            ws_msgs += r.get("ws_messages", 0)
+            invocations += r.get("ws_messages", 0)
+            gb_s += r.get("ws_messages", 0) * a["lambda_ms_per_ws_message"] / 1000 * gb
+        elif route != "background":
+            n = r.get("requests", 0)
+            http_req += n
+            invocations += n
+            billed_s = r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000  # round-up, on average
+            gb_s += billed_s * gb
+    m = 1e6
+    c = {
+        "api_gateway_http": http_req / m * prices["api_gateway_http"]["per_million_requests"],
+        "api_gateway_websocket": ws_msgs / m * prices["api_gateway_websocket"]["per_million_messages"]
+        + conn_min / m * prices["api_gateway_websocket"]["per_million_connection_minutes"],
+        "lambda_requests": invocations / m * lam["per_million_requests"],
+        "lambda_compute": gb_s * per_gbs,
+        "dynamodb_read": rru / m * prices["dynamodb_on_demand"]["per_million_rru"],
+        "dynamodb_write": wru / m * prices["dynamodb_on_demand"]["per_million_wru"],
+        "cloudwatch_logs": invocations * a["log_bytes_per_invocation"] / 1e9
+        * prices["also"]["cloudwatch_logs_ingest_per_gb"],
+        "xray": invocations * a["xray_sampled_fraction"] / m * prices["also"]["xray_per_million_traces_recorded"],
+    }
+    c["total"] = sum(c.values())
+    return {k: round(v, 9) for k, v in c.items()}
+
+
+def scale(c: dict[str, float], factor: float) -> dict[str, float]:
+    return {k: round(v * factor, 4) for k, v in c.items()}
+
+
+def per_op_cost(routes: Routes, count: int, prices: dict[str, Any]) -> dict[str, Any]:
+    """$ per 1M operations of one load phase (its counters diff, `count` operations)."""
+    if count <= 0:
+        return {}
+    c = cost_of(routes, prices)
+    calls = sum(r.get("ddb_calls", 0) for k, r in routes.items() if k != "background")
+    return {"usd_per_million": round(c["total"] * 1e6 / count, 2),
+            "ddb_calls_per_op": round(calls / count, 2),
+            "rru_per_op": round(sum(r.get("rru", 0) for k, r in routes.items() if k != "background") / count, 2),
+            "wru_per_op": round(sum(r.get("wru", 0) for k, r in routes.items() if k != "background") / count, 2)}
+
+
+def run_costs(flow0: Routes | None, flow_n: Routes | None, n_tasks: int, prices: dict[str, Any]) -> dict[str, Any]:
+    """$ per 1M flow runs (a flow run with no tasks) and per 1M task runs (marginal cost of a task)."""
+    out: dict[str, Any] = {}
+    if flow0 is not None:
+        out["per_million_flow_runs"] = scale(cost_of(flow0, prices), 1e6)
+    if flow0 is not None and flow_n is not None and n_tasks > 0:
+        c0, cn = cost_of(flow0, prices), cost_of(flow_n, prices)
+        out["per_million_task_runs"] = scale({k: max(0.0, cn[k] - c0[k]) for k in cn}, 1e6 / n_tasks)
+    return out
+
+
+def idle_cost(ticks: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, Any]:
+    """$ per month with no runs: every scheduled function ticking on its rate (tick work measured once each),
+    plus, separately, one always-on worker long-polling its SQS queue."""
+    mem_mb, arch = lambda_conf(prices)
+    lam, a = prices["lambda"], prices["assumptions"]
+    per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
+    month = a["seconds_per_month"]
+    rows, total = [], 0.0
+    for t in ticks:
+        inv = month / t["every_seconds"]
+        ms = t.get("seconds", a["lambda_ms_per_scheduled_tick_default"] / 1000) * 1000
+        usd = inv * (lam["per_million_requests"] / 1e6 + (math.ceil(ms) / 1000) * mem_mb / 1024 * per_gbs
+                     + t.get("rru", 0) * prices["dynamodb_on_demand"]["per_million_rru"] / 1e6
+                     + t.get("wru", 0) * prices["dynamodb_on_demand"]["per_million_wru"] / 1e6
+                     + (prices["eventbridge_scheduler"]["per_million_invocations"] / 1e6 if t.get("v2") else 0)
+                     + a["log_bytes_per_invocation"] / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"])
+        rows.append({"function": t["name"], "invocations_per_month": round(inv), "tick_ms": round(ms, 1),
+                     "usd_per_month": round(usd, 4)})
+        total += usd
+    polls = month / a["worker_sqs_long_poll_seconds"]
+    return {"scheduled_functions": rows, "usd_per_month": round(total, 4),
+            "per_polling_worker_usd_per_month": round(polls * prices["sqs_standard"]["per_million_requests"] / 1e6, 4),
+            "note": "API Gateway, Lambda, DynamoDB on-demand and SQS bill nothing at idle; storage of kept items "
+                    "is extra ($0.25/GB-month)."}

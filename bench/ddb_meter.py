@@ -1,0 +1,210 @@
+"""Count DynamoDB calls at the client with botocore event hooks, and estimate the request units they cost.
+
+Installed in the Serverflow server process (bench.sf_server). Each call is attributed to the HTTP route
+(or websocket) whose handling made it, via a contextvar the ASGI middleware sets; calls made outside a
+request (the scheduled functions ticking) go to "background".
+
+Request units are *estimated* from DynamoDB's sizing rules, because the emulator reports fixed
+ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction, + each GSI the item is
+written to), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
+charged for the items it read (ScannedCount x the average size of the items it returned).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import threading
+from collections import defaultdict
+from typing import Any
+
+ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="background")
+TXN_OPS = {"TransactWriteItems", "TransactGetItems"}
+
+
+def attr_size(v: dict[str, Any]) -> int:
+    """Approximate stored size (bytes) of one DynamoDB AttributeValue."""
+    (t, x), = v.items()
+    if t == "S":
+        return len(x.encode())
+    if t == "N":
+        return len(str(x).lstrip("-").replace(".", "")) // 2 + 2
+    if t == "B":
+        return len(x) if isinstance(x, (bytes, bytearray)) else len(str(x)) * 3 // 4
+    if t in ("BOOL", "NULL"):
+        return 1
+    if t == "L":
+        return 3 + sum(1 + attr_size(e) for e in x)
+    if t == "M":
+        return 3 + sum(1 + len(k.encode()) + attr_size(e) for k, e in x.items())
+    if t == "SS":
+        return sum(len(e.encode()) for e in x)
+    if t == "NS":
+        return sum(len(e) // 2 + 2 for e in x)
+    if t == "BS":
+        return sum(len(e) for e in x)
+    return 0
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    if not item:
+        return 0
+    return sum(len(k.encode()) + attr_size(v) for k, v in item.items())
+
+
+def _key_id(key: dict[str, Any] | None) -> str:
+    return repr(sorted((key or {}).items()))
+
+
+class Meter:
+    """Thread-safe per-route counters of DynamoDB calls, estimated RRU/WRU and Query selectivity."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.routes: dict[str, dict[str, Any]] = defaultdict(self._blank)
+        self.gsis: dict[str, list[tuple[str, str]]] = {}  # table -> [(gsi hash attr, projection type)]
+        self.sizes: dict[str, int] = {}  # last known item size by key, to size UpdateItem/DeleteItem
+
+    @staticmethod
+    def _blank() -> dict[str, Any]:
+        return {"requests": 0, "ws_messages": 0, "server_s": 0.0, "ddb_calls": 0, "ops": defaultdict(int),
+                "rru": 0.0, "wru": 0.0, "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0}
+
+    # -- HTTP side (called by the ASGI middleware) --
+    def record_request(self, route: str, seconds: float, ws_messages: int = 0) -> None:
+        with self.lock:
+            r = self.routes[route]
+            r["requests"] += 1
+            r["server_s"] += seconds
+            r["ws_messages"] += ws_messages
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {k: {**v, "ops": dict(v["ops"]), "server_s": round(v["server_s"], 6),
+                        "rru": round(v["rru"], 3), "wru": round(v["wru"], 3)} for k, v in self.routes.items()}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.routes.clear()
+
+    # -- botocore side --
+    def before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        """`before-parameter-build`: `params` are the API parameters (not yet serialized)."""
+        context["bench_params"] = params
+        if model.name == "CreateTable" and "TableName" in params:
+            self.gsis[params["TableName"]] = [
+                (next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH"),
+                 g.get("Projection", {}).get("ProjectionType", "ALL"))
+                for g in params.get("GlobalSecondaryIndexes", [])]
+
+    def after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        op = model.name
+        params = context.get("bench_params") or {}
+        try:
+            rru, wru, scanned, returned = self._units(op, params, parsed or {})
+        except Exception:  # noqa: BLE001 - the meter must never break the server
+            rru = wru = 0.0
+            scanned = returned = 0
+        with self.lock:
+            r = self.routes[ROUTE.get()]
+            r["ddb_calls"] += 1
+            r["ops"][op] += 1
+            r["rru"] += rru
+            r["wru"] += wru
+            if op in ("Query", "Scan"):
+                r["queries" if op == "Query" else "scans"] += 1
+                r["query_scanned"] += scanned
+                r["query_returned"] += returned
+
+    # -- estimation --
+    def _write_units(self, table: str, item: dict[str, Any] | None, size: int, txn: bool) -> float:
+        base = math.ceil(max(size, 1) / 1024)
+        units = base
+        for hash_attr, projection in self.gsis.get(table, []):
+            if item is None or hash_attr in item:
+                units += base if projection == "ALL" else 1
+        return float(units * (2 if txn else 1))
+
+    def _put(self, table: str, p: dict[str, Any], txn: bool) -> float:
+        item = p.get("Item") or {}
+        size = item_size(item)
+        return self._write_units(table, item, size, txn)
+
+    def _update(self, table: str, p: dict[str, Any], txn: bool, op: str) -> float:
+        key = _key_id(p.get("Key"))
+        if op == "Delete":
+            size = self.sizes.pop(key, 1)
+            return self._write_units(table, {}, size, txn)
+        if op == "ConditionCheck":
+            return float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1))
+        vals = p.get("ExpressionAttributeValues") or {}
+        size = max(self.sizes.get(key, 0), item_size(p.get("Key")) + sum(attr_size(v) for v in vals.values()))
+        self.sizes[key] = size
+        names = set((p.get("ExpressionAttributeNames") or {}).values()) | set(
+            (p.get("UpdateExpression") or "").replace(",", " ").split())
+        touched = {h: "" for h, _ in self.gsis.get(table, []) if h in names}
+        return self._write_units(table, touched, size, txn)
+
+    def _units(self, op: str, p: dict[str, Any], out: dict[str, Any]) -> tuple[float, float, int, int]:
+        table = p.get("TableName", "")
+        factor = 1.0 if p.get("ConsistentRead") else 0.5
+        if op == "PutItem":
+            self.sizes[_key_id({k: v for k, v in (p.get("Item") or {}).items() if k in ("PK", "SK")})] = \
+                item_size(p.get("Item"))
+            return 0.0, self._put(table, p, False), 0, 0
+        if op in ("UpdateItem", "DeleteItem"):
+            return 0.0, self._update(table, p, False, "Delete" if op == "DeleteItem" else "Update"), 0, 0
+        if op == "GetItem":
+            size = item_size(out.get("Item"))
+            if out.get("Item"):
+                self.sizes[_key_id(p.get("Key"))] = size
+            return math.ceil(max(size, 1) / 4096) * factor, 0.0, 0, 0
+        if op in ("Query", "Scan"):
+            items = out.get("Items") or []
+            returned = int(out.get("Count", len(items)))
+            scanned = int(out.get("ScannedCount", returned))
+            avg = (sum(item_size(i) for i in items) / len(items)) if items else 512
+            return max(0.5, math.ceil(scanned * avg / 4096) * factor), 0.0, scanned, returned
+        if op == "BatchGetItem":
+            sizes = [item_size(i) for items in (out.get("Responses") or {}).values() for i in items]
+            return sum(math.ceil(max(s, 1) / 4096) * 0.5 for s in sizes) or 0.5, 0.0, 0, 0
+        if op == "BatchWriteItem":
+            w = 0.0
+            for tname, reqs in (p.get("RequestItems") or {}).items():
+                for req in reqs:
+                    if "PutRequest" in req:
+                        w += self._put(tname, req["PutRequest"], False)
+                    else:
+                        w += self._update(tname, req.get("DeleteRequest", {}), False, "Delete")
+            return 0.0, w, 0, 0
+        if op == "TransactWriteItems":
+            w = 0.0
+            for ti in p.get("TransactItems", []):
+                (kind, body), = ti.items()
+                tname = body.get("TableName", table)
+                w += self._put(tname, body, True) if kind == "Put" else self._update(tname, body, True, kind)
+            return 0.0, w, 0, 0
+        if op == "TransactGetItems":
+            sizes = [item_size(r.get("Item")) for r in out.get("Responses") or []]
+            return sum(2.0 * math.ceil(max(s, 1) / 4096) for s in sizes), 0.0, 0, 0
+        return 0.0, 0.0, 0, 0
+
+
+METER = Meter()
+
+
+def install(meter: Meter = METER) -> None:
+    """Register the hooks on every botocore session created from now on (boto3's and pynamodb's)."""
+    import botocore.session
+
+    orig_init = botocore.session.Session.__init__
+    if getattr(orig_init, "_bench_hooked", False):
+        return
+
+    def init(self: botocore.session.Session, *a: Any, **kw: Any) -> None:
+        orig_init(self, *a, **kw)
+        self.register("before-parameter-build.dynamodb", meter.before_call)
+        self.register("after-call.dynamodb", meter.after_call)
+
+    init._bench_hooked = True  # type: ignore[attr-defined]
+    botocore.session.Session.__init__ = init  # type: ignore[method-assign]

@@ -1,0 +1,75 @@
+"""Serverflow-only floor figures from the server-side counters (bench.sf_server): DynamoDB calls and
+estimated request units per operation, items read vs returned per filter, scheduled-function ticks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bench.cost import Routes, diff_routes
+from bench.load import OpStats
+
+
+def snapshot(counters_url: str) -> Routes:
+    r = httpx.get(f"{counters_url}/counters", timeout=10)
+    r.raise_for_status()
+    routes: Routes = r.json()["routes"]
+    return routes
+
+
+def tick(counters_url: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    r = httpx.post(f"{counters_url}/tick", timeout=timeout_s)
+    r.raise_for_status()
+    ticks: list[dict[str, Any]] = r.json()["ticks"]
+    return ticks
+
+
+class CountersProbe:
+    """Snapshots the counters around each measured operation; `per_op[op]` = (routes diff, requests sent)."""
+
+    def __init__(self, counters_url: str) -> None:
+        self.url = counters_url
+        self.before: Routes = {}
+        self.per_op: dict[str, tuple[Routes, int]] = {}
+
+    async def start(self, op: str) -> None:
+        async with httpx.AsyncClient(timeout=10) as c:
+            self.before = (await c.get(f"{self.url}/counters")).json()["routes"]
+
+    async def end(self, op: str, stats: OpStats) -> None:
+        async with httpx.AsyncClient(timeout=10) as c:
+            after = (await c.get(f"{self.url}/counters")).json()["routes"]
+        self.per_op[op] = (diff_routes(after, self.before), stats.requests)
+
+
+def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
+    """Per-operation floor: DynamoDB calls (by API), estimated RRU/WRU, Query items read vs returned,
+    mean server-side time. Background work (scheduled ticks) is excluded and reported on its own."""
+    fg = {k: v for k, v in routes.items() if k != "background"}
+    n = max(count, 1)
+    calls = sum(r.get("ddb_calls", 0) for r in fg.values())
+    ops: dict[str, float] = {}
+    for r in fg.values():
+        for op, c in r.get("ops", {}).items():
+            ops[op] = ops.get(op, 0) + c
+    requests = sum(r.get("requests", 0) for r in fg.values())
+    scanned = sum(r.get("query_scanned", 0) for r in fg.values())
+    returned = sum(r.get("query_returned", 0) for r in fg.values())
+    out: dict[str, Any] = {
+        "requests": count,
+        "ddb_calls_per_op": round(calls / n, 2),
+        "ddb_ops_per_op": {k: round(v / n, 2) for k, v in sorted(ops.items())},
+        "rru_per_op": round(sum(r.get("rru", 0) for r in fg.values()) / n, 2),
+        "wru_per_op": round(sum(r.get("wru", 0) for r in fg.values()) / n, 2),
+        "server_ms_mean": round(sum(r.get("server_s", 0) for r in fg.values()) / max(requests, 1) * 1000, 2),
+        "routes": sorted(fg),
+    }
+    if scanned or returned or "Query" in ops or "Scan" in ops:
+        out["items_read_per_op"] = round(scanned / n, 1)
+        out["items_returned_by_ddb_per_op"] = round(returned / n, 1)
+        out["scans_per_op"] = round(ops.get("Scan", 0) / n, 2)
+    bg = routes.get("background")
+    if bg:
+        out["background_ddb_calls_during_op"] = bg.get("ddb_calls", 0)
+    return out

@@ -1,0 +1,156 @@
+"""Print the side-by-side table and write the JSON results."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).with_name("results")
+
+
+def _f(v: Any, nd: int = 1) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    out = [line, "-" * len(line)]
+    out += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    return "\n".join(out)
+
+
+def api_ratios(ref_ops: dict[str, Any], sf_ops: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    out = {}
+    for op in ref_ops.keys() | sf_ops.keys():
+        r, s = ref_ops.get(op, {}), sf_ops.get(op, {})
+        out[op] = {"p50_sf_over_ref": ratio(s.get("p50_ms"), r.get("p50_ms")),
+                   "p95_sf_over_ref": ratio(s.get("p95_ms"), r.get("p95_ms")),
+                   "throughput_sf_over_ref": ratio(s.get("throughput_rps"), r.get("throughput_rps"))}
+    return out
+
+
+def api_table(res: dict[str, Any]) -> str:
+    ref_ops = (res.get("reference") or {}).get("api", {}).get("ops", {})
+    sf_ops = (res.get("serverflow") or {}).get("api", {}).get("ops", {})
+    ops = list(dict.fromkeys([*ref_ops, *sf_ops]))
+    ratios = api_ratios(ref_ops, sf_ops)
+    rows = []
+    for op in ops:
+        r, s, q = ref_ops.get(op, {}), sf_ops.get(op, {}), ratios[op]
+        rows.append([op, _f(r.get("p50_ms")), _f(r.get("p95_ms")), _f(r.get("throughput_rps")),
+                     f"{r.get('errors', '-')}/{r.get('requests', '-')}",
+                     _f(s.get("p50_ms")), _f(s.get("p95_ms")), _f(s.get("throughput_rps")),
+                     f"{s.get('errors', '-')}/{s.get('requests', '-')}",
+                     _f(q["p50_sf_over_ref"], 2), _f(q["throughput_sf_over_ref"], 2)])
+    return _table(["operation", "ref p50ms", "ref p95ms", "ref rps", "ref err",
+                   "sf p50ms", "sf p95ms", "sf rps", "sf err", "p50 sf/ref", "rps sf/ref"], rows)
+
+
+def client_table(res: dict[str, Any]) -> str:
+    ref = {c.get("mode"): c for c in (res.get("reference") or {}).get("client_flows", []) if c.get("tasks")}
+    sf = {c.get("mode"): c for c in (res.get("serverflow") or {}).get("client_flows", []) if c.get("tasks")}
+    rows = []
+    for mode in dict.fromkeys([*ref, *sf]):
+        r, s = ref.get(mode, {}), sf.get(mode, {})
+        rows.append([f"{mode} ({(r or s).get('tasks')} tasks)", _f(r.get("flow_wall_s"), 2),
+                     _f(s.get("flow_wall_s"), 2), _f(ratio(s.get("flow_wall_s"), r.get("flow_wall_s")), 2),
+                     _f(r.get("subprocess_wall_s"), 2), _f(s.get("subprocess_wall_s"), 2),
+                     _f(ratio(s.get("subprocess_wall_s"), r.get("subprocess_wall_s")), 2),
+                     f"{_f(r.get('task_runs_recorded'))}/{_f(r.get('recorded_after_exit_s'), 1)}s",
+                     f"{_f(s.get('task_runs_recorded'))}/{_f(s.get('recorded_after_exit_s'), 1)}s",
+                     f"{r.get('state', r.get('error', '-'))}|{s.get('state', s.get('error', '-'))}"])
+    return _table(["real prefect client flow", "ref flow s", "sf flow s", "sf/ref", "ref proc s", "sf proc s",
+                   "sf/ref", "ref recorded", "sf recorded", "state ref|sf"], rows)
+
+
+def floor_table(res: dict[str, Any]) -> str:
+    floor = (res.get("serverflow") or {}).get("floor", {})
+    rows = []
+    for op, f in floor.items():
+        read = (f"{_f(f.get('items_read_per_op'))}/{_f(f.get('items_returned_by_ddb_per_op'))}"
+                if "items_read_per_op" in f else "")
+        ops = " ".join(f"{k}={v:g}" for k, v in f.get("ddb_ops_per_op", {}).items())
+        rows.append([op, _f(f.get("ddb_calls_per_op"), 2), _f(f.get("rru_per_op"), 2), _f(f.get("wru_per_op"), 2),
+                     read, _f(f.get("server_ms_mean"), 2), ops])
+    return _table(["serverflow op", "ddb calls/op", "RRU/op", "WRU/op", "items read/returned",
+                   "server ms", "DynamoDB calls by API (per op)"], rows)
+
+
+def import_table(res: dict[str, Any]) -> str:
+    imp = res.get("imports") or {}
+    rows = [[h["module"], _f(h.get("min_ms")), _f(h.get("median_ms")), _f(h.get("modules_loaded")),
+             h.get("error", "")[:60]] for h in imp.get("handlers", [])]
+    for label, pair in (imp.get("sdk_vs_prefect") or {}).items():
+        for side in ("serverflow", "prefect"):
+            p = pair.get(side, {})
+            rows.append([p.get("stmt", f"{side} {label}"), _f(p.get("min_ms")), _f(p.get("median_ms")),
+                         _f(p.get("modules_loaded")), p.get("error", "")[:60]])
+        rows.append([f"  ratio serverflow/prefect ({label})", _f(pair.get("serverflow_over_prefect"), 4), "", "", ""])
+    return _table(["cold import (fresh interpreter)", "min ms", "median ms", "modules", "error"], rows)
+
+
+def cost_table(res: dict[str, Any]) -> str:
+    cost = res.get("cost") or {}
+    if not cost:
+        return "  (no cost model: Serverflow not measured)"
+    if "error" in cost:
+        return f"  (cost model failed: {cost['error']})"
+    lines = []
+    for key in ("per_million_flow_runs", "per_million_task_runs"):
+        c = cost.get(key)
+        if c:
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "total" and v >= 0.005)
+            lines.append(f"  $ {key.replace('_', ' ')}: {c['total']:.2f}   ({parts})")
+    idle = cost.get("idle")
+    if idle:
+        lines.append(f"  $ per month at idle: {idle['usd_per_month']:.2f} "
+                     f"({len(idle['scheduled_functions'])} scheduled functions); "
+                     f"+ {idle['per_polling_worker_usd_per_month']:.2f} per always-on SQS-polling worker")
+    per_op = cost.get("per_op") or {}
+    if per_op:
+        lines.append("  $ per 1M API operations: " + ", ".join(f"{k} {v['usd_per_million']:.2f}"
+                                                               for k, v in per_op.items()))
+    p = cost.get("prices", {})
+    lines.append(f"  prices: {p.get('region')} as of {p.get('as_of')} (bench/prices.json); "
+                 f"Lambda {cost.get('lambda_memory_mb')} MB {cost.get('lambda_arch')}")
+    return "\n".join(lines) if lines else "  (no cost model: Serverflow not measured)"
+
+
+def render(res: dict[str, Any]) -> str:
+    m = res.get("meta", {})
+    parts = [f"Serverflow bench  {m.get('started')}  commit {m.get('commit')}  mode {m.get('mode')}  "
+             f"cpus {m.get('cpus')}  total {m.get('duration_s')} s"]
+    for side in ("reference", "serverflow"):
+        if side not in res:
+            continue
+        s = res[side] or {}
+        srv = s.get("server", {})
+        parts.append(f"  {side}: {s.get('error') or 'ok'}  startup {srv.get('startup_s')} s  "
+                     f"RSS idle {srv.get('rss_idle_mb')} MB / after {srv.get('rss_after_mb')} MB  "
+                     f"setup {s.get('api', {}).get('setup', {}).get('seed_runs')}")
+    cfg = m.get("api_config", {})
+    parts += ["", f"REST API, loopback, concurrency {cfg.get('concurrency')}, {cfg.get('n')} requests/op "
+                  f"({cfg.get('filter_n')} per filter, limit {cfg.get('filter_limit')}), "
+                  f"filters with {cfg.get('store_runs')} runs stored; err = errors/requests",
+              api_table(res), "", client_table(res), "", floor_table(res), "", import_table(res), "",
+              "Cost model (AWS list prices, on-demand):", cost_table(res)]
+    return "\n".join(parts)
+
+
+def write_json(res: dict[str, Any], out_dir: Path = RESULTS_DIR) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{res.get('meta', {}).get('mode', 'full')}.json"
+    path.write_text(json.dumps(res, indent=2, default=str))
+    (out_dir / "latest.json").write_text(path.read_text())
+    return path

@@ -1,0 +1,170 @@
+"""One command: Serverflow beside the reference Prefect server, same load, one run.
+
+    .venv/bin/python -m bench            # full run (< 10 min)
+    .venv/bin/python -m bench --smoke    # tiny counts (< 60 s)
+
+Starts the reference (prefect 3.9.1, SQLite) and the Serverflow local stack one after the other on free
+loopback ports, runs the same REST load and the same real-prefect-client flows against each, collects
+Serverflow-only floor figures and a cost model, prints a table and writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import cost as costmod
+from bench.client_runs import run_client_flow
+from bench.floor import CountersProbe, snapshot, summarize_op, tick
+from bench.imports import import_report
+from bench.load import make_client
+from bench.procs import REPO, ServerProc, start_reference, start_serverflow
+from bench.report import RESULTS_DIR, api_ratios, render, write_json
+from bench.scenarios import ApiConfig, run_api_bench
+
+SMOKE = {"n": 20, "filter_n": 10, "store_runs": 100, "tasks": 10, "import_repeats": 1}
+FULL = {"n": 1000, "filter_n": 300, "store_runs": 5000, "tasks": 200, "import_repeats": 3}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny counts, < 60 s")
+    ap.add_argument("--n", type=int, help="requests per measured operation")
+    ap.add_argument("--filter-n", type=int, help="requests per filter operation")
+    ap.add_argument("--store-runs", type=int, help="flow runs stored before the filters")
+    ap.add_argument("--tasks", type=int, help="tasks in the real-client flows")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--import-repeats", type=int)
+    ap.add_argument("--max-seconds-per-op", type=float, default=60.0)
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["reference", "serverflow", "imports", "client", "api"], help="leave a part out")
+    ap.add_argument("--out", default=None, help="results directory (default bench/results)")
+    args = ap.parse_args(argv)
+    base = SMOKE if args.smoke else FULL
+    for k, v in base.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    return args
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(REPO), capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(REPO),
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig) -> dict[str, Any]:
+    """Start one server, run the API load and the client flows, stop it."""
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    srv: ServerProc | None = None
+    try:
+        log(f"[{kind}] starting")
+        srv = start_reference() if kind == "reference" else start_serverflow()
+        out["server"] = {"api_url": srv.api_url, "startup_s": srv.startup_s}
+        time.sleep(1.0)
+        out["server"]["rss_idle_mb"] = srv.rss_mb()
+        counters = srv.extra.get("counters_url")
+        probe = CountersProbe(counters) if counters else None
+        if "api" not in args.skip:
+            log(f"[{kind}] REST load")
+            out["api"] = asyncio.run(_api(srv.api_url, cfg, 2 if kind == "reference" else 8, probe))
+        if probe is not None:
+            out["floor"] = {op: summarize_op(routes, n) for op, (routes, n) in probe.per_op.items()}
+            out["counters_per_op"] = {op: routes for op, (routes, _) in probe.per_op.items()}
+        if "client" not in args.skip:
+            out["client_flows"], out["client_flow_counters"] = [], {}
+            plans = [(0, "sequential")] if counters else []
+            plans += [(args.tasks, "sequential"), (args.tasks, "submit")]
+            for tasks, mode in plans:
+                log(f"[{kind}] real prefect client flow: {tasks} tasks, {mode}")
+                before = snapshot(counters) if counters else None
+                res = run_client_flow(srv.api_url, tasks, mode)
+                out["client_flows"].append(res)
+                if counters and before is not None:
+                    out["client_flow_counters"][f"{mode}_{tasks}"] = costmod.diff_routes(snapshot(counters), before)
+        if counters:
+            log(f"[{kind}] scheduled functions: one tick each")
+            out["ticks"] = tick(counters)
+        out["server"]["rss_after_mb"] = srv.rss_mb()
+    except Exception as e:  # noqa: BLE001 - record and go on with the other side
+        out["error"] = f"{type(e).__name__}: {e}"[:2000]
+        out["traceback"] = traceback.format_exc()[-4000:]
+        log(f"[{kind}] FAILED: {out['error'][:500]}")
+    finally:
+        if srv is not None:
+            srv.stop()
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+async def _api(api_url: str, cfg: ApiConfig, seed_concurrency: int, probe: CountersProbe | None) -> dict[str, Any]:
+    async with make_client(api_url, cfg.concurrency) as client:
+        return await run_api_bench(client, cfg, seed_concurrency, log=log, probe=probe)
+
+
+def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
+    prices = costmod.load_prices()
+    mem, arch = costmod.lambda_conf(prices)
+    out: dict[str, Any] = {"prices": {k: prices[k] for k in ("region", "as_of", "source")},
+                           "lambda_memory_mb": mem, "lambda_arch": arch}
+    fc = sf.get("client_flow_counters") or {}
+    out.update(costmod.run_costs(fc.get("sequential_0"), fc.get(f"sequential_{tasks}"), tasks, prices))
+    if "ticks" in sf and not any(t.get("error") and "name" not in t for t in sf["ticks"]):
+        out["idle"] = costmod.idle_cost([t for t in sf["ticks"] if "name" in t], prices)
+    out["per_op"] = {op: costmod.per_op_cost(routes, sf["floor"][op]["requests"], prices)
+                     for op, routes in (sf.get("counters_per_op") or {}).items()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    t0 = time.perf_counter()
+    cfg = ApiConfig(n=args.n, concurrency=args.concurrency, store_runs=args.store_runs, filter_n=args.filter_n,
+                    max_seconds_per_op=args.max_seconds_per_op,
+                    seed_max_seconds=30.0 if args.smoke else 240.0)
+    res: dict[str, Any] = {"meta": {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit(),
+                                    "mode": "smoke" if args.smoke else "full", "cpus": os.cpu_count(),
+                                    "python": sys.version.split()[0], "api_config": asdict(cfg),
+                                    "tasks": args.tasks, "argv": sys.argv[1:] if argv is None else argv}}
+    if "imports" not in args.skip:
+        log("[imports] cold import times")
+        res["imports"] = import_report(args.import_repeats)
+    for kind in ("reference", "serverflow"):
+        if kind not in args.skip:
+            res[kind] = bench_side(kind, args, cfg)
+    ref_ops = (res.get("reference") or {}).get("api", {}).get("ops", {})
+    sf_ops = (res.get("serverflow") or {}).get("api", {}).get("ops", {})
+    res["ratios"] = {"api": api_ratios(ref_ops, sf_ops)}
+    if res.get("serverflow") and "floor" in res["serverflow"]:
+        try:
+            res["cost"] = build_cost(res["serverflow"], args.tasks)
+        except Exception as e:  # noqa: BLE001
+            res["cost"] = {"error": repr(e)}
+    res["meta"]["duration_s"] = round(time.perf_counter() - t0, 1)
+    path = write_json(res, RESULTS_DIR if args.out is None else Path(args.out))
+    print(render(res))
+    print(f"\nJSON: {path}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Run the Serverflow local stack (`python -m infra.local ...`) with bench instrumentation.
+
+    python -m bench.sf_server --port P --emulator-port E     (BENCH_COUNTERS_PORT=C in the environment)
+
+Adds, without touching the stack's code: botocore hooks counting DynamoDB calls (bench.ddb_meter), an ASGI
+wrapper that attributes them to routes and times each request server-side, and a side HTTP server on
+127.0.0.1:C answering GET /counters (JSON) and POST /reset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from bench.ddb_meter import METER, ROUTE, install
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+Scope = dict[str, Any]
+
+
+def route_of(scope: Scope) -> str:
+    path = UUID_RE.sub("{id}", scope.get("path", ""))
+    return ("WS " if scope["type"] == "websocket" else f"{scope.get('method', '?')} ") + path
+
+
+class MeterMiddleware:
+    """Outermost ASGI wrapper: sets the route contextvar, times the request, counts websocket messages."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        route = route_of(scope)
+        token = ROUTE.set(route)
+        t0 = time.perf_counter()
+        ws_messages = 0
+
+        async def counting_receive() -> Any:
+            nonlocal ws_messages
+            msg = await receive()
+            if msg.get("type") == "websocket.receive":
+                ws_messages += 1
+            return msg
+
+        try:
+            await self.app(scope, counting_receive if scope["type"] == "websocket" else receive, send)
+        finally:
+            METER.record_request(route, time.perf_counter() - t0, ws_messages)
+            ROUTE.reset(token)
+
+
+def patch_uvicorn() -> None:
+    import uvicorn.config
+
+    orig_load = uvicorn.config.Config.load
+
+    def load(self: uvicorn.config.Config) -> None:
+        orig_load(self)
+        self.loaded_app = MeterMiddleware(self.loaded_app)
+
+    uvicorn.config.Config.load = load  # type: ignore[method-assign]
+
+
+class _Counters(BaseHTTPRequestHandler):
+    def _reply(self, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._reply({"routes": METER.snapshot(), "gsis": METER.gsis, "time": time.time()})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.path.startswith("/tick"):
+            self._reply({"ticks": tick_all()})
+            return
+        METER.reset()
+        self._reply({"reset": True})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def tick_all() -> list[dict[str, Any]]:
+    """Invoke each scheduled function of template.yaml once, as its EventBridge schedule would, and
+    report its time and DynamoDB work (attributed to route "tick:<LogicalId>")."""
+    try:
+        from infra.local.schedules import invoke, scheduled_functions
+
+        functions = scheduled_functions()
+    except Exception as e:  # noqa: BLE001
+        return [{"error": repr(e)}]
+    out: list[dict[str, Any]] = []
+    for fn in functions:
+        route = f"tick:{fn.logical_id}"
+        token = ROUTE.set(route)
+        t0 = time.perf_counter()
+        err = None
+        try:
+            invoke(fn)
+        except Exception as e:  # noqa: BLE001
+            err = repr(e)[:300]
+        finally:
+            dt = time.perf_counter() - t0
+            ROUTE.reset(token)
+        METER.record_request(route, dt)
+        r = METER.snapshot().get(route, {})
+        out.append({"name": fn.logical_id, "every_seconds": fn.every_seconds, "seconds": round(dt, 4),
+                    "ddb_calls": r.get("ddb_calls", 0) / max(r.get("requests", 1), 1),
+                    "rru": r.get("rru", 0) / max(r.get("requests", 1), 1),
+                    "wru": r.get("wru", 0) / max(r.get("requests", 1), 1), "error": err})
+    return out
+
+
+def serve_counters(port: int) -> None:
+    srv = ThreadingHTTPServer(("127.0.0.1", port), _Counters)
+    threading.Thread(target=srv.serve_forever, daemon=True, name="bench-counters").start()
+
+
+def main() -> None:
+    install()
+    patch_uvicorn()
+    port = int(os.environ.get("BENCH_COUNTERS_PORT", "0"))
+    if port:
+        serve_counters(port)
+    from infra.local.__main__ import main as stack_main
+
+    stack_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
