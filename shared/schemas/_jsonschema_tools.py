@@ -40,7 +40,14 @@ def _fix_properties(properties: dict[str, Any], required: list[str], allow_none_
             and prop.get("type") != "null"
             and ("default" not in prop or allow_none_with_default)
         ):
-            prop["anyOf"] = [{"type": prop.pop("type")}, {"type": "null"}]
+            # The reference writes anyOf[type, null]; a type list is equivalent and its
+            # error reads "'x' is not of type 'integer', 'null'" instead of "not valid
+            # under any of the given schemas".
+            kind = prop.pop("type")
+            if isinstance(kind, str):
+                prop["type"] = [kind, "null"]
+            else:
+                prop["anyOf"] = [{"type": kind}, {"type": "null"}]
         # ...and write tuples as a list of `items` instead of `prefixItems`.
         if isinstance(prop.get("items"), list) and not prop.get("prefixItems"):
             prop["prefixItems"] = prop.pop("items")
