@@ -1,0 +1,58 @@
+"""``timeout_seconds`` for sync functions.
+
+In the main thread an interval timer (SIGALRM) interrupts even blocking calls such as ``time.sleep``. Elsewhere
+(task runner threads) the timeout exception is injected into the running thread, which takes effect at its next
+Python bytecode, the same limitation prefect has for threaded tasks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import threading
+from typing import Any, Callable, Optional, TypeVar
+
+T = TypeVar("T")
+
+
+def call_with_timeout(fn: Callable[[], T], seconds: Optional[float], exc_type: type[BaseException]) -> T:
+    if not seconds:
+        return fn()
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        if signal.getitimer(signal.ITIMER_REAL)[0] == 0:  # no enclosing timer (an outer flow's) to clobber
+            return _with_alarm(fn, seconds, exc_type)
+    return _with_async_exc(fn, seconds, exc_type)
+
+
+def _with_alarm(fn: Callable[[], T], seconds: float, exc_type: type[BaseException]) -> T:
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise exc_type(f"Timed out after {seconds} second(s)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _with_async_exc(fn: Callable[[], T], seconds: float, exc_type: type[BaseException]) -> T:
+    target = threading.get_ident()
+    lock = threading.Lock()
+    finished = False
+
+    def fire() -> None:
+        with lock:
+            if not finished:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(exc_type))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        return fn()
+    finally:
+        with lock:
+            finished = True
+        timer.cancel()
