@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, status
+
+from shared.schemas.states import State
+from shared.storage import flow_run_states as state_store
 
 router = APIRouter(prefix="/flow_run_states", tags=["Flow Run States"])
+
+
+@router.get("/{id:uuid}")
+def read_flow_run_state(flow_run_state_id: UUID = Path(..., alias="id")) -> State:
+    state = state_store.read(flow_run_state_id)
+    if state is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Flow run state not found")
+    return state
+
+
+@router.get("/")
+def read_flow_run_states(flow_run_id: UUID) -> list[State]:
+    # An unknown run simply has no states (the reference answers [] too).
+    return state_store.history(flow_run_id)

@@ -1,7 +1,291 @@
-"""/flow_runs routes (Prefect 3.9.1 `server/api/flow_runs.py` compatible)."""
+"""/flow_runs routes (Prefect 3.9.1 `server/api/flow_runs.py` compatible).
+
+Paths use the `{id:uuid}` convertor like the reference, so a malformed id is a 404
+"Not Found" (no route), not a 422.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Response, status
+from fastapi.responses import JSONResponse
+
+from shared.api.dependencies import LimitBody, page_count
+from shared.schemas.common import CreatedBy
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
+from shared.schemas.responses import HistoryResponse, OrchestrationResult
+from shared.schemas.sorting import FlowRunSort
+from shared.schemas.states import StateCreate, StateType
+from shared.storage import flow_runs as flow_run_store
+from shared.storage import flow_runs_history
+from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = APIRouter(prefix="/flow_runs", tags=["Flow Runs"])
+
+# The reference's answer when a run points at a missing flow (its FK violation handler).
+INTEGRITY_CONFLICT = (
+    "Data integrity conflict. This usually means a unique or foreign key constraint was violated. "
+    "See server logs for details."
+)
+
+
+def _not_found_by_id(exc: FlowRunNotFound) -> JSONResponse:
+    # set_state / labels / resume raise the reference's ObjectNotFoundError, whose 404
+    # body is {"exception_message": ...} rather than {"detail": ...}.
+    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
+
+
+def _created_by(
+    prefect_automation_id: UUID | None = Header(None, include_in_schema=False),
+    prefect_automation_name: str | None = Header(None, include_in_schema=False),
+) -> CreatedBy | None:
+    # Runs created by an automation's action carry its id and base64 name in headers.
+    if prefect_automation_id is None or not prefect_automation_name:
+        return None
+    try:
+        display = base64.b64decode(prefect_automation_name.encode()).decode()
+    except Exception:  # noqa: BLE001 - a bad header just means no provenance
+        return None
+    return CreatedBy(id=prefect_automation_id, type="AUTOMATION", display_value=display) if display else None
+
+
+@router.post("/")
+def create_flow_run(
+    flow_run: FlowRunCreate,
+    response: Response,
+    created_by: CreatedBy | None = Depends(_created_by),
+) -> FlowRun:
+    try:
+        run, created = flow_run_store.create(flow_run, created_by=created_by)
+    except MissingFlow:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=INTEGRITY_CONFLICT) from None
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return run
+
+
+@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_flow_run(flow_run: FlowRunUpdate, flow_run_id: UUID = Path(..., alias="id")) -> None:
+    if flow_run.job_variables is not None:
+        _check_job_variables_update(flow_run_id)
+    flow_run_store.update(flow_run_id, flow_run)
+
+
+def _check_job_variables_update(flow_run_id: UUID) -> None:
+    run = flow_run_store.read_or_404(flow_run_id)
+    if run.state is None:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail="Flow run state is required to update job variables but none exists"
+        )
+    if run.state.type != StateType.SCHEDULED:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail=f"Job variables for a flow run in state {run.state.type.name} cannot be updated",
+        )
+    deployment = None
+    if run.deployment_id is not None:
+        try:
+            from shared.storage import deployments as deployment_store  # arrives with the deployments domain
+        except ImportError:
+            deployment_store = None
+        if deployment_store is not None:
+            deployment = deployment_store.read(run.deployment_id)
+    if deployment is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="A deployment for the flow run could not be found")
+
+
+@router.post("/count")
+def count_flow_runs(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+) -> int:
+    return len(
+        flow_run_store.filter_runs(
+            flow_runs=flow_runs,
+            task_runs=task_runs,
+            flows=flows,
+            deployments=deployments,
+            work_pools=work_pools,
+            work_queues=work_pool_queues,
+        )
+    )
+
+
+@router.post("/lateness")
+def average_flow_run_lateness(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+) -> float | None:
+    runs = flow_run_store.filter_runs(
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        flows=flows,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_pool_queues,
+    )
+    if not runs:
+        return None
+    return sum(run.estimated_start_time_delta.total_seconds() for run in runs) / len(runs)
+
+
+@router.post("/history")
+def flow_run_history(
+    history_start: datetime.datetime = Body(...),
+    history_end: datetime.datetime = Body(...),
+    history_interval_seconds: float = Body(..., json_schema_extra={"format": "time-delta"}),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_queues: WorkQueueFilter | None = None,
+) -> list[HistoryResponse]:
+    if history_interval_seconds < 1:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second."
+        )
+    runs = flow_run_store.filter_runs(
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        flows=flows,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_queues,
+    )
+    return flow_runs_history.run_history(
+        runs, history_start, history_end, datetime.timedelta(seconds=history_interval_seconds)
+    )
+
+
+@router.get("/{id:uuid}")
+def read_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> FlowRun:
+    return flow_run_store.read_or_404(flow_run_id)
+
+
+@router.post("/{id:uuid}/resume", response_model=OrchestrationResult)
+def resume_flow_run(
+    response: Response,
+    flow_run_id: UUID = Path(..., alias="id"),
+    run_input: dict[str, Any] | None = Body(default=None, embed=True),
+) -> Any:
+    try:
+        outcome = flow_run_store.resume(flow_run_id, run_input_error=lambda run: _run_input_error(run, run_input))
+    except FlowRunNotFound as exc:
+        return _not_found_by_id(exc)
+    response.status_code = outcome.http_status
+    return outcome.to_result()
+
+
+def _run_input_error(run: FlowRun, run_input: dict[str, Any] | None) -> str | None:
+    # A pause that asked for input keeps its schema as a flow run input. Flow run inputs
+    # are not stored yet (the input endpoints are a later step), so the schema is never
+    # found, exactly the reference's answer when it is missing.
+    keyset = run.state.state_details.run_input_keyset if run.state else None
+    if not keyset:
+        return None
+    return "Run input schema not found."
+
+
+@router.post("/filter")
+def read_flow_runs(
+    sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+) -> list[FlowRun]:
+    return flow_run_store.filter_runs(
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        flows=flows,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_pool_queues,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> None:
+    flow_run_store.delete(flow_run_id)
+
+
+@router.post("/{id:uuid}/set_state", response_model=OrchestrationResult)
+def set_flow_run_state(
+    response: Response,
+    flow_run_id: UUID = Path(..., alias="id"),
+    state: StateCreate = Body(...),
+    force: bool = Body(False),
+) -> Any:
+    try:
+        outcome = flow_run_store.set_state(flow_run_id, state, force=force)
+    except FlowRunNotFound as exc:
+        return _not_found_by_id(exc)
+    # 201 when a new state was written (also a REJECT that scheduled a retry), else 200.
+    response.status_code = outcome.http_status
+    return outcome.to_result()
+
+
+@router.post("/paginate")
+def paginate_flow_runs(
+    sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
+    limit: int = LimitBody(),
+    page: int = Body(1, ge=1),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+) -> FlowRunPaginationResponse:
+    # One read serves both the page and the count.
+    matched = flow_run_store.filter_runs(
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        flows=flows,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_pool_queues,
+        sort=sort,
+    )
+    start = (page - 1) * limit
+    return FlowRunPaginationResponse(
+        results=matched[start : start + limit],
+        count=len(matched),
+        limit=limit,
+        pages=page_count(len(matched), limit),
+        page=page,
+    )
+
+
+@router.patch("/{id:uuid}/labels", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
+def update_flow_run_labels(
+    flow_run_id: UUID = Path(..., alias="id"),
+    labels: dict[str, Any] = Body(...),
+) -> Response | None:
+    try:
+        flow_run_store.update_labels(flow_run_id, labels)
+    except FlowRunNotFound:
+        return _not_found_by_id(FlowRunNotFound(f"Flow run with id {flow_run_id} not found"))
+    return None

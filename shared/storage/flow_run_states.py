@@ -1,0 +1,70 @@
+"""Flow run states (the state history) in the table.
+
+Access patterns:
+- history of a run, oldest first .. PK=FLOW_RUN#<run_id>, SK begins_with STATE#
+                                    (SK=STATE#<sortable timestamp>#<state_id>; same partition
+                                    as the run, so one strongly consistent Query)
+- read a state by id .............. GSI1PK=FLOW_RUN_STATE#<state_id>, GSI1SK=#
+                                    (GET /flow_run_states/{id}; ids are not derivable from the run)
+
+A state item is only ever written in the same transaction as the run item that points
+at it (see flow_runs.set_state), so history and the run's current state never disagree.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from shared.schemas.states import State
+from shared.storage import store
+from shared.storage.keys import decode, key, sortable_time
+from shared.storage.table import TableItem
+
+ENTITY = "flow_run_state"
+STATE_PREFIX = "STATE#"
+
+
+class StoredState(BaseModel):
+    """A state item's body: the state plus its run (the by-id index needs the owner)."""
+
+    flow_run_id: UUID
+    state: State
+
+
+def run_key(run_id: UUID | str) -> str:
+    return key("FLOW_RUN", run_id)
+
+
+def _by_id_key(state_id: UUID | str) -> str:
+    return key("FLOW_RUN_STATE", state_id)
+
+
+def to_item(run_id: UUID, state: State) -> TableItem:
+    return TableItem(
+        run_key(run_id),
+        f"{STATE_PREFIX}{sortable_time(state.timestamp)}#{state.id}",
+        entity=ENTITY,
+        body=StoredState(flow_run_id=run_id, state=state).model_dump_json(),
+        state_id=str(state.id),
+        state_timestamp=sortable_time(state.timestamp),
+        GSI1PK=_by_id_key(state.id),
+        GSI1SK="#",
+    )
+
+
+def read(state_id: UUID) -> State | None:
+    for item in store.query(_by_id_key(state_id), index="GSI1", limit=1):
+        return decode(item, StoredState).state
+    return None
+
+
+def history(run_id: UUID) -> list[State]:
+    """Every state of the run, ordered by timestamp (as the reference returns them)."""
+    return [decode(item, StoredState).state for item in store.query(run_key(run_id), sk_prefix=STATE_PREFIX)]
+
+
+def history_items(run_id: UUID) -> list[TableItem]:
+    """Raw items, for deleting a run with its history."""
+    return list(store.query(run_key(run_id), sk_prefix=STATE_PREFIX))

@@ -1,0 +1,465 @@
+"""Flow runs in the table.
+
+Item: PK=FLOW_RUN#<id>, SK=#META, body = FlowRun JSON (with its current state, so a read
+is one GetItem), `state_id` = current state id, `version` = write counter. Every write
+of the item is conditional on `version`; a state change is additionally conditional on
+`state_id` (attribute_not_exists for a run without a state), so of two racing proposals
+exactly one is written. The run's state history lives in the same partition
+(see flow_run_states.py).
+
+Access patterns (ids are UUIDv7, so an id sort key is creation order):
+- read by id ................. PK=FLOW_RUN#<id>, SK=#META (consistent GetItem / BatchGetItem)
+- state history / by state id  see flow_run_states.py
+- list all, newest first ..... GSI1PK=FLOW_RUNS, GSI1SK=<id>
+- by flow .................... GSI2PK=FLOW_RUNS#FLOW#<flow_id>, GSI2SK=<id>
+- subflows by parent task .... GSI3PK=FLOW_RUNS#PARENT_TASK#<task_run_id>, GSI3SK=<id> (sparse)
+- by deployment .............. GSI4PK=FLOW_RUNS#DEPLOYMENT#<deployment_id>, GSI4SK=<id> (sparse)
+- by state type .............. GSI5PK=FLOW_RUNS#STATE#<state type>, GSI5SK=<id>
+- scheduled and due .......... GSI6PK=SCHEDULED_FLOW_RUNS#QUEUE#<work_queue_id>
+                               (no queue: ...#DEPLOYMENT#<deployment_id>, else ...#UNQUEUED),
+                               GSI6SK=<sortable next_scheduled_start_time>#<id>.
+                               Sparse: set only while the run is SCHEDULED, so the scheduler /
+                               dispatcher read exactly the waiting runs with a range query
+                               `GSI6SK <= <before>` (see `read_scheduled`).
+- idempotency ................ PK=FLOW_RUN_IDEMPOTENCY#<flow_id>#<key>, SK=#META (guard holding
+                               the run id), written with the run in one transaction.
+
+Filters read the narrowest of these (flow_runs_filter.py), never a Scan.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import random
+import time
+from typing import Any, Callable
+from uuid import UUID
+
+from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run, resume_flow_run
+from shared.schemas.common import CreatedBy
+from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.sorting import FlowRunSort
+from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
+from shared.schemas.types import now_utc
+from shared.storage import flow_run_states, store
+from shared.storage import flows as flow_store
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
+from shared.storage.keys import decode, key, sortable_time
+from shared.storage.table import TableItem
+
+logger = logging.getLogger("serverflow.storage.flow_runs")
+
+ENTITY = "flow_run"
+ALL_RUNS = "FLOW_RUNS"
+# Re-read, re-orchestrate and retry this often when a conditional write loses a race;
+# after that the client gets 503 + Retry-After (the prefect client retries it).
+MAX_WRITE_ATTEMPTS = 6
+
+
+class FlowRunNotFound(ObjectNotFound):
+    pass
+
+
+class MissingFlow(StorageError):
+    """POST /flow_runs/ for a flow that does not exist (the reference's FK violation, 409)."""
+
+
+def run_key(run_id: UUID | str) -> str:
+    return flow_run_states.run_key(run_id)
+
+
+def flow_partition(flow_id: UUID | str) -> str:
+    return key("FLOW_RUNS#FLOW", flow_id)
+
+
+def parent_task_partition(task_run_id: UUID | str) -> str:
+    return key("FLOW_RUNS#PARENT_TASK", task_run_id)
+
+
+def deployment_partition(deployment_id: UUID | str) -> str:
+    return key("FLOW_RUNS#DEPLOYMENT", deployment_id)
+
+
+def state_partition(state_type: StateType | str) -> str:
+    return key("FLOW_RUNS#STATE", StateType(state_type).value)
+
+
+def scheduled_partition(work_queue_id: UUID | None, deployment_id: UUID | None) -> str:
+    if work_queue_id is not None:
+        return key("SCHEDULED_FLOW_RUNS#QUEUE", work_queue_id)
+    if deployment_id is not None:
+        return key("SCHEDULED_FLOW_RUNS#DEPLOYMENT", deployment_id)
+    return "SCHEDULED_FLOW_RUNS#UNQUEUED"
+
+
+def _idempotency_key(flow_id: UUID, idempotency_key: str) -> str:
+    return f"FLOW_RUN_IDEMPOTENCY#{flow_id}#{idempotency_key}"
+
+
+# --- item mapping -------------------------------------------------------------------
+
+
+def _to_item(run: FlowRun, version: int) -> TableItem:
+    rid = str(run.id)
+    item = TableItem(
+        run_key(run.id),
+        store.META,
+        entity=ENTITY,
+        # Estimates roll with the clock; they are computed on read, never stored.
+        body=run.model_dump_json(exclude={"estimated_run_time", "estimated_start_time_delta"}),
+        state_id=str(run.state_id) if run.state_id else None,
+        state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
+        version=version,
+        GSI1PK=ALL_RUNS,
+        GSI1SK=rid,
+        GSI2PK=flow_partition(run.flow_id),
+        GSI2SK=rid,
+    )
+    if run.parent_task_run_id is not None:
+        item.GSI3PK, item.GSI3SK = parent_task_partition(run.parent_task_run_id), rid
+    if run.deployment_id is not None:
+        item.GSI4PK, item.GSI4SK = deployment_partition(run.deployment_id), rid
+    if run.state_type is not None:
+        item.GSI5PK, item.GSI5SK = state_partition(run.state_type), rid
+    if run.state_type == StateType.SCHEDULED:
+        item.GSI6PK = scheduled_partition(run.work_queue_id, run.deployment_id)
+        item.GSI6SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
+    return item
+
+
+def with_estimates(run: FlowRun, now: datetime.datetime | None = None) -> FlowRun:
+    """Fill the clock-dependent fields the reference computes at read time."""
+    now = now or now_utc()
+    run_time = run.total_run_time
+    if run.state_type == StateType.RUNNING and run.start_time is not None:
+        run_time = run_time + max(now - run.start_time, datetime.timedelta(0))
+    lateness = datetime.timedelta(0)
+    if run.start_time is not None and run.expected_start_time is not None:
+        lateness = max(run.start_time - run.expected_start_time, datetime.timedelta(0))
+    elif (
+        run.start_time is None
+        and run.expected_start_time is not None
+        and run.expected_start_time < now
+        and run.state_type not in TERMINAL_STATES
+    ):
+        lateness = now - run.expected_start_time
+    run.estimated_run_time = run_time
+    run.estimated_start_time_delta = lateness
+    return run
+
+
+def from_item(item: TableItem) -> FlowRun:
+    return with_estimates(decode(item, FlowRun))
+
+
+# --- reads --------------------------------------------------------------------------
+
+
+def _load(run_id: UUID) -> tuple[FlowRun, int] | None:
+    item = store.get(run_key(run_id))
+    if item is None:
+        return None
+    return from_item(item), int(item.version or 0)
+
+
+def read(run_id: UUID) -> FlowRun | None:
+    loaded = _load(run_id)
+    return loaded[0] if loaded else None
+
+
+def read_or_404(run_id: UUID) -> FlowRun:
+    run = read(run_id)
+    if run is None:
+        raise FlowRunNotFound("Flow run not found")
+    return run
+
+
+def read_many(run_ids: list[UUID]) -> list[FlowRun]:
+    return [from_item(item) for item in store.batch_get((run_key(rid), store.META) for rid in run_ids)]
+
+
+def read_by_idempotency_key(flow_id: UUID, idempotency_key: str) -> FlowRun | None:
+    guard = store.get(_idempotency_key(flow_id, idempotency_key))
+    if guard is None or not guard.body:
+        return None
+    return read(UUID(json.loads(guard.body)["id"]))
+
+
+def read_scheduled(
+    work_queue_id: UUID | None = None,
+    deployment_id: UUID | None = None,
+    before: datetime.datetime | None = None,
+    after: datetime.datetime | None = None,
+    limit: int | None = None,
+) -> list[FlowRun]:
+    """SCHEDULED runs of one queue (or queue-less deployment), soonest first, via the sparse GSI6."""
+    runs = store.query(
+        scheduled_partition(work_queue_id, deployment_id),
+        index="GSI6",
+        sk_gte=sortable_time(after) if after else None,
+        # "~" sorts after the "#<id>" suffix, so runs due exactly at `before` are included.
+        sk_lte=f"{sortable_time(before)}~" if before else None,
+        limit=limit,
+    )
+    # GSIs are eventually consistent: re-check the state on the decoded body.
+    return [run for run in map(from_item, runs) if run.state_type == StateType.SCHEDULED]
+
+
+def filter_runs(
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_queues: WorkQueueFilter | None = None,
+    sort: FlowRunSort = FlowRunSort.ID_DESC,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[FlowRun]:
+    """Runs matching every given filter, sorted, then offset/limit (see flow_runs_filter)."""
+    from shared.storage import flow_runs_filter
+
+    return flow_runs_filter.filter_runs(
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        flows=flows,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_queues,
+        sort=sort,
+        offset=offset,
+        limit=limit,
+    )
+
+
+# --- create -------------------------------------------------------------------------
+
+
+def _labels_for(create: FlowRunCreate, flow_labels: dict[str, Any] | None) -> dict[str, Any]:
+    # As the reference: the flow's labels, then the system label, then the user's own.
+    return {**(flow_labels or {}), "prefect.flow.id": str(create.flow_id), **(create.labels or {})}
+
+
+def create(create: FlowRunCreate, created_by: CreatedBy | None = None) -> tuple[FlowRun, bool]:
+    """Return (run, created). The same (flow_id, idempotency_key) returns the existing run."""
+    flow = flow_store.read(create.flow_id)
+    if flow is None:
+        raise MissingFlow(str(create.flow_id))
+    if create.idempotency_key:
+        existing = read_by_idempotency_key(create.flow_id, create.idempotency_key)
+        if existing is not None:
+            return existing, False
+    stamp = now_utc()
+    fields = create.model_dump(exclude={"state", "labels"}, exclude_unset=False)
+    run = FlowRun(**fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by)
+    # Like the reference, the initial state (default Pending) is forced: no rules, only bookkeeping.
+    outcome = orchestrate_flow_run(run, create.state or StateCreate(type=StateType.PENDING), force=True, now=stamp)
+    new_run = outcome.run
+    batch = store.WriteBatch().put_new(_to_item(new_run, 1))
+    if outcome.state is not None:
+        batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
+    if create.idempotency_key:
+        guard = TableItem(
+            _idempotency_key(create.flow_id, create.idempotency_key),
+            store.META,
+            entity="flow_run_idempotency",
+            body=json.dumps({"id": str(new_run.id)}),
+        )
+        batch.put_new(guard)
+    try:
+        store.transact(batch, on_conflict=ObjectAlreadyExists)
+    except ObjectAlreadyExists:
+        # A concurrent create with the same key won: return its run, as ON CONFLICT DO NOTHING would.
+        if create.idempotency_key:
+            winner = read_by_idempotency_key(create.flow_id, create.idempotency_key)
+            if winner is not None:
+                return winner, False
+        raise
+    _mirror_to_parent_task(new_run, outcome)
+    return with_estimates(new_run), True
+
+
+# --- plain updates (no state change) ------------------------------------------------
+
+
+def _modify(run_id: UUID, change: Callable[[FlowRun], FlowRun]) -> FlowRun:
+    """Read-modify-write guarded by `version`; re-applied if another write got in between."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        loaded = _load(run_id)
+        if loaded is None:
+            raise FlowRunNotFound("Flow run not found")
+        run, version = loaded
+        updated = change(run.model_copy(deep=True))
+        updated.updated = now_utc()
+        try:
+            store.put(_to_item(updated, version + 1), condition=TableItem.version == version)
+        except ConcurrentUpdate:
+            _backoff()
+            continue
+        return with_estimates(updated)
+    raise ConcurrentUpdate(run_key(run_id))
+
+
+def update(run_id: UUID, changes: FlowRunUpdate) -> FlowRun:
+    values = changes.model_dump(exclude_unset=True)
+
+    def apply(run: FlowRun) -> FlowRun:
+        return FlowRun.model_validate({**run.model_dump(), **values})
+
+    return _modify(run_id, apply)
+
+
+def update_labels(run_id: UUID, labels: dict[str, Any]) -> FlowRun:
+    """Merge `labels` into the run's labels (PATCH /flow_runs/{id}/labels)."""
+
+    def apply(run: FlowRun) -> FlowRun:
+        run.labels = {**(run.labels or {}), **labels}
+        return run
+
+    return _modify(run_id, apply)
+
+
+# --- delete -------------------------------------------------------------------------
+
+
+def delete(run_id: UUID) -> FlowRun:
+    run = read_or_404(run_id)
+    _delete_run(run)
+    return run
+
+
+def _delete_run(run: FlowRun) -> None:
+    # The run item goes first, so the run vanishes from every index at once; its history
+    # (and anything else in its partition) follows.
+    store.delete_key(run_key(run.id))
+    leftovers = list(store.query(run_key(run.id)))
+    with TableItem.batch_write() as batch:
+        for item in leftovers:
+            batch.delete(item)
+    if run.idempotency_key:
+        store.delete_key(_idempotency_key(run.flow_id, run.idempotency_key))
+    _cascade_to_other_domains(run.id)
+
+
+def _cascade_to_other_domains(run_id: UUID) -> None:
+    # The reference cascades task runs (FK) and queues log deletion. Those repositories
+    # are owned by other domains; call them if they expose the hook.
+    for module_name, func_name in (("task_runs", "delete_for_flow_run"), ("logs", "delete_for_flow_run")):
+        try:
+            module = __import__(f"shared.storage.{module_name}", fromlist=[func_name])
+        except ImportError:
+            continue
+        hook = getattr(module, func_name, None)
+        if hook is not None:
+            hook(run_id)
+
+
+def delete_for_flow(flow_id: UUID) -> int:
+    """Delete every run of a flow (the flow's delete cascades, as the reference's FK does)."""
+    runs = [from_item(item) for item in store.query(flow_partition(flow_id), index="GSI2")]
+    for run in runs:
+        _delete_run(run)
+    return len(runs)
+
+
+# --- state changes ------------------------------------------------------------------
+
+
+def _backoff() -> None:
+    time.sleep(random.uniform(0.005, 0.03))
+
+
+def _state_condition(run: FlowRun, version: int) -> Any:
+    on_state = (
+        TableItem.state_id == str(run.state_id) if run.state_id is not None else TableItem.state_id.does_not_exist()
+    )
+    # state_id is the orchestration guard; version also protects concurrent PATCHes.
+    return on_state & (TableItem.version == version)
+
+
+def _write_outcome(
+    run: FlowRun, version: int, outcome: OrchestrationOutcome[FlowRun], extra: list[TableItem] | None = None
+) -> FlowRun:
+    assert outcome.state is not None
+    new_run = outcome.run.model_copy(update={"updated": now_utc()})
+    batch = store.WriteBatch().put(_to_item(new_run, version + 1), _state_condition(run, version))
+    batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
+    for item in extra or []:
+        batch.put(item)
+    store.transact(batch)
+    return new_run
+
+
+def _orchestrate_and_write(
+    run_id: UUID,
+    decide: Callable[[FlowRun], OrchestrationOutcome[FlowRun]],
+    extra: Callable[[OrchestrationOutcome[FlowRun]], list[TableItem]] | None = None,
+) -> OrchestrationOutcome[FlowRun]:
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        loaded = _load(run_id)
+        if loaded is None:
+            raise FlowRunNotFound(f"Flow run with id {run_id} not found")
+        run, version = loaded
+        outcome = decide(run)
+        if not outcome.write:
+            return outcome
+        try:
+            new_run = _write_outcome(run, version, outcome, extra(outcome) if extra else [])
+        except ConcurrentUpdate:
+            # Someone else changed the run since we read it: decide again against the fresh
+            # state, so the loser of a race gets the answer the rules give (e.g. ABORT).
+            _backoff()
+            continue
+        _mirror_to_parent_task(new_run, outcome)
+        return outcome
+    raise ConcurrentUpdate(run_key(run_id))
+
+
+def set_state(run_id: UUID, proposed: StateCreate | State, force: bool = False) -> OrchestrationOutcome[FlowRun]:
+    """Orchestrate and (if accepted) write a proposed state; raises FlowRunNotFound."""
+    return _orchestrate_and_write(run_id, lambda run: orchestrate_flow_run(run, proposed, force=force))
+
+
+def resume(
+    run_id: UUID,
+    run_input_error: Callable[[FlowRun], str | None] | None = None,
+    input_items: Callable[[FlowRun], list[TableItem]] | None = None,
+) -> OrchestrationOutcome[FlowRun]:
+    """POST /flow_runs/{id}/resume: input validation is the caller's (it needs the input store)."""
+
+    def decide(run: FlowRun) -> OrchestrationOutcome[FlowRun]:
+        error = run_input_error(run) if run_input_error and run.state_type == StateType.PAUSED else None
+        return resume_flow_run(run, run_input_error=error)
+
+    def extra(outcome: OrchestrationOutcome[FlowRun]) -> list[TableItem]:
+        return input_items(outcome.run) if input_items else []
+
+    return _orchestrate_and_write(run_id, decide, extra)
+
+
+def _mirror_to_parent_task(run: FlowRun, outcome: OrchestrationOutcome[FlowRun]) -> None:
+    """UpdateSubflowParentTask: keep the subflow's parent task run in step with the subflow.
+
+    The reference does this in the same DB transaction. The task run lives in another
+    repository that does its own conditional write, so it follows right after ours; a
+    failure there must not undo an accepted flow run transition, so it is logged.
+    """
+    if outcome.parent_task_run_state is None or run.parent_task_run_id is None:
+        return
+    try:
+        from shared.storage import task_runs as task_run_store
+    except ImportError:
+        # The task_runs repository is written in parallel; until it lands there is no
+        # parent task run to update.
+        return
+    copy = getattr(task_run_store, "copy_subflow_state", None)
+    if copy is None:
+        return
+    try:
+        copy(run.parent_task_run_id, outcome.parent_task_run_state)
+    except Exception:  # noqa: BLE001 - the flow run transition is already committed
+        logger.exception("Could not mirror subflow %s state onto parent task run %s", run.id, run.parent_task_run_id)

@@ -1,0 +1,184 @@
+"""Filtering flow runs: pick the narrowest key or index, match in Python, sort, page.
+
+The reference answers the joined filters (flows, task runs, deployments, work pools,
+work queues) with EXISTS sub-queries; here each joined filter becomes a set of allowed
+ids (flow ids, run ids, deployment ids...), which both narrows the read and is checked
+per run. Index choice, narrowest first:
+  run ids (filter ids / task-run join) -> BatchGetItem
+  parent_task_run_id                   -> GSI3 (one query per value)
+  deployment_id                        -> GSI4
+  flow ids (flow filter join)          -> GSI2
+  state type                           -> GSI5
+  otherwise                            -> GSI1 (all runs)
+Every index above is sorted by run id (UUIDv7), so with the default ID_DESC sort and a
+single partition the read stops as soon as offset+limit runs matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+from uuid import UUID
+
+from shared.schemas.filters.base import FilterContext
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.flow_runs import FlowRun
+from shared.schemas.sorting import FlowRunSort, apply_sort, paginate
+from shared.storage import flow_runs as runs
+from shared.storage import store
+
+# Above this many flows, one query per flow costs more than reading all runs once.
+MAX_FLOW_PARTITIONS = 25
+
+Partition = tuple[str, str]  # (partition key, index name)
+
+
+def _uuids(values: Iterable[Any]) -> list[UUID]:
+    return [UUID(str(v)) for v in dict.fromkeys(values)]
+
+
+# --- joins: each returns the allowed ids, or None when the filter is absent ----------
+
+
+def _run_ids_with_task_runs(task_runs: TaskRunFilter | None) -> set[UUID] | None:
+    if task_runs is None:
+        return None
+    from shared.storage import task_runs as task_run_store
+
+    return {tr.flow_run_id for tr in task_run_store.filter_runs(task_runs=task_runs) if tr.flow_run_id}
+
+
+def _flow_ids(flows: FlowFilter | None) -> set[UUID] | None:
+    if flows is None:
+        return None
+    from shared.storage import queries
+
+    return {flow.id for flow in queries.filter_flows(flows, None, None, None, None)}
+
+
+def _ids_from(module_name: str, func_name: str, **kwargs: Any) -> set[UUID]:
+    """Ids of another domain's objects matching a filter.
+
+    If that domain's repository does not exist yet, no such object exists, so the
+    reference's EXISTS clause selects nothing: an empty set.
+    """
+    try:
+        module = __import__(f"shared.storage.{module_name}", fromlist=[func_name])
+    except ImportError:
+        return set()
+    return {obj.id for obj in getattr(module, func_name)(**kwargs)}
+
+
+def _deployment_ids(deployments: DeploymentFilter | None) -> set[UUID] | None:
+    if deployments is None:
+        return None
+    return _ids_from("deployments", "filter_deployments", deployments=deployments)
+
+
+def _work_pool_ids(work_pools: WorkPoolFilter | None) -> set[UUID] | None:
+    if work_pools is None:
+        return None
+    return _ids_from("work_pools", "filter_work_pools", work_pools=work_pools)
+
+
+def _work_queue_ids(work_queues: WorkQueueFilter | None) -> set[UUID] | None:
+    if work_queues is None:
+        return None
+    return _ids_from("work_queues", "filter_work_queues", work_queues=work_queues)
+
+
+def filter_context() -> FilterContext:
+    def task_run_flow_run_id(task_run_id: UUID) -> UUID | None:
+        from shared.storage import task_runs as task_run_store
+
+        task_run = task_run_store.read(task_run_id)
+        return task_run.flow_run_id if task_run else None
+
+    return FilterContext(task_run_flow_run_id=task_run_flow_run_id)
+
+
+# --- candidate reads ------------------------------------------------------------------
+
+
+def _partitions(hints: dict[str, list[Any]], flow_ids: set[UUID] | None) -> list[Partition]:
+    if "parent_task_run_id" in hints:
+        return [(runs.parent_task_partition(v), "GSI3") for v in _uuids(hints["parent_task_run_id"])]
+    if "deployment_id" in hints:
+        return [(runs.deployment_partition(v), "GSI4") for v in _uuids(hints["deployment_id"])]
+    if flow_ids is not None and len(flow_ids) <= MAX_FLOW_PARTITIONS:
+        return [(runs.flow_partition(v), "GSI2") for v in sorted(flow_ids)]
+    if "state_type" in hints:
+        return [(runs.state_partition(v), "GSI5") for v in dict.fromkeys(hints["state_type"])]
+    return [(runs.ALL_RUNS, "GSI1")]
+
+
+def _stream(partition: Partition) -> Iterator[FlowRun]:
+    pk, index = partition
+    return (runs.from_item(item) for item in store.query(pk, index=index, descending=True))
+
+
+def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None) -> Iterator[FlowRun]:
+    if run_ids is not None:
+        yield from runs.read_many(sorted(run_ids))
+        return
+    for partition in _partitions(hints, flow_ids):
+        yield from _stream(partition)
+
+
+def _allowed_run_ids(hints: dict[str, list[Any]], task_run_ids: set[UUID] | None) -> set[UUID] | None:
+    ids = set(_uuids(hints["id"])) if "id" in hints else None
+    if task_run_ids is not None:
+        ids = task_run_ids if ids is None else ids & task_run_ids
+    return ids
+
+
+def filter_runs(
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_queues: WorkQueueFilter | None = None,
+    sort: FlowRunSort = FlowRunSort.ID_DESC,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[FlowRun]:
+    hints = flow_runs.index_hints() if flow_runs is not None else {}
+    run_ids = _allowed_run_ids(hints, _run_ids_with_task_runs(task_runs))
+    flow_ids = _flow_ids(flows)
+    deployment_ids = _deployment_ids(deployments)
+    pool_ids = _work_pool_ids(work_pools)
+    queue_ids = _work_queue_ids(work_queues)
+    if any(ids is not None and not ids for ids in (run_ids, flow_ids, deployment_ids, pool_ids, queue_ids)):
+        return []
+    ctx = filter_context()
+
+    def keep(run: FlowRun) -> bool:
+        return (
+            (flow_ids is None or run.flow_id in flow_ids)
+            and (deployment_ids is None or run.deployment_id in deployment_ids)
+            and (pool_ids is None or run.work_pool_id in pool_ids)
+            and (queue_ids is None or run.work_queue_id in queue_ids)
+            and (flow_runs is None or flow_runs.matches(run, ctx))
+        )
+
+    candidates = _candidates(hints, run_ids, flow_ids)
+    single_sorted_source = run_ids is None and len(_partitions(hints, flow_ids)) == 1
+    if sort == FlowRunSort.ID_DESC and limit is not None and single_sorted_source:
+        # The index already yields ID_DESC order: stop reading once the page is full.
+        if offset + limit == 0:
+            return []
+        page: list[FlowRun] = []
+        for run in candidates:
+            if keep(run):
+                page.append(run)
+                if len(page) >= offset + limit:
+                    break
+        return page[offset:]
+    matched = [run for run in candidates if keep(run)]
+    return paginate(apply_sort(matched, sort), offset, limit)
+
+
+def count_runs(**filters: Any) -> int:
+    return len(filter_runs(**filters))
