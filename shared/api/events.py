@@ -1,7 +1,124 @@
-"""/events routes (Prefect 3.9.1 `server/api/events.py` compatible)."""
+"""/events routes (Prefect 3.9.1 `server/api/events.py` compatible).
+
+HTTP: POST /events (batch), POST /events/filter, GET /events/filter/next,
+POST /events/count-by/{countable}. Websocket: /events/in (the prefect client's event
+stream; on AWS the same protocol is served by functions/events_socket behind an API
+Gateway WebSocket API). /events/out is not served: cancellation falls back to polling.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import binascii
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, WebSocket, status
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
+
+from shared.config import get_settings
+from shared.events import protocol
+from shared.events.ingest import ingest, ingest_frame
+from shared.schemas.events import (
+    INTERACTIVE_PAGE_SIZE,
+    Countable,
+    Event,
+    EventCount,
+    EventFilter,
+    EventPage,
+    TimeUnit,
+)
+from shared.storage import events as event_store
 
 router = APIRouter(prefix="/events", tags=["Events"])
+
+
+@router.post("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def create_events(events: list[Event]) -> None:
+    """Record a batch of events (our SDK sends task-run events this way)."""
+    ingest(events)
+
+
+@router.websocket("/in")
+async def stream_events_in(websocket: WebSocket) -> None:
+    offered = protocol.offered_subprotocols(websocket.headers.getlist("sec-websocket-protocol"))
+    api_key = get_settings().api_key
+    if protocol.SUBPROTOCOL not in offered:
+        if api_key:
+            # As the reference: without the subprotocol there is no way to authenticate.
+            await websocket.close(1002)
+            return
+        await websocket.accept()  # legacy clients: no handshake
+    else:
+        await websocket.accept(subprotocol=protocol.SUBPROTOCOL)
+        try:
+            first = await websocket.receive_text()
+        except WebSocketDisconnect:
+            return
+        header_ok = protocol.bearer_matches(websocket.headers.get("authorization"), api_key)
+        decision = protocol.authenticate(first, api_key, header_authorized=header_ok)
+        await websocket.send_json(decision.reply())
+        if not decision.ok:
+            await websocket.close(protocol.POLICY_VIOLATION, reason=decision.reason or "")
+            return
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text") if message.get("text") is not None else message.get("bytes")
+            if frame is not None:
+                # Sync DynamoDB I/O off the event loop, so pings keep being answered.
+                await run_in_threadpool(ingest_frame, frame)
+    except WebSocketDisconnect:
+        return
+
+
+def _next_page_link(request: Request, token: str | None) -> str | None:
+    if not token:
+        return None
+    encoded = base64.b64encode(token.encode()).decode()
+    return f"{request.base_url}api/events/filter/next?page-token={encoded}"
+
+
+@router.post("/filter")
+def read_events(
+    request: Request,
+    filter: EventFilter | None = Body(None, description="Criteria to narrow down the events"),  # noqa: A002
+    limit: int = Body(INTERACTIVE_PAGE_SIZE, ge=0, le=INTERACTIVE_PAGE_SIZE, embed=True),
+) -> EventPage:
+    events, total, token = event_store.query_events(filter or EventFilter(), page_size=limit)
+    return EventPage(events=events, total=total, next_page=_next_page_link(request, token))
+
+
+def _verified_token(page_token: str) -> str:
+    try:
+        decoded = base64.b64decode(page_token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN) from None
+    if not decoded:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN)
+    return decoded
+
+
+@router.get("/filter/next")
+def read_events_page(request: Request, page_token: str = Query(..., alias="page-token")) -> EventPage:
+    token = _verified_token(page_token)
+    try:
+        events, total, next_token = event_store.query_next_page(token)
+    except event_store.InvalidPageToken:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN) from None
+    return EventPage(events=events, total=total, next_page=_next_page_link(request, next_token))
+
+
+@router.post("/count-by/{countable}")
+def count_events(
+    filter: EventFilter,  # noqa: A002
+    countable: Countable = Path(...),
+    time_unit: TimeUnit = Body(default=TimeUnit.day),
+    time_interval: float = Body(default=1.0, ge=0.01),
+) -> list[EventCount]:
+    try:
+        return event_store.count_events(filter, countable, time_unit, time_interval)
+    except event_store.InvalidCountParameters as exc:
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+

@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, status
+
+from shared.schemas.states import State
+from shared.storage import task_run_states as state_store
 
 router = APIRouter(prefix="/task_run_states", tags=["Task Run States"])
+
+
+@router.get("/{id:uuid}")
+def read_task_run_state(task_run_state_id: UUID = Path(..., alias="id")) -> State:
+    state = state_store.read(task_run_state_id)
+    if state is None:
+        # (sic) the reference says "Flow run state" here too.
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Flow run state not found")
+    return state
+
+
+@router.get("/")
+def read_task_run_states(task_run_id: UUID) -> list[State]:
+    """A task run's states, oldest first."""
+    return state_store.read_for_run(task_run_id)

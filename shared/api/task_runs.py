@@ -1,7 +1,131 @@
-"""/task_runs routes (Prefect 3.9.1 `server/api/task_runs.py` compatible)."""
+"""/task_runs routes (Prefect 3.9.1 `server/api/task_runs.py` compatible).
+
+In 3.9.1 most task runs arrive as events (see shared/events); these routes serve the
+subflow parent task run, background tasks and every read. Paths use `{id:uuid}` like
+the reference, so a malformed id is a 404 (no route), not a 422.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+from fastapi.responses import JSONResponse
+
+from shared.api.dependencies import LimitBody, page_count
+from shared.schemas.filters.deployments import DeploymentFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.responses import OrchestrationResult
+from shared.schemas.sorting import TaskRunSort
+from shared.schemas.states import StateCreate
+from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationResponse, TaskRunUpdate
+from shared.storage import task_runs as task_run_store
+from shared.storage.errors import ObjectNotFound
 
 router = APIRouter(prefix="/task_runs", tags=["Task Runs"])
+
+
+@router.post("/")
+def create_task_run(task_run: TaskRunCreate, response: Response) -> TaskRun:
+    """Upsert on (flow_run_id, task_key, dynamic_key): 201 if new, 200 with the existing run."""
+    run, created = task_run_store.create(task_run)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return run
+
+
+@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_task_run(task_run: TaskRunUpdate, task_run_id: UUID = Path(..., alias="id")) -> None:
+    if task_run_store.update(task_run_id, task_run) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task run not found")
+
+
+@router.post("/count")
+def count_task_runs(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> int:
+    return task_run_store.count_runs(task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments)
+
+
+@router.get("/{id:uuid}")
+def read_task_run(task_run_id: UUID = Path(..., alias="id")) -> TaskRun:
+    run = task_run_store.read(task_run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+    return run
+
+
+@router.post("/filter")
+def read_task_runs(
+    sort: TaskRunSort = Body(TaskRunSort.ID_DESC),
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> list[TaskRun]:
+    return task_run_store.filter_runs(
+        task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments,
+        sort=sort, offset=offset, limit=limit,
+    )
+
+
+@router.post("/paginate")
+def paginate_task_runs(
+    sort: TaskRunSort = Body(TaskRunSort.ID_DESC),
+    limit: int = LimitBody(),
+    page: int = Body(1, ge=1),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> TaskRunPaginationResponse:
+    matched = task_run_store.filter_runs(
+        task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments, sort=sort
+    )
+    offset = (page - 1) * limit
+    return TaskRunPaginationResponse(
+        results=matched[offset : offset + limit],
+        count=len(matched),
+        limit=limit,
+        pages=page_count(len(matched), limit),
+        page=page,
+    )
+
+
+@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_task_run(task_run_id: UUID = Path(..., alias="id")) -> None:
+    if task_run_store.delete(task_run_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+    _delete_logs(task_run_id)
+
+
+def _delete_logs(task_run_id: UUID) -> None:
+    # The reference queues deletion of the run's logs; the logs repository owns them.
+    try:
+        from shared.storage import logs as log_store
+    except ImportError:
+        return
+    hook = getattr(log_store, "delete_for_task_run", None)
+    if hook is not None:
+        hook(task_run_id)
+
+
+@router.post("/{id:uuid}/set_state", response_model=OrchestrationResult)
+def set_task_run_state(
+    response: Response,
+    task_run_id: UUID = Path(..., alias="id"),
+    state: StateCreate = Body(..., description="The intended state."),
+    force: bool = Body(False),
+) -> OrchestrationResult | JSONResponse:
+    try:
+        outcome = task_run_store.set_state(task_run_id, state, force=force)
+    except ObjectNotFound as exc:
+        # The reference's ObjectNotFoundError body is {"exception_message": ...}.
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
+    response.status_code = outcome.http_status
+    return outcome.to_result()

@@ -1,0 +1,304 @@
+"""Events in the table, kept for a retention period by DynamoDB TTL.
+
+Access patterns (keys):
+- dedupe / read by id ....... PK=EVENT#<id>, SK=#META; written with attribute_not_exists(PK),
+                              so a replayed event (client reconnect resend) is stored once
+- by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>, GSI2SK=<occurred>#<id>
+                              (one partition per UTC day; a range query touches one Query per day)
+- by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>, GSI3SK=<event name>#<occurred>#<id>
+                              (begins_with(prefix) per day; an exact name uses "<name>#")
+- by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
+- retention ................. expires_at = received + SERVERFLOW_EVENTS_RETENTION_DAYS (default 7);
+                              reads also drop expired items (TTL deletes lazily, up to ~48 h late)
+No Scan: `query_events` picks the narrowest of these from the filter, bounded by the occurred
+window (clamped to the retention period), and evaluates the whole EventFilter in Python.
+Known limit: one day partition takes every event of that day; at very high event rates
+the day key would need a shard suffix (EVENTS#<day>#<n>).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from uuid import UUID
+
+from shared.schemas.events import (
+    Countable,
+    EventCount,
+    EventFilter,
+    EventOrder,
+    ReceivedEvent,
+    TimeUnit,
+)
+from shared.schemas.types import now_utc
+from shared.storage import store
+from shared.storage.errors import ObjectAlreadyExists
+from shared.storage.keys import decode, key, sortable_time
+from shared.storage.table import TableItem
+
+ENTITY = "event"
+# Reference: counts bucket time from this pivot (the Monday before the first possible event).
+PIVOT = datetime.datetime(2024, 4, 1, tzinfo=datetime.timezone.utc)
+MAX_BUCKETS = 1000
+
+
+class InvalidPageToken(ValueError):
+    """A page token that does not decode (HTTP 403, as the reference)."""
+
+
+class InvalidCountParameters(ValueError):
+    """count-by parameters the reference rejects with 422."""
+
+
+def retention() -> datetime.timedelta:
+    return datetime.timedelta(days=float(os.environ.get("SERVERFLOW_EVENTS_RETENTION_DAYS", "7")))
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+def _day(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def _to_item(event: ReceivedEvent) -> TableItem:
+    occurred = sortable_time(event.occurred)
+    day = _day(event.occurred)
+    expires = event.received + retention()
+    return TableItem(
+        key("EVENT", event.id),
+        store.META,
+        entity=ENTITY,
+        body=event.model_dump_json(),
+        expires_at=int(expires.timestamp()),
+        GSI2PK=key("EVENTS", day),
+        GSI2SK=f"{occurred}#{event.id}",
+        GSI3PK=key("EVENT_NAMES", day),
+        GSI3SK=f"{event.event}#{occurred}#{event.id}",
+        GSI4PK=key("EVENT_RESOURCE", event.resource.id),
+        GSI4SK=f"{occurred}#{event.id}",
+    )
+
+
+# --- writes --------------------------------------------------------------------------
+
+
+def write(event: ReceivedEvent) -> bool:
+    """Store an event once; False if its id was already stored (a duplicate delivery)."""
+    try:
+        store.put_new(_to_item(event))
+    except ObjectAlreadyExists:
+        return False
+    return True
+
+
+def write_many(events: Iterable[ReceivedEvent]) -> list[ReceivedEvent]:
+    """Store events; returns those that were new (duplicates are skipped)."""
+    return [event for event in events if write(event)]
+
+
+def read(event_id: UUID) -> ReceivedEvent | None:
+    item = store.get(key("EVENT", event_id))
+    return decode(item, ReceivedEvent) if item else None
+
+
+# --- queries -------------------------------------------------------------------------
+
+
+def _days(since: datetime.datetime, until: datetime.datetime) -> list[str]:
+    first = since.astimezone(datetime.timezone.utc).date()
+    last = until.astimezone(datetime.timezone.utc).date()
+    return [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def _window(event_filter: EventFilter) -> tuple[datetime.datetime, datetime.datetime]:
+    # Nothing older than the retention period exists, so never query days before it.
+    since = max(event_filter.occurred.since, now_utc() - retention() - datetime.timedelta(days=2))
+    return since, event_filter.occurred.until
+
+
+def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
+    since, until = _window(event_filter)
+    if since > until:
+        return
+    lo, hi = sortable_time(since), sortable_time(until) + "~"
+    hints = event_filter.index_hints()
+    if "id" in hints:
+        yield from store.batch_get((key("EVENT", i), store.META) for i in hints["id"])
+        return
+    if "resource_id" in hints:
+        for resource_id in dict.fromkeys(hints["resource_id"]):
+            yield from store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi)
+        return
+    prefixes = _name_prefixes(event_filter)
+    for day in _days(since, until):
+        if prefixes is None:
+            yield from store.query(key("EVENTS", day), index="GSI2", sk_gte=lo, sk_lte=hi)
+        else:
+            for prefix in prefixes:
+                yield from store.query(key("EVENT_NAMES", day), index="GSI3", sk_prefix=prefix)
+
+
+def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
+    """Sort-key prefixes on the name index that cover every match (None: use the time index)."""
+    names = event_filter.event
+    if names is None:
+        return None
+    if names.name:
+        return [f"{n}#" for n in dict.fromkeys(names.name)]
+    if names.prefix:
+        # Overlapping prefixes would read items twice; keep the shortest of each family.
+        kept: list[str] = []
+        for prefix in sorted(set(names.prefix), key=len):
+            if not any(prefix.startswith(k) for k in kept):
+                kept.append(prefix)
+        return kept
+    return None
+
+
+def _matching(event_filter: EventFilter) -> list[ReceivedEvent]:
+    now_epoch = time.time()
+    seen: set[UUID] = set()
+    found: list[ReceivedEvent] = []
+    for item in _candidate_items(event_filter):
+        if item.expires_at is not None and item.expires_at < now_epoch:
+            continue
+        event = decode(item, ReceivedEvent)
+        if event.id in seen or not event_filter.matches(event):
+            continue
+        seen.add(event.id)
+        found.append(event)
+    key_fn, reverse = event_filter.sort_key()
+    found.sort(key=key_fn, reverse=reverse)
+    if event_filter.resource is not None and event_filter.resource.distinct:
+        found = _latest_per_resource(found, event_filter.order)
+    return found
+
+
+def _latest_per_resource(events: list[ReceivedEvent], order: EventOrder) -> list[ReceivedEvent]:
+    # The reference keeps the first row per resource in `order` (row_number() = 1).
+    seen: set[str] = set()
+    kept = []
+    for event in events:
+        if event.resource.id not in seen:
+            seen.add(event.resource.id)
+            kept.append(event)
+    return kept
+
+
+def _page_token(event_filter: EventFilter, count: int, page_size: int, offset: int) -> str | None:
+    if offset + page_size >= count:
+        return None
+    raw = json.dumps(
+        {"filter": event_filter.model_dump(mode="json"), "count": count, "page_size": page_size, "offset": offset + page_size}
+    )
+    return base64.b64encode(raw.encode()).decode()
+
+
+def query_events(event_filter: EventFilter, page_size: int) -> tuple[list[ReceivedEvent], int, str | None]:
+    """First page, total and the token of the next page (as the reference's query_events)."""
+    events = _matching(event_filter)
+    return events[:page_size], len(events), _page_token(event_filter, len(events), page_size, 0)
+
+
+def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | None]:
+    try:
+        params = json.loads(base64.b64decode(page_token))
+        event_filter = EventFilter.model_validate(params["filter"])
+        count, page_size, offset = int(params["count"]), int(params["page_size"]), int(params["offset"])
+    except Exception as exc:  # any malformed token means "nothing for you"
+        raise InvalidPageToken("Unable to parse page token") from exc
+    events = _matching(event_filter)
+    return events[offset : offset + page_size], count, _page_token(event_filter, count, page_size, offset)
+
+
+# --- counting ------------------------------------------------------------------------
+
+
+def _end_of_period(moment: datetime.datetime, unit: TimeUnit) -> datetime.datetime:
+    moment = moment.astimezone(datetime.timezone.utc)
+    if unit == TimeUnit.second:
+        start = moment.replace(microsecond=0)
+        step = datetime.timedelta(seconds=1)
+    elif unit == TimeUnit.minute:
+        start = moment.replace(second=0, microsecond=0)
+        step = datetime.timedelta(minutes=1)
+    elif unit == TimeUnit.hour:
+        start = moment.replace(minute=0, second=0, microsecond=0)
+        step = datetime.timedelta(hours=1)
+    elif unit == TimeUnit.day:
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = datetime.timedelta(days=1)
+    else:
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=moment.weekday())
+        step = datetime.timedelta(days=7)
+    return start + step - datetime.timedelta(microseconds=1)
+
+
+def _validate_buckets(since: datetime.datetime, until: datetime.datetime, unit: TimeUnit, interval: float) -> None:
+    if interval < 0.01:
+        raise InvalidCountParameters("The minimum interval is 0.01")
+    buckets = math.ceil((until - since) / unit.as_timedelta(interval))
+    if buckets > MAX_BUCKETS:
+        raise InvalidCountParameters(
+            f"The given interval would create {buckets} buckets, which is too many. Please increase the "
+            f"interval or reduce the time range to produce {MAX_BUCKETS} buckets or fewer."
+        )
+
+
+def _time_counts(events: list[ReceivedEvent], event_filter: EventFilter, unit: TimeUnit, interval: float) -> list[EventCount]:
+    since, until = event_filter.occurred.since, event_filter.occurred.until
+    _validate_buckets(since, until, unit, interval)
+    delta = unit.as_timedelta(interval)
+    now = now_utc()
+    end = _end_of_period(now, unit) if until > now else until
+    first = math.floor((since - PIVOT) / delta)
+    counts: list[EventCount] = []
+    start = PIVOT + delta * first
+    while start < end:
+        counts.append(
+            EventCount(value=str(first + len(counts)), label=start.isoformat(), count=0,
+                       start_time=start, end_time=start + delta - datetime.timedelta(microseconds=1))
+        )
+        start = start + delta
+    for event in events:
+        index = math.floor((event.occurred - PIVOT) / delta) - first
+        if 0 <= index < len(counts):
+            counts[index].count += 1
+    return counts
+
+
+def _grouped_counts(events: list[ReceivedEvent], countable: Countable) -> list[EventCount]:
+    groups: dict[str, list[ReceivedEvent]] = {}
+    for event in events:
+        value = event.event if countable == Countable.event else event.resource.id
+        groups.setdefault(value, []).append(event)
+    counts = []
+    for value, members in groups.items():
+        latest = max(members, key=lambda e: e.occurred)
+        if countable == Countable.event:
+            label = value
+        else:
+            label = latest.resource.name or latest.resource.id
+        counts.append(
+            EventCount(value=value, label=label, count=len(members),
+                       start_time=min(e.occurred for e in members), end_time=latest.occurred)
+        )
+    counts.sort(key=lambda c: (-c.count, c.label))
+    return counts
+
+
+def count_events(event_filter: EventFilter, countable: Countable, time_unit: TimeUnit, time_interval: float) -> list[EventCount]:
+    # Validated before reading anything, for every countable, like the reference.
+    _validate_buckets(event_filter.occurred.since, event_filter.occurred.until, time_unit, time_interval)
+    if countable == Countable.day:
+        # The legacy `day` countable is `time` bucketed by one day.
+        return _time_counts(_matching(event_filter), event_filter, TimeUnit.day, 1.0)
+    if countable == Countable.time:
+        return _time_counts(_matching(event_filter), event_filter, time_unit, time_interval)
+    return _grouped_counts(_matching(event_filter), countable)

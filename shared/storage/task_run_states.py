@@ -1,0 +1,65 @@
+"""Task-run state history in the table.
+
+Access patterns:
+- history of one task run, oldest first .. PK=TASK_RUN#<task_run_id>, SK=STATE#<timestamp>#<state_id>
+  (same partition as the run, so history reads are strongly consistent and a run's
+  delete finds its states with one Query)
+- one state by id ......................... GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=#
+- idempotent write: the key is derived from (task run, timestamp, state id), so the
+  same event recorded twice writes the same item; `attribute_not_exists(PK)` makes the
+  second write a no-op.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from shared.schemas.states import State
+from shared.storage import store
+from shared.storage.errors import ObjectAlreadyExists
+from shared.storage.keys import decode, key, sortable_time
+from shared.storage.table import TableItem
+
+ENTITY = "task_run_state"
+STATE_SK_PREFIX = "STATE#"
+
+
+def run_key(task_run_id: UUID | str) -> str:
+    return key("TASK_RUN", task_run_id)
+
+
+def to_item(task_run_id: UUID, state: State) -> TableItem:
+    return TableItem(
+        run_key(task_run_id),
+        f"{STATE_SK_PREFIX}{sortable_time(state.timestamp)}#{state.id}",
+        entity=ENTITY,
+        body=state.model_dump_json(),
+        state_id=str(state.id),
+        state_timestamp=sortable_time(state.timestamp),
+        GSI1PK=key("TASK_RUN_STATE", state.id),
+        GSI1SK="#",
+    )
+
+
+def record(task_run_id: UUID, state: State) -> bool:
+    """Write a history item once; False if it was already there (a replayed event)."""
+    try:
+        store.put_new(to_item(task_run_id, state))
+    except ObjectAlreadyExists:
+        return False
+    return True
+
+
+def read(state_id: UUID) -> State | None:
+    for item in store.query(key("TASK_RUN_STATE", state_id), index="GSI1", limit=1):
+        return decode(item, State)
+    return None
+
+
+def read_for_run(task_run_id: UUID) -> list[State]:
+    return [decode(item, State) for item in store.query(run_key(task_run_id), sk_prefix=STATE_SK_PREFIX)]
+
+
+def history_items(task_run_id: UUID) -> list[TableItem]:
+    """Every history item of a run (for deletes)."""
+    return list(store.query(run_key(task_run_id), sk_prefix=STATE_SK_PREFIX))

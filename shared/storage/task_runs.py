@@ -1,0 +1,461 @@
+"""Task runs in the table.
+
+Access patterns (keys):
+- read by id ................... PK=TASK_RUN#<id>, SK=#META (body = TaskRun JSON with its state;
+                                 `state_id` / `state_timestamp` attributes guard conditional writes)
+- natural-key uniqueness ....... PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META,
+                                 body {"id"}; written in the same transaction as a new run, so
+                                 POST /task_runs/ and the event recorder upsert on it
+                                 (flow_run_id may be null: REST creates still upsert on it)
+- by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
+- all task runs, id order ...... GSI2PK=TASK_RUNS, GSI2SK=<id>   (ID_DESC is the default sort)
+- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>, GSI3SK=<id>
+- state history ................ see task_run_states.py (same partition as the run)
+No Scan: `filter_runs` picks the narrowest of id / flow run / state type / all from the
+filter's index hints and evaluates the rest of the filter in Python.
+
+Writes:
+- set_state: orchestrate, then ONE TransactWrite (run + new state) conditioned on the
+  run's current state_id; a lost race re-reads and re-orchestrates.
+- events (recorder) and subflow copies: conditional put
+  `attribute_not_exists(PK) OR attribute_not_exists(state_timestamp) OR state_timestamp < :new`
+  so the newest state wins regardless of arrival order, and replays are no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from pynamodb.expressions.condition import Condition
+
+from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
+from shared.schemas.filters.base import FilterContext
+from shared.schemas.filters.deployments import DeploymentFilter
+from shared.schemas.filters.runs import (
+    FlowFilter,
+    FlowRunFilter,
+    FlowRunFilterParentTaskRunId,
+    TaskRunFilter,
+)
+from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
+from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
+from shared.schemas.types import now_utc
+from shared.storage import store
+from shared.storage import task_run_states as state_store
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.keys import decode, key, sortable_time
+from shared.storage.table import TableItem
+
+ENTITY = "task_run"
+ALL_RUNS = "TASK_RUNS"
+NO_FLOW_RUN = "none"
+# Lost races are retried this many times before the caller sees ConcurrentUpdate (503).
+WRITE_ATTEMPTS = 8
+
+
+# --- keys ----------------------------------------------------------------------------
+
+
+def _run_key(task_run_id: UUID | str) -> str:
+    return state_store.run_key(task_run_id)
+
+
+def _natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> str:
+    # Hashed: task keys are user-controlled, may contain '#' and may be long.
+    raw = json.dumps([str(flow_run_id) if flow_run_id else None, task_key, dynamic_key])
+    return key("TASK_RUN_KEY", hashlib.sha256(raw.encode()).hexdigest())
+
+
+def _by_flow_run_key(flow_run_id: UUID | None) -> str:
+    return key("TASK_RUNS_OF", flow_run_id or NO_FLOW_RUN)
+
+
+def _by_state_key(state_type: StateType | str) -> str:
+    value = state_type.value if isinstance(state_type, StateType) else state_type
+    return key("TASK_RUNS_IN", value)
+
+
+def _to_item(run: TaskRun) -> TableItem:
+    item = TableItem(
+        _run_key(run.id),
+        store.META,
+        entity=ENTITY,
+        body=run.model_dump_json(),
+        state_id=str(run.state.id) if run.state else None,
+        state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
+        GSI1PK=_by_flow_run_key(run.flow_run_id),
+        GSI1SK=str(run.id),
+        GSI2PK=ALL_RUNS,
+        GSI2SK=str(run.id),
+    )
+    if run.state_type is not None:
+        item.GSI3PK = _by_state_key(run.state_type)
+        item.GSI3SK = str(run.id)
+    return item
+
+
+def _guard(run: TaskRun) -> TableItem:
+    return TableItem(
+        _natural_key(run.flow_run_id, run.task_key, run.dynamic_key),
+        store.META,
+        entity="task_run_key",
+        body=json.dumps({"id": str(run.id)}),
+    )
+
+
+def _newer_than_stored(state: State) -> Condition:
+    """Write only over an older (or no) state: newest timestamp wins."""
+    return (
+        TableItem.PK.does_not_exist()
+        | TableItem.state_timestamp.does_not_exist()
+        | (TableItem.state_timestamp < sortable_time(state.timestamp))
+    )
+
+
+def _state_unchanged(run: TaskRun) -> Condition:
+    if run.state_id is None:
+        return TableItem.PK.exists() & TableItem.state_id.does_not_exist()
+    return TableItem.state_id == str(run.state_id)
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def read(task_run_id: UUID) -> TaskRun | None:
+    item = store.get(_run_key(task_run_id))
+    return decode(item, TaskRun) if item else None
+
+
+def read_or_404(task_run_id: UUID, message: str = "Task not found") -> TaskRun:
+    run = read(task_run_id)
+    if run is None:
+        raise ObjectNotFound(message)
+    return run
+
+
+def read_many(task_run_ids: Iterable[UUID]) -> list[TaskRun]:
+    items = store.batch_get((_run_key(i), store.META) for i in task_run_ids)
+    return [decode(item, TaskRun) for item in items]
+
+
+def id_for_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> UUID | None:
+    guard = store.get(_natural_key(flow_run_id, task_key, dynamic_key))
+    if guard is None or not guard.body:
+        return None
+    return UUID(json.loads(guard.body)["id"])
+
+
+def read_by_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> TaskRun | None:
+    found = id_for_natural_key(flow_run_id, task_key, dynamic_key)
+    return read(found) if found else None
+
+
+def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
+    return [decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1")]
+
+
+# --- filtering -----------------------------------------------------------------------
+
+
+def _flow_run_store() -> Any:
+    # Imported lazily: the flow-runs repository imports this module for its own joins.
+    from shared.storage import flow_runs
+
+    return flow_runs
+
+
+def _call_filter_runs(**kwargs: Any) -> list[Any]:
+    """flow_runs.filter_runs with only the join filters it declares."""
+    fn = _flow_run_store().filter_runs
+    accepted = inspect.signature(fn).parameters
+    return list(fn(**{k: v for k, v in kwargs.items() if k in accepted and v is not None}))
+
+
+def _flow_run_ids(
+    flow_runs: FlowRunFilter | None, flows: FlowFilter | None, deployments: DeploymentFilter | None
+) -> set[UUID] | None:
+    """Ids of flow runs matching the joined filters (None: no flow-run criteria)."""
+    if flow_runs is None and flows is None and deployments is None:
+        return None
+    runs = _call_filter_runs(flow_runs=flow_runs, flows=flows, deployments=deployments)
+    return {run.id for run in runs}
+
+
+def _has_subflow(task_run_id: UUID) -> bool:
+    parent = FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[task_run_id]))
+    return bool(_call_filter_runs(flow_runs=parent, limit=1))
+
+
+def filter_context() -> FilterContext:
+    return FilterContext(task_run_has_subflow=_has_subflow)
+
+
+def _candidates(hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None) -> list[TaskRun]:
+    """The narrowest read that contains every match."""
+    if "id" in hints:
+        return read_many(UUID(str(v)) for v in dict.fromkeys(hints["id"]))
+    by_flow_run = hints.get("flow_run_id")
+    if by_flow_run is not None:
+        ids = [UUID(str(v)) for v in dict.fromkeys(by_flow_run)]
+        if flow_run_ids is not None:
+            ids = [i for i in ids if i in flow_run_ids]
+        return [run for fid in ids for run in list_for_flow_run(fid)]
+    if flow_run_ids is not None:
+        return [run for fid in flow_run_ids for run in list_for_flow_run(fid)]
+    if "state_type" in hints:
+        types = list(dict.fromkeys(hints["state_type"]))
+        return [
+            decode(item, TaskRun) for t in types for item in store.query(_by_state_key(t), index="GSI3")
+        ]
+    return [decode(item, TaskRun) for item in store.query(ALL_RUNS, index="GSI2", descending=True)]
+
+
+def filter_runs(
+    task_runs: TaskRunFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    sort: TaskRunSort = TaskRunSort.ID_DESC,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[TaskRun]:
+    """Task runs matching every filter (the reference's EXISTS joins), sorted and paged."""
+    flow_run_ids = _flow_run_ids(flow_runs, flows, deployments)
+    if flow_run_ids is not None and not flow_run_ids:
+        return []
+    hints = task_runs.index_hints() if task_runs is not None else {}
+    ctx = filter_context()
+    matched = [
+        run
+        for run in _candidates(hints, flow_run_ids)
+        if (task_runs is None or task_runs.matches(run, ctx))
+        and (flow_run_ids is None or run.flow_run_id in flow_run_ids)
+    ]
+    return paginate(apply_sort(matched, sort), offset, limit)
+
+
+def count_runs(
+    task_runs: TaskRunFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> int:
+    return len(filter_runs(task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments))
+
+
+# --- REST create / update ------------------------------------------------------------
+
+
+def _system_labels(run: TaskRun) -> dict[str, Any]:
+    """Parent flow run labels | prefect.flow-run.id | client labels (as the reference)."""
+    parent: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    if run.flow_run_id is not None:
+        defaults["prefect.flow-run.id"] = str(run.flow_run_id)
+        flow_run = _flow_run_store().read(run.flow_run_id)
+        parent = dict(flow_run.labels or {}) if flow_run is not None else {}
+    return parent | defaults | dict(run.labels or {})
+
+
+def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
+    """Upsert on (flow_run_id, task_key, dynamic_key): (run, created)."""
+    existing = read_by_natural_key(create_body.flow_run_id, create_body.task_key, create_body.dynamic_key)
+    if existing is not None:
+        return existing, False
+    data = create_body.model_dump(exclude={"state"})
+    if data.get("id") is None:
+        data.pop("id", None)  # the server picks one
+    stamp = now_utc()
+    run = TaskRun(**data, created=stamp, updated=stamp)
+    run.labels = _system_labels(run)
+    proposed = create_body.state or StateCreate(type=StateType.PENDING)
+    # The initial state is forced, like the reference (no rules, just bookkeeping).
+    outcome = orchestrate_task_run(run, proposed, force=True, now=stamp)
+    new_run = outcome.run
+    assert outcome.state is not None
+    batch = (
+        store.WriteBatch()
+        .put_new(_guard(new_run))
+        .put_new(_to_item(new_run))
+        .put_new(state_store.to_item(new_run.id, outcome.state))
+    )
+    try:
+        store.transact(batch, on_conflict=ObjectAlreadyExists)
+    except ObjectAlreadyExists:
+        # Another writer created the same natural key first: theirs wins.
+        winner = read_by_natural_key(new_run.flow_run_id, new_run.task_key, new_run.dynamic_key)
+        if winner is None:
+            raise ObjectAlreadyExists(f"Task run {new_run.id} already exists") from None
+        return winner, False
+    return new_run, True
+
+
+def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
+    """PATCH: only fields the client set; None if the run does not exist."""
+    fields = changes.model_dump(exclude_unset=True)
+    for _ in range(WRITE_ATTEMPTS):
+        item = store.get(_run_key(task_run_id))
+        if item is None:
+            return None
+        run = decode(item, TaskRun)
+        if not fields:
+            return run
+        updated = run.model_copy(update={**fields, "updated": now_utc()})
+        try:
+            store.put(_to_item(updated), condition=TableItem.body == item.body)
+        except ConcurrentUpdate:
+            continue
+        return updated
+    raise ConcurrentUpdate(str(task_run_id))
+
+
+# --- orchestrated state changes ------------------------------------------------------
+
+
+def _write_outcome(before: TaskRun, outcome: OrchestrationOutcome[TaskRun]) -> None:
+    assert outcome.state is not None
+    batch = (
+        store.WriteBatch()
+        .put(_to_item(outcome.run.model_copy(update={"updated": now_utc()})), _state_unchanged(before))
+        .put_new(state_store.to_item(outcome.run.id, outcome.state))
+    )
+    store.transact(batch)
+
+
+def set_state(
+    task_run_id: UUID, proposed: StateCreate, *, force: bool = False
+) -> OrchestrationOutcome[TaskRun]:
+    """POST /task_runs/{id}/set_state: the task policy, then one conditional transaction."""
+    for _ in range(WRITE_ATTEMPTS):
+        run = read(task_run_id)
+        if run is None:
+            raise ObjectNotFound(f"Task run with id {task_run_id} not found")
+        flow_run = _flow_run_store().read(run.flow_run_id) if run.flow_run_id else None
+        outcome = orchestrate_task_run(run, proposed, force=force, flow_run=flow_run)
+        if not outcome.write:
+            return outcome
+        try:
+            _write_outcome(run, outcome)
+        except ConcurrentUpdate:
+            continue  # someone changed the state meanwhile: decide again on the new one
+        return outcome
+    raise ConcurrentUpdate(str(task_run_id))
+
+
+def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
+    """Mirror a subflow's state on its parent task run; the newest state timestamp wins.
+
+    Returns the updated run, or None if the run is gone or already has a newer state.
+    """
+    for _ in range(WRITE_ATTEMPTS):
+        run = read(task_run_id)
+        if run is None:
+            return None
+        if run.state is not None and run.state.timestamp >= state.timestamp:
+            return None
+        outcome = orchestrate_task_run(run, state, force=True, now=state.timestamp)
+        if not outcome.write or outcome.state is None:
+            return None
+        new_run = outcome.run.model_copy(update={"updated": now_utc()})
+        batch = (
+            store.WriteBatch()
+            .put(_to_item(new_run), _newer_than_stored(outcome.state) & TableItem.PK.exists())
+            .put_new(state_store.to_item(new_run.id, outcome.state))
+        )
+        try:
+            store.transact(batch)
+        except ConcurrentUpdate:
+            continue
+        return new_run
+    raise ConcurrentUpdate(str(task_run_id))
+
+
+# --- recorder upsert (events) --------------------------------------------------------
+
+
+def record(run: TaskRun, state: State) -> TaskRun:
+    """Upsert a task run rebuilt from a client event; returns the run as keyed (canonical id).
+
+    Natural-key conflicts adopt the stored id (as the reference rewrites the event's id),
+    an older state never overwrites a newer one, and the state history item is written
+    once per state id whatever the order or number of deliveries.
+    """
+    for _ in range(WRITE_ATTEMPTS):
+        canonical = run
+        guard_needed = False
+        if run.flow_run_id is not None:
+            existing_id = id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
+            if existing_id is None:
+                guard_needed = True
+            elif existing_id != run.id:
+                canonical = run.model_copy(update={"id": existing_id}, deep=True)
+        canonical_state = state.model_copy(deep=True)
+        canonical_state.state_details.task_run_id = canonical.id
+        canonical = canonical.model_copy(
+            update={
+                "state": canonical_state,
+                "state_id": canonical_state.id,
+                "state_type": canonical_state.type,
+                "state_name": canonical_state.name,
+            }
+        )
+        stored = store.get(_run_key(canonical.id))
+        stamp = now_utc()
+        created = decode(stored, TaskRun).created if stored is not None else stamp
+        canonical = canonical.model_copy(update={"created": created or stamp, "updated": stamp})
+        try:
+            if guard_needed:
+                batch = store.WriteBatch().put_new(_guard(canonical)).put(
+                    _to_item(canonical), _newer_than_stored(canonical_state)
+                )
+                store.transact(batch)
+            else:
+                store.put(_to_item(canonical), condition=_newer_than_stored(canonical_state))
+        except (ConcurrentUpdate, ObjectAlreadyExists):
+            if guard_needed:
+                if id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key) is not None:
+                    continue  # another writer claimed the natural key: re-resolve the id
+                # The run holds a newer state but lacked its guard: add the guard alone.
+                try:
+                    store.put_new(_guard(canonical))
+                except ObjectAlreadyExists:
+                    continue
+            # Otherwise an equal or newer state is stored already: only history is written.
+        state_store.record(canonical.id, canonical_state)
+        return canonical
+    raise ConcurrentUpdate(str(run.id))
+
+
+# --- deletes -------------------------------------------------------------------------
+
+
+def delete(task_run_id: UUID) -> TaskRun | None:
+    """Delete a run with its natural-key guard and its state history; None if absent."""
+    item = store.get(_run_key(task_run_id))
+    if item is None:
+        return None
+    run = decode(item, TaskRun)
+    guard = _guard(run)
+    guard_item = store.get(guard.PK)
+    batch = store.WriteBatch().delete(_to_item(run))
+    if guard_item is not None and guard_item.body and json.loads(guard_item.body).get("id") == str(run.id):
+        batch.delete(guard)
+    store.transact(batch)
+    for history in state_store.history_items(task_run_id):
+        store.delete(history)
+    return run
+
+
+def delete_for_flow_run(flow_run_id: UUID) -> int:
+    """Delete every task run of a flow run (the reference's cascade); returns how many."""
+    count = 0
+    for item in list(store.query(_by_flow_run_key(flow_run_id), index="GSI1")):
+        if delete(UUID(item.GSI1SK)) is not None:
+            count += 1
+    return count
