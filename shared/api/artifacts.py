@@ -2,6 +2,97 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException, Path, status
+
+from shared.api.dependencies import LimitBody
+from shared.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
+from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactFilter
+from shared.schemas.filters.deployments import DeploymentFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.sorting import ArtifactCollectionSort, ArtifactSort
+from shared.storage import artifacts as artifact_store
 
 router = APIRouter(prefix="/artifacts", tags=["Artifacts"])
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED)
+def create_artifact(artifact: ArtifactCreate) -> Artifact:
+    try:
+        return artifact_store.create(artifact)
+    except artifact_store.ArtifactTooLarge as exc:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=str(exc)) from exc
+
+
+@router.get("/{id:uuid}")
+def read_artifact(artifact_id: UUID = Path(..., alias="id")) -> Artifact:
+    return artifact_store.read_or_404(artifact_id)
+
+
+@router.get("/{key}/latest")
+def read_latest_artifact(key: str = Path(...)) -> Artifact:
+    return artifact_store.read_latest(key)
+
+
+@router.post("/filter")
+def read_artifacts(
+    sort: ArtifactSort = Body(ArtifactSort.ID_DESC),
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    artifacts: ArtifactFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> list[Artifact]:
+    return artifact_store.filter_artifacts(artifacts, flow_runs, task_runs, flows, deployments, sort, offset, limit)
+
+
+@router.post("/latest/filter")
+def read_latest_artifacts(
+    sort: ArtifactCollectionSort = Body(ArtifactCollectionSort.ID_DESC),
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    artifacts: ArtifactCollectionFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> list[ArtifactCollection]:
+    return artifact_store.filter_collections(artifacts, flow_runs, task_runs, flows, deployments, sort, offset, limit)
+
+
+@router.post("/count")
+def count_artifacts(
+    artifacts: ArtifactFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> int:
+    return len(artifact_store.filter_artifacts(artifacts, flow_runs, task_runs, flows, deployments))
+
+
+@router.post("/latest/count")
+def count_latest_artifacts(
+    artifacts: ArtifactCollectionFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> int:
+    return len(artifact_store.filter_collections(artifacts, flow_runs, task_runs, flows, deployments))
+
+
+@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_artifact(artifact: ArtifactUpdate, artifact_id: UUID = Path(..., alias="id")) -> None:
+    try:
+        artifact_store.update(artifact_id, artifact)
+    except artifact_store.ArtifactTooLarge as exc:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=str(exc)) from exc
+
+
+@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_artifact(artifact_id: UUID = Path(..., alias="id")) -> None:
+    artifact_store.delete(artifact_id)

@@ -13,6 +13,7 @@ query returns logs in timestamp order and a timestamp filter becomes a range):
 - all logs, by time ............. GSI2PK=LOGS#<shard 0..LOG_SHARDS-1>, GSI2SK=<ts>#<id>
   Write-sharded so ingest is not capped by one index partition; a read queries every
   shard and merges the (already ordered) streams.
+- delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
   streamed candidates; reading stops as soon as offset+limit matches are found.
 
@@ -216,3 +217,12 @@ def read_logs(
                 break
             window.append(log)
     return apply_sort(window, sort)[offset:wanted]
+
+
+def delete_for_flow_run(flow_run_id: UUID) -> int:
+    """Delete a flow run's logs (the flow-runs repository calls this when a run is deleted)."""
+    items = list(store.query(_flow_run_pk(flow_run_id)))
+    with TableItem.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    return len(items)
