@@ -15,3 +15,7 @@ class ObjectAlreadyExists(StorageError):
 
 class ConcurrentUpdate(StorageError):
     """A conditional write lost a race: the item changed since it was read."""
+
+
+class ItemTooLarge(StorageError):
+    """An item would pass DynamoDB's 400 KB item limit (HTTP 413, never a 5xx)."""

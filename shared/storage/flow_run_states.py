@@ -19,11 +19,22 @@ from pydantic import BaseModel
 
 from shared.schemas.states import State
 from shared.storage import store
+from shared.storage.errors import ItemTooLarge
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "flow_run_state"
 STATE_PREFIX = "STATE#"
+# DynamoDB rejects items over 400 KB; keep room for keys and attributes.
+MAX_BODY_BYTES = 380 * 1024
+
+
+def checked_body(body: str, what: str) -> str:
+    """The body, or ItemTooLarge (a 413) instead of DynamoDB's ValidationException (a 500)."""
+    size = len(body.encode())
+    if size > MAX_BODY_BYTES:
+        raise ItemTooLarge(f"The {what} is too large to store ({size:,} bytes; the limit is {MAX_BODY_BYTES:,}).")
+    return body
 
 
 class StoredState(BaseModel):
@@ -46,7 +57,7 @@ def to_item(run_id: UUID, state: State) -> TableItem:
         run_key(run_id),
         f"{STATE_PREFIX}{sortable_time(state.timestamp)}#{state.id}",
         entity=ENTITY,
-        body=StoredState(flow_run_id=run_id, state=state).model_dump_json(),
+        body=checked_body(StoredState(flow_run_id=run_id, state=state).model_dump_json(), "flow run state"),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
         GSI1PK=_by_id_key(state.id),

@@ -110,7 +110,9 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
         store.META,
         entity=ENTITY,
         # Estimates roll with the clock; they are computed on read, never stored.
-        body=run.model_dump_json(exclude={"estimated_run_time", "estimated_start_time_delta"}),
+        body=flow_run_states.checked_body(
+            run.model_dump_json(exclude={"estimated_run_time", "estimated_start_time_delta"}), "flow run"
+        ),
         state_id=str(run.state_id) if run.state_id else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         version=version,

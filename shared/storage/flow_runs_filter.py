@@ -67,7 +67,12 @@ def _ids_from(module_name: str, func_name: str, **kwargs: Any) -> set[UUID]:
         module = __import__(f"shared.storage.{module_name}", fromlist=[func_name])
     except ImportError:
         return set()
-    return {obj.id for obj in getattr(module, func_name)(**kwargs)}
+    func = getattr(module, func_name, None)
+    if func is None:
+        # The repository exists but does not offer the filter hook yet: nothing can be
+        # shown to match, so nothing is selected (never a silent "match all").
+        return set()
+    return {obj.id for obj in func(**kwargs)}
 
 
 def _deployment_ids(deployments: DeploymentFilter | None) -> set[UUID] | None:
