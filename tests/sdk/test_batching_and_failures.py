@@ -1,0 +1,101 @@
+"""Batching (a 500-task .map flow makes few requests) and failing fast on an unreachable API or a bad key."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from serverflow import flow, task, unmapped
+from serverflow.client import requests_sent
+from serverflow.exceptions import APIUnreachable, Unauthorized
+
+pytestmark = pytest.mark.timeout(120)
+
+N_TASKS = 500
+
+
+@task
+def scale(x: int, factor: int) -> int:
+    return x * factor
+
+
+@flow
+def wide_flow(n: int) -> int:
+    futures = scale.map(range(n), unmapped(3))
+    return sum(futures.result())
+
+
+def test_500_task_map_batches_requests(sdk_env: str, reader: Any) -> None:
+    before = requests_sent()
+    state = wide_flow(N_TASKS, return_state=True)
+    requests = requests_sent() - before
+    assert state.result() == 3 * sum(range(N_TASKS))
+    state_changes = 3 * N_TASKS + 2  # Pending/Running/Completed per task, Running/Completed for the flow
+    print(f"\n500-task .map flow: {requests} HTTP requests for {state_changes} state changes")
+    # create flow + flow run + 2 set_state + a handful of event/log batches
+    assert requests <= 20, requests
+    flow_run_id = state.state_details["flow_run_id"]
+    reader.wait_until(
+        lambda: reader.count_task_runs(flow_run_id, state={"type": {"any_": ["COMPLETED"]}}) == N_TASKS, timeout=60
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@flow
+def trivial_flow() -> int:
+    return 1
+
+
+def test_unreachable_api_fails_fast(sdk_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/api"  # nothing listens here
+    monkeypatch.setenv("SERVERFLOW_API_URL", url)
+    started = time.monotonic()
+    with pytest.raises(APIUnreachable, match="Cannot reach the Serverflow API at http://127.0.0.1"):
+        trivial_flow()
+    assert time.monotonic() - started < 5
+
+
+class _Reject401(http.server.BaseHTTPRequestHandler):
+    def _reject(self) -> None:
+        body = b'{"detail": "Invalid API key"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _reject
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def rejecting_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Reject401)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.shutdown()
+
+
+def test_wrong_api_key_fails_fast_with_readable_error(
+    sdk_env: str, rejecting_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SERVERFLOW_API_URL", rejecting_server)
+    monkeypatch.setenv("SERVERFLOW_API_KEY", "wrong-key")
+    started = time.monotonic()
+    with pytest.raises(Unauthorized, match="rejected the request .*check SERVERFLOW_API_KEY"):
+        trivial_flow()
+    assert time.monotonic() - started < 5
