@@ -1,0 +1,139 @@
+"""/events/in over an API Gateway WebSocket API: the Lambda side of the `prefect` protocol.
+
+API Gateway owns the socket (it answers protocol pings itself); the Lambda sees three
+routes. $connect accepts and echoes the `prefect` subprotocol, $default carries the auth
+message first and then one Event JSON per frame, $disconnect forgets the connection.
+Replies go back through the management API's post_to_connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from shared.config import get_settings
+from shared.events import protocol
+from shared.events.ingest import ingest_frame
+from shared.storage import events_connections as connections
+
+logger = logging.getLogger("serverflow.events_socket")
+
+Poster = Callable[[str, dict[str, Any]], None]
+Closer = Callable[[str], None]
+
+
+def management_endpoint(event: dict[str, Any]) -> str:
+    """https://{domainName}/{stage}; overridable when a custom domain fronts the API."""
+    override = os.environ.get("SERVERFLOW_EVENTS_SOCKET_MANAGEMENT_URL")
+    if override:
+        return override
+    ctx = event["requestContext"]
+    return f"https://{ctx['domainName']}/{ctx['stage']}"
+
+
+def management_client(endpoint_url: str) -> Any:
+    import boto3
+
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=get_settings().region)
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    merged: dict[str, str] = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        merged[name.lower()] = ", ".join(values)
+    return merged
+
+
+def _body(event: dict[str, Any]) -> str | None:
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", errors="replace")
+    return body
+
+
+def on_connect(event: dict[str, Any]) -> dict[str, Any]:
+    headers = _headers(event)
+    offered = protocol.offered_subprotocols([headers.get("sec-websocket-protocol", "")])
+    api_key = get_settings().api_key
+    connection_id = event["requestContext"]["connectionId"]
+    authorization = headers.get("authorization")
+    if authorization and authorization.lower().startswith("bearer") and not protocol.bearer_matches(authorization, api_key) and api_key:
+        return {"statusCode": 401}
+    if protocol.SUBPROTOCOL not in offered:
+        if api_key:
+            return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
+        connections.open_connection(connection_id)
+        connections.mark_authenticated(connection_id)  # legacy clients skip the handshake
+        return {"statusCode": 200}
+    connections.open_connection(connection_id)
+    if protocol.bearer_matches(authorization, api_key):
+        connections.mark_authenticated(connection_id)
+    return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": protocol.SUBPROTOCOL}}
+
+
+def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, Any]:
+    connection_id = event["requestContext"]["connectionId"]
+    body = _body(event)
+    api_key = get_settings().api_key
+    state = connections.is_authenticated(connection_id)
+    if state is None and api_key is None and not _is_auth_message(body):
+        # The $connect record is gone (TTL, missed event) but nothing needs checking.
+        state = True
+    if state is True:
+        if body is not None:
+            ingest_frame(body)
+        return {"statusCode": 200}
+    # Not authenticated yet: this frame must be the auth message.
+    decision = protocol.authenticate(body, api_key)
+    post(connection_id, decision.reply())
+    if decision.ok:
+        if state is None:
+            connections.open_connection(connection_id)
+        connections.mark_authenticated(connection_id)
+    else:
+        close(connection_id)
+    return {"statusCode": 200}
+
+
+def _is_auth_message(body: str | None) -> bool:
+    try:
+        message = json.loads(body) if body else None
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("type") == "auth"
+
+
+def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    connections.close_connection(event["requestContext"]["connectionId"])
+    return {"statusCode": 200}
+
+
+def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = management_client) -> dict[str, Any]:
+    """Dispatch one API Gateway WebSocket event."""
+    route = event["requestContext"].get("routeKey") or event["requestContext"].get("eventType")
+    if route in ("$connect", "CONNECT"):
+        return on_connect(event)
+    if route in ("$disconnect", "DISCONNECT"):
+        return on_disconnect(event)
+    client: Any = None
+
+    def api() -> Any:
+        nonlocal client
+        if client is None:
+            client = client_factory(management_endpoint(event))
+        return client
+
+    def post(connection_id: str, message: dict[str, Any]) -> None:
+        api().post_to_connection(ConnectionId=connection_id, Data=json.dumps(message).encode())
+
+    def close(connection_id: str) -> None:
+        try:
+            api().delete_connection(ConnectionId=connection_id)
+        finally:
+            connections.close_connection(connection_id)
+
+    return on_message(event, post, close)

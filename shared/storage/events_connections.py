@@ -1,0 +1,48 @@
+"""API Gateway WebSocket connections of /events/in (the Lambda transport is stateless).
+
+Access pattern: one item per open connection, PK=EVENTS_SOCKET#<connectionId>, SK=#META,
+attribute `version` = 1 once the auth handshake succeeded. Written on $connect, read on
+every $default message, deleted on $disconnect; expires_at (TTL) = connect + 3 h, past
+API Gateway's 2 h connection limit, so a missed $disconnect leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pynamodb.attributes import NumberAttribute
+
+from shared.storage import store
+from shared.storage.keys import key
+from shared.storage.table import TableItem
+
+ENTITY = "events_socket_connection"
+TTL_SECONDS = 3 * 3600
+
+
+def _key(connection_id: str) -> str:
+    return key("EVENTS_SOCKET", connection_id)
+
+
+def open_connection(connection_id: str) -> None:
+    store.put(
+        TableItem(_key(connection_id), store.META, entity=ENTITY, version=0,
+                  expires_at=int(time.time()) + TTL_SECONDS)
+    )
+
+
+def is_authenticated(connection_id: str) -> bool | None:
+    """True/False for a known connection, None if unknown (e.g. $connect was missed)."""
+    item = store.get(_key(connection_id))
+    if item is None:
+        return None
+    return bool(item.version)
+
+
+def mark_authenticated(connection_id: str) -> None:
+    attr: NumberAttribute = TableItem.version  # type: ignore[assignment]
+    store.update(TableItem(_key(connection_id), store.META), actions=[attr.set(1)])
+
+
+def close_connection(connection_id: str) -> None:
+    store.delete_key(_key(connection_id))

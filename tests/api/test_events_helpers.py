@@ -1,0 +1,87 @@
+"""Builders for the events the prefect 3.9.1 engine emits (no tests here)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+import httpx
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def running_flow_run(client: httpx.Client) -> dict[str, Any]:
+    flow = client.post("/flows/", json={"name": f"tr-flow-{uuid.uuid4().hex[:8]}"}).json()
+    run = client.post("/flow_runs/", json={"flow_id": flow["id"]}).json()
+    response = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}, "force": True})
+    assert response.json()["status"] == "ACCEPT", response.text
+    return client.get(f"/flow_runs/{run['id']}").json()
+
+
+def task_run_event(
+    task_run_id: str,
+    flow_run_id: str | None,
+    state_type: str,
+    occurred: datetime.datetime,
+    *,
+    task_key: str = "my_task-1a2b3c",
+    dynamic_key: str = "0",
+    run_count: int = 1,
+    orchestration: str = "client",
+    event_id: str | None = None,
+    name: str = "my_task-0",
+) -> dict[str, Any]:
+    """A `prefect.task-run.<State>` event shaped like utilities/engine emit_task_run_state_change_event."""
+    state_name = state_type.capitalize()
+    related = (
+        [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run",
+          "prefect.resource.name": "some-flow-run"}]
+        if flow_run_id
+        else []
+    )
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "occurred": occurred.isoformat(),
+        "event": f"prefect.task-run.{state_name}",
+        "resource": {
+            "prefect.resource.id": f"prefect.task-run.{task_run_id}",
+            "prefect.resource.name": name,
+            "prefect.run-count": str(run_count),
+            "prefect.state-message": "",
+            "prefect.state-name": state_name,
+            "prefect.state-timestamp": occurred.isoformat(),
+            "prefect.state-type": state_type,
+            "prefect.orchestration": orchestration,
+        },
+        "related": related,
+        "payload": {
+            "intended": {"from": None, "to": state_type},
+            "initial_state": None,
+            "validated_state": {"type": state_type, "name": state_name, "message": "", "state_details": {}, "data": None},
+            "task_run": {
+                "name": name,
+                "task_key": task_key,
+                "dynamic_key": dynamic_key,
+                "empirical_policy": {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0},
+                "tags": ["t1"],
+                "labels": {},
+                "task_inputs": {},
+                "run_count": run_count,
+                "flow_run_run_count": 1,
+                "expected_start_time": occurred.isoformat(),
+                "total_run_time": 0.0,
+            },
+        },
+    }
+
+
+def lifecycle(task_run_id: str, flow_run_id: str | None, start: datetime.datetime, **kw: Any) -> list[dict[str, Any]]:
+    """Pending, Running, Completed one second apart."""
+    return [
+        task_run_event(task_run_id, flow_run_id, "PENDING", start, run_count=0, **kw),
+        task_run_event(task_run_id, flow_run_id, "RUNNING", start + datetime.timedelta(seconds=1), **kw),
+        task_run_event(task_run_id, flow_run_id, "COMPLETED", start + datetime.timedelta(seconds=2), **kw),
+    ]

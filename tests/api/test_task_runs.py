@@ -1,0 +1,177 @@
+"""Task runs over HTTP against the local stack: create/upsert, read, update, delete, filter, set_state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_events_helpers import running_flow_run
+
+
+@pytest.fixture
+def flow_run(client: httpx.Client) -> dict[str, Any]:
+    return running_flow_run(client)
+
+
+def _create(client: httpx.Client, flow_run_id: str | None, **extra: Any) -> httpx.Response:
+    body = {"flow_run_id": flow_run_id, "task_key": "task-key", "dynamic_key": "0", **extra}
+    return client.post("/task_runs/", json=body)
+
+
+def test_create_is_an_upsert_on_the_natural_key(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    first = _create(client, flow_run["id"], name="child-0")
+    assert first.status_code == 201
+    run = first.json()
+    assert run["state_type"] == "PENDING" and run["state"]["type"] == "PENDING"
+    assert run["labels"]["prefect.flow-run.id"] == flow_run["id"]
+    assert run["state"]["state_details"]["task_run_id"] == run["id"]
+
+    again = _create(client, flow_run["id"], name="another-name")
+    assert again.status_code == 200
+    assert again.json()["id"] == run["id"] and again.json()["name"] == "child-0"
+
+    other = _create(client, flow_run["id"], dynamic_key="1")
+    assert other.status_code == 201 and other.json()["id"] != run["id"]
+
+
+def test_create_with_state_and_client_id(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    chosen = str(uuid.uuid4())
+    response = _create(client, flow_run["id"], id=chosen, task_key="k2", state={"type": "RUNNING"})
+    assert response.status_code == 201
+    run = response.json()
+    assert run["id"] == chosen and run["state_type"] == "RUNNING" and run["run_count"] == 1
+    assert run["start_time"] is not None
+
+
+def test_create_without_flow_run_upserts_too(client: httpx.Client) -> None:
+    key = f"bg-{uuid.uuid4().hex[:6]}"
+    first = _create(client, None, task_key=key)
+    second = _create(client, None, task_key=key)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"] and first.json()["flow_run_id"] is None
+
+
+def test_read_update_delete(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    run = _create(client, flow_run["id"]).json()
+    assert client.get(f"/task_runs/{run['id']}").json() == run
+
+    assert client.patch(f"/task_runs/{run['id']}", json={"name": "renamed"}).status_code == 204
+    assert client.get(f"/task_runs/{run['id']}").json()["name"] == "renamed"
+
+    assert client.delete(f"/task_runs/{run['id']}").status_code == 204
+    assert client.get(f"/task_runs/{run['id']}").json() == {"detail": "Task not found"}
+    assert client.get("/task_run_states/", params={"task_run_id": run["id"]}).json() == []
+    # The natural key is free again after a delete.
+    assert _create(client, flow_run["id"]).status_code == 201
+
+
+def test_missing_runs_answer_like_the_reference(client: httpx.Client) -> None:
+    missing = str(uuid.uuid4())
+    read = client.get(f"/task_runs/{missing}")
+    assert (read.status_code, read.json()) == (404, {"detail": "Task not found"})
+    patch = client.patch(f"/task_runs/{missing}", json={"name": "x"})
+    assert (patch.status_code, patch.json()) == (404, {"detail": "Task run not found"})
+    assert client.delete(f"/task_runs/{missing}").status_code == 404
+    state = client.post(f"/task_runs/{missing}/set_state", json={"state": {"type": "RUNNING"}})
+    assert state.status_code == 404
+    assert state.json() == {"exception_message": f"Task run with id {missing} not found"}
+    assert client.get(f"/task_run_states/{missing}").json() == {"detail": "Flow run state not found"}
+    assert client.get("/task_runs/not-a-uuid").status_code == 404
+
+
+def test_bad_input_is_a_prefect_shaped_422(client: httpx.Client) -> None:
+    bad_type = client.post("/task_runs/", json={"task_key": 1, "dynamic_key": "0"})
+    assert bad_type.status_code == 422
+    assert bad_type.json()["exception_message"] == "Invalid request received."
+    unknown = client.post("/task_runs/", json={"task_key": "k", "dynamic_key": "0", "nope": 1})
+    assert unknown.status_code == 422
+    malformed = client.post("/task_runs/", content=b"{not json", headers={"content-type": "application/json"})
+    assert malformed.status_code == 422
+    assert client.post("/task_runs/filter", json={"limit": 201}).status_code == 422
+    assert client.post("/task_runs/filter", json={"task_runs": {"bogus": {}}}).status_code == 422
+    assert client.post("/task_runs/filter", json={"sort": "SIDEWAYS"}).status_code == 422
+
+
+def test_set_state_runs_the_task_policy(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    run = _create(client, flow_run["id"]).json()
+    running = client.post(f"/task_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}})
+    assert running.status_code == 201
+    assert running.json()["status"] == "ACCEPT" and running.json()["state"]["type"] == "RUNNING"
+    done = client.post(f"/task_runs/{run['id']}/set_state", json={"state": {"type": "COMPLETED"}})
+    assert done.json()["status"] == "ACCEPT"
+    stored = client.get(f"/task_runs/{run['id']}").json()
+    assert stored["state_type"] == "COMPLETED" and stored["run_count"] == 1 and stored["end_time"]
+
+    # Terminal: a completed task cannot crash (200, no new state) unless forced.
+    again = client.post(f"/task_runs/{run['id']}/set_state", json={"state": {"type": "CRASHED"}})
+    assert again.status_code == 200 and again.json()["status"] == "ABORT"
+    assert again.json()["details"]["reason"] == "Run is already COMPLETED."
+    forced = client.post(f"/task_runs/{run['id']}/set_state", json={"state": {"type": "CRASHED"}, "force": True})
+    assert forced.status_code == 201 and forced.json()["status"] == "ACCEPT"
+
+    states = client.get("/task_run_states/", params={"task_run_id": run["id"]}).json()
+    assert [s["type"] for s in states] == ["PENDING", "RUNNING", "COMPLETED", "CRASHED"]
+    one = client.get(f"/task_run_states/{states[1]['id']}")
+    assert one.status_code == 200 and one.json() == states[1]
+
+
+def test_set_state_aborts_when_the_flow_is_not_running(client: httpx.Client) -> None:
+    flow = client.post("/flows/", json={"name": f"tr-flow-{uuid.uuid4().hex[:8]}"}).json()
+    pending_run = client.post("/flow_runs/", json={"flow_id": flow["id"]}).json()
+    run = _create(client, pending_run["id"]).json()
+    response = client.post(f"/task_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ABORT"
+    assert body["details"] == {"type": "abort_details", "reason": "The enclosing flow must be running to begin task execution."}
+    assert client.get(f"/task_runs/{run['id']}").json()["state_type"] == "PENDING"
+
+
+def test_filter_count_paginate(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    ids = [_create(client, flow_run["id"], dynamic_key=str(i), name=f"t-{i}").json()["id"] for i in range(3)]
+    client.post(f"/task_runs/{ids[0]}/set_state", json={"state": {"type": "RUNNING"}})
+
+    by_flow_run = {"task_runs": {"flow_run_id": {"any_": [flow_run["id"]]}}}
+    listed = client.post("/task_runs/filter", json=by_flow_run).json()
+    assert [r["id"] for r in listed] == sorted(ids, reverse=True)  # ID_DESC
+    assert client.post("/task_runs/count", json=by_flow_run).json() == 3
+
+    joined = {"flow_runs": {"id": {"any_": [flow_run["id"]]}}}
+    assert client.post("/task_runs/count", json=joined).json() == 3
+    via_flow = {"flows": {"id": {"any_": [flow_run["flow_id"]]}}}
+    assert client.post("/task_runs/count", json=via_flow).json() == 3
+
+    running = {**by_flow_run["task_runs"], "state": {"type": {"any_": ["RUNNING"]}}}
+    assert [r["id"] for r in client.post("/task_runs/filter", json={"task_runs": running}).json()] == [ids[0]]
+    by_state_only = client.post("/task_runs/filter", json={"task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}).json()
+    assert ids[0] in [r["id"] for r in by_state_only]
+    by_id = client.post("/task_runs/filter", json={"task_runs": {"id": {"any_": [ids[1]]}}}).json()
+    assert [r["id"] for r in by_id] == [ids[1]]
+
+    named = client.post("/task_runs/filter", json={**by_flow_run, "sort": "NAME_ASC", "offset": 1, "limit": 1}).json()
+    assert [r["name"] for r in named] == ["t-1"]
+
+    page = client.post("/task_runs/paginate", json={**by_flow_run, "limit": 2, "page": 2}).json()
+    assert (page["count"], page["pages"], page["page"], page["limit"]) == (3, 2, 2, 2)
+    assert [r["id"] for r in page["results"]] == [sorted(ids, reverse=True)[2]]
+
+    nothing = {"flow_runs": {"id": {"any_": [str(uuid.uuid4())]}}}
+    assert client.post("/task_runs/filter", json=nothing).json() == []
+
+
+def test_subflow_parent_task_follows_the_subflow(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    parent_task = _create(client, flow_run["id"], task_key="child", name="child-0").json()
+    child = client.post(
+        "/flow_runs/",
+        json={"flow_id": flow_run["flow_id"], "parent_task_run_id": parent_task["id"]},
+    ).json()
+    for state in ("RUNNING", "COMPLETED"):
+        assert client.post(f"/flow_runs/{child['id']}/set_state", json={"state": {"type": state}}).json()["status"] == "ACCEPT"
+    parent = client.get(f"/task_runs/{parent_task['id']}").json()
+    assert parent["state_type"] == "COMPLETED"
+    assert parent["state"]["state_details"]["child_flow_run_id"] == child["id"]
+    found = client.post("/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [flow_run["id"]]}, "subflow_runs": {"exists_": True}}}).json()
+    assert [r["id"] for r in found] == [parent_task["id"]]
