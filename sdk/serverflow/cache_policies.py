@@ -7,9 +7,6 @@ Policies combine with ``+``. A ``cache_key_fn(context, parameters)`` replaces th
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import pickle
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -19,11 +16,13 @@ if TYPE_CHECKING:
 
 def stable_hash(*parts: Any) -> str:
     """Hash of arbitrary values: JSON-like values hash by value, others by their pickle."""
+    import hashlib  # lazy: keeps `import serverflow` cheap
+    import json
+    import pickle
+
     digest = hashlib.md5(usedforsecurity=False)
     for part in parts:
         try:
-            import json
-
             encoded = json.dumps(part, sort_keys=True, default=repr).encode()
         except (TypeError, ValueError):
             encoded = pickle.dumps(part)
@@ -49,6 +48,8 @@ class CachePolicy:
             if part == "inputs":
                 pieces.append({k: v for k, v in parameters.items()})
             elif part == "task_source":
+                import inspect
+
                 try:
                     pieces.append(inspect.getsource(context.task.fn))
                 except (OSError, TypeError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import uuid
-from typing import Any, Generic, Iterable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Iterable, Optional, TypeVar
 
 from .states import Pending, State
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 R = TypeVar("R")
 
@@ -25,10 +27,9 @@ class TaskRunFuture(Generic[R]):
         return Pending()
 
     def wait(self, timeout: Optional[float] = None) -> None:
-        try:
-            concurrent.futures.wait([self._future], timeout=timeout)
-        except concurrent.futures.TimeoutError:
-            pass
+        import concurrent.futures
+
+        concurrent.futures.wait([self._future], timeout=timeout)
 
     def result(self, timeout: Optional[float] = None, raise_on_failure: bool = True) -> R:
         state = self._future.result(timeout=timeout)
@@ -51,6 +52,8 @@ class TaskRunFutureList(list[TaskRunFuture[R]]):
     """What ``.map`` returns: a list of futures with list-wide ``wait`` and ``result``."""
 
     def wait(self, timeout: Optional[float] = None) -> None:
+        import concurrent.futures
+
         concurrent.futures.wait([f._future for f in self], timeout=timeout)
 
     def result(self, timeout: Optional[float] = None, raise_on_failure: bool = True) -> list[R]:
@@ -58,10 +61,14 @@ class TaskRunFutureList(list[TaskRunFuture[R]]):
 
 
 def wait(futures: Iterable[TaskRunFuture[Any]], timeout: Optional[float] = None) -> None:
+    import concurrent.futures
+
     concurrent.futures.wait([f._future for f in futures], timeout=timeout)
 
 
 def as_completed(futures: Iterable[TaskRunFuture[Any]], timeout: Optional[float] = None) -> Iterable[TaskRunFuture[Any]]:
+    import concurrent.futures
+
     by_inner = {f._future: f for f in futures}
     for inner in concurrent.futures.as_completed(by_inner, timeout=timeout):
         yield by_inner[inner]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from datetime import timedelta
 from typing import Any, Callable, Generic, Iterable, Optional, ParamSpec, TypeVar, Union, overload
@@ -102,6 +101,8 @@ class Task(Generic[P, R]):
     @property
     def task_key(self) -> str:
         """Stable identity of the task within its flow: name plus a hash of where it is defined."""
+        import hashlib
+
         where = f"{getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__qualname__', self.name)}"
         return f"{getattr(self.fn, '__qualname__', self.name)}-{hashlib.md5(where.encode(), usedforsecurity=False).hexdigest()[:8]}"
 
