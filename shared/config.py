@@ -21,6 +21,9 @@ class Settings:
     api_key: str | None
     # Largest request body accepted; DynamoDB items are capped at 400 KB.
     max_body_bytes: int
+    # Batch endpoints (logs, events) store one item per element, so a batch may be far
+    # larger than one item; Lambda's synchronous payload limit is 6 MB.
+    max_batch_body_bytes: int
     # Seconds a CANCELLING run may stay so before the cleanup function cancels it.
     cancelling_timeout_seconds: int
     # Server version reported to clients; the prefect client requires major version 3.
@@ -36,6 +39,7 @@ def get_settings() -> Settings:
         aws_endpoint_url=env.get("SERVERFLOW_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
         api_key=env.get("SERVERFLOW_API_KEY") or None,
         max_body_bytes=int(env.get("SERVERFLOW_MAX_BODY_BYTES", str(350 * 1024))),
+        max_batch_body_bytes=int(env.get("SERVERFLOW_MAX_BATCH_BODY_BYTES", str(6 * 1000 * 1000))),
         cancelling_timeout_seconds=int(env.get("SERVERFLOW_CANCELLING_TIMEOUT_SECONDS", "300")),
         server_version=env.get("SERVERFLOW_PREFECT_VERSION", "3.9.1"),
     )

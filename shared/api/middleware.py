@@ -22,6 +22,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 MIN_API_VERSION = (0, 8, 0)
+# Endpoints that take a batch (one stored item per element) get the larger body limit.
+BATCH_PATHS = {"/api/logs/", "/api/logs", "/api/events", "/api/events/"}
 OPEN_PATHS = {"/api/health", "/api/version", "/api/admin/version", "/api/csrf-token", "/api/ready", "/api/hello"}
 
 
@@ -79,7 +81,7 @@ class GuardMiddleware:
                 )
                 return
         length = _header(scope, b"content-length")
-        limit = settings.max_body_bytes
+        limit = settings.max_batch_body_bytes if path in BATCH_PATHS else settings.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
             await _respond(send, 413, {"detail": f"Request body of {length} bytes exceeds the limit of {limit} bytes."})
             return

@@ -171,6 +171,7 @@ def query(
     sk_lte: str | None = None,
     descending: bool = False,
     limit: int | None = None,
+    page_size: int | None = None,
 ) -> Iterator[TableItem]:
     """Query the table or one GSI by partition key, optionally narrowing the sort key."""
     source: Any = INDEXES[index] if index else TableItem
@@ -187,6 +188,9 @@ def query(
     kwargs: dict[str, Any] = {"scan_index_forward": not descending}
     if limit is not None:
         kwargs["limit"] = limit
+    if page_size is not None:
+        # Readers that stop early pay only for the pages they fetch.
+        kwargs["page_size"] = page_size
     if index is None:
         kwargs["consistent_read"] = True
     stats = read_stats()
