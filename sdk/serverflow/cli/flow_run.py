@@ -91,8 +91,10 @@ def cancel_run(args: argparse.Namespace) -> int:
             print(f"Flow run {run.name!r} is already {run.state_name}; nothing to cancel.")
             return 1
         result = api.set_flow_run_state(args.id, Cancelling(message="Cancelled from the serverflow CLI").to_create())
-    if result.status != "ACCEPT":
-        print(f"Flow run {run.name!r} could not be cancelled: {result.status} {result.reason or ''}".rstrip())
+    # Only ABORT is a refusal: the server may REJECT Cancelling in favour of Cancelled directly (e.g. for a
+    # scheduled run with no infrastructure to stop), as prefect's CLI also accepts.
+    if result.status == "ABORT":
+        print(f"Flow run {run.name!r} could not be cancelled: {result.reason or 'aborted by the server'}")
         return 1
-    print(f"Flow run {run.name!r} ({args.id}) is {result.state.name if result.state else 'Cancelling'}.")
+    print(f"Flow run {run.name!r} ({args.id}) is now {result.state.name if result.state else 'Cancelling'}.")
     return 0
