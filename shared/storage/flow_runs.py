@@ -465,3 +465,47 @@ def _mirror_to_parent_task(run: FlowRun, outcome: OrchestrationOutcome[FlowRun])
         copy(run.parent_task_run_id, outcome.parent_task_run_state)
     except Exception:  # noqa: BLE001 - the flow run transition is already committed
         logger.exception("Could not mirror subflow %s state onto parent task run %s", run.id, run.parent_task_run_id)
+
+
+# --- server-built runs (added for the deployments domain: create_flow_run, scheduler) --------
+
+
+def insert_built(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = None) -> bool:
+    """Write a run the server built whole (from a deployment, or a scheduler tick) with its
+    current state and idempotency guard, in one transaction.
+
+    False when the run id or its (flow_id, idempotency_key) already exists: that is how two
+    overlapping scheduler invocations end up with one run per tick. `outcome` (the forced
+    initial orchestration) lets a subflow's parent task run follow, as `create` does.
+    """
+    assert run.state is not None, "a built run carries its initial state"
+    batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
+    if run.idempotency_key:
+        guard = TableItem(
+            _idempotency_key(run.flow_id, run.idempotency_key),
+            store.META,
+            entity="flow_run_idempotency",
+            body=json.dumps({"id": str(run.id)}),
+        )
+        batch.put_new(guard)
+    try:
+        store.transact(batch, on_conflict=ObjectAlreadyExists)
+    except ObjectAlreadyExists:
+        return False
+    if outcome is not None:
+        _mirror_to_parent_task(run, outcome)
+    return True
+
+
+def delete_if_unchanged(run: FlowRun) -> bool:
+    """Delete `run` only if it is still in the state it was read in (a worker may have
+    claimed it since): the deployment paths that drop not-yet-started scheduled runs."""
+    condition = (
+        TableItem.state_id == str(run.state_id) if run.state_id is not None else TableItem.state_id.does_not_exist()
+    )
+    try:
+        store.delete(TableItem(run_key(run.id), store.META), condition=condition)
+    except ConcurrentUpdate:
+        return False
+    _delete_run(run)
+    return True
