@@ -19,14 +19,34 @@ from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
-from shared.schemas.responses import HistoryResponse, OrchestrationResult
+from pydantic import BaseModel, Field
+
+from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
-from shared.schemas.states import StateCreate, StateType
+from shared.schemas.states import State, StateCreate, StateType
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_runs_history
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = APIRouter(prefix="/flow_runs", tags=["Flow Runs"])
+
+BULK_OPERATION_LIMIT = 50
+
+
+# Bulk responses are defined here until shared/schemas grows them (asked for).
+class FlowRunBulkDeleteResponse(BaseModel):
+    deleted: list[UUID] = Field(default_factory=list)
+
+
+class FlowRunOrchestrationResult(BaseModel):
+    flow_run_id: UUID
+    status: SetStateStatus
+    state: State | None = None
+    details: StateResponseDetails
+
+
+class FlowRunBulkSetStateResponse(BaseModel):
+    results: list[FlowRunOrchestrationResult] = Field(default_factory=list)
 
 # The reference's answer when a run points at a missing flow (its FK violation handler).
 INTEGRITY_CONFLICT = (
@@ -289,3 +309,44 @@ def update_flow_run_labels(
     except FlowRunNotFound:
         return _not_found_by_id(FlowRunNotFound(f"Flow run with id {flow_run_id} not found"))
     return None
+
+
+@router.post("/bulk_delete")
+def bulk_delete_flow_runs(
+    flow_runs: FlowRunFilter | None = Body(None),
+    limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
+) -> FlowRunBulkDeleteResponse:
+    deleted = []
+    for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
+        try:
+            flow_run_store.delete(run.id)
+        except FlowRunNotFound:
+            continue  # deleted concurrently: not ours to report
+        deleted.append(run.id)
+    return FlowRunBulkDeleteResponse(deleted=deleted)
+
+
+@router.post("/bulk_set_state")
+def bulk_set_flow_run_state(
+    state: StateCreate = Body(...),
+    flow_runs: FlowRunFilter | None = Body(None),
+    force: bool = Body(False),
+    limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
+) -> FlowRunBulkSetStateResponse:
+    results = []
+    for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
+        try:
+            outcome = flow_run_store.set_state(run.id, state, force=force)
+        except Exception as exc:  # noqa: BLE001 - as the reference: one run's failure is its ABORT
+            results.append(
+                FlowRunOrchestrationResult(
+                    flow_run_id=run.id, status=SetStateStatus.ABORT, details=StateAbortDetails(reason=str(exc))
+                )
+            )
+            continue
+        results.append(
+            FlowRunOrchestrationResult(
+                flow_run_id=run.id, status=outcome.status, state=outcome.state, details=outcome.details
+            )
+        )
+    return FlowRunBulkSetStateResponse(results=results)

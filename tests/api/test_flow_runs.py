@@ -253,3 +253,19 @@ def test_history_and_lateness(client: httpx.Client, population: dict[str, Any]) 
     lateness = client.post("/flow_runs/lateness", json=scope)
     assert lateness.status_code == 200 and isinstance(lateness.json(), float)
     assert client.post("/flow_runs/lateness", json={"flow_runs": {"id": {"any_": []}}}).json() is None
+
+
+def test_bulk_set_state_and_bulk_delete(client: httpx.Client) -> None:
+    flow = make_flow(client)
+    marker = uuid.uuid4().hex[:8]
+    runs = [make_run(client, flow["id"], tags=[marker]) for _ in range(3)]
+    scope = {"tags": {"all_": [marker]}}
+    response = client.post("/flow_runs/bulk_set_state", json={"flow_runs": scope, "state": {"type": "RUNNING"}})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert {r["flow_run_id"] for r in results} == {r["id"] for r in runs}
+    assert {r["status"] for r in results} == {"ACCEPT"}
+    assert client.post("/flow_runs/bulk_delete", json={"flow_runs": scope, "limit": 51}).status_code == 422
+    deleted = client.post("/flow_runs/bulk_delete", json={"flow_runs": scope, "limit": 2}).json()["deleted"]
+    assert len(deleted) == 2
+    assert client.post("/flow_runs/count", json={"flow_runs": scope}).json() == 1
