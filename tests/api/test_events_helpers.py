@@ -85,3 +85,16 @@ def lifecycle(task_run_id: str, flow_run_id: str | None, start: datetime.datetim
         task_run_event(task_run_id, flow_run_id, "RUNNING", start + datetime.timedelta(seconds=1), **kw),
         task_run_event(task_run_id, flow_run_id, "COMPLETED", start + datetime.timedelta(seconds=2), **kw),
     ]
+
+
+def eventually(read: Any, check: Any, timeout: float = 5.0) -> Any:
+    """Poll `read()` until `check(value)`: a websocket pong/close acknowledges receipt,
+    and the server records the frames it has taken in a few milliseconds later."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if check(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)

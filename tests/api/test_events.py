@@ -1,0 +1,226 @@
+"""Events over HTTP and the /events/in websocket (websockets client and the real prefect client)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.api.test_events_helpers import eventually, lifecycle, running_flow_run, utc_now
+
+
+def _ws_url(api_url: str) -> str:
+    return api_url.replace("http://", "ws://", 1) + "/events/in"
+
+
+def _plain_event(name: str, resource_id: str, occurred: datetime.datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred": occurred.isoformat(),
+        "event": name,
+        "resource": {"prefect.resource.id": resource_id, **extra},
+        "payload": {"n": 1},
+    }
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+
+def test_post_events_filter_next_page_and_count(client: httpx.Client) -> None:
+    marker = f"sf.test.{uuid.uuid4().hex[:8]}"
+    start = utc_now() - datetime.timedelta(minutes=5)
+    events = [
+        _plain_event(f"{marker}.{'a' if i % 2 else 'b'}", f"thing.{i % 3}", start + datetime.timedelta(seconds=i),
+                     **{"prefect.resource.name": f"Thing {i % 3}"})
+        for i in range(7)
+    ]
+    assert client.post("/events", json=events).status_code == 204
+    assert client.post("/events", json=events[:2]).status_code == 204  # duplicates are dropped
+
+    body = {"filter": {"event": {"prefix": [marker]}, "order": "ASC"}, "limit": 3}
+    page = client.post("/events/filter", json=body).json()
+    assert page["total"] == 7 and [e["id"] for e in page["events"]] == [e["id"] for e in events[:3]]
+    assert page["events"][0]["received"] and page["events"][0]["payload"] == {"n": 1}
+    assert page["next_page"].startswith(str(client.base_url).rstrip("/") + "/events/filter/next?page-token=")
+    seen = [e["id"] for e in page["events"]]
+    while page["next_page"]:
+        page = client.get(page["next_page"]).json()
+        assert page["total"] == 7
+        seen += [e["id"] for e in page["events"]]
+    assert seen == [e["id"] for e in events]
+
+    desc = client.post("/events/filter", json={"filter": {"event": {"name": [f"{marker}.a"]}}}).json()
+    assert [e["event"] for e in desc["events"]] == [f"{marker}.a"] * 3
+    assert desc["events"][0]["occurred"] > desc["events"][-1]["occurred"]  # DESC by default
+    by_resource = client.post("/events/filter", json={"filter": {"resource": {"id": ["thing.1"]}, "event": {"prefix": [marker]}}}).json()
+    assert by_resource["total"] == 2 and by_resource["next_page"] is None
+
+    counted = client.post(f"/events/count-by/event", json={"filter": {"event": {"prefix": [marker]}}}).json()
+    assert [(c["value"], c["count"]) for c in counted] == [(f"{marker}.b", 4), (f"{marker}.a", 3)]
+    by_res = client.post("/events/count-by/resource", json={"filter": {"event": {"prefix": [marker]}}}).json()
+    assert {(c["value"], c["label"], c["count"]) for c in by_res} == {("thing.0", "Thing 0", 3), ("thing.1", "Thing 1", 2), ("thing.2", "Thing 2", 2)}
+    window = {"since": (start - datetime.timedelta(minutes=1)).isoformat(), "until": utc_now().isoformat()}
+    by_minute = client.post(
+        "/events/count-by/time",
+        json={"filter": {"event": {"prefix": [marker]}, "occurred": window}, "time_unit": "minute", "time_interval": 1},
+    ).json()
+    assert sum(c["count"] for c in by_minute) == 7 and len(by_minute) >= 6
+    assert all(c["start_time"] < c["end_time"] for c in by_minute)
+
+
+def test_bad_event_input_is_a_prefect_shaped_4xx(client: httpx.Client) -> None:
+    missing_id = client.post("/events", json=[{"event": "x", "occurred": utc_now().isoformat(), "resource": {"a": "b"}}])
+    assert missing_id.status_code == 422 and missing_id.json()["exception_message"] == "Invalid request received."
+    assert client.post("/events", json={"not": "a list"}).status_code == 422
+    assert client.post("/events", content=b"[{", headers={"content-type": "application/json"}).status_code == 422
+    assert client.post("/events/filter", json={"limit": 51}).status_code == 422
+    assert client.post("/events/filter", json={"filter": {"nope": 1}}).status_code == 422
+    assert client.post("/events/count-by/planets", json={"filter": {}}).status_code == 422
+    too_many = client.post("/events/count-by/time", json={"filter": {}, "time_unit": "second"})
+    assert too_many.status_code == 422 and "buckets" in too_many.json()["detail"]
+    assert client.get("/events/filter/next", params={"page-token": "%%%"}).status_code == 403
+    assert client.get("/events/filter/next", params={"page-token": "bm90IGpzb24="}).status_code == 403
+    assert client.get("/events/filter/next").status_code == 422
+
+
+# --- websocket -------------------------------------------------------------------------
+
+
+async def _handshake(api_url: str, token: str | None = None) -> Any:
+    ws = await connect(_ws_url(api_url), subprotocols=["prefect"])  # type: ignore[list-item]
+    assert ws.subprotocol == "prefect"
+    await (await ws.ping())
+    await ws.send(json.dumps({"type": "auth", "token": token}))
+    assert json.loads(await ws.recv()) == {"type": "auth_success"}
+    return ws
+
+
+def test_websocket_handshake_events_and_checkpoint_pings(client: httpx.Client, api_url: str) -> None:
+    flow_run = running_flow_run(client)
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=20))
+
+    async def scenario() -> None:
+        ws = await _handshake(api_url)
+        try:
+            for event in (events[1], events[0], events[2], events[2]):
+                await ws.send(json.dumps(event))
+            await ws.send("this is not an event")  # skipped, the socket stays open
+            await ws.send(json.dumps({"id": "nope"}))
+            # The client's checkpoint: a pong after the frames means they were taken in.
+            await asyncio.wait_for(await ws.ping(), timeout=10)
+        finally:
+            await ws.close()
+
+    asyncio.run(scenario())
+    # Recorded as each frame is received (no queue/consumer in between).
+    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    assert run["state_type"] == "COMPLETED" and run["flow_run_id"] == flow_run["id"]
+    states = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["type"] for s in states] == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def test_websocket_rejects_a_first_message_that_is_not_auth(api_url: str) -> None:
+    async def scenario() -> tuple[Any, int | None]:
+        async with connect(_ws_url(api_url), subprotocols=["prefect"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "hello"}))
+            reply = json.loads(await ws.recv())
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+            return reply, ws.close_code
+
+    reply, code = asyncio.run(scenario())
+    assert reply == {"type": "auth_failure", "reason": "Expected 'auth' message"}
+    assert code == 1008
+
+
+def test_websocket_without_subprotocol_is_accepted_in_legacy_mode(client: httpx.Client, api_url: str) -> None:
+    task_run_id = str(uuid.uuid4())
+    flow_run = running_flow_run(client)
+
+    async def scenario() -> None:
+        async with connect(_ws_url(api_url)) as ws:
+            assert ws.subprotocol is None
+            for event in lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=5)):
+                await ws.send(json.dumps(event))
+            await asyncio.wait_for(await ws.ping(), timeout=10)
+
+    asyncio.run(scenario())
+    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    assert run["state_type"] == "COMPLETED"
+
+
+PREFECT_CLIENT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, datetime, sys, uuid
+    from prefect.events import Event
+    from prefect.events.clients import PrefectEventsClient
+
+    api_url, flow_run_id, task_run_id = sys.argv[1:4]
+
+    async def main():
+        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=10)
+        # checkpoint_every=1: the client pings (and awaits the pong) after every event.
+        async with PrefectEventsClient(api_url=api_url, checkpoint_every=1) as client:
+            previous = None
+            for i, (state_type, name) in enumerate([("PENDING", "Pending"), ("RUNNING", "Running"), ("COMPLETED", "Completed")]):
+                occurred = start + datetime.timedelta(seconds=i)
+                event = Event(
+                    occurred=occurred,
+                    event=f"prefect.task-run.{name}",
+                    resource={
+                        "prefect.resource.id": f"prefect.task-run.{task_run_id}",
+                        "prefect.resource.name": "via-prefect-client",
+                        "prefect.state-type": state_type,
+                        "prefect.orchestration": "client",
+                    },
+                    related=[{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run"}],
+                    payload={
+                        "intended": {"from": None, "to": state_type},
+                        "initial_state": None,
+                        "validated_state": {"type": state_type, "name": name, "message": "", "state_details": {}, "data": None},
+                        "task_run": {"name": "via-prefect-client", "task_key": "pc-task", "dynamic_key": "0",
+                                     "run_count": 0 if i == 0 else 1, "tags": [], "labels": {}, "task_inputs": {},
+                                     "empirical_policy": {}},
+                    },
+                    follows=previous,
+                )
+                await client.emit(event)
+                previous = event.id
+            assert client._unconfirmed_events == [], "checkpoint pings were not answered"
+        print("EMITTED")
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_real_prefect_events_client(client: httpx.Client, api_url: str, tmp_path: Any) -> None:
+    flow_run = running_flow_run(client)
+    task_run_id = str(uuid.uuid4())
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "false",
+        "PREFECT_CLIENT_SERVER_VERSION_CHECK_ENABLED": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PREFECT_CLIENT_SCRIPT, api_url, flow_run["id"], task_run_id],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and "EMITTED" in result.stdout, result.stdout + result.stderr
+    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    assert run["state_type"] == "COMPLETED" and run["name"] == "via-prefect-client"
+    assert run["flow_run_id"] == flow_run["id"]

@@ -1,0 +1,99 @@
+"""The task-run recorder over HTTP (POST /events): newest state wins in any order, replays are no-ops."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_events_helpers import lifecycle, running_flow_run, task_run_event, utc_now
+
+
+@pytest.fixture
+def flow_run(client: httpx.Client) -> dict[str, Any]:
+    return running_flow_run(client)
+
+
+def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
+    response = client.post("/events", json=events)
+    assert response.status_code == 204, response.text
+
+
+def _states(client: httpx.Client, task_run_id: str) -> list[str]:
+    return [s["type"] for s in client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()]
+
+
+def test_in_order_events_build_the_task_run(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
+    _post(client, events)
+    run = client.get(f"/task_runs/{task_run_id}").json()
+    assert run["flow_run_id"] == flow_run["id"]
+    assert (run["state_type"], run["state_name"], run["task_key"], run["run_count"]) == ("COMPLETED", "Completed", "my_task-1a2b3c", 1)
+    assert run["state"]["id"] == events[-1]["id"] and run["state_id"] == events[-1]["id"]
+    assert run["state"]["state_details"]["task_run_id"] == task_run_id
+    assert run["state"]["state_details"]["flow_run_id"] == flow_run["id"]
+    assert run["tags"] == ["t1"]
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+    # The state history items are the events' ids.
+    assert client.get(f"/task_run_states/{events[1]['id']}").json()["type"] == "RUNNING"
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3)))[1:])
+def test_out_of_order_events_end_in_the_newest_state(client: httpx.Client, flow_run: dict[str, Any], order: tuple[int, ...]) -> None:
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
+    for index in order:  # one request per event, so each is its own conditional write
+        _post(client, [events[index]])
+    run = client.get(f"/task_runs/{task_run_id}").json()
+    assert run["state_type"] == "COMPLETED" and run["state_id"] == events[2]["id"]
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def test_duplicate_events_are_recorded_once(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
+    _post(client, events)
+    _post(client, events + [events[1], events[0]])  # a reconnecting client resends
+    assert client.get(f"/task_runs/{task_run_id}").json()["state_type"] == "COMPLETED"
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+    found = client.post("/events/filter", json={"filter": {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}}}).json()
+    assert found["total"] == 3
+
+
+def test_natural_key_conflict_adopts_the_existing_id(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    # A subflow parent task created over REST, then events for the same natural key
+    # under another id: the reference rewrites them onto the existing row.
+    created = client.post("/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "7"}).json()
+    other_id = str(uuid.uuid4())
+    start = utc_now() + datetime.timedelta(seconds=1)  # newer than the REST-created state
+    _post(client, lifecycle(other_id, flow_run["id"], start, task_key="nk", dynamic_key="7"))
+    assert client.get(f"/task_runs/{other_id}").status_code == 404
+    run = client.get(f"/task_runs/{created['id']}").json()
+    assert run["state_type"] == "COMPLETED"
+    assert _states(client, created["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
+
+
+def test_only_client_orchestrated_task_run_events_are_recorded(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    server_side = str(uuid.uuid4())
+    _post(client, [task_run_event(server_side, flow_run["id"], "RUNNING", utc_now(), orchestration="server")])
+    assert client.get(f"/task_runs/{server_side}").status_code == 404
+    # A task-run event without a flow run (background task) is keyed by its id.
+    background = str(uuid.uuid4())
+    _post(client, lifecycle(background, None, utc_now() - datetime.timedelta(seconds=10)))
+    run = client.get(f"/task_runs/{background}").json()
+    assert run["flow_run_id"] is None and run["state_type"] == "COMPLETED"
+
+
+def test_recorded_task_runs_are_filterable_by_flow_run(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    start = utc_now() - datetime.timedelta(seconds=30)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    batch = [e for i, tid in enumerate(ids) for e in lifecycle(tid, flow_run["id"], start, dynamic_key=str(i))]
+    _post(client, batch)
+    found = client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
+    assert sorted(r["id"] for r in found) == sorted(ids)
+    assert all(r["state_type"] == "COMPLETED" for r in found)
