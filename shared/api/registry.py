@@ -21,6 +21,9 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "logs": "shared.api.logs",
     "artifacts": "shared.api.artifacts",
     "events": "shared.api.events",
+    "work_pools": "shared.api.work_pools",
+    "work_queues": "shared.api.work_queues",
+    "collections": "shared.api.collections",
 }
 
 

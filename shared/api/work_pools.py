@@ -1,0 +1,261 @@
+"""/work_pools routes (Prefect 3.9.1 `server/api/workers.py` compatible).
+
+Pools, the pool-scoped work queues and workers, and `get_scheduled_flow_runs` for
+HTTP-polling workers. Creating a pool also creates its SQS dispatch queue; deleting it
+deletes that queue (shared/dispatch/sqs.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException, Path, status
+
+from shared.api.dependencies import LimitBody
+from shared.dispatch import selection
+from shared.dispatch import sqs as dispatch
+from shared.schemas.base import now_utc
+from shared.schemas.filters.deployments import WorkerFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.types import DateTime
+from shared.schemas.work_pools import (
+    Worker,
+    WorkerFlowRunResponse,
+    WorkPool,
+    WorkPoolCreate,
+    WorkPoolStatus,
+    WorkPoolUpdate,
+    WorkQueue,
+    WorkQueueCreate,
+    WorkQueueUpdate,
+)
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
+from shared.storage import workers as worker_store
+from shared.storage.work_pools import StoredWorkPool
+
+router = APIRouter(prefix="/work_pools", tags=["Work Pools"])
+
+RESERVED_PREFIX = "prefect"
+
+
+def _reserved(name: str) -> bool:
+    return name.lower().startswith(RESERVED_PREFIX)
+
+
+# --- pools -------------------------------------------------------------------------
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED)
+def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
+    if _reserved(work_pool.name):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Work pools starting with 'Prefect' are reserved for internal use.")
+    if pool_store.read_by_name(work_pool.name) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="A work pool with this name already exists.")
+    stamp = now_utc()
+    pool = StoredWorkPool(
+        **work_pool.model_dump(),
+        status=pool_store.initial_status(work_pool.type, work_pool.is_paused),
+        created=stamp,
+        updated=stamp,
+    )
+    # Queue first: a pool item never points at a queue that does not exist.
+    pool.sqs_queue_url = dispatch.create_pool_queue(pool.id, pool.name)
+    try:
+        created = pool_store.create(pool)
+    except Exception:
+        dispatch.delete_pool_queue(pool.sqs_queue_url)
+        raise
+    if created.concurrency_limit is not None:
+        created.active_slots = 0
+    return created
+
+
+@router.get("/{name}")
+def read_work_pool(name: str = Path(..., description="The work pool name")) -> WorkPool:
+    return selection.with_pool_slots([pool_store.read_by_name_or_404(name)])[0]
+
+
+def filter_pools(work_pools: WorkPoolFilter | None) -> list[StoredWorkPool]:
+    hints = work_pools.index_hints() if work_pools is not None else {}
+    ids, names = hints.get("id"), hints.get("name")
+    found = pool_store.candidates(
+        ids=[i for i in ids] if ids is not None else None,  # type: ignore[misc]
+        names=[str(n) for n in names] if names is not None and ids is None else None,
+    )
+    matched = [p for p in found if work_pools is None or work_pools.matches(p)]
+    return sorted(matched, key=lambda p: p.name)
+
+
+@router.post("/filter")
+def read_work_pools(
+    work_pools: WorkPoolFilter | None = None,
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+) -> list[WorkPool]:
+    return list(selection.with_pool_slots(filter_pools(work_pools)[offset : offset + limit]))
+
+
+@router.post("/count")
+def count_work_pools(work_pools: WorkPoolFilter | None = Body(None, embed=True)) -> int:
+    return len(filter_pools(work_pools))
+
+
+@router.patch("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def update_work_pool(work_pool: WorkPoolUpdate, name: str = Path(..., description="The work pool name")) -> None:
+    values = work_pool.model_dump(exclude_unset=True)
+    if _reserved(name) and set(values) - {"is_paused", "concurrency_limit"}:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Work pools starting with 'Prefect' are reserved for internal use "
+            "and can only be updated to set concurrency limits or pause.",
+        )
+    pool_store.read_by_name_or_404(name)
+    # Unpausing: READY if a worker is online, else NOT_READY (read before the write, as the reference).
+    online = values.get("is_paused") is False and worker_store.has_online_worker(name)
+
+    def change(pool: StoredWorkPool) -> StoredWorkPool:
+        merged = StoredWorkPool.model_validate({**pool.model_dump(), **values, "sqs_queue_url": pool.sqs_queue_url})
+        if pool.status is not None and "is_paused" in values and values["is_paused"] is not None:
+            if values["is_paused"]:
+                merged.status = WorkPoolStatus.PAUSED
+            else:
+                merged.status = WorkPoolStatus.READY if online else WorkPoolStatus.NOT_READY
+        return merged
+
+    pool_store.modify(name, change)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_work_pool(name: str = Path(..., description="The work pool name")) -> None:
+    if _reserved(name):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.",
+        )
+    pool = pool_store.read_by_name_or_404(name)
+    pool_store.delete(pool)
+    dispatch.delete_pool_queue(pool.sqs_queue_url)
+
+
+@router.post("/{name}/get_scheduled_flow_runs")
+def get_scheduled_flow_runs(
+    name: str = Path(..., description="The work pool name"),
+    work_queue_names: list[str] | None = Body(None, description="The names of work pool queues"),
+    scheduled_before: DateTime | None = Body(None, description="The maximum time to look for scheduled flow runs"),
+    scheduled_after: DateTime | None = Body(None, description="The minimum time to look for scheduled flow runs"),
+    limit: int = LimitBody(),
+) -> list[WorkerFlowRunResponse]:
+    pool = pool_store.read_by_name_or_404(name)
+    all_queues = queue_store.list_for_pool(name)
+    if work_queue_names:
+        queues = [queue_store.read_by_name_or_404(name, q) for q in work_queue_names]
+    else:
+        queues = all_queues
+    candidates, _ = selection.scheduled_candidates(queues, scheduled_before, scheduled_after, limit)
+    pool_active = selection.pool_active_slots(all_queues) if pool.concurrency_limit is not None else 0
+    chosen = selection.select_runs(pool, sorted(candidates, key=lambda c: c.queue.priority), pool_active, limit)
+    # A poll marks the polled queues READY (the reference's mark_work_queues_ready).
+    queue_store.record_polls(queues)
+    _mark_deployments_polled([q.id for q in queues])
+    return [WorkerFlowRunResponse(work_pool_id=pool.id, work_queue_id=queue.id, flow_run=run) for queue, run in chosen]
+
+
+def _mark_deployments_polled(queue_ids: list[Any]) -> None:
+    """Deployments of polled queues become READY (owned by the deployments domain, when present)."""
+    try:
+        from shared.storage import deployments as deployment_store
+    except ImportError:
+        return
+    mark = getattr(deployment_store, "mark_ready_for_work_queues", None)
+    if mark is not None:
+        mark(queue_ids)
+
+
+# --- the pool's work queues ------------------------------------------------------------
+
+
+@router.post("/{work_pool_name}/queues", status_code=status.HTTP_201_CREATED)
+def create_work_queue(work_queue: WorkQueueCreate, work_pool_name: str = Path(..., description="The work pool name")) -> WorkQueue:
+    pool = pool_store.read_by_name_or_404(work_pool_name)
+    queue = queue_store.create(pool, work_queue)
+    if queue.concurrency_limit is not None:
+        queue = queue.model_copy(update={"active_slots": 0})
+    return queue
+
+
+@router.get("/{work_pool_name}/queues/{name}")
+def read_work_queue(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    name: str = Path(..., description="The work pool queue name"),
+) -> WorkQueue:
+    pool_store.read_by_name_or_404(work_pool_name)
+    return selection.with_queue_slots([queue_store.read_by_name_or_404(work_pool_name, name)])[0]
+
+
+@router.post("/{work_pool_name}/queues/filter")
+def read_work_queues(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    work_queues: WorkQueueFilter | None = None,
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+) -> list[WorkQueue]:
+    pool_store.read_by_name_or_404(work_pool_name)
+    matched = [q for q in queue_store.list_for_pool(work_pool_name) if work_queues is None or work_queues.matches(q)]
+    return selection.with_queue_slots(matched[offset : offset + limit])
+
+
+@router.patch("/{work_pool_name}/queues/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def update_work_queue(
+    work_queue: WorkQueueUpdate,
+    work_pool_name: str = Path(..., description="The work pool name"),
+    name: str = Path(..., description="The work pool queue name"),
+) -> None:
+    pool_store.read_by_name_or_404(work_pool_name)
+    queue_store.update(queue_store.read_by_name_or_404(work_pool_name, name), work_queue)
+
+
+@router.delete("/{work_pool_name}/queues/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_work_queue(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    name: str = Path(..., description="The work pool queue name"),
+) -> None:
+    pool = pool_store.read_by_name_or_404(work_pool_name)
+    try:
+        queue_store.delete(pool, queue_store.read_by_name_or_404(work_pool_name, name))
+    except queue_store.DefaultQueueDeletion as exc:
+        # The reference fails on a foreign key here (500); a 409 says what happened.
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+
+
+# --- workers ---------------------------------------------------------------------------
+
+
+@router.post("/{work_pool_name}/workers/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
+def worker_heartbeat(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    name: str = Body(..., description="The worker process name", embed=True),
+    heartbeat_interval_seconds: int | None = Body(None, description="The worker's heartbeat interval in seconds", embed=True),
+) -> None:
+    pool = pool_store.read_by_name_or_404(work_pool_name)
+    worker_store.heartbeat(pool, name, heartbeat_interval_seconds)
+
+
+@router.post("/{work_pool_name}/workers/filter")
+def read_workers(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    workers: WorkerFilter | None = None,
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+) -> list[Worker]:
+    pool_store.read_by_name_or_404(work_pool_name)
+    return list(worker_store.filter_workers(work_pool_name, workers, offset=offset, limit=limit))
+
+
+@router.delete("/{work_pool_name}/workers/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_worker(
+    work_pool_name: str = Path(..., description="The work pool name"),
+    name: str = Path(..., description="The work pool's worker name"),
+) -> None:
+    pool_store.read_by_name_or_404(work_pool_name)
+    worker_store.delete(work_pool_name, name)
+
