@@ -24,6 +24,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_pools": "shared.api.work_pools",
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
+    "deployments": "shared.api.deployments",
 }
 
 

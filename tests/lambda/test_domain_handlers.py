@@ -27,6 +27,7 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "events": ("POST", "/api/events/filter", {"filter": {"event": {"prefix": ["prefect.flow-run."]}}, "limit": 5}),
     "work_pools": ("POST", "/api/work_pools/filter", {"limit": 5}),
     "work_queues": ("POST", "/api/work_queues/filter", {"limit": 5}),
+    "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
     "collections": ("GET", "/api/collections/views/aggregate-worker-metadata", None),
 }
 
