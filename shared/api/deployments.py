@@ -1,0 +1,203 @@
+"""/deployments routes (Prefect 3.9.1 `server/api/deployments.py` compatible).
+
+Paths use the `{id:uuid}` convertor like the reference, so a malformed id is a 404.
+Run creation from a deployment lives in deployments_runs.py and the schedules
+sub-resource in deployments_schedules.py; their routes are adopted here, so one Lambda serves
+the whole /deployments tree.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+
+from shared.api.dependencies import LimitBody, page_count
+from shared.api.deployments_runs import router as runs_router
+from shared.api.deployments_schedules import router as schedules_router
+from shared.schemas.deployments import (
+    Deployment,
+    DeploymentBulkDeleteResponse,
+    DeploymentCreate,
+    DeploymentPaginationResponse,
+    DeploymentUpdate,
+)
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.sorting import DeploymentSort
+from shared.scheduling import JobVariablesError, validate_deployment_job_variables
+from shared.storage import deployments as deployment_store
+from shared.storage import deployments_pools, deployments_writes
+from shared.storage import flows as flow_store
+from shared.storage.deployments_filter import filter_deployments
+from shared.storage.deployments_writes import ScheduleUpdateError
+
+router = APIRouter(prefix="/deployments", tags=["Deployments"])
+
+BULK_OPERATION_LIMIT = 50
+# The reference's answer when a deployment points at a missing flow (its FK violation).
+INTEGRITY_CONFLICT = (
+    "Data integrity conflict. This usually means a unique or foreign key constraint was violated. "
+    "See server logs for details."
+)
+
+
+def _validated_pool_job_variables(pool_name: str | None, job_variables: dict | None, creating: bool) -> None:
+    """The pool must exist (404) and the deployment's job variables fit its template (422).
+
+    Required variables are not enforced here: a deployment may leave them to its runs.
+    """
+    if not pool_name or pool_name == deployments_pools.DEFAULT_AGENT_WORK_POOL_NAME:
+        return
+    pool = deployments_pools.pool_or_404(pool_name)
+    try:
+        validate_deployment_job_variables(pool.base_job_template, job_variables, creating=creating)
+    except JobVariablesError as exc:
+        code = status.HTTP_422_UNPROCESSABLE_ENTITY if creating else status.HTTP_409_CONFLICT
+        raise HTTPException(code, detail=str(exc)) from None
+
+
+@router.post("/")
+def create_deployment(deployment: DeploymentCreate, response: Response) -> Deployment:
+    """Upsert on (flow_id, name): 201 when created, 200 when an existing one was updated."""
+    if flow_store.read(deployment.flow_id) is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=INTEGRITY_CONFLICT)
+    _validated_pool_job_variables(deployment.work_pool_name, deployment.job_variables, creating=True)
+    queue = deployments_pools.resolve_queue(deployment.work_pool_name, deployment.work_queue_name)
+    model, created = deployments_writes.upsert(deployment, queue)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return model
+
+
+@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_deployment(deployment: DeploymentUpdate, deployment_id: UUID = Path(..., alias="id")) -> None:
+    existing = deployment_store.read(deployment_id)
+    if existing is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found.")
+    sent = deployment.model_fields_set
+    queue = None
+    if deployment.work_pool_name:
+        _validated_pool_job_variables(deployment.work_pool_name, deployment.job_variables, creating=False)
+        queue = deployments_pools.resolve_queue(deployment.work_pool_name, deployment.work_queue_name)
+    elif "work_pool_name" in sent and deployment.work_pool_name is None:
+        # Explicitly cleared: runs are no longer routed to a pool (e.g. switching to serve).
+        queue = deployments_pools.QueueRef(None, deployment.work_queue_name or existing.work_queue_name)
+    try:
+        deployments_writes.update(deployment_id, deployment, queue)
+    except ScheduleUpdateError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+
+
+@router.get("/name/{flow_name}/{deployment_name}")
+def read_deployment_by_name(flow_name: str, deployment_name: str) -> Deployment:
+    deployment = deployment_store.read_by_name(flow_name, deployment_name)
+    if deployment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found")
+    return deployment
+
+
+@router.get("/{id:uuid}")
+def read_deployment(deployment_id: UUID = Path(..., alias="id")) -> Deployment:
+    return deployment_store.read_or_404(deployment_id)
+
+
+def _filtered(
+    flows: FlowFilter | None,
+    flow_runs: FlowRunFilter | None,
+    task_runs: TaskRunFilter | None,
+    deployments: DeploymentFilter | None,
+    work_pools: WorkPoolFilter | None,
+    work_pool_queues: WorkQueueFilter | None,
+    sort: DeploymentSort = DeploymentSort.NAME_ASC,
+) -> list[deployment_store.StoredDeployment]:
+    return filter_deployments(
+        deployments=deployments,
+        work_pools=work_pools,
+        flows=flows,
+        flow_runs=flow_runs,
+        task_runs=task_runs,
+        work_queues=work_pool_queues,
+        sort=sort,
+    )
+
+
+@router.post("/filter")
+def read_deployments(
+    limit: int = LimitBody(),
+    offset: int = Body(0, ge=0),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+    sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
+) -> list[Deployment]:
+    found = _filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues, sort)
+    return list(found[offset : offset + limit])
+
+
+@router.post("/paginate")
+def paginate_deployments(
+    limit: int = LimitBody(),
+    page: int = Body(1, ge=1),
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+    sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
+) -> DeploymentPaginationResponse:
+    found = _filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues, sort)
+    start = (page - 1) * limit
+    return DeploymentPaginationResponse(
+        results=list(found[start : start + limit]),
+        count=len(found),
+        limit=limit,
+        pages=page_count(len(found), limit),
+        page=page,
+    )
+
+
+@router.post("/count")
+def count_deployments(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_pool_queues: WorkQueueFilter | None = None,
+) -> int:
+    return len(_filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues))
+
+
+@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
+    deployments_writes.delete(deployment_id)
+
+
+@router.post("/bulk_delete")
+def bulk_delete_deployments(
+    deployments: DeploymentFilter | None = Body(None),
+    limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
+) -> DeploymentBulkDeleteResponse:
+    matched = filter_deployments(deployments=deployments)[:limit]
+    return DeploymentBulkDeleteResponse(deleted=[deployments_writes.delete(d.id).id for d in matched])
+
+
+@router.post("/{id:uuid}/pause_deployment")
+def pause_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
+    """Pause: the scheduler stops, and not-yet-started auto-scheduled runs are deleted."""
+    deployments_writes.set_paused(deployment_id, True)
+
+
+@router.post("/{id:uuid}/resume_deployment")
+def resume_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
+    deployments_writes.set_paused(deployment_id, False)
+
+
+# Adopt the sub-modules' routes as plain routes (not an included router), so this router
+# lists every /deployments route itself: the template route-ownership test reads it.
+router.routes.extend([*runs_router.routes, *schedules_router.routes])

@@ -1,0 +1,76 @@
+"""`/deployments/{id}/schedules` sub-resource (included by shared.api.deployments).
+
+A schedule's `parameters` override the deployment's for the runs it makes (Prefect
+#14524). Changing or deleting a schedule drops the deployment's not-yet-started
+auto-scheduled runs, so the scheduler re-plans them from what is now configured.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException, Path, status
+
+from shared.schemas.base import now_utc
+from shared.schemas.schedules import DeploymentSchedule, DeploymentScheduleCreate, DeploymentScheduleUpdate
+from shared.storage import deployment_schedules, deployments_runs
+from shared.storage import deployments as deployment_store
+from shared.storage.deployment_schedules import DuplicateScheduleSlug, ScheduleNotFound
+
+# Same prefix as shared.api.deployments, whose router adopts these routes.
+router = APIRouter(prefix="/deployments", tags=["Deployments"])
+
+
+def _deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:
+    deployment = deployment_store.read(deployment_id)
+    if deployment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found.")
+    return deployment
+
+
+@router.get("/{id:uuid}/schedules")
+def read_deployment_schedules(deployment_id: UUID = Path(..., alias="id")) -> list[DeploymentSchedule]:
+    return deployment_schedules.ordered(_deployment_or_404(deployment_id).schedules)
+
+
+@router.post("/{id:uuid}/schedules", status_code=status.HTTP_201_CREATED)
+def create_deployment_schedules(
+    deployment_id: UUID = Path(..., alias="id"),
+    schedules: list[DeploymentScheduleCreate] = Body(...),
+) -> list[DeploymentSchedule]:
+    _deployment_or_404(deployment_id)
+    try:
+        return deployment_schedules.create(deployment_id, schedules)
+    except DuplicateScheduleSlug as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+
+
+@router.patch("/{id:uuid}/schedules/{schedule_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def update_deployment_schedule(
+    deployment_id: UUID = Path(..., alias="id"),
+    schedule_id: UUID = Path(...),
+    schedule: DeploymentScheduleUpdate = Body(...),
+) -> None:
+    _deployment_or_404(deployment_id)
+    try:
+        deployment_schedules.update(deployment_id, schedule, schedule_id=schedule_id)
+    except ScheduleNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Schedule not found.") from None
+    except DuplicateScheduleSlug as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    deployments_runs.delete_replaceable(
+        _deployment_or_404(deployment_id), now_utc(), auto_scheduled_only=True, future_only=True
+    )
+
+
+@router.delete("/{id:uuid}/schedules/{schedule_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_deployment_schedule(
+    deployment_id: UUID = Path(..., alias="id"),
+    schedule_id: UUID = Path(...),
+) -> None:
+    _deployment_or_404(deployment_id)
+    try:
+        deployment_schedules.delete(deployment_id, schedule_id)
+    except ScheduleNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Schedule not found.") from None
+    deployments_runs.delete_replaceable(_deployment_or_404(deployment_id), now_utc(), auto_scheduled_only=True)

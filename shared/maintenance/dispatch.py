@@ -1,0 +1,58 @@
+"""Send a due run to its pool's SQS queue at most once per scheduled time.
+
+The send itself is the work-pool domain's (`shared.dispatch`); this adds the marker that
+keeps the every-minute scheduler from re-sending, and never lets a dispatch failure fail
+the caller: the message is only a hint, workers also poll the API.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from shared.schemas.flow_runs import FlowRun
+from shared.storage import dispatch_marks
+
+logger = logging.getLogger("serverflow.maintenance.dispatch")
+
+
+def dispatch_run(run: FlowRun, pool: Any, queue: Any | None, now: datetime.datetime) -> bool:
+    """True if a message was sent now. Skips (no marker) what dispatch would not send yet."""
+    try:
+        from shared.dispatch import messages
+        from shared.dispatch import sqs
+    except ImportError:  # the dispatch package arrives with the work-pool domain
+        return False
+    if pool is None or not getattr(pool, "sqs_queue_url", None):
+        return False
+    if messages.skip_reason(run, pool, queue, now) is not None:
+        return False
+    scheduled = run.next_scheduled_start_time
+    if not dispatch_marks.claim(run.id, scheduled):
+        return False  # already sent for this time (by us earlier, or a concurrent tick)
+    try:
+        message_id = sqs.enqueue_flow_run(run, pool, queue, now)
+    except Exception:  # noqa: BLE001 - a hint that failed: retry next tick, workers poll anyway
+        logger.exception("Could not send flow run %s to pool %s", run.id, getattr(pool, "name", "?"))
+        message_id = None
+    if message_id is None:
+        dispatch_marks.release(run.id, scheduled)
+        return False
+    return True
+
+
+def dispatch_new_run(run: FlowRun, now: datetime.datetime) -> bool:
+    """A run just created from a deployment: find its queue and pool, then `dispatch_run`."""
+    if run.work_queue_id is None:
+        return False
+    try:
+        from shared.storage import work_pools as pool_store
+        from shared.storage import work_queues as queue_store
+
+        queue = queue_store.read(run.work_queue_id)
+        pool = pool_store.read_by_name(queue.work_pool_name) if queue and queue.work_pool_name else None
+        return dispatch_run(run, pool, queue, now)
+    except Exception:  # noqa: BLE001 - never fail a create because its hint could not be sent
+        logger.exception("Could not dispatch new flow run %s", run.id)
+        return False
