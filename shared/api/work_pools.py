@@ -75,29 +75,18 @@ def read_work_pool(name: str = Path(..., description="The work pool name")) -> W
     return selection.with_pool_slots([pool_store.read_by_name_or_404(name)])[0]
 
 
-def filter_pools(work_pools: WorkPoolFilter | None) -> list[StoredWorkPool]:
-    hints = work_pools.index_hints() if work_pools is not None else {}
-    ids, names = hints.get("id"), hints.get("name")
-    found = pool_store.candidates(
-        ids=[i for i in ids] if ids is not None else None,  # type: ignore[misc]
-        names=[str(n) for n in names] if names is not None and ids is None else None,
-    )
-    matched = [p for p in found if work_pools is None or work_pools.matches(p)]
-    return sorted(matched, key=lambda p: p.name)
-
-
 @router.post("/filter")
 def read_work_pools(
     work_pools: WorkPoolFilter | None = None,
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[WorkPool]:
-    return list(selection.with_pool_slots(filter_pools(work_pools)[offset : offset + limit]))
+    return list(selection.with_pool_slots(pool_store.filter_work_pools(work_pools)[offset : offset + limit]))
 
 
 @router.post("/count")
 def count_work_pools(work_pools: WorkPoolFilter | None = Body(None, embed=True)) -> int:
-    return len(filter_pools(work_pools))
+    return len(pool_store.filter_work_pools(work_pools))
 
 
 @router.patch("/{name}", status_code=status.HTTP_204_NO_CONTENT)

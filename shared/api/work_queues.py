@@ -117,14 +117,7 @@ def read_work_queues(
     offset: int = Body(0, ge=0),
     work_queues: WorkQueueFilter | None = None,
 ) -> list[WorkQueue]:
-    hints = work_queues.index_hints() if work_queues is not None else {}
-    if "id" in hints:
-        found = queue_store.read_many(UUID(str(i)) for i in hints["id"])
-    elif "name" in hints:
-        found = [q for n in dict.fromkeys(hints["name"]) for q in queue_store.read_any_pool_by_name(str(n))]
-    else:
-        found = queue_store.list_all()
-    matched = sorted((q for q in found if work_queues is None or work_queues.matches(q)), key=lambda q: (q.name, str(q.id)))
+    matched = queue_store.filter_work_queues(work_queues)
     return selection.with_queue_slots(matched[offset : offset + limit])
 
 

@@ -26,6 +26,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.schemas.base import now_utc
+from shared.schemas.filters.deployments import WorkPoolFilter
 from shared.schemas.work_pools import WorkPool, WorkPoolStatus
 from shared.storage import store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
@@ -142,6 +143,17 @@ def candidates(ids: list[UUID] | None = None, names: list[str] | None = None) ->
         found = store.batch_get((pool_key(n), store.META) for n in dict.fromkeys(names))
         return [from_item(item) for item in found]
     return list_all()
+
+
+def filter_work_pools(work_pools: WorkPoolFilter | None = None) -> list[StoredWorkPool]:
+    """Pools matching the filter, name order; reads by ids or names when the filter pins them."""
+    hints = work_pools.index_hints() if work_pools is not None else {}
+    ids, names = hints.get("id"), hints.get("name")
+    found = candidates(
+        ids=[UUID(str(i)) for i in ids] if ids is not None else None,
+        names=[str(n) for n in names] if names is not None and ids is None else None,
+    )
+    return sorted((p for p in found if work_pools is None or work_pools.matches(p)), key=lambda p: p.name)
 
 
 def modify(name: str, change: Callable[[StoredWorkPool], StoredWorkPool | None]) -> StoredWorkPool:

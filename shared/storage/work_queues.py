@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from shared.schemas.base import now_utc
+from shared.schemas.filters.deployments import WorkQueueFilter
 from shared.schemas.work_pools import WorkQueue, WorkQueueCreate, WorkQueueStatus, WorkQueueUpdate
 from shared.storage import store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
@@ -168,6 +169,33 @@ def read_any_pool_by_name(name: str) -> list[WorkQueue]:
 def list_ready_polled_before(threshold: datetime.datetime) -> list[WorkQueue]:
     items = store.query(READY_QUEUES, index="GSI2", sk_lte=f"{sortable_time(threshold)}~")
     return [q for q, _ in map(_decode, items) if q.status == WorkQueueStatus.READY]
+
+
+def filter_work_queues(work_queues: WorkQueueFilter | None = None) -> list[WorkQueue]:
+    """Queues of every pool matching the filter, name order (POST /work_queues/filter)."""
+    hints = work_queues.index_hints() if work_queues is not None else {}
+    if "id" in hints:
+        found = read_many(UUID(str(i)) for i in hints["id"])
+    elif "name" in hints:
+        found = [q for n in dict.fromkeys(hints["name"]) for q in read_any_pool_by_name(str(n))]
+    else:
+        found = list_all()
+    matched = (q for q in found if work_queues is None or work_queues.matches(q))
+    return sorted(matched, key=lambda q: (q.name, str(q.id)))
+
+
+def resolve_for_run(pool_name: str, queue_name: str | None = None) -> WorkQueue:
+    """The queue a new flow run lands in: the named queue of the pool, else the pool's default
+    queue (POST /flow_runs/ and create_flow_run with work_pool_name / work_queue_name). 404s."""
+    from shared.storage import work_pools as pool_store
+
+    pool = pool_store.read_by_name_or_404(pool_name)
+    if queue_name:
+        return read_by_name_or_404(pool_name, queue_name)
+    queue = read(pool.default_queue_id) if pool.default_queue_id else None
+    if queue is None:
+        raise WorkQueueNotFound(f'Work pool "{pool_name}" has no default queue.')
+    return queue
 
 
 # --- priorities -------------------------------------------------------------------
