@@ -269,3 +269,40 @@ def test_bulk_set_state_and_bulk_delete(client: httpx.Client) -> None:
     deleted = client.post("/flow_runs/bulk_delete", json={"flow_runs": scope, "limit": 2}).json()["deleted"]
     assert len(deleted) == 2
     assert client.post("/flow_runs/count", json={"flow_runs": scope}).json() == 1
+
+
+def test_sparse_scheduled_index_holds_only_scheduled_runs(
+    client: httpx.Client, aws_endpoint_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_scheduled (for the scheduler/dispatcher) reads GSI6 directly, against the stack's table."""
+    import datetime
+
+    from shared.config import reset_settings_cache
+    from shared.storage import flow_runs as store
+    from shared.storage.table import configure_table
+
+    deployment_id = str(uuid.uuid4())  # queue-less runs of one deployment share a partition
+    flow = make_flow(client)
+    soon = make_run(client, flow["id"], deployment_id=deployment_id,
+                    state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-02-01T00:00:00Z"}})
+    later = make_run(client, flow["id"], deployment_id=deployment_id,
+                     state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-03-01T00:00:00Z"}})
+    claimed = make_run(client, flow["id"], deployment_id=deployment_id,
+                       state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00Z"}})
+    client.post(f"/flow_runs/{claimed['id']}/set_state", json={"state": {"type": "PENDING"}, "force": True})
+
+    for name, value in {"SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url, "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test"}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings_cache()
+    configure_table()
+    try:
+        due = store.read_scheduled(deployment_id=uuid.UUID(deployment_id),
+                                   before=datetime.datetime(2031, 2, 1, tzinfo=datetime.timezone.utc))
+        everything = store.read_scheduled(deployment_id=uuid.UUID(deployment_id))
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
+        configure_table()
+    assert [r.id for r in due] == [uuid.UUID(soon["id"])]
+    assert [str(r.id) for r in everything] == [soon["id"], later["id"]]
