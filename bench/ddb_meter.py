@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -68,19 +69,24 @@ class Meter:
     @staticmethod
     def _blank() -> dict[str, Any]:
         return {"requests": 0, "ws_messages": 0, "server_s": 0.0, "ddb_calls": 0, "ops": defaultdict(int),
-                "rru": 0.0, "wru": 0.0, "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0}
+                "rru": 0.0, "wru": 0.0, "ddb_s": 0.0, "clients_created": 0,
+                "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0}
 
     # -- HTTP side (called by the ASGI middleware) --
-    def record_request(self, route: str, seconds: float, ws_messages: int = 0) -> None:
+    def record_request(self, route: str, seconds: float) -> None:
+        """A request (or websocket connection) finished after `seconds`."""
         with self.lock:
             r = self.routes[route]
             r["requests"] += 1
             r["server_s"] += seconds
-            r["ws_messages"] += ws_messages
+
+    def record_ws_message(self, route: str) -> None:
+        with self.lock:
+            self.routes[route]["ws_messages"] += 1
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {k: {**v, "ops": dict(v["ops"]), "server_s": round(v["server_s"], 6),
+            return {k: {**v, "ops": dict(v["ops"]), "other_aws_calls": dict(v["other_aws_calls"]), "server_s": round(v["server_s"], 6), "ddb_s": round(v["ddb_s"], 6),
                         "rru": round(v["rru"], 3), "wru": round(v["wru"], 3)} for k, v in self.routes.items()}
 
     def reset(self) -> None:
@@ -91,15 +97,27 @@ class Meter:
     def before_call(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         """`before-parameter-build`: `params` are the API parameters (not yet serialized)."""
         context["bench_params"] = params
+        context["bench_t0"] = time.perf_counter()
         if model.name == "CreateTable" and "TableName" in params:
             self.gsis[params["TableName"]] = [
                 (next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH"),
                  g.get("Projection", {}).get("ProjectionType", "ALL"))
                 for g in params.get("GlobalSecondaryIndexes", [])]
 
+    def client_created(self, **_: Any) -> None:
+        """`creating-client-class`: a botocore client is being built (costly: ~tens of ms)."""
+        with self.lock:
+            self.routes[ROUTE.get()]["clients_created"] += 1
+
+    def other_call(self, model: Any, **_: Any) -> None:
+        """`after-call` of any non-DynamoDB service (SQS, EventBridge, S3...)."""
+        with self.lock:
+            self.routes[ROUTE.get()]["other_aws_calls"][f"{model.service_model.service_name}.{model.name}"] += 1
+
     def after_call(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         op = model.name
         params = context.get("bench_params") or {}
+        elapsed = time.perf_counter() - context.get("bench_t0", time.perf_counter())
         try:
             rru, wru, scanned, returned = self._units(op, params, parsed or {})
         except Exception:  # noqa: BLE001 - the meter must never break the server
@@ -108,6 +126,7 @@ class Meter:
         with self.lock:
             r = self.routes[ROUTE.get()]
             r["ddb_calls"] += 1
+            r["ddb_s"] += elapsed
             r["ops"][op] += 1
             r["rru"] += rru
             r["wru"] += wru
@@ -205,6 +224,9 @@ def install(meter: Meter = METER) -> None:
         orig_init(self, *a, **kw)
         self.register("before-parameter-build.dynamodb", meter.before_call)
         self.register("after-call.dynamodb", meter.after_call)
+        self.register("creating-client-class", meter.client_created)
+        for service in ("sqs", "events", "s3", "scheduler", "lambda", "apigatewaymanagementapi"):
+            self.register(f"after-call.{service}", meter.other_call)
 
     init._bench_hooked = True  # type: ignore[attr-defined]
     botocore.session.Session.__init__ = init  # type: ignore[method-assign]

@@ -53,7 +53,8 @@ def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
     for r in fg.values():
         for op, c in r.get("ops", {}).items():
             ops[op] = ops.get(op, 0) + c
-    requests = sum(r.get("requests", 0) for r in fg.values())
+    http = {k: v for k, v in fg.items() if not k.startswith("WS ")}
+    requests = sum(r.get("requests", 0) for r in http.values())
     scanned = sum(r.get("query_scanned", 0) for r in fg.values())
     returned = sum(r.get("query_returned", 0) for r in fg.values())
     out: dict[str, Any] = {
@@ -62,7 +63,11 @@ def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
         "ddb_ops_per_op": {k: round(v / n, 2) for k, v in sorted(ops.items())},
         "rru_per_op": round(sum(r.get("rru", 0) for r in fg.values()) / n, 2),
         "wru_per_op": round(sum(r.get("wru", 0) for r in fg.values()) / n, 2),
-        "server_ms_mean": round(sum(r.get("server_s", 0) for r in fg.values()) / max(requests, 1) * 1000, 2),
+        "server_ms_mean": round(sum(r.get("server_s", 0) for r in http.values()) / max(requests, 1) * 1000, 2),
+        "ddb_ms_per_op": round(sum(r.get("ddb_s", 0) for r in fg.values()) / n * 1000, 2),
+        "botocore_clients_created_per_op": round(sum(r.get("clients_created", 0) for r in fg.values()) / n, 2),
+        "http_requests_per_op": round(requests / n, 2),
+        "ws_messages_per_op": round(sum(r.get("ws_messages", 0) for r in fg.values()) / n, 2),
         "routes": sorted(fg),
     }
     if scanned or returned or "Query" in ops or "Scan" in ops:
@@ -72,4 +77,21 @@ def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
     bg = routes.get("background")
     if bg:
         out["background_ddb_calls_during_op"] = bg.get("ddb_calls", 0)
+    return out
+
+
+def client_floor(flow_counters: dict[str, Routes], tasks: int) -> dict[str, Any]:
+    """Floor rows from the real-client flows: a whole flow run with no tasks, and the marginal task run."""
+    out: dict[str, Any] = {}
+    f0, fn = flow_counters.get("sequential_0"), flow_counters.get(f"sequential_{tasks}")
+    if f0:
+        out["client: flow run (0 tasks)"] = summarize_op(f0, 1)
+    if f0 and fn and tasks > 0:
+        m = summarize_op(diff_routes(fn, f0), tasks)
+        # Per task: what the extra tasks added (task-run events on the websocket); fixed per-flow HTTP
+        # requests cancel out, and their server time is noise here.
+        m["server_ms_mean"] = None
+        m["http_requests_per_op"] = max(0.0, m["http_requests_per_op"])
+        m["ddb_ops_per_op"] = {k: v for k, v in m["ddb_ops_per_op"].items() if v > 0}
+        out["client: task run (marginal)"] = m
     return out

@@ -53,9 +53,9 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
             "median_ms": round(statistics.median(times) * 1000, 1), "modules_loaded": modules, "runs": len(times)}
 
 
-def import_report(repeats: int = 3) -> dict[str, Any]:
+def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[str, Any]:
     """Handlers (each alone, Lambda-like env) and `import serverflow` vs `import prefect`."""
-    handlers = [time_import(m, repeats, LAMBDA_ENV) for m in handler_modules()]
+    handlers = [time_import(m, repeats, LAMBDA_ENV) for m in handler_modules()[:handler_limit]]
     pairs = {}
     for label, stmt in (("import", "import {pkg}"), ("flow_task", "from {pkg} import flow, task")):
         sdk = time_import("serverflow", repeats, stmt=stmt.format(pkg="serverflow"))

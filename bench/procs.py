@@ -49,7 +49,10 @@ class ServerProc:
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGINT, then SIGTERM, then SIGKILL the process group we started (its own session), so helper
-        processes it spawned (the emulator) go too, even when the main process already died."""
+        processes it spawned (the emulator) go too, even when the main process already died. Idempotent."""
+        if self.extra.get("stopped"):
+            return
+        self.extra["stopped"] = "1"
         for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(self.proc.pid, sig)

@@ -81,10 +81,15 @@ def floor_table(res: dict[str, Any]) -> str:
         read = (f"{_f(f.get('items_read_per_op'))}/{_f(f.get('items_returned_by_ddb_per_op'))}"
                 if "items_read_per_op" in f else "")
         ops = " ".join(f"{k}={v:g}" for k, v in f.get("ddb_ops_per_op", {}).items())
-        rows.append([op, _f(f.get("ddb_calls_per_op"), 2), _f(f.get("rru_per_op"), 2), _f(f.get("wru_per_op"), 2),
-                     read, _f(f.get("server_ms_mean"), 2), ops])
-    return _table(["serverflow op", "ddb calls/op", "RRU/op", "WRU/op", "items read/returned",
-                   "server ms", "DynamoDB calls by API (per op)"], rows)
+        rows.append([op, _f(f.get("http_requests_per_op"), 2), _f(f.get("ws_messages_per_op"), 2),
+                     _f(f.get("ddb_calls_per_op"), 2), _f(f.get("rru_per_op"), 2), _f(f.get("wru_per_op"), 2),
+                     read, _f(f.get("server_ms_mean"), 1), _f(f.get("ddb_ms_per_op"), 1),
+                     _f(f.get("botocore_clients_created_per_op"), 2), ops])
+    return _table(["serverflow (per op)", "http", "ws msgs", "ddb calls", "RRU~", "WRU~", "items read/returned",
+                   "server ms", "ddb ms", "new clients", "DynamoDB calls by API"], rows) + (
+        "\n  RRU~/WRU~: estimated from item sizes (DynamoDB sizing rules, GSIs with ALL projection, x2 in"
+        " transactions); items read/returned: Query ScannedCount/Count; new clients: botocore clients built"
+        " per op" if rows else "")
 
 
 def import_table(res: dict[str, Any]) -> str:

@@ -43,19 +43,17 @@ class MeterMiddleware:
         route = route_of(scope)
         token = ROUTE.set(route)
         t0 = time.perf_counter()
-        ws_messages = 0
 
         async def counting_receive() -> Any:
-            nonlocal ws_messages
             msg = await receive()
             if msg.get("type") == "websocket.receive":
-                ws_messages += 1
+                METER.record_ws_message(route)
             return msg
 
         try:
             await self.app(scope, counting_receive if scope["type"] == "websocket" else receive, send)
         finally:
-            METER.record_request(route, time.perf_counter() - t0, ws_messages)
+            METER.record_request(route, time.perf_counter() - t0)
             ROUTE.reset(token)
 
 

@@ -1,0 +1,34 @@
+"""The benchmark harness in smoke mode (tiny counts), so it cannot rot. Not a performance test: it only
+checks that one run starts both servers, measures every operation on each, and writes its JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+OPS = {"create_flow_run", "set_state_pending", "set_state_running", "set_state_completed", "read_flow_run",
+       "filter_by_state", "filter_by_flow", "filter_sorted_expected_start", "logs_batch_create"}
+
+
+@pytest.mark.timeout(90)
+def test_bench_smoke(tmp_path: Path) -> None:
+    p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--import-repeats", "1", "--out", str(tmp_path)],
+                       cwd=str(REPO), capture_output=True, text=True, timeout=85)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "REST API" in p.stdout and "Cost model" in p.stdout
+    res = json.loads((tmp_path / "latest.json").read_text())
+    for side in ("reference", "serverflow"):
+        assert "error" not in res[side], res[side].get("traceback")
+        ops = res[side]["api"]["ops"]
+        assert set(ops) == OPS
+        assert all(o["requests"] > 0 for o in ops.values())
+        assert res[side]["client_flows"], side
+    floor = res["serverflow"]["floor"]
+    assert floor["set_state_pending"]["ddb_calls_per_op"] > 0  # the botocore hook counted calls
+    assert "total" in res["cost"]["per_million_flow_runs"]
+    assert res["imports"]["handlers"]
