@@ -58,13 +58,14 @@ def upsert(create: DeploymentCreate, queue: QueueRef) -> tuple[StoredDeployment,
         existing_id = deployment_store.id_for_name(create.flow_id, create.name)
         if existing_id is None:
             new_id = uuid4()
+            # The reference's stored default schema is {} (accepts anything), not null.
             deployment = StoredDeployment(
                 id=new_id,
                 created=now,
                 updated=now,
                 status=DeploymentStatus.NOT_READY,
                 schedules=deployment_schedules.new_schedules(new_id, create.schedules),
-                **fields,
+                **{"parameter_openapi_schema": {}, **fields},
             )
             _apply_limits(deployment, sent)
             try:
