@@ -509,3 +509,16 @@ def delete_if_unchanged(run: FlowRun) -> bool:
         return False
     _delete_run(run)
     return True
+
+
+def read_in_state(state_type: StateType, created_after: datetime.datetime | None = None) -> list[FlowRun]:
+    """Runs currently in `state_type` (GSI5), optionally only those created after a time:
+    ids are UUIDv7, so the range `GSI5SK >= <uuid7 floor>` bounds a partition that only
+    grows (CANCELLED, COMPLETED...). For the maintenance functions (cancellation cleanup)."""
+    floor = None
+    if created_after is not None:
+        hex_ms = f"{int(created_after.timestamp() * 1000):012x}"
+        floor = f"{hex_ms[:8]}-{hex_ms[8:12]}"
+    items = store.query(state_partition(state_type), index="GSI5", sk_gte=floor)
+    # GSIs lag: re-check the state on the decoded body.
+    return [run for run in map(from_item, items) if run.state_type == state_type]
