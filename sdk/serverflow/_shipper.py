@@ -136,7 +136,7 @@ def _new_shipper(kind: str, api_url: str, api_key: str | None) -> BatchShipper:
     def client() -> SyncClient:
         # Created in the shipper thread on first send; its own connection pool, separate from the engine's.
         if not client_box:
-            client_box.append(SyncClient(api_url, api_key, max_retries=3))
+            client_box.append(SyncClient(api_url, api_key, timeout=settings.batch_timeout, max_retries=3))
         return client_box[0]
 
     if kind == "events":
@@ -150,12 +150,16 @@ def _new_shipper(kind: str, api_url: str, api_key: str | None) -> BatchShipper:
 
 
 def flush_all(timeout: float = 30.0) -> None:
+    """Flush every shipper, all within ``timeout`` seconds in total."""
+    deadline = time.monotonic() + timeout
     with _lock:
         shippers = list(_shippers.values())
     for shipper in shippers:
-        shipper.flush(timeout)
+        shipper.flush(max(0.0, deadline - time.monotonic()))
 
 
 @atexit.register
 def _flush_at_exit() -> None:
-    flush_all(timeout=10.0)
+    from .settings import get_settings
+
+    flush_all(timeout=get_settings().exit_flush_timeout)

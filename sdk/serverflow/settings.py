@@ -40,6 +40,9 @@ class Settings:
     log_to_api: bool
     events_batch_size: int
     flush_interval: float
+    batch_timeout: float
+    final_flush_timeout: float
+    exit_flush_timeout: float
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -58,8 +61,16 @@ class Settings:
             result_storage=_env("SERVERFLOW_RESULT_STORAGE"),
             persist_results=_env("SERVERFLOW_PERSIST_RESULTS", default="false").lower() in ("1", "true", "yes"),
             log_to_api=_env("SERVERFLOW_LOGGING_TO_API", default="true").lower() in ("1", "true", "yes"),
-            events_batch_size=int(_float(_env("SERVERFLOW_EVENTS_BATCH_SIZE"), 500)),
+            # 200 events is ~300 KB: far below API Gateway/Lambda payload limits, and small enough that a slow
+            # recorder still answers within batch_timeout.
+            events_batch_size=int(_float(_env("SERVERFLOW_EVENTS_BATCH_SIZE"), 200)),
             flush_interval=_float(_env("SERVERFLOW_FLUSH_INTERVAL"), 2.0),
+            batch_timeout=_float(_env("SERVERFLOW_BATCH_TIMEOUT"), 60.0),
+            # Before a flow run's final state the engine waits this long for queued events/logs to be sent, so
+            # the server has the task runs when the run is reported finished; a slow server does not hold the flow.
+            final_flush_timeout=_float(_env("SERVERFLOW_FINAL_FLUSH_TIMEOUT"), 10.0),
+            # At interpreter exit, queued events/logs are drained for at most this long (then they are lost).
+            exit_flush_timeout=_float(_env("SERVERFLOW_EXIT_FLUSH_TIMEOUT"), 120.0),
         )
 
 

@@ -42,7 +42,7 @@ def test_500_task_map_batches_requests(sdk_env: str, reader: Any) -> None:
     assert requests <= 20, requests
     flow_run_id = state.state_details["flow_run_id"]
     reader.wait_until(
-        lambda: reader.count_task_runs(flow_run_id, state={"type": {"any_": ["COMPLETED"]}}) == N_TASKS, timeout=60
+        lambda: reader.count_task_runs(flow_run_id, state={"type": {"any_": ["COMPLETED"]}}) == N_TASKS, timeout=90
     )
 
 

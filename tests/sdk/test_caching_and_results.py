@@ -23,15 +23,15 @@ def ran(key: str) -> None:
     executions[key] = executions.get(key, 0) + 1
 
 
-@task(cache_policy=INPUTS, cache_expiration=timedelta(seconds=2))
+@task(cache_policy=INPUTS, cache_expiration=timedelta(minutes=10))
 def square(x: int, key: str) -> int:
     ran(key)
     return x * x
 
 
 @flow
-def squaring_flow(x: int, key: str) -> int:
-    return square(x, key)
+def squaring_flow(x: int, key: str, expiring: bool = False) -> int:
+    return (square.with_options(cache_expiration=timedelta(seconds=1)) if expiring else square)(x, key)
 
 
 def _last_task_state(reader: Any, flow_run_id: str) -> str:
@@ -51,10 +51,14 @@ def test_cache_hit_then_expiry_recomputes(sdk_env: str, reader: Any, request: An
     other_input = squaring_flow(8, key)
     assert other_input == 64 and executions[key] == 2
 
-    time.sleep(2.2)  # past cache_expiration
-    third = squaring_flow(7, key, return_state=True)
-    assert third.result() == 49 and executions[key] == 3
-    assert _last_task_state(reader, third.state_details["flow_run_id"]) == "Completed"
+
+def test_expired_cache_recomputes(sdk_env: str, reader: Any, request: Any) -> None:
+    key = request.node.name
+    assert squaring_flow(5, key, expiring=True) == 25
+    time.sleep(1.2)  # past the 1 s cache_expiration
+    again = squaring_flow(5, key, expiring=True, return_state=True)
+    assert again.result() == 25 and executions[key] == 2
+    assert _last_task_state(reader, again.state_details["flow_run_id"]) == "Completed"
 
 
 @task(cache_key_fn=lambda context, parameters: f"by-user-{parameters['user']}")

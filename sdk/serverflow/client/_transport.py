@@ -94,6 +94,11 @@ def should_retry_status(response: httpx.Response, attempt: int, max_retries: int
 def unreachable(url: str, exc: Exception) -> APIUnreachable:
     reason = type(exc).__name__
     detail = str(exc) or reason
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
+        return APIUnreachable(
+            f"The Serverflow API at {url} did not answer in time ({reason}). It is reachable but slow or overloaded; "
+            "SERVERFLOW_API_TIMEOUT sets the timeout."
+        )
     return APIUnreachable(
         f"Cannot reach the Serverflow API at {url} ({reason}: {detail}). "
         "Is the server running, and is SERVERFLOW_API_URL / PREFECT_API_URL right?"

@@ -257,9 +257,10 @@ class FlowRunEngine:
         """Let submitted tasks finish and make sure their events and the logs are sent before the final state."""
         if self.ctx is not None:
             self.ctx.shutdown()
-        self.events.flush()
+        deadline = time.monotonic() + self.settings.final_flush_timeout
+        self.events.flush(self.settings.final_flush_timeout)
         if self.logs is not None:
-            self.logs.flush()
+            self.logs.flush(max(0.0, deadline - time.monotonic()))
 
     def finish(self, proposed: State[Any]) -> bool:
         """Propose the attempt's final state. True when the run is over; False when the server scheduled a retry."""
@@ -304,9 +305,7 @@ class FlowRunEngine:
 
     def close(self) -> None:
         if self._owns_client:
-            from .._shipper import flush_all
-
-            flush_all()
+            # Queued events/logs keep draining in the background; the interpreter's exit waits for them.
             self.client.close()
 
     # --- drivers -------------------------------------------------------------------------------------------
