@@ -50,7 +50,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'serverflow' has no attribute {name!r}")
     module = import_module(f".{module_name}", __name__)
-    value = module if name == module_name else getattr(module, name)
+    value = module if name == "runtime" else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -19,15 +19,23 @@ def call_with_timeout(fn: Callable[[], T], seconds: Optional[float], exc_type: t
     if not seconds:
         return fn()
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        if signal.getitimer(signal.ITIMER_REAL)[0] == 0:  # no enclosing timer (an outer flow's) to clobber
-            return _with_alarm(fn, seconds, exc_type)
+        return _with_alarm(fn, seconds, exc_type)
     return _with_async_exc(fn, seconds, exc_type)
 
 
 def _with_alarm(fn: Callable[[], T], seconds: float, exc_type: type[BaseException]) -> T:
+    """Nest with an enclosing timer (an outer flow's, or a test runner's): the earlier deadline fires first,
+    and the outer timer is re-armed with its remaining time afterwards."""
+    import time
+
+    outer_remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer_remaining and outer_remaining <= seconds:
+        return fn()  # the enclosing deadline comes first anyway
+
     def on_alarm(signum: int, frame: Any) -> None:
         raise exc_type(f"Timed out after {seconds} second(s)")
 
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -35,6 +43,9 @@ def _with_alarm(fn: Callable[[], T], seconds: float, exc_type: type[BaseExceptio
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_remaining:
+            elapsed = time.monotonic() - started
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, outer_remaining - elapsed))
 
 
 def _with_async_exc(fn: Callable[[], T], seconds: float, exc_type: type[BaseException]) -> T:
