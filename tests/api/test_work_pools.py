@@ -239,3 +239,16 @@ def test_collections_view(client: httpx.Client) -> None:
     view = ok(client.get("/collections/views/aggregate-worker-metadata"))
     assert "process" in view["prefect"]
     assert client.get("/collections/views/unknown").status_code == 404
+
+
+def test_real_prefect_worker_creates_its_pool_heartbeats_and_polls(client: httpx.Client, api_url: str) -> None:
+    name = unique("worker-pool")
+    with tempfile.TemporaryDirectory(prefix="prefect-home-") as home:
+        started = _prefect(api_url, home, "worker", "start", "--pool", name, "--type", "process", "--run-once")
+    assert started.returncode == 0, started.stdout + started.stderr
+    pool = ok(client.get(f"/work_pools/{name}"))
+    # The worker PATCHed the pool's empty base job template with its own default.
+    assert pool["status"] == "READY" and "command" in pool["base_job_template"]["job_configuration"]
+    [worker] = ok(client.post(f"/work_pools/{name}/workers/filter", json={}))
+    assert worker["status"] == "ONLINE" and worker["heartbeat_interval_seconds"] == 30
+    assert ok(client.get(f"/work_pools/{name}/queues/default"))["last_polled"] is not None
