@@ -19,6 +19,9 @@ Access patterns:
                               while not paused and with at least one active schedule; the
                               scheduler reads exactly these)
 - paused .................... GSI5PK=DEPLOYMENTS#PAUSED, GSI5SK=<name>#<id> (sparse)
+- without a work queue ...... GSI6PK=DEPLOYMENTS#UNQUEUED, GSI6SK=<id> (sparse; their scheduled
+                              runs sit in the runs' per-deployment scheduled partition, which the
+                              late-runs function must visit besides the per-queue ones)
 No Scan. Filters read the narrowest of these (deployments_filter.py).
 """
 
@@ -42,6 +45,7 @@ ENTITY = "deployment"
 ALL_DEPLOYMENTS = "DEPLOYMENTS"
 SCHEDULED_DEPLOYMENTS = "DEPLOYMENTS#SCHEDULED"
 PAUSED_DEPLOYMENTS = "DEPLOYMENTS#PAUSED"
+UNQUEUED_DEPLOYMENTS = "DEPLOYMENTS#UNQUEUED"
 MAX_WRITE_ATTEMPTS = 6
 
 
@@ -111,6 +115,8 @@ def to_item(deployment: StoredDeployment, version: int) -> TableItem:
         item.GSI4PK, item.GSI4SK = SCHEDULED_DEPLOYMENTS, did
     if deployment.paused:
         item.GSI5PK, item.GSI5SK = PAUSED_DEPLOYMENTS, name_sk
+    if deployment.work_queue_id is None:
+        item.GSI6PK, item.GSI6SK = UNQUEUED_DEPLOYMENTS, did
     return item
 
 
@@ -189,6 +195,10 @@ def list_paused() -> list[StoredDeployment]:
 def list_to_schedule() -> list[StoredDeployment]:
     """Deployments the scheduler must look at (GSI lag: re-checked on the body)."""
     return [d for d in map(from_item, store.query(SCHEDULED_DEPLOYMENTS, index="GSI4")) if needs_scheduling(d)]
+
+
+def list_unqueued() -> list[StoredDeployment]:
+    return [d for d in map(from_item, store.query(UNQUEUED_DEPLOYMENTS, index="GSI6")) if d.work_queue_id is None]
 
 
 def flow_has_deployment(flow_id: UUID) -> bool:

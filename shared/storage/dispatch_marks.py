@@ -46,3 +46,10 @@ def claim(run_id: object, scheduled: datetime.datetime | None) -> bool:
 def release(run_id: object, scheduled: datetime.datetime | None) -> None:
     """Undo a claim whose send failed, so the next tick tries again."""
     store.delete(_item(run_id, scheduled))
+
+
+def already_dispatched(runs: list[tuple[object, datetime.datetime | None]]) -> set[str]:
+    """Run ids (as str) that hold a marker for their current scheduled time: one
+    BatchGetItem, so each scheduler tick reads markers instead of attempting writes."""
+    items = store.batch_get((_item(rid, when).PK, _item(rid, when).SK) for rid, when in runs)
+    return {item.PK.split("#", 1)[1] for item in items}

@@ -1,0 +1,116 @@
+"""The scheduler tick (EventBridge, every minute): make the auto-scheduled runs every
+active deployment schedule needs, then send every run entering the 15-minute SQS delay
+window to its pool's queue.
+
+Idempotency: a run's id and idempotency key are pure functions of (deployment, schedule,
+tick) (shared.scheduling.scheduled_run_id/key) and each run is written with put_new on
+both, so overlapping invocations plan the same runs and exactly one write of each wins.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from shared.maintenance.dispatch import dispatch_run
+from shared.schemas.base import now_utc
+from shared.schemas.flow_runs import FlowRun
+from shared.scheduling import SchedulerSettings, plan_scheduled_runs, schedule_needs_runs
+from shared.storage import deployments as deployment_store
+from shared.storage import deployments_pools, deployments_runs
+from shared.storage import dispatch_marks
+from shared.storage import flow_runs as flow_run_store
+from shared.storage.deployments import StoredDeployment
+
+logger = logging.getLogger("serverflow.maintenance.scheduler")
+
+DISPATCH_WINDOW = datetime.timedelta(minutes=15)
+
+
+@dataclass
+class SchedulerResult:
+    deployments: int = 0
+    runs_created: int = 0
+    runs_skipped: int = 0  # already written by an overlapping invocation
+    dispatched: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _existing_times(runs: list[FlowRun]) -> dict[UUID, list[datetime.datetime]]:
+    """Future auto-scheduled runs by the schedule that made them (created_by.id)."""
+    by_schedule: dict[UUID, list[datetime.datetime]] = defaultdict(list)
+    for run in runs:
+        if run.created_by is not None and run.created_by.id is not None and run.next_scheduled_start_time:
+            by_schedule[run.created_by.id].append(run.next_scheduled_start_time)
+    return by_schedule
+
+
+def plan_for(deployment: StoredDeployment, now: datetime.datetime, settings: SchedulerSettings) -> list[FlowRun]:
+    existing = _existing_times(deployments_runs.future_auto_scheduled(deployment.id, now))
+    # As the reference: only schedules with too few (or too near) future runs are topped up.
+    needing = [
+        s for s in deployment.schedules if s.active and schedule_needs_runs(existing.get(s.id, []), now, settings)
+    ]
+    return plan_scheduled_runs(deployment, needing, now, existing, settings)
+
+
+def _pool_id(deployment: StoredDeployment, cache: dict[str, UUID | None]) -> UUID | None:
+    name = deployment.work_pool_name
+    if not name:
+        return None
+    if name not in cache:
+        pool = deployments_pools.read_pool(name)
+        cache[name] = pool.id if pool else None
+    return cache[name]
+
+
+def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: SchedulerResult) -> None:
+    pools: dict[str, UUID | None] = {}
+    for deployment in deployment_store.list_to_schedule():
+        result.deployments += 1
+        try:
+            runs = plan_for(deployment, now, settings)
+            for run in runs:
+                run.created = run.updated = now
+                run.work_pool_name = deployment.work_pool_name
+                run.work_pool_id = _pool_id(deployment, pools)
+                if flow_run_store.insert_built(run):
+                    result.runs_created += 1
+                else:
+                    result.runs_skipped += 1
+        except Exception as exc:  # noqa: BLE001 - one broken deployment must not stop the others
+            logger.exception("Scheduling deployment %s failed", deployment.id)
+            result.errors.append(f"{deployment.id}: {exc}")
+
+
+def dispatch_due(now: datetime.datetime, result: SchedulerResult) -> None:
+    """Send the runs due within the delay window, one range query per pool queue."""
+    try:
+        from shared.storage import work_pools as pool_store
+        from shared.storage import work_queues as queue_store
+    except ImportError:
+        return
+    before = now + DISPATCH_WINDOW
+    for pool in pool_store.list_all():
+        if pool.is_paused or not pool.sqs_queue_url:
+            continue
+        for queue in queue_store.list_for_pool(pool.name):
+            if queue.is_paused:
+                continue
+            due = flow_run_store.read_scheduled(work_queue_id=queue.id, before=before)
+            sent = dispatch_marks.already_dispatched([(r.id, r.next_scheduled_start_time) for r in due])
+            for run in due:
+                if str(run.id) not in sent:
+                    result.dispatched += dispatch_run(run, pool, queue, now)
+
+
+def tick(now: datetime.datetime | None = None, settings: SchedulerSettings | None = None) -> SchedulerResult:
+    now = now or now_utc()
+    settings = settings or SchedulerSettings.from_env()
+    result = SchedulerResult()
+    create_runs(now, settings, result)
+    dispatch_due(now, result)
+    return result
