@@ -92,6 +92,8 @@ def count_work_pools(work_pools: WorkPoolFilter | None = Body(None, embed=True))
 @router.patch("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def update_work_pool(work_pool: WorkPoolUpdate, name: str = Path(..., description="The work pool name")) -> None:
     values = work_pool.model_dump(exclude_unset=True)
+    if values.get("is_paused", False) is None:
+        values.pop("is_paused")  # an explicit null leaves the pause flag as it is
     if _reserved(name) and set(values) - {"is_paused", "concurrency_limit"}:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
