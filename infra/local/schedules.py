@@ -65,10 +65,26 @@ def scheduled_event(function: ScheduledFunction) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """What Lambda passes as `context`; Powertools reads these attributes."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:local"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
 def invoke(function: ScheduledFunction) -> Any:
     module_name, attr = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), attr)
-    return handler(scheduled_event(function), None)
+    context = LocalLambdaContext(function_name=function.logical_id, aws_request_id=str(uuid.uuid4()))
+    return handler(scheduled_event(function), context)
 
 
 class Ticker:

@@ -24,6 +24,12 @@ DEFAULT_PORT = 4200
 DEFAULT_EMULATOR_PORT = 4566
 
 
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
 def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -58,11 +64,17 @@ class LocalStack:
 
     def start_aws(self) -> str:
         if self.aws_endpoint_url is None:
+            for what, port in (("emulator", self.emulator_port), ("API", self.port)):
+                if port_in_use(self.host, port):
+                    # Never silently reuse whatever is listening there (it may hold other data).
+                    raise SystemExit(f"Port {port} ({what}) on {self.host} is already in use; choose another with --{'emulator-port' if what == 'emulator' else 'port'}.")
             self._emulator = subprocess.Popen(
                 [sys.executable, "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.emulator_port)],
                 stdout=subprocess.DEVNULL,
             )
             wait_for_port(self.host, self.emulator_port)
+            if self._emulator.poll() is not None:
+                raise SystemExit(f"The AWS emulator exited with code {self._emulator.returncode}.")
             self.aws_endpoint_url = f"http://{self.host}:{self.emulator_port}"
         # Only configuration differs from AWS: endpoint and (dummy) credentials.
         os.environ["SERVERFLOW_AWS_ENDPOINT_URL"] = self.aws_endpoint_url

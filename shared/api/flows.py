@@ -28,7 +28,7 @@ def create_flow(flow: FlowCreate, response: Response) -> Flow:
     return model
 
 
-@router.patch("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_flow(flow: FlowUpdate, flow_id: UUID = Path(..., alias="id")) -> None:
     flow_store.update(flow_id, flow)
 
@@ -52,7 +52,7 @@ def read_flow_by_name(name: str) -> Flow:
     return flow
 
 
-@router.get("/{id}")
+@router.get("/{id:uuid}")
 def read_flow(flow_id: UUID = Path(..., alias="id")) -> Flow:
     return flow_store.read_or_404(flow_id)
 
@@ -90,7 +90,7 @@ def paginate_flows(
     )
 
 
-@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_flow(flow_id: UUID = Path(..., alias="id")) -> None:
     queries.delete_flow_cascade(flow_id)
 
