@@ -24,6 +24,9 @@ from pydantic import BaseModel, Field
 from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
+from shared.maintenance.dispatch import dispatch_new_run
+from shared.maintenance.placement import work_queue_placement
+from shared.schemas.base import now_utc
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_runs_history
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
@@ -82,11 +85,13 @@ def create_flow_run(
     created_by: CreatedBy | None = Depends(_created_by),
 ) -> FlowRun:
     try:
-        run, created = flow_run_store.create(flow_run, created_by=created_by)
+        run, created = flow_run_store.create(flow_run, created_by=created_by, placement=work_queue_placement(flow_run))
     except MissingFlow:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=INTEGRITY_CONFLICT) from None
     if created:
         response.status_code = status.HTTP_201_CREATED
+        # A run created SCHEDULED in a pool's queue wakes that pool's workers through SQS.
+        dispatch_new_run(run, now_utc())
     return run
 
 
@@ -264,6 +269,8 @@ def set_flow_run_state(
         return _not_found_by_id(exc)
     # 201 when a new state was written (also a REJECT that scheduled a retry), else 200.
     response.status_code = outcome.http_status
+    if outcome.write and outcome.state is not None and outcome.state.type == StateType.SCHEDULED:
+        dispatch_new_run(outcome.run, now_utc())
     return outcome.to_result()
 
 

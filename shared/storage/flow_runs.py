@@ -246,8 +246,12 @@ def _labels_for(create: FlowRunCreate, flow_labels: dict[str, Any] | None) -> di
     return {**(flow_labels or {}), "prefect.flow.id": str(create.flow_id), **(create.labels or {})}
 
 
-def create(create: FlowRunCreate, created_by: CreatedBy | None = None) -> tuple[FlowRun, bool]:
-    """Return (run, created). The same (flow_id, idempotency_key) returns the existing run."""
+def create(
+    create: FlowRunCreate, created_by: CreatedBy | None = None, placement: dict[str, Any] | None = None
+) -> tuple[FlowRun, bool]:
+    """Return (run, created). The same (flow_id, idempotency_key) returns the existing run.
+
+    `placement` carries resolved work queue fields (ids the create payload only names)."""
     flow = flow_store.read(create.flow_id)
     if flow is None:
         raise MissingFlow(str(create.flow_id))
@@ -256,7 +260,7 @@ def create(create: FlowRunCreate, created_by: CreatedBy | None = None) -> tuple[
         if existing is not None:
             return existing, False
     stamp = now_utc()
-    fields = create.model_dump(exclude={"state", "labels"}, exclude_unset=False)
+    fields = {**create.model_dump(exclude={"state", "labels"}, exclude_unset=False), **(placement or {})}
     run = FlowRun(**fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by)
     # Like the reference, the initial state (default Pending) is forced: no rules, only bookkeeping.
     outcome = orchestrate_flow_run(run, create.state or StateCreate(type=StateType.PENDING), force=True, now=stamp)
