@@ -149,13 +149,15 @@ def _new_shipper(kind: str, api_url: str, api_key: str | None) -> BatchShipper:
     return BatchShipper(kind, lambda batch: client().create_logs(batch), interval=settings.flush_interval)
 
 
-def flush_all(timeout: float = 30.0) -> None:
-    """Flush every shipper, all within ``timeout`` seconds in total."""
+def flush_all(timeout: float = 30.0) -> bool:
+    """Flush every shipper, all within ``timeout`` seconds in total. False if something is still queued."""
     deadline = time.monotonic() + timeout
     with _lock:
         shippers = list(_shippers.values())
+    done = True
     for shipper in shippers:
-        shipper.flush(max(0.0, deadline - time.monotonic()))
+        done = shipper.flush(max(0.0, deadline - time.monotonic())) and done
+    return done
 
 
 @atexit.register
