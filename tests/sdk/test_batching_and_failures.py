@@ -102,3 +102,30 @@ def test_wrong_api_key_fails_fast_with_readable_error(
     with pytest.raises(Unauthorized, match="rejected the request .*check SERVERFLOW_API_KEY"):
         trivial_flow()
     assert time.monotonic() - started < 5
+
+
+@pytest.fixture(scope="module")
+def keyed_stack_url(sdk_api_url: str) -> Iterator[str]:
+    """A second local stack that requires an API key (the session stack runs without auth)."""
+    import os
+
+    if os.environ.get("SERVERFLOW_SDK_TEST_API_URL"):
+        pytest.skip("needs the local stack (SERVERFLOW_SDK_TEST_API_URL points elsewhere)")
+    from tests.stack_process import StackProcess
+
+    stack = StackProcess(env={"SERVERFLOW_API_KEY": "the-right-key"}).start()
+    try:
+        yield stack.api_url
+    finally:
+        stack.stop()
+
+
+def test_wrong_api_key_against_the_stack(sdk_env: str, keyed_stack_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVERFLOW_API_URL", keyed_stack_url)
+    monkeypatch.setenv("SERVERFLOW_API_KEY", "a-wrong-key")
+    started = time.monotonic()
+    with pytest.raises(Unauthorized, match="401"):
+        trivial_flow()
+    assert time.monotonic() - started < 5
+    monkeypatch.setenv("SERVERFLOW_API_KEY", "the-right-key")
+    assert trivial_flow() == 1

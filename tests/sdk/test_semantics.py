@@ -241,3 +241,19 @@ def test_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert serverflow.__version__
+
+
+@flow
+def pre_created(x: int) -> dict[str, Any]:
+    return {"x": x, "id": runtime.flow_run.id, "run_count": runtime.flow_run.run_count}
+
+
+def test_executes_an_existing_flow_run_like_a_worker(sdk_env: str, api: Any, reader: Any) -> None:
+    flow_id = api.post("/flows/", json={"name": "pre-created"}).json()["id"]
+    run = api.post(
+        "/flow_runs/",
+        json={"flow_id": flow_id, "parameters": {"x": "7"}, "state": {"type": "PENDING", "name": "Pending"}},
+    ).json()
+    state = pre_created.run_existing(run["id"])
+    assert state.result() == {"x": 7, "id": run["id"], "run_count": 1}
+    assert reader.flow_run(run["id"])["state_type"] == "COMPLETED"
