@@ -38,6 +38,7 @@ class BatchShipper:
         self._bytes = 0
         self._queued = 0  # sequence number of the last item queued
         self._shipped = 0  # sequence number of the last item sent (or dropped)
+        self._flush_to = 0  # a flush() waits for items up to here: send them without waiting for more
         self._stopped = False
         self._warned = False
         self._thread = threading.Thread(target=self._run, name=f"serverflow-{name}", daemon=True)
@@ -57,6 +58,7 @@ class BatchShipper:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._queued
+            self._flush_to = max(self._flush_to, target)
             self._cond.notify_all()
             while self._shipped < target:
                 remaining = deadline - time.monotonic()
@@ -90,9 +92,15 @@ class BatchShipper:
     def _run(self) -> None:
         while True:
             with self._cond:
+                flushing = self._shipped < self._flush_to
                 if not self._items and not self._stopped:
                     self._cond.wait(self._interval)
-                elif len(self._items) < self._max_items and self._bytes < self._max_bytes and not self._stopped:
+                elif (
+                    not flushing
+                    and not self._stopped
+                    and len(self._items) < self._max_items
+                    and self._bytes < self._max_bytes
+                ):
                     # Partial batch: give producers up to one interval to fill it, unless someone flushes.
                     self._cond.wait(self._interval)
                 if self._stopped and not self._items:
