@@ -8,7 +8,7 @@ import sys
 from importlib import import_module
 from typing import Callable, Optional, Sequence
 
-GROUPS = ("flow_run", "deployment", "work_pool")
+GROUPS = ("flow_run", "deployment", "work_pool", "worker")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,193 @@
+"""The CLI worker: long-polls the pool's SQS queue for hints and, as a safety net for lost messages,
+the API's ``get_scheduled_flow_runs``; runs up to ``limit`` flow runs at once; heartbeats."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from ..client import SyncClient
+from ..exceptions import ObjectNotFound, ServerflowError
+from . import record
+from .api import WorkerAPI
+from .console import elapsed, say
+from .options import WorkerOptions
+from .queue import Message, PoolQueue, resolve_queue_url, sqs_client
+
+RELEASE_SECONDS = 5  # a hint for a queue this worker does not serve becomes visible again this soon
+
+
+class Worker:
+    def __init__(self, options: WorkerOptions, client: SyncClient, api_key: str | None = None) -> None:
+        self.options = options
+        self.api = WorkerAPI(client, options.pool, options.name, api_key)
+        self.queue: PoolQueue | None = None
+        self.stopping = threading.Event()
+        self.in_flight: dict[str, tuple[Future[Any], float]] = {}
+        self.runs_done = 0
+        self._lock = threading.Lock()
+
+    # --- setup -----------------------------------------------------------------------------------
+    def _ensure_pool(self) -> None:
+        try:
+            self.api.read_pool()
+        except ObjectNotFound:
+            # As `prefect worker start`: a missing pool is created (the server creates its SQS queue).
+            self.api.client.create_work_pool({"name": self.options.pool, "type": "process"})
+            self.api.read_pool()
+            say(f"created work pool {self.options.pool!r}")
+
+    def _connect_queue(self) -> None:
+        if not self.options.use_sqs:
+            return
+        try:
+            client = sqs_client()
+            assert self.api.pool is not None
+            self.queue = PoolQueue(resolve_queue_url(client, self.api.pool.id, self.options.queue_url), client)
+            say(f"listening on SQS queue {self.queue.url}")
+        except Exception as exc:  # noqa: BLE001 - degrade to API polling, never refuse to work
+            say(f"no SQS queue ({exc}); polling the API only")
+            self.queue = None
+
+    # --- heartbeat -------------------------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        while not self.stopping.wait(self.options.heartbeat_seconds):
+            self._heartbeat()
+            with self._lock:
+                running = [f"{rid} ({elapsed(started)})" for rid, (_, started) in self.in_flight.items()]
+            if running:
+                say(f"{len(running)} running: {', '.join(running)}")
+
+    def _heartbeat(self) -> None:
+        try:
+            self.api.heartbeat(self.options.heartbeat_seconds)
+        except ServerflowError as exc:
+            say(f"heartbeat failed: {exc}")
+
+    # --- one unit of work ----------------------------------------------------------------------------
+    def _visibility_keeper(self, message: Message) -> Any:
+        assert self.queue is not None
+        queue, extend = self.queue, self.options.visibility_timeout or 60
+        last = [time.monotonic()]
+
+        def tick() -> None:
+            if time.monotonic() - last[0] >= max(0.5, extend / 2 - 1):
+                queue.keep_invisible(message, extend)
+                last[0] = time.monotonic()
+
+        return tick
+
+    def _process_message(self, message: Message) -> None:
+        assert self.queue is not None
+        outcome = record.handle_hint(self.api, message.body, self.options, self._visibility_keeper(message), self.stopping)
+        if outcome.acknowledge:
+            self.queue.delete(message)
+        self._count(outcome)
+
+    def _process_run(self, run_id: str) -> None:
+        self._count(record.handle_run(self.api, run_id, self.options, stopping=self.stopping))
+
+    def _count(self, outcome: record.Outcome) -> None:
+        if outcome is record.Outcome.DONE:
+            with self._lock:
+                self.runs_done += 1
+
+    def _submit(self, pool: ThreadPoolExecutor, run_id: str, fn: Any, arg: Any) -> None:
+        future = pool.submit(fn, arg)
+        with self._lock:
+            self.in_flight[run_id] = (future, time.monotonic())
+        future.add_done_callback(lambda _: self._finished(run_id))
+
+    def _finished(self, run_id: str) -> None:
+        with self._lock:
+            self.in_flight.pop(run_id, None)
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.options.limit - len(self.in_flight)
+
+    def _busy(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self.in_flight
+
+    # --- polling ---------------------------------------------------------------------------------
+    def _poll_queue(self, pool: ThreadPoolExecutor) -> int:
+        """Receive hints and start their runs; returns how many were actionable."""
+        if self.queue is None or self._free_slots() <= 0:
+            return 0
+        wait_seconds = self.options.receive_wait_seconds
+        messages = self.queue.receive(self._free_slots(), wait_seconds, self.options.visibility_timeout)
+        actionable = 0
+        for message in messages:
+            try:
+                hint = record.parse_hint(message.body)
+            except record.BadHint as exc:
+                say(f"poison message {message.message_id} (receive #{message.receive_count}): {exc}; left for the dead-letter queue")
+                continue
+            if self.options.queues and hint.work_queue_name not in self.options.queues:
+                self.queue.keep_invisible(message, RELEASE_SECONDS)
+                continue
+            if self._busy(hint.flow_run_id):
+                self.queue.delete(message)  # a duplicate hint for a run this worker already holds
+                continue
+            actionable += 1
+            self._submit(pool, hint.flow_run_id, self._process_message, message)
+        return actionable
+
+    def _poll_api(self, pool: ThreadPoolExecutor) -> int:
+        free = self._free_slots()
+        if free <= 0:
+            return 0
+        try:
+            runs = self.api.scheduled_runs(self.options.queues, self.options.prefetch_seconds, free)
+        except ServerflowError as exc:
+            say(f"polling the API failed: {exc}")
+            return 0
+        started = 0
+        for run in runs:
+            if not self._busy(str(run.id)):
+                started += 1
+                self._submit(pool, str(run.id), self._process_run, str(run.id))
+        return started
+
+    # --- main ------------------------------------------------------------------------------------
+    def run(self) -> int:
+        self._ensure_pool()
+        self._heartbeat()
+        self._connect_queue()
+        say(f"worker {self.options.name!r} started on pool {self.options.pool!r} (limit {self.options.limit}{', drain mode' if self.options.once else ''})")
+        beat = threading.Thread(target=self._heartbeat_loop, name="worker-heartbeat", daemon=True)
+        beat.start()
+        self._install_signals()
+        next_api_poll = 0.0
+        with ThreadPoolExecutor(max_workers=self.options.limit, thread_name_prefix="flow-run") as pool:
+            try:
+                while not self.stopping.is_set():
+                    found = self._poll_queue(pool)
+                    if self.options.once or time.monotonic() >= next_api_poll:
+                        found += self._poll_api(pool)
+                        next_api_poll = time.monotonic() + self.options.query_seconds
+                    if self.options.once and not found and self._free_slots() == self.options.limit:
+                        break  # drained: nothing queued, nothing due, nothing running
+                    self._pause(found)
+            except KeyboardInterrupt:
+                self.stopping.set()  # running flows are killed and reported Crashed by their supervisors
+        self.stopping.set()
+        say(f"worker {self.options.name!r} exiting after {self.runs_done} run(s)")
+        return 0
+
+    def _pause(self, found: int) -> None:
+        with self._lock:
+            futures = [f for f, _ in self.in_flight.values()]
+        if futures and (self._free_slots() <= 0 or self.queue is None):
+            wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+        elif self.queue is None and not found:
+            self.stopping.wait(1.0 if self.options.once else min(self.options.query_seconds, 5.0))
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())

@@ -1,0 +1,59 @@
+"""The flow-run subprocess: started in its own session (so cancellation can kill the whole process
+group) and, on Linux, killed by the kernel if the worker dies (a killed worker's runs must not keep
+running unsupervised; heartbeat expiry then marks them Crashed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+from uuid import UUID
+
+PR_SET_PDEATHSIG = 1
+
+
+def command(run_id: UUID | str) -> list[str]:
+    return [sys.executable, "-m", "serverflow.worker.run_flow_run", str(run_id)]
+
+
+def environment(run_id: UUID | str, deployment: dict[str, Any], api_url: str, api_key: str | None) -> dict[str, str]:
+    job_env = (deployment.get("job_variables") or {}).get("env") or {}
+    env = {**os.environ, **{str(k): str(v) for k, v in job_env.items() if v is not None}}
+    env.update(SERVERFLOW__FLOW_RUN_ID=str(run_id), SERVERFLOW_API_URL=api_url, PYTHONUNBUFFERED="1")
+    if api_key:
+        env["SERVERFLOW_API_KEY"] = api_key
+    return env
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:  # noqa: BLE001 - best effort (not Linux/glibc)
+        pass
+
+
+def start(run_id: UUID | str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command(run_id),
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace_seconds: float) -> int:
+    """SIGTERM the run's process group, SIGKILL it after the grace period; returns the exit code."""
+    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            return proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
