@@ -1,0 +1,130 @@
+"""Helpers for the worker tests: pools, deployments of flow files written to tmp dirs, worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+FLOW_FILE = '''
+import os, time
+from serverflow import flow
+
+
+@flow(name="{flow_name}", persist_result=True, result_serializer="json", retries={retries})
+def work(x: int = 1, sleep: float = 0.0, marker: str = "") -> dict:
+    from serverflow import runtime
+    run_id = str(runtime.flow_run.id)
+    if marker:
+        with open(marker, "a") as handle:
+            handle.write(run_id + "\\n")
+    if sleep:
+        time.sleep(sleep)
+    return {{"doubled": x * 2, "run_id": run_id, "cwd": os.getcwd()}}
+'''
+
+PARAMETER_SCHEMA = {
+    "type": "object",
+    "properties": {"x": {"type": "integer"}, "sleep": {"type": "number"}, "marker": {"type": "string"}},
+}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 400, f"{response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+def create_pool(client: httpx.Client, name: str | None = None) -> dict[str, Any]:
+    return ok(client.post("/work_pools/", json={"name": name or unique("wpool"), "type": "process"}))
+
+
+def create_deployment(client: httpx.Client, pool: str, directory: Path, retries: int = 0) -> dict[str, Any]:
+    """A deployment whose entrypoint is a flow file written into ``directory`` (its working directory)."""
+    flow_name = unique("wflow")
+    (directory / "flows").mkdir(parents=True, exist_ok=True)
+    (directory / "flows" / "work.py").write_text(textwrap.dedent(FLOW_FILE.format(flow_name=flow_name, retries=retries)))
+    flow = ok(client.post("/flows/", json={"name": flow_name}))
+    return ok(
+        client.post(
+            "/deployments/",
+            json={
+                "name": "worker-test",
+                "flow_id": flow["id"],
+                "work_pool_name": pool,
+                "entrypoint": "flows/work.py:work",
+                "path": str(directory),
+                "parameter_openapi_schema": PARAMETER_SCHEMA,
+            },
+        )
+    )
+
+
+def create_run(client: httpx.Client, deployment_id: str, **parameters: Any) -> dict[str, Any]:
+    return ok(client.post(f"/deployments/{deployment_id}/create_flow_run", json={"parameters": parameters}))
+
+
+def read_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    return ok(client.get(f"/flow_runs/{run_id}"))
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {check}")
+        time.sleep(interval)
+
+
+def wait_for_state(client: httpx.Client, run_id: str, *types: str, timeout: float = 30.0) -> dict[str, Any]:
+    return wait_for(lambda: (r := read_run(client, run_id))["state_type"] in types and r, timeout)
+
+
+def worker_env(api_url: str, aws_endpoint_url: str, tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_"))}
+    env.update(
+        SERVERFLOW_API_URL=api_url,
+        SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+        SERVERFLOW_LOCAL_STORAGE_PATH=str(tmp / "results"),
+        SERVERFLOW_FLUSH_INTERVAL="0.5",
+        # Fast redelivery of unacknowledged (poison) messages, quick cancellation checks.
+        SERVERFLOW_WORKER_VISIBILITY_TIMEOUT="2",
+        SERVERFLOW_WORKER_CANCEL_CHECK_SECONDS="0.5",
+        SERVERFLOW_WORKER_QUERY_SECONDS="2",
+        SERVERFLOW_WORKER_KILL_GRACE_SECONDS="3",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def worker_command(pool: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "serverflow.cli", "worker", "--pool", pool, *args]
+
+
+def start_worker(pool: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    handle = open(log, "ab")  # noqa: SIM115 - closed with the process by the OS
+    return subprocess.Popen(worker_command(pool, *args), env=env, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def run_worker(pool: str, env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(worker_command(pool, *args), env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
