@@ -70,7 +70,8 @@ def test_cron_and_interval_schedules_make_the_expected_runs(client: httpx.Client
     by_slug = {s["slug"]: s["id"] for s in dep["schedules"]}
     started = datetime.datetime.now(UTC)
     result = invoke("scheduler")
-    assert result["runs_created"] >= 6 and not result["errors"]
+    # The stack's own every-minute tick may have made them first: either way, no errors.
+    assert not result["errors"]
 
     runs = _runs(client, dep["id"])
     daily = [r for r in runs if r["created_by"]["id"] == by_slug["daily"]]
