@@ -44,6 +44,9 @@ def build_server(host: str, port: int) -> BaseWSGIServer:
         create_backend_app,
     )
 
+    from infra.local import moto_speedups
+
+    moto_speedups.apply()
     app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 

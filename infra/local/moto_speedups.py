@@ -1,0 +1,285 @@
+"""Make moto's DynamoDB fast enough to stand in for DynamoDB under real load.
+
+moto is built for unit tests: every Query walks the whole table, every
+TransactWriteItems deep-copies the whole table to be able to roll back, and the
+table's stream keeps every record forever. Served as a long-running local stack
+those are O(table size) per request and unbounded memory. This module, applied
+only inside the emulator process, keeps moto's semantics but:
+
+- answers Query from hash-key indexes (base table and each GSI) kept in step with
+  every write, so a query touches only its partition;
+- runs TransactWriteItems as DynamoDB does: all conditions checked first, then all
+  writes, rolling back only the touched items if a write fails;
+- keeps the last STREAM_RECORDS_KEPT stream records (DynamoDB keeps 24 hours).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.comparisons import get_filter_expression
+
+STREAM_RECORDS_KEPT = 1000
+
+ItemKey = tuple[Any, Any]
+
+
+# --- GSI hash indexes ------------------------------------------------------------------
+
+
+def _gsi_hash_attrs(table: Table) -> dict[str, str]:
+    cached = table.__dict__.get("_sf_gsi_attrs")
+    if cached is None:
+        cached = {}
+        for index in table.global_indexes:
+            for key in index.schema:
+                if key["KeyType"] == "HASH":
+                    cached[index.name] = key["AttributeName"]
+        table.__dict__["_sf_gsi_attrs"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _state(table: Table) -> tuple[dict[str, dict[Any, dict[ItemKey, None]]], dict[ItemKey, dict[str, Any]]]:
+    if "_sf_index" not in table.__dict__:
+        table.__dict__["_sf_index"] = {name: {} for name in _gsi_hash_attrs(table)}
+        table.__dict__["_sf_membership"] = {}
+    return table.__dict__["_sf_index"], table.__dict__["_sf_membership"]
+
+
+def _item_key(table: Table, item: Item) -> ItemKey:
+    return (item.hash_key, item.range_key if table.range_key_attr else None)
+
+
+def _unindex(table: Table, key: ItemKey) -> None:
+    index, membership = _state(table)
+    for name, value in membership.pop(key, {}).items():
+        bucket = index[name].get(value)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del index[name][value]
+
+
+def _reindex(table: Table, item: Item | None, key: ItemKey | None = None) -> None:
+    if item is None:
+        if key is not None:
+            _unindex(table, key)
+        return
+    key = _item_key(table, item)
+    _unindex(table, key)
+    index, membership = _state(table)
+    entries: dict[str, Any] = {}
+    for name, attr in _gsi_hash_attrs(table).items():
+        value = item.attrs.get(attr)
+        if value is not None:
+            entries[name] = value
+            index[name].setdefault(value, {})[key] = None
+    if entries:
+        membership[key] = entries
+
+
+def _lookup(table: Table, key: ItemKey) -> Item | None:
+    hash_key, range_key = key
+    return table.get_item(hash_key, range_key) if range_key is not None else table.items.get(hash_key)  # type: ignore[return-value]
+
+
+def _candidates(table: Table, hash_key: Any, index_name: str | None, hash_key_conditions: Any) -> list[Item] | None:
+    if index_name is None:
+        if hash_key is None:
+            return None
+        bucket = table.items.get(hash_key)
+        if bucket is None:
+            return []
+        return list(bucket.values()) if table.range_key_attr else [bucket]  # type: ignore[list-item]
+    if not hash_key_conditions or len(hash_key_conditions) != 1:
+        return None
+    attr, value = hash_key_conditions[0]
+    if _gsi_hash_attrs(table).get(index_name) != attr:
+        return None
+    index, _ = _state(table)
+    keys = index.get(index_name, {}).get(value, {})
+    found = (_lookup(table, key) for key in list(keys))
+    return [item for item in found if item is not None]
+
+
+def _patch_table() -> None:
+    original_put: Callable[..., Item] = Table.put_item
+    original_delete: Callable[..., Item | None] = Table.delete_item
+    original_query: Callable[..., Any] = Table.query
+
+    def put_item(self: Table, *args: Any, **kwargs: Any) -> Item:
+        item = original_put(self, *args, **kwargs)
+        _reindex(self, item)
+        return item
+
+    def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+        item = original_delete(self, hash_key, range_key)
+        _unindex(self, (hash_key, range_key if self.range_key_attr else None))
+        return item
+
+    signature = inspect.signature(original_query)
+
+    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto passes index_name positionally; bind to read it whichever way it comes.
+        arguments = signature.bind(self, hash_key, *args, **kwargs).arguments
+        candidates = _candidates(self, hash_key, arguments.get("index_name"), arguments.get("hash_key_conditions"))
+        if candidates is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        # moto's query filters `all_items()`; hand it just this partition.
+        self.__dict__["all_items"] = lambda: candidates
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            self.__dict__.pop("all_items", None)
+
+    Table.put_item = put_item  # type: ignore[method-assign]
+    Table.delete_item = delete_item  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+
+
+# --- UpdateItem keeps the index in step (it mutates items in place) --------------------
+
+
+def _patch_update() -> None:
+    original_update: Callable[..., Item] = DynamoDBBackend.update_item
+
+    def update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+        item = original_update(self, table_name, key, *args, **kwargs)
+        _reindex(self.get_table(table_name), item)
+        return item
+
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+
+# --- TransactWriteItems without whole-table copies -----------------------------------
+
+
+def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type == "Put":
+        attrs = op["Item"]
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+    return op["Key"]  # type: ignore[no-any-return]
+
+
+def _dynamo_key(table: Table, key: dict[str, Any]) -> ItemKey:
+    hash_value = DynamoType(key[table.hash_key_attr])
+    range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    return (hash_value, range_value)
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    plan: list[tuple[str, dict[str, Any], Table, dict[str, Any]]] = []
+    for entry in transact_items:
+        if len(entry) > 1:
+            from moto.dynamodb.exceptions import TransactWriteSingleOpException
+
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise MockValidationException("Unsupported transaction operation")
+        table = self.get_table(op["TableName"])
+        key = _key_of(table, op_type, op)
+        marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        plan.append((op_type, op, table, key))
+
+    # Phase 1: every condition against the state before the transaction.
+    errors: list[tuple[str | None, str | None, Any]] = []
+    for op_type, op, table, key in plan:
+        current = _lookup(table, _dynamo_key(table, key))
+        expression = op.get("ConditionExpression")
+        if expression is not None:
+            condition = get_filter_expression(
+                expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not condition.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current is not None:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                continue
+        errors.append((None, None, None))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    # Phase 2: apply, remembering only the touched items for rollback.
+    snapshots: list[tuple[Table, ItemKey, Item | None]] = []
+    try:
+        for op_type, op, table, key in plan:
+            dynamo_key = _dynamo_key(table, key)
+            snapshots.append((table, dynamo_key, copy.deepcopy(_lookup(table, dynamo_key))))
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"], key, update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names, expression_attribute_values=values,
+                )
+    except (ConditionalCheckFailed, MockValidationException, Exception):
+        for table, dynamo_key, previous in reversed(snapshots):
+            hash_key, range_key = dynamo_key
+            if previous is None:
+                if _lookup(table, dynamo_key) is not None:
+                    Table.delete_item(table, hash_key, range_key)
+            else:
+                if range_key is not None:
+                    table.items[hash_key][range_key] = previous
+                else:
+                    table.items[hash_key] = previous  # type: ignore[assignment]
+                _reindex(table, previous)
+        raise
+
+
+# --- bounded stream ------------------------------------------------------------------
+
+
+def _patch_stream() -> None:
+    original_add: Callable[..., None] = StreamShard.add
+
+    def add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+        original_add(self, old, new)
+        overflow = len(self.items) - STREAM_RECORDS_KEPT
+        if overflow > 0:
+            del self.items[:overflow]
+            # Sequence numbers keep increasing: they are derived from the list length.
+            self.starting_sequence_number += overflow
+
+    StreamShard.add = add  # type: ignore[method-assign]
+
+
+_applied = False
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _patch_table()
+    _patch_update()
+    _patch_stream()
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _applied = True
