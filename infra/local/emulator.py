@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,6 +52,21 @@ def build_server(host: str, port: int) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
+def exit_with_parent(interval: float = 1.0) -> None:
+    """Stop when the process that started us is gone (killed stacks leave no orphans)."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serverflow's embedded AWS emulator (moto)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -58,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = build_server(args.host, args.port)
+    exit_with_parent()
     print(f"AWS emulator: http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
