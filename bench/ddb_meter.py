@@ -6,7 +6,7 @@ request (the scheduled functions ticking) go to "background".
 
 Request units are *estimated* from DynamoDB's sizing rules, because the emulator reports fixed
 ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction, + each GSI the item is
-written to), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
+written to, not doubled), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
 charged for the items it read (ScannedCount x the average size of the items it returned).
 """
 
@@ -138,11 +138,11 @@ class Meter:
     # -- estimation --
     def _write_units(self, table: str, item: dict[str, Any] | None, size: int, txn: bool) -> float:
         base = math.ceil(max(size, 1) / 1024)
-        units = base
-        for hash_attr, projection in self.gsis.get(table, []):
+        units = base * (2 if txn else 1)  # a transaction writes each item twice
+        for hash_attr, projection in self.gsis.get(table, []):  # index propagation: standard writes
             if item is None or hash_attr in item:
                 units += base if projection == "ALL" else 1
-        return float(units * (2 if txn else 1))
+        return float(units)
 
     def _put(self, table: str, p: dict[str, Any], txn: bool) -> float:
         item = p.get("Item") or {}

@@ -25,6 +25,26 @@ def tick(counters_url: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
     return ticks
 
 
+def wait_quiet(counters_url: str, settle_s: float = 2.0, max_s: float = 60.0) -> float:
+    """Wait until the server makes no more DynamoDB calls for `settle_s` (e.g. it has processed the
+    websocket events a client left behind), at most `max_s`. Returns the seconds waited."""
+    import time
+
+    t0 = time.perf_counter()
+    last, since = -1, time.perf_counter()
+    while time.perf_counter() - t0 < max_s:
+        try:
+            calls = sum(r.get("ddb_calls", 0) for k, r in snapshot(counters_url).items() if k != "background")
+        except httpx.HTTPError:
+            break
+        if calls != last:
+            last, since = calls, time.perf_counter()
+        elif time.perf_counter() - since >= settle_s:
+            break
+        time.sleep(0.25)
+    return round(time.perf_counter() - t0, 2)
+
+
 class CountersProbe:
     """Snapshots the counters around each measured operation; `per_op[op]` = (routes diff, requests sent)."""
 

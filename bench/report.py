@@ -40,6 +40,13 @@ def api_ratios(ref_ops: dict[str, Any], sf_ops: dict[str, Any]) -> dict[str, dic
     return out
 
 
+def _err(o: dict[str, Any]) -> str:
+    """errors/requests sent, * when the time bound stopped the operation early."""
+    if not o:
+        return "-"
+    return f"{o.get('errors')}/{o.get('requests')}" + ("*" if o.get("truncated") else "")
+
+
 def api_table(res: dict[str, Any]) -> str:
     ref_ops = (res.get("reference") or {}).get("api", {}).get("ops", {})
     sf_ops = (res.get("serverflow") or {}).get("api", {}).get("ops", {})
@@ -49,9 +56,7 @@ def api_table(res: dict[str, Any]) -> str:
     for op in ops:
         r, s, q = ref_ops.get(op, {}), sf_ops.get(op, {}), ratios[op]
         rows.append([op, _f(r.get("p50_ms")), _f(r.get("p95_ms")), _f(r.get("throughput_rps")),
-                     f"{r.get('errors', '-')}/{r.get('requests', '-')}",
-                     _f(s.get("p50_ms")), _f(s.get("p95_ms")), _f(s.get("throughput_rps")),
-                     f"{s.get('errors', '-')}/{s.get('requests', '-')}",
+                     _err(r), _f(s.get("p50_ms")), _f(s.get("p95_ms")), _f(s.get("throughput_rps")), _err(s),
                      _f(q["p50_sf_over_ref"], 2), _f(q["throughput_sf_over_ref"], 2)])
     return _table(["operation", "ref p50ms", "ref p95ms", "ref rps", "ref err",
                    "sf p50ms", "sf p95ms", "sf rps", "sf err", "p50 sf/ref", "rps sf/ref"], rows)
@@ -132,6 +137,10 @@ def cost_table(res: dict[str, Any]) -> str:
     return "\n".join(lines) if lines else "  (no cost model: Serverflow not measured)"
 
 
+def _stored(res: dict[str, Any], side: str) -> Any:
+    return ((res.get(side) or {}).get("api") or {}).get("setup", {}).get("stored_runs", "-")
+
+
 def render(res: dict[str, Any]) -> str:
     m = res.get("meta", {})
     parts = [f"Serverflow bench  {m.get('started')}  commit {m.get('commit')}  mode {m.get('mode')}  "
@@ -147,7 +156,9 @@ def render(res: dict[str, Any]) -> str:
     cfg = m.get("api_config", {})
     parts += ["", f"REST API, loopback, concurrency {cfg.get('concurrency')}, {cfg.get('n')} requests/op "
                   f"({cfg.get('filter_n')} per filter, limit {cfg.get('filter_limit')}), "
-                  f"filters with {cfg.get('store_runs')} runs stored; err = errors/requests",
+                  f"filters with {cfg.get('store_runs')} runs stored (target; actual: "
+                  f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
+                  f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
               api_table(res), "", client_table(res), "", floor_table(res), "", import_table(res), "",
               "Cost model (AWS list prices, on-demand):", cost_table(res)]
     return "\n".join(parts)

@@ -18,13 +18,13 @@ import sys
 import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from bench import cost as costmod
 from bench.client_runs import run_client_flow
-from bench.floor import CountersProbe, client_floor, snapshot, summarize_op, tick
+from bench.floor import CountersProbe, client_floor, snapshot, summarize_op, tick, wait_quiet
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, start_reference, start_serverflow
@@ -34,8 +34,8 @@ from bench.scenarios import ApiConfig, run_api_bench
 BENCH_POLL_ROUTE = "POST /api/task_runs/count"
 SMOKE = {"n": 8, "filter_n": 8, "store_runs": 40, "tasks": 3, "import_repeats": 1, "max_seconds_per_op": 10.0,
          "seed_max_seconds": 10.0}
-FULL = {"n": 1000, "filter_n": 300, "store_runs": 5000, "tasks": 200, "import_repeats": 3, "max_seconds_per_op": 20.0,
-        "seed_max_seconds": 60.0}
+FULL = {"n": 1000, "filter_n": 300, "store_runs": 5000, "tasks": 200, "import_repeats": 2, "max_seconds_per_op": 15.0,
+        "seed_max_seconds": 45.0}
 
 
 def log(msg: str) -> None:
@@ -76,6 +76,12 @@ def git_commit() -> str:
         return "?"
 
 
+def _stored(res: dict[str, Any]) -> int | None:
+    """Runs the Serverflow side actually stored before its filters, if it got that far."""
+    n = ((res.get("serverflow") or {}).get("api") or {}).get("setup", {}).get("stored_runs")
+    return n if isinstance(n, int) and n > 0 else None
+
+
 def start(kind: str) -> ServerProc:
     log(f"[{kind}] starting")
     return start_reference() if kind == "reference" else start_serverflow()
@@ -99,6 +105,8 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
         if probe is not None:
             out["floor"] = {op: summarize_op(routes, n) for op, (routes, n) in probe.per_op.items()}
             out["counters_per_op"] = {op: routes for op, (routes, _) in probe.per_op.items()}
+        if counters:
+            wait_quiet(counters, max_s=10.0 if args.smoke else 30.0)  # requests the load abandoned
         if "client" not in args.skip:
             out["client_flows"], out["client_flow_counters"] = [], {}
             plans = [(0, "sequential")] if counters else []
@@ -109,6 +117,7 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                 res = run_client_flow(srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0)
                 out["client_flows"].append(res)
                 if counters and before is not None:
+                    res["server_quiet_after_s"] = wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                     d = costmod.diff_routes(snapshot(counters), before)
                     d.pop(BENCH_POLL_ROUTE, None)  # the bench's own polling is not the flow's work
                     out["client_flow_counters"][f"{mode}_{tasks}"] = d
@@ -160,14 +169,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "imports" not in args.skip:
         log("[imports] cold import times")
         res["imports"] = import_report(args.import_repeats, handler_limit=3 if args.smoke else None)
-    sides = [k for k in ("reference", "serverflow") if k not in args.skip]
+    # Serverflow first: the reference then stores as many runs as Serverflow managed to (the seeding of each
+    # side is time-bounded), so both filters are measured over the same store size.
+    sides = [k for k in ("serverflow", "reference") if k not in args.skip]
     # Both servers start together (startup is mostly waiting); each is then measured alone, the other idle,
     # and stopped as soon as its turn ends.
     with ThreadPoolExecutor(max_workers=2) as pool:
         started = {kind: pool.submit(start, kind) for kind in sides}
         try:
             for kind in sides:
-                res[kind] = bench_side(kind, args, cfg, started[kind])
+                side_cfg = replace(cfg, store_runs=min(cfg.store_runs, _stored(res))) if _stored(res) else cfg
+                res[kind] = bench_side(kind, args, side_cfg, started[kind])
         finally:
             for fut in started.values():
                 if fut.done() and fut.exception() is None:

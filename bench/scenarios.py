@@ -187,7 +187,10 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
         log(f"    {op}: {ops[op].ok}/{ops[op].requests} ok")
     ops["read_flow_run"] = await load("read_flow_run", [read_req(run_ids[i % len(run_ids)]) for i in range(cfg.n)])
     # Fill the store up to store_runs, then the filters.
-    to_seed = max(0, cfg.store_runs - len(run_ids))
+    now = await client.post("flow_runs/count", json={})
+    have = now.json() if now.status_code == 200 and isinstance(now.json(), int) else len(run_ids)
+    to_seed = max(0, cfg.store_runs - have)
+    setup["store_target"] = cfg.store_runs
     seeded, dt = await seed_runs(client, flow_ids, to_seed, cfg.n, seed_concurrency, cfg.seed_max_seconds)
     setup["seed_runs"] = {"count": len(seeded), "seconds": round(dt, 2),
                           "runs_per_s": round(len(seeded) / dt, 1) if dt > 0 else None}
