@@ -151,7 +151,11 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
     fc = sf.get("client_flow_counters") or {}
     out.update(costmod.run_costs(fc.get("sequential_0"), fc.get(f"sequential_{tasks}"), tasks, prices))
     if "ticks" in sf and not any(t.get("error") and "name" not in t for t in sf["ticks"]):
-        out["idle"] = costmod.idle_cost([t for t in sf["ticks"] if "name" in t], prices)
+        # A tick that failed measured nothing useful: priced at the default tick time, listed as failed.
+        ticks = [t if not t.get("error") else {k: v for k, v in t.items() if k not in ("seconds", "rru", "wru")}
+                 for t in sf["ticks"] if "name" in t]
+        out["idle"] = costmod.idle_cost(ticks, prices)
+        out["idle"]["failed_ticks"] = [t["name"] for t in sf["ticks"] if t.get("error")]
     out["per_op"] = {op: costmod.per_op_cost(routes, sf["floor"][op]["requests"], prices)
                      for op, routes in (sf.get("counters_per_op") or {}).items()}
     return out
