@@ -128,3 +128,47 @@ def start_worker(pool: str, env: dict[str, str], log: Path, *args: str) -> subpr
 
 def run_worker(pool: str, env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(worker_command(pool, *args), env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def sqs(aws_endpoint_url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "sqs", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def pool_queue_url(aws_endpoint_url: str, pool: dict[str, Any]) -> str:
+    from serverflow.worker.queue import resolve_queue_url
+
+    return resolve_queue_url(sqs(aws_endpoint_url), pool["id"])
+
+
+def hint_body(run_id: str, pool_name: str) -> str:
+    """A message like the server's (shared/dispatch/messages.py), for injecting duplicates."""
+    import json
+
+    return json.dumps({"type": "serverflow.flow_run.due", "version": 1, "flow_run_id": run_id, "work_pool_name": pool_name})
+
+
+def dead_letter_bodies(aws_endpoint_url: str, queue_url: str) -> list[str]:
+    """Bodies currently in the pool queue's dead-letter queue (peeked: visibility 0)."""
+    import json
+
+    client = sqs(aws_endpoint_url)
+    policy = json.loads(client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    dlq_url = client.get_queue_url(QueueName=policy["deadLetterTargetArn"].rsplit(":", 1)[1])["QueueUrl"]
+    bodies: list[str] = []
+    for _ in range(5):
+        got = client.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0)
+        bodies.extend(m["Body"] for m in got.get("Messages", []))
+    return bodies
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()

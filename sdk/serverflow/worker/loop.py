@@ -71,7 +71,7 @@ class Worker:
     def _visibility_keeper(self, message: Message) -> Any:
         assert self.queue is not None
         queue, extend = self.queue, self.options.visibility_timeout or 60
-        last = [time.monotonic()]
+        last = [0.0]  # the first tick (right after the claim) extends at once
 
         def tick() -> None:
             if time.monotonic() - last[0] >= max(0.5, extend / 2 - 1):
@@ -167,10 +167,13 @@ class Worker:
             try:
                 while not self.stopping.is_set():
                     found = self._poll_queue(pool)
-                    if self.options.once or time.monotonic() >= next_api_poll:
+                    idle = not found and self._free_slots() == self.options.limit
+                    # The API is polled every query_seconds, and once more before a drain-mode exit.
+                    polled = time.monotonic() >= next_api_poll or (self.options.once and idle)
+                    if polled:
                         found += self._poll_api(pool)
                         next_api_poll = time.monotonic() + self.options.query_seconds
-                    if self.options.once and not found and self._free_slots() == self.options.limit:
+                    if self.options.once and polled and not found and self._free_slots() == self.options.limit:
                         break  # drained: nothing queued, nothing due, nothing running
                     self._pause(found)
             except KeyboardInterrupt:

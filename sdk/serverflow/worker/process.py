@@ -4,6 +4,7 @@ running unsupervised; heartbeat expiry then marks them Crashed)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,10 @@ def environment(run_id: UUID | str, deployment: dict[str, Any], api_url: str, ap
     job_env = (deployment.get("job_variables") or {}).get("env") or {}
     env = {**os.environ, **{str(k): str(v) for k, v in job_env.items() if v is not None}}
     env.update(SERVERFLOW__FLOW_RUN_ID=str(run_id), SERVERFLOW_API_URL=api_url, PYTHONUNBUFFERED="1")
+    # The worker already read the deployment: spare the subprocess two requests (run_flow_run falls back to the API).
+    env["SERVERFLOW__DEPLOYMENT"] = json.dumps(
+        {k: deployment.get(k) for k in ("id", "entrypoint", "path", "pull_steps")}, separators=(",", ":")
+    )
     if api_key:
         env["SERVERFLOW_API_KEY"] = api_key
     return env

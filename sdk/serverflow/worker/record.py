@@ -76,6 +76,7 @@ def handle_run(
         return Outcome.SKIPPED
     if got.outcome is ClaimOutcome.NOT_YET:
         return Outcome.LATER
+    tick()  # the claim took time: keep the hint invisible before starting the flow
     execute(api, got, options, tick, stopping)
     return Outcome.DONE
 

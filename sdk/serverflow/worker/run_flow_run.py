@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import traceback
@@ -65,6 +66,19 @@ def load_flow(entrypoint: str, workdir: Path) -> Flow[..., Any]:
     raise TypeError(f"{entrypoint} is not a flow (got {type(obj).__name__})")
 
 
+def _deployment_from_env() -> dict[str, Any] | None:
+    raw = os.environ.get("SERVERFLOW__DEPLOYMENT")
+    try:
+        return dict(json.loads(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _deployment_from_api(client: SyncClient, run_id: str) -> dict[str, Any]:
+    run = client.read_flow_run(run_id)
+    return dict(client.request("GET", f"/deployments/{run.deployment_id}")) if run.deployment_id else {}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -72,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run_id = args[0]
     with SyncClient() as client:
-        run = client.read_flow_run(run_id)
-        deployment = dict(client.request("GET", f"/deployments/{run.deployment_id}")) if run.deployment_id else {}
+        deployment = _deployment_from_env() or _deployment_from_api(client, run_id)
         try:
             workdir = working_directory(deployment)
             os.chdir(workdir)
