@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import uuid4
 
 from pydantic import Field
@@ -160,6 +160,9 @@ class ExpiryResult:
     workers_offline: int = 0
     pools_not_ready: int = 0
     queues_not_ready: int = 0
+    # (pool name, worker name) of the workers this tick marked OFFLINE: their runs are crashed
+    # by shared.maintenance.worker_crashes.
+    offline_workers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _mark_offline_if_stale(hit: StoredWorker, now: datetime.datetime) -> bool:
@@ -183,7 +186,9 @@ def expire(now: datetime.datetime | None = None, queue_poll_timeout: datetime.ti
     stamp = now or now_utc()
     result = ExpiryResult()
     stale = store.query(ONLINE_WORKERS, index="GSI2", sk_lte=f"{sortable_time(stamp)}~")
-    result.workers_offline = sum(_mark_offline_if_stale(from_item(item), stamp) for item in stale)
+    offline = [w for w in map(from_item, stale) if _mark_offline_if_stale(w, stamp)]
+    result.workers_offline = len(offline)
+    result.offline_workers = [(w.work_pool_name, w.name) for w in offline]
     for pool in pool_store.list_ready():
         if has_online_worker(pool.name, stamp):
             continue
