@@ -9,29 +9,60 @@ seconds later).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
+from uuid import UUID
 
 from pydantic import ValidationError
 
-from shared.events.task_run_recorder import record_event
+from shared.events.task_run_recorder import is_recordable, task_run_from_event
 from shared.schemas.events import Event, ReceivedEvent
+from shared.schemas.states import State
+from shared.schemas.task_runs import TaskRun
 from shared.storage import events as event_store
+from shared.storage.task_run_states import record_many as record_history
+from shared.storage.task_runs import record as record_task_run
 
 logger = logging.getLogger("serverflow.events")
 
 
 def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
-    """Receive, store and record events; returns them as received."""
+    """Receive, store and record events; returns them as received.
+
+    A batch costs one BatchWriteItem per 25 events, one conditional upsert per task run
+    (only its newest state can win, so older ones in the batch go to history only), and
+    one BatchWriteItem per 25 history states.
+    """
     received = [event if isinstance(event, ReceivedEvent) else event.receive() for event in events]
+    if not received:
+        return received
+    event_store.write_many(received)
+    # Always recorded, even for duplicates: an earlier attempt may have stored the event and
+    # died before recording; recording is idempotent.
+    history: list[tuple[UUID, State]] = []
+    for run, states in _task_run_states(received).items():
+        newest_run, newest_state = states[-1]
+        canonical = record_task_run(newest_run, newest_state, write_history=False)
+        history.extend((canonical.id, state) for _, state in states)
+    record_history(history)
+    return received
+
+
+def _task_run_states(received: list[ReceivedEvent]) -> dict[UUID, list[tuple[TaskRun, State]]]:
+    """Recordable events grouped per task run, oldest state first."""
+    grouped: dict[UUID, list[tuple[TaskRun, State]]] = defaultdict(list)
     for event in received:
-        event_store.write(event)
+        if not is_recordable(event):
+            continue
         try:
-            # Always recorded, even when the event was a duplicate: an earlier attempt may
-            # have stored the event and died before recording; recording is idempotent.
-            record_event(event)
+            run, state = task_run_from_event(event)
         except (ValueError, ValidationError):
             logger.warning("Dropping malformed task-run event %s (%s)", event.id, event.event, exc_info=True)
-    return received
+            continue
+        grouped[run.id].append((run, state))
+    for states in grouped.values():
+        states.sort(key=lambda pair: pair[1].timestamp)
+    return grouped
 
 
 def parse_frame(text: str | bytes) -> Event | None:

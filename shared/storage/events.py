@@ -97,9 +97,9 @@ def write(event: ReceivedEvent) -> bool:
     return True
 
 
-def write_many(events: Iterable[ReceivedEvent]) -> list[ReceivedEvent]:
-    """Store events; returns those that were new (duplicates are skipped)."""
-    return [event for event in events if write(event)]
+def write_many(events: Iterable[ReceivedEvent]) -> int:
+    """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id)."""
+    return store.batch_put(_to_item(event) for event in events)
 
 
 def read(event_id: UUID) -> ReceivedEvent | None:

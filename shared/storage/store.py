@@ -98,6 +98,17 @@ def delete(item: TableItem, condition: Condition | None = None) -> None:
         raise
 
 
+def batch_put(items: Iterable[TableItem]) -> int:
+    """Unconditional writes, 25 per BatchWriteItem call (for idempotent, keyed-by-id items).
+
+    DynamoDB rejects a batch naming one key twice, so repeats keep the last item."""
+    unique = {(item.PK, item.SK): item for item in items}
+    with TableItem.batch_write() as batch:
+        for item in unique.values():
+            batch.save(item)
+    return len(unique)
+
+
 def delete_key(pk: str, sk: str = META) -> None:
     TableItem(pk, sk).delete()
 

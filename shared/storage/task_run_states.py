@@ -12,6 +12,8 @@ Access patterns:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from uuid import UUID
 
 from shared.schemas.states import State
@@ -48,6 +50,11 @@ def record(task_run_id: UUID, state: State) -> bool:
     except ObjectAlreadyExists:
         return False
     return True
+
+
+def record_many(states: Iterable[tuple[UUID, State]]) -> int:
+    """History items for a batch of states; replays rewrite the same item (keyed by state id)."""
+    return store.batch_put(to_item(task_run_id, state) for task_run_id, state in states)
 
 
 def read(state_id: UUID) -> State | None:

@@ -379,7 +379,7 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
 # --- recorder upsert (events) --------------------------------------------------------
 
 
-def record(run: TaskRun, state: State) -> TaskRun:
+def record(run: TaskRun, state: State, *, write_history: bool = True) -> TaskRun:
     """Upsert a task run rebuilt from a client event; returns the run as keyed (canonical id).
 
     Natural-key conflicts adopt the stored id (as the reference rewrites the event's id),
@@ -427,7 +427,8 @@ def record(run: TaskRun, state: State) -> TaskRun:
                 except ObjectAlreadyExists:
                     continue
             # Otherwise an equal or newer state is stored already: only history is written.
-        state_store.record(canonical.id, canonical_state)
+        if write_history:
+            state_store.record(canonical.id, canonical_state)
         return canonical
     raise ConcurrentUpdate(str(run.id))
 
