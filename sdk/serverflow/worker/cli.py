@@ -16,6 +16,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--queue-url", help="The pool's SQS queue URL (default: derived from the pool id)")
     parser.add_argument("--no-sqs", action="store_true", help="Poll the API only")
     parser.add_argument("--visibility-timeout", type=int, help="SQS visibility timeout asked for on receive (seconds)")
+    parser.add_argument("--attach-lambda", metavar="FUNCTION", help="Instead of running: map the pool's queue to this Lambda worker function")
     parser.set_defaults(handler=run_worker)
 
 
@@ -34,4 +35,15 @@ def run_worker(args: argparse.Namespace) -> int:
         options.visibility_timeout = args.visibility_timeout
     api_key = args.api_key if args.api_key is not None else get_settings().api_key
     with SyncClient(args.api_url, api_key) as client:
+        if args.attach_lambda:
+            return attach_lambda(client, args)
         return Worker(options, client, api_key).run()
+
+
+def attach_lambda(client: Any, args: argparse.Namespace) -> int:
+    from .lambda_attach import attach
+
+    pool = client.read_work_pool(args.pool)
+    mapping = attach(pool.id, args.attach_lambda, queue_url=args.queue_url)
+    print(f"Work pool {pool.name!r} -> Lambda {args.attach_lambda}: event source mapping {mapping.get('UUID')} ({mapping.get('State')})")
+    return 0
