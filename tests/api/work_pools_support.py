@@ -4,43 +4,12 @@ stack's emulated AWS (for invoking scheduled handlers and inspecting SQS like a 
 from __future__ import annotations
 
 import datetime
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-AWS_ENV = {
-    "SERVERFLOW_TABLE": "serverflow",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "Serverflow",
-}
-
-
-@contextmanager
-def stack_aws_env(aws_endpoint_url: str) -> Iterator[None]:
-    """Point this process's storage and boto3 clients at the stack's emulator, then restore."""
-    saved = dict(os.environ)
-    os.environ.update(AWS_ENV, SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url)
-    from shared.config import reset_settings_cache
-    from shared.storage.table import configure_table
-
-    reset_settings_cache()
-    configure_table()
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        reset_settings_cache()
-        configure_table()
-
+from tests.aws_env import stack_aws_env  # noqa: F401 - re-exported for the pool tests
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from infra.template import http_domains
+from tests.aws_env import stack_aws_env
 from tests.lambda_support import LambdaContext, decode_body, http_api_event
 
 # One read-only request per domain, run after some data exists.
@@ -34,27 +34,8 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
 
 @pytest.fixture(scope="module")
 def lambda_env(aws_endpoint_url: str) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(
-        SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url,
-        SERVERFLOW_TABLE="serverflow",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_METRICS_NAMESPACE="Serverflow",
-    )
-    from shared.config import reset_settings_cache
-    from shared.storage.table import configure_table
-
-    reset_settings_cache()
-    configure_table()
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_settings_cache()
-    configure_table()
+    with stack_aws_env(aws_endpoint_url):
+        yield
 
 
 @pytest.fixture(scope="module")

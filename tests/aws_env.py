@@ -1,0 +1,41 @@
+"""Run Lambda code in the test process against the local stack's emulated AWS.
+
+Handlers invoked directly (scheduled functions, the Lambda path, SQS workers) need the
+same configuration the stack's functions get: only the endpoint and credentials differ
+from AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+AWS_ENV = {
+    "SERVERFLOW_TABLE": "serverflow",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Serverflow",
+}
+
+
+@contextmanager
+def stack_aws_env(aws_endpoint_url: str, **extra: str) -> Iterator[None]:
+    """Point this process's storage and boto3 clients at the stack's emulator, then restore."""
+    saved = dict(os.environ)
+    os.environ.update(AWS_ENV, SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url, **extra)
+    from shared.config import reset_settings_cache
+    from shared.storage.table import configure_table
+
+    reset_settings_cache()
+    configure_table()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings_cache()
+        configure_table()
