@@ -6,7 +6,7 @@ off; the prefect client disables CSRF for itself on exactly this 422 detail.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query
 
 router = APIRouter(tags=["Auth"])
 

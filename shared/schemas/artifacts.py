@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from shared.schemas.base import ActionBaseModel, ObjectBaseModel
 from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactFilter

@@ -74,7 +74,7 @@ def filter_flows(
 
 def delete_flow_cascade(flow_id: UUID) -> Flow:
     """Delete a flow with its flow runs (the reference's foreign keys cascade)."""
-    flow = flow_store.read_or_404(flow_id)
+    flow_store.read_or_404(flow_id)
     from shared.storage import flow_runs as flow_run_store
 
     flow_run_store.delete_for_flow(flow_id)
