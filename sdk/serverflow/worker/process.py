@@ -32,13 +32,24 @@ def environment(run_id: UUID | str, deployment: dict[str, Any], api_url: str, ap
     return env
 
 
-def _die_with_parent() -> None:
+def _load_prctl() -> Any:
+    # Resolved in the parent: the child of a multi-threaded process must not dlopen between fork and exec.
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:  # noqa: BLE001 - best effort (not Linux/glibc)
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def start(run_id: UUID | str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -46,7 +57,7 @@ def start(run_id: UUID | str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         command(run_id),
         env=env,
         start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        preexec_fn=_die_with_parent if _PRCTL is not None else None,
     )
 
 
