@@ -5,7 +5,6 @@ whose retries allow it, which the next worker then completes."""
 from __future__ import annotations
 
 import importlib
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from infra.local.schedules import ScheduledFunction, scheduled_event
+from tests.aws_env import stack_aws_env
 from tests.worker.support import (
     create_deployment,
     create_pool,
@@ -31,27 +31,8 @@ from tests.worker.support import (
 @pytest.fixture
 def expiry_in_process(aws_endpoint_url: str) -> Iterator[None]:
     """Maintenance code in this process against the stack's emulated table (as tests/maintenance do)."""
-    saved = dict(os.environ)
-    os.environ.update(
-        SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url,
-        SERVERFLOW_TABLE="serverflow",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_METRICS_NAMESPACE="Serverflow",
-    )
-    from shared.config import reset_settings_cache
-    from shared.storage.table import configure_table
-
-    reset_settings_cache()
-    configure_table()
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-    reset_settings_cache()
-    configure_table()
+    with stack_aws_env(aws_endpoint_url):
+        yield
 
 
 def invoke_worker_expiry() -> dict:
