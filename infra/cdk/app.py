@@ -22,7 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Everything the Lambdas do not need stays out of the asset.
 ASSET_EXCLUDES = [
-    ".git", ".venv", ".ci", "tests", "bench", "sdk", "cdk.out", "**/__pycache__", "*.egg-info", ".serverflow",
+    # sdk/ stays: the Lambda worker (functions/worker) runs flows with it.
+    ".git", ".venv", ".ci", "tests", "bench", "cdk.out", "**/__pycache__", "*.egg-info", ".serverflow",
 ]
 
 

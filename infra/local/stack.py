@@ -116,16 +116,16 @@ class LocalStack:
         from infra.template import http_domains
         from shared.api.app import create_app
 
-        app = create_app(http_domains())
-        if self.run_schedules:
-            self._ticker = Ticker(scheduled_functions(), speedup=self.schedule_speedup)
-            self._ticker.start()
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", ws="websockets-sansio", lifespan="off")
-        server = uvicorn.Server(config)
-        print(f"Serverflow API: {self.api_url}", flush=True)
-        print(f"AWS endpoint: {self.aws_endpoint_url}", flush=True)
-        print(f"Point clients here: PREFECT_API_URL={self.api_url}", flush=True)
         try:
+            app = create_app(http_domains())
+            if self.run_schedules:
+                self._ticker = Ticker(scheduled_functions(), speedup=self.schedule_speedup)
+                self._ticker.start()
+            config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", ws="websockets-sansio", lifespan="off")
+            server = uvicorn.Server(config)
+            print(f"Serverflow API: {self.api_url}", flush=True)
+            print(f"AWS endpoint: {self.aws_endpoint_url}", flush=True)
+            print(f"Point clients here: PREFECT_API_URL={self.api_url}", flush=True)
             server.run()
         except KeyboardInterrupt:
             # uvicorn re-raises the captured Ctrl-C after its graceful shutdown.

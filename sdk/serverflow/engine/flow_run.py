@@ -91,6 +91,7 @@ class FlowRunEngine:
 
         if self.flow_run_id:
             self.flow_run = self.client.read_flow_run(self.flow_run_id)
+            self._adopt_flow_retry_policy()
             if not self.parameters:
                 self.parameters = self.flow.validate(dict(self.flow_run.parameters))
             if self.flow_run.deployment_id:
@@ -125,6 +126,20 @@ class FlowRunEngine:
         self.logger = flow_run_logger(self.flow_run.id, self.flow_run.name, self.flow.name, self.logs)
         if self.flow.log_prints:
             patch_print()
+
+    def _adopt_flow_retry_policy(self) -> None:
+        """A deployment run created without a retry policy takes the flow's, as prefect does,
+        so ``@flow(retries=...)`` holds for runs a worker executes."""
+        policy = self.flow_run.empirical_policy.model_dump(mode="json")
+        changed = False
+        if policy.get("retries") is None and self.flow.retries:
+            policy["retries"], changed = self.flow.retries, True
+        delay = self.flow.retry_delay_seconds
+        if policy.get("retry_delay") is None and isinstance(delay, (int, float)) and delay:
+            policy["retry_delay"], changed = int(delay), True
+        if changed:
+            self.client.request("PATCH", f"/flow_runs/{self.flow_run.id}", json={"empirical_policy": policy})
+            self.flow_run = self.client.read_flow_run(self.flow_run.id)
 
     def _create_parent_task_run(self, parent: FlowRunContext) -> str:
         """The task run in the parent flow that stands for this subflow call (``POST /task_runs/``, as prefect).
