@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,10 +70,10 @@ class StackProcess:
         for line in self.process.stdout:
             self.output.append(line.rstrip())
 
-    def stop(self) -> int | None:
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
-        self.process.terminate()
+        self.process.send_signal(sig)
         try:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
