@@ -18,4 +18,9 @@ def work_queue_placement(create: FlowRunCreate) -> dict[str, Any]:
     from shared.storage import work_queues as queue_store
 
     queue = queue_store.resolve_for_run(create.work_pool_name, create.work_queue_name)
-    return {"work_queue_id": queue.id, "work_queue_name": queue.name}
+    return {
+        "work_queue_id": queue.id,
+        "work_queue_name": queue.name,
+        "work_pool_id": queue.work_pool_id,
+        "work_pool_name": queue.work_pool_name or create.work_pool_name,
+    }

@@ -28,6 +28,7 @@ def test_scheduled_run_created_in_a_pool_is_sent_to_its_queue(client: httpx.Clie
     )
     assert run["work_queue_name"] == "default"
     assert run["work_queue_id"] == pool["default_queue_id"]
+    assert (run["work_pool_id"], run["work_pool_name"]) == (pool["id"], pool["name"])
     bodies = [json.loads(m["Body"]) for m in _receive(aws_endpoint_url, pool["id"])]
     assert any(str(body.get("flow_run_id")) == run["id"] for body in bodies), bodies
 
