@@ -55,3 +55,40 @@ def test_without_persist_a_restart_starts_empty() -> None:
         assert httpx.get(f"{second.api_url}/flows/name/ephemeral").status_code == 404
     finally:
         _stopped_cleanly(second)
+
+
+def test_an_external_aws_endpoint_is_used_instead_of_the_embedded_emulator(tmp_path: Path) -> None:
+    """The LocalStack path: `--aws-endpoint-url` provisions the template's table and queues there.
+
+    No Docker here, so a separately started emulator stands in for LocalStack: the stack must
+    create its resources in it and start no emulator of its own."""
+    import subprocess
+    import sys
+
+    import boto3
+
+    from tests.stack_process import REPO_ROOT, free_port
+
+    port = free_port()
+    external = subprocess.Popen([sys.executable, "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        stack = StackProcess(extra_args=["--aws-endpoint-url", endpoint, "--no-schedules"]).start()
+        try:
+            assert f"AWS endpoint: {endpoint}" in stack.output
+            assert httpx.post(f"{stack.api_url}/flows/", json={"name": "on-external-aws"}).status_code == 201
+            creds = {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+            tables = boto3.client("dynamodb", endpoint_url=endpoint, **creds).list_tables()["TableNames"]
+            assert "serverflow" in tables
+            queues = boto3.client("sqs", endpoint_url=endpoint, **creds).list_queues().get("QueueUrls", [])
+            assert any(url.endswith("WorkPoolDeadLetterQueue") for url in queues), queues
+            # No embedded emulator was started on the stack's own emulator port.
+            from infra.local.stack import port_in_use
+
+            assert not port_in_use("127.0.0.1", stack.emulator_port)
+        finally:
+            _stopped_cleanly(stack)
+        assert external.poll() is None, "the external endpoint must outlive the stack"
+    finally:
+        external.terminate()
+        external.wait(timeout=10)
