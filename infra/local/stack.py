@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from infra.local import persistence, provision
 from infra.local.schedules import Ticker, scheduled_functions
@@ -76,6 +77,13 @@ class LocalStack:
             if self._emulator.poll() is not None:
                 raise SystemExit(f"The AWS emulator exited with code {self._emulator.returncode}.")
             self.aws_endpoint_url = f"http://{self.host}:{self.emulator_port}"
+        else:
+            # An external endpoint (LocalStack) may still be starting: wait for it, then fail clearly.
+            endpoint = urlsplit(self.aws_endpoint_url)
+            try:
+                wait_for_port(endpoint.hostname or "127.0.0.1", endpoint.port or 443, timeout=60)
+            except TimeoutError as exc:
+                raise SystemExit(f"No AWS endpoint answers at {self.aws_endpoint_url}: {exc}") from exc
         # Only configuration differs from AWS: endpoint and (dummy) credentials.
         os.environ["SERVERFLOW_AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         os.environ["SERVERFLOW_TABLE"] = self.table_name
