@@ -1,9 +1,14 @@
 """The Lambda worker's per-record logic (``functions/worker/handler.py`` wires it to Powertools'
 ``BatchProcessor``): the same claim / subprocess / report path as the CLI worker (``record``).
 
-A record that is executed or whose claim is lost returns normally (Lambda deletes it); a poison record
-or one to retry later raises, so it is reported in ``batchItemFailures`` and SQS redelivers it (to the
-DLQ after 5 receives). The event source mapping must enable ``ReportBatchItemFailures``.
+A record is a wake-up (``record.handle_wakeup``): the worker asks ``get_scheduled_flow_runs`` for one run
+(so queue priorities and concurrency limits hold) and executes that run, which may not be the record's.
+The record then returns normally (Lambda deletes it) unless its run is unknown (poison) or the API could
+not be asked: those raise, so they are reported in ``batchItemFailures`` and SQS redelivers them (to the
+DLQ after 5 receives). A record whose run is still SCHEDULED but was not handed out (a concurrency limit,
+a pause, a higher-priority run) is sent again as a new message with a backed-off delay (Lambda has no
+API poll to fall back on), so it neither starves nor reaches the DLQ. The event source mapping must
+enable ``ReportBatchItemFailures``.
 
 Identity: one worker name per Lambda execution environment, heartbeated while records are processed.
 If the environment dies mid-run (timeout, OOM), its heartbeats stop and worker expiry crashes its runs.
@@ -26,6 +31,7 @@ ENVIRONMENT_ID = uuid.uuid4().hex[:8]
 DEADLINE_MARGIN_SECONDS = float(os.environ.get("SERVERFLOW_WORKER_DEADLINE_MARGIN_SECONDS", "20"))
 
 _apis: dict[str, WorkerAPI] = {}
+_queues: dict[str, Any] = {}
 
 
 class RecordNotProcessed(Exception):
@@ -60,6 +66,31 @@ def _pool_of(body: str) -> str | None:
     return hint.work_pool_name or configured
 
 
+def _requeuer(api: WorkerAPI, record: Any, body: str) -> Any:
+    def requeue(delay_seconds: int) -> None:
+        from .queue import PoolQueue, resolve_queue_url, sqs_client
+
+        if api.pool_name not in _queues:
+            client = sqs_client()
+            assert api.pool is not None
+            url = _url_from_arn(client, getattr(record, "event_source_arn", None)) or resolve_queue_url(client, api.pool.id)
+            _queues[api.pool_name] = PoolQueue(url, client)
+        queue = _queues[api.pool_name]
+        queue.client.send_message(QueueUrl=queue.url, MessageBody=hints.requeued_body(body), DelaySeconds=delay_seconds)
+
+    return requeue
+
+
+def _url_from_arn(client: Any, arn: str | None) -> str | None:
+    parts = (arn or "").split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None
+    try:
+        return str(client.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"])
+    except Exception:  # noqa: BLE001 - fall back to deriving it from the pool id
+        return None
+
+
 def _deadline_watch(lambda_context: Any, stopping: threading.Event) -> threading.Timer | None:
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if remaining is None:
@@ -92,7 +123,7 @@ def record_handler(record: Any, lambda_context: Any = None) -> str:
     beat.start()
     timer = _deadline_watch(lambda_context, stopping)
     try:
-        outcome = hints.handle_hint(api, body, options, stopping=stopping)
+        outcome = hints.handle_hint(api, body, options, _requeuer(api, record, body), stopping=stopping)
     finally:
         done.set()
         if timer is not None:
