@@ -66,7 +66,7 @@ def _day(value: datetime.datetime) -> str:
     return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
-def _to_item(event: ReceivedEvent) -> TableItem:
+def to_item(event: ReceivedEvent) -> TableItem:
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
     expires = event.received + retention()
@@ -91,7 +91,7 @@ def _to_item(event: ReceivedEvent) -> TableItem:
 def write(event: ReceivedEvent) -> bool:
     """Store an event once; False if its id was already stored (a duplicate delivery)."""
     try:
-        store.put_new(_to_item(event))
+        store.put_new(to_item(event))
     except ObjectAlreadyExists:
         return False
     return True
@@ -99,7 +99,7 @@ def write(event: ReceivedEvent) -> bool:
 
 def write_many(events: Iterable[ReceivedEvent]) -> int:
     """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id)."""
-    return store.batch_put(_to_item(event) for event in events)
+    return store.batch_put(to_item(event) for event in events)
 
 
 def read(event_id: UUID) -> ReceivedEvent | None:

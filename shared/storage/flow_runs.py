@@ -45,6 +45,8 @@ from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
+from shared.events.flow_run_events import flow_run_state_change_event
+from shared.storage import events as event_store
 from shared.storage import flow_run_states, store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
@@ -268,6 +270,7 @@ def create(
     batch = store.WriteBatch().put_new(_to_item(new_run, 1))
     if outcome.state is not None:
         batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
+        batch.put(event_store.to_item(flow_run_state_change_event(new_run, None, outcome.state)))
     if create.idempotency_key:
         guard = TableItem(
             _idempotency_key(create.flow_id, create.idempotency_key),
@@ -394,6 +397,8 @@ def _write_outcome(
     new_run = outcome.run.model_copy(update={"updated": now_utc()})
     batch = store.WriteBatch().put(_to_item(new_run, version + 1), _state_condition(run, version))
     batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
+    # The server-side `prefect.flow-run.<State>` event commits with the state it describes.
+    batch.put(event_store.to_item(flow_run_state_change_event(new_run, run.state, outcome.state)))
     for item in extra or []:
         batch.put(item)
     store.transact(batch)
@@ -484,6 +489,7 @@ def insert_built(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = N
     """
     assert run.state is not None, "a built run carries its initial state"
     batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
+    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
     if run.idempotency_key:
         guard = TableItem(
             _idempotency_key(run.flow_id, run.idempotency_key),
