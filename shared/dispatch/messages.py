@@ -23,11 +23,20 @@ MAX_DELAY_SECONDS = 900
 DISPATCH_WINDOW = datetime.timedelta(seconds=MAX_DELAY_SECONDS)
 
 
+# A run due within this long is sent at once: workers ask for runs due within their prefetch window
+# (10 s), so it is handed out anyway. Rounding up instead cost every run created for "now" a whole second
+# (its scheduled time is stamped microseconds after the `now` it is dispatched with).
+SEND_NOW_WITHIN_SECONDS = 1.0
+
+
 def delay_seconds(due: datetime.datetime | None, now: datetime.datetime) -> int:
-    """Seconds until `due`, rounded up so a message never arrives early; 0 if due; capped at 900."""
+    """Seconds until `due`, rounded up so a message never arrives more than a second early; 0 if due
+    within a second; capped at 900."""
     if due is None:
         return 0
     remaining = (due - now).total_seconds()
+    if remaining <= SEND_NOW_WITHIN_SECONDS:
+        return 0
     return max(0, min(MAX_DELAY_SECONDS, math.ceil(remaining)))
 
 

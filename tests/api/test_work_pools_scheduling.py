@@ -165,6 +165,7 @@ def test_enqueue_flow_run_sets_delay_seconds(client: httpx.Client, in_stack: str
     # The pure rule: 0 when due, seconds until due (rounded up) within 15 minutes, capped at 900.
     assert messages.delay_seconds(t0 - datetime.timedelta(seconds=5), t0) == 0
     assert messages.delay_seconds(t0 + datetime.timedelta(seconds=2.2), t0) == 3
+    assert messages.delay_seconds(t0 + datetime.timedelta(microseconds=150), t0) == 0  # "now", stamped a bit later
     assert messages.delay_seconds(t0 + datetime.timedelta(minutes=20), t0) == 900
     request = messages.send_message_request(soon, pool, None, t0)
     assert request["DelaySeconds"] == 3 and json.loads(request["MessageBody"])["flow_run_id"] == str(soon.id)
