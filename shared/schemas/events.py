@@ -8,6 +8,8 @@ from POST /events; they are stored as ReceivedEvent. Filters evaluate in Python
 
 from __future__ import annotations
 
+import abc
+
 import datetime
 import enum
 import fnmatch
@@ -195,8 +197,9 @@ class EventOrder(str, enum.Enum):
 class _EventFilterBase(APIBaseModel):
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
-    def matches(self, event: Event) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def matches(self, event: Event) -> bool:
+        """Does the event pass this part of the filter?"""
 
 
 def _default_since() -> datetime.datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +27,9 @@ class _AnyOf(FilterBaseModel):
 
     any_: list[UUID] | None = None
 
-    def _attr(self) -> str:  # overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _attr(self) -> str:
+        """The object attribute this filter constrains."""
 
     def _checks(self, obj: Any, ctx: FilterContext | None) -> list[bool]:
         return [] if self.any_ is None else [is_in(_get(obj, self._attr()), self.any_)]
