@@ -118,17 +118,23 @@ def _partitions(hints: dict[str, list[Any]], flow_ids: set[UUID] | None) -> list
     return [(runs.ALL_RUNS, "GSI1")]
 
 
-def _stream(partition: Partition) -> Iterator[FlowRun]:
+# Smallest Query page of a reader that stops early: a page of offset+limit items when every item matches,
+# without one round trip per item when the filter rejects most of them.
+MIN_PAGE_SIZE = 100
+
+
+def _stream(partition: Partition, page_size: int | None = None) -> Iterator[FlowRun]:
     pk, index = partition
-    return (runs.from_item(item) for item in store.query(pk, index=index, descending=True))
+    return (runs.from_item(item) for item in store.query(pk, index=index, descending=True, page_size=page_size))
 
 
-def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None) -> Iterator[FlowRun]:
+def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None,
+                page_size: int | None = None) -> Iterator[FlowRun]:
     if run_ids is not None:
         yield from runs.read_many(sorted(run_ids))
         return
     for partition in _partitions(hints, flow_ids):
-        yield from _stream(partition)
+        yield from _stream(partition, page_size)
 
 
 def _allowed_run_ids(hints: dict[str, list[Any]], task_run_ids: set[UUID] | None) -> set[UUID] | None:
@@ -168,20 +174,20 @@ def filter_runs(
             and (flow_runs is None or flow_runs.matches(run, ctx))
         )
 
-    candidates = _candidates(hints, run_ids, flow_ids)
     single_sorted_source = run_ids is None and len(_partitions(hints, flow_ids)) == 1
     if sort == FlowRunSort.ID_DESC and limit is not None and single_sorted_source:
-        # The index already yields ID_DESC order: stop reading once the page is full.
+        # The index already yields ID_DESC order: stop reading once the page is full, and fetch pages of about
+        # that size (a default page is 1 MB, ~500 runs, all read and charged for a page of 100).
         if offset + limit == 0:
             return []
         page: list[FlowRun] = []
-        for run in candidates:
+        for run in _candidates(hints, run_ids, flow_ids, page_size=max(offset + limit, MIN_PAGE_SIZE)):
             if keep(run):
                 page.append(run)
                 if len(page) >= offset + limit:
                     break
         return page[offset:]
-    matched = [run for run in candidates if keep(run)]
+    matched = [run for run in _candidates(hints, run_ids, flow_ids) if keep(run)]
     return paginate(apply_sort(matched, sort), offset, limit)
 
 
