@@ -16,6 +16,7 @@ from shared.schemas.base import now_utc
 from shared.schemas.common import CreatedBy
 from shared.schemas.deployments import DeploymentFlowRunCreate
 from shared.schemas.flow_runs import FlowRun
+from shared.schemas.types import DateTime
 from shared.scheduling import JobVariablesError, validate_flow_run_job_variables
 from shared.scheduling.deployment_runs import (
     ParameterSchemaError,
@@ -114,7 +115,7 @@ def create_flow_run_from_deployment(
 @router.post("/get_scheduled_flow_runs")
 def get_scheduled_flow_runs_for_deployments(
     deployment_ids: list[UUID] = Body(...),
-    scheduled_before: datetime.datetime | None = Body(None),
+    scheduled_before: DateTime | None = Body(None),
     limit: int = LimitBody(),
 ) -> list[FlowRun]:
     """SCHEDULED runs of these deployments, soonest first (a runner's poll, `flow.serve`).

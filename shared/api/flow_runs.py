@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Response, status
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.types import DateTime
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
@@ -170,8 +171,9 @@ def average_flow_run_lateness(
 
 @router.post("/history")
 def flow_run_history(
-    history_start: datetime.datetime = Body(...),
-    history_end: datetime.datetime = Body(...),
+    # Annotated (not `= Body(...)`) keeps DateTime's validator: FastAPI drops it from a bare default.
+    history_start: Annotated[DateTime, Body()],
+    history_end: Annotated[DateTime, Body()],
     history_interval_seconds: float = Body(..., json_schema_extra={"format": "time-delta"}),
     flows: FlowFilter | None = None,
     flow_runs: FlowRunFilter | None = None,

@@ -25,6 +25,11 @@ def _assume_utc(value: datetime.datetime) -> datetime.datetime:
     # comparisons with aware ones raise TypeError in filters and sorts.
     if value.tzinfo is None:
         return value.replace(tzinfo=datetime.timezone.utc)
+    try:
+        # Keys and sorts use the UTC instant: 0001-01-01T00:00+05:00 has none (a 422, not a 500).
+        value.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        raise ValueError("Datetime is out of range once converted to UTC") from None
     return value
 
 
