@@ -186,6 +186,13 @@ def flow_run_history(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second."
         )
+    try:
+        history_interval = datetime.timedelta(seconds=history_interval_seconds)
+    except (OverflowError, ValueError):  # "NaN"/"Infinity" (read as floats) or past timedelta's range
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail=f"History interval must be a finite number of seconds, at most {datetime.timedelta.max.total_seconds():.0f}.",
+        ) from None
     runs = flow_run_store.filter_runs(
         flow_runs=flow_runs,
         task_runs=task_runs,
@@ -194,9 +201,14 @@ def flow_run_history(
         work_pools=work_pools,
         work_queues=work_queues,
     )
-    return flow_runs_history.run_history(
-        runs, history_start, history_end, datetime.timedelta(seconds=history_interval_seconds)
-    )
+    try:
+        return flow_runs_history.run_history(runs, history_start, history_end, history_interval)
+    except OverflowError:
+        # Bucket bounds are start + n * interval: past year 9999 they are not datetimes.
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail="History intervals would end after the latest supported datetime (9999-12-31); use an earlier history_end or a shorter interval.",
+        ) from None
 
 
 @router.get("/{id:uuid}")

@@ -55,3 +55,18 @@ def test_datetime_out_of_range_in_utc_is_422(client: httpx.Client, moment: str) 
         assert_422_detail(response, "out of range once converted to UTC")
     # Nothing was written by the rejected requests.
     assert client.get(f"/flow_runs/{run['id']}").json()["state"]["id"] == run["state"]["id"]
+
+
+@pytest.mark.parametrize("interval", [6.6e16, 1e300, "NaN", "Infinity"])
+def test_history_interval_too_large_or_not_finite_is_422(client: httpx.Client, interval: Any) -> None:
+    # timedelta(seconds=...) raised OverflowError/ValueError for these.
+    body = {"history_start": "2024-01-01T00:00:00Z", "history_end": "2024-01-02T00:00:00Z", "history_interval_seconds": interval}
+    assert_422_detail(client.post("/flow_runs/history", json=body), "History interval must be a finite number of seconds")
+
+
+def test_history_buckets_past_year_9999_are_422(client: httpx.Client) -> None:
+    # One bucket of ~31 years starting in 9999 ends past datetime.max.
+    body = {"history_start": "9999-12-01T00:00:00Z", "history_end": "9999-12-31T00:00:00Z", "history_interval_seconds": 1e9}
+    assert_422_detail(client.post("/flow_runs/history", json=body), "latest supported datetime")
+    ok = {**body, "history_interval_seconds": 86400}
+    assert client.post("/flow_runs/history", json=ok).status_code == 200
