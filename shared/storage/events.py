@@ -243,7 +243,13 @@ def _end_of_period(moment: datetime.datetime, unit: TimeUnit) -> datetime.dateti
 def _validate_buckets(since: datetime.datetime, until: datetime.datetime, unit: TimeUnit, interval: float) -> None:
     if interval < 0.01:
         raise InvalidCountParameters("The minimum interval is 0.01")
-    buckets = math.ceil((until - since) / unit.as_timedelta(interval))
+    try:
+        delta = unit.as_timedelta(interval)
+    except (OverflowError, ValueError):  # past timedelta's range (~2.7 million years), or "Infinity"
+        raise InvalidCountParameters(
+            f"The interval is too large: at most {datetime.timedelta.max.total_seconds():.0f} seconds in all"
+        ) from None
+    buckets = math.ceil((until - since) / delta)
     if buckets > MAX_BUCKETS:
         raise InvalidCountParameters(
             f"The given interval would create {buckets} buckets, which is too many. Please increase the "
@@ -259,13 +265,20 @@ def _time_counts(events: list[ReceivedEvent], event_filter: EventFilter, unit: T
     end = _end_of_period(now, unit) if until > now else until
     first = math.floor((since - PIVOT) / delta)
     counts: list[EventCount] = []
-    start = PIVOT + delta * first
-    while start < end:
-        counts.append(
-            EventCount(value=str(first + len(counts)), label=start.isoformat(), count=0,
-                       start_time=start, end_time=start + delta - datetime.timedelta(microseconds=1))
-        )
-        start = start + delta
+    try:
+        start = PIVOT + delta * first
+        while start < end:
+            counts.append(
+                EventCount(value=str(first + len(counts)), label=start.isoformat(), count=0,
+                           start_time=start, end_time=start + delta - datetime.timedelta(microseconds=1))
+            )
+            start = start + delta
+    except OverflowError:
+        # Buckets are aligned to PIVOT: one starting before year 1 or ending after 9999 is no datetime.
+        raise InvalidCountParameters(
+            "The time buckets would fall outside the supported datetimes (years 1-9999); "
+            "narrow the occurred range or use a smaller interval."
+        ) from None
     for event in events:
         index = math.floor((event.occurred - PIVOT) / delta) - first
         if 0 <= index < len(counts):

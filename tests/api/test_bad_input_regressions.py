@@ -70,3 +70,18 @@ def test_history_buckets_past_year_9999_are_422(client: httpx.Client) -> None:
     assert_422_detail(client.post("/flow_runs/history", json=body), "latest supported datetime")
     ok = {**body, "history_interval_seconds": 86400}
     assert client.post("/flow_runs/history", json=ok).status_code == 200
+
+
+@pytest.mark.parametrize("interval", [9.2e307, 1e12, "Infinity"])
+def test_event_count_interval_too_large_is_422(client: httpx.Client, interval: Any) -> None:
+    # TimeUnit.as_timedelta overflowed (OverflowError) before the bucket count was checked.
+    body = {"filter": {"occurred": {"since": "2024-01-01T00:00:00Z", "until": "2024-01-02T00:00:00Z"}},
+            "time_unit": "hour", "time_interval": interval}
+    assert_422_detail(client.post("/events/count-by/event", json=body), "The interval is too large")
+
+
+def test_event_count_buckets_before_year_1_are_422(client: httpx.Client) -> None:
+    # Buckets align to a 2024 pivot: the first 1000-week bucket covering 0001-01-01 starts before year 1.
+    body = {"filter": {"occurred": {"since": "0001-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}},
+            "time_unit": "week", "time_interval": 1000}
+    assert_422_detail(client.post("/events/count-by/time", json=body), "outside the supported datetimes")
