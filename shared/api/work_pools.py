@@ -225,7 +225,10 @@ def delete_work_queue(
 def worker_heartbeat(
     work_pool_name: str = Path(..., description="The work pool name"),
     name: str = Body(..., description="The worker process name", embed=True),
-    heartbeat_interval_seconds: int | None = Body(None, description="The worker's heartbeat interval in seconds", embed=True),
+    # The reference stores it in an INTEGER column; past that range offline_after() overflowed (a 500).
+    heartbeat_interval_seconds: int | None = Body(
+        None, description="The worker's heartbeat interval in seconds", embed=True, ge=-(2**31), le=2**31 - 1
+    ),
 ) -> None:
     pool = pool_store.read_by_name_or_404(work_pool_name)
     worker_store.heartbeat(pool, name, heartbeat_interval_seconds)

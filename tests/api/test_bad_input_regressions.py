@@ -85,3 +85,13 @@ def test_event_count_buckets_before_year_1_are_422(client: httpx.Client) -> None
     body = {"filter": {"occurred": {"since": "0001-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}},
             "time_unit": "week", "time_interval": 1000}
     assert_422_detail(client.post("/events/count-by/time", json=body), "outside the supported datetimes")
+
+
+def test_worker_heartbeat_interval_out_of_range_is_422(client: httpx.Client) -> None:
+    # last_heartbeat_time + 3 * interval overflowed datetime (OverflowError) when the worker was stored.
+    pool = client.post("/work_pools/", json={"name": f"bad-input-{uuid.uuid4().hex[:8]}", "type": "process"}).json()
+    path = f"/work_pools/{pool['name']}/workers/heartbeat"
+    body = assert_422_detail(client.post(path, json={"name": "w", "heartbeat_interval_seconds": 253402300800}))
+    assert body["exception_detail"][0]["loc"][-1] == "heartbeat_interval_seconds"
+    assert client.post(f"/work_pools/{pool['name']}/workers/filter", json={}).json() == []
+    assert client.post(path, json={"name": "w", "heartbeat_interval_seconds": 30}).status_code == 204
