@@ -8,6 +8,7 @@ Clients (and users) rely on those shapes, so every failure path lands here.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -30,15 +31,26 @@ def _safe_body(body: Any) -> Any:
     return body
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN/Infinity (Python's json reads them) echoed back as text: JSONResponse refuses them (a 500)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str, bytes: lambda b: b.decode("utf-8", "replace")})
     return JSONResponse(
         status_code=422,
-        content={
+        content=_json_safe({
             "exception_message": "Invalid request received.",
             "exception_detail": errors,
             "request_body": jsonable_encoder(_safe_body(exc.body), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}),
-        },
+        }),
     )
 
 
@@ -48,7 +60,7 @@ async def _model_validation_error(request: Request, exc: ValidationError) -> JSO
         status_code=422,
         content={
             "exception_message": "Invalid request received.",
-            "exception_detail": jsonable_encoder(exc.errors(include_url=False), custom_encoder={Exception: str}),
+            "exception_detail": _json_safe(jsonable_encoder(exc.errors(include_url=False), custom_encoder={Exception: str})),
             "request_body": None,
         },
     )

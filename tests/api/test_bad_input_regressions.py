@@ -95,3 +95,19 @@ def test_worker_heartbeat_interval_out_of_range_is_422(client: httpx.Client) -> 
     assert body["exception_detail"][0]["loc"][-1] == "heartbeat_interval_seconds"
     assert client.post(f"/work_pools/{pool['name']}/workers/filter", json={}).json() == []
     assert client.post(path, json={"name": "w", "heartbeat_interval_seconds": 30}).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/flows/", b"NaN"),
+        ("/flows/", b'{"name": "f", "x": NaN}'),
+        ("/flows/filter", b'{"offset": 1e400}'),
+        ("/flow_runs/history", b'{"history_start": NaN}'),
+    ],
+)
+def test_validation_error_echoing_nan_or_infinity_is_422(client: httpx.Client, path: str, raw: bytes) -> None:
+    # Python's json reads NaN/Infinity/1e400; echoing them in the 422 body made JSONResponse raise (a 500).
+    response = client.post(path, content=raw, headers=JSON)
+    body = assert_422_detail(response)
+    assert body["exception_message"] == "Invalid request received."
