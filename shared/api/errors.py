@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from shared.storage.errors import ConcurrentUpdate, ItemTooLarge, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.errors import ConcurrentUpdate, ItemTooLarge, KeyTooLarge, ObjectAlreadyExists, ObjectNotFound
 
 logger = logging.getLogger("serverflow.api")
 
@@ -87,6 +87,10 @@ async def _item_too_large(request: Request, exc: ItemTooLarge) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, content={"detail": str(exc)})
 
 
+async def _key_too_large(request: Request, exc: KeyTooLarge) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, content={"detail": str(exc)})
+
+
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(status_code=500, content={"exception_message": "Internal Server Error"})
@@ -99,4 +103,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]
     app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]
     app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]
+    app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)

@@ -19,3 +19,7 @@ class ConcurrentUpdate(StorageError):
 
 class ItemTooLarge(StorageError):
     """An item would pass DynamoDB's 400 KB item limit (HTTP 413, never a 5xx)."""
+
+
+class KeyTooLarge(StorageError):
+    """A name/key/tag would make a DynamoDB key past its size limit (HTTP 422, never a 5xx)."""

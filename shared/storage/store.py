@@ -15,7 +15,7 @@ from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, Updat
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists
+from shared.storage.errors import ConcurrentUpdate, KeyTooLarge, ObjectAlreadyExists
 from shared.storage.table import INDEXES, TableItem
 
 META = "#META"
@@ -52,7 +52,33 @@ def _is_conditional_failure(exc: Exception) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
+# DynamoDB's key limits, in UTF-8 bytes: past them every request naming the key is a ValidationException.
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+_KEY_ATTRIBUTES = [("PK", "SK")] + [(f"GSI{n}PK", f"GSI{n}SK") for n in range(1, 7)]
+
+
+def _fits(pk: str | None, sk: str | None = None) -> bool:
+    return (pk is None or len(pk.encode()) <= MAX_PARTITION_KEY_BYTES) and (
+        sk is None or len(sk.encode()) <= MAX_SORT_KEY_BYTES
+    )
+
+
+def check_keys(item: TableItem) -> None:
+    """Raise KeyTooLarge (a 422) for an item whose table or index keys DynamoDB would refuse.
+
+    Names, keys and tags become parts of keys; a 3 KB flow name used to be a 500."""
+    for pk_attr, sk_attr in _KEY_ATTRIBUTES:
+        if not _fits(getattr(item, pk_attr), getattr(item, sk_attr)):
+            raise KeyTooLarge(
+                f"A name, key or tag is too long to store: {item.entity} keys are limited to "
+                f"{MAX_PARTITION_KEY_BYTES} bytes ({MAX_SORT_KEY_BYTES} when sorted on) in UTF-8."
+            )
+
+
 def get(pk: str, sk: str = META) -> TableItem | None:
+    if not _fits(pk, sk):
+        return None  # nothing can be stored under a key DynamoDB would refuse
     try:
         item = TableItem.get(pk, sk, consistent_read=True)
     except TableItem.DoesNotExist:
@@ -62,7 +88,7 @@ def get(pk: str, sk: str = META) -> TableItem | None:
 
 
 def batch_get(keys: Iterable[tuple[str, str]]) -> list[TableItem]:
-    unique = list(dict.fromkeys(keys))
+    unique = [k for k in dict.fromkeys(keys) if _fits(*k)]
     if not unique:
         return []
     items = list(TableItem.batch_get(unique, consistent_read=True))
@@ -72,6 +98,7 @@ def batch_get(keys: Iterable[tuple[str, str]]) -> list[TableItem]:
 
 def put_new(item: TableItem) -> None:
     """Write an item that must not exist yet."""
+    check_keys(item)
     try:
         item.save(condition=TableItem.PK.does_not_exist())
     except PutError as exc:
@@ -81,6 +108,7 @@ def put_new(item: TableItem) -> None:
 
 
 def put(item: TableItem, condition: Condition | None = None) -> None:
+    check_keys(item)
     try:
         item.save(condition=condition)
     except PutError as exc:
@@ -103,6 +131,8 @@ def batch_put(items: Iterable[TableItem]) -> int:
 
     DynamoDB rejects a batch naming one key twice, so repeats keep the last item."""
     unique = {(item.PK, item.SK): item for item in items}
+    for item in unique.values():
+        check_keys(item)
     with TableItem.batch_write() as batch:
         for item in unique.values():
             batch.save(item)
@@ -145,6 +175,8 @@ class WriteBatch:
 
 def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
     """Run the batch atomically; a failed condition raises `on_conflict`."""
+    for item, _ in batch.puts:
+        check_keys(item)
     if len(batch.puts) + len(batch.deletes) + len(batch.checks) == 1 and not batch.checks:
         # A single conditional write is atomic on its own and cheaper than a transaction.
         try:
@@ -185,6 +217,8 @@ def query(
     page_size: int | None = None,
 ) -> Iterator[TableItem]:
     """Query the table or one GSI by partition key, optionally narrowing the sort key."""
+    if not _fits(pk, sk_prefix):
+        return  # no stored item can have a key DynamoDB would refuse
     source: Any = INDEXES[index] if index else TableItem
     sk_attr = getattr(TableItem, f"{index}SK" if index else "SK")
     range_condition: Condition | None = None

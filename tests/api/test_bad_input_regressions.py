@@ -111,3 +111,21 @@ def test_validation_error_echoing_nan_or_infinity_is_422(client: httpx.Client, p
     response = client.post(path, content=raw, headers=JSON)
     body = assert_422_detail(response)
     assert body["exception_message"] == "Invalid request received."
+
+
+def test_names_and_keys_past_dynamodb_key_limits_are_422(client: httpx.Client) -> None:
+    # Names and artifact keys are parts of DynamoDB keys (2048/1024 bytes): past them the write was a 500.
+    long = "x" * 3000
+    cases = [
+        ("/flows/", {"name": long}),
+        ("/work_pools/", {"name": long, "type": "process"}),
+        ("/work_queues/", {"name": long}),
+        ("/artifacts/", {"key": long, "data": 1}),
+    ]
+    for path, body in cases:
+        response = client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert "too long to store" in response.json()["detail"], (path, response.text)
+    # Nothing half-written: reads by those names find nothing.
+    assert client.get(f"/flows/name/{long}").status_code == 404
+    assert client.post("/flows/filter", json={"flows": {"name": {"any_": [long]}}}).json() == []
