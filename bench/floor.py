@@ -58,6 +58,12 @@ class CountersProbe:
             self.before = (await c.get(f"{self.url}/counters")).json()["routes"]
 
     async def end(self, op: str, stats: OpStats) -> None:
+        if any(kind.endswith(("Timeout", "Error")) for kind in stats.error_kinds):
+            # Requests the client gave up on (timeouts) are still being served: let them finish, so their
+            # work counts here and not in the next operation's window.
+            import asyncio
+
+            await asyncio.to_thread(wait_quiet, self.url, 2.0, 90.0)
         async with httpx.AsyncClient(timeout=10) as c:
             after = (await c.get(f"{self.url}/counters")).json()["routes"]
         self.per_op[op] = (diff_routes(after, self.before), stats.requests)

@@ -114,8 +114,10 @@ async def run_load(client: httpx.AsyncClient, op: str, requests: Sequence[Reques
     return summarize(op, lat_ok, kinds, time.perf_counter() - t_start, sent, truncated)
 
 
-def make_client(api_url: str, concurrency: int = 8, timeout: float = 30.0) -> httpx.AsyncClient:
-    """One pooled client per server; base_url is the API root ending in /api/."""
+def make_client(api_url: str, concurrency: int = 8, timeout: float = 90.0) -> httpx.AsyncClient:
+    """One pooled client per server; base_url is the API root ending in /api/. The timeout is long on purpose:
+    a slow operation (e.g. a filter reading the whole store, 8 at a time) is measured, not abandoned while the
+    server keeps working on it (the per-operation time bound stops issuing new requests)."""
     assert_loopback(api_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(base_url=api_url.rstrip("/") + "/", timeout=timeout, limits=limits,

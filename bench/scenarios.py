@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -119,30 +121,48 @@ async def _retrying(client: httpx.AsyncClient, req: Request, attempts: int = 10)
     raise RuntimeError(f"{method} {path} failed: {last}")
 
 
-async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, start: int,
-                    concurrency: int, max_seconds: float, mixed: bool = True) -> tuple[list[str], float]:
-    """Create `count` runs (unmeasured, retried); `mixed`: in mixed states with spread expected start
+def seed_bodies(flow_ids: list[str], count: int, start: int, mixed: bool = True) -> list[dict[str, Any]]:
+    """`POST /flow_runs/` bodies of `count` runs; `mixed`: in mixed states with spread expected start
     times, else all SCHEDULED a minute ago (ready for Pending)."""
     base = datetime.now(timezone.utc)
-    reqs: list[Request] = []
+    bodies: list[dict[str, Any]] = []
     for k in range(count):
         i = start + k
         st = SEED_STATES[i % len(SEED_STATES)] if mixed else "SCHEDULED"
         if not mixed:
-            reqs.append(create_run_req(flow_ids[i % len(flow_ids)], i))
+            bodies.append(create_run_req(flow_ids[i % len(flow_ids)], i)[2])
             continue
         when = base + timedelta(minutes=(i * 37) % 20000 - 10000)
-        reqs.append(create_run_req(flow_ids[i % len(flow_ids)], i, st, when if st == "SCHEDULED" else None))
-    ids: list[str] = []
-    it = iter(reqs)
+        bodies.append(create_run_req(flow_ids[i % len(flow_ids)], i, st, when if st == "SCHEDULED" else None)[2])
+    return bodies
+
+
+# Unmeasured bulk creation through the server's own storage code path (bench.seed): bodies -> created ids.
+BulkSeed = Callable[[list[dict[str, Any]]], Awaitable[list[str]]]
+
+
+async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, start: int,
+                    concurrency: int, max_seconds: float, mixed: bool = True,
+                    bulk: BulkSeed | None = None) -> tuple[list[str], float]:
+    """Create `count` runs (unmeasured): in bulk when the server offers it, else through the API (retried,
+    `concurrency` workers, stops issuing after `max_seconds`)."""
+    bodies = seed_bodies(flow_ids, count, start, mixed)
     t0 = time.perf_counter()
+    if bulk is not None and bodies:
+        try:
+            return await bulk(bodies), time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 - the caller counts what the store holds
+            print(f"    bulk seeding failed: {e!r}"[:1000], file=sys.stderr, flush=True)
+            return [], time.perf_counter() - t0
+    ids: list[str] = []
+    it = iter(bodies)
 
     async def worker() -> None:
-        for req in it:
+        for body in it:
             if time.perf_counter() - t0 > max_seconds:
                 return
             try:
-                ids.append((await _retrying(client, req)).json()["id"])
+                ids.append((await _retrying(client, ("POST", "flow_runs/", body))).json()["id"])
             except RuntimeError:
                 continue
 
@@ -151,8 +171,9 @@ async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, 
 
 
 async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurrency: int,
-                        log: Any = print, probe: Probe | None = None) -> dict[str, Any]:
-    """All measured REST operations against one server. Returns {"ops": {...}, "setup": {...}}."""
+                        log: Any = print, probe: Probe | None = None, bulk: BulkSeed | None = None) -> dict[str, Any]:
+    """All measured REST operations against one server. Returns {"ops": {...}, "setup": {...}}.
+    `bulk`: unmeasured seeding (top-ups and the store fill) through the server's storage code path."""
     ops: dict[str, OpStats] = {}
     setup: dict[str, Any] = {}
     flow_ids = await create_flows(client, cfg.flows)
@@ -178,7 +199,7 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
     missing = cfg.n - len(run_ids)
     if missing > 0:  # top up (unmeasured) so every later op has N targets
         more, dt = await seed_runs(client, flow_ids, missing, cfg.n * 10, seed_concurrency,
-                                   cfg.seed_max_seconds, mixed=False)
+                                   cfg.seed_max_seconds, mixed=False, bulk=bulk)
         setup["topup_runs"] = {"count": len(more), "seconds": round(dt, 2)}
         run_ids += more
     for st in ("PENDING", "RUNNING", "COMPLETED"):
@@ -191,10 +212,11 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
     have = now.json() if now.status_code == 200 and isinstance(now.json(), int) else len(run_ids)
     to_seed = max(0, cfg.store_runs - have)
     setup["store_target"] = cfg.store_runs
-    seeded, dt = await seed_runs(client, flow_ids, to_seed, cfg.n, seed_concurrency, cfg.seed_max_seconds)
-    setup["seed_runs"] = {"count": len(seeded), "seconds": round(dt, 2),
+    seeded, dt = await seed_runs(client, flow_ids, to_seed, cfg.n, seed_concurrency, cfg.seed_max_seconds,
+                                 bulk=bulk)
+    setup["seed_runs"] = {"count": len(seeded), "seconds": round(dt, 2), "via": "bulk" if bulk else "api",
                           "runs_per_s": round(len(seeded) / dt, 1) if dt > 0 else None}
-    log(f"    seeded {len(seeded)} runs in {dt:.1f}s")
+    log(f"    seeded {len(seeded)} runs in {dt:.1f}s ({'bulk' if bulk else 'api'})")
     count = await client.post("flow_runs/count", json={})
     setup["stored_runs"] = count.json() if count.status_code == 200 else f"count failed: {count.status_code}"
     for op, body in filter_bodies(flow_ids[0], cfg.filter_limit).items():
