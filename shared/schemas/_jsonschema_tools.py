@@ -100,5 +100,8 @@ def validate_value(
         raise SchemaValidationError(f"Validation failed. Failure reason: {exc}") from exc
     except jsonschema.ValidationError as exc:
         raise SchemaValidationError(_message(exc)) from exc
+    except jsonschema.SchemaError as exc:
+        # A stored schema that is not JSON Schema (e.g. {"type": "nope"}): the caller's 4xx, not a 500.
+        raise SchemaValidationError(f"Invalid schema: {exc.message}") from exc
     except RecursionError as exc:
         raise SchemaValidationError("Validation failed. Failure reason: circular schema reference") from exc

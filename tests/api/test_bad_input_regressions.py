@@ -129,3 +129,14 @@ def test_names_and_keys_past_dynamodb_key_limits_are_422(client: httpx.Client) -
     # Nothing half-written: reads by those names find nothing.
     assert client.get(f"/flows/name/{long}").status_code == 404
     assert client.post("/flows/filter", json={"flows": {"name": {"any_": [long]}}}).json() == []
+
+
+def test_create_flow_run_against_an_invalid_stored_parameter_schema_is_409(client: httpx.Client) -> None:
+    # jsonschema.SchemaError escaped parameter validation (a 500) when the deployment's schema is not JSON Schema.
+    flow = make_flow(client)
+    deployment = client.post("/deployments/", json={"name": "bad-schema", "flow_id": flow["id"]}).json()
+    patched = client.patch(f"/deployments/{deployment['id']}", json={"parameter_openapi_schema": {"type": "nope"}})
+    assert patched.status_code == 204, patched.text
+    response = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": {"x": 1}})
+    assert response.status_code == 409, response.text
+    assert "Invalid schema" in response.json()["detail"]
