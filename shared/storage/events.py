@@ -152,6 +152,9 @@ def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
     if names.name:
         return [f"{n}#" for n in dict.fromkeys(names.name)]
     if names.prefix:
+        if "" in names.prefix:
+            # Every name starts with "": read the time index (DynamoDB refuses begins_with on "", a 500 before).
+            return None
         # Overlapping prefixes would read items twice; keep the shortest of each family.
         kept: list[str] = []
         for prefix in sorted(set(names.prefix), key=len):

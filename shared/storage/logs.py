@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime
 import heapq
 import os
+import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -206,7 +207,8 @@ def read_logs(
         return []
     descending = sort == LogSort.TIMESTAMP_DESC
     matches = (log for log in _live(_merged(_streams(logs, descending), descending)) if logs is None or logs.matches(log))
-    wanted = offset + limit
+    # islice takes at most sys.maxsize: an offset past that (a 500 before) just pages past every log.
+    wanted = min(offset + limit, sys.maxsize)
     window = list(islice(matches, wanted))
     if len(window) == wanted:
         # Logs sharing the window's last timestamp may belong on the page under the

@@ -5,6 +5,7 @@ Found by schemathesis (not-a-server-error) and by hand against the local stack; 
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -140,3 +141,27 @@ def test_create_flow_run_against_an_invalid_stored_parameter_schema_is_409(clien
     response = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": {"x": 1}})
     assert response.status_code == 409, response.text
     assert "Invalid schema" in response.json()["detail"]
+
+
+def test_log_filter_offset_past_sys_maxsize_is_an_empty_page(client: httpx.Client) -> None:
+    # islice() refused a stop past sys.maxsize (ValueError, a 500); the reference has no upper bound on offset.
+    response = client.post("/logs/filter", json={"offset": 65877386483954905138593792, "limit": 5})
+    assert response.status_code == 200, response.text
+    assert response.json() == []
+    assert_422_detail(client.post("/logs/filter", json={"offset": -1}), "greater than or equal to 0")
+
+
+def test_event_filter_with_an_empty_name_prefix_matches_everything(client: httpx.Client) -> None:
+    # begins_with(GSI3SK, "") is a DynamoDB ValidationException (a 500); "" prefixes every name.
+    name = f"bad.input.{uuid.uuid4().hex[:8]}"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    event = {"id": str(uuid.uuid4()), "occurred": now.isoformat(), "event": name, "resource": {"prefect.resource.id": "a.b"}}
+    assert client.post("/events", json=[event]).status_code == 204
+    hour = datetime.timedelta(hours=1)
+    window = {"since": (now - hour).isoformat(), "until": (now + hour).isoformat()}
+    body = {"filter": {"occurred": window, "event": {"prefix": ["", "h"]}}}
+    response = client.post("/events/filter", json=body)
+    assert response.status_code == 200, response.text
+    assert event["id"] in [e["id"] for e in response.json()["events"]]
+    count = client.post("/events/count-by/event", json=body)
+    assert count.status_code == 200, count.text
