@@ -122,6 +122,9 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
         GSI1SK=rid,
         GSI2PK=flow_partition(run.flow_id),
         GSI2SK=rid,
+        # All runs by expected start time: the UI's default flow-run listing order.
+        GSI7PK=ALL_RUNS,
+        GSI7SK=f"{sortable_time(run.expected_start_time)}#{rid}",
     )
     if run.parent_task_run_id is not None:
         item.GSI3PK, item.GSI3SK = parent_task_partition(run.parent_task_run_id), rid

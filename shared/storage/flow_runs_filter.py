@@ -16,7 +16,7 @@ single partition the read stops as soon as offset+limit runs matched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -187,8 +187,29 @@ def filter_runs(
                 if len(page) >= offset + limit:
                     break
         return page[offset:]
+    if sort in EXPECTED_START_SORTS and limit is not None and run_ids is None and _partitions(hints, flow_ids) == [(runs.ALL_RUNS, "GSI1")]:
+        return _by_expected_start(keep, sort, offset, limit)
     matched = [run for run in _candidates(hints, run_ids, flow_ids) if keep(run)]
     return paginate(apply_sort(matched, sort), offset, limit)
+
+
+EXPECTED_START_SORTS = {FlowRunSort.EXPECTED_START_TIME_ASC, FlowRunSort.EXPECTED_START_TIME_DESC}
+
+
+def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offset: int, limit: int) -> list[FlowRun]:
+    """Read GSI7 (all runs by expected start) in the requested direction and stop once the page
+    is full — and the runs tied with its last one are in, so the id tiebreak is applied exactly."""
+    if offset + limit == 0:
+        return []
+    descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
+    page: list[FlowRun] = []
+    items = store.query(runs.ALL_RUNS, index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE))
+    for run in (runs.from_item(item) for item in items):
+        if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
+            break
+        if keep(run):
+            page.append(run)
+    return paginate(apply_sort(page, sort), offset, limit)
 
 
 def count_runs(**filters: Any) -> int:
