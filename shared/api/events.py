@@ -12,12 +12,12 @@ import base64
 import binascii
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, WebSocket, status
-from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from shared.config import get_settings
 from shared.events import protocol
-from shared.events.ingest import ingest, ingest_frame
+from shared.events.frame_batches import ingest_frames
+from shared.events.ingest import ingest
 from shared.schemas.events import (
     INTERACTIVE_PAGE_SIZE,
     Countable,
@@ -60,17 +60,19 @@ async def stream_events_in(websocket: WebSocket) -> None:
         if not decision.ok:
             await websocket.close(protocol.POLICY_VIOLATION, reason=decision.reason or "")
             return
-    try:
+    async def receive_frame() -> str | bytes | None:
         while True:
-            message = await websocket.receive()
+            try:
+                message = await websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return None
             if message["type"] == "websocket.disconnect":
-                return
+                return None
             frame = message.get("text") if message.get("text") is not None else message.get("bytes")
             if frame is not None:
-                # Sync DynamoDB I/O off the event loop, so pings keep being answered.
-                await run_in_threadpool(ingest_frame, frame)
-    except WebSocketDisconnect:
-        return
+                return frame  # type: ignore[no-any-return]
+
+    await ingest_frames(receive_frame)
 
 
 def _next_page_link(request: Request, token: str | None) -> str | None:
