@@ -16,7 +16,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from shared.storage.errors import ConcurrentUpdate, KeyTooLarge, ObjectAlreadyExists
-from shared.storage.table import INDEXES, TableItem
+from shared.storage.table import GSI_COUNT, INDEXES, TableItem
 
 META = "#META"
 
@@ -55,7 +55,7 @@ def _is_conditional_failure(exc: Exception) -> bool:
 # DynamoDB's key limits, in UTF-8 bytes: past them every request naming the key is a ValidationException.
 MAX_PARTITION_KEY_BYTES = 2048
 MAX_SORT_KEY_BYTES = 1024
-_KEY_ATTRIBUTES = [("PK", "SK")] + [(f"GSI{n}PK", f"GSI{n}SK") for n in range(1, 7)]
+_KEY_ATTRIBUTES = [("PK", "SK")] + [(f"GSI{n}PK", f"GSI{n}SK") for n in range(1, GSI_COUNT + 1)]
 
 
 def _fits(pk: str | None, sk: str | None = None) -> bool:
