@@ -116,10 +116,17 @@ def _days(since: datetime.datetime, until: datetime.datetime) -> list[str]:
     return [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
+FUTURE_SKEW = datetime.timedelta(days=1)
+
+
 def _window(event_filter: EventFilter) -> tuple[datetime.datetime, datetime.datetime]:
     # Nothing older than the retention period exists, so never query days before it.
-    since = max(event_filter.occurred.since, now_utc() - retention() - datetime.timedelta(days=2))
-    return since, event_filter.occurred.until
+    now = now_utc()
+    since = max(event_filter.occurred.since, now - retention() - datetime.timedelta(days=2))
+    # Events are stored per day, so a far-future `until` would mean millions of empty day
+    # partitions; clients stamp events with their own clock, so a day of skew is ample.
+    until = min(event_filter.occurred.until, now + FUTURE_SKEW)
+    return since, until
 
 
 def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
