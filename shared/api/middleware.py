@@ -85,7 +85,14 @@ class GuardMiddleware:
         if length is not None and length.isdigit() and int(length) > limit:
             await _respond(send, 413, {"detail": f"Request body of {length} bytes exceeds the limit of {limit} bytes."})
             return
-        await self.app(scope, self._limited(receive, limit, send), send)
+        receive = self._limited(receive, limit, send)
+        if scope.get("method") in JSON_BODY_METHODS and "json" in (_header(scope, b"content-type") or ""):
+            body = await _read_body(receive)
+            if _has_non_standard_constant(body):
+                await _respond(send, 422, NON_STANDARD_JSON_ERROR)
+                return
+            receive = _replay(body)
+        await self.app(scope, receive, send)
 
     @staticmethod
     def _authorized(scope: Scope, api_key: str) -> bool:
@@ -111,6 +118,63 @@ class GuardMiddleware:
             return message
 
         return wrapped
+
+
+JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Python's json module reads NaN/Infinity (not JSON); pydantic would then store them as null.
+NON_STANDARD_JSON_ERROR = {
+    "exception_message": "Invalid request received.",
+    "exception_detail": [
+        {"loc": ["body"], "msg": "NaN, Infinity and -Infinity are not valid JSON values", "type": "json_invalid"}
+    ],
+    "request_body": None,
+}
+
+
+class _NonStandardConstant(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardConstant(name)
+
+
+def _has_non_standard_constant(body: bytes) -> bool:
+    """True only for otherwise well-formed JSON using NaN/Infinity; other errors are FastAPI's to report."""
+    if not body or (b"NaN" not in body and b"Infinity" not in body):
+        return False
+    try:
+        json.loads(body, parse_constant=_reject_constant)
+    except _NonStandardConstant:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 class BodyTooLarge(Exception):

@@ -173,3 +173,15 @@ def test_event_filter_with_a_far_future_until_answers_promptly(client: httpx.Cli
     response = client.post("/events/filter", json=body, timeout=30)
     assert response.status_code == 200, response.text
     assert set(response.json()) >= {"events", "total", "next_page"}
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_standard_json_constants_are_422_not_stored_as_null(client: httpx.Client, constant: str) -> None:
+    flow = client.post("/flows/", json={"name": f"nan-{uuid.uuid4().hex[:8]}"}).json()
+    body = '{"flow_id": "%s", "parameters": {"x": %s}}' % (flow["id"], constant)
+    response = client.post("/flow_runs/", content=body.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "not valid JSON" in response.json()["exception_detail"][0]["msg"]
+    # A string that merely contains the word is fine.
+    ok = client.post("/flow_runs/", json={"flow_id": flow["id"], "parameters": {"x": "NaN and Infinity"}})
+    assert ok.status_code == 201 and ok.json()["parameters"] == {"x": "NaN and Infinity"}
