@@ -172,5 +172,6 @@ def start_serverflow(port: int | None = None, emulator_port: int | None = None,
     argv = [sys.executable, "-m", "bench.sf_server", "--port", str(port), "--emulator-port", str(emulator_port)]
     srv = _spawn("serverflow", argv, env, home, f"http://127.0.0.1:{port}/api")
     srv.extra["counters_url"] = f"http://127.0.0.1:{counters_port}"
+    srv.extra["aws_endpoint_url"] = f"http://127.0.0.1:{emulator_port}"
     wait_ready(srv, "/health", deadline_s, marker="Serverflow API:")
     return srv

@@ -141,6 +141,15 @@ def _stored(res: dict[str, Any], side: str) -> Any:
     return ((res.get(side) or {}).get("api") or {}).get("setup", {}).get("stored_runs", "-")
 
 
+def push_latency_line(res: dict[str, Any]) -> str:
+    lat = (res.get("serverflow") or {}).get("worker_latency") or {}
+    if not lat or lat.get("error"):
+        return f"Push latency (Serverflow only): {lat.get('error', 'not measured')}"
+    return (f"Push latency (Serverflow only): create_flow_run -> PENDING in an idle `serverflow worker` over SQS, "
+            f"API polling off: p50 {_f(lat.get('create_to_pending_p50_s'), 3)} s, max {_f(lat.get('create_to_pending_max_s'), 3)} s "
+            f"over {lat.get('runs', '?')} runs")
+
+
 def render(res: dict[str, Any]) -> str:
     m = res.get("meta", {})
     parts = [f"Serverflow bench  {m.get('started')}  commit {m.get('commit')}  mode {m.get('mode')}  "
@@ -159,7 +168,7 @@ def render(res: dict[str, Any]) -> str:
                   f"filters with {cfg.get('store_runs')} runs stored (target; actual: "
                   f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
                   f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
-              api_table(res), "", client_table(res), "", floor_table(res), "", import_table(res), "",
+              api_table(res), "", client_table(res), "", floor_table(res), "", push_latency_line(res), "", import_table(res), "",
               "Cost model (AWS list prices, on-demand):", cost_table(res)]
     return "\n".join(parts)
 

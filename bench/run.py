@@ -30,6 +30,7 @@ from bench.floor import CountersProbe, client_floor, snapshot, summarize_op, tic
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, reference_env, start_reference, start_serverflow
+from bench import worker_latency
 from bench.report import RESULTS_DIR, api_ratios, render, write_json
 from bench.scenarios import ApiConfig, BulkSeed, run_api_bench
 from bench.seed import ref_seed
@@ -108,6 +109,13 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
             # Idle is an empty store: each scheduled function ticked once before any load (priced as idle).
             log(f"[{kind}] scheduled functions: one tick each at idle")
             out["ticks"] = tick(counters)
+            log(f"[{kind}] push latency: create_flow_run -> PENDING in an idle serverflow worker")
+            try:
+                out["worker_latency"] = worker_latency.measure(
+                    srv.api_url, srv.extra["aws_endpoint_url"], runs=3 if args.smoke else 10
+                )
+            except Exception as exc:  # noqa: BLE001 - a figure missing, not a failed bench
+                out["worker_latency"] = {"error": str(exc)}
         if "api" not in args.skip:
             log(f"[{kind}] REST load")
             bulk = None if args.seed_via == "api" else bulk_seeder(kind, srv, 2 * args.seed_max_seconds + 30)
