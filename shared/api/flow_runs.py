@@ -14,13 +14,14 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 
+from pydantic import BaseModel, Field
+
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.run_criteria import FlowRunCriteria, flow_run_criteria
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
-from pydantic import BaseModel, Field
-
 from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
@@ -128,41 +129,19 @@ def _check_job_variables_update(flow_run_id: UUID) -> None:
 
 @router.post("/count")
 def count_flow_runs(
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: FlowRunCriteria = Depends(flow_run_criteria),
 ) -> int:
     return len(
-        flow_run_store.filter_runs(
-            flow_runs=flow_runs,
-            task_runs=task_runs,
-            flows=flows,
-            deployments=deployments,
-            work_pools=work_pools,
-            work_queues=work_pool_queues,
-        )
+        flow_run_store.filter_runs(**criteria.filter_kwargs())
     )
 
 
 @router.post("/lateness")
 def average_flow_run_lateness(
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: FlowRunCriteria = Depends(flow_run_criteria),
 ) -> float | None:
     runs = flow_run_store.filter_runs(
-        flow_runs=flow_runs,
-        task_runs=task_runs,
-        flows=flows,
-        deployments=deployments,
-        work_pools=work_pools,
-        work_queues=work_pool_queues,
+        **criteria.filter_kwargs(),
     )
     if not runs:
         return None
@@ -245,20 +224,10 @@ def read_flow_runs(
     sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: FlowRunCriteria = Depends(flow_run_criteria),
 ) -> list[FlowRun]:
     return flow_run_store.filter_runs(
-        flow_runs=flow_runs,
-        task_runs=task_runs,
-        flows=flows,
-        deployments=deployments,
-        work_pools=work_pools,
-        work_queues=work_pool_queues,
+        **criteria.filter_kwargs(),
         sort=sort,
         offset=offset,
         limit=limit,
@@ -293,21 +262,11 @@ def paginate_flow_runs(
     sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
     limit: int = LimitBody(),
     page: int = Body(1, ge=1),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: FlowRunCriteria = Depends(flow_run_criteria),
 ) -> FlowRunPaginationResponse:
     # One read serves both the page and the count.
     matched = flow_run_store.filter_runs(
-        flow_runs=flow_runs,
-        task_runs=task_runs,
-        flows=flows,
-        deployments=deployments,
-        work_pools=work_pools,
-        work_queues=work_pool_queues,
+        **criteria.filter_kwargs(),
         sort=sort,
     )
     start = (page - 1) * limit
