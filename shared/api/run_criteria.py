@@ -36,3 +36,24 @@ def flow_run_criteria(
     work_pool_queues: WorkQueueFilter | None = None,
 ) -> FlowRunCriteria:
     return FlowRunCriteria(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues)
+
+
+@dataclass(frozen=True)
+class TaskRunCriteria:
+    flows: FlowFilter | None
+    flow_runs: FlowRunFilter | None
+    task_runs: TaskRunFilter | None
+    deployments: DeploymentFilter | None
+
+    def filter_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `shared.storage.task_runs.filter_runs`."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def task_run_criteria(
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+) -> TaskRunCriteria:
+    return TaskRunCriteria(flows, flow_runs, task_runs, deployments)

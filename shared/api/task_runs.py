@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 
 from shared.api.dependencies import LimitBody, page_count
-from shared.schemas.filters.deployments import DeploymentFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.responses import OrchestrationResult
 from shared.schemas.sorting import TaskRunSort
 from shared.schemas.states import StateCreate
@@ -42,12 +41,9 @@ def update_task_run(task_run: TaskRunUpdate, task_run_id: UUID = Path(..., alias
 
 @router.post("/count")
 def count_task_runs(
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
+    criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> int:
-    return task_run_store.count_runs(task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments)
+    return task_run_store.count_runs(**criteria.filter_kwargs())
 
 
 @router.get("/{id:uuid}")
@@ -63,15 +59,9 @@ def read_task_runs(
     sort: TaskRunSort = Body(TaskRunSort.ID_DESC),
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
+    criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> list[TaskRun]:
-    return task_run_store.filter_runs(
-        task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments,
-        sort=sort, offset=offset, limit=limit,
-    )
+    return task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
 
 
 @router.post("/paginate")
@@ -79,14 +69,9 @@ def paginate_task_runs(
     sort: TaskRunSort = Body(TaskRunSort.ID_DESC),
     limit: int = LimitBody(),
     page: int = Body(1, ge=1),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
+    criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> TaskRunPaginationResponse:
-    matched = task_run_store.filter_runs(
-        task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments, sort=sort
-    )
+    matched = task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort)
     offset = (page - 1) * limit
     return TaskRunPaginationResponse(
         results=matched[offset : offset + limit],
