@@ -103,11 +103,22 @@ def scheduled_candidates(
     from shared.storage import flow_runs as flow_run_store
 
     live = [q for q in queues if not q.is_paused]
+    # Scheduled runs are read BEFORE the active counts: a claim landing between the two reads
+    # then shows up as active (shrinking the cap) instead of vanishing from the scheduled side
+    # unseen, which would let a second run through a concurrency limit.
+    scheduled = {
+        queue.id: []
+        if _min(limit, queue.concurrency_limit) == 0
+        else flow_run_store.read_scheduled(
+            work_queue_id=queue.id, before=before, after=after, limit=_min(limit, queue.concurrency_limit)
+        )
+        for queue in live
+    }
     active = active_counts((q.id for q in live), slot_states)
     result = []
     for queue in live:
         cap = _min(limit, available(queue.concurrency_limit, active[queue.id]))
-        runs = [] if cap == 0 else flow_run_store.read_scheduled(work_queue_id=queue.id, before=before, after=after, limit=cap)
+        runs = scheduled[queue.id] if cap is None else scheduled[queue.id][:cap]
         result.append(QueueCandidates(queue, runs, active[queue.id]))
     return result, active
 
