@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.api.deployments_runs import router as runs_router
 from shared.api.deployments_schedules import router as schedules_router
 from shared.schemas.deployments import (
@@ -22,8 +23,7 @@ from shared.schemas.deployments import (
     DeploymentPaginationResponse,
     DeploymentUpdate,
 )
-from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.filters.deployments import DeploymentFilter
 from shared.schemas.sorting import DeploymentSort
 from shared.scheduling import JobVariablesError, validate_deployment_job_variables
 from shared.storage import deployments as deployment_store
@@ -102,39 +102,14 @@ def read_deployment(deployment_id: UUID = Path(..., alias="id")) -> Deployment:
     return deployment_store.read_or_404(deployment_id)
 
 
-def _filtered(
-    flows: FlowFilter | None,
-    flow_runs: FlowRunFilter | None,
-    task_runs: TaskRunFilter | None,
-    deployments: DeploymentFilter | None,
-    work_pools: WorkPoolFilter | None,
-    work_pool_queues: WorkQueueFilter | None,
-    sort: DeploymentSort = DeploymentSort.NAME_ASC,
-) -> list[deployment_store.StoredDeployment]:
-    return filter_deployments(
-        deployments=deployments,
-        work_pools=work_pools,
-        flows=flows,
-        flow_runs=flow_runs,
-        task_runs=task_runs,
-        work_queues=work_pool_queues,
-        sort=sort,
-    )
-
-
 @router.post("/filter")
 def read_deployments(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: JoinedFilters = Depends(joined_filters),
     sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
 ) -> list[Deployment]:
-    found = _filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues, sort)
+    found = filter_deployments(**criteria.filter_kwargs(), sort=sort)
     return list(found[offset : offset + limit])
 
 
@@ -142,15 +117,10 @@ def read_deployments(
 def paginate_deployments(
     limit: int = LimitBody(),
     page: int = Body(1, ge=1),
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: JoinedFilters = Depends(joined_filters),
     sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
 ) -> DeploymentPaginationResponse:
-    found = _filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues, sort)
+    found = filter_deployments(**criteria.filter_kwargs(), sort=sort)
     start = (page - 1) * limit
     return DeploymentPaginationResponse(
         results=list(found[start : start + limit]),
@@ -163,14 +133,9 @@ def paginate_deployments(
 
 @router.post("/count")
 def count_deployments(
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_pool_queues: WorkQueueFilter | None = None,
+    criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
-    return len(_filtered(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues))
+    return len(filter_deployments(**criteria.filter_kwargs()))
 
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)

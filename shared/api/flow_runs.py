@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shared.api.dependencies import LimitBody, page_count
-from shared.api.run_criteria import FlowRunCriteria, flow_run_criteria
+from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
@@ -129,7 +129,7 @@ def _check_job_variables_update(flow_run_id: UUID) -> None:
 
 @router.post("/count")
 def count_flow_runs(
-    criteria: FlowRunCriteria = Depends(flow_run_criteria),
+    criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
     return len(
         flow_run_store.filter_runs(**criteria.filter_kwargs())
@@ -138,7 +138,7 @@ def count_flow_runs(
 
 @router.post("/lateness")
 def average_flow_run_lateness(
-    criteria: FlowRunCriteria = Depends(flow_run_criteria),
+    criteria: JoinedFilters = Depends(joined_filters),
 ) -> float | None:
     runs = flow_run_store.filter_runs(
         **criteria.filter_kwargs(),
@@ -224,7 +224,7 @@ def read_flow_runs(
     sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
-    criteria: FlowRunCriteria = Depends(flow_run_criteria),
+    criteria: JoinedFilters = Depends(joined_filters),
 ) -> list[FlowRun]:
     return flow_run_store.filter_runs(
         **criteria.filter_kwargs(),
@@ -262,7 +262,7 @@ def paginate_flow_runs(
     sort: FlowRunSort = Body(FlowRunSort.ID_DESC),
     limit: int = LimitBody(),
     page: int = Body(1, ge=1),
-    criteria: FlowRunCriteria = Depends(flow_run_criteria),
+    criteria: JoinedFilters = Depends(joined_filters),
 ) -> FlowRunPaginationResponse:
     # One read serves both the page and the count.
     matched = flow_run_store.filter_runs(

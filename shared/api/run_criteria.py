@@ -1,7 +1,8 @@
-"""The joined filters a flow-run query takes from the request body, as one dependency.
+"""The joined filters a list endpoint takes from the request body, as one dependency.
 
-The reference's filter/count/paginate/lateness endpoints share the same six body keys;
-declaring them once keeps the endpoints' bodies identical by construction.
+The reference's flow-run and deployment filter/count/paginate endpoints share the same
+six body keys (task runs use four); declaring them once keeps those bodies identical by
+construction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 
 
 @dataclass(frozen=True)
-class FlowRunCriteria:
+class JoinedFilters:
     flows: FlowFilter | None
     flow_runs: FlowRunFilter | None
     task_runs: TaskRunFilter | None
@@ -23,19 +24,19 @@ class FlowRunCriteria:
     work_queues: WorkQueueFilter | None
 
     def filter_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `shared.storage.flow_runs.filter_runs`."""
+        """Keyword arguments for the storage filters (`flow_runs.filter_runs`, `filter_deployments`)."""
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
-def flow_run_criteria(
+def joined_filters(
     flows: FlowFilter | None = None,
     flow_runs: FlowRunFilter | None = None,
     task_runs: TaskRunFilter | None = None,
     deployments: DeploymentFilter | None = None,
     work_pools: WorkPoolFilter | None = None,
     work_pool_queues: WorkQueueFilter | None = None,
-) -> FlowRunCriteria:
-    return FlowRunCriteria(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues)
+) -> JoinedFilters:
+    return JoinedFilters(flows, flow_runs, task_runs, deployments, work_pools, work_pool_queues)
 
 
 @dataclass(frozen=True)
