@@ -2,7 +2,7 @@
 `serverflow worker` (its pool's SQS queue delivers the hint; the worker's API poll is set to 60 s, so
 polling cannot be what starts it).
 
-    .venv/bin/python -m bench.worker_latency --api-url http://127.0.0.1:PORT/api --aws-endpoint-url http://127.0.0.1:EMU
+    .venv-test/bin/python -m bench.worker_latency --api-url http://127.0.0.1:PORT/api --aws-endpoint-url http://127.0.0.1:EMU
 
 `measure(api_url, aws_endpoint_url, runs=5)` returns a JSON-able dict: per run the server-side
 create -> PENDING (PENDING state timestamp minus SCHEDULED state timestamp, one clock) and the
