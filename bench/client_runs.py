@@ -33,14 +33,15 @@ def count_task_runs(api_url: str, flow_run_id: str) -> int | None:
 
 
 def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.0,
-                    wait_recorded_s: float = 20.0) -> dict[str, Any]:
-    """One flow in a fresh interpreter. Adds the outer wall time and the delay until the server has
-    recorded all task runs (polled, bounded by `wait_recorded_s`)."""
+                    wait_recorded_s: float = 20.0, module: str = "bench.client_flow") -> dict[str, Any]:
+    """One flow in a fresh interpreter (``module``: bench.client_flow for prefect, bench.sdk_flow for the
+    Serverflow SDK). Adds the outer wall time and the delay until the server has recorded all task runs
+    (polled, bounded by `wait_recorded_s`)."""
     assert_loopback(api_url)
     with tempfile.TemporaryDirectory(prefix="bench-client-") as home:
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([sys.executable, "-m", "bench.client_flow", "--tasks", str(tasks), "--mode", mode],
+            p = subprocess.run([sys.executable, "-m", module, "--tasks", str(tasks), "--mode", mode],
                                cwd=str(REPO), env=client_env(api_url, home), capture_output=True, text=True,
                                timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -67,3 +68,13 @@ def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.
     res["task_runs_recorded"] = recorded
     res["recorded_after_exit_s"] = round(time.perf_counter() - t1, 2)
     return res
+
+
+def per_task_overhead_ms(flows: list[dict[str, Any]], mode: str = "sequential") -> float | None:
+    """(flow wall with N tasks - with 0 tasks) / N, from one client's runs of the bench flow."""
+    by_tasks = {f.get("tasks"): f for f in flows if f.get("mode") == mode and "flow_wall_s" in f}
+    empty = by_tasks.get(0)
+    full = max((n for n in by_tasks if n), default=None)
+    if empty is None or full is None:
+        return None
+    return round((by_tasks[full]["flow_wall_s"] - empty["flow_wall_s"]) / full * 1000, 3)

@@ -150,6 +150,16 @@ def push_latency_line(res: dict[str, Any]) -> str:
             f"over {lat.get('runs', '?')} runs")
 
 
+def sdk_line(res: dict[str, Any]) -> str:
+    """The SDK's targets: per-task overhead <= 1/2 of prefect's (same flow, same server), import <= 1/4."""
+    per_task = (res.get("serverflow") or {}).get("sdk_vs_prefect_per_task") or {}
+    imports = ((res.get("imports") or {}).get("sdk_vs_prefect") or {}).get("import") or {}
+    return (f"SDK vs prefect (same 200-task sequential flow, same Serverflow server): per-task overhead "
+            f"{_f(per_task.get('serverflow_ms'), 3)} ms vs {_f(per_task.get('prefect_ms'), 3)} ms, ratio "
+            f"{_f(per_task.get('ratio'), 3)} (target <= {per_task.get('target_ratio_max', 0.5)}); import ratio "
+            f"{_f(imports.get('serverflow_over_prefect'), 4)} (target <= 0.25)")
+
+
 def render(res: dict[str, Any]) -> str:
     m = res.get("meta", {})
     parts = [f"Serverflow bench  {m.get('started')}  commit {m.get('commit')}  mode {m.get('mode')}  "
@@ -168,7 +178,7 @@ def render(res: dict[str, Any]) -> str:
                   f"filters with {cfg.get('store_runs')} runs stored (target; actual: "
                   f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
                   f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
-              api_table(res), "", client_table(res), "", floor_table(res), "", push_latency_line(res), "", import_table(res), "",
+              api_table(res), "", client_table(res), "", floor_table(res), "", push_latency_line(res), "", import_table(res), "", sdk_line(res), "",
               "Cost model (AWS list prices, on-demand):", cost_table(res)]
     return "\n".join(parts)
 

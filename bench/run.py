@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from bench import cost as costmod
-from bench.client_runs import run_client_flow
+from bench.client_runs import per_task_overhead_ms, run_client_flow
 from bench.floor import CountersProbe, client_floor, snapshot, summarize_op, tick, wait_quiet
 from bench.imports import import_report
 from bench.load import make_client
@@ -139,6 +139,21 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                     d = costmod.diff_routes(snapshot(counters), before)
                     d.pop(BENCH_POLL_ROUTE, None)  # the bench's own polling is not the flow's work
                     out["client_flow_counters"][f"{mode}_{tasks}"] = d
+        if counters and "client" not in args.skip:
+            # The same flow through the Serverflow SDK, on the same server: its per-task overhead beside prefect's.
+            out["sdk_flows"] = []
+            for tasks in (0, args.tasks):
+                log(f"[{kind}] serverflow SDK flow: {tasks} tasks, sequential")
+                out["sdk_flows"].append(run_client_flow(srv.api_url, tasks, "sequential",
+                                                        wait_recorded_s=5.0 if args.smoke else 20.0,
+                                                        module="bench.sdk_flow"))
+            sdk_ms = per_task_overhead_ms(out["sdk_flows"])
+            prefect_ms = per_task_overhead_ms(out.get("client_flows", []))
+            out["sdk_vs_prefect_per_task"] = {
+                "serverflow_ms": sdk_ms, "prefect_ms": prefect_ms,
+                "ratio": round(sdk_ms / prefect_ms, 3) if sdk_ms is not None and prefect_ms else None,
+                "target_ratio_max": 0.5,
+            }
         if counters and out.get("client_flow_counters"):
             out.setdefault("floor", {}).update(client_floor(out["client_flow_counters"], args.tasks))
         if counters:

@@ -121,7 +121,7 @@ def measure(api_url: str, aws_endpoint_url: str, runs: int = 5, bound_s: float =
                 worker = subprocess.Popen([server_python(), "-m", "serverflow.cli", "worker", "--pool", pool], cwd=REPO, env=env,
                                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             _wait(lambda: "started on pool" in log.read_text(errors="replace") or worker.poll() is not None, 60, 0.1, "worker start")
-            if "listening on SQS queue" not in log.read_text(errors="replace"):
+            if "mode: SQS long polling" not in log.read_text(errors="replace"):
                 raise RuntimeError(f"worker is not on SQS:\n{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)  # inside its first long poll
             samples = []

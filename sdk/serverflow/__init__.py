@@ -40,6 +40,10 @@ _EXPORTS: dict[str, str] = {
     "AsyncClient": "client",
     "get_client": "client",
     "runtime": "runtime",
+    "variables": "variables",
+    "Secret": "blocks",
+    "JSON": "blocks",
+    "emit_event": "events",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -50,13 +54,15 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'serverflow' has no attribute {name!r}")
     module = import_module(f".{module_name}", __name__)
-    value = module if name == "runtime" else getattr(module, name)
+    value = module if name in ("runtime", "variables") else getattr(module, name)
     globals()[name] = value
     return value
 
 
 if TYPE_CHECKING:
-    from . import runtime
+    from . import runtime, variables
+    from .blocks import JSON, Secret
+    from .events import emit_event
     from .artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
     from .client import AsyncClient, SyncClient, get_client
     from .flows import Flow, ThreadPoolTaskRunner, flow

@@ -10,10 +10,14 @@ class ServerflowError(Exception):
 class APIError(ServerflowError):
     """The API answered with an error status."""
 
-    def __init__(self, message: str, status_code: int | None = None, body: object = None) -> None:
+    def __init__(
+        self, message: str, status_code: int | None = None, body: object = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+        # Seconds from the response's Retry-After header (423 from a full concurrency limit carries one).
+        self.retry_after = retry_after
 
 
 class APIUnreachable(APIError):

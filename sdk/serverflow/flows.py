@@ -126,6 +126,21 @@ class Flow(Generic[P, R]):
             state = engine.run()
         return state if return_state else state.result()
 
+    def deploy(self, name: str, work_pool_name: Optional[str] = None, **options: Any) -> str:
+        """Create or update the deployment ``<flow name>/<name>`` run by ``work_pool_name``'s workers; returns
+        its id. Options: see ``serverflow.deployments.apply`` (schedules, parameters, job_variables, tags,
+        concurrency_limit, triggers, entrypoint, source_root, ...)."""
+        from .deployments import apply
+
+        return apply(self, name, work_pool_name, **options)
+
+    def serve(self, name: str, **options: Any) -> int:
+        """Create the deployment and execute its scheduled runs in this process until stopped (Ctrl-C).
+        Options: ``limit``, ``poll_seconds``, ``stop_after`` and those of ``deploy``."""
+        from .serve import serve
+
+        return serve(self, name, **options)
+
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
 

@@ -23,6 +23,7 @@ from shared.schemas.work_pools import (
     WorkerFlowRunResponse,
     WorkPool,
     WorkPoolCreate,
+    WorkPoolDispatchQueue,
     WorkPoolStatus,
     WorkPoolUpdate,
     WorkQueue,
@@ -74,6 +75,16 @@ def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
 @router.get("/{name}")
 def read_work_pool(name: str = Path(..., description="The work pool name")) -> WorkPool:
     return selection.with_pool_slots([pool_store.read_by_name_or_404(name)])[0]
+
+
+@router.get(
+    "/{name}/dispatch_queue",
+    description="Serverflow extension: the SQS queue this pool's due runs are sent to, for workers that "
+    "listen to it (the queue URL is infrastructure, so Prefect's WorkPool schema does not carry it).",
+)
+def read_work_pool_dispatch_queue(name: str = Path(..., description="The work pool name")) -> WorkPoolDispatchQueue:
+    pool = pool_store.read_by_name_or_404(name)
+    return dispatch.dispatch_queue_of(pool)
 
 
 @router.post("/filter")

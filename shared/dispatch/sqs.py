@@ -27,7 +27,7 @@ from shared.config import get_settings
 from shared.dispatch import messages
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
-from shared.schemas.work_pools import WorkQueue
+from shared.schemas.work_pools import WorkPoolDispatchQueue, WorkQueue
 from shared.storage.work_pools import StoredWorkPool
 
 logger = logging.getLogger("serverflow.dispatch")
@@ -83,6 +83,18 @@ def create_pool_queue(pool_id: object, pool_name: str) -> str:
         tags={"serverflow:work-pool": pool_name[:256], "serverflow:work-pool-id": str(pool_id)},
     )
     return str(response["QueueUrl"])
+
+
+def dispatch_queue_of(pool: StoredWorkPool) -> WorkPoolDispatchQueue:
+    """What a worker needs to listen to the pool's queue. The endpoint is only told when it is not AWS's
+    own (set by configuration: the local emulator or LocalStack, which accept any credentials)."""
+    settings = get_settings()
+    return WorkPoolDispatchQueue(
+        queue_url=pool.sqs_queue_url,
+        region=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        emulated=settings.aws_endpoint_url is not None,
+    )
 
 
 def delete_pool_queue(queue_url: str | None) -> None:

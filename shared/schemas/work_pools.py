@@ -279,3 +279,15 @@ __all__ = [
     "check_base_job_template",
     "worker_status",
 ]
+
+
+class WorkPoolDispatchQueue(APIBaseModel):
+    """Serverflow's own addition: where a pool's runs are announced, so a worker needs no AWS set-up
+    beyond credentials (and none at all on the local stack, whose emulator accepts any)."""
+
+    queue_url: str | None = Field(default=None, description="The pool's SQS queue URL, or null if it has none.")
+    region: str = Field(description="The AWS region of the queue.")
+    endpoint_url: str | None = Field(
+        default=None, description="The SQS endpoint when it is not AWS's regional one (the local emulator, LocalStack)."
+    )
+    emulated: bool = Field(default=False, description="True when the endpoint is an emulator that accepts any credentials.")

@@ -15,10 +15,10 @@ OPS = {"create_flow_run", "set_state_pending", "set_state_running", "set_state_c
        "filter_by_state", "filter_by_flow", "filter_sorted_expected_start", "logs_batch_create"}
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(180)
 def test_bench_smoke(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--import-repeats", "1", "--out", str(tmp_path)],
-                       cwd=str(REPO), capture_output=True, text=True, timeout=85)
+                       cwd=str(REPO), capture_output=True, text=True, timeout=170)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "REST API" in p.stdout and "Cost model" in p.stdout
     res = json.loads((tmp_path / "latest.json").read_text())
@@ -32,3 +32,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert floor["set_state_pending"]["ddb_calls_per_op"] > 0  # the botocore hook counted calls
     assert "total" in res["cost"]["per_million_flow_runs"]
     assert res["imports"]["handlers"]
+    sdk_flows = res["serverflow"]["sdk_flows"]
+    assert [f["state"] for f in sdk_flows] == ["COMPLETED", "COMPLETED"], sdk_flows
+    assert res["serverflow"]["sdk_vs_prefect_per_task"]["serverflow_ms"] is not None
+    assert "SDK vs prefect" in p.stdout

@@ -31,7 +31,7 @@ def test_create_flow_run_reaches_a_waiting_worker_through_sqs(
     log = tmp_path / "worker.log"
     worker = start_worker(pool, worker_env(api_url, aws_endpoint_url, tmp_path, **PUSH_ONLY), log)
     try:
-        wait_for(lambda: "listening on SQS queue" in log.read_text() and "started on pool" in log.read_text(), timeout=30)
+        wait_for(lambda: "mode: SQS long polling" in log.read_text() and "started on pool" in log.read_text(), timeout=30)
         time.sleep(0.5)  # inside its first long poll; its first API poll comes only after that poll returns
 
         created_at = time.monotonic()

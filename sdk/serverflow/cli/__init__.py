@@ -1,5 +1,5 @@
 """``serverflow`` command line. Each command group is a module exposing ``register(subparsers)``; add a
-module to ``GROUPS`` to add a group (the ``worker`` command arrives with the work-pool issue)."""
+module to ``GROUPS`` to add a group."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from importlib import import_module
 from typing import Callable, Optional, Sequence
 
-GROUPS = ("flow_run", "deployment", "work_pool", "worker")
+GROUPS = ("flow_run", "deployment", "deploy", "work_pool", "worker")
 
 
 def build_parser() -> argparse.ArgumentParser:

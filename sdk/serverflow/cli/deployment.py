@@ -41,9 +41,12 @@ def list_deployments(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parameters(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = json.loads(args.params) if args.params else {}
-    for item in args.param:
+def parse_parameters(as_json: str | None, pairs: list[str]) -> dict[str, Any]:
+    """``--params '{...}'`` merged with ``key=value`` pairs (values parsed as JSON when they can be)."""
+    params: dict[str, Any] = json.loads(as_json) if as_json else {}
+    if not isinstance(params, dict):
+        raise SystemExit("--params expects a JSON object")
+    for item in pairs:
         key, sep, raw = item.partition("=")
         if not sep:
             raise SystemExit(f"--param expects key=value, got {item!r}")
@@ -61,7 +64,7 @@ def run_deployment(args: argparse.Namespace) -> int:
             deployment = api.read_deployment_by_name(flow_name, deployment_name)
         else:
             deployment = api.read_deployment(args.name)
-        body: dict[str, Any] = {"parameters": _parameters(args)}
+        body: dict[str, Any] = {"parameters": parse_parameters(args.params, args.param)}
         if args.tag:
             body["tags"] = args.tag
         run = api.create_flow_run_from_deployment(deployment.id, body)

@@ -125,7 +125,14 @@ def check(response: httpx.Response, url: str) -> None:
         )
     if status == 404:
         raise ObjectNotFound(f"Not found: {where} ({detail})", status, body)
-    raise APIError(f"API error {status} on {where}: {detail}", status, body)
+    raise APIError(f"API error {status} on {where}: {detail}", status, body, _retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
 
 
 def json_body(model: Any) -> Callable[[httpx.Response], Any]:

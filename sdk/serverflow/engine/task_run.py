@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import _time
 from .._ids import uuid7
 from .._params import call_with, run_name
+from .._timeout import call_with_timeout
 from ..cache_policies import NONE, CachePolicy
+from ..concurrency import Lease, acquire_task_slots
 from ..context import (
     FlowRunContext,
     TaskRunContext,
@@ -406,10 +408,24 @@ class TaskRunEngine:
     # --- drivers -------------------------------------------------------------------------------------------
     def run(self) -> State[Any]:
         """Run to a final state in this thread (sync task functions)."""
-        from .._timeout import call_with_timeout
-
         if not self.start():
             return self.state
+        lease = self._take_tag_slots()
+        try:
+            self._attempts_sync()
+        finally:
+            if lease is not None:
+                lease.release()
+        self.call_hooks()
+        return self.state
+
+    def _take_tag_slots(self) -> Optional[Lease]:
+        """One slot of each ``tag:<tag>`` limit, held from Running to the final state (retries included)."""
+        if self.flow_ctx is None or not self.record.tags:
+            return None
+        return acquire_task_slots(self.flow_ctx.client, list(self.record.tags), str(self.record.id))
+
+    def _attempts_sync(self) -> None:
         retrying = False
         while True:
             self.attempts += 1
@@ -435,12 +451,20 @@ class TaskRunEngine:
             reset_task_run_context(token)
             self.succeed(value)
             break
-        self.call_hooks()
-        return self.state
 
     async def run_async(self) -> State[Any]:
         if not await asyncio.to_thread(self.start):
             return self.state
+        lease = await asyncio.to_thread(self._take_tag_slots)
+        try:
+            await self._attempts_async()
+        finally:
+            if lease is not None:
+                await asyncio.to_thread(lease.release)
+        self.call_hooks()
+        return self.state
+
+    async def _attempts_async(self) -> None:
         retrying = False
         while True:
             self.attempts += 1
@@ -467,8 +491,6 @@ class TaskRunEngine:
             reset_task_run_context(token)
             self.succeed(value)
             break
-        self.call_hooks()
-        return self.state
 
     def run_in_thread(self) -> State[Any]:
         """Entry point for the task runner's threads: async task functions get their own event loop."""

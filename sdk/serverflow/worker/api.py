@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from ..client import SyncClient
 from ..client.models import FlowRun, OrchestrationResult, WorkPool
+from ..exceptions import ObjectNotFound
+from .queue import QueueLocation
 
 WORKER_TYPE = "serverflow"
 
@@ -30,6 +33,14 @@ class WorkerAPI:
     def read_pool(self) -> WorkPool:
         self.pool = self.client.read_work_pool(self.pool_name)
         return self.pool
+
+    def dispatch_queue(self) -> QueueLocation | None:
+        """Where the pool's hints arrive; None when the server does not say (not a Serverflow server)."""
+        try:
+            data = self.client.request("GET", f"/work_pools/{quote(self.pool_name, safe='')}/dispatch_queue")
+        except ObjectNotFound:
+            return None
+        return QueueLocation(data.get("queue_url"), data.get("region"), data.get("endpoint_url"), bool(data.get("emulated")))
 
     def heartbeat(self, interval_seconds: float) -> None:
         self.client.request(

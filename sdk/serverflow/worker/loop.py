@@ -22,7 +22,7 @@ from . import record
 from .api import WorkerAPI
 from .console import elapsed, say
 from .options import WorkerOptions
-from .queue import Message, PoolQueue, resolve_queue_url, sqs_client
+from .queue import Message, PoolQueue, describe, resolve_queue_url, sqs_client
 
 RELEASE_SECONDS = 5  # a hint for a queue this worker does not serve becomes visible again this soon
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling for ChangeMessageVisibility
@@ -50,15 +50,24 @@ class Worker:
             say(f"created work pool {self.options.pool!r}")
 
     def _connect_queue(self) -> None:
+        """SQS when the pool has a queue we can reach, else API polling; says which, and why, in one line."""
         if not self.options.use_sqs:
+            say(f"mode: API polling every {self.options.query_seconds:g}s (--no-sqs)")
             return
         try:
-            client = sqs_client()
+            location = None if self.options.queue_url else self.api.dispatch_queue()
+            if location is not None and not location.queue_url:
+                say(f"mode: API polling every {self.options.query_seconds:g}s (work pool {self.options.pool!r} has no SQS queue)")
+                return
+            client = sqs_client(location)
             assert self.api.pool is not None
-            self.queue = PoolQueue(resolve_queue_url(client, self.api.pool.id, self.options.queue_url), client)
-            say(f"listening on SQS queue {self.queue.url}")
+            url = self.options.queue_url or (location.queue_url if location else None)
+            self.queue = PoolQueue(resolve_queue_url(client, self.api.pool.id, url), client)
+            self.queue.check()  # reachability and credentials, now rather than on the first long poll
+            told = "--queue-url" if self.options.queue_url else ("the API" if location else "the queue naming convention")
+            say(f"mode: SQS long polling on {describe(location) if location and not self.options.queue_url else self.queue.url} (from {told}), API poll every {self.options.query_seconds:g}s as a safety net")
         except Exception as exc:  # noqa: BLE001 - degrade to API polling, never refuse to work
-            say(f"no SQS queue ({exc}); polling the API only")
+            say(f"mode: API polling every {self.options.query_seconds:g}s (SQS unavailable: {exc})")
             self.queue = None
 
     # --- heartbeat -------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The pool's SQS queue, seen from a worker: find its URL, receive, delete, keep invisible.
 
-The API never returns a queue URL (it is infrastructure, not part of Prefect's schema), so the worker
-derives it the way the server names it (``shared/dispatch/sqs.py``): ``<prefix>-pool-<pool id>``, where
-the prefix is ``SERVERFLOW_POOL_QUEUE_PREFIX`` (the stack name on AWS; the table name ``serverflow``
-locally). If that name does not exist, any queue named ``*-pool-<pool id>`` is taken (pool ids are
-UUIDs, so the suffix is unique). ``--queue-url`` / ``SERVERFLOW_WORKER_QUEUE_URL`` override both.
+The worker asks the API where its pool's runs are announced (``GET /work_pools/{name}/dispatch_queue``, a
+Serverflow extension): the queue URL, the region and, on a local stack, the emulator's endpoint (which takes
+any credentials, so nothing needs exporting). ``--queue-url`` / ``SERVERFLOW_WORKER_QUEUE_URL`` override the
+URL and ``SERVERFLOW_AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL`` / ``AWS_REGION`` the endpoint and region. Against
+a server without that route the worker derives the name the server gives queues (``shared/dispatch/sqs.py``):
+``<prefix>-pool-<pool id>``, the prefix being ``SERVERFLOW_POOL_QUEUE_PREFIX`` (the stack name on AWS).
 """
 
 from __future__ import annotations
@@ -29,12 +30,35 @@ class Message:
     receive_count: int
 
 
-def sqs_client() -> Any:
+# Any credentials do for an emulator (moto, LocalStack); boto3 still insists on having some.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "serverflow", "aws_secret_access_key": "serverflow"}
+
+
+@dataclass
+class QueueLocation:
+    """Where a pool's hints arrive, as the API told it (``GET /work_pools/{name}/dispatch_queue``)."""
+
+    queue_url: str | None
+    region: str | None = None
+    endpoint_url: str | None = None
+    emulated: bool = False
+
+
+def sqs_client(location: QueueLocation | None = None) -> Any:
     import boto3  # imported only by workers: `import serverflow` stays light
 
-    endpoint = os.environ.get("SERVERFLOW_AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("sqs", endpoint_url=endpoint, region_name=region)
+    told = location or QueueLocation(None)
+    endpoint = os.environ.get("SERVERFLOW_AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or told.endpoint_url
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or told.region or "us-east-1"
+    session = boto3.session.Session()
+    if told.emulated and endpoint == told.endpoint_url and session.get_credentials() is None:
+        return session.client("sqs", endpoint_url=endpoint, region_name=region, **EMULATOR_CREDENTIALS)
+    return session.client("sqs", endpoint_url=endpoint, region_name=region)
+
+
+def describe(location: QueueLocation) -> str:
+    where = f" via {location.endpoint_url}" if location.endpoint_url else ""
+    return f"{location.queue_url}{where}"
 
 
 def queue_name_for(pool_id: object, prefix: str | None = None) -> str:
@@ -67,6 +91,10 @@ class PoolQueue:
     def __init__(self, url: str, client: Any | None = None) -> None:
         self.url = url
         self.client = client or sqs_client()
+
+    def check(self) -> None:
+        """Raise if the queue cannot be reached with these credentials (receives nothing)."""
+        self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
 
     def receive(self, max_messages: int, wait_seconds: int, visibility_timeout: int | None) -> list[Message]:
         kwargs: dict[str, Any] = {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import SyncClient
+from ..entrypoints import confine, split
 from ..flows import Flow
 
 FLOW_OPTIONS = ("name", "retries", "retry_delay_seconds", "timeout_seconds", "persist_result", "log_prints", "tags")
@@ -36,7 +37,7 @@ def working_directory(deployment: dict[str, Any]) -> Path:
 
 def _import_target(target: str, workdir: Path) -> Any:
     if target.endswith(".py") or "/" in target or os.sep in target:
-        file = Path(target) if Path(target).is_absolute() else workdir / target
+        file = confine(target, workdir)  # never run a file from outside the deployment's source root
         if not file.exists():
             raise FileNotFoundError(f"entrypoint file {file} does not exist")
         sys.path.insert(0, str(file.parent))
@@ -50,9 +51,7 @@ def _import_target(target: str, workdir: Path) -> Any:
 
 
 def load_flow(entrypoint: str, workdir: Path) -> Flow[..., Any]:
-    target, _, attribute = entrypoint.rpartition(":")
-    if not target or not attribute:
-        raise ValueError(f"entrypoint {entrypoint!r} is not of the form path/to/file.py:flow_function")
+    target, attribute = split(entrypoint)
     sys.path.insert(0, str(workdir))
     obj: Any = _import_target(target, workdir)
     for part in attribute.split("."):
