@@ -8,16 +8,19 @@ Counts the HTTP requests (by method + path template) and events the client sent,
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import re
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 T_PROCESS = time.perf_counter()
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 requests_sent: Counter[str] = Counter()
 events_sent: Counter[str] = Counter()
+frames_sent: list[str] = []  # every event as the client serialized it (one websocket frame each)
 
 
 def _template(method: str, url: Any) -> str:
@@ -48,6 +51,7 @@ def install_counters() -> None:
 
         async def emit(self: Any, event: Any) -> None:
             events_sent[".".join(str(event.event).split(".")[:2])] += 1
+            frames_sent.append(event.model_dump_json())
             await orig_emit(self, event)
 
         PrefectEventsClient._emit = emit  # type: ignore[method-assign]
@@ -59,12 +63,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--mode", choices=["sequential", "submit"], default="sequential")
+    ap.add_argument("--frames-out", help="write the events the client sent (one JSON frame per line) here")
     args = ap.parse_args()
     t_import = time.perf_counter()
     from prefect import flow, task
 
     import_s = time.perf_counter() - t_import
     install_counters()
+    if args.frames_out:
+        # Registered before prefect's events worker starts, so it runs after that worker's exit flush.
+        atexit.register(lambda: Path(args.frames_out).write_text("".join(frame + "\n" for frame in frames_sent)))
 
     @task
     def trivial(i: int) -> int:

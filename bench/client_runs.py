@@ -33,7 +33,8 @@ def count_task_runs(api_url: str, flow_run_id: str) -> int | None:
 
 
 def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.0,
-                    wait_recorded_s: float = 20.0, module: str = "bench.client_flow") -> dict[str, Any]:
+                    wait_recorded_s: float = 20.0, module: str = "bench.client_flow",
+                    frames_out: str | None = None) -> dict[str, Any]:
     """One flow in a fresh interpreter (``module``: bench.client_flow for prefect, bench.sdk_flow for the
     Serverflow SDK). Adds the outer wall time and the delay until the server has recorded all task runs
     (polled, bounded by `wait_recorded_s`)."""
@@ -41,7 +42,8 @@ def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.
     with tempfile.TemporaryDirectory(prefix="bench-client-") as home:
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([sys.executable, "-m", module, "--tasks", str(tasks), "--mode", mode],
+            p = subprocess.run([sys.executable, "-m", module, "--tasks", str(tasks), "--mode", mode,
+                                *(["--frames-out", frames_out] if frames_out else [])],
                                cwd=str(REPO), env=client_env(api_url, home), capture_output=True, text=True,
                                timeout=timeout_s)
         except subprocess.TimeoutExpired:

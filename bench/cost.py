@@ -43,24 +43,55 @@ def diff_routes(after: Routes, before: Routes) -> Routes:
     return out
 
 
+def tracing_default() -> bool:
+    """Whether template.yaml deploys with X-Ray on (its `Tracing` parameter's default)."""
+    try:
+        from infra.template import load_template
+
+        return str(load_template().get("Parameters", {}).get("Tracing", {}).get("Default", "Active")) == "Active"
+    except Exception:  # noqa: BLE001 - no template: assume the costlier setting
+        return True
+
+
+AWS_WS_PREFIX = "WS aws:"
+
+
+def on_aws_path(local: Routes, replayed: Routes) -> Routes:
+    """A flow's counters with its local websocket work (one process, batched frames) replaced by the same
+    frames replayed through the websocket Lambda, one invocation each (bench/ws_replay.py)."""
+    out = {k: v for k, v in local.items() if not k.startswith("WS ")}
+    out.update({k: v for k, v in replayed.items() if k.startswith(AWS_WS_PREFIX)})
+    return out
+
+
 def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = False) -> dict[str, float]:
-    """$ for the work in `routes`: every HTTP request = API Gateway HTTP request + a Lambda invocation billed
-    for its measured server time; every websocket message = a WebSocket message + a Lambda invocation."""
+    """$ for the work in `routes`: every HTTP request = a CloudFront request + an API Gateway HTTP request + a
+    Lambda invocation billed for its measured server time; every websocket message = a WebSocket message + a
+    Lambda invocation (replayed routes "WS aws:..." carry their own measured time per invocation; the local
+    batched socket is priced at an assumed time per message); X-Ray only when the template turns it on."""
     mem_mb, arch = lambda_conf(prices)
     gb = mem_mb / 1024
     lam, a = prices["lambda"], prices["assumptions"]
     per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
-    http_req = ws_msgs = invocations = 0
+    http_req = ws_msgs = invocations = ws_connections = 0
     gb_s = conn_min = rru = wru = 0.0
     for route, r in routes.items():
         if route == "background" and not include_background:
             continue
         rru += r.get("rru", 0.0)
         wru += r.get("wru", 0.0)
-        if route.startswith("WS "):
+        if route.startswith(AWS_WS_PREFIX):
+            # One invocation per message ($connect, auth, frames, $disconnect), each billed for its own time.
+            n = r.get("ws_messages", 0)
+            ws_msgs += n
+            invocations += n
+            ws_connections += 1 if n else 0
+            gb_s += (r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000) * gb
+        elif route.startswith("WS "):
             conn_min += r.get("server_s", 0.0) / 60
             ws_msgs += r.get("ws_messages", 0)
             invocations += r.get("ws_messages", 0)
+            ws_connections += r.get("requests", 0)
             gb_s += r.get("ws_messages", 0) * a["lambda_ms_per_ws_message"] / 1000 * gb
         elif route != "background":
             n = r.get("requests", 0)
@@ -79,7 +110,10 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
         "dynamodb_write": wru / m * prices["dynamodb_on_demand"]["per_million_wru"],
         "cloudwatch_logs": invocations * a["log_bytes_per_invocation"] / 1e9
         * prices["also"]["cloudwatch_logs_ingest_per_gb"],
-        "xray": invocations * a["xray_sampled_fraction"] / m * prices["also"]["xray_per_million_traces_recorded"],
+        "xray": invocations * a["xray_sampled_fraction"] / m * prices["also"]["xray_per_million_traces_recorded"]
+        if tracing_default() else 0.0,
+        # Every HTTP request and websocket upgrade passes the one CloudFront distribution (same host + /api).
+        "cloudfront": (http_req + ws_connections) / m * prices["cloudfront"]["per_million_https_requests"],
     }
     c["total"] = sum(c.values())
     return {k: round(v, 9) for k, v in c.items()}

@@ -5,8 +5,9 @@ Installed in the Serverflow server process (bench.sf_server). Each call is attri
 request (the scheduled functions ticking) go to "background".
 
 Request units are *estimated* from DynamoDB's sizing rules, because the emulator reports fixed
-ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction, + each GSI the item is
-written to, not doubled), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
+ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction), plus each GSI the write
+touches (a put into or delete from an index, or an in-place rewrite, is one write there; a change of the
+item's index key is a delete plus a put, two writes), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
 charged for the items it read (ScannedCount x the average size of the items it returned).
 """
 
@@ -63,8 +64,12 @@ class Meter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.routes: dict[str, dict[str, Any]] = defaultdict(self._blank)
-        self.gsis: dict[str, list[tuple[str, str]]] = {}  # table -> [(gsi hash attr, projection type)]
+        # table -> [(gsi hash attr, gsi range attr or "", projection type)]
+        self.gsis: dict[str, list[tuple[str, str, str]]] = {}
         self.sizes: dict[str, int] = {}  # last known item size by key, to size UpdateItem/DeleteItem
+        # last known index keys of each item (by key): which GSIs hold it, under which keys. A write that
+        # moves an item within an index is a delete plus a put there (two index writes), as DynamoDB bills it.
+        self.index_keys: dict[str, dict[str, tuple[Any, Any]]] = {}
 
     @staticmethod
     def _blank() -> dict[str, Any]:
@@ -101,6 +106,7 @@ class Meter:
         if model.name == "CreateTable" and "TableName" in params:
             self.gsis[params["TableName"]] = [
                 (next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH"),
+                 next((k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "RANGE"), ""),
                  g.get("Projection", {}).get("ProjectionType", "ALL"))
                 for g in params.get("GlobalSecondaryIndexes", [])]
 
@@ -136,33 +142,71 @@ class Meter:
                 r["query_returned"] += returned
 
     # -- estimation --
-    def _write_units(self, table: str, item: dict[str, Any] | None, size: int, txn: bool) -> float:
-        base = math.ceil(max(size, 1) / 1024)
-        units = base * (2 if txn else 1)  # a transaction writes each item twice
-        for hash_attr, projection in self.gsis.get(table, []):  # index propagation: standard writes
-            if item is None or hash_attr in item:
-                units += base if projection == "ALL" else 1
-        return float(units)
+    def _index_writes(self, table: str, key: str, new_keys: dict[str, tuple[Any, Any]] | None,
+                      touched: set[str], removed: set[str], base: int) -> float:
+        """Write units one item write spends on the table's GSIs, as DynamoDB bills them: a put into or a
+        delete from an index is one write, an in-place rewrite one, and a move (the index key changed) a
+        delete plus a put. `new_keys`: the item's index keys after a Put or Delete; None for an Update, whose
+        new key values are not parsed (setting an index's key attributes counts as a move if the item was in
+        it); `touched`/`removed`: attributes the Update sets / removes."""
+        old_keys = self.index_keys.get(key, {})
+        after: dict[str, tuple[Any, Any]] = {}
+        units = 0.0
+        for hash_attr, range_attr, projection in self.gsis.get(table, []):
+            per_write = base if projection == "ALL" else 1
+            before = old_keys.get(hash_attr)
+            moved = False
+            if new_keys is not None:
+                now = new_keys.get(hash_attr)
+                moved = before is not None and now is not None and before != now
+            elif hash_attr in removed:
+                now = None
+            elif hash_attr in touched or (range_attr and range_attr in touched):
+                now, moved = ("updated", "updated"), before is not None
+            else:
+                now = before
+                if projection != "ALL":
+                    if now is not None:
+                        after[hash_attr] = now
+                    continue  # only projected attributes changed: nothing to write there
+            if now is not None:
+                after[hash_attr] = now
+            if before is None and now is None:
+                continue
+            units += per_write * (2 if moved else 1)
+        self.index_keys[key] = after
+        return units
+
+    def _item_index_keys(self, table: str, item: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        return {h: (repr(item[h]), repr(item.get(r)) if r else None)
+                for h, r, _ in self.gsis.get(table, []) if h in item}
 
     def _put(self, table: str, p: dict[str, Any], txn: bool) -> float:
         item = p.get("Item") or {}
         size = item_size(item)
-        return self._write_units(table, item, size, txn)
+        key = _key_id({k: v for k, v in item.items() if k in ("PK", "SK")})
+        base = math.ceil(max(size, 1) / 1024)
+        return base * (2 if txn else 1) + self._index_writes(table, key, self._item_index_keys(table, item), set(), set(), base)
 
     def _update(self, table: str, p: dict[str, Any], txn: bool, op: str) -> float:
         key = _key_id(p.get("Key"))
         if op == "Delete":
             size = self.sizes.pop(key, 1)
-            return self._write_units(table, {}, size, txn)
+            base = math.ceil(max(size, 1) / 1024)
+            return base * (2 if txn else 1) + self._index_writes(table, key, {}, set(), set(), base)
         if op == "ConditionCheck":
             return float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1))
         vals = p.get("ExpressionAttributeValues") or {}
         size = max(self.sizes.get(key, 0), item_size(p.get("Key")) + sum(attr_size(v) for v in vals.values()))
         self.sizes[key] = size
-        names = set((p.get("ExpressionAttributeNames") or {}).values()) | set(
-            (p.get("UpdateExpression") or "").replace(",", " ").split())
-        touched = {h: "" for h, _ in self.gsis.get(table, []) if h in names}
-        return self._write_units(table, touched, size, txn)
+        expression = p.get("UpdateExpression") or ""
+        aliases = p.get("ExpressionAttributeNames") or {}
+        words = set(expression.replace(",", " ").replace("=", " ").split())
+        names = {aliases.get(w, w) for w in words}
+        removed_part = expression.split("REMOVE", 1)[1].split("SET", 1)[0] if "REMOVE" in expression else ""
+        removed = {aliases.get(w, w) for w in removed_part.replace(",", " ").split()}
+        base = math.ceil(max(size, 1) / 1024)
+        return base * (2 if txn else 1) + self._index_writes(table, key, None, names - removed, removed, base)
 
     def _units(self, op: str, p: dict[str, Any], out: dict[str, Any]) -> tuple[float, float, int, int]:
         table = p.get("TableName", "")

@@ -25,6 +25,14 @@ def tick(counters_url: str, timeout_s: float = 60.0) -> list[dict[str, Any]]:
     return ticks
 
 
+def replay_ws(counters_url: str, frames: list[str], timeout_s: float = 300.0) -> dict[str, Any]:
+    """The frames through the websocket Lambda handler, one invocation each (bench/ws_replay.py)."""
+    r = httpx.post(f"{counters_url}/replay_ws", json=frames, timeout=timeout_s)
+    r.raise_for_status()
+    result: dict[str, Any] = r.json()
+    return result
+
+
 def wait_quiet(counters_url: str, settle_s: float = 2.0, max_s: float = 60.0) -> float:
     """Wait until the server makes no more DynamoDB calls for `settle_s` (e.g. it has processed the
     websocket events a client left behind), at most `max_s`. Returns the seconds waited."""

@@ -110,6 +110,27 @@ def import_table(res: dict[str, Any]) -> str:
     return _table(["cold import (fresh interpreter)", "min ms", "median ms", "modules", "error"], rows)
 
 
+# Issue #13's targets, priced on the path AWS runs.
+COST_TARGETS = (("per_million_task_runs", "$ per 1M task runs, real prefect client", 8.0),
+                ("per_million_flow_runs", "$ per 1M flow runs, real prefect client, no tasks", 50.0))
+
+
+def cost_targets(cost: dict[str, Any]) -> list[str]:
+    aws = cost.get("aws_path") or {}
+    rows = []
+    for key, label, target in COST_TARGETS:
+        total = (aws.get(key) or {}).get("total")
+        verdict = "-" if total is None else ("met" if total <= target else "NOT met")
+        rows.append(f"  target {label}: <= {target:.2f}, measured {_f(total, 2)} (AWS path): {verdict}")
+    sdk_total = ((cost.get("sdk") or {}).get("per_million_task_runs") or {}).get("total")
+    verdict = "-" if sdk_total is None else ("met" if sdk_total <= 2.0 else "NOT met")
+    rows.append(f"  target $ per 1M task runs, Serverflow SDK: <= 2.00, measured {_f(sdk_total, 2)}: {verdict}")
+    idle = (cost.get("idle") or {}).get("usd_per_month")
+    rows.append(f"  target $ per month at idle (beyond storage): 0.00 for metrics and traces; "
+                f"measured {_f(idle, 2)} for the scheduled functions' invocations")
+    return rows
+
+
 def cost_table(res: dict[str, Any]) -> str:
     cost = res.get("cost") or {}
     if not cost:
@@ -117,11 +138,12 @@ def cost_table(res: dict[str, Any]) -> str:
     if "error" in cost:
         return f"  (cost model failed: {cost['error']})"
     lines = []
-    for key in ("per_million_flow_runs", "per_million_task_runs"):
-        c = cost.get(key)
-        if c:
-            parts = ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "total" and v >= 0.005)
-            lines.append(f"  $ {key.replace('_', ' ')}: {c['total']:.2f}   ({parts})")
+    for label, source in (("local socket (batched frames)", cost), ("AWS path (one invocation per frame)", cost.get("aws_path") or {})):
+        for key in ("per_million_flow_runs", "per_million_task_runs"):
+            c = source.get(key)
+            if c:
+                parts = ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "total" and v >= 0.005)
+                lines.append(f"  $ {key.replace('_', ' ')}, {label}: {c['total']:.2f}   ({parts})")
     idle = cost.get("idle")
     if idle:
         lines.append(f"  $ per month at idle: {idle['usd_per_month']:.2f} "
@@ -131,6 +153,7 @@ def cost_table(res: dict[str, Any]) -> str:
     if per_op:
         lines.append("  $ per 1M API operations: " + ", ".join(f"{k} {v['usd_per_million']:.2f}"
                                                                for k, v in per_op.items()))
+    lines += cost_targets(cost)
     p = cost.get("prices", {})
     lines.append(f"  prices: {p.get('region')} as of {p.get('as_of')} (bench/prices.json); "
                  f"Lambda {cost.get('lambda_memory_mb')} MB {cost.get('lambda_arch')}")

@@ -15,6 +15,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +27,7 @@ import httpx
 
 from bench import cost as costmod
 from bench.client_runs import per_task_overhead_ms, run_client_flow
-from bench.floor import CountersProbe, client_floor, snapshot, summarize_op, tick, wait_quiet
+from bench.floor import CountersProbe, client_floor, replay_ws, snapshot, summarize_op, tick, wait_quiet
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, reference_env, start_reference, start_serverflow
@@ -132,21 +133,37 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
             for tasks, mode in plans:
                 log(f"[{kind}] real prefect client flow: {tasks} tasks, {mode}")
                 before = snapshot(counters) if counters else None
-                res = run_client_flow(srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0)
+                frames_file = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name if counters else None
+                res = run_client_flow(srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0,
+                                      frames_out=frames_file)
                 out["client_flows"].append(res)
                 if counters and before is not None:
                     res["server_quiet_after_s"] = wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                     d = costmod.diff_routes(snapshot(counters), before)
                     d.pop(BENCH_POLL_ROUTE, None)  # the bench's own polling is not the flow's work
                     out["client_flow_counters"][f"{mode}_{tasks}"] = d
+                    if mode == "sequential" and frames_file:
+                        # The same frames as AWS runs them: one websocket Lambda invocation each.
+                        frames = [ln for ln in Path(frames_file).read_text().splitlines() if ln.strip()]
+                        before = snapshot(counters)
+                        res["aws_ws_replay"] = replay_ws(counters, frames)
+                        replayed = costmod.diff_routes(snapshot(counters), before)
+                        out.setdefault("client_flow_counters_aws", {})[f"{mode}_{tasks}"] = costmod.on_aws_path(d, replayed)
+                if frames_file:
+                    Path(frames_file).unlink(missing_ok=True)
         if counters and "client" not in args.skip:
             # The same flow through the Serverflow SDK, on the same server: its per-task overhead beside prefect's.
-            out["sdk_flows"] = []
+            out["sdk_flows"], out["sdk_flow_counters"] = [], {}
             for tasks in (0, args.tasks):
                 log(f"[{kind}] serverflow SDK flow: {tasks} tasks, sequential")
+                before = snapshot(counters)
                 out["sdk_flows"].append(run_client_flow(srv.api_url, tasks, "sequential",
                                                         wait_recorded_s=5.0 if args.smoke else 20.0,
                                                         module="bench.sdk_flow"))
+                wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
+                d = costmod.diff_routes(snapshot(counters), before)
+                d.pop(BENCH_POLL_ROUTE, None)
+                out["sdk_flow_counters"][f"sequential_{tasks}"] = d  # plain HTTP: the local path is AWS's
             sdk_ms = per_task_overhead_ms(out["sdk_flows"])
             prefect_ms = per_task_overhead_ms(out.get("client_flows", []))
             out["sdk_vs_prefect_per_task"] = {
@@ -212,6 +229,13 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
                            "lambda_memory_mb": mem, "lambda_arch": arch}
     fc = sf.get("client_flow_counters") or {}
     out.update(costmod.run_costs(fc.get("sequential_0"), fc.get(f"sequential_{tasks}"), tasks, prices))
+    aws = sf.get("client_flow_counters_aws") or {}
+    if aws:
+        # The bill AWS sends: every websocket frame its own invocation (with its own DynamoDB work).
+        out["aws_path"] = costmod.run_costs(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks, prices)
+    sdk = sf.get("sdk_flow_counters") or {}
+    if sdk:
+        out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)
     if "ticks" in sf and not any(t.get("error") and "name" not in t for t in sf["ticks"]):
         # A tick that failed measured nothing useful: priced at the default tick time, listed as failed.
         ticks = [t if not t.get("error") else {k: v for k, v in t.items() if k not in ("seconds", "rru", "wru")}

@@ -4,8 +4,9 @@
 
 Adds, without touching the stack's code: botocore hooks counting DynamoDB calls (bench.ddb_meter), an ASGI
 wrapper that attributes them to routes and times each request server-side, and a side HTTP server on
-127.0.0.1:C answering GET /counters (JSON), POST /reset, POST /tick and POST /seed (unmeasured bulk seeding,
-see bench/seed.py).
+127.0.0.1:C answering GET /counters (JSON), POST /reset, POST /tick, POST /seed (unmeasured bulk seeding,
+see bench/seed.py) and POST /replay_ws (websocket frames through the Lambda handler, one invocation each, as
+AWS runs them: bench/ws_replay.py).
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class _Counters(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         if self.path.startswith("/tick"):
             self._reply({"ticks": tick_all()})
+            return
+        if self.path.startswith("/replay_ws"):
+            from bench.ws_replay import replay
+
+            self._reply(replay(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))))
             return
         if self.path.startswith("/seed"):
             self._reply(seed(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))))

@@ -7,10 +7,10 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
 from shared.maintenance.cancellation_cleanup import tick
+from shared.observability import add_counts, log_tick
 
 logger = Logger(service="serverflow-cancellation_cleanup")
 metrics = Metrics(
@@ -23,6 +23,6 @@ metrics = Metrics(
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
     result = tick()
-    metrics.add_metric(name="CancellingTimedOut", unit=MetricUnit.Count, value=result.timed_out)
-    logger.info("cancellation cleanup tick", extra={"event_id": event.get_id, "scheduled_time": event.time, **asdict(result)})
+    add_counts(metrics, {"CancellingTimedOut": result.timed_out})
+    log_tick(logger, "cancellation cleanup tick", asdict(result), event_id=event.get_id, scheduled_time=event.time)
     return asdict(result)

@@ -6,10 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
 from shared.maintenance.scheduler import tick
+from shared.observability import add_counts, log_tick
 
 logger = Logger(service="serverflow-scheduler")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service="serverflow-scheduler")
@@ -20,7 +20,6 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serv
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
     result = tick()
-    metrics.add_metric(name="ScheduledRunsCreated", unit=MetricUnit.Count, value=result.runs_created)
-    metrics.add_metric(name="RunsDispatched", unit=MetricUnit.Count, value=result.dispatched)
-    logger.info("scheduler tick", extra={"event_id": event.get_id, "scheduled_time": event.time, **asdict(result)})
+    add_counts(metrics, {"ScheduledRunsCreated": result.runs_created, "RunsDispatched": result.dispatched})
+    log_tick(logger, "scheduler tick", asdict(result), event_id=event.get_id, scheduled_time=event.time)
     return asdict(result)

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 
 from shared.maintenance.worker_crashes import expire_workers
+from shared.observability import log_tick
 
 logger = Logger(service="serverflow-worker_expiry")
 
@@ -16,5 +17,5 @@ logger = Logger(service="serverflow-worker_expiry")
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: Any) -> dict[str, Any]:
     result = expire_workers()
-    logger.info("worker expiry tick", extra={"event_id": event.get_id, "scheduled_time": event.time, **result})
+    log_tick(logger, "worker expiry tick", result, event_id=event.get_id, scheduled_time=event.time)
     return result

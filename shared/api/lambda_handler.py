@@ -1,7 +1,12 @@
 """Wire one domain's router into a Lambda handler: Mangum + Powertools.
 
-Logger (with the API Gateway request id as correlation id), Tracer and Metrics
-wrap the ASGI adapter; the app is built once per container (cold start).
+The Logger (with the API Gateway request id as correlation id) wraps the ASGI adapter, and the Tracer too
+when tracing is on; the app is built once per container (cold start).
+
+Nothing here is billed per request beyond the invocation itself: tracing is off by default (template
+parameter `Tracing`; importing the X-Ray SDK alone costs ~100 ms of every cold start and traces are billed
+per request), and there are no per-request custom metrics, since API Gateway already publishes request,
+4xx and 5xx counts per route and Lambda its invocations and errors, free of charge.
 """
 
 from __future__ import annotations
@@ -10,12 +15,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
 from shared.api.app import create_app
+from shared.observability import tracing_enabled
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -24,21 +29,13 @@ def build_lambda_handler(domain: str) -> LambdaHandler:
     service = f"serverflow-{domain}"
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", service)
     logger = Logger(service=service)
-    tracer = Tracer(service=service)
-    metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service=service)
-    asgi = Mangum(create_app([domain]), lifespan="off")
+    handle: LambdaHandler = Mangum(create_app([domain]), lifespan="off")
+    if tracing_enabled():
+        # Imported only when asked for: the X-Ray SDK is the largest single item of a cold start.
+        from aws_lambda_powertools import Tracer
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics(capture_cold_start_metric=False)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response: dict[str, Any] = asgi(event, context)
-        status = int(response.get("statusCode", 500))
-        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        if status >= 500:
-            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
-        elif status >= 400:
-            metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
-        return response
-
+        handle = Tracer(service=service).capture_lambda_handler(capture_response=False)(handle)
+    handler: LambdaHandler = logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+    )(handle)
     return handler

@@ -31,6 +31,11 @@ def test_bench_smoke(tmp_path: Path) -> None:
     floor = res["serverflow"]["floor"]
     assert floor["set_state_pending"]["ddb_calls_per_op"] > 0  # the botocore hook counted calls
     assert "total" in res["cost"]["per_million_flow_runs"]
+    # The AWS path: the client's websocket frames replayed through the Lambda handler, one invocation each.
+    replays = [f["aws_ws_replay"] for f in res["serverflow"]["client_flows"] if "aws_ws_replay" in f]
+    assert replays and all(r["errors"] == 0 and r["invocations"] == r["frames"] + 3 for r in replays), replays
+    assert res["cost"]["aws_path"]["per_million_task_runs"]["total"] > 0
+    assert "target $ per 1M task runs" in p.stdout
     assert res["imports"]["handlers"]
     sdk_flows = res["serverflow"]["sdk_flows"]
     assert [f["state"] for f in sdk_flows] == ["COMPLETED", "COMPLETED"], sdk_flows
