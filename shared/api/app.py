@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from shared.api.errors import install_error_handlers
 from shared.api.middleware import BodyTooLarge, GuardMiddleware
+from shared.api.null_defaults import NullMeansDefaultRoute
 from shared.api.registry import DOMAIN_ROUTERS, load_router
 from shared.config import get_settings
 
@@ -18,6 +20,14 @@ API_PREFIX = "/api"
 
 async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
     return JSONResponse(status_code=413, content={"detail": str(exc)})
+
+
+def _require_null_defaults(app: FastAPI) -> None:
+    """Every route must read an explicit null as its default (issue #9): a router declared as a plain
+    APIRouter instead of a ServerflowRouter would silently bring the 422s back, so the app refuses to build."""
+    for route in app.routes:
+        if isinstance(route, APIRoute) and not isinstance(route, NullMeansDefaultRoute):
+            raise TypeError(f"{sorted(route.methods)} {route.path} is declared on a plain APIRouter; use ServerflowRouter")
 
 
 def create_app(domains: Iterable[str] | None = None) -> FastAPI:
@@ -32,6 +42,7 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
     )
     for name in names:
         app.include_router(load_router(name), prefix=API_PREFIX)
+    _require_null_defaults(app)
     install_error_handlers(app)
     app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]
     app.add_middleware(GuardMiddleware)
