@@ -25,6 +25,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "variables": "shared.api.variables",
+    "saved_searches": "shared.api.saved_searches",
 }
 
 
