@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from shared.api.dependencies import LimitBody, page_count
 from shared.api.flow_run_input import router as input_router
+from shared.api.flow_run_logs import router as logs_download_router
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -331,5 +332,5 @@ def bulk_set_flow_run_state(
     return FlowRunBulkSetStateResponse(results=results)
 
 
-# Flow run input routes live in their own module; this domain's Lambda serves them.
-router.routes.extend(input_router.routes)
+# Flow run input and log download routes live in their own modules; this domain's Lambda serves them.
+router.routes.extend([*input_router.routes, *logs_download_router.routes])
