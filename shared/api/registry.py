@@ -27,6 +27,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "deployments": "shared.api.deployments",
     "variables": "shared.api.variables",
     "saved_searches": "shared.api.saved_searches",
+    "task_workers": "shared.api.task_workers",
+    "templates": "shared.api.templates",
 }
 
 
