@@ -29,6 +29,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "saved_searches": "shared.api.saved_searches",
     "task_workers": "shared.api.task_workers",
     "templates": "shared.api.templates",
+    "observed_states": "shared.api.observed_states",
 }
 
 
