@@ -25,6 +25,11 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "variables": "shared.api.variables",
+    "saved_searches": "shared.api.saved_searches",
+    "task_workers": "shared.api.task_workers",
+    "templates": "shared.api.templates",
+    "observed_states": "shared.api.observed_states",
 }
 
 
