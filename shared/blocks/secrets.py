@@ -3,6 +3,10 @@
 `secret_fields` holds dotted paths into the data (`password`, `auth.token`, `headers.*`).
 Reads without `include_secrets` replace those values with `********`; an update that posts a
 masked value back (a UI round-trip) keeps the stored secret instead of saving the mask.
+
+One deliberate difference from the reference: a secret field holding an object (a
+`Secret[dict]` value) is masked as a whole; the reference's flattening misses it and returns
+such secrets in clear (docs/compatibility.md).
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ def unflatten(flat: dict[Path, Any]) -> dict[str, Any]:
     return nested
 
 
-def _under_wildcard(secret: Path, path: Path) -> bool:
-    cut = secret.index("*")
-    return secret[:cut] == path[:cut]
+def _is_secret(secret: Path, path: Path) -> bool:
+    """Is the leaf at `path` covered by the secret field `secret` (itself, below it, or a wildcard)?"""
+    if "*" in secret:
+        cut = secret.index("*")
+        return secret[:cut] == path[:cut]
+    return path[: len(secret)] == secret
 
 
 def mask(data: dict[str, Any], secret_fields: list[str]) -> dict[str, Any]:
@@ -47,12 +54,17 @@ def mask(data: dict[str, Any], secret_fields: list[str]) -> dict[str, Any]:
     flat = flatten(data)
     for field in secret_fields:
         secret = tuple(field.split("."))
-        if flat.get(secret) is not None:
-            flat[secret] = OBFUSCATED
-        elif "*" in secret:
-            for path in flat:
-                if _under_wildcard(secret, path):
+        if "*" in secret:
+            for path, value in flat.items():
+                if value is not None and _is_secret(secret, path):
                     flat[path] = OBFUSCATED
+            continue
+        covered = [path for path in flat if _is_secret(secret, path)]
+        # A null secret stays null (nothing to hide), as in the reference; an object is one mask.
+        if covered and any(flat[path] is not None for path in covered):
+            for path in covered:
+                del flat[path]
+            flat[secret] = OBFUSCATED
     return unflatten(flat)
 
 
@@ -61,14 +73,15 @@ def keep_unchanged_secrets(update: dict[str, Any], current: dict[str, Any], secr
     if not secret_fields:
         return update
     flat_update, flat_current = flatten(update), flatten(current)
-    for field in secret_fields:
-        secret = tuple(field.split("."))
-        stored = flat_current.get(secret)
-        if stored is not None:
-            if flat_update.get(secret) == OBFUSCATED:
-                flat_update[secret] = stored
-        elif "*" in secret:
-            for path, value in flat_update.items():
-                if _under_wildcard(secret, path) and value == OBFUSCATED and path in flat_current:
-                    flat_update[path] = flat_current[path]
+    secrets = [tuple(field.split(".")) for field in secret_fields]
+    for path, value in flat_update.items():
+        if value == OBFUSCATED and path in flat_current and any(_is_secret(secret, path) for secret in secrets):
+            flat_update[path] = flat_current[path]
+    # A whole secret object posted back as one mask keeps the stored object.
+    for secret in secrets:
+        if "*" not in secret and flat_update.get(secret) == OBFUSCATED and secret not in flat_current:
+            stored = {path[len(secret):]: v for path, v in flat_current.items() if path[: len(secret)] == secret}
+            if stored:
+                del flat_update[secret]
+                flat_update.update({(*secret, *rest): v for rest, v in stored.items()})
     return unflatten(flat_update)
