@@ -47,25 +47,33 @@ def _is_secret(secret: Path, path: Path) -> bool:
     return path[: len(secret)] == secret
 
 
+def _mask_root(path: Path, flat: dict[Path, Any], secrets: list[Path]) -> Path | None:
+    """The path to mask `path` under: itself for a wildcard or leaf secret, the secret for an object."""
+    for secret in secrets:
+        if not _is_secret(secret, path):
+            continue
+        if "*" in secret:
+            return path if flat[path] is not None else None
+        covered = [p for p in flat if _is_secret(secret, p)]
+        # A null secret stays null (nothing to hide), as in the reference; an object is one mask.
+        return secret if any(flat[p] is not None for p in covered) else None
+    return None
+
+
 def mask(data: dict[str, Any], secret_fields: list[str]) -> dict[str, Any]:
-    """`data` with every secret value replaced by the mask."""
+    """`data` with every secret value replaced by the mask (key order kept)."""
     if not secret_fields:
         return data
     flat = flatten(data)
-    for field in secret_fields:
-        secret = tuple(field.split("."))
-        if "*" in secret:
-            for path, value in flat.items():
-                if value is not None and _is_secret(secret, path):
-                    flat[path] = OBFUSCATED
-            continue
-        covered = [path for path in flat if _is_secret(secret, path)]
-        # A null secret stays null (nothing to hide), as in the reference; an object is one mask.
-        if covered and any(flat[path] is not None for path in covered):
-            for path in covered:
-                del flat[path]
-            flat[secret] = OBFUSCATED
-    return unflatten(flat)
+    secrets = [tuple(field.split(".")) for field in secret_fields]
+    masked: dict[Path, Any] = {}
+    for path, value in flat.items():
+        root = _mask_root(path, flat, secrets)
+        if root is None:
+            masked[path] = value
+        else:
+            masked[root] = OBFUSCATED
+    return unflatten(masked)
 
 
 def keep_unchanged_secrets(update: dict[str, Any], current: dict[str, Any], secret_fields: list[str]) -> dict[str, Any]:

@@ -200,7 +200,9 @@ def create(body: BlockSchemaCreate) -> tuple[BlockSchema, bool]:
         return existing, False
     _register_nested(body.fields, body.fields.get("definitions"))
     stamp = now_utc()
-    schema = BlockSchema(**body.model_dump(), checksum=checksum, created=stamp, updated=stamp)
+    # The reference always answers with the nested-block map in the fields, empty or not.
+    fields = {**body.fields, "block_schema_references": body.fields.get("block_schema_references") or {}}
+    schema = BlockSchema(**body.model_dump(exclude={"fields"}), fields=fields, checksum=checksum, created=stamp, updated=stamp)
     batch = store.WriteBatch()
     for item in to_items(schema):
         batch.put_new(item)
