@@ -70,11 +70,12 @@ def register() -> int:
             type_store.replace_registered(block_type)
         else:
             new_items += [type_store.to_item(block_type), *type_store.guards(block_type)]
+    registered = schema_store.registered_identities((s["checksum"], s["version"]) for t in declared for s in t["block_schemas"])
     order = 0
     for spec in declared:
         for schema_spec in spec["block_schemas"]:
             order += 1
-            if schema_store.id_by_checksum(schema_spec["checksum"], schema_spec["version"]) is not None:
+            if (schema_spec["checksum"], schema_spec["version"]) in registered:
                 continue
             # One microsecond apart in the data's (the reference's) registration order, so
             # "newest first" listings match the reference's.

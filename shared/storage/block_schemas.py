@@ -104,6 +104,12 @@ def id_by_checksum(checksum: str, version: str | None = None) -> UUID | None:
     return UUID(json.loads(newest.body)["id"]) if newest and newest.body else None
 
 
+def registered_identities(identities: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (checksum, version) pairs already have a schema (BatchGetItem, for registration)."""
+    items = store.batch_get((_checksum_key(c), _version_sk(v)) for c, v in identities)
+    return {(item.PK.removeprefix("BLOCK_SCHEMA_CHECKSUM#"), item.SK.removeprefix("VERSION#")) for item in items}
+
+
 def read_by_checksum(checksum: str, version: str | None = None) -> BlockSchema | None:
     schema_id = id_by_checksum(checksum, version)
     return read(schema_id) if schema_id else None
