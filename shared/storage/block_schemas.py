@@ -25,6 +25,7 @@ from shared.schemas.blocks import BlockSchema, BlockSchemaCreate, BlockType
 from shared.schemas.filters.misc import BlockSchemaFilter
 from shared.storage import block_types as type_store
 from shared.storage import store
+from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
@@ -53,7 +54,7 @@ def to_items(schema: BlockSchema) -> list[TableItem]:
         _schema_key(schema.id),
         store.META,
         entity=ENTITY,
-        body=stored.model_dump_json(),
+        body=checked_body(stored.model_dump_json(), "block schema"),
         GSI1PK="BLOCK_SCHEMAS",
         GSI1SK=order,
         GSI2PK=key("BLOCK_SCHEMAS#TYPE", schema.block_type_id or "NONE"),
