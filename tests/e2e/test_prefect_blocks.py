@@ -39,6 +39,7 @@ def test_secret_saved_masked_in_api_and_loaded_in_clear(saved: dict[str, Any], c
     assert saved["secret"] == "s3cr3t-value"
     assert saved["save_twice"] == "refused"
     assert saved["secret_rotated"] == "rotated-value"
+    assert saved["flow_secret"] == "rotated-value"  # a task inside a flow loads it too
     masked = client.get(f"/block_types/slug/secret/block_documents/name/secret-{suffix}").json()
     assert masked["data"] == {"value": "********"}
     clear = client.get(f"/block_types/slug/secret/block_documents/name/secret-{suffix}", params={"include_secrets": True}).json()

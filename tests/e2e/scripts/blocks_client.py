@@ -12,6 +12,7 @@ import sys
 
 from pydantic import SecretStr
 
+from prefect import flow, task
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from prefect.blocks.webhook import Webhook
@@ -33,6 +34,16 @@ class SfOuterService(Block):
     creds: SfInnerCreds
 
 
+@task
+def read_secret(name: str) -> str:
+    return str(Secret.load(name).get())
+
+
+@flow
+def uses_secret(name: str) -> str:
+    return read_secret(name)
+
+
 out: dict = {}
 
 Secret(value="s3cr3t-value").save(f"secret-{suffix}")
@@ -44,6 +55,7 @@ except ValueError as exc:
     out["save_twice"] = "refused" if "already in use" in str(exc) else str(exc)
 Secret(value="rotated-value").save(f"secret-{suffix}", overwrite=True)
 out["secret_rotated"] = Secret.load(f"secret-{suffix}").get()
+out["flow_secret"] = uses_secret(f"secret-{suffix}")
 
 Secret(value={"rows": [1, 2, 3], "nested": {"ok": True}}).save(f"json-{suffix}")
 out["json"] = Secret.load(f"json-{suffix}").get()
