@@ -13,7 +13,9 @@ Access patterns:
                           concurrent creates of one name exactly one succeeds, the others get 409
 - named / anonymous ..... GSI1PK=BLOCK_DOCUMENTS#NAMED | BLOCK_DOCUMENTS#ANONYMOUS, GSI1SK=<name>#<id>
                           (name order: the default NAME_ASC sort streams from the index)
-- of a block type ....... GSI2PK=BLOCK_DOCUMENTS#TYPE#<block_type_id>, GSI2SK=<name>#<id>
+- of a block type ....... GSI2PK=BLOCK_DOCUMENTS#TYPE#<block_type_id>#NAMED | #ANONYMOUS, GSI2SK=<name>#<id>
+With the default NAME_ASC sort and one name-ordered partition to read, a filter stops reading
+once offset+limit documents matched.
 A reference to a deleted document is dropped on read, and a document whose schema or type was
 deleted is not returned: the reference cascades those deletes through its foreign keys.
 
@@ -75,6 +77,17 @@ def _name_key(block_type_id: UUID, name: str) -> str:
     return f"BLOCK_DOCUMENT_NAME#{block_type_id}#{name}"
 
 
+_NAMED, _ANONYMOUS = "NAMED", "ANONYMOUS"
+
+
+def _kind(is_anonymous: bool) -> str:
+    return _ANONYMOUS if is_anonymous else _NAMED
+
+
+def _type_partition(block_type_id: UUID, kind: str) -> str:
+    return f"BLOCK_DOCUMENTS#TYPE#{block_type_id}#{kind}"
+
+
 def _to_item(doc: StoredBlockDocument, version: int) -> TableItem:
     order = f"{doc.name}#{doc.id}"
     body = checked_body(doc.model_dump_json(), "block document")
@@ -85,9 +98,9 @@ def _to_item(doc: StoredBlockDocument, version: int) -> TableItem:
         entity=ENTITY,
         body=body,
         version=version,
-        GSI1PK="BLOCK_DOCUMENTS#ANONYMOUS" if doc.is_anonymous else "BLOCK_DOCUMENTS#NAMED",
+        GSI1PK=f"BLOCK_DOCUMENTS#{_kind(doc.is_anonymous)}",
         GSI1SK=order,
-        GSI2PK=key("BLOCK_DOCUMENTS#TYPE", doc.block_type_id),
+        GSI2PK=_type_partition(doc.block_type_id, _kind(doc.is_anonymous)),
         GSI2SK=order,
     )
 
@@ -119,6 +132,8 @@ class _Resolver:
                 break
         schema_ids = {doc.block_schema_id for doc in self.docs.values()} - set(self.schemas)
         self.schemas.update(schema_store.read_many(schema_ids))
+        # A document's type is its schema's type, which read_many already fetched.
+        self.types.update({s.block_type.id: s.block_type for s in self.schemas.values() if s.block_type is not None})
         type_ids = {doc.block_type_id for doc in self.docs.values()} - set(self.types)
         self.types.update(type_store.read_many(type_ids))
 
@@ -204,39 +219,52 @@ def read_by_name(block_type_slug: str, name: str, include_secrets: bool = False)
     return read(document_id, include_secrets) if document_id else None
 
 
-def _candidates(documents: BlockDocumentFilter, type_ids: list[UUID] | None) -> Iterator[StoredBlockDocument]:
-    """Stored documents from the narrowest key or index the filters allow (name order)."""
+def _kinds(documents: BlockDocumentFilter) -> list[str]:
+    """The named / anonymous partitions a filter can match (the default filter: named only)."""
+    wanted = documents.is_anonymous.eq_ if documents.is_anonymous is not None and documents.operator == "and_" else None
+    return [_kind(wanted)] if wanted is not None else [_NAMED, _ANONYMOUS]
+
+
+def _candidates(
+    documents: BlockDocumentFilter, type_ids: list[UUID] | None, page_size: int | None = None
+) -> tuple[Iterator[StoredBlockDocument], bool]:
+    """Stored documents from the narrowest key or index the filters allow, and whether they come
+    in name order (one partition read in key order)."""
     hints = documents.index_hints()
     if "id" in hints:
         items = store.batch_get((_doc_key(i), store.META) for i in hints["id"])
-        yield from sorted((decode(i, StoredBlockDocument) for i in items), key=lambda d: (d.name, str(d.id)))
-        return
+        return iter(sorted((decode(i, StoredBlockDocument) for i in items), key=lambda d: (d.name, str(d.id)))), True
     if "block_type_id" in hints:
         type_ids = hints["block_type_id"] if type_ids is None else [t for t in type_ids if t in hints["block_type_id"]]
     if type_ids is not None:
-        per_type = [decode(i, StoredBlockDocument) for t in type_ids for i in store.query(key("BLOCK_DOCUMENTS#TYPE", t), index="GSI2")]
-        yield from sorted(per_type, key=lambda d: (d.name, str(d.id)))
-        return
-    anonymous = documents.is_anonymous.eq_ if documents.is_anonymous is not None and documents.operator == "and_" else None
-    partitions = ["BLOCK_DOCUMENTS#NAMED"] if anonymous is False else ["BLOCK_DOCUMENTS#ANONYMOUS"] if anonymous else [
-        "BLOCK_DOCUMENTS#NAMED",
-        "BLOCK_DOCUMENTS#ANONYMOUS",
-    ]
-    for partition in partitions:
-        yield from (decode(i, StoredBlockDocument) for i in store.query(partition, index="GSI1"))
+        partitions = [_type_partition(t, kind) for t in type_ids for kind in _kinds(documents)]
+        index = "GSI2"
+    else:
+        partitions = [f"BLOCK_DOCUMENTS#{kind}" for kind in _kinds(documents)]
+        index = "GSI1"
+    docs = (decode(i, StoredBlockDocument) for partition in partitions for i in store.query(partition, index=index, page_size=page_size))
+    return docs, len(partitions) == 1
 
 
 def _matching(
-    documents: BlockDocumentFilter | None, block_types: BlockTypeFilter | None, block_schemas: BlockSchemaFilter | None
+    documents: BlockDocumentFilter | None,
+    block_types: BlockTypeFilter | None,
+    block_schemas: BlockSchemaFilter | None,
+    enough: int | None = None,
 ) -> list[StoredBlockDocument]:
+    """Matching documents; with `enough`, reading may stop after that many in name order."""
     documents = documents if documents is not None else BlockDocumentFilter()
     type_ids = [t.id for t in type_store.filter_types(block_types, None)] if block_types is not None else None
     schema_ids = {s.id for s in schema_store.filter_schemas(block_schemas)} if block_schemas is not None else None
-    return [
-        doc
-        for doc in _candidates(documents, type_ids)
-        if documents.matches(doc) and (schema_ids is None or doc.block_schema_id in schema_ids)
-    ]
+    # Pages as large as the page asked for (DynamoDB's 1 MB page bound still applies).
+    candidates, name_ordered = _candidates(documents, type_ids, min(enough, 1000) if enough else None)
+    matched: list[StoredBlockDocument] = []
+    for doc in candidates:
+        if documents.matches(doc) and (schema_ids is None or doc.block_schema_id in schema_ids):
+            matched.append(doc)
+            if enough is not None and name_ordered and len(matched) >= enough:
+                break
+    return matched
 
 
 def filter_documents(
@@ -249,7 +277,9 @@ def filter_documents(
     offset: int = 0,
     limit: int | None = None,
 ) -> list[BlockDocument]:
-    ordered = apply_sort(_matching(documents, block_types, block_schemas), sort)
+    # Name-ordered candidates already are in NAME_ASC order: stop at the page's end.
+    enough = offset + limit if sort == BlockDocumentSort.NAME_ASC and limit is not None else None
+    ordered = apply_sort(_matching(documents, block_types, block_schemas, enough), sort)
     page = ordered[offset : None if limit is None else offset + limit]
     return _resolve(page, include_secrets)
 
@@ -378,7 +408,11 @@ def delete(document_id: UUID) -> None:
 
 def delete_of_type(block_type_id: UUID) -> int:
     """Remove every document of a deleted type (the reference cascades the type's delete)."""
-    docs = [decode(i, StoredBlockDocument) for i in store.query(key("BLOCK_DOCUMENTS#TYPE", block_type_id), index="GSI2")]
+    docs = [
+        decode(i, StoredBlockDocument)
+        for kind in (_NAMED, _ANONYMOUS)
+        for i in store.query(_type_partition(block_type_id, kind), index="GSI2")
+    ]
     for doc in docs:
         store.transact(store.WriteBatch().delete(_to_item(doc, 0)).delete(_guard(doc)))
     return len(docs)
