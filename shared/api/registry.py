@@ -25,6 +25,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "concurrency_limits": "shared.api.concurrency_limits",
+    "concurrency_limits_v2": "shared.api.concurrency_limits_v2",
 }
 
 
