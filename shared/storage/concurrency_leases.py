@@ -84,7 +84,8 @@ def _index_item(limit_id: UUID, lease: ConcurrencyLease) -> TableItem:
     )
 
 
-def _load(lease_id: UUID) -> tuple[ConcurrencyLease, int] | None:
+def load(lease_id: UUID) -> tuple[ConcurrencyLease, int] | None:
+    """The lease and the version it was read at (for conditional writes)."""
     item = store.get(lease_key(lease_id))
     if item is None or item.body is None:
         return None
@@ -92,7 +93,7 @@ def _load(lease_id: UUID) -> tuple[ConcurrencyLease, int] | None:
 
 
 def read(lease_id: UUID) -> ConcurrencyLease | None:
-    loaded = _load(lease_id)
+    loaded = load(lease_id)
     return loaded[0] if loaded else None
 
 
@@ -237,7 +238,7 @@ def add_release(
 def release(lease_id: UUID, expired_only: bool = False) -> bool:
     """Revoke a lease and release its slots; False if it is gone (already released/reaped)."""
     for _ in range(MAX_WRITE_ATTEMPTS):
-        loaded = _load(lease_id)
+        loaded = load(lease_id)
         if loaded is None:
             return False
         lease, version = loaded
@@ -254,17 +255,25 @@ def release(lease_id: UUID, expired_only: bool = False) -> bool:
     raise ConcurrentUpdate(lease_key(lease_id))
 
 
+def add_renew(
+    batch: store.WriteBatch, lease: ConcurrencyLease, version: int, lease_seconds: float, now: datetime.datetime
+) -> None:
+    renewed = lease.model_copy(update={"expiration": now + datetime.timedelta(seconds=lease_seconds)})
+    batch.put(_item(renewed, version + 1), TableItem.version == version)
+
+
 def renew(lease_id: UUID, lease_seconds: float) -> bool:
     """Push the expiration out; False (410) when the lease is unknown or already expired."""
     for _ in range(MAX_WRITE_ATTEMPTS):
-        loaded = _load(lease_id)
+        loaded = load(lease_id)
         now = now_utc()
         if loaded is None or loaded[0].expiration <= now:
             return False
         lease, version = loaded
-        renewed = lease.model_copy(update={"expiration": now + datetime.timedelta(seconds=lease_seconds)})
+        batch = store.WriteBatch()
+        add_renew(batch, lease, version, lease_seconds, now)
         try:
-            store.put(_item(renewed, version + 1), TableItem.version == version)
+            store.transact(batch)
         except ConcurrentUpdate:
             continue  # released, reaped or renewed meanwhile: look again
         return True
