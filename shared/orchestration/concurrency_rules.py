@@ -151,7 +151,7 @@ class SecureTaskConcurrencySlots(Rule[TaskRun]):
 
     def before(self, ctx: Context[TaskRun]) -> None:
         slots = ctx.slots
-        if slots is None or not slots.limit_ids or ctx.proposed is None:
+        if slots is None or ctx.proposed is None:
             return
         if slots.zero_names:
             self.abort(
@@ -166,7 +166,8 @@ class SecureTaskConcurrencySlots(Rule[TaskRun]):
                 f"Concurrency limit reached for tags: {', '.join(slots.blocking_names)}",
             )
             return
-        _take(ctx)
+        if slots.limit_ids:
+            _take(ctx)
 
     def cleanup(self, ctx: Context[TaskRun]) -> None:
         _untake(ctx)

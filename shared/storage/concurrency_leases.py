@@ -217,15 +217,22 @@ def decrement(names: list[str], slots: int, occupancy_seconds: float | None) -> 
 
 
 def add_release(
-    batch: store.WriteBatch, lease: ConcurrencyLease, version: int, now: datetime.datetime, expired_only: bool = False
+    batch: store.WriteBatch,
+    lease: ConcurrencyLease,
+    version: int,
+    now: datetime.datetime,
+    expired_before: datetime.datetime | None = None,
 ) -> None:
-    """Delete the lease (as read) and give its slots back, into `batch` (one transaction)."""
+    """Delete the lease (as read) and give its slots back, into `batch` (one transaction).
+
+    `expired_before`: reaping; the delete also requires the expiration still be past it."""
     condition = TableItem.version == version
-    if expired_only:
-        condition = condition & (TableItem.GSI1SK <= f"{sortable_time(now)}~")
+    if expired_before is not None:
+        condition = condition & (TableItem.GSI1SK <= f"{sortable_time(expired_before)}~")
     batch.delete(TableItem(lease_key(lease.id), store.META), condition)
     limits = limit_store.read_many(lease.resource_ids)
-    occupancy = None if expired_only else lease.occupancy_seconds(now)
+    # A reaped lease's holder is gone: its occupancy says nothing about normal use.
+    occupancy = None if expired_before is not None else lease.occupancy_seconds(now)
     for limit_id in lease.resource_ids:
         batch.delete(TableItem(limit_store.limit_key(limit_id), f"{LEASE_INDEX_PREFIX}{lease.id}"))
         stored = limits.get(limit_id)
@@ -235,18 +242,18 @@ def add_release(
         batch.update(limit_store.key_item(limit_id), actions, cond)
 
 
-def release(lease_id: UUID, expired_only: bool = False) -> bool:
-    """Revoke a lease and release its slots; False if it is gone (already released/reaped)."""
+def release(lease_id: UUID, expired_before: datetime.datetime | None = None) -> bool:
+    """Revoke a lease and release its slots; False if it is gone (already released/reaped),
+    or, when reaping (`expired_before`), if it was renewed past that time meanwhile."""
     for _ in range(MAX_WRITE_ATTEMPTS):
         loaded = load(lease_id)
         if loaded is None:
             return False
         lease, version = loaded
-        now = now_utc()
-        if expired_only and lease.expiration > now:
-            return False  # renewed since it was listed
+        if expired_before is not None and lease.expiration > expired_before:
+            return False
         batch = store.WriteBatch()
-        add_release(batch, lease, version, now, expired_only)
+        add_release(batch, lease, version, now_utc(), expired_before)
         try:
             store.transact(batch)
         except ConcurrentUpdate:
@@ -291,7 +298,7 @@ def reap(now: datetime.datetime | None = None, batch_size: int = 100) -> int:
     released = 0
     now = now or now_utc()
     for lease_id in expired(now, batch_size):
-        if release(lease_id, expired_only=True):
+        if release(lease_id, expired_before=now):
             released += 1
     return released
 
