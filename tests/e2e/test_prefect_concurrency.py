@@ -7,9 +7,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -127,3 +129,83 @@ def test_cli_concurrency_limit_and_global_concurrency_limit(api_url: str) -> Non
         _cli(api_url, home, "global-concurrency-limit", "update", name, "--limit", "6")
         _cli(api_url, home, "--no-prompt", "global-concurrency-limit", "delete", name)
         assert name not in _cli(api_url, home, "global-concurrency-limit", "ls").stdout
+
+
+def _wait_for(predicate: Any, timeout: float, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def _history(client: httpx.Client, run_id: str) -> list[dict[str, Any]]:
+    return client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()  # type: ignore[no-any-return]
+
+
+def test_deployment_concurrency_limit_one_with_a_serving_runner(api_url: str, client: httpx.Client) -> None:
+    flow_name = f"limited-{uuid.uuid4().hex[:6]}"
+    prefix = "dc"
+    with tempfile.TemporaryDirectory(prefix="prefect-home-") as home:
+        runner = subprocess.Popen(
+            [sys.executable, str(SCRIPTS / "deployment_concurrency_serve.py"), flow_name, prefix],
+            env={**prefect_env(api_url, home), "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output: list[str] = []
+        threading.Thread(target=lambda: output.extend(iter(runner.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+        try:
+            def deployment(name: str) -> dict[str, Any] | None:
+                response = client.get(f"/deployments/name/{flow_name}/{prefix}-{name}")
+                return response.json() if response.status_code == 200 else None
+
+            enqueue = _wait_for(lambda: deployment("enqueue"), 120)
+            cancel_new = _wait_for(lambda: deployment("cancel-new"), 60)
+            assert enqueue and cancel_new, "".join(output)[-3000:]
+            assert enqueue["global_concurrency_limit"]["limit"] == 1
+            assert enqueue["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+            assert cancel_new["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
+
+            runs = {
+                key: [client.post(f"/deployments/{dep['id']}/create_flow_run", json={}).json()["id"] for _ in range(3)]
+                for key, dep in (("enqueue", enqueue), ("cancel_new", cancel_new))
+            }
+
+            def finished(ids: list[str]) -> list[dict[str, Any]] | None:
+                found = [client.get(f"/flow_runs/{run_id}").json() for run_id in ids]
+                final = all(run["state"]["type"] in ("COMPLETED", "CANCELLED", "FAILED", "CRASHED") for run in found)
+                return found if final else None
+
+            cancel_done = _wait_for(lambda: finished(runs["cancel_new"]), 240, 2)
+            enqueue_done = _wait_for(lambda: finished(runs["enqueue"]), 300, 2)
+            assert cancel_done and enqueue_done, "".join(output)[-4000:]
+        finally:
+            runner.send_signal(signal.SIGINT)
+            try:
+                runner.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                runner.kill()
+
+    # ENQUEUE: all three complete, one at a time, the later ones after waiting for the slot.
+    assert [run["state"]["type"] for run in enqueue_done] == ["COMPLETED"] * 3
+    histories = {run_id: _history(client, run_id) for run_id in runs["enqueue"]}
+    intervals = []
+    for history in histories.values():
+        running = [s["timestamp"] for s in history if s["type"] == "RUNNING"]
+        completed = [s["timestamp"] for s in history if s["type"] == "COMPLETED"]
+        intervals.append((_ts(running[0]), _ts(completed[-1])))
+    peak = _max_overlap(intervals)
+    waited = sum(any(s["name"] == "AwaitingConcurrencySlot" for s in h) for h in histories.values())
+    print(f"\ndeployment concurrency_limit=1, ENQUEUE, 3 runs: max RUNNING at once = {peak}, runs that waited = {waited}")
+    assert peak == 1 and waited >= 1
+    # CANCEL_NEW: one completes; the runs that found the slot taken are cancelled.
+    states = sorted(run["state"]["type"] for run in cancel_done)
+    print(f"deployment concurrency_limit=1, CANCEL_NEW, 3 runs: {states}")
+    assert states.count("COMPLETED") >= 1 and states.count("CANCELLED") >= 1
+    assert states.count("COMPLETED") + states.count("CANCELLED") == 3
+    for dep in (enqueue, cancel_new):
+        assert client.get(f"/v2/concurrency_limits/deployment:{dep['id']}").json()["active_slots"] == 0
