@@ -106,8 +106,7 @@ def update_concurrency_limit_v2(concurrency_limit: ConcurrencyLimitV2Update, id_
 
 @router.delete("/{id_or_name}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a global concurrency limit.")
 def delete_concurrency_limit_v2(id_or_name: str = ID_OR_NAME) -> None:
-    stored = limit_store.read_or_404(id_or_name)
-    limit_store.delete(stored)
+    lease_store.delete_limit(limit_store.read_or_404(id_or_name))
 
 
 def _acquire_or_raise(acquire: Callable[[], Acquisition], slots: int) -> Acquisition:

@@ -329,5 +329,9 @@ def revoke_all(limit_id: UUID) -> int:
     return sum(release(lease_id) for lease_id, _ in leases_of_limit(limit_id))
 
 
-def index_items_of_limit(limit_id: UUID) -> list[TableItem]:
-    return list(store.query(limit_store.limit_key(limit_id), sk_prefix=LEASE_INDEX_PREFIX))
+def delete_limit(stored: StoredLimit) -> None:
+    """Delete a limit and its per-limit lease index. Leases naming it stay until released or
+    reaped; their release skips a limit that no longer exists."""
+    limit_store.delete(stored)
+    for item in list(store.query(limit_store.limit_key(stored.limit.id), sk_prefix=LEASE_INDEX_PREFIX)):
+        store.delete_key(item.PK, item.SK)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from shared.schemas.concurrency_limits import ConcurrencyLimitV2Create, ConcurrencyLimitV2Update, deployment_limit_name
 from shared.schemas.deployments import ConcurrencyOptions
+from shared.storage import concurrency_leases as lease_store
 from shared.storage import concurrency_limits as limit_store
 from shared.storage import deployments as deployment_store
 from shared.storage.concurrency_limits import StoredLimit
@@ -22,7 +23,7 @@ def sync_own_limit(deployment_id: UUID, limit: int | None) -> dict[str, Any] | N
     existing = limit_store.read_by_name(name)
     if limit is None:
         if existing is not None:
-            limit_store.delete(existing)
+            lease_store.delete_limit(existing)
         return None
     if existing is not None:
         stored = limit_store.update(name, ConcurrencyLimitV2Update(limit=limit))
@@ -43,7 +44,7 @@ def delete_own_limit(deployment_id: UUID) -> None:
     existing = limit_store.read_by_name(deployment_limit_name(deployment_id))
     if existing is not None:
         try:
-            limit_store.delete(existing)
+            lease_store.delete_limit(existing)
         except ConcurrentUpdate:
             pass  # deleted concurrently
 

@@ -88,7 +88,7 @@ def reset(tag: str, slot_override: list[UUID] | None) -> None:
 
 def delete(stored: StoredLimit) -> None:
     lease_store.revoke_all(stored.limit.id)
-    limit_store.delete(stored)
+    lease_store.delete_limit(stored)
 
 
 def increment(tags: list[str], task_run_id: UUID) -> list[tuple[str, StoredLimit]]:
