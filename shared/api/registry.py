@@ -31,6 +31,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "templates": "shared.api.templates",
     "observed_states": "shared.api.observed_states",
     "blocks": "shared.api.blocks",
+    "concurrency_limits": "shared.api.concurrency_limits",
+    "concurrency_limits_v2": "shared.api.concurrency_limits_v2",
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, Sequence
 
 from shared.orchestration.base import Rule, Transform
-from shared.orchestration.context import Context, ResponseDetails, RunT
+from shared.orchestration.context import Context, ResponseDetails, RunT, SlotChanges, SlotState
 from shared.orchestration.policies import (
     CORE_FLOW_POLICY,
     CORE_TASK_POLICY,
@@ -48,6 +48,8 @@ class OrchestrationOutcome(Generic[RunT]):
     # orchestrate_task_run(parent_task_run, outcome.parent_task_run_state, force=True)
     # and persists that outcome too (the reference does the same in one transaction).
     parent_task_run_state: State | None = None
+    # Concurrency slots to take / give back / renew with the new state (same transaction).
+    slot_changes: SlotChanges | None = None
 
     @property
     def http_status(self) -> int:
@@ -108,6 +110,7 @@ def _outcome(original: RunT, ctx: Context[RunT]) -> OrchestrationOutcome[RunT]:
         run=ctx.run if written else original,
         write=written,
         parent_task_run_state=ctx.parent_task_run_state if written else None,
+        slot_changes=ctx.slot_changes if written and ctx.slot_changes else None,
     )
 
 
@@ -116,6 +119,7 @@ def _context(
     proposed: StateCreate | State,
     now: datetime.datetime | None,
     flow_run: FlowRun | None = None,
+    slots: SlotState | None = None,
 ) -> Context[RunT]:
     now = now or now_utc()
     working = run.model_copy(deep=True)
@@ -125,6 +129,7 @@ def _context(
         proposed=State.from_create(proposed, now=now),
         now=now,
         flow_run=flow_run,
+        slots=slots,
     )
 
 
@@ -134,9 +139,12 @@ def orchestrate_flow_run(
     *,
     force: bool = False,
     now: datetime.datetime | None = None,
+    slots: SlotState | None = None,
 ) -> OrchestrationOutcome[FlowRun]:
-    """Decide `POST /flow_runs/{id}/set_state`. force=True skips the rules, not the bookkeeping."""
-    ctx = _context(run, proposed, now)
+    """Decide `POST /flow_runs/{id}/set_state`. force=True skips the rules, not the bookkeeping.
+
+    `slots`: the deployment concurrency slot state, when the run has a limited deployment."""
+    ctx = _context(run, proposed, now, slots=slots)
     rules = MINIMAL_FLOW_POLICY if force else CORE_FLOW_POLICY
     return _outcome(run, _run_pipeline(ctx, rules, GLOBAL_FLOW_TRANSFORMS))
 
@@ -148,13 +156,14 @@ def orchestrate_task_run(
     force: bool = False,
     flow_run: FlowRun | None = None,
     now: datetime.datetime | None = None,
+    slots: SlotState | None = None,
 ) -> OrchestrationOutcome[TaskRun]:
     """Decide `POST /task_runs/{id}/set_state`.
 
     Pass the enclosing `flow_run` (with its state) whenever `run.flow_run_id` is set:
     tasks may only start while it is RUNNING, and retries are tracked per flow attempt.
     """
-    ctx = _context(run, proposed, now, flow_run=flow_run)
+    ctx = _context(run, proposed, now, flow_run=flow_run, slots=slots)
     rules = MINIMAL_TASK_POLICY if force else CORE_TASK_POLICY
     return _outcome(run, _run_pipeline(ctx, rules, GLOBAL_TASK_TRANSFORMS))
 

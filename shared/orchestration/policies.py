@@ -1,11 +1,12 @@
 """Which rules run, in which order (the order matters: the first rule to decide wins).
 
 Orders follow the reference's CoreFlowPolicy / CoreTaskPolicy / Minimal*Policy /
-Global*Policy. Left out, because they need storage or belong to later work:
-- deployment concurrency (ValidateDeploymentConcurrencyAtRunning,
-  SecureFlowConcurrencySlots, RemoveDeploymentConcurrencyLeaseForOldClientVersions,
-  ReleaseFlowConcurrencySlots, EnforceDeploymentConcurrencyOnLate),
-- task tag concurrency (SecureTaskConcurrencySlots, ReleaseTaskConcurrencySlots),
+Global*Policy. Concurrency rules decide on the slot state the caller read (ctx.slots).
+The release transforms run in the global transforms (the reference has them in both the
+core and the minimal policies, so a forced CANCELLED gives the slot back too).
+Left out, because they need storage or belong to later work:
+- RemoveDeploymentConcurrencyLeaseForOldClientVersions (clients before 3.4.11),
+  EnforceDeploymentConcurrencyOnLate (MarkLateRunsPolicy),
 - cache rules (CacheRetrieval, CacheInsertion) and background-task queueing
   (EnqueueScheduledTasks, CopyTaskParametersID: BackgroundTaskPolicy only),
 - InstrumentFlowRunStateTransitions (metrics/events are emitted by the caller).
@@ -19,6 +20,13 @@ from shared.orchestration.common_rules import (
     PreventPendingTransitions,
     RenameReruns,
     WaitForScheduledTime,
+)
+from shared.orchestration.concurrency_rules import (
+    ReleaseFlowConcurrencySlots,
+    ReleaseTaskConcurrencySlots,
+    SecureFlowConcurrencySlots,
+    SecureTaskConcurrencySlots,
+    ValidateDeploymentConcurrencyAtRunning,
 )
 from shared.orchestration.flow_rules import (
     BypassCancellingFlowRunsWithNoInfra,
@@ -66,6 +74,8 @@ CORE_FLOW_POLICY: FlowRules = (
     EnforceCancellingToCancelledTransition,
     BypassCancellingFlowRunsWithNoInfra,
     PreventPendingTransitions,
+    ValidateDeploymentConcurrencyAtRunning,
+    SecureFlowConcurrencySlots,
     EnsureOnlyScheduledFlowsMarkedLate,
     HandlePausingFlows,
     HandleResumingPausedFlows,
@@ -85,6 +95,7 @@ MINIMAL_FLOW_POLICY: FlowRules = (
 CORE_TASK_POLICY: TaskRules = (
     HandleTaskTerminalStateTransitions,
     PreventRunningTasksFromStoppedFlows,
+    SecureTaskConcurrencySlots,
     CopyScheduledTime,
     WaitForScheduledTime,
     RetryFailedTasks,
@@ -107,6 +118,7 @@ GLOBAL_FLOW_TRANSFORMS: tuple[type[Transform[FlowRun]], ...] = (
     UpdateSubflowStateDetails,
     IncrementFlowRunCount,
     RemoveResumingIndicator,
+    ReleaseFlowConcurrencySlots,
 )
 
 GLOBAL_TASK_TRANSFORMS: tuple[type[Transform[TaskRun]], ...] = (
@@ -119,4 +131,5 @@ GLOBAL_TASK_TRANSFORMS: tuple[type[Transform[TaskRun]], ...] = (
     SetNextScheduledStartTime,
     UpdateStateDetails,
     IncrementTaskRunCount,
+    ReleaseTaskConcurrencySlots,
 )

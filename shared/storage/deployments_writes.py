@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 from shared.schemas.base import now_utc
 from shared.schemas.deployments import DeploymentCreate, DeploymentStatus, DeploymentUpdate
 from shared.schemas.schedules import DeploymentScheduleCreate, DeploymentScheduleUpdate
-from shared.storage import deployment_schedules, deployments_runs
+from shared.storage import deployment_limits, deployment_schedules, deployments_runs
 from shared.storage import deployments as deployment_store
 from shared.storage import flows as flow_store
 from shared.storage.deployments import StoredDeployment
@@ -37,10 +37,15 @@ def _labels(flow_id: UUID, user: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _apply_limits(deployment: StoredDeployment, sent: dict[str, Any]) -> None:
+    # The reference keeps the limit as a v2 limit named `deployment:<id>` (or a linked
+    # global limit); the deployment shows it as `global_concurrency_limit`.
     if "concurrency_limit" in sent:
         deployment.concurrency_limit_requested = sent["concurrency_limit"]
+        deployment.global_concurrency_limit = deployment_limits.sync_own_limit(deployment.id, sent["concurrency_limit"])
     if "global_concurrency_limit_id" in sent:
         deployment.global_concurrency_limit_id = sent["global_concurrency_limit_id"]
+        if sent["global_concurrency_limit_id"] is not None:
+            deployment.global_concurrency_limit = deployment_limits.linked_limit(sent["global_concurrency_limit_id"])
 
 
 def upsert(create: DeploymentCreate, queue: QueueRef) -> tuple[StoredDeployment, bool]:
@@ -197,4 +202,5 @@ def delete(deployment_id: UUID) -> StoredDeployment:
     deployment = deployment_store.read_or_404(deployment_id)
     deployments_runs.delete_all_for_deployment(deployment, now_utc())
     deployment_store.delete(deployment)
+    deployment_limits.delete_own_limit(deployment.id)
     return deployment

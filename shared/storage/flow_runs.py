@@ -38,6 +38,8 @@ from typing import Any, Callable
 from uuid import UUID
 
 from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run, resume_flow_run
+from shared.orchestration.context import SlotState
+from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.common import CreatedBy
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -47,7 +49,7 @@ from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
 from shared.events.flow_run_events import flow_run_state_change_event
 from shared.storage import events as event_store
-from shared.storage import flow_run_states, observed_states, store
+from shared.storage import concurrency_slots, flow_run_states, observed_states, store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
 from shared.storage.keys import decode, key, sortable_time
@@ -395,7 +397,11 @@ def _state_condition(run: FlowRun, version: int) -> Any:
 
 
 def _write_outcome(
-    run: FlowRun, version: int, outcome: OrchestrationOutcome[FlowRun], extra: list[TableItem] | None = None
+    run: FlowRun,
+    version: int,
+    outcome: OrchestrationOutcome[FlowRun],
+    extra: list[TableItem] | None = None,
+    slots: concurrency_slots.SlotSnapshot | None = None,
 ) -> FlowRun:
     assert outcome.state is not None
     new_run = outcome.run.model_copy(update={"updated": now_utc()})
@@ -405,6 +411,10 @@ def _write_outcome(
     batch.put(event_store.to_item(flow_run_state_change_event(new_run, run.state, outcome.state)))
     for item in extra or []:
         batch.put(item)
+    if slots is not None:
+        # Deployment concurrency slots are taken / given back with the state, atomically.
+        holder = ConcurrencyLeaseHolder(type="flow_run", id=run.id)
+        concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
     store.transact(batch)
     observed_states.note([outcome.state])
     return new_run
@@ -412,19 +422,23 @@ def _write_outcome(
 
 def _orchestrate_and_write(
     run_id: UUID,
-    decide: Callable[[FlowRun], OrchestrationOutcome[FlowRun]],
+    decide: Callable[[FlowRun, SlotState | None], OrchestrationOutcome[FlowRun]],
     extra: Callable[[OrchestrationOutcome[FlowRun]], list[TableItem]] | None = None,
+    proposed_type: StateType | None = None,
 ) -> OrchestrationOutcome[FlowRun]:
     for _ in range(MAX_WRITE_ATTEMPTS):
         loaded = _load(run_id)
         if loaded is None:
             raise FlowRunNotFound(f"Flow run with id {run_id} not found")
         run, version = loaded
-        outcome = decide(run)
+        # The concurrency rules decide on slot state read now; a slot taken by another run
+        # before our write makes the write fail, and we decide again (next attempt).
+        slots = concurrency_slots.flow_run_slots(run, proposed_type)
+        outcome = decide(run, slots.state)
         if not outcome.write:
             return outcome
         try:
-            new_run = _write_outcome(run, version, outcome, extra(outcome) if extra else [])
+            new_run = _write_outcome(run, version, outcome, extra(outcome) if extra else [], slots)
         except ConcurrentUpdate:
             # Someone else changed the run since we read it: decide again against the fresh
             # state, so the loser of a race gets the answer the rules give (e.g. ABORT).
@@ -437,7 +451,11 @@ def _orchestrate_and_write(
 
 def set_state(run_id: UUID, proposed: StateCreate | State, force: bool = False) -> OrchestrationOutcome[FlowRun]:
     """Orchestrate and (if accepted) write a proposed state; raises FlowRunNotFound."""
-    return _orchestrate_and_write(run_id, lambda run: orchestrate_flow_run(run, proposed, force=force))
+    return _orchestrate_and_write(
+        run_id,
+        lambda run, slots: orchestrate_flow_run(run, proposed, force=force, slots=slots),
+        proposed_type=proposed.type,
+    )
 
 
 def resume(
@@ -451,7 +469,7 @@ def resume(
     paused run carries the keyset naming where the response goes)."""
     decided_on: list[FlowRun] = []
 
-    def decide(run: FlowRun) -> OrchestrationOutcome[FlowRun]:
+    def decide(run: FlowRun, _slots: SlotState | None) -> OrchestrationOutcome[FlowRun]:
         decided_on[:] = [run]
         error = run_input_error(run) if run_input_error and run.state_type == StateType.PAUSED else None
         return resume_flow_run(run, run_input_error=error)

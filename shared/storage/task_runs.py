@@ -34,6 +34,7 @@ from uuid import UUID
 from pynamodb.expressions.condition import Condition
 
 from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
+from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.filters.base import FilterContext
 from shared.schemas.filters.deployments import DeploymentFilter
 from shared.schemas.filters.runs import (
@@ -46,8 +47,7 @@ from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
 from shared.schemas.states import State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
-from shared.storage import store
-from shared.storage import observed_states
+from shared.storage import concurrency_slots, observed_states, store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
@@ -320,13 +320,19 @@ def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
 # --- orchestrated state changes ------------------------------------------------------
 
 
-def _write_outcome(before: TaskRun, outcome: OrchestrationOutcome[TaskRun]) -> None:
+def _write_outcome(
+    before: TaskRun, outcome: OrchestrationOutcome[TaskRun], slots: concurrency_slots.SlotSnapshot | None = None
+) -> None:
     assert outcome.state is not None
     batch = (
         store.WriteBatch()
         .put(_to_item(outcome.run.model_copy(update={"updated": now_utc()})), _state_unchanged(before))
         .put_new(state_store.to_item(outcome.run.id, outcome.state))
     )
+    if slots is not None:
+        # Tag concurrency slots are taken / given back with the state, atomically.
+        holder = ConcurrencyLeaseHolder(type="task_run", id=before.id)
+        concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
     store.transact(batch)
     observed_states.note([outcome.state])
 
@@ -340,11 +346,14 @@ def set_state(
         if run is None:
             raise ObjectNotFound(f"Task run with id {task_run_id} not found")
         flow_run = _flow_run_store().read(run.flow_run_id) if run.flow_run_id else None
-        outcome = orchestrate_task_run(run, proposed, force=force, flow_run=flow_run)
+        # Tag limits: the rules decide on slot state read now; if another task run takes
+        # the last slot before our write, the write fails and we decide again.
+        slots = concurrency_slots.task_run_slots(run, proposed.type)
+        outcome = orchestrate_task_run(run, proposed, force=force, flow_run=flow_run, slots=slots.state)
         if not outcome.write:
             return outcome
         try:
-            _write_outcome(run, outcome)
+            _write_outcome(run, outcome, slots)
         except ConcurrentUpdate:
             continue  # someone changed the state meanwhile: decide again on the new one
         return outcome
