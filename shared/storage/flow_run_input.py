@@ -22,8 +22,10 @@ from shared.schemas._jsonschema_tools import SchemaValidationError, validate_val
 from shared.schemas.base import now_utc
 from shared.schemas.flow_run_input import FlowRunInput
 from shared.schemas.flow_runs import FlowRun
+from shared.schemas.hydration import HydrationError, hydrate
 from shared.schemas.responses import SetStateStatus
 from shared.storage import flow_runs, store
+from shared.storage import variables as variable_store
 from shared.storage.errors import ConcurrentUpdate, ItemTooLarge, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.flow_run_states import run_key
 from shared.storage.table import TableItem
@@ -97,13 +99,23 @@ def _keyset(run: FlowRun) -> dict[str, str] | None:
     return run.state.state_details.run_input_keyset if run.state is not None else None
 
 
+def _variable(name: str) -> tuple[bool, Any]:
+    variable = variable_store.read_by_name(name)
+    return (True, variable.value) if variable is not None else (False, None)
+
+
 def run_input_error(run: FlowRun, run_input: dict[str, Any]) -> str | None:
     """Why `run_input` cannot resume this paused run (the reference's REJECT reasons), or None.
 
-    A pause that asked for input stored its JSON schema under `keyset["schema"]`."""
+    A pause that asked for input stored its JSON schema under `keyset["schema"]`. The input is
+    validated as hydrated (`hydrated_input`)."""
     keyset = _keyset(run)
     if not keyset:
         return None
+    try:
+        run_input = hydrated_input(run_input)
+    except HydrationError as exc:
+        return f"Error hydrating run input: {exc}"
     stored = read(run.id, keyset.get("schema", ""))
     if stored is None:
         return "Run input schema not found."
@@ -122,6 +134,11 @@ def run_input_error(run: FlowRun, run_input: dict[str, Any]) -> str | None:
     return None
 
 
+def hydrated_input(run_input: dict[str, Any]) -> dict[str, Any]:
+    """The input with UI placeholders resolved (workspace variables read by name, one at a time)."""
+    return hydrate(run_input, _variable) or {}
+
+
 def resume(run_id: UUID, run_input: dict[str, Any] | None) -> OrchestrationOutcome[FlowRun]:
     """POST /flow_runs/{id}/resume: validate the input against the paused run's schema, and
     store it under `keyset["response"]` in the same transaction as the accepted new state."""
@@ -129,8 +146,9 @@ def resume(run_id: UUID, run_input: dict[str, Any] | None) -> OrchestrationOutco
 
     def response_items(paused: FlowRun, outcome: OrchestrationOutcome[FlowRun]) -> list[TableItem]:
         keyset = _keyset(paused)
-        if not keyset or not given or outcome.status != SetStateStatus.ACCEPT:
+        if not keyset or outcome.status != SetStateStatus.ACCEPT:
             return []
-        return [to_item(build(run_id, keyset["response"], json.dumps(given)))]
+        hydrated = hydrated_input(given)  # valid: the decision checked it
+        return [to_item(build(run_id, keyset["response"], json.dumps(hydrated)))] if hydrated else []
 
     return flow_runs.resume(run_id, lambda run: run_input_error(run, given), response_items)

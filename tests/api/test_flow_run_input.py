@@ -123,3 +123,29 @@ def test_resume_with_a_schema_that_is_not_json_is_rejected(client: httpx.Client)
     response = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": {"approved": True}})
     assert response.json()["status"] == "REJECT"
     assert response.json()["details"]["reason"] == "Run input schema is not valid JSON."
+
+
+def test_resume_hydrates_ui_placeholders_in_the_input(client: httpx.Client) -> None:
+    variable = f"approval_note_{uuid.uuid4().hex[:8]}"
+    assert client.post("/variables/", json={"name": variable, "value": "from a variable"}).status_code == 201
+    run_id, keyset = _paused_for_input(client, schema=json.dumps(SCHEMA))
+    missing = client.post(
+        f"/flow_runs/{run_id}/resume",
+        json={"run_input": {"approved": True, "note": {"__prefect_kind": "workspace_variable", "variable_name": "no_such_var"}}},
+    )
+    assert missing.json()["status"] == "REJECT"
+    assert missing.json()["details"]["reason"] == "Error hydrating run input: Variable 'no_such_var' not found in workspace."
+    bad_json = client.post(
+        f"/flow_runs/{run_id}/resume", json={"run_input": {"approved": {"__prefect_kind": "json", "value": "{nope"}}}
+    )
+    assert bad_json.json()["details"]["reason"].startswith("Error hydrating run input: Invalid JSON:")
+
+    run_input = {
+        "approved": {"__prefect_kind": "json", "value": "true"},
+        "note": {"__prefect_kind": "workspace_variable", "variable_name": variable},
+        "dropped": {"__prefect_kind": "json"},
+    }
+    ok = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": run_input})
+    assert ok.json()["status"] == "ACCEPT", ok.text
+    stored = json.loads(client.get(f"/flow_runs/{run_id}/input/{keyset['response']}").text)
+    assert stored == {"approved": True, "note": "from a variable"}

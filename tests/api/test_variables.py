@@ -171,3 +171,14 @@ print(json.dumps({{"first": first, "second": Variable.get({name!r}), "missing": 
     assert client.get(f"/variables/name/{cli_name}").status_code == 404
     stored = client.get(f"/variables/name/{name}").json()
     assert stored["value"] == "second"
+
+
+def test_concurrent_renames_onto_one_name_leave_one_holder(client: httpx.Client) -> None:
+    target = _name()
+    made = [_create(client, name=_name(), value=i) for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda v: client.patch(f"/variables/{v['id']}", json={"name": target}).status_code, made))
+    assert sorted(codes) == [204] + [409] * 5
+    holder = client.get(f"/variables/name/{target}").json()
+    assert [v["id"] for v in made if client.get(f"/variables/{v['id']}").json()["name"] == target] == [holder["id"]]
+    assert client.post("/variables/count", json={"variables": {"name": {"any_": [target]}}}).json() == 1

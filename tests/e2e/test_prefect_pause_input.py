@@ -32,6 +32,15 @@ def _paused_run(client: httpx.Client, flow_name: str, deadline: float, flow_proc
     raise AssertionError("the flow never paused")
 
 
+def _schema(client: httpx.Client, run_id: str, key: str, deadline: float) -> dict[str, object]:
+    while time.monotonic() < deadline:
+        response = client.get(f"/flow_runs/{run_id}/input/{key}")
+        if response.status_code == 200:
+            return json.loads(response.text)  # type: ignore[no-any-return]
+        time.sleep(0.3)
+    raise AssertionError("the paused flow never stored its input schema")
+
+
 def test_pause_with_input_is_resumed_from_another_process(api_url: str, client: httpx.Client) -> None:
     flow_name = f"approval-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="prefect-home-") as home:
@@ -47,7 +56,8 @@ def test_pause_with_input_is_resumed_from_another_process(api_url: str, client: 
             run_id = _paused_run(client, flow_name, time.monotonic() + 120, flow_process)
             paused = client.get(f"/flow_runs/{run_id}").json()["state"]
             keyset = paused["state_details"]["run_input_keyset"]
-            schema = json.loads(client.get(f"/flow_runs/{run_id}/input/{keyset['schema']}").text)
+            # The client stores the input schema just after the Paused state is accepted.
+            schema = _schema(client, run_id, keyset["schema"], time.monotonic() + 60)
             assert schema["properties"]["approved"]["type"] == "boolean"
 
             with tempfile.TemporaryDirectory(prefix="prefect-home-") as other_home:
