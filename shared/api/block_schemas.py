@@ -12,7 +12,7 @@ from shared.api.routing import ServerflowRouter
 from shared.schemas.blocks import BlockSchema, BlockSchemaCreate
 from shared.schemas.filters.misc import BlockSchemaFilter
 from shared.storage import block_schemas as schema_store
-from shared.storage.errors import ObjectNotFound, ObjectProtected
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/block_schemas", tags=["Block schemas"], dependencies=[SystemBlocksRegistered])
 
@@ -31,10 +31,7 @@ def create_block_schema(block_schema: BlockSchemaCreate, response: Response) -> 
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a block schema by id.")
 def delete_block_schema(block_schema_id: UUID = Path(..., description="The block schema id", alias="id")) -> None:
-    schema = schema_store.read_or_404(block_schema_id)
-    if schema.block_type is not None and schema.block_type.is_protected:
-        raise ObjectProtected("Block schemas for protected block types cannot be deleted.")
-    schema_store.delete(schema)
+    schema_store.delete_by_id(block_schema_id)
 
 
 @router.post("/filter", description="Read all block schemas, optionally filtered by type")

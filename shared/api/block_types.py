@@ -12,7 +12,7 @@ from shared.api.routing import ServerflowRouter
 from shared.schemas.blocks import BlockDocument, BlockType, BlockTypeCreate, BlockTypeUpdate
 from shared.schemas.filters.misc import BlockDocumentFilter, BlockDocumentFilterBlockTypeId, BlockSchemaFilter, BlockTypeFilter
 from shared.storage import block_documents as document_store
-from shared.storage import block_registration
+from shared.storage import block_registration, block_type_deletion
 from shared.storage import block_schemas as schema_store
 from shared.storage import block_types as type_store
 from shared.storage.errors import ObjectNotFound, ObjectProtected
@@ -59,14 +59,7 @@ def update_block_type(
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a block type and its schemas and documents.")
 def delete_block_type(block_type_id: UUID = Path(..., description="The block type ID", alias="id")) -> None:
-    block_type = type_store.read_or_404(block_type_id)
-    if block_type.is_protected:
-        raise ObjectProtected("protected block types cannot be deleted.")
-    type_store.delete(block_type)
-    # The reference's foreign keys cascade a type's delete to its schemas and documents.
-    for schema in schema_store.of_type(block_type_id):
-        schema_store.delete(schema)
-    document_store.delete_of_type(block_type_id)
+    block_type_deletion.delete_block_type(block_type_id)
 
 
 @router.get("/slug/{slug}/block_documents", tags=["Block types", "Block documents"], description="Read the block documents of a block type.")

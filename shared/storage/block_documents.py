@@ -33,6 +33,7 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from shared.blocks.references import InvalidReference, split_references
+from shared.events.block_events import block_document_event
 from shared.blocks.secrets import keep_unchanged_secrets, mask
 from shared.schemas.base import APIBaseModel, now_utc
 from shared.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate, BlockSchema, BlockType
@@ -41,6 +42,7 @@ from shared.schemas.sorting import BlockDocumentSort, apply_sort
 from shared.schemas.types import DateTime
 from shared.storage import block_schemas as schema_store
 from shared.storage import block_types as type_store
+from shared.storage import events as event_store
 from shared.storage import store
 from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
@@ -103,6 +105,27 @@ def _to_item(doc: StoredBlockDocument, version: int) -> TableItem:
         GSI2PK=_type_partition(doc.block_type_id, _kind(doc.is_anonymous)),
         GSI2SK=order,
     )
+
+
+def _event_item(action: str, doc: StoredBlockDocument, schema: BlockSchema | None) -> TableItem | None:
+    """The lifecycle event of a change to `doc`, as an item for the change's own transaction."""
+    secret_fields = schema.fields.get("secret_fields", []) if schema is not None else []
+    document = BlockDocument(
+        id=doc.id,
+        name=doc.name,
+        data=mask(doc.data, secret_fields),
+        block_schema_id=doc.block_schema_id,
+        block_schema=schema,
+        block_type_id=doc.block_type_id,
+        block_type_name=doc.block_type_name,
+        is_anonymous=doc.is_anonymous,
+    )
+    event = block_document_event(action, document)
+    return event_store.to_item(event) if event is not None else None
+
+
+def _with_event(batch: store.WriteBatch, event: TableItem | None) -> store.WriteBatch:
+    return batch.put_new(event) if event is not None else batch
 
 
 def _guard(doc: StoredBlockDocument) -> TableItem:
@@ -327,7 +350,8 @@ def create(body: BlockDocumentCreate) -> BlockDocument:
     block_type = type_store.read(body.block_type_id)
     if block_type is None:
         raise ObjectNotFound(f"Block type {body.block_type_id} not found.")
-    if schema_store.read(body.block_schema_id) is None:
+    schema = schema_store.read(body.block_schema_id)
+    if schema is None:
         raise ObjectNotFound(f"Block schema {body.block_schema_id} not found.")
     document_id = uuid4()
     data, references = _split(body.data)
@@ -347,7 +371,8 @@ def create(body: BlockDocumentCreate) -> BlockDocument:
         is_anonymous=body.is_anonymous,
     )
     try:
-        store.transact(store.WriteBatch().put_new(_to_item(doc, 1)).put_new(_guard(doc)), on_conflict=ObjectAlreadyExists)
+        batch = store.WriteBatch().put_new(_to_item(doc, 1)).put_new(_guard(doc))
+        store.transact(_with_event(batch, _event_item("created", doc, schema)), on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists as exc:
         raise ObjectAlreadyExists("Block already exists") from exc
     return read_or_404(document_id)
@@ -387,8 +412,9 @@ def update(document_id: UUID, changes: BlockDocumentUpdate) -> None:
             return
         version = int(item.version or 0)
         condition = TableItem.version == version if item.version is not None else TableItem.version.does_not_exist()
+        event = _event_item("updated", updated, schema_store.read(updated.block_schema_id))
         try:
-            store.put(_to_item(updated, version + 1), condition)
+            store.transact(_with_event(store.WriteBatch().put(_to_item(updated, version + 1), condition), event))
             return
         except ConcurrentUpdate:
             continue
@@ -401,7 +427,8 @@ def delete(document_id: UUID) -> None:
         raise ObjectNotFound(NOT_FOUND)
     doc = found[0]
     try:
-        store.transact(store.WriteBatch().delete(_to_item(doc, 0), TableItem.PK.exists()).delete(_guard(doc)))
+        batch = store.WriteBatch().delete(_to_item(doc, 0), TableItem.PK.exists()).delete(_guard(doc))
+        store.transact(_with_event(batch, _event_item("deleted", doc, schema_store.read(doc.block_schema_id))))
     except ConcurrentUpdate as exc:
         raise ObjectNotFound(NOT_FOUND) from exc
 

@@ -11,7 +11,8 @@ first block request. A missing or older marker means: read the slug guards and s
 identities of the bundled blocks (BatchGetItem), write the missing ones (BatchWriteItem),
 bring changed system types up to date (versioned conditional writes), then write the marker.
 New types and schemas get ids derived from their slug / checksum+version (uuid5), so
-processes registering at the same time write identical items instead of duplicates.
+processes registering at the same time write identical items instead of duplicates; new type
+items are conditional puts, so a late registrar never overwrites a type updated meanwhile.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from shared.schemas.blocks import BlockSchema, BlockType
 from shared.storage import block_schemas as schema_store
 from shared.storage import block_types as type_store
 from shared.storage import store
+from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.table import TableItem
 
 DATA_PATH = Path(__file__).resolve().parent / "blocks_data" / "system_blocks.json"
@@ -61,6 +63,7 @@ def register() -> int:
     stamp = now_utc()
     existing_ids = type_store.ids_by_slugs(t["slug"] for t in declared)
     new_items: list[TableItem] = []
+    new_types: list[TableItem] = []
     type_ids: dict[str, UUID] = {}
     for spec in declared:
         fields = {k: v for k, v in spec.items() if k != "block_schemas"}
@@ -69,7 +72,8 @@ def register() -> int:
         if spec["slug"] in existing_ids:
             type_store.replace_registered(block_type)
         else:
-            new_items += [type_store.to_item(block_type), *type_store.guards(block_type)]
+            new_types.append(type_store.to_item(block_type))
+            new_items += type_store.guards(block_type)
     registered = schema_store.registered_identities((s["checksum"], s["version"]) for t in declared for s in t["block_schemas"])
     order = 0
     for spec in declared:
@@ -88,7 +92,17 @@ def register() -> int:
                 updated=created,
             )
             new_items += schema_store.to_items(schema)
-    written = store.batch_put(new_items) if new_items else 0
+    written = 0
+    for item in new_types:
+        # Conditional: a registrar that read the table before another one finished must not
+        # overwrite a type someone has updated since. Guards and schemas are identical whoever
+        # writes them (derived ids; schemas never change), so those go in batches.
+        try:
+            store.put_new(item)
+            written += 1
+        except ObjectAlreadyExists:
+            pass
+    written += store.batch_put(new_items) if new_items else 0
     store.put(TableItem(MARKER_KEY, store.META, entity="block_registry", body=data_digest()))
     return written
 

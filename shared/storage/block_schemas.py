@@ -26,7 +26,7 @@ from shared.schemas.filters.misc import BlockSchemaFilter
 from shared.storage import block_types as type_store
 from shared.storage import store
 from shared.storage.flow_run_states import checked_body
-from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound, ObjectProtected
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
 
@@ -221,6 +221,13 @@ def create(body: BlockSchemaCreate) -> tuple[BlockSchema, bool]:
             raise
         return winner, False
     return schema.model_copy(update={"block_type": block_type}), True
+
+
+def delete_by_id(block_schema_id: UUID) -> None:
+    schema = read_or_404(block_schema_id)
+    if schema.block_type is not None and schema.block_type.is_protected:
+        raise ObjectProtected("Block schemas for protected block types cannot be deleted.")
+    delete(schema)
 
 
 def delete(schema: BlockSchema) -> None:

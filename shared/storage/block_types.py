@@ -17,9 +17,11 @@ import json
 from collections.abc import Iterable
 from uuid import UUID
 
+from shared.events.block_events import block_type_event
 from shared.schemas.base import now_utc
 from shared.schemas.blocks import BlockType, BlockTypeCreate, BlockTypeUpdate
 from shared.schemas.filters.misc import BlockTypeFilter
+from shared.storage import events as event_store
 from shared.storage import store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key
@@ -144,7 +146,7 @@ def create(body: BlockTypeCreate, *, is_protected: bool = False) -> BlockType:
     values = body.model_dump()
     values.update(description=_escaped(body.description), code_example=_escaped(body.code_example))
     block_type = BlockType(**values, is_protected=is_protected, created=stamp, updated=stamp)
-    batch = store.WriteBatch().put_new(to_item(block_type))
+    batch = store.WriteBatch().put_new(to_item(block_type)).put_new(event_store.to_item(block_type_event("created", block_type)))
     for guard in guards(block_type):
         batch.put_new(guard)
     try:
@@ -168,8 +170,9 @@ def update(block_type_id: UUID, changes: BlockTypeUpdate) -> BlockType:
         BlockType.model_validate_json(updated.model_dump_json())  # what is stored must read back
         version = int(item.version or 0)
         condition = TableItem.version == version if item.version is not None else TableItem.version.does_not_exist()
+        batch = store.WriteBatch().put(to_item(updated, version + 1), condition).put_new(event_store.to_item(block_type_event("updated", updated)))
         try:
-            store.put(to_item(updated, version + 1), condition)
+            store.transact(batch)
             return updated
         except ConcurrentUpdate:
             continue
@@ -179,6 +182,7 @@ def update(block_type_id: UUID, changes: BlockTypeUpdate) -> BlockType:
 def delete(block_type: BlockType) -> None:
     """Delete the type and its guards (its schemas and documents are removed by the caller)."""
     batch = store.WriteBatch().delete(to_item(block_type), TableItem.PK.exists())
+    batch.put_new(event_store.to_item(block_type_event("deleted", block_type)))
     for guard in guards(block_type):
         batch.delete(guard)
     try:

@@ -266,3 +266,33 @@ def test_bad_input_is_a_prefect_shaped_4xx(client: httpx.Client) -> None:
 def _secret_schema_id(client: httpx.Client) -> str:
     secret = _ok(client.get("/block_types/slug/secret"))
     return str(_ok(client.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [secret["id"]]}}}))[0]["id"])
+
+
+def test_lifecycle_events_like_the_reference(client: httpx.Client) -> None:
+    block_type = _block_type(client)
+    schema = _block_schema(client, block_type["id"])
+    doc = _document(client, schema, {"user": "visible", "password": "never-in-events"}, name="evented")
+    _document(client, schema, {"user": "x"}, is_anonymous=True)
+    _ok(client.patch(f"/block_documents/{doc['id']}", json={"data": {"user": "changed"}}), 204)
+    _ok(client.delete(f"/block_documents/{doc['id']}"), 204)
+
+    def events(resource_id: str) -> list[dict[str, Any]]:
+        body = {"filter": {"resource": {"id": [resource_id]}, "order": "ASC"}, "limit": 50}
+        return _ok(client.post("/events/filter", json=body))["events"]  # type: ignore[no-any-return]
+
+    document_events = events(f"prefect.block-document.{doc['id']}")
+    assert [e["event"] for e in document_events] == [
+        "prefect.block-document.created",
+        "prefect.block-document.updated",
+        "prefect.block-document.deleted",
+    ]
+    created = document_events[0]
+    assert created["payload"] == {
+        "name": "evented",
+        "data": {"user": "visible"},
+        "block_schema": {"capabilities": [], "block_type": {"id": block_type["id"], "name": block_type["name"]}},
+    }
+    assert {r["prefect.resource.role"] for r in created["related"]} == {"block-type", "block-schema"}
+    assert document_events[1]["payload"]["data"] == {"user": "changed"}
+    assert "never-in-events" not in str(document_events)
+    assert [e["event"] for e in events(f"prefect.block-type.{block_type['id']}")] == ["prefect.block-type.created"]

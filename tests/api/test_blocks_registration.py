@@ -59,3 +59,14 @@ def test_first_requests_and_other_registrars_racing_leave_one_set_of_system_bloc
     assert len(schemas) == expected_schemas == len({(s["checksum"], s["version"]) for s in schemas})
     assert protected == {"secret", "webhook", "local-file-system"}
     assert {s["block_type_id"] for s in schemas} == {t["id"] for t in types}
+
+
+def test_install_system_block_types_restores_a_deleted_system_type(fresh_stack: StackProcess) -> None:
+    with httpx.Client(base_url=fresh_stack.api_url, timeout=120) as http:
+        slack = http.get("/block_types/slug/slack-webhook").json()
+        assert http.delete(f"/block_types/{slack['id']}").status_code == 204  # not protected
+        assert http.get("/block_types/slug/slack-webhook").status_code == 404
+        assert http.post("/block_types/install_system_block_types").status_code == 200
+        restored = http.get("/block_types/slug/slack-webhook").json()
+        schemas = http.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [restored["id"]]}}}).json()
+    assert restored["name"] == slack["name"] and schemas and all(s["block_type"]["slug"] == "slack-webhook" for s in schemas)

@@ -84,6 +84,10 @@ def test_cli_register_ls_inspect_delete(api_url: str, saved: dict[str, Any], cli
     assert f"secret-{suffix}" in inspected.stdout and "rotated-value" not in inspected.stdout
     types = _cli(api_url, "block", "type", "ls")
     assert types.returncode == 0 and "secret" in types.stdout
+    inspected_type = _cli(api_url, "block", "type", "inspect", "secret")
+    assert inspected_type.returncode == 0 and "secret" in inspected_type.stdout, inspected_type.stdout + inspected_type.stderr
+    protected = _cli(api_url, "block", "type", "delete", "secret")
+    assert protected.returncode != 0 and client.get("/block_types/slug/secret").status_code == 200
     deleted = _cli(api_url, "block", "delete", f"secret/secret-{suffix}")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
     assert client.get(f"/block_types/slug/secret/block_documents/name/secret-{suffix}").status_code == 404
