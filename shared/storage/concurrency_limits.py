@@ -189,10 +189,14 @@ def read_many(limit_ids: list[UUID]) -> dict[UUID, StoredLimit]:
 def read_by_names(names: list[str]) -> list[StoredLimit]:
     """Existing limits among `names` (unknown names are skipped), in the order asked."""
     guards = store.batch_get((name_key(n), store.META) for n in names)
-    ids = {g.PK: UUID(json.loads(g.body or "{}")["id"]) for g in guards if g.body}
-    by_id = read_many(list(ids.values()))
-    ordered = [by_id.get(ids.get(name_key(n))) for n in dict.fromkeys(names) if name_key(n) in ids]  # type: ignore[arg-type]
-    return [s for s in ordered if s is not None]
+    id_by_key = {g.PK: UUID(json.loads(g.body)["id"]) for g in guards if g.body}
+    by_id = read_many(list(id_by_key.values()))
+    found: list[StoredLimit] = []
+    for name in dict.fromkeys(names):
+        limit_id = id_by_key.get(name_key(name))
+        if limit_id is not None and limit_id in by_id:
+            found.append(by_id[limit_id])
+    return found
 
 
 def list_limits(offset: int = 0, limit: int | None = None, name_prefix: str | None = None) -> list[StoredLimit]:
