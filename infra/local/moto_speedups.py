@@ -6,8 +6,9 @@ table's stream keeps every record forever. Served as a long-running local stack
 those are O(table size) per request and unbounded memory. This module, applied
 only inside the emulator process, keeps moto's semantics but:
 
-- answers Query from hash-key indexes (base table and each GSI) kept in step with
-  every write, so a query touches only its partition;
+- answers Query from ordered partition indexes (base table and each GSI) kept in
+  step with every write (`sorted_partitions`), so a query reads only the key range
+  it returns, in order, and stops at its page's end (`ordered_query`);
 - runs TransactWriteItems as DynamoDB does: all conditions checked first, then all
   writes, rolling back only the touched items if a write fails;
 - keeps the last STREAM_RECORDS_KEPT stream records (DynamoDB keeps 24 hours).
@@ -32,31 +33,18 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.comparisons import get_filter_expression
 
+from infra.local.ordered_query import ordered_query
+from infra.local.sorted_partitions import indexes, lookup, spec_for
+
 STREAM_RECORDS_KEPT = 1000
+
+# moto's own Table.query once `apply()` has replaced it: the reference the tests and the bench compare against.
+moto_query: Callable[..., Any] | None = None
 
 ItemKey = tuple[Any, Any]
 
 
-# --- GSI hash indexes ------------------------------------------------------------------
-
-
-def _gsi_hash_attrs(table: Table) -> dict[str, str]:
-    cached = table.__dict__.get("_sf_gsi_attrs")
-    if cached is None:
-        cached = {}
-        for index in table.global_indexes:
-            for key in index.schema:
-                if key["KeyType"] == "HASH":
-                    cached[index.name] = key["AttributeName"]
-        table.__dict__["_sf_gsi_attrs"] = cached
-    return cached  # type: ignore[no-any-return]
-
-
-def _state(table: Table) -> tuple[dict[str, dict[Any, dict[ItemKey, None]]], dict[ItemKey, dict[str, Any]]]:
-    if "_sf_index" not in table.__dict__:
-        table.__dict__["_sf_index"] = {name: {} for name in _gsi_hash_attrs(table)}
-        table.__dict__["_sf_membership"] = {}
-    return table.__dict__["_sf_index"], table.__dict__["_sf_membership"]
+# --- ordered partition indexes ----------------------------------------------------------
 
 
 def _item_key(table: Table, item: Item) -> ItemKey:
@@ -64,13 +52,7 @@ def _item_key(table: Table, item: Item) -> ItemKey:
 
 
 def _unindex(table: Table, key: ItemKey) -> None:
-    index, membership = _state(table)
-    for name, value in membership.pop(key, {}).items():
-        bucket = index[name].get(value)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del index[name][value]
+    indexes(table).unindex(key)
 
 
 def _reindex(table: Table, item: Item | None, key: ItemKey | None = None) -> None:
@@ -78,17 +60,8 @@ def _reindex(table: Table, item: Item | None, key: ItemKey | None = None) -> Non
         if key is not None:
             _unindex(table, key)
         return
-    key = _item_key(table, item)
-    _unindex(table, key)
-    index, membership = _state(table)
-    entries: dict[str, Any] = {}
-    for name, attr in _gsi_hash_attrs(table).items():
-        value = item.attrs.get(attr)
-        if value is not None:
-            entries[name] = value
-            index[name].setdefault(value, {})[key] = None
-    if entries:
-        membership[key] = entries
+    if table.range_key_attr:
+        indexes(table).index(table, item)
 
 
 def _lookup(table: Table, key: ItemKey) -> Item | None:
@@ -97,6 +70,7 @@ def _lookup(table: Table, key: ItemKey) -> Item | None:
 
 
 def _candidates(table: Table, hash_key: Any, index_name: str | None, hash_key_conditions: Any) -> list[Item] | None:
+    """One partition's items, unordered, for the query shapes moto answers itself (it sorts them)."""
     if index_name is None:
         if hash_key is None:
             return None
@@ -104,14 +78,16 @@ def _candidates(table: Table, hash_key: Any, index_name: str | None, hash_key_co
         if bucket is None:
             return []
         return list(bucket.values()) if table.range_key_attr else [bucket]  # type: ignore[list-item]
-    if not hash_key_conditions or len(hash_key_conditions) != 1:
+    spec = spec_for(table, index_name)
+    if spec is None or not hash_key_conditions or len(hash_key_conditions) != 1:
         return None
     attr, value = hash_key_conditions[0]
-    if _gsi_hash_attrs(table).get(index_name) != attr:
+    if attr != spec.hash_attr:
         return None
-    index, _ = _state(table)
-    keys = index.get(index_name, {}).get(value, {})
-    found = (_lookup(table, key) for key in list(keys))
+    partition = indexes(table).partitions[spec.name].get(value)
+    if partition is None:
+        return []
+    found = (lookup(table, key) for key in list(partition.items.values()))
     return [item for item in found if item is not None]
 
 
@@ -135,6 +111,15 @@ def _patch_table() -> None:
     def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # moto passes index_name positionally; bind to read it whichever way it comes.
         arguments = signature.bind(self, hash_key, *args, **kwargs).arguments
+        answer = ordered_query(
+            self, hash_key, arguments.get("range_comparison"), arguments.get("range_objs") or [],
+            arguments.get("limit"), arguments.get("exclusive_start_key"), arguments.get("scan_index_forward", True),
+            arguments.get("projection_expressions"), arguments.get("index_name"), arguments.get("consistent_read", False),
+            arguments.get("filter_expression"), arguments.get("hash_key_conditions"),
+            arguments.get("range_key_conditions"), arguments.get("filter_kwargs") or {},
+        )
+        if answer is not None:
+            return answer
         candidates = _candidates(self, hash_key, arguments.get("index_name"), arguments.get("hash_key_conditions"))
         if candidates is None:
             return original_query(self, hash_key, *args, **kwargs)
@@ -148,6 +133,8 @@ def _patch_table() -> None:
     Table.put_item = put_item  # type: ignore[method-assign]
     Table.delete_item = delete_item  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
+    global moto_query
+    moto_query = original_query
 
 
 # --- UpdateItem keeps the index in step (it mutates items in place) --------------------
