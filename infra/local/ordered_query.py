@@ -38,8 +38,13 @@ def _key_range(keys: list[SortKey], comparison: str | None, bounds: list[SortVal
     op = _COMPARISONS.get(comparison.upper())
     if op is None:
         return None
-    left = lambda v: bisect.bisect_left(keys, v, key=_primary)  # noqa: E731
-    right = lambda v: bisect.bisect_right(keys, v, key=_primary)  # noqa: E731
+
+    def left(value: SortValue) -> int:
+        return bisect.bisect_left(keys, value, key=_primary)
+
+    def right(value: SortValue) -> int:
+        return bisect.bisect_right(keys, value, key=_primary)
+
     if op == "EQ":
         return left(bounds[0]), right(bounds[0])
     if op == "LT":
@@ -56,11 +61,15 @@ def _key_range(keys: list[SortKey], comparison: str | None, bounds: list[SortVal
     rank, prefix = bounds[0]
     if rank not in (1, 2):  # begins_with is defined on strings and binary only
         return None
-    lo = left(bounds[0])
-    # Truncating every key to the prefix's length keeps the order, so the prefix's run ends at a bisect too.
     width = len(prefix)
-    hi = bisect.bisect_right(keys, (rank, prefix), lo=lo, key=lambda k: (k[0][0], k[0][1][:width] if k[0][0] == rank else k[0][1]))
-    return lo, hi
+
+    def truncated(key: SortKey) -> SortValue:
+        # Cutting every key to the prefix's length keeps the order, so the prefix's run ends at a bisect too.
+        own_rank, value = key[0]
+        return (own_rank, value[:width]) if own_rank == rank else key[0]
+
+    lo = left(bounds[0])
+    return lo, bisect.bisect_right(keys, (rank, prefix), lo=lo, key=truncated)
 
 
 def _start_key(spec: IndexSpec, table: Table, start: dict[str, Any], hash_value: DynamoType) -> SortKey | None:
