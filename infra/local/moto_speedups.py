@@ -11,7 +11,8 @@ only inside the emulator process, keeps moto's semantics but:
   it returns, in order, and stops at its page's end (`ordered_query`);
 - runs TransactWriteItems as DynamoDB does: all conditions checked first, then all
   writes, rolling back only the touched items if a write fails;
-- keeps the last STREAM_RECORDS_KEPT stream records (DynamoDB keeps 24 hours).
+- keeps the last STREAM_RECORDS_KEPT stream records (DynamoDB keeps 24 hours);
+- serialises item-heavy read responses with `json.dumps` (`fast_responses`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.comparisons import get_filter_expression
 
+from infra.local import fast_responses
 from infra.local.ordered_query import ordered_query
 from infra.local.sorted_partitions import indexes, lookup, spec_for
 
@@ -268,5 +270,6 @@ def apply() -> None:
     _patch_table()
     _patch_update()
     _patch_stream()
+    fast_responses.apply()
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _applied = True

@@ -1,0 +1,63 @@
+"""Item-heavy read responses serialised directly are the ones moto's serializer writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoResult
+
+from infra.local import fast_responses, moto_speedups
+
+ITEM = {
+    "PK": {"S": "p"}, "SK": {"S": "1"}, "n": {"N": "1.50"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x01", b"\x02"]}, "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}]}}},
+    "uni": {"S": "é中😀"},
+}
+
+
+@pytest.fixture()
+def client() -> Iterator[Any]:
+    moto_speedups.apply()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        ddb.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        )
+        for sk in ("1", "2", "3"):
+            ddb.put_item(TableName="t", Item=ITEM | {"SK": {"S": sk}})
+        yield ddb
+
+
+def _calls(ddb: Any) -> list[dict[str, Any]]:
+    key = {"PK": {"S": "p"}, "SK": {"S": "1"}}
+    responses = [
+        ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2,
+                  ReturnConsumedCapacity="TOTAL"),
+        ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Select="COUNT"),
+        ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "none"}}),
+        ddb.get_item(TableName="t", Key=key),
+        ddb.get_item(TableName="t", Key={"PK": {"S": "p"}, "SK": {"S": "missing"}}),
+        ddb.batch_get_item(RequestItems={"t": {"Keys": [key, {"PK": {"S": "p"}, "SK": {"S": "9"}}]}}),
+        ddb.scan(TableName="t", Limit=1),
+    ]
+    for response in responses:
+        response.pop("ResponseMetadata", None)
+    return responses
+
+
+def test_direct_json_equals_motos_serializer(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = _calls(client)
+    monkeypatch.setattr(DynamoResult, "execute_result", fast_responses.moto_execute_result)
+    assert ours == _calls(client)
+    assert ours[0]["Items"][0]["b"] == {"B": b"\x00\xff"} and ours[0]["LastEvaluatedKey"]
+
+
+def test_errors_keep_motos_serializer(client: Any) -> None:
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.query(TableName="missing", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}})
