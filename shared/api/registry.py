@@ -25,6 +25,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "automations": "shared.api.automations",
 }
 
 
