@@ -7,7 +7,6 @@ Paths use the `{id:uuid}` convertor like the reference, so a malformed id is a 4
 from __future__ import annotations
 
 import base64
-import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.flow_run_input import router as input_router
+from shared.api.flow_run_logs import router as logs_download_router
+from shared.api import run_history
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -29,8 +31,8 @@ from shared.schemas.types import DateTime
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
+from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
-from shared.storage import flow_runs_history
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = APIRouter(prefix="/flow_runs", tags=["Flow Runs"])
@@ -161,17 +163,7 @@ def flow_run_history(
     work_pools: WorkPoolFilter | None = None,
     work_queues: WorkQueueFilter | None = None,
 ) -> list[HistoryResponse]:
-    if history_interval_seconds < 1:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second."
-        )
-    try:
-        history_interval = datetime.timedelta(seconds=history_interval_seconds)
-    except (OverflowError, ValueError):  # "NaN"/"Infinity" (read as floats) or past timedelta's range
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            detail=f"History interval must be a finite number of seconds, at most {datetime.timedelta.max.total_seconds():.0f}.",
-        ) from None
+    history_interval = run_history.history_interval(history_interval_seconds)
     runs = flow_run_store.filter_runs(
         flow_runs=flow_runs,
         task_runs=task_runs,
@@ -180,14 +172,7 @@ def flow_run_history(
         work_pools=work_pools,
         work_queues=work_queues,
     )
-    try:
-        return flow_runs_history.run_history(runs, history_start, history_end, history_interval)
-    except OverflowError:
-        # Bucket bounds are start + n * interval: past year 9999 they are not datetimes.
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            detail="History intervals would end after the latest supported datetime (9999-12-31); use an earlier history_end or a shorter interval.",
-        ) from None
+    return run_history.run_history(runs, history_start, history_end, history_interval)
 
 
 @router.get("/{id:uuid}")
@@ -195,28 +180,25 @@ def read_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> FlowRun:
     return flow_run_store.read_or_404(flow_run_id)
 
 
-@router.post("/{id:uuid}/resume", response_model=OrchestrationResult)
+@router.post(
+    "/{id:uuid}/resume",
+    response_model=OrchestrationResult,
+    description=(
+        "Resume a paused flow run. A pause that waits for input validates `run_input` against the "
+        "schema it stored (REJECT with the reason when invalid) and stores it for the run on ACCEPT."
+    ),
+)
 def resume_flow_run(
     response: Response,
     flow_run_id: UUID = Path(..., alias="id"),
     run_input: dict[str, Any] | None = Body(default=None, embed=True),
 ) -> Any:
     try:
-        outcome = flow_run_store.resume(flow_run_id, run_input_error=lambda run: _run_input_error(run, run_input))
+        outcome = flow_run_input_store.resume(flow_run_id, run_input)
     except FlowRunNotFound as exc:
         return _not_found_by_id(exc)
     response.status_code = outcome.http_status
     return outcome.to_result()
-
-
-def _run_input_error(run: FlowRun, run_input: dict[str, Any] | None) -> str | None:
-    # A pause that asked for input keeps its schema as a flow run input. Flow run inputs
-    # are not stored yet (the input endpoints are a later step), so the schema is never
-    # found, exactly the reference's answer when it is missing.
-    keyset = run.state.state_details.run_input_keyset if run.state else None
-    if not keyset:
-        return None
-    return "Run input schema not found."
 
 
 @router.post("/filter")
@@ -330,3 +312,7 @@ def bulk_set_flow_run_state(
             )
         )
     return FlowRunBulkSetStateResponse(results=results)
+
+
+# Flow run input and log download routes live in their own modules; this domain's Lambda serves them.
+router.routes.extend([*input_router.routes, *logs_download_router.routes])

@@ -26,6 +26,11 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
     "automations": "shared.api.automations",
+    "variables": "shared.api.variables",
+    "saved_searches": "shared.api.saved_searches",
+    "task_workers": "shared.api.task_workers",
+    "templates": "shared.api.templates",
+    "observed_states": "shared.api.observed_states",
 }
 
 

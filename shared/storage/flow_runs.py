@@ -47,7 +47,7 @@ from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
 from shared.events.flow_run_events import flow_run_state_change_event
 from shared.storage import events as event_store
-from shared.storage import flow_run_states, store
+from shared.storage import flow_run_states, observed_states, store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
 from shared.storage.keys import decode, key, sortable_time
@@ -291,6 +291,7 @@ def create(
             if winner is not None:
                 return winner, False
         raise
+    observed_states.note([outcome.state])
     _mirror_to_parent_task(new_run, outcome)
     return with_estimates(new_run), True
 
@@ -405,6 +406,7 @@ def _write_outcome(
     for item in extra or []:
         batch.put(item)
     store.transact(batch)
+    observed_states.note([outcome.state])
     return new_run
 
 
@@ -441,16 +443,21 @@ def set_state(run_id: UUID, proposed: StateCreate | State, force: bool = False) 
 def resume(
     run_id: UUID,
     run_input_error: Callable[[FlowRun], str | None] | None = None,
-    input_items: Callable[[FlowRun], list[TableItem]] | None = None,
+    input_items: Callable[[FlowRun, OrchestrationOutcome[FlowRun]], list[TableItem]] | None = None,
 ) -> OrchestrationOutcome[FlowRun]:
-    """POST /flow_runs/{id}/resume: input validation is the caller's (it needs the input store)."""
+    """POST /flow_runs/{id}/resume: input validation is the caller's (it needs the input store).
+
+    `input_items(paused run, outcome)` are written in the transaction of the new state (the
+    paused run carries the keyset naming where the response goes)."""
+    decided_on: list[FlowRun] = []
 
     def decide(run: FlowRun) -> OrchestrationOutcome[FlowRun]:
+        decided_on[:] = [run]
         error = run_input_error(run) if run_input_error and run.state_type == StateType.PAUSED else None
         return resume_flow_run(run, run_input_error=error)
 
     def extra(outcome: OrchestrationOutcome[FlowRun]) -> list[TableItem]:
-        return input_items(outcome.run) if input_items else []
+        return input_items(decided_on[0], outcome) if input_items else []
 
     return _orchestrate_and_write(run_id, decide, extra)
 
@@ -505,6 +512,7 @@ def insert_built(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = N
         store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
         return False
+    observed_states.note([run.state])
     if outcome is not None:
         _mirror_to_parent_task(run, outcome)
     return True
