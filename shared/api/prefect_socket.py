@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 from shared.config import get_settings
 from shared.events import local_hub, protocol
 from shared.events import subscriptions as subscription_service
+from shared.events import task_subscriptions
 from shared.storage.subscriptions import Channel
 
 
@@ -86,3 +87,33 @@ async def serve_subscription(websocket: WebSocket, channel: Channel) -> None:
     finally:
         local_hub.close_connection(connection_id)
         await run_in_threadpool(subscription_service.unsubscribe, connection_id)
+
+
+async def serve_task_subscription(websocket: WebSocket) -> None:
+    """A task worker: subscribe message, the backlog of its keys, then runs as they are queued."""
+    if not await accept_prefect_socket(websocket):
+        return
+    try:
+        raw = await websocket.receive_text()
+    except WebSocketDisconnect:
+        return
+    connection_id, inbox = local_hub.open_connection()
+    subscription = None
+    try:
+        try:
+            subscription = await run_in_threadpool(task_subscriptions.subscribe, connection_id, raw)
+        except task_subscriptions.InvalidSubscribeMessage as exc:
+            await websocket.close(task_subscriptions.PROTOCOL_VIOLATION, reason=str(exc))
+            return
+        await run_in_threadpool(task_subscriptions.drain_backlog, subscription, local_hub.post)
+        # Frames (task runs) come from the hub; the worker's acks are read and dropped.
+        sender = asyncio.ensure_future(_send_all(websocket, inbox))
+        reader = asyncio.ensure_future(_until_disconnect(websocket))
+        done, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        local_hub.close_connection(connection_id)
+        await run_in_threadpool(task_subscriptions.unsubscribe, subscription, connection_id)

@@ -1,6 +1,7 @@
 """Decode the table's stream (NEW_IMAGE records) into what consumers care about.
 
-The only code that knows which stored items are events and logs on the stream: the
+The only code that knows which stored items are events, logs and queued background task
+runs on the stream: the
 fan-out and the trigger evaluator receive domain objects, so a change in how events are
 stored changes this module, not them. Records of other entities, removals (TTL expiry,
 deletes) and bodies that no longer validate are skipped.
@@ -19,6 +20,8 @@ from shared.schemas.events import ReceivedEvent
 from shared.schemas.logs import Log
 from shared.storage import events as event_store
 from shared.storage import logs as log_store
+from shared.storage import task_queue
+from shared.storage.table import TableItem
 
 logger = logging.getLogger("serverflow.stream")
 
@@ -27,6 +30,7 @@ logger = logging.getLogger("serverflow.stream")
 class NewItems:
     events: list[ReceivedEvent] = field(default_factory=list)
     logs: list[Log] = field(default_factory=list)
+    queued_task_runs: list[task_queue.QueuedTaskRun] = field(default_factory=list)
 
 
 def _string(image: Mapping[str, Any], name: str) -> str | None:
@@ -57,6 +61,10 @@ def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
                     found.events.append(event)
             elif entity == log_store.ENTITY:
                 found.logs.append(Log.model_validate_json(body))
+            elif entity == task_queue.ENTITY and record.get("eventName") == "INSERT":
+                pk, sk = _string(image, "PK"), _string(image, "SK")
+                if pk and sk:
+                    found.queued_task_runs.append(task_queue.from_item(TableItem(pk, sk, entity=entity, body=body)))
         except ValidationError:
             logger.warning("Skipping a stream record whose %s body does not validate", entity)
     return found

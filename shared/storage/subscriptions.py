@@ -1,4 +1,5 @@
-"""Websocket subscriptions to the live event / log stream (/events/out, /logs/out).
+"""Websocket subscriptions: the live event / log stream (/events/out, /logs/out) and task
+workers' background task runs (/task_runs/subscriptions/scheduled; filter = keys + client id).
 
 Access patterns (keys):
 - one subscription per connection ... PK=SUBSCRIPTION#<connectionId>, SK=#META
@@ -26,7 +27,7 @@ from shared.storage.table import TableItem
 ENTITY = "subscription"
 TTL = datetime.timedelta(hours=3)
 
-Channel = Literal["events", "logs"]
+Channel = Literal["events", "logs", "task_runs"]
 
 
 class Subscription(BaseModel):

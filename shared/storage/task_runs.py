@@ -48,6 +48,7 @@ from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import store
 from shared.storage import observed_states
+from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
@@ -286,6 +287,7 @@ def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
         .put_new(_to_item(new_run))
         .put_new(state_store.to_item(new_run.id, outcome.state))
     )
+    _enqueue_if_deferred(batch, new_run, outcome.state)
     try:
         store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
@@ -320,6 +322,13 @@ def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
 # --- orchestrated state changes ------------------------------------------------------
 
 
+def _enqueue_if_deferred(batch: store.WriteBatch, run: TaskRun, state: State) -> None:
+    """A background task run (`task.delay()`, or its retry) entering SCHEDULED joins its task
+    key's queue in the same transaction (the reference's EnqueueScheduledTasks rule)."""
+    if state.type == StateType.SCHEDULED and state.state_details.deferred:
+        batch.put(task_queue.to_item(run))
+
+
 def _write_outcome(before: TaskRun, outcome: OrchestrationOutcome[TaskRun]) -> None:
     assert outcome.state is not None
     batch = (
@@ -327,6 +336,7 @@ def _write_outcome(before: TaskRun, outcome: OrchestrationOutcome[TaskRun]) -> N
         .put(_to_item(outcome.run.model_copy(update={"updated": now_utc()})), _state_unchanged(before))
         .put_new(state_store.to_item(outcome.run.id, outcome.state))
     )
+    _enqueue_if_deferred(batch, outcome.run, outcome.state)
     store.transact(batch)
     observed_states.note([outcome.state])
 
