@@ -22,9 +22,10 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.events import protocol
-from shared.events import subscriptions
+from shared.events import subscriptions, task_subscriptions
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
+from shared.storage import subscriptions as subscription_store
 
 logger = logging.getLogger("serverflow.events_socket")
 
@@ -34,11 +35,12 @@ Closer = Callable[[str], None]
 CHANNEL_PARAMETER = "serverflow-channel"
 # connection channel -> subscription channel
 OUT_CHANNELS: dict[str, subscriptions.Channel] = {"events-out": "events", "logs-out": "logs"}
+TASK_RUNS_CHANNEL = "task-runs"  # /task_runs/subscriptions/scheduled
 
 
 def _channel(event: dict[str, Any]) -> str:
     requested = (event.get("queryStringParameters") or {}).get(CHANNEL_PARAMETER)
-    return requested if requested in OUT_CHANNELS else connections.DEFAULT_CHANNEL
+    return requested if requested in OUT_CHANNELS or requested == TASK_RUNS_CHANNEL else connections.DEFAULT_CHANNEL
 
 
 def management_endpoint(event: dict[str, Any]) -> str:
@@ -103,6 +105,8 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     if state is True:
         if channel in OUT_CHANNELS:
             _subscribe(connection_id, OUT_CHANNELS[channel], body, post, close)
+        elif channel == TASK_RUNS_CHANNEL:
+            _subscribe_task_worker(connection_id, body, post, close)
         elif body is not None:
             ingest_frame(body)
         return {"statusCode": 200}
@@ -130,6 +134,19 @@ def _subscribe(connection_id: str, channel: subscriptions.Channel, body: str | N
         post(connection_id, frame)
 
 
+def _subscribe_task_worker(connection_id: str, body: str | None, post: Poster, close: Closer) -> None:
+    """First frame after auth: the subscribe message (then the backlog); later frames are acks."""
+    if subscription_store.read(connection_id) is not None:
+        return  # an ack (deliveries are claimed before they are posted)
+    try:
+        subscription = task_subscriptions.subscribe(connection_id, body)
+    except task_subscriptions.InvalidSubscribeMessage as exc:
+        logger.info("Closing %s: %s", connection_id, exc)
+        close(connection_id)
+        return
+    task_subscriptions.drain_backlog(subscription, post)
+
+
 def _is_auth_message(body: str | None) -> bool:
     try:
         message = json.loads(body) if body else None
@@ -141,7 +158,11 @@ def _is_auth_message(body: str | None) -> bool:
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = event["requestContext"]["connectionId"]
     connections.close_connection(connection_id)
-    subscriptions.unsubscribe(connection_id)
+    subscription = subscription_store.read(connection_id)
+    if subscription is not None and subscription.channel == task_subscriptions.CHANNEL:
+        task_subscriptions.unsubscribe(subscription, connection_id)
+    else:
+        subscriptions.unsubscribe(connection_id)
     return {"statusCode": 200}
 
 

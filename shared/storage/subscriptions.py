@@ -59,6 +59,11 @@ def save(subscription: Subscription) -> None:
     )
 
 
+def read(connection_id: str) -> Subscription | None:
+    item = store.get(_key(connection_id))
+    return decode(item, Subscription) if item else None
+
+
 def of_channel(channel: Channel) -> list[Subscription]:
     now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
     return [

@@ -119,3 +119,49 @@ def test_invalid_filter_closes_and_disconnect_cleans_up(aws: None) -> None:
     socket_module.handler(ws_event("$disconnect", good), LambdaContext())
     assert good not in [s.connection_id for s in subscriptions.of_channel("logs")]
     assert events_connections.read_state(good) is None
+
+
+def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.Client) -> None:
+    """Runs queued before the workers subscribe reach exactly one of them (backlog drain
+    claims); a redelivered stream record of an already delivered run posts nothing."""
+    from functions.events_socket import handler as socket_module
+    from functions.subscriptions_fanout import handler as fanout_module
+    from shared.events import connections_out
+    from shared.events.apigw_socket import handle
+    from shared.storage import task_queue, task_workers
+
+    tag = uuid.uuid4().hex[:8]
+    task_key = f"tests.record-{tag}"
+    scheduled = {"type": "SCHEDULED", "name": "Scheduled", "state_details": {"deferred": True}}
+    created = client.post("/task_runs/", json={"name": "r", "task_key": task_key, "dynamic_key": tag, "state": scheduled})
+    assert created.status_code == 201, created.text
+    queued = task_queue.backlog(task_key)
+    assert [q.task_run.id for q in queued] == [uuid.UUID(created.json()["id"])]  # no worker yet: it waits
+
+    api = RecordingApi()
+    workers = [f"worker-{n}-{tag}=" for n in range(2)]
+    for n, connection_id in enumerate(workers):
+        connect = ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"})
+        connect["queryStringParameters"] = {"serverflow-channel": "task-runs"}
+        socket_module.handler(connect, LambdaContext())
+        handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), lambda _: api)
+        handle(ws_event("$default", connection_id, json.dumps({"type": "subscribe", "keys": [task_key], "client_id": f"client-{n}-{tag}"})), lambda _: api)
+    assert {f"client-{n}-{tag}" for n in range(2)} <= {w.identifier for w in task_workers.active([task_key])}
+    delivered = [(c, f["id"]) for c, f in api.posts if "id" in f]
+    assert delivered == [(workers[0], created.json()["id"])]
+    assert task_queue.backlog(task_key) == []
+
+    record = {"eventName": "INSERT", "dynamodb": {"NewImage": {"PK": {"S": f"TASK_QUEUE#{task_key}"}, "SK": {"S": queued[0].position}, "entity": {"S": "task_queue"}, "body": {"S": queued[0].task_run.model_dump_json()}}}}
+    fake = RecordingApi()
+    original = connections_out.apigw_poster
+    connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)  # type: ignore[assignment]
+    try:
+        fanout_module.handler({"Records": [record]}, LambdaContext())  # redelivered: already claimed
+    finally:
+        connections_out.apigw_poster = original  # type: ignore[assignment]
+    assert fake.posts == []
+    # An ack is accepted silently; a disconnect forgets the worker.
+    handle(ws_event("$default", workers[0], json.dumps({"type": "ack"})), lambda _: api)
+    for connection_id in workers:
+        socket_module.handler(ws_event("$disconnect", connection_id), LambdaContext())
+    assert not {f"client-{n}-{tag}" for n in range(2)} & {w.identifier for w in task_workers.active([task_key])}
