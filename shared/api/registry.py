@@ -31,6 +31,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "task_workers": "shared.api.task_workers",
     "templates": "shared.api.templates",
     "observed_states": "shared.api.observed_states",
+    "blocks": "shared.api.blocks",
 }
 
 
