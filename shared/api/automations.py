@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Response, status
 
+from shared.api import templates
 from shared.api.dependencies import LimitBody
 from shared.schemas.automations import (
     Automation,
@@ -77,3 +78,14 @@ def read_automations_related_to_resource(resource_id: str = Path(...)) -> Sequen
 @router.delete("/owned-by/{resource_id:str}", status_code=status.HTTP_202_ACCEPTED, description="Delete the automations a resource owns (e.g. a deployment's triggers on redeploy).")
 def delete_automations_owned_by_resource(resource_id: str = Path(...)) -> None:
     automation_store.delete_owned_by(resource_id)
+
+
+# The reference's deprecated alias of POST /templates/validate (one implementation).
+router.add_api_route(
+    "/templates/validate",
+    templates.validate_template,
+    methods=["POST"],
+    response_class=Response,
+    deprecated=True,
+    description="Deprecated alias of POST /templates/validate.",
+)

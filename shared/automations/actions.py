@@ -58,7 +58,7 @@ from shared.schemas.types import now_utc, uuid7
 logger = logging.getLogger("serverflow.automations.actions")
 
 # The domains actions call; on AWS the evaluator Lambda serves these routers in process.
-ACTION_DOMAINS = ("deployments", "flow_runs", "work_pools", "work_queues", "automations", "block_documents")
+ACTION_DOMAINS = ("deployments", "flow_runs", "work_pools", "work_queues", "automations", "blocks")
 BASE_URL = "http://serverflow.internal/api"
 
 

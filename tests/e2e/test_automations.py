@@ -180,3 +180,42 @@ def test_proactive_no_completed_within_30s_fires_once(client: httpx.Client) -> N
     assert len(runs) == 1
     time.sleep(65)  # another tick: the fired window is gone (the trigger waits for `after` again)
     assert len(_runs_of(client, deployment_id)) == 1
+
+
+def test_call_webhook_through_a_webhook_block(api_url: str, client: httpx.Client) -> None:
+    import http.server
+    import threading
+
+    received: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tag = uuid.uuid4().hex[:8]
+        from tests.e2e.prefect_env import run_script
+
+        saved, _ = run_script("save_webhook_block.py", api_url, f"hook-{tag}", f"http://127.0.0.1:{server.server_port}/hook")
+        automation = client.post(
+            "/automations/",
+            json={
+                "name": f"hook-{tag}",
+                "trigger": {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.go"]},
+                "actions": [{"type": "call-webhook", "block_document_id": saved["block_document_id"], "payload": "event={{ event.event }}"}],
+            },
+        ).json()
+        event = {"id": str(uuid.uuid4()), "occurred": datetime.datetime.now(datetime.timezone.utc).isoformat(), "event": f"test.{tag}.go", "resource": {"prefect.resource.id": f"test.{tag}"}}
+        assert client.post("/events", json=[event]).status_code == 204
+        assert _wait(lambda: received, timeout=30) == [f"event=test.{tag}.go".encode()]
+        executed = _wait(lambda: _events(client, "prefect.automation.action.executed", f"prefect.automation.{automation['id']}"), timeout=30)
+        assert executed and executed[0]["payload"]["status_code"] == 200
+    finally:
+        server.shutdown()
