@@ -174,8 +174,6 @@ async def _set_state(api: httpx.AsyncClient, run_id: UUID, state: dict[str, Any]
 
 async def _perform(triggered: TriggeredAction, api: httpx.AsyncClient) -> tuple[list[RelatedResource], dict[str, Any]]:
     action = triggered.action
-    if isinstance(action, DoNothing):
-        return [], {}
     if isinstance(action, RunDeployment):
         deployment_id = _target(triggered, "deployment", action.deployment_id)
         body: dict[str, Any] = {}
@@ -283,8 +281,9 @@ async def act(triggered: TriggeredAction) -> bool:
     extra: dict[str, Any] = {}
     failure: str | None = None
     try:
-        async with _client(triggered.automation) as api:
-            resulting, extra = await _perform(triggered, api)
+        if not isinstance(triggered.action, DoNothing):  # the only action that calls nothing
+            async with _client(triggered.automation) as api:
+                resulting, extra = await _perform(triggered, api)
     except ActionFailed as exc:
         failure = str(exc)
     except Exception as exc:  # noqa: BLE001 - one broken action must not stop the others
