@@ -25,6 +25,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "automations": "shared.api.automations",
     "variables": "shared.api.variables",
     "saved_searches": "shared.api.saved_searches",
     "task_workers": "shared.api.task_workers",

@@ -30,12 +30,13 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "work_queues": ("POST", "/api/work_queues/filter", {"limit": 5}),
     "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
     "collections": ("GET", "/api/collections/views/aggregate-worker-metadata", None),
-    "blocks": ("GET", "/api/block_types/slug/secret", None),
     "variables": ("POST", "/api/variables/count", {}),
     "saved_searches": ("POST", "/api/saved_searches/filter", {"limit": 5}),
     "task_workers": ("POST", "/api/task_workers/filter", {"task_worker_filter": {"task_keys": ["lambda-path.task"]}}),
     "templates": ("POST", "/api/templates/validate", "Hello {{ flow_run.name }}"),
     "observed_states": ("GET", "/api/observed-states?query=Pend&order_by=NAME_ASC", None),
+    "blocks": ("GET", "/api/block_types/slug/secret", None),
+    "automations": ("POST", "/api/automations/count", {}),
 }
 
 
