@@ -57,7 +57,8 @@ class GuardMiddleware:
             return
         settings = get_settings()
         path: str = scope.get("path", "")
-        if settings.api_key and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
+        # Only the API is guarded: the UI's static files and /ui-settings are public, as the reference.
+        if settings.api_key and path.startswith("/api") and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return

@@ -25,7 +25,12 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "ui": "shared.api.ui",
+    "ui_settings": "shared.api.ui_settings",
 }
+
+# Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.
+ROOT_DOMAINS: frozenset[str] = frozenset({"ui_settings"})
 
 
 def load_router(domain: str) -> APIRouter:

@@ -1,0 +1,90 @@
+"""The per-row lookups of the UI's list pages (`/ui/flows/*`, `/ui/flow_runs/count-task-runs`).
+
+Each reads through keys only: deployments by flow (deployments' GSI2), a flow's soonest
+scheduled run from the sparse scheduled-runs index (flow runs' GSI6, soonest first, stopping
+at the first run of the flow), task runs by flow run (task runs' GSI1).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Iterable
+from uuid import UUID
+
+from shared.schemas.flow_runs import FlowRun
+from shared.schemas.states import StateType
+from shared.schemas.task_runs import TaskRun
+from shared.schemas.ui import CountByState, TaskRunCount
+from shared.storage import deployments as deployment_store
+from shared.storage import flow_runs as flow_run_store
+from shared.storage import store
+from shared.storage import task_runs as task_run_store
+
+# Items fetched per page while looking for a flow's soonest scheduled run in a shared partition.
+SCHEDULED_PAGE = 10
+# The dashboard's task-run chart: 20 slices of the window, terminal runs only (as the reference).
+DASHBOARD_BUCKETS = 20
+TERMINAL_TYPES = (StateType.COMPLETED, StateType.CANCELLED, StateType.FAILED, StateType.CRASHED)
+FAILED_TYPES = (StateType.FAILED, StateType.CRASHED)
+
+
+def count_deployments_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, int]:
+    return {flow_id: len(deployment_store.list_for_flow(flow_id)) for flow_id in dict.fromkeys(flow_ids)}
+
+
+def _soonest_in(partition: str, flow_id: UUID) -> FlowRun | None:
+    """The first SCHEDULED run of the flow in a scheduled-runs partition (ordered by scheduled time)."""
+    for item in store.query(partition, index="GSI6", page_size=SCHEDULED_PAGE):
+        run = flow_run_store.from_item(item)
+        if run.flow_id == flow_id and run.state_type == StateType.SCHEDULED:
+            return run
+    return None
+
+
+def next_run_of_flow(flow_id: UUID) -> FlowRun | None:
+    """The flow's SCHEDULED run with the earliest next scheduled start time, if any."""
+    partitions = {
+        flow_run_store.scheduled_partition(d.work_queue_id, d.id) for d in deployment_store.list_for_flow(flow_id)
+    }
+    # Runs created without a deployment (or queue) wait in the unqueued partition.
+    partitions.add(flow_run_store.scheduled_partition(None, None))
+    found = [run for run in (_soonest_in(p, flow_id) for p in sorted(partitions)) if run is not None]
+    return min(found, key=lambda r: (r.next_scheduled_start_time, str(r.id)), default=None)
+
+
+def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]:
+    """Task runs per flow run, not counting the task runs that stand for subflows."""
+    return {
+        flow_run_id: sum(
+            1
+            for run in task_run_store.list_for_flow_run(flow_run_id)
+            if run.state is None or run.state.state_details.child_flow_run_id is None
+        )
+        for flow_run_id in dict.fromkeys(flow_run_ids)
+    }
+
+
+def bucket_task_run_counts(
+    runs: Iterable[TaskRun], start: datetime.datetime, end: datetime.datetime, buckets: int = DASHBOARD_BUCKETS
+) -> list[TaskRunCount]:
+    """Terminal task runs per equal slice of [start, end) by start time: failed (FAILED/CRASHED) vs the rest."""
+    counts = [TaskRunCount(completed=0, failed=0) for _ in range(buckets)]
+    width = (end - start) / buckets
+    if width <= datetime.timedelta(0):
+        return counts
+    for run in runs:
+        if run.start_time is None or run.state_type not in TERMINAL_TYPES:
+            continue
+        index = int((run.start_time - start) / width)
+        if 0 <= index < buckets:
+            if run.state_type in FAILED_TYPES:
+                counts[index].failed += 1
+            else:
+                counts[index].completed += 1
+    return counts
+
+
+def count_by_state(runs: Iterable[TaskRun]) -> CountByState:
+    counts = Counter(run.state_type.value for run in runs if run.state_type is not None)
+    return CountByState(**{name: counts.get(name, 0) for name in CountByState.model_fields})
