@@ -4,20 +4,23 @@
 from __future__ import annotations
 
 import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody
 from shared.api.flow_runs import _created_by
+from shared.maintenance import scheduler
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.orchestration import orchestrate_flow_run
 from shared.schemas.base import now_utc
 from shared.schemas.common import CreatedBy
 from shared.schemas.deployments import DeploymentFlowRunCreate
-from shared.schemas.flow_runs import FlowRun
+from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRunCreateResult
 from shared.schemas.types import DateTime
-from shared.scheduling import JobVariablesError, validate_flow_run_job_variables
+from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
+from shared.scheduling import JobVariablesError, SchedulerSettings, validate_flow_run_job_variables
 from shared.scheduling.deployment_runs import (
     ParameterSchemaError,
     check_parameters,
@@ -28,9 +31,13 @@ from shared.scheduling.deployment_runs import (
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import work_queues as work_queue_store
 
 # Same prefix as shared.api.deployments, whose router adopts these routes.
 router = APIRouter(prefix="/deployments", tags=["Deployments"])
+
+# The reference's cap on one bulk create.
+BULK_CREATE_LIMIT = 100
 
 
 def _check_job_variables(deployment: deployment_store.StoredDeployment, request: DeploymentFlowRunCreate) -> None:
@@ -61,29 +68,21 @@ def _queue_for(deployment: deployment_store.StoredDeployment, request: Deploymen
     return deployments_pools.resolve_queue(deployment.work_pool_name, request.work_queue_name)
 
 
-@router.post("/{id:uuid}/create_flow_run")
-def create_flow_run_from_deployment(
+def _create_run(
+    deployment: deployment_store.StoredDeployment,
     flow_run: DeploymentFlowRunCreate,
-    response: Response,
-    deployment_id: UUID = Path(..., alias="id"),
-    created_by: CreatedBy | None = Depends(_created_by),
-) -> FlowRun:
-    """A run of the deployment, SCHEDULED for now unless a state is given (201; an
-    existing idempotency key returns that run with 200). A run due within the SQS delay
-    window is sent to its pool's queue straight away."""
-    deployment = deployment_store.read(deployment_id)
-    if deployment is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found")
-    parameters = run_parameters(deployment, flow_run.parameters)
-    try:
-        check_parameters(deployment, parameters, flow_run.enforce_parameter_schema)
-    except ParameterSchemaError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    parameters: dict[str, Any],
+    created_by: CreatedBy | None,
+) -> tuple[FlowRun, bool]:
+    """The one path that makes a run of a deployment (single and bulk create): (run, created).
+
+    An existing idempotency key returns that run, not created. Raises HTTPException for a
+    bad request (job variables, queue)."""
     _check_job_variables(deployment, flow_run)
     if flow_run.idempotency_key:
         existing = flow_run_store.read_by_idempotency_key(deployment.flow_id, flow_run.idempotency_key)
         if existing is not None:
-            return existing
+            return existing, False
     queue = _queue_for(deployment, flow_run)
     now = now_utc()
     run = flow_run_from_deployment(
@@ -106,10 +105,79 @@ def create_flow_run_from_deployment(
         )
         if winner is None:
             raise HTTPException(status.HTTP_409_CONFLICT, detail="Flow run already exists")
-        return winner
+        return winner, False
     dispatch_new_run(new_run, now)
-    response.status_code = status.HTTP_201_CREATED
-    return flow_run_store.with_estimates(new_run)
+    return flow_run_store.with_estimates(new_run), True
+
+
+def _read_deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:
+    deployment = deployment_store.read(deployment_id)
+    if deployment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found")
+    return deployment
+
+
+@router.post(
+    "/{id:uuid}/create_flow_run",
+    description=(
+        "Create a flow run from a deployment, SCHEDULED for now unless a state is given (201; an "
+        "existing idempotency key returns that run with 200). Parameters not given come from the deployment."
+    ),
+)
+def create_flow_run_from_deployment(
+    flow_run: DeploymentFlowRunCreate,
+    response: Response,
+    deployment_id: UUID = Path(..., alias="id"),
+    created_by: CreatedBy | None = Depends(_created_by),
+) -> FlowRun:
+    """A run due within the SQS delay window is sent to its pool's queue straight away."""
+    deployment = _read_deployment_or_404(deployment_id)
+    parameters = run_parameters(deployment, flow_run.parameters)
+    try:
+        check_parameters(deployment, parameters, flow_run.enforce_parameter_schema)
+    except ParameterSchemaError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    run, created = _create_run(deployment, flow_run, parameters, created_by)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return run
+
+
+@router.post(
+    "/{id:uuid}/create_flow_run/bulk",
+    description=(
+        f"Create up to {BULK_CREATE_LIMIT} flow runs from a deployment (400 for more). Each run is created "
+        "as by create_flow_run; a run that cannot be made is reported FAILED with its error, the others are made."
+    ),
+)
+def bulk_create_flow_runs_from_deployment(
+    flow_runs: list[DeploymentFlowRunCreate] = Body(..., description="List of flow run configurations to create"),
+    deployment_id: UUID = Path(..., alias="id", description="The deployment id"),
+    created_by: CreatedBy | None = Depends(_created_by),
+) -> FlowRunBulkCreateResponse:
+    if len(flow_runs) > BULK_CREATE_LIMIT:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"Cannot create more than {BULK_CREATE_LIMIT} flow runs at once.")
+    deployment = _read_deployment_or_404(deployment_id)
+    results: list[FlowRunCreateResult] = []
+    for flow_run in flow_runs:
+        parameters = run_parameters(deployment, flow_run.parameters)
+        try:
+            check_parameters(deployment, parameters, flow_run.enforce_parameter_schema)
+            run, _ = _create_run(deployment, flow_run, parameters, created_by)
+        except ParameterSchemaError as exc:
+            results.append(FlowRunCreateResult(status="FAILED", error=_bulk_parameter_error(exc)))
+        except HTTPException as exc:
+            results.append(FlowRunCreateResult(status="FAILED", error=str(exc.detail)))
+        else:
+            results.append(FlowRunCreateResult(flow_run_id=run.id, status="CREATED"))
+    return FlowRunBulkCreateResponse(results=results)
+
+
+def _bulk_parameter_error(exc: ParameterSchemaError) -> str:
+    # The reference words these per-run errors differently from the single route's 409.
+    if exc.__cause__ is None:
+        return "Parameter schema enforcement is enabled but deployment has no valid schema."
+    return f"Parameter validation failed: {exc.__cause__}"
 
 
 @router.post("/get_scheduled_flow_runs")
@@ -134,3 +202,56 @@ def get_scheduled_flow_runs_for_deployments(
     far = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
     runs.sort(key=lambda r: r.next_scheduled_start_time or far)
     return runs[:limit]
+
+
+@router.post(
+    "/{id:uuid}/schedule",
+    description=(
+        "Schedule runs for a deployment; for backfills, give start/end times in the past. Runs start on or "
+        "after `start_time` (default now), at most `max_runs`, none after `end_time`, at least `min_runs`, "
+        "and until at least `start_time + min_time` (seconds). Defaults are the scheduler's settings."
+    ),
+)
+def schedule_deployment(
+    deployment_id: UUID = Path(..., alias="id", description="The deployment id"),
+    start_time: Annotated[DateTime | None, Body(description="The earliest date to schedule")] = None,
+    end_time: Annotated[DateTime | None, Body(description="The latest date to schedule")] = None,
+    min_time: float | None = Body(
+        None,
+        description="Runs will be scheduled until at least this long after the `start_time`",
+        json_schema_extra={"format": "time-delta"},
+    ),
+    min_runs: int | None = Body(None, ge=0, description="The minimum number of runs to schedule"),
+    max_runs: int | None = Body(None, ge=0, description="The maximum number of runs to schedule"),
+) -> None:
+    deployment = _read_deployment_or_404(deployment_id)
+    defaults = SchedulerSettings.from_env()
+    now = now_utc()
+    start = start_time or now
+    try:
+        end = end_time or start + defaults.max_scheduled_time
+        settings = SchedulerSettings(
+            min_runs=defaults.min_runs if min_runs is None else min_runs,
+            max_runs=defaults.max_runs if max_runs is None else max_runs,
+            min_scheduled_time=defaults.min_scheduled_time if min_time is None else datetime.timedelta(seconds=min_time),
+            max_scheduled_time=end - start,
+        )
+        scheduler.schedule_deployment(deployment, start, settings, now)
+    except (OverflowError, ValueError):  # NaN/Infinity or a time past year 9999
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            detail="start_time, end_time and min_time must stay within the supported datetime range (year 1 to 9999).",
+        ) from None
+
+
+@router.get(
+    "/{id:uuid}/work_queue_check",
+    deprecated=True,
+    description=(
+        "Work queues able to pick up the deployment's runs by their (legacy) filters: the queue's tags are a "
+        "subset of the deployment's and its deployment_ids, if any, name the deployment."
+    ),
+)
+def work_queue_check_for_deployment(deployment_id: UUID = Path(..., alias="id", description="The deployment id")) -> list[WorkQueueCore]:
+    deployment = _read_deployment_or_404(deployment_id)
+    return [WorkQueueCore.model_validate(q.model_dump()) for q in work_queue_store.list_all() if queue_accepts(q, deployment)]

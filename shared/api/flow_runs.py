@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.flow_run_input import router as input_router
+from shared.api.flow_run_logs import router as logs_download_router
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -30,6 +32,7 @@ from shared.schemas.types import DateTime
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
+from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_run_graph, flow_runs_history
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
@@ -196,28 +199,25 @@ def read_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> FlowRun:
     return flow_run_store.read_or_404(flow_run_id)
 
 
-@router.post("/{id:uuid}/resume", response_model=OrchestrationResult)
+@router.post(
+    "/{id:uuid}/resume",
+    response_model=OrchestrationResult,
+    description=(
+        "Resume a paused flow run. A pause that waits for input validates `run_input` against the "
+        "schema it stored (REJECT with the reason when invalid) and stores it for the run on ACCEPT."
+    ),
+)
 def resume_flow_run(
     response: Response,
     flow_run_id: UUID = Path(..., alias="id"),
     run_input: dict[str, Any] | None = Body(default=None, embed=True),
 ) -> Any:
     try:
-        outcome = flow_run_store.resume(flow_run_id, run_input_error=lambda run: _run_input_error(run, run_input))
+        outcome = flow_run_input_store.resume(flow_run_id, run_input)
     except FlowRunNotFound as exc:
         return _not_found_by_id(exc)
     response.status_code = outcome.http_status
     return outcome.to_result()
-
-
-def _run_input_error(run: FlowRun, run_input: dict[str, Any] | None) -> str | None:
-    # A pause that asked for input keeps its schema as a flow run input. Flow run inputs
-    # are not stored yet (the input endpoints are a later step), so the schema is never
-    # found, exactly the reference's answer when it is missing.
-    keyset = run.state.state_details.run_input_keyset if run.state else None
-    if not keyset:
-        return None
-    return "Run input schema not found."
 
 
 @router.post("/filter")
@@ -350,3 +350,6 @@ def read_flow_run_graph_v2(
         return flow_run_graph.graph(flow_run_id, since=since)
     except flow_run_graph.FlowRunGraphTooLarge as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+
+# Flow run input and log download routes live in their own modules; this domain's Lambda serves them.
+router.routes.extend([*input_router.routes, *logs_download_router.routes])

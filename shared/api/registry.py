@@ -27,6 +27,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "deployments": "shared.api.deployments",
     "ui": "shared.api.ui",
     "ui_settings": "shared.api.ui_settings",
+    "variables": "shared.api.variables",
+    "saved_searches": "shared.api.saved_searches",
 }
 
 # Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.

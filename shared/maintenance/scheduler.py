@@ -18,7 +18,13 @@ from uuid import UUID
 from shared.maintenance.dispatch import dispatch_run
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
-from shared.scheduling import SchedulerSettings, plan_scheduled_runs, schedule_needs_runs
+from shared.scheduling import (
+    SchedulerSettings,
+    plan_scheduled_runs,
+    schedule_needs_runs,
+    schedule_times,
+    scheduled_flow_run,
+)
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools, deployments_runs
 from shared.storage import dispatch_marks
@@ -67,20 +73,45 @@ def _pool_id(deployment: StoredDeployment, cache: dict[str, UUID | None]) -> UUI
     return cache[name]
 
 
+def insert_runs(
+    deployment: StoredDeployment, runs: list[FlowRun], now: datetime.datetime, pools: dict[str, UUID | None]
+) -> list[FlowRun]:
+    """Write planned runs of a deployment; the ones an overlapping invocation already wrote
+    (same deterministic id / idempotency key) are skipped. Returns the runs written."""
+    written = []
+    for run in runs:
+        run.created = run.updated = now
+        run.work_pool_name = deployment.work_pool_name
+        run.work_pool_id = _pool_id(deployment, pools)
+        if flow_run_store.insert_built(run):
+            written.append(run)
+    return written
+
+
+def schedule_deployment(
+    deployment: StoredDeployment, start: datetime.datetime, settings: SchedulerSettings, now: datetime.datetime
+) -> list[FlowRun]:
+    """`POST /deployments/{id}/schedule`: runs of every active schedule from `start`, bounded by
+    `settings` (the request's min/max runs and times). Unlike the tick it ignores a pause and
+    existing runs (the reference's endpoint does too); idempotency keys make repeats no-ops."""
+    planned = [
+        scheduled_flow_run(deployment, schedule, when)
+        for schedule in deployment.schedules
+        if schedule.active
+        for when in schedule_times(schedule, start, settings)
+    ]
+    return insert_runs(deployment, planned, now, {})
+
+
 def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: SchedulerResult) -> None:
     pools: dict[str, UUID | None] = {}
     for deployment in deployment_store.list_to_schedule():
         result.deployments += 1
         try:
-            runs = plan_for(deployment, now, settings)
-            for run in runs:
-                run.created = run.updated = now
-                run.work_pool_name = deployment.work_pool_name
-                run.work_pool_id = _pool_id(deployment, pools)
-                if flow_run_store.insert_built(run):
-                    result.runs_created += 1
-                else:
-                    result.runs_skipped += 1
+            planned = plan_for(deployment, now, settings)
+            created = insert_runs(deployment, planned, now, pools)
+            result.runs_created += len(created)
+            result.runs_skipped += len(planned) - len(created)
         except Exception as exc:  # noqa: BLE001 - one broken deployment must not stop the others
             logger.exception("Scheduling deployment %s failed", deployment.id)
             result.errors.append(f"{deployment.id}: {exc}")

@@ -161,7 +161,21 @@ class FlowRunPaginationResponse(BaseModel):
     page: int
 
 
+class FlowRunCreateResult(BaseModel):
+    """One run's outcome in POST /deployments/{id}/create_flow_run/bulk."""
+
+    flow_run_id: UUID | None = None
+    status: Literal["CREATED", "FAILED"]
+    error: str | None = None
+
+
+class FlowRunBulkCreateResponse(BaseModel):
+    results: list[FlowRunCreateResult] = Field(default_factory=list)
+
+
 __all__ = [
+    "FlowRunBulkCreateResponse",
+    "FlowRunCreateResult",
     "FlowRunPolicy",
     "FlowRun",
     "FlowRunCreate",

@@ -441,16 +441,21 @@ def set_state(run_id: UUID, proposed: StateCreate | State, force: bool = False) 
 def resume(
     run_id: UUID,
     run_input_error: Callable[[FlowRun], str | None] | None = None,
-    input_items: Callable[[FlowRun], list[TableItem]] | None = None,
+    input_items: Callable[[FlowRun, OrchestrationOutcome[FlowRun]], list[TableItem]] | None = None,
 ) -> OrchestrationOutcome[FlowRun]:
-    """POST /flow_runs/{id}/resume: input validation is the caller's (it needs the input store)."""
+    """POST /flow_runs/{id}/resume: input validation is the caller's (it needs the input store).
+
+    `input_items(paused run, outcome)` are written in the transaction of the new state (the
+    paused run carries the keyset naming where the response goes)."""
+    decided_on: list[FlowRun] = []
 
     def decide(run: FlowRun) -> OrchestrationOutcome[FlowRun]:
+        decided_on[:] = [run]
         error = run_input_error(run) if run_input_error and run.state_type == StateType.PAUSED else None
         return resume_flow_run(run, run_input_error=error)
 
     def extra(outcome: OrchestrationOutcome[FlowRun]) -> list[TableItem]:
-        return input_items(outcome.run) if input_items else []
+        return input_items(decided_on[0], outcome) if input_items else []
 
     return _orchestrate_and_write(run_id, decide, extra)
 

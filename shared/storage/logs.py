@@ -228,3 +228,9 @@ def delete_for_flow_run(flow_run_id: UUID) -> int:
         for item in items:
             batch.delete(item)
     return len(items)
+
+
+def stream_flow_run_logs(flow_run_id: UUID) -> Iterator[Log]:
+    """Every live log of a flow run, oldest first, read page by page from the run's partition
+    (`GET /flow_runs/{id}/logs/download` streams these without holding them all)."""
+    return _live(store.query(_flow_run_pk(flow_run_id), page_size=1000))
