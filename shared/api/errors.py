@@ -17,7 +17,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from shared.storage.errors import ConcurrentUpdate, ItemTooLarge, KeyTooLarge, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.errors import (
+    ConcurrentUpdate,
+    InvalidObject,
+    ItemTooLarge,
+    KeyTooLarge,
+    ObjectAlreadyExists,
+    ObjectNotFound,
+    ObjectProtected,
+)
 
 logger = logging.getLogger("serverflow.api")
 
@@ -74,6 +82,14 @@ async def _already_exists(request: Request, exc: ObjectAlreadyExists) -> JSONRes
     return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc) or "Object already exists"})
 
 
+async def _protected(request: Request, exc: ObjectProtected) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
+
+
+async def _invalid_object(request: Request, exc: InvalidObject) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content={"detail": str(exc)})
+
+
 async def _concurrent_update(request: Request, exc: ConcurrentUpdate) -> JSONResponse:
     # The write lost a race; the client may retry (the prefect client retries 409? no: 503 with Retry-After).
     return JSONResponse(
@@ -101,6 +117,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]
     app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]
+    app.add_exception_handler(ObjectProtected, _protected)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidObject, _invalid_object)  # type: ignore[arg-type]
     app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]
     app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]
     app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "ui_settings": "shared.api.ui_settings",
     "variables": "shared.api.variables",
     "saved_searches": "shared.api.saved_searches",
+    "blocks": "shared.api.blocks",
 }
 
 # Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.

@@ -23,3 +23,11 @@ class ItemTooLarge(StorageError):
 
 class KeyTooLarge(StorageError):
     """A name/key/tag would make a DynamoDB key past its size limit (HTTP 422, never a 5xx)."""
+
+
+class ObjectProtected(StorageError):
+    """The object is protected from this change, e.g. a system block type (HTTP 403)."""
+
+
+class InvalidObject(StorageError):
+    """The request names or builds an object that cannot be stored as asked (HTTP 400)."""
