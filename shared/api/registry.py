@@ -30,6 +30,8 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "variables": "shared.api.variables",
     "saved_searches": "shared.api.saved_searches",
     "blocks": "shared.api.blocks",
+    "concurrency_limits": "shared.api.concurrency_limits",
+    "concurrency_limits_v2": "shared.api.concurrency_limits_v2",
 }
 
 # Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.

@@ -159,6 +159,8 @@ class WriteBatch:
     puts: list[tuple[TableItem, Condition | None]] = field(default_factory=list)
     deletes: list[tuple[TableItem, Condition | None]] = field(default_factory=list)
     checks: list[tuple[TableItem, Condition]] = field(default_factory=list)
+    # UpdateItem actions (e.g. ADD to a counter) under a condition: slot accounting.
+    updates: list[tuple[TableItem, list[Any], Condition | None]] = field(default_factory=list)
 
     def put(self, item: TableItem, condition: Condition | None = None) -> WriteBatch:
         self.puts.append((item, condition))
@@ -172,17 +174,27 @@ class WriteBatch:
         self.deletes.append((item, condition))
         return self
 
+    def update(self, item: TableItem, actions: list[Any], condition: Condition | None = None) -> WriteBatch:
+        self.updates.append((item, actions, condition))
+        return self
+
+    def __len__(self) -> int:
+        return len(self.puts) + len(self.deletes) + len(self.checks) + len(self.updates)
+
 
 def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
     """Run the batch atomically; a failed condition raises `on_conflict`."""
     for item, _ in batch.puts:
         check_keys(item)
-    if len(batch.puts) + len(batch.deletes) + len(batch.checks) == 1 and not batch.checks:
+    if len(batch) == 1 and not batch.checks:
         # A single conditional write is atomic on its own and cheaper than a transaction.
         try:
             if batch.puts:
                 item, cond = batch.puts[0]
                 put(item, cond)
+            elif batch.updates:
+                item, actions, cond = batch.updates[0]
+                update(item, actions, cond)
             else:
                 item, cond = batch.deletes[0]
                 delete(item, cond)
@@ -199,6 +211,8 @@ def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpda
                 tx.delete(item, condition=cond)
             for item, cond in batch.checks:
                 tx.condition_check(TableItem, item.PK, item.SK, condition=cond)
+            for item, actions, cond in batch.updates:
+                tx.update(item, actions=actions, condition=cond)
     except TransactWriteError as exc:
         if _is_conditional_failure(exc):
             raise on_conflict(str(exc)) from exc

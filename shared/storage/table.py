@@ -48,6 +48,14 @@ class TableItem(Model):
     state_id = UnicodeAttribute(null=True)
     state_timestamp = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)
+    # Concurrency limits: slot counters changed only by conditional UpdateItem (ADD), so
+    # the check "active_slots + n <= slot_limit" and the increment are one atomic write.
+    active_slots = NumberAttribute(null=True)
+    denied_slots = NumberAttribute(null=True)
+    avg_slot_occupancy_seconds = NumberAttribute(null=True)
+    # Epoch seconds of the last change of active_slots / denied_slots: decay is measured from it.
+    slots_changed_at = NumberAttribute(null=True)
+    denied_changed_at = NumberAttribute(null=True)
     # Epoch seconds; DynamoDB TTL deletes events, logs and heartbeats after it.
     expires_at = NumberAttribute(null=True)
 

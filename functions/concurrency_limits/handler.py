@@ -1,0 +1,5 @@
+"""Lambda for Prefect's `concurrency_limits` routes."""
+
+from shared.api.lambda_handler import build_lambda_handler
+
+handler = build_lambda_handler("concurrency_limits")
