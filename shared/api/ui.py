@@ -7,5 +7,5 @@ from fastapi import APIRouter
 from shared.api import ui_flow_runs, ui_flows, ui_schemas, ui_task_runs
 
 router = APIRouter()
-for _part in (ui_flows, ui_flow_runs, ui_task_runs, ui_schemas):
-    router.include_router(_part.router)
+# The parts' routes themselves (with their /ui/... prefixes), as flow_runs adds its sub-routers'.
+router.routes.extend(route for part in (ui_flows, ui_flow_runs, ui_task_runs, ui_schemas) for route in part.router.routes)
