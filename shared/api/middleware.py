@@ -6,6 +6,7 @@ and does not buffer streaming responses.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import re
@@ -99,6 +100,13 @@ class GuardMiddleware:
     def _authorized(scope: Scope, api_key: str) -> bool:
         header = _header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
+        if scheme.lower() == "basic":
+            # Prefect's UI (auth "BASIC" in /ui-settings) and PREFECT_API_AUTH_STRING send base64(key).
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True)
+            except ValueError:
+                return False
+            return hmac.compare_digest(decoded, api_key.encode())
         if scheme.lower() != "bearer":
             # Websocket clients send the key in their first "auth" message instead.
             return scope["type"] == "websocket"

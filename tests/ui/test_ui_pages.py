@@ -8,17 +8,26 @@ tests/ui/screenshots/ (gitignored; CI keeps it as an artifact).
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 Seed = dict[str, Any]
 # Generous: the UI lazy-loads each page's code, and CI's 2 cores are shared.
 TEXT_TIMEOUT_MS = 30_000
-SETTLE_MS = 5_000
+SETTLE_MS = 2_500
+POLL_MS = 500
+
+
+# Pages that read a domain another branch builds; strict: they must start passing once it is merged.
+NEEDS_TASK_RUN_HISTORY = pytest.mark.xfail(strict=True, reason="needs branch vars: POST /task_runs/history")
+NEEDS_AUTOMATIONS = pytest.mark.xfail(strict=True, reason="needs branch automations: /automations/*")
 
 
 @dataclass(frozen=True)
@@ -26,19 +35,23 @@ class UiPage:
     name: str
     path: Callable[[Seed], str]
     # Texts the page must show: the data the client made.
-    expect: Callable[[Seed], list[str]]
+    expect: Callable[[Seed], list[str | re.Pattern[str]]]
     marks: tuple[Any, ...] = field(default=())
 
 
 PAGES = [
-    UiPage("dashboard", lambda s: "/dashboard", lambda s: [s["work_pool_name"]]),
+    UiPage("dashboard", lambda s: "/dashboard", lambda s: [s["work_pool_name"]], (NEEDS_TASK_RUN_HISTORY,)),
     UiPage("runs", lambda s: "/runs", lambda s: [s["flow_run_name"]]),
     UiPage("flow-run", lambda s: f"/runs/flow-run/{s['flow_run_id']}", lambda s: [s["flow_run_name"], s["log_line"]]),
     UiPage("task-run", lambda s: f"/runs/task-run/{s['task_run_id']}", lambda s: [s["task_run_name"]]),
     UiPage("flows", lambda s: "/flows", lambda s: ["serverflow-ui-parent"]),
-    UiPage("flow", lambda s: f"/flows/flow/{s['flow_id']}", lambda s: [s["flow_run_name"]]),
+    UiPage("flow", lambda s: f"/flows/flow/{s['flow_id']}", lambda s: [s["flow_run_name"]], (NEEDS_TASK_RUN_HISTORY,)),
     UiPage("deployments", lambda s: "/deployments", lambda s: [s["deployment_name"]]),
-    UiPage("deployment", lambda s: f"/deployments/deployment/{s['deployment_id']}", lambda s: [s["deployment_name"], "Every hour"]),
+    UiPage(
+        "deployment",
+        lambda s: f"/deployments/deployment/{s['deployment_id']}", lambda s: [s["deployment_name"], re.compile("Every hour|Hourly")],
+        (NEEDS_AUTOMATIONS,),
+    ),
     UiPage("work-pools", lambda s: "/work-pools", lambda s: [s["work_pool_name"]]),
     UiPage("work-pool", lambda s: f"/work-pools/work-pool/{s['work_pool_name']}", lambda s: [s["work_pool_name"]]),
     UiPage(
@@ -49,8 +62,8 @@ PAGES = [
     UiPage("blocks", lambda s: "/blocks", lambda s: [s["block_name"]]),
     UiPage("block", lambda s: f"/blocks/block/{s['block_document_id']}", lambda s: [s["block_name"]]),
     UiPage("variables", lambda s: "/variables", lambda s: [s["variable"]["name"], s["variable"]["value"]]),
-    UiPage("automations", lambda s: "/automations", lambda s: ["serverflow-ui-automation"]),
-    UiPage("events", lambda s: "/events", lambda s: [s["flow_run_name"]]),
+    UiPage("automations", lambda s: "/automations", lambda s: ["serverflow-ui-automation"], (NEEDS_AUTOMATIONS,)),
+    UiPage("events", lambda s: "/events", lambda s: [s["flow_run_name"]], (NEEDS_AUTOMATIONS,)),
     UiPage("concurrency", lambda s: "/concurrency-limits", lambda s: ["serverflow-ui-limit"]),
     UiPage("artifacts", lambda s: "/artifacts", lambda s: [s["artifact_key"]]),
     UiPage("settings", lambda s: "/settings", lambda s: ["3.9.1"]),
@@ -88,27 +101,53 @@ class ApiWatch:
         return sorted(set(self.problems))
 
 
+@pytest.fixture(scope="module")
+def browser_context(browser: Any) -> Iterator[Any]:
+    """One context for the module: the UI's bundles are fetched once and then served from its cache."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield context
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def open_page(browser: Any, ui_base_url: str, screenshots: Path) -> Iterator[Callable[[str, str], tuple[Any, ApiWatch]]]:
-    contexts: list[Any] = []
+def open_page(
+    browser_context: Any, ui_base_url: str, screenshots: Path
+) -> Iterator[Callable[[str, str], tuple[Any, ApiWatch]]]:
+    pages: list[Any] = []
 
     def _open(url_path: str, shot: str) -> tuple[Any, ApiWatch]:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        contexts.append(context)
-        page = context.new_page()
+        page = browser_context.new_page()
+        pages.append(page)
         watch = ApiWatch(page)
         page.goto(ui_base_url + url_path)
         page._serverflow_shot = screenshots / f"{shot}.png"  # noqa: SLF001 - where this page's screenshot goes
         return page, watch
 
     yield _open
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.close()
 
 
-def _shows(page: Any, texts: list[str]) -> None:
+def _fail_on_api_problems(watch: ApiWatch, what: str) -> None:
+    problems = sorted(set(watch.problems))
+    assert not problems, f"{what}: failed API calls:\n" + "\n".join(problems)
+
+
+def _shows(page: Any, watch: ApiWatch, texts: list[str | re.Pattern[str]], what: str) -> None:
+    """Wait until the page shows each text; fail as soon as an API call fails (no point waiting then)."""
+    deadline = time.monotonic() + TEXT_TIMEOUT_MS / 1000
     for text in texts:
-        page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=TEXT_TIMEOUT_MS)
+        locator = page.get_by_text(text).first
+        while True:
+            _fail_on_api_problems(watch, what)
+            try:
+                locator.wait_for(state="visible", timeout=POLL_MS)
+                break
+            except PlaywrightTimeout:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{what}: {text!r} not shown after {TEXT_TIMEOUT_MS} ms") from None
 
 
 def _settle(page: Any) -> None:
@@ -124,15 +163,16 @@ def _settle(page: Any) -> None:
 def test_page_shows_its_data_without_failed_api_calls(
     ui: str, ui_page: UiPage, seeded: Seed, open_page: Callable[[str, str], tuple[Any, ApiWatch]]
 ) -> None:
+    what = f"{ui} {ui_page.name}"
     page, watch = open_page(UIS[ui] + ui_page.path(seeded), f"{ui}-{ui_page.name}")
     try:
-        _shows(page, ui_page.expect(seeded))
+        _shows(page, watch, ui_page.expect(seeded), what)
         _settle(page)
     finally:
         page.screenshot(path=str(page._serverflow_shot), full_page=False)  # noqa: SLF001
-    problems = watch.stop()
+    watch.stop()
     assert watch.responses, "the page made no API call"
-    assert not problems, f"{ui} {ui_page.name}: failed API calls:\n" + "\n".join(problems)
+    _fail_on_api_problems(watch, what)
 
 
 # The flow-run page's tabs, each with what the client made there.
@@ -148,18 +188,20 @@ FLOW_RUN_TABS = {
 @pytest.mark.parametrize("ui", list(UIS))
 def test_flow_run_page_graph_and_tabs(ui: str, seeded: Seed, open_page: Callable[[str, str], tuple[Any, ApiWatch]]) -> None:
     page, watch = open_page(f"{UIS[ui]}/runs/flow-run/{seeded['flow_run_id']}", f"{ui}-flow-run-tabs")
-    _shows(page, [seeded["flow_run_name"]])
+    what = f"{ui} flow-run tabs"
+    _shows(page, watch, [seeded["flow_run_name"]], what)
     # The graph is a canvas: what it draws comes from graph-v2, which must have answered.
     page.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.includes('/graph-v2'))", timeout=TEXT_TIMEOUT_MS)
     graph_calls = [status for status, url in watch.responses if "/graph-v2" in url]
     assert graph_calls and all(status == 200 for status in graph_calls), f"graph-v2 answered {graph_calls}"
     for tab, expect in FLOW_RUN_TABS.items():
-        page.get_by_role("tab", name=tab).first.click()
-        _shows(page, expect(seeded))
+        # v2 tabs are role=tab buttons, v1's are the items of a role=tablist.
+        page.get_by_role("tab", name=tab).or_(page.locator("[role=tablist] li", has_text=tab)).first.click()
+        _shows(page, watch, expect(seeded), f"{what} {tab}")
         page.screenshot(path=str(page._serverflow_shot.with_name(f"{ui}-flow-run-{tab.lower().replace(' ', '-')}.png")))  # noqa: SLF001
     _settle(page)
-    problems = watch.stop()
-    assert not problems, f"{ui} flow-run tabs: failed API calls:\n" + "\n".join(problems)
+    watch.stop()
+    _fail_on_api_problems(watch, what)
 
 
 def test_root_opens_the_default_ui_and_the_v1_cookie_keeps_v1(browser: Any, ui_base_url: str, seeded: Seed) -> None:
@@ -174,3 +216,8 @@ def test_root_opens_the_default_ui_and_the_v1_cookie_keeps_v1(browser: Any, ui_b
         assert "/v2" not in page.url
     finally:
         context.close()
+
+
+@NEEDS_AUTOMATIONS
+def test_the_real_client_made_every_object_the_pages_show(seeded: Seed) -> None:
+    assert not seeded["missing"], seeded["missing"]
