@@ -160,6 +160,14 @@ def bulk_create_flow_runs_from_deployment(
     deployment = _read_deployment_or_404(deployment_id)
     results: list[FlowRunCreateResult] = []
     for flow_run in flow_runs:
+        if flow_run.work_queue_name and (deployment.work_queue_id is None or not deployment.work_pool_name):
+            # The reference words this per-run error differently from the single route's 400.
+            error = (
+                f"Cannot create flow run in work queue {flow_run.work_queue_name} because deployment "
+                "is not associated with a work pool."
+            )
+            results.append(FlowRunCreateResult(status="FAILED", error=error))
+            continue
         parameters = run_parameters(deployment, flow_run.parameters)
         try:
             check_parameters(deployment, parameters, flow_run.enforce_parameter_schema)

@@ -7,7 +7,6 @@ Paths use the `{id:uuid}` convertor like the reference, so a malformed id is a 4
 from __future__ import annotations
 
 import base64
-import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Field
 from shared.api.dependencies import LimitBody, page_count
 from shared.api.flow_run_input import router as input_router
 from shared.api.flow_run_logs import router as logs_download_router
+from shared.api import run_history
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -34,7 +34,7 @@ from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
 from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
-from shared.storage import flow_run_graph, flow_runs_history
+from shared.storage import flow_run_graph
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = APIRouter(prefix="/flow_runs", tags=["Flow Runs"])
@@ -165,17 +165,7 @@ def flow_run_history(
     work_pools: WorkPoolFilter | None = None,
     work_queues: WorkQueueFilter | None = None,
 ) -> list[HistoryResponse]:
-    if history_interval_seconds < 1:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second."
-        )
-    try:
-        history_interval = datetime.timedelta(seconds=history_interval_seconds)
-    except (OverflowError, ValueError):  # "NaN"/"Infinity" (read as floats) or past timedelta's range
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            detail=f"History interval must be a finite number of seconds, at most {datetime.timedelta.max.total_seconds():.0f}.",
-        ) from None
+    history_interval = run_history.history_interval(history_interval_seconds)
     runs = flow_run_store.filter_runs(
         flow_runs=flow_runs,
         task_runs=task_runs,
@@ -184,14 +174,7 @@ def flow_run_history(
         work_pools=work_pools,
         work_queues=work_queues,
     )
-    try:
-        return flow_runs_history.run_history(runs, history_start, history_end, history_interval)
-    except OverflowError:
-        # Bucket bounds are start + n * interval: past year 9999 they are not datetimes.
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            detail="History intervals would end after the latest supported datetime (9999-12-31); use an earlier history_end or a shorter interval.",
-        ) from None
+    return run_history.run_history(runs, history_start, history_end, history_interval)
 
 
 @router.get("/{id:uuid}")

@@ -32,6 +32,9 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "blocks": "shared.api.blocks",
     "concurrency_limits": "shared.api.concurrency_limits",
     "concurrency_limits_v2": "shared.api.concurrency_limits_v2",
+    "task_workers": "shared.api.task_workers",
+    "templates": "shared.api.templates",
+    "observed_states": "shared.api.observed_states",
 }
 
 # Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.

@@ -7,16 +7,19 @@ the reference, so a malformed id is a 404 (no route), not a 422.
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 
+from shared.api import run_history
 from shared.api.dependencies import LimitBody, page_count
 from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
-from shared.schemas.responses import OrchestrationResult
+from shared.schemas.responses import HistoryResponse, OrchestrationResult
 from shared.schemas.sorting import TaskRunSort
 from shared.schemas.states import StateCreate
+from shared.schemas.types import DateTime
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationResponse, TaskRunUpdate
 from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
@@ -52,6 +55,28 @@ def read_task_run(task_run_id: UUID = Path(..., alias="id")) -> TaskRun:
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
     return run
+
+
+@router.post(
+    "/history",
+    description=(
+        "Task run counts per state in `history_interval_seconds` buckets of expected start time between "
+        "history_start and history_end (at most 500 buckets), for the runs the filters select."
+    ),
+)
+def task_run_history(
+    history_start: Annotated[DateTime, Body(description="The history's start time.")],
+    history_end: Annotated[DateTime, Body(description="The history's end time.")],
+    history_interval_seconds: float = Body(
+        ...,
+        description="The size of each history interval, in seconds. Must be at least 1 second.",
+        json_schema_extra={"format": "time-delta"},
+    ),
+    criteria: TaskRunCriteria = Depends(task_run_criteria),
+) -> list[HistoryResponse]:
+    interval = run_history.history_interval(history_interval_seconds)
+    runs = task_run_store.filter_runs(**criteria.filter_kwargs())
+    return run_history.run_history(runs, history_start, history_end, interval)
 
 
 @router.post("/filter")

@@ -11,10 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, status
 
-from shared.api.dependencies import LimitBody
+from shared.api.dependencies import LimitBody, page_count
 from shared.dispatch import selection
 from shared.dispatch import sqs as dispatch
 from shared.schemas.base import now_utc
+from shared.schemas.concurrency_status import FlowRunSlotSummary, WorkPoolConcurrencyStatus, WorkQueueConcurrencyStatusDetail
 from shared.schemas.filters.deployments import WorkerFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.types import DateTime
 from shared.schemas.work_pools import (
@@ -253,3 +254,44 @@ def delete_worker(
     pool_store.read_by_name_or_404(work_pool_name)
     worker_store.delete(work_pool_name, name)
 
+
+
+@router.post(
+    "/{name}/concurrency_status",
+    description=(
+        "Concurrency status of a work pool: its Pending and Running flow runs per queue. Queues are "
+        "paginated (page/limit, priority order); each lists at most `flow_run_limit` runs, id order."
+    ),
+)
+def read_work_pool_concurrency_status(
+    work_pool_name: str = Path(..., alias="name", description="The work pool name"),
+    page: int = Body(1, ge=1),
+    limit: int = LimitBody(),
+    flow_run_limit: int = Body(10, ge=0, le=200, description="Max flow runs per queue"),
+) -> WorkPoolConcurrencyStatus:
+    pool = pool_store.read_by_name(work_pool_name)
+    if pool is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Work pool {work_pool_name!r} not found.")
+    queues = queue_store.list_for_pool(pool.name)
+    holders = selection.slot_holders(queues, selection.POOL_SLOT_STATES)
+    now = now_utc()
+    offset = (page - 1) * limit
+    return WorkPoolConcurrencyStatus(
+        active_slots=sum(len(runs) for runs in holders.values()),
+        concurrency_limit=pool.concurrency_limit,
+        queues=[
+            WorkQueueConcurrencyStatusDetail(
+                queue_id=queue.id,
+                queue_name=queue.name,
+                active_slots=len(holders[queue.id]),
+                concurrency_limit=queue.concurrency_limit,
+                flow_runs=[FlowRunSlotSummary.of(run, now) for run in holders[queue.id][:flow_run_limit]],
+                flow_run_count=len(holders[queue.id]),
+            )
+            for queue in queues[offset : offset + limit]
+        ],
+        count=len(queues),
+        limit=limit,
+        pages=page_count(len(queues), limit),
+        page=page,
+    )

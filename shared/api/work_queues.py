@@ -10,9 +10,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, status
 
-from shared.api.dependencies import LimitBody
+from shared.api.dependencies import LimitBody, page_count
 from shared.dispatch import selection
 from shared.schemas.base import now_utc
+from shared.schemas.concurrency_status import FlowRunSlotSummary, WorkQueueConcurrencyStatus
 from shared.schemas.filters.deployments import WorkQueueFilter
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.types import DateTime
@@ -144,4 +145,33 @@ def read_work_queue_status(queue_id: UUID = Path(..., alias="id")) -> WorkQueueS
         late_runs_count=late,
         last_polled=queue.last_polled,
         health_check_policy=policy,
+    )
+
+
+@router.post(
+    "/{id:uuid}/concurrency_status",
+    description=(
+        "Concurrency status of a work queue: the Pending, Running and Cancelling flow runs holding its "
+        "slots (paginated with page/limit, id order); active_slots is always the total."
+    ),
+)
+def read_work_queue_concurrency_status(
+    queue_id: UUID = Path(..., alias="id", description="The work queue id"),
+    page: int = Body(1, ge=1),
+    limit: int = LimitBody(),
+) -> WorkQueueConcurrencyStatus:
+    queue = queue_store.read(queue_id)
+    if queue is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Work queue not found.")
+    holders = selection.slot_holders([queue], selection.QUEUE_SLOT_STATES, match_names=True)[queue.id]
+    now = now_utc()
+    offset = (page - 1) * limit
+    return WorkQueueConcurrencyStatus(
+        active_slots=len(holders),
+        concurrency_limit=queue.concurrency_limit,
+        flow_runs=[FlowRunSlotSummary.of(run, now) for run in holders[offset : offset + limit]],
+        count=len(holders),
+        limit=limit,
+        pages=page_count(len(holders), limit),
+        page=page,
     )

@@ -149,3 +149,31 @@ def with_queue_slots(queues: list[WorkQueue]) -> list[WorkQueue]:
         return queues
     counts = active_counts(limited, POOL_SLOT_STATES)
     return [q.model_copy(update={"active_slots": counts[q.id]}) if q.concurrency_limit is not None else q for q in queues]
+
+
+def slot_holders(
+    queues: list[WorkQueue], states: Iterable[StateType], match_names: bool = False
+) -> dict[UUID, list[FlowRun]]:
+    """The runs in `states` occupying each queue's slots, id order (the concurrency-status views).
+
+    A run counts for a queue by its work_queue_id, or (with `match_names`, as the reference's
+    queue-level view) without one by its queue name. Reads the by-state-type partitions once."""
+    from shared.storage import flow_runs as flow_run_store
+    from shared.storage import store
+
+    by_id = {q.id: q for q in queues}
+    by_name = {q.name: q.id for q in queues}
+    holders: dict[UUID, list[FlowRun]] = {q.id: [] for q in queues}
+    for state in states:
+        for item in store.query(flow_run_store.state_partition(state), index="GSI5"):
+            run = flow_run_store.from_item(item)
+            if run.state_type != state:
+                continue  # GSIs lag: trust the body's state
+            queue_id = run.work_queue_id if run.work_queue_id in by_id else None
+            if match_names and queue_id is None and run.work_queue_id is None and run.work_queue_name in by_name:
+                queue_id = by_name[run.work_queue_name]
+            if queue_id is not None:
+                holders[queue_id].append(run)
+    for runs in holders.values():
+        runs.sort(key=lambda r: str(r.id))
+    return holders

@@ -47,7 +47,7 @@ from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
 from shared.events.flow_run_events import flow_run_state_change_event
 from shared.storage import events as event_store
-from shared.storage import flow_run_states, store
+from shared.storage import flow_run_states, observed_states, store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
 from shared.storage.keys import decode, key, sortable_time
@@ -291,6 +291,7 @@ def create(
             if winner is not None:
                 return winner, False
         raise
+    observed_states.note([outcome.state])
     _mirror_to_parent_task(new_run, outcome)
     return with_estimates(new_run), True
 
@@ -405,6 +406,7 @@ def _write_outcome(
     for item in extra or []:
         batch.put(item)
     store.transact(batch)
+    observed_states.note([outcome.state])
     return new_run
 
 
@@ -510,6 +512,7 @@ def insert_built(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = N
         store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
         return False
+    observed_states.note([run.state])
     if outcome is not None:
         _mirror_to_parent_task(run, outcome)
     return True

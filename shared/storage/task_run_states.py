@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from shared.schemas.states import State
-from shared.storage import store
+from shared.storage import observed_states, store
 from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
@@ -49,12 +49,16 @@ def record(task_run_id: UUID, state: State) -> bool:
         store.put_new(to_item(task_run_id, state))
     except ObjectAlreadyExists:
         return False
+    observed_states.note([state])
     return True
 
 
 def record_many(states: Iterable[tuple[UUID, State]]) -> int:
     """History items for a batch of states; replays rewrite the same item (keyed by state id)."""
-    return store.batch_put(to_item(task_run_id, state) for task_run_id, state in states)
+    states = list(states)
+    written = store.batch_put(to_item(task_run_id, state) for task_run_id, state in states)
+    observed_states.note(state for _, state in states)
+    return written
 
 
 def read(state_id: UUID) -> State | None:

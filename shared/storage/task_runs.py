@@ -47,6 +47,7 @@ from shared.schemas.states import State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import store
+from shared.storage import observed_states
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
@@ -293,6 +294,7 @@ def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
         if winner is None:
             raise ObjectAlreadyExists(f"Task run {new_run.id} already exists") from None
         return winner, False
+    observed_states.note([outcome.state])
     return new_run, True
 
 
@@ -326,6 +328,7 @@ def _write_outcome(before: TaskRun, outcome: OrchestrationOutcome[TaskRun]) -> N
         .put_new(state_store.to_item(outcome.run.id, outcome.state))
     )
     store.transact(batch)
+    observed_states.note([outcome.state])
 
 
 def set_state(
@@ -372,6 +375,7 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
             store.transact(batch)
         except ConcurrentUpdate:
             continue
+        observed_states.note([outcome.state])
         return new_run
     raise ConcurrentUpdate(str(task_run_id))
 

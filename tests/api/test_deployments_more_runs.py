@@ -34,7 +34,9 @@ def test_bulk_create_makes_each_run_and_reports_failures(client: httpx.Client) -
     assert results[1]["flow_run_id"] is None
     assert results[1]["error"].startswith("Parameter validation failed: Validation failed for field 'n'.")
     assert results[2]["flow_run_id"] == results[3]["flow_run_id"]  # same idempotency key, one run
-    assert "not associated with a work pool" in results[4]["error"]
+    assert results[4]["error"] == (
+        "Cannot create flow run in work queue elsewhere because deployment is not associated with a work pool."
+    )
 
     first = client.get(f"/flow_runs/{results[0]['flow_run_id']}").json()
     assert first["parameters"] == {"n": 2} and set(first["tags"]) == {"dep", "extra"}
