@@ -3,7 +3,8 @@
 Starts the embedded AWS emulator (unless an endpoint such as LocalStack is given),
 creates the table and queues from template.yaml, serves every HTTP domain that
 template.yaml routes on one port under /api (plus the /api/events/in websocket),
-and runs the scheduled functions on their rates.
+runs the scheduled functions on their rates and feeds the stream-fed functions from the
+table's stream.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from infra import ui_assets
 from infra.local import persistence, provision
 from infra.local.ui_site import UiSite
 from infra.local.schedules import Ticker, scheduled_functions
+from infra.local.streams import StreamReader, stream_functions
 
 DEFAULT_PORT = 4200
 DEFAULT_EMULATOR_PORT = 4566
@@ -61,6 +63,7 @@ class LocalStack:
     run_schedules: bool = True
     _emulator: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _ticker: Ticker | None = field(default=None, init=False)
+    _streams: StreamReader | None = field(default=None, init=False)
     _snapshotter: threading.Thread | None = field(default=None, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -132,6 +135,11 @@ class LocalStack:
         try:
             app = create_app(http_domains())
             self._serve_ui(app)
+            # Stream-fed functions (fan-out to subscribers, trigger evaluation) always run:
+            # without them live events never reach anyone.
+            assert self.aws_endpoint_url is not None
+            self._streams = StreamReader(stream_functions(), self.aws_endpoint_url, self.region, self.table_name)
+            self._streams.start()
             if self.run_schedules:
                 self._ticker = Ticker(scheduled_functions(), speedup=self.schedule_speedup)
                 self._ticker.start()
@@ -161,6 +169,8 @@ class LocalStack:
         self._stopping.set()
         if self._ticker is not None:
             self._ticker.stop()
+        if self._streams is not None:
+            self._streams.stop()
         try:
             self.snapshot()
         finally:

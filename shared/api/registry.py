@@ -35,6 +35,7 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "task_workers": "shared.api.task_workers",
     "templates": "shared.api.templates",
     "observed_states": "shared.api.observed_states",
+    "automations": "shared.api.automations",
 }
 
 # Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.
