@@ -54,10 +54,14 @@ def generate(api_url: str) -> dict[str, Any]:
     slugs = {block_type["id"]: block_type["slug"] for block_type in block_types}
     types_out = []
     uncomparable: list[str] = []
-    for block_type in sorted(block_types, key=lambda t: t["slug"]):
-        schemas = [s for s in block_schemas if s["block_type_id"] == block_type["id"]]
+    # Registration order = the reference's (its schema listing is newest first), so listings
+    # of a fresh stack come out in the same order.
+    oldest_first = list(reversed(block_schemas))
+    first_schema = {t["id"]: next((i for i, s in enumerate(oldest_first) if s["block_type_id"] == t["id"]), len(oldest_first)) for t in block_types}
+    for block_type in sorted(block_types, key=lambda t: (first_schema[t["id"]], t["slug"])):
+        schemas = [s for s in oldest_first if s["block_type_id"] == block_type["id"]]
         schemas_out = []
-        for schema in sorted(schemas, key=lambda s: (s["version"], s["checksum"])):
+        for schema in schemas:
             if schema_checksum(schema["fields"]) != schema["checksum"]:
                 if block_type["slug"] in CLIENT_BLOCK_SLUGS:
                     raise SystemExit(f"checksum rule differs from the reference for {block_type['slug']}")

@@ -40,6 +40,7 @@ from shared.schemas.types import DateTime
 from shared.storage import block_schemas as schema_store
 from shared.storage import block_types as type_store
 from shared.storage import store
+from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key
 from shared.storage.table import TableItem
@@ -76,7 +77,7 @@ def _name_key(block_type_id: UUID, name: str) -> str:
 
 def _to_item(doc: StoredBlockDocument, version: int) -> TableItem:
     order = f"{doc.name}#{doc.id}"
-    body = doc.model_dump_json()
+    body = checked_body(doc.model_dump_json(), "block document")
     StoredBlockDocument.model_validate_json(body)
     return TableItem(
         _doc_key(doc.id),

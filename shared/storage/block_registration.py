@@ -16,6 +16,7 @@ processes registering at the same time write identical items instead of duplicat
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import threading
@@ -69,16 +70,22 @@ def register() -> int:
             type_store.replace_registered(block_type)
         else:
             new_items += [type_store.to_item(block_type), *type_store.guards(block_type)]
+    registered = schema_store.registered_identities((s["checksum"], s["version"]) for t in declared for s in t["block_schemas"])
+    order = 0
     for spec in declared:
         for schema_spec in spec["block_schemas"]:
-            if schema_store.id_by_checksum(schema_spec["checksum"], schema_spec["version"]) is not None:
+            order += 1
+            if (schema_spec["checksum"], schema_spec["version"]) in registered:
                 continue
+            # One microsecond apart in the data's (the reference's) registration order, so
+            # "newest first" listings match the reference's.
+            created = stamp + datetime.timedelta(microseconds=order)
             schema = BlockSchema(
                 **schema_spec,
                 id=uuid5(ID_NAMESPACE, f"block-schema:{schema_spec['checksum']}#{schema_spec['version']}"),
                 block_type_id=type_ids[spec["slug"]],
-                created=stamp,
-                updated=stamp,
+                created=created,
+                updated=created,
             )
             new_items += schema_store.to_items(schema)
     written = store.batch_put(new_items) if new_items else 0

@@ -25,6 +25,7 @@ from shared.schemas.blocks import BlockSchema, BlockSchemaCreate, BlockType
 from shared.schemas.filters.misc import BlockSchemaFilter
 from shared.storage import block_types as type_store
 from shared.storage import store
+from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
@@ -53,7 +54,7 @@ def to_items(schema: BlockSchema) -> list[TableItem]:
         _schema_key(schema.id),
         store.META,
         entity=ENTITY,
-        body=stored.model_dump_json(),
+        body=checked_body(stored.model_dump_json(), "block schema"),
         GSI1PK="BLOCK_SCHEMAS",
         GSI1SK=order,
         GSI2PK=key("BLOCK_SCHEMAS#TYPE", schema.block_type_id or "NONE"),
@@ -102,6 +103,12 @@ def id_by_checksum(checksum: str, version: str | None = None) -> UUID | None:
         return UUID(json.loads(item.body)["id"]) if item and item.body else None
     newest = max(store.query(_checksum_key(checksum)), key=lambda i: i.state_timestamp or "", default=None)
     return UUID(json.loads(newest.body)["id"]) if newest and newest.body else None
+
+
+def registered_identities(identities: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (checksum, version) pairs already have a schema (BatchGetItem, for registration)."""
+    items = store.batch_get((_checksum_key(c), _version_sk(v)) for c, v in identities)
+    return {(item.PK.removeprefix("BLOCK_SCHEMA_CHECKSUM#"), item.SK.removeprefix("VERSION#")) for item in items}
 
 
 def read_by_checksum(checksum: str, version: str | None = None) -> BlockSchema | None:
@@ -200,7 +207,9 @@ def create(body: BlockSchemaCreate) -> tuple[BlockSchema, bool]:
         return existing, False
     _register_nested(body.fields, body.fields.get("definitions"))
     stamp = now_utc()
-    schema = BlockSchema(**body.model_dump(), checksum=checksum, created=stamp, updated=stamp)
+    # The reference always answers with the nested-block map in the fields, empty or not.
+    fields = {**body.fields, "block_schema_references": body.fields.get("block_schema_references") or {}}
+    schema = BlockSchema(**body.model_dump(exclude={"fields"}), fields=fields, checksum=checksum, created=stamp, updated=stamp)
     batch = store.WriteBatch()
     for item in to_items(schema):
         batch.put_new(item)

@@ -232,3 +232,37 @@ def test_concurrent_creates_of_one_name_make_one_document(client: httpx.Client, 
     with ThreadPoolExecutor(max_workers=6) as pool:
         type_codes = list(pool.map(create_type, range(6)))
     assert sorted(type_codes) == [201] + [409] * 5, type_codes
+
+
+def test_bad_input_is_a_prefect_shaped_4xx(client: httpx.Client) -> None:
+    block_type = _block_type(client)
+    schema = _block_schema(client, block_type["id"])
+    nested_unknown_type = {
+        "title": "N",
+        "type": "object",
+        "properties": {"x": {"$ref": "#/definitions/X"}},
+        "block_schema_references": {"x": {"block_type_slug": "no-such-block-type", "block_schema_checksum": "sha256:0"}},
+        "definitions": {"X": {"title": "X", "type": "object", "properties": {}, "block_type_slug": "no-such-block-type"}},
+    }
+    response = client.post("/block_schemas/", json={"block_type_id": block_type["id"], "fields": nested_unknown_type})
+    assert response.status_code == 409 and "no-such-block-type" in response.json()["detail"]
+    malformed = client.post("/block_schemas/", json={"block_type_id": block_type["id"], "fields": {"block_schema_references": {"x": "nope"}}})
+    assert malformed.status_code == 400, malformed.text
+    # A merge that would grow a document past DynamoDB's item limit is a 413, never a 500.
+    doc = _document(client, schema, {"user": "a", "blob": "x" * 300_000}, name="big")
+    grown = client.patch(f"/block_documents/{doc['id']}", json={"data": {"more": "y" * 300_000}})
+    assert grown.status_code == 413 and "too large" in grown.json()["detail"]
+    # A name longer than any DynamoDB key can hold is a 422.
+    long_name = client.post("/block_documents/", json={"name": "n" * 3000, "block_type_id": block_type["id"], "block_schema_id": schema["id"], "data": {}})
+    assert long_name.status_code == 422, long_name.text
+    assert client.get(f"/block_types/slug/{block_type['slug']}/block_documents/name/{'n' * 3000}").status_code == 404
+    wrong_schema = client.patch(f"/block_documents/{doc['id']}", json={"data": {}, "block_schema_id": _secret_schema_id(client)})
+    assert wrong_schema.status_code == 400 and "same block type" in wrong_schema.json()["detail"]
+    assert client.patch(f"/block_documents/{uuid.uuid4()}", json={"data": {}}).status_code == 404
+    assert client.post("/block_documents/filter", json={"sort": "NOPE"}).status_code == 422
+    assert client.post("/block_documents/filter", json={"block_documents": {"nope": 1}}).status_code == 422
+
+
+def _secret_schema_id(client: httpx.Client) -> str:
+    secret = _ok(client.get("/block_types/slug/secret"))
+    return str(_ok(client.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [secret["id"]]}}}))[0]["id"])

@@ -30,6 +30,7 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "work_queues": ("POST", "/api/work_queues/filter", {"limit": 5}),
     "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
     "collections": ("GET", "/api/collections/views/aggregate-worker-metadata", None),
+    "blocks": ("GET", "/api/block_types/slug/secret", None),
 }
 
 
