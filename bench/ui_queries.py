@@ -1,9 +1,9 @@
 """The queries Prefect's UI makes on its dashboard and list pages, as bench operations.
 
 Each is measured like the REST operations (both servers, same store); on Serverflow the floor adds the
-items read per request (Query ScannedCount + items fetched by key). `rows` counts what the answer
-returns (list items, the keys of a per-row answer, the graph's nodes + states + artifacts, the task runs
-a dashboard count covers), so the bench prints items read per item returned for each.
+items read per request (Query ScannedCount + items fetched by key). `rows` counts the items the answer
+returns or accounts for (list items; the runs / deployments a count covers; the flows that have a next run;
+the graph's nodes + states + artifacts), so the bench prints items read per item returned for each.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def rows(op: str, body: Any) -> int:
         return len(body["nodes"]) + len(body["states"]) + len(body["artifacts"])
     if op == "ui_task_runs_dashboard_counts":
         return sum(b["completed"] + b["failed"] for b in body)
-    if op == "ui_task_runs_count":
+    if op in ("ui_task_runs_count", "ui_flows_count_deployments", "ui_flow_runs_count_task_runs"):
         return sum(body.values())
+    if op == "ui_flows_next_runs":
+        return sum(1 for run in body.values() if run is not None)
     return len(body)
