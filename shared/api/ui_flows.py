@@ -21,8 +21,7 @@ def count_deployments_by_flow(flow_ids: list[UUID] = Body(..., embed=True, max_l
 @router.post("/next-runs", description="Get the next flow run by flow id.")
 def next_runs_by_flow(flow_ids: list[UUID] = Body(..., embed=True, max_length=200)) -> dict[UUID, SimpleNextFlowRun | None]:
     answer: dict[UUID, SimpleNextFlowRun | None] = {}
-    for flow_id in dict.fromkeys(flow_ids):
-        run = ui_queries.next_run_of_flow(flow_id)
+    for flow_id, run in ui_queries.next_runs_by_flow(flow_ids).items():
         answer[flow_id] = (
             SimpleNextFlowRun(
                 id=run.id,
