@@ -10,14 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.base import now_utc
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import (
-    FlowFilter,
-    FlowRunFilter,
-    FlowRunFilterId,
-    TaskRunFilter,
-    TaskRunFilterState,
-    TaskRunFilterStateType,
-)
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.ui import CountByState, TaskRunCount, UITaskRun
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_runs as task_run_store
@@ -45,14 +38,9 @@ def read_dashboard_task_run_counts(
     before = task_runs.start_time.before_ or now_utc()
     # The end of the window's last minute, as the reference.
     end = _minute_floor(before) + datetime.timedelta(minutes=1) - datetime.timedelta(microseconds=1)
-    terminal = task_runs.model_copy(
-        update={"state": TaskRunFilterState(type=TaskRunFilterStateType(any_=list(ui_queries.TERMINAL_TYPES)))}
+    runs = ui_queries.terminal_task_runs(
+        task_runs, flows=flows, flow_runs=flow_runs, deployments=deployments, work_pools=work_pools, work_queues=work_queues
     )
-    # Work pool / queue filters join through flow runs.
-    if work_pools is not None or work_queues is not None:
-        matching = flow_run_store.filter_runs(flow_runs=flow_runs, flows=flows, deployments=deployments, work_pools=work_pools, work_queues=work_queues)
-        flow_runs, flows, deployments = FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in matching])), None, None
-    runs = task_run_store.filter_runs(task_runs=terminal, flow_runs=flow_runs, flows=flows, deployments=deployments)
     return ui_queries.bucket_task_run_counts(runs, start, end)
 
 

@@ -12,6 +12,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from uuid import UUID
 
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import (
+    FlowFilter,
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterState,
+    TaskRunFilterStateType,
+)
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateType
 from shared.schemas.task_runs import TaskRun
@@ -73,6 +82,24 @@ def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]
         )
         for flow_run_id in dict.fromkeys(flow_run_ids)
     }
+
+
+def terminal_task_runs(
+    task_runs: TaskRunFilter,
+    flows: FlowFilter | None = None,
+    flow_runs: FlowRunFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_queues: WorkQueueFilter | None = None,
+) -> list[TaskRun]:
+    """Task runs in a terminal state matching the filters (work pool / queue filters join through flow runs)."""
+    terminal = task_runs.model_copy(update={"state": TaskRunFilterState(type=TaskRunFilterStateType(any_=list(TERMINAL_TYPES)))})
+    if work_pools is not None or work_queues is not None:
+        matching = flow_run_store.filter_runs(
+            flow_runs=flow_runs, flows=flows, deployments=deployments, work_pools=work_pools, work_queues=work_queues
+        )
+        flow_runs, flows, deployments = FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in matching])), None, None
+    return task_run_store.filter_runs(task_runs=terminal, flow_runs=flow_runs, flows=flows, deployments=deployments)
 
 
 def bucket_task_run_counts(

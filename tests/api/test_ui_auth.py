@@ -17,7 +17,7 @@ API_KEY = "ui-secret-key"
 @pytest.fixture(scope="module")
 def keyed_stack() -> Iterator[StackProcess]:
     ui_assets.ensure_ui()
-    process = StackProcess(env={"SERVERFLOW_API_KEY": API_KEY}).start()
+    process = StackProcess(env={"SERVERFLOW_API_KEY": API_KEY}).start(timeout=240)
     try:
         yield process
     finally:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,8 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="session")
 def ui_stack() -> Iterator[StackProcess]:
     ui_assets.ensure_ui()
-    process = StackProcess().start()
+    # A loaded CI box can take over a minute to start the stack (emulator, provisioning, stream readers).
+    process = StackProcess().start(timeout=240)
     try:
         yield process
     finally:
@@ -82,7 +84,9 @@ def seeded(ui_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> 
         timeout=240,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    summary = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    summary["seeded_at"] = time.time()
+    return summary
 
 
 @pytest.fixture(scope="session")
