@@ -17,15 +17,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from infra import ui_assets
 from infra.local import persistence, provision
 from infra.local.runtime import runtime_line
 from infra.local.schedules import Ticker, scheduled_functions
 from infra.local.streams import StreamReader, stream_functions
+from infra.local.ui_site import UiSite
 
 DEFAULT_PORT = 4200
 DEFAULT_EMULATOR_PORT = 4566
+# The UI's catch-all takes every method, so an unknown API route stays a 404 (not a 405).
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -130,6 +135,7 @@ class LocalStack:
 
         try:
             app = create_app(http_domains())
+            self._serve_ui(app)
             # Stream-fed functions (fan-out to subscribers, trigger evaluation) always run:
             # without them live events never reach anyone.
             assert self.aws_endpoint_url is not None
@@ -150,6 +156,14 @@ class LocalStack:
             pass
         finally:
             self.stop()
+
+    def _serve_ui(self, app: Any) -> None:
+        """Prefect's built UI beside /api (extracted by `python -m infra.ui_assets`; dev start does it)."""
+        if not ui_assets.is_extracted():
+            print("Prefect UI not extracted (python -m infra.ui_assets): serving the API only.", flush=True)
+            return
+        app.add_route("/{path:path}", UiSite(ui_assets.SITE_DIR).respond, methods=ALL_METHODS, include_in_schema=False)
+        print(f"Prefect UI: http://{self.host}:{self.port}/", flush=True)
 
     def stop(self) -> None:
         if self._stopping.is_set():

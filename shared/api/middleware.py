@@ -6,6 +6,7 @@ and does not buffer streaming responses.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import re
@@ -57,7 +58,8 @@ class GuardMiddleware:
             return
         settings = get_settings()
         path: str = scope.get("path", "")
-        if settings.api_key and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
+        # Only the API is guarded: the UI's static files and /ui-settings are public, as the reference.
+        if settings.api_key and path.startswith("/api") and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -98,6 +100,13 @@ class GuardMiddleware:
     def _authorized(scope: Scope, api_key: str) -> bool:
         header = _header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
+        if scheme.lower() == "basic":
+            # Prefect's UI (auth "BASIC" in /ui-settings) and PREFECT_API_AUTH_STRING send base64(key).
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True)
+            except ValueError:
+                return False
+            return hmac.compare_digest(decoded, api_key.encode())
         if scheme.lower() != "bearer":
             # Websocket clients send the key in their first "auth" message instead.
             return scope["type"] == "websocket"
