@@ -31,7 +31,12 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
     "collections": ("GET", "/api/collections/views/aggregate-worker-metadata", None),
     "blocks": ("GET", "/api/block_types/slug/secret", None),
+    "ui": ("POST", "/api/ui/flow_runs/count-task-runs", {"flow_run_ids": ["{flow_run_id}"]}),
+    # Served at the root (shared.api.registry.ROOT_DOMAINS), beside Prefect's UI.
+    "ui_settings": ("GET", "/ui-settings", None),
 }
+# What CloudFront's UiSettingsHost function adds: /ui-settings answers with the viewer's host.
+FORWARDED = {"x-forwarded-host": "api.example.com", "x-forwarded-proto": "https"}
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +97,10 @@ def test_lambda_handler_matches_local_server(domain: str, lambda_env: None, seed
     method, path, body = REQUESTS[domain]
     path, body = _fill(path, seeded), _fill(body, seeded)
     handler = importlib.import_module(f"functions.{domain}.handler").handler
-    response = handler(http_api_event(method, path, body), LambdaContext())
-    local = client_module.request(method, path.removeprefix("/api"), json=body)
+    response = handler(http_api_event(method, path, body, headers=FORWARDED), LambdaContext())
+    origin = str(client_module.base_url).rstrip("/").removesuffix("/api")
+    local_path = path.removeprefix("/api") if path.startswith("/api/") else origin + path
+    local = client_module.request(method, local_path, json=body, headers=FORWARDED)
     assert response["statusCode"] == local.status_code, (domain, response, local.text)
     assert _without_clock_fields(decode_body(response)) == _without_clock_fields(local.json())
     if domain != "csrf_token":  # csrf is disabled: a 422 is the contract
