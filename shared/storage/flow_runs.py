@@ -372,10 +372,17 @@ def _cascade_to_other_domains(run_id: UUID) -> None:
 
 def delete_for_flow(flow_id: UUID) -> int:
     """Delete every run of a flow (the flow's delete cascades, as the reference's FK does)."""
-    runs = list(store.readable(store.query(flow_partition(flow_id), index="GSI2"), from_item))
+    items = list(store.query(flow_partition(flow_id), index="GSI2"))
+    runs = list(store.readable(items, from_item))
     for run in runs:
         _delete_run(run)
-    return len(runs)
+    # A run item that no longer reads back still belongs to the flow: delete it by key.
+    readable = {run_key(run.id) for run in runs}
+    for item in items:
+        if item.PK not in readable:
+            for leftover in [item, *store.query(item.PK)]:
+                store.delete_key(leftover.PK, leftover.SK)
+    return len(items)
 
 
 # --- state changes ------------------------------------------------------------------
