@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"AWS emulator: http://{args.host}:{server.server_port}", flush=True)
+    print(f"AWS emulator: http://{args.host}:{server.server_port} (pid {os.getpid()})", flush=True)
     try:
         server.serve_forever()
     finally:
