@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
 from shared.api.app import create_app
+from shared.config import get_settings
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -27,6 +28,8 @@ def build_lambda_handler(domain: str) -> LambdaHandler:
     tracer = Tracer(service=service)
     metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service=service)
     asgi = Mangum(create_app([domain]), lifespan="off")
+    # At init, once per container: the API key comes from Secrets Manager (fails closed if unreadable).
+    get_settings()
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
