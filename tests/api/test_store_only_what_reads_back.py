@@ -139,3 +139,16 @@ def test_a_bad_stored_item_is_skipped_never_failing_a_filter_or_a_bulk_delete(
     assert client.get(f"/flow_runs/{good['id']}").status_code == 404
     # The unreadable run went with its flow too (deleted by key).
     assert "Item" not in _table(aws_endpoint_url).get_item(Key={"PK": f"FLOW_RUN#{bad['id']}", "SK": "#META"})
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "results/../../x.json", "a\\..\\..\\b", "x\u0000y"])
+def test_a_result_storage_key_cannot_climb_out_of_its_root(client: httpx.Client, key: str) -> None:
+    run = make_run(client, make_flow(client)["id"])
+    data = {"storage_key": key, "serializer": {"type": "json"}, "storage_block_id": None, "expiration": None}
+    refused = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "COMPLETED", "data": data}})
+    assert refused.status_code == 422, refused.text
+    assert "storage_key" in refused.text
+    # Full paths are what the reference client writes for local results: still accepted.
+    data["storage_key"] = "/root/.prefect/storage/3f2a"
+    accepted = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "COMPLETED", "data": data}, "force": True})
+    assert accepted.status_code in (200, 201), accepted.text
