@@ -312,6 +312,10 @@ class DurableStore:
 
         seq = 0
         with self.lock:
+            if journaled and self.journal is not None and self.journal.closed:
+                # Stopping: a write now could not be journaled, so it must not be applied either.
+                start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Retry-After", "1")])
+                return [b'{"__type": "ServiceUnavailable", "message": "The emulator is stopping"}']
             # Materialise the response inside the lock so the write completes before release.
             result = list(self.app(environ, capture))
             if journaled and status and status[0].startswith("200"):
