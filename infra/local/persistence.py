@@ -26,217 +26,28 @@ import io
 import json
 import logging
 import os
-import re
-import struct
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from infra.local.journal import (
+    DYNAMODB_PREFIX,
+    JOURNALED_TARGETS,
+    SEGMENT,
+    SNAPSHOT,
+    Journal,
+    Record,
+    numbered,
+    read_records,
+)
+from infra.local.snapshots import Catalog, write_snapshot
+
 logger = logging.getLogger("serverflow.emulator.journal")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-HEADER = struct.Struct("<II")  # payload length, crc32 of payload
-_SEGMENT = re.compile(r"^journal-(\d{8})\.log$")
-_SNAPSHOT = re.compile(r"^snapshot-(\d{8})\.log$")
-
-DYNAMODB_PREFIX = "DynamoDB_20120810."
-# The requests that change state, as their X-Amz-Target; reads are never journaled.
-JOURNALED_TARGETS = {
-    DYNAMODB_PREFIX + name
-    for name in (
-        "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
-        "CreateTable", "DeleteTable", "UpdateTable", "UpdateTimeToLive",
-    )
-} | {"AmazonSQS.CreateQueue", "AmazonSQS.DeleteQueue", "AmazonSQS.SetQueueAttributes"}
-# Headers moto needs to route a replayed request (service, region from the credential scope).
-_KEPT_HEADERS = ("HTTP_HOST", "CONTENT_TYPE", "HTTP_X_AMZ_TARGET", "HTTP_AUTHORIZATION")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One journaled request: enough to replay it through the WSGI app."""
-
-    target: str
-    headers: dict[str, str]
-    path: str
-    body: str
-
-    def encode(self) -> bytes:
-        payload = json.dumps({"t": self.target, "h": self.headers, "p": self.path, "b": self.body}).encode()
-        return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-
-    @staticmethod
-    def decode(payload: bytes) -> Record:
-        raw = json.loads(payload)
-        return Record(target=raw["t"], headers=raw["h"], path=raw["p"], body=raw["b"])
-
-    @staticmethod
-    def from_environ(environ: dict[str, Any], body: bytes) -> Record:
-        headers = {key: str(environ[key]) for key in _KEPT_HEADERS if environ.get(key)}
-        return Record(
-            target=str(environ.get("HTTP_X_AMZ_TARGET", "")),
-            headers=headers,
-            path=str(environ.get("PATH_INFO") or "/"),
-            body=body.decode("utf-8"),
-        )
-
-
-def read_records(path: Path, *, repair: bool) -> Iterator[Record]:
-    """Records of one file in order. A torn or corrupt tail ends the file; with `repair` it is cut off."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    offset = 0
-    while offset < len(data):
-        if offset + HEADER.size > len(data):
-            break
-        length, crc = HEADER.unpack_from(data, offset)
-        payload = data[offset + HEADER.size : offset + HEADER.size + length]
-        if len(payload) != length or zlib.crc32(payload) != crc:
-            break
-        yield Record.decode(payload)
-        offset += HEADER.size + length
-    if offset < len(data):
-        if not repair:
-            raise RuntimeError(f"{path} is corrupt at byte {offset} (not its last segment): refusing to guess")
-        logger.warning("Cutting a torn tail of %d bytes off %s (never acknowledged)", len(data) - offset, path)
-        with open(path, "r+b") as handle:
-            handle.truncate(offset)
-            os.fsync(handle.fileno())
-
-
-def _numbered(directory: Path, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
-    found = []
-    for entry in directory.iterdir():
-        match = pattern.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry))
-    return sorted(found)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class Catalog:
-    """The requests that recreate the non-item state (tables, TTL, queues), kept for snapshots."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Record] = {}
-
-    def note(self, record: Record) -> None:
-        body = json.loads(record.body or "{}")
-        action = record.target.rsplit(".", 1)[-1]
-        if action in ("CreateTable", "UpdateTable"):
-            if action == "CreateTable":
-                self.entries[f"table:{body['TableName']}"] = record
-        elif action == "UpdateTimeToLive":
-            self.entries[f"ttl:{body['TableName']}"] = record
-        elif action == "DeleteTable":
-            self.entries.pop(f"table:{body['TableName']}", None)
-            self.entries.pop(f"ttl:{body['TableName']}", None)
-        elif action == "CreateQueue":
-            self.entries[f"queue:{body['QueueName']}"] = record
-        elif action == "SetQueueAttributes":
-            self.entries[f"queueattrs:{_queue_name(body['QueueUrl'])}"] = record
-        elif action == "DeleteQueue":
-            name = _queue_name(body["QueueUrl"])
-            self.entries.pop(f"queue:{name}", None)
-            self.entries.pop(f"queueattrs:{name}", None)
-
-    def ordered(self) -> list[tuple[str, Record]]:
-        rank = {"table": 0, "ttl": 1, "queue": 2, "queueattrs": 3}
-        return sorted(self.entries.items(), key=lambda kv: rank[kv[0].split(":", 1)[0]])
-
-
-def _queue_name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
-
-
-class Journal:
-    """Append-only segments with group commit. `append` runs under the caller's write lock."""
-
-    def __init__(self, directory: Path, segment: int) -> None:
-        self.directory = directory
-        self.segment = segment
-        self._fd = self._open(segment)
-        self._cond = threading.Condition()
-        self._written = 0  # records appended (monotonic across segments)
-        self._synced = 0  # records known to be on disk
-        self._syncing = False
-        self.segment_bytes = 0
-        self.closed = False
-
-    def _open(self, segment: int) -> int:
-        path = self.directory / f"journal-{segment:08d}.log"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _fsync_dir(self.directory)
-        return fd
-
-    def append(self, record: Record) -> int:
-        """Write one record (not yet durable); returns its sequence number for `wait_durable`."""
-        data = record.encode()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self.segment_bytes += len(data)
-        with self._cond:
-            self._written += 1
-            return self._written
-
-    def wait_durable(self, seq: int) -> None:
-        """Return once record `seq` is fsynced. One waiter fsyncs for everyone queued behind it."""
-        with self._cond:
-            while self._synced < seq:
-                if self._syncing:
-                    self._cond.wait()
-                    continue
-                self._syncing = True
-                target, fd = self._written, self._fd
-                self._cond.release()
-                try:
-                    os.fsync(fd)
-                finally:
-                    self._cond.acquire()
-                    self._syncing = False
-                self._synced = max(self._synced, target)
-                self._cond.notify_all()
-
-    def rotate(self) -> int:
-        """Close the current segment (synced) and start the next; call under the write lock."""
-        with self._cond:
-            while self._syncing:
-                self._cond.wait()
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._synced = self._written
-            self.segment += 1
-            self._fd = self._open(self.segment)
-            self.segment_bytes = 0
-            self._cond.notify_all()
-            return self.segment
-
-    def close(self) -> None:
-        with self._cond:
-            while self._syncing:
-                self._cond.wait()
-            if self.closed:
-                return
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._synced = self._written
-            self.closed = True
-            self._cond.notify_all()
 
 
 def replay_request(app: WSGIApp, record: Record) -> str:
@@ -365,8 +176,8 @@ class DurableStore:
                 time.sleep(0.2)
         for stale in self.directory.glob("snapshot-*.tmp"):
             stale.unlink()
-        snapshots = _numbered(self.directory, _SNAPSHOT)
-        segments = _numbered(self.directory, _SEGMENT)
+        snapshots = numbered(self.directory, SNAPSHOT)
+        segments = numbered(self.directory, SEGMENT)
         start = snapshots[-1][0] if snapshots else 0
         count = 0
         if snapshots:
@@ -419,10 +230,10 @@ class DurableStore:
                     os._exit(code)
         _, status = os.waitpid(pid, 0)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            for number, path in _numbered(self.directory, _SEGMENT):
+            for number, path in numbered(self.directory, SEGMENT):
                 if number < segment:
                     path.unlink()
-            for number, path in _numbered(self.directory, _SNAPSHOT):
+            for number, path in numbered(self.directory, SNAPSHOT):
                 if number < segment:
                     path.unlink()
             self.snapshots += 1
@@ -439,55 +250,6 @@ class DurableStore:
         if self._lock_file is not None:
             os.close(self._lock_file)
             self._lock_file = None
-
-
-def _items(catalog: list[tuple[str, Record]]) -> Iterator[Record]:
-    """PutItem requests for every item of every cataloged table (runs in the snapshot child)."""
-    from moto.dynamodb.models import dynamodb_backends
-
-    tables = {key.split(":", 1)[1]: record for key, record in catalog if key.startswith("table:")}
-    for _account, regions in dynamodb_backends.items():
-        for _region, backend in regions.items():
-            for name, table in backend.tables.items():
-                created = tables.get(name)
-                if created is None:
-                    continue
-                put_headers = {**created.headers, "HTTP_X_AMZ_TARGET": DYNAMODB_PREFIX + "PutItem"}
-                for item in list(_all_items(table)):
-                    body = json.dumps({"TableName": name, "Item": item.to_json()["Attributes"]}, default=_number)
-                    yield Record(target=DYNAMODB_PREFIX + "PutItem", headers=put_headers, path=created.path, body=body)
-
-
-def _all_items(table: Any) -> Iterator[Any]:
-    for value in table.items.values():
-        if isinstance(value, dict):
-            yield from value.values()
-        else:
-            yield value
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"Cannot journal {type(value)!r}")
-
-
-def write_snapshot(directory: Path, segment: int, catalog: list[tuple[str, Record]]) -> None:
-    """Write snapshot-<segment>.log atomically: the state just before journal segment `segment`."""
-    tmp = directory / f"snapshot-{segment:08d}.tmp"
-    with open(tmp, "wb", buffering=1 << 20) as writer:
-        for key, record in catalog:
-            if key.startswith(("table:", "ttl:")):
-                writer.write(record.encode())
-        for record in _items(catalog):
-            writer.write(record.encode())
-        for key, record in catalog:
-            if key.startswith(("queue:", "queueattrs:")):
-                writer.write(record.encode())
-        writer.flush()
-        os.fsync(writer.fileno())
-    os.replace(tmp, directory / f"snapshot-{segment:08d}.log")
-    _fsync_dir(directory)
 
 
 # --- the pre-journal format -------------------------------------------------------------
