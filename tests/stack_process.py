@@ -45,7 +45,7 @@ class StackProcess:
     def aws_endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
 
-    def start(self, timeout: float = 60.0) -> StackProcess:
+    def start(self, timeout: float = 120.0) -> StackProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         chosen = {"--data-dir", "--persist", "--in-memory", "--aws-endpoint-url"} & set(self.extra_args)
         storage = ["--in-memory"] if self.default_storage and not chosen else []
