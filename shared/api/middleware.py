@@ -1,4 +1,4 @@
-"""Request guards applied to every domain: auth, body size, API version.
+"""Request guards applied to every domain: auth, API version, body size, JSON-only bodies, JSON depth.
 
 Pure ASGI middleware (not BaseHTTPMiddleware) so it also sees websocket scopes
 and does not buffer streaming responses.
