@@ -29,7 +29,7 @@ from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationRe
 from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
-from shared.schemas.types import DateTime
+from shared.schemas.types import DateTime, KeyValueLabels
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
@@ -267,8 +267,9 @@ def paginate_flow_runs(
 @router.patch("/{id:uuid}/labels", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
 def update_flow_run_labels(
     flow_run_id: UUID = Path(..., alias="id"),
-    labels: dict[str, Any] = Body(...),
+    labels: KeyValueLabels = Body(...),
 ) -> Response | None:
+    """Merge labels into the run's (values are scalars, as the reference's KeyValueLabels)."""
     try:
         flow_run_store.update_labels(flow_run_id, labels)
     except FlowRunNotFound:
