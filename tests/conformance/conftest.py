@@ -11,7 +11,7 @@ import pytest
 
 from tests.conformance.reference_server import ReferenceServer
 from tests.conformance.report import REPORT
-from tests.conformance.routes import OpenApi
+from tests.conformance.routes import OpenApi, Route, served_routes
 from tests.stack_process import StackProcess
 
 
@@ -37,6 +37,12 @@ def reference_openapi(reference_url: str) -> OpenApi:
 @pytest.fixture(scope="session")
 def our_openapi(stack: StackProcess) -> OpenApi:
     return OpenApi(httpx.get(f"{stack.api_url}/openapi.json", timeout=60).raise_for_status().json())
+
+
+@pytest.fixture(scope="session")
+def served(reference_openapi: OpenApi, our_openapi: OpenApi) -> set[Route]:
+    """Reference routes Serverflow serves (declared by its app and routed by template.yaml)."""
+    return served_routes(reference_openapi, our_openapi)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
