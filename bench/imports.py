@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procs import REPO
+from tests.server_env import server_python
 
 SNIPPET = ("import time; t = time.perf_counter(); {stmt}; "
            "d = time.perf_counter() - t; import sys; print('BENCH_IMPORT', d, len(sys.modules))")
@@ -28,8 +29,8 @@ def handler_modules(root: Path = REPO) -> list[str]:
 
 
 def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None = None,
-                timeout_s: float = 60.0, stmt: str | None = None) -> dict[str, Any]:
-    """Time `import module` (or `stmt`) in `repeats` fresh interpreters."""
+                timeout_s: float = 60.0, stmt: str | None = None, python: str = sys.executable) -> dict[str, Any]:
+    """Time `import module` (or `stmt`) in `repeats` fresh interpreters of `python`."""
     stmt = stmt or f"import {module}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_"))}
     env["PYTHONPATH"] = f"{REPO}{os.pathsep}{REPO / 'sdk'}"
@@ -39,7 +40,7 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
     modules = 0
     for _ in range(repeats):
         try:
-            p = subprocess.run([sys.executable, "-c", SNIPPET.format(stmt=stmt)], cwd=str(REPO), env=env,
+            p = subprocess.run([python, "-c", SNIPPET.format(stmt=stmt)], cwd=str(REPO), env=env,
                                capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return {"module": module, "error": f"timeout {timeout_s}s"}
@@ -55,7 +56,8 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
 
 def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[str, Any]:
     """Handlers (each alone, Lambda-like env) and `import serverflow` vs `import prefect`."""
-    handlers = [time_import(m, repeats, LAMBDA_ENV) for m in handler_modules()[:handler_limit]]
+    # Handlers in the server env (what Lambda ships); the SDK beside prefect in the test env.
+    handlers = [time_import(m, repeats, LAMBDA_ENV, python=server_python()) for m in handler_modules()[:handler_limit]]
     pairs = {}
     for label, stmt in (("import", "import {pkg}"), ("flow_task", "from {pkg} import flow, task")):
         sdk = time_import("serverflow", repeats, stmt=stmt.format(pkg="serverflow"))

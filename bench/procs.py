@@ -14,7 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.server_env import server_python
+
 REPO = Path(__file__).resolve().parent.parent
+# The bench runs in the test env, beside the reference prefect; Serverflow runs in the server env.
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -169,7 +172,7 @@ def start_serverflow(port: int | None = None, emulator_port: int | None = None,
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SERVERFLOW_HOME": home.name, "BENCH_COUNTERS_PORT": str(counters_port),
                 "PYTHONUNBUFFERED": "1"})
-    argv = [sys.executable, "-m", "bench.sf_server", "--port", str(port), "--emulator-port", str(emulator_port)]
+    argv = [server_python(), "-m", "bench.sf_server", "--port", str(port), "--emulator-port", str(emulator_port)]
     srv = _spawn("serverflow", argv, env, home, f"http://127.0.0.1:{port}/api")
     srv.extra["counters_url"] = f"http://127.0.0.1:{counters_port}"
     srv.extra["aws_endpoint_url"] = f"http://127.0.0.1:{emulator_port}"

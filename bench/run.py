@@ -1,7 +1,7 @@
 """One command: Serverflow beside the reference Prefect server, same load, one run.
 
-    .venv/bin/python -m bench            # full run (< 10 min)
-    .venv/bin/python -m bench --smoke    # tiny counts (< 60 s)
+    .venv-test/bin/python -m bench            # full run (< 10 min)
+    .venv-test/bin/python -m bench --smoke    # tiny counts (< 60 s)
 
 Starts the reference (prefect 3.9.1, SQLite) and the Serverflow local stack one after the other on free
 loopback ports, runs the same REST load and the same real-prefect-client flows against each, collects

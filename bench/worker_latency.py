@@ -2,7 +2,7 @@
 `serverflow worker` (its pool's SQS queue delivers the hint; the worker's API poll is set to 60 s, so
 polling cannot be what starts it).
 
-    .venv/bin/python -m bench.worker_latency --api-url http://127.0.0.1:PORT/api --aws-endpoint-url http://127.0.0.1:EMU
+    .venv-test/bin/python -m bench.worker_latency --api-url http://127.0.0.1:PORT/api --aws-endpoint-url http://127.0.0.1:EMU
 
 `measure(api_url, aws_endpoint_url, runs=5)` returns a JSON-able dict: per run the server-side
 create -> PENDING (PENDING state timestamp minus SCHEDULED state timestamp, one clock) and the
@@ -20,7 +20,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +29,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+
+from tests.server_env import server_python
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,7 +118,7 @@ def measure(api_url: str, aws_endpoint_url: str, runs: int = 5, bound_s: float =
                        AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
                        SERVERFLOW_LOCAL_STORAGE_PATH=str(home / "results"), PYTHONUNBUFFERED="1")
             with open(log, "wb") as out:
-                worker = subprocess.Popen([sys.executable, "-m", "serverflow.cli", "worker", "--pool", pool], cwd=REPO, env=env,
+                worker = subprocess.Popen([server_python(), "-m", "serverflow.cli", "worker", "--pool", pool], cwd=REPO, env=env,
                                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             _wait(lambda: "started on pool" in log.read_text(errors="replace") or worker.poll() is not None, 60, 0.1, "worker start")
             if "listening on SQS queue" not in log.read_text(errors="replace"):

@@ -28,6 +28,15 @@ class Settings:
     cancelling_timeout_seconds: int
     # Server version reported to clients; the prefect client requires major version 3.
     server_version: str
+    # Cross-origin requests, as the reference's PREFECT_SERVER_CORS_ALLOWED_ORIGINS / _METHODS / _HEADERS:
+    # comma-separated lists, "*" (the default) allows any.
+    cors_allowed_origins: tuple[str, ...]
+    cors_allowed_methods: tuple[str, ...]
+    cors_allowed_headers: tuple[str, ...]
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +51,9 @@ def get_settings() -> Settings:
         max_batch_body_bytes=int(env.get("SERVERFLOW_MAX_BATCH_BODY_BYTES", str(6 * 1000 * 1000))),
         cancelling_timeout_seconds=int(env.get("SERVERFLOW_CANCELLING_TIMEOUT_SECONDS", "300")),
         server_version=env.get("SERVERFLOW_PREFECT_VERSION", "3.9.1"),
+        cors_allowed_origins=_comma_list(env.get("SERVERFLOW_CORS_ALLOWED_ORIGINS", "*")),
+        cors_allowed_methods=_comma_list(env.get("SERVERFLOW_CORS_ALLOWED_METHODS", "*")),
+        cors_allowed_headers=_comma_list(env.get("SERVERFLOW_CORS_ALLOWED_HEADERS", "*")),
     )
 
 

@@ -1,4 +1,4 @@
-"""Start the local stack (`python -m infra.local`) as a subprocess for tests and benchmarks."""
+"""Start the local stack (`python -m infra.local`, in the server env) as a subprocess for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.server_env import REPO_ROOT, server_python
 
 
 def free_port() -> int:
@@ -44,7 +43,8 @@ class StackProcess:
     def start(self, timeout: float = 60.0) -> StackProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "--port", str(self.port), "--emulator-port", str(self.emulator_port), *self.extra_args],
+            # The server env (exactly the lock), never the test tools' interpreter.
+            [server_python(), "-m", "infra.local", "--port", str(self.port), "--emulator-port", str(self.emulator_port), *self.extra_args],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,

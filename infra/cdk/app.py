@@ -4,34 +4,28 @@
 
 Nothing is re-declared here: the table, functions, routes, queues and schedules come
 from the SAM template; CDK only swaps each function's `CodeUri: .` for an asset of
-the project's code (dependencies are installed by a bundling step at deploy time).
+the project's code with requirements.txt (the Lambda lock) installed (infra/cdk/bundling.py).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import cloudformation_include as cfn_inc
 from constructs import Construct
 
+from infra.cdk.bundling import ASSET_EXCLUDES, REPO_ROOT, bundling_options
 from infra.template import TEMPLATE_PATH, function_domains
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Everything the Lambdas do not need stays out of the asset.
-ASSET_EXCLUDES = [
-    # sdk/ stays: the Lambda worker (functions/worker) runs flows with it.
-    ".git", ".venv", ".ci", "tests", "bench", "cdk.out", "**/__pycache__", "*.egg-info", ".serverflow",
-]
 
 
 class ServerflowStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         template = cfn_inc.CfnInclude(self, "Template", template_file=str(TEMPLATE_PATH))
-        self.asset = cdk.aws_s3_assets.Asset(self, "CodeAsset", path=str(REPO_ROOT), exclude=ASSET_EXCLUDES)
+        self.asset = cdk.aws_s3_assets.Asset(
+            self, "CodeAsset", path=str(REPO_ROOT), exclude=ASSET_EXCLUDES, bundling=bundling_options()
+        )
         for logical_id in function_domains():
             function = template.get_resource(logical_id)
             function.add_property_override(
@@ -39,8 +33,9 @@ class ServerflowStack(cdk.Stack):
             )
 
 
-def build_app(outdir: str | None = None) -> cdk.App:
-    app = cdk.App(outdir=outdir)
+def build_app(outdir: str | None = None, bundle: bool = True) -> cdk.App:
+    # Without bundling (synth-only checks) no stack's asset is built: CDK's "bundling-stacks" context.
+    app = cdk.App(outdir=outdir, context=None if bundle else {"aws:cdk:bundling-stacks": []})
     ServerflowStack(
         app,
         os.environ.get("SERVERFLOW_STACK_NAME", "Serverflow"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from infra.local import persistence, provision
+from infra.local.runtime import runtime_line
 from infra.local.schedules import Ticker, scheduled_functions
 
 DEFAULT_PORT = 4200
@@ -131,6 +132,7 @@ class LocalStack:
                 self._ticker.start()
             config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", ws="websockets-sansio", lifespan="off")
             server = uvicorn.Server(config)
+            print(runtime_line(), flush=True)
             print(f"Serverflow API: {self.api_url}", flush=True)
             print(f"AWS endpoint: {self.aws_endpoint_url}", flush=True)
             print(f"Point clients here: PREFECT_API_URL={self.api_url}", flush=True)

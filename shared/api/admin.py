@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 
+from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
 from shared.schemas.admin import ServerDefaultResultStorage, ServerSettings
 from shared.storage import admin as admin_store
@@ -13,7 +14,7 @@ from shared.storage import admin as admin_store
 # Prefect's REST API version (client/constants.py SERVER_API_VERSION in 3.9.1).
 SERVER_API_VERSION = "0.8.4"
 
-router = APIRouter(tags=["Admin"])
+router = ServerflowRouter(tags=["Admin"])
 
 
 @router.get("/health")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from shared.api.errors import install_error_handlers
 from shared.api.middleware import BodyTooLarge, GuardMiddleware
 from shared.api.registry import DOMAIN_ROUTERS, load_router
+from shared.config import get_settings
 
 API_PREFIX = "/api"
 
@@ -33,4 +35,14 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]
     app.add_middleware(GuardMiddleware)
+    # Outermost, as on the reference: preflights are answered before the auth guard (they carry no
+    # credentials) and error responses get the CORS headers too. On AWS the HTTP API's CorsConfiguration,
+    # made from the same template parameters, answers preflights at the gateway.
+    settings = get_settings()
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_allowed_origins),
+        allow_methods=list(settings.cors_allowed_methods),
+        allow_headers=list(settings.cors_allowed_headers),
+    )
     return app

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi import Body, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody
+from shared.api.routing import ServerflowRouter
 from shared.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactFilter
 from shared.schemas.filters.deployments import DeploymentFilter
@@ -14,7 +15,7 @@ from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.sorting import ArtifactCollectionSort, ArtifactSort
 from shared.storage import artifacts as artifact_store
 
-router = APIRouter(prefix="/artifacts", tags=["Artifacts"])
+router = ServerflowRouter(prefix="/artifacts", tags=["Artifacts"])
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED)

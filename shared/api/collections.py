@@ -13,9 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 
-router = APIRouter(prefix="/collections", tags=["Collections"])
+from shared.api.routing import ServerflowRouter
+
+router = ServerflowRouter(prefix="/collections", tags=["Collections"])
 
 DATA_DIR = Path(__file__).resolve().parent / "collections_data"
 KNOWN_VIEWS = ("aggregate-block-metadata", "aggregate-flow-metadata", "aggregate-worker-metadata", "demo-flows")

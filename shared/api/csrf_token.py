@@ -6,9 +6,11 @@ off; the prefect client disables CSRF for itself on exactly this 422 detail.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import HTTPException, Query
 
-router = APIRouter(tags=["Auth"])
+from shared.api.routing import ServerflowRouter
+
+router = ServerflowRouter(tags=["Auth"])
 
 
 @router.get("/csrf-token")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+from fastapi import Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.api.deployments_runs import router as runs_router
 from shared.api.deployments_schedules import router as schedules_router
@@ -32,7 +33,7 @@ from shared.storage import flows as flow_store
 from shared.storage.deployments_filter import filter_deployments
 from shared.storage.deployments_writes import ScheduleUpdateError
 
-router = APIRouter(prefix="/deployments", tags=["Deployments"])
+router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
 
 BULK_OPERATION_LIMIT = 50
 # The reference's answer when a deployment points at a missing flow (its FK violation).

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+from fastapi import Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody
 from shared.api.flow_runs import _created_by
+from shared.api.routing import ServerflowRouter
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.orchestration import orchestrate_flow_run
 from shared.schemas.base import now_utc
@@ -30,7 +31,7 @@ from shared.storage import deployments_pools
 from shared.storage import flow_runs as flow_run_store
 
 # Same prefix as shared.api.deployments, whose router adopts these routes.
-router = APIRouter(prefix="/deployments", tags=["Deployments"])
+router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
 
 
 def _check_job_variables(deployment: deployment_store.StoredDeployment, request: DeploymentFlowRunCreate) -> None:

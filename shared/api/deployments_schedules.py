@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi import Body, HTTPException, Path, status
 
+from shared.api.routing import ServerflowRouter
 from shared.schemas.base import now_utc
 from shared.schemas.schedules import DeploymentSchedule, DeploymentScheduleCreate, DeploymentScheduleUpdate
 from shared.storage import deployment_schedules, deployments_runs
@@ -18,7 +19,7 @@ from shared.storage import deployments as deployment_store
 from shared.storage.deployment_schedules import DuplicateScheduleSlug, ScheduleNotFound
 
 # Same prefix as shared.api.deployments, whose router adopts these routes.
-router = APIRouter(prefix="/deployments", tags=["Deployments"])
+router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
 
 
 def _deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, WebSocket, status
+from fastapi import Body, HTTPException, Path, Query, Request, Response, WebSocket, status
 from starlette.websockets import WebSocketDisconnect
 
+from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
 from shared.events import protocol
 from shared.events.frame_batches import ingest_frames
@@ -29,7 +30,7 @@ from shared.schemas.events import (
 )
 from shared.storage import events as event_store
 
-router = APIRouter(prefix="/events", tags=["Events"])
+router = ServerflowRouter(prefix="/events", tags=["Events"])
 
 
 @router.post("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import HTTPException, Path, status
 
+from shared.api.routing import ServerflowRouter
 from shared.schemas.states import State
 from shared.storage import flow_run_states as state_store
 
-router = APIRouter(prefix="/flow_run_states", tags=["Flow Run States"])
+router = ServerflowRouter(prefix="/flow_run_states", tags=["Flow Run States"])
 
 
 @router.get("/{id:uuid}")

@@ -11,12 +11,13 @@ import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Response, status
+from fastapi import Body, Depends, Header, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 
 from pydantic import BaseModel, Field
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
@@ -33,7 +34,7 @@ from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_runs_history
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
-router = APIRouter(prefix="/flow_runs", tags=["Flow Runs"])
+router = ServerflowRouter(prefix="/flow_runs", tags=["Flow Runs"])
 
 BULK_OPERATION_LIMIT = 50
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Response, status
+from fastapi import Body, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.routing import ServerflowRouter
 from shared.schemas.filters import DeploymentFilter, FlowFilter, FlowRunFilter, TaskRunFilter, WorkPoolFilter
 from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
 from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResponse
@@ -15,7 +16,7 @@ from shared.storage import flows as flow_store
 from shared.storage import queries
 from shared.storage.errors import ObjectNotFound
 
-router = APIRouter(prefix="/flows", tags=["Flows"])
+router = ServerflowRouter(prefix="/flows", tags=["Flows"])
 
 BULK_OPERATION_LIMIT = 50
 

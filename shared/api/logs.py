@@ -6,15 +6,16 @@ CLI never open it (see the client contract).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, status
+from fastapi import Body, status
 
 from shared.api.dependencies import LimitBody
+from shared.api.routing import ServerflowRouter
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort
 from shared.storage import logs as log_store
 
-router = APIRouter(prefix="/logs", tags=["Logs"])
+router = ServerflowRouter(prefix="/logs", tags=["Logs"])
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import HTTPException, Path, status
 
+from shared.api.routing import ServerflowRouter
 from shared.schemas.states import State
 from shared.storage import task_run_states as state_store
 
-router = APIRouter(prefix="/task_run_states", tags=["Task Run States"])
+router = ServerflowRouter(prefix="/task_run_states", tags=["Task Run States"])
 
 
 @router.get("/{id:uuid}")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+from fastapi import Body, Depends, HTTPException, Path, Response, status
 from fastapi.responses import JSONResponse
 
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.responses import OrchestrationResult
 from shared.schemas.sorting import TaskRunSort
@@ -21,7 +22,7 @@ from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationRe
 from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
 
-router = APIRouter(prefix="/task_runs", tags=["Task Runs"])
+router = ServerflowRouter(prefix="/task_runs", tags=["Task Runs"])
 
 
 @router.post("/")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, status
+from fastapi import Body, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody
+from shared.api.routing import ServerflowRouter
 from shared.dispatch import selection
 from shared.dispatch import sqs as dispatch
 from shared.schemas.base import now_utc
@@ -33,7 +34,7 @@ from shared.storage import work_queues as queue_store
 from shared.storage import workers as worker_store
 from shared.storage.work_pools import StoredWorkPool
 
-router = APIRouter(prefix="/work_pools", tags=["Work Pools"])
+router = ServerflowRouter(prefix="/work_pools", tags=["Work Pools"])
 
 RESERVED_PREFIX = "prefect"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, status
+from fastapi import Body, Header, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody
+from shared.api.routing import ServerflowRouter
 from shared.dispatch import selection
 from shared.schemas.base import now_utc
 from shared.schemas.filters.deployments import WorkQueueFilter
@@ -29,7 +30,7 @@ from shared.storage import work_queues as queue_store
 from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.work_pools import StoredWorkPool
 
-router = APIRouter(prefix="/work_queues", tags=["Work Queues"])
+router = ServerflowRouter(prefix="/work_queues", tags=["Work Queues"])
 
 DEFAULT_AGENT_POOL_NAME = "default-agent-pool"
 LATE_STATE_NAME = "Late"

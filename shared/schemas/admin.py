@@ -16,6 +16,10 @@ class ServerDefaultResultStorage(APIBaseModel):
 
 class ServerAPISettings(APIBaseModel):
     default_limit: int = 200
+    # Comma-separated, as the reference reports server.api.cors_allowed_*.
+    cors_allowed_origins: str = "*"
+    cors_allowed_methods: str = "*"
+    cors_allowed_headers: str = "*"
 
 
 class ServerServicesSettings(APIBaseModel):
@@ -41,6 +45,11 @@ class ServerSettings(APIBaseModel):
         return cls(
             server=ServerSection(
                 analytics_enabled=False,
+                api=ServerAPISettings(
+                    cors_allowed_origins=",".join(settings.cors_allowed_origins),
+                    cors_allowed_methods=",".join(settings.cors_allowed_methods),
+                    cors_allowed_headers=",".join(settings.cors_allowed_headers),
+                ),
                 services=ServerServicesSettings(cancelling_timeout_seconds=settings.cancelling_timeout_seconds),
             ),
             version=settings.server_version,

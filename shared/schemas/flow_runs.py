@@ -27,6 +27,10 @@ from shared.schemas.types import (
 
 
 def _carry_deprecated_retry_fields(values: Any) -> Any:
+    # An explicit null policy is the default policy: null means default (the reference's validator
+    # fails on null here with a 500).
+    if values is None:
+        return {}
     # Old clients send max_retries / retry_delay_seconds; orchestration reads
     # retries / retry_delay, so copy them across when the new ones are unset.
     if not isinstance(values, dict):

@@ -15,7 +15,7 @@ pytest.importorskip("aws_cdk", reason="aws-cdk-lib is part of the test extra")
 def test_cdk_app_includes_the_sam_template_with_code_assets(tmp_path: Path) -> None:
     from infra.cdk.app import build_app
 
-    build_app(str(tmp_path)).synth()
+    build_app(str(tmp_path), bundle=False).synth()
     synthesized = json.loads(next(tmp_path.glob("*.template.json")).read_text())
     assert synthesized["Transform"] == "AWS::Serverless-2016-10-31"
     declared = resources()
@@ -27,3 +27,22 @@ def test_cdk_app_includes_the_sam_template_with_code_assets(tmp_path: Path) -> N
         assert set(code_uri) == {"Bucket", "Key"} and code_uri["Key"].endswith(".zip")
     assets = json.loads(next(tmp_path.glob("*.assets.json")).read_text())
     assert assets["files"], "the project's code is packaged as an asset"
+
+
+def test_the_lambda_asset_bundles_the_lambda_lock_for_arm64(tmp_path: Path) -> None:
+    """What CDK deploys: the code plus requirements.txt installed as wheels for python3.11 on arm64."""
+    from packaging.utils import canonicalize_name
+
+    from infra.cdk.bundling import bundle
+    from tests.infra.test_locked_env import locked
+    from tests.server_env import LAMBDA_LOCK
+
+    bundle(tmp_path)
+    shipped = {}
+    for dist_info in tmp_path.glob("*.dist-info"):
+        metadata = dict(line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines() if ": " in line)
+        shipped[canonicalize_name(metadata["Name"])] = metadata["Version"]
+    assert shipped == locked(LAMBDA_LOCK)
+    assert list(tmp_path.glob("pydantic_core/*aarch64*.so")), "compiled wheels are the Lambda platform's"
+    assert (tmp_path / "functions" / "flows" / "handler.py").exists() and (tmp_path / "shared" / "api" / "app.py").exists()
+    assert not (tmp_path / "tests").exists() and not (tmp_path / ".venv").exists()

@@ -63,14 +63,14 @@ def test_an_external_aws_endpoint_is_used_instead_of_the_embedded_emulator(tmp_p
     No Docker here, so a separately started emulator stands in for LocalStack: the stack must
     create its resources in it and start no emulator of its own."""
     import subprocess
-    import sys
 
     import boto3
 
+    from tests.server_env import server_python
     from tests.stack_process import REPO_ROOT, free_port
 
     port = free_port()
-    external = subprocess.Popen([sys.executable, "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    external = subprocess.Popen([server_python(), "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
     try:
         endpoint = f"http://127.0.0.1:{port}"
         stack = StackProcess(extra_args=["--aws-endpoint-url", endpoint, "--no-schedules"]).start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+
+from tests.server_env import server_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,7 +119,8 @@ def worker_env(api_url: str, aws_endpoint_url: str, tmp: Path, **extra: str) -> 
 
 
 def worker_command(pool: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "serverflow.cli", "worker", "--pool", pool, *args]
+    # The worker is Lambda code too (functions/worker): it runs in the server env.
+    return [server_python(), "-m", "serverflow.cli", "worker", "--pool", pool, *args]
 
 
 def start_worker(pool: str, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
