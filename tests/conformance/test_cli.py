@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +44,7 @@ def cli_env(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     env = isolated_prefect_env(str(tmp_path_factory.mktemp("prefect-cli-home")), api_url)
     # The worker polls for scheduled and cancelling runs quickly, so the test waits seconds, not tens.
     env.update(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="5", PREFECT_LOGGING_TO_API_BATCH_INTERVAL="0.3")
+    env["COLUMNS"] = "250"  # rich tables wide enough that names are printed whole
     return env
 
 
@@ -59,8 +62,25 @@ def cli_data(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     return json.loads([line for line in made.stdout.splitlines() if line.startswith("{")][-1])
 
 
+class Worker:
+    """`prefect worker start` as a subprocess, its output kept (bounded) for failure messages."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.output: deque[str] = deque(maxlen=200)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line.rstrip())
+
+    def tail(self) -> str:
+        return "\n".join(self.output)
+
+
 @pytest.fixture(scope="module")
-def worker(cli_env: dict[str, str], cli_data: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def worker(cli_env: dict[str, str], cli_data: dict[str, str]) -> Iterator[Worker]:
     process = subprocess.Popen(
         [prefect_cli(), "worker", "start", "--pool", cli_data["pool"], "--type", "process"],
         env=cli_env,
@@ -70,7 +90,7 @@ def worker(cli_env: dict[str, str], cli_data: dict[str, str]) -> Iterator[subpro
         start_new_session=True,
     )
     try:
-        yield process
+        yield Worker(process)
     finally:
         process.terminate()
         try:
@@ -105,11 +125,13 @@ def test_first_cli_commands_exit_0(cli_env: dict[str, str], cli_data: dict[str, 
 
 
 def test_flow_run_cancel_stops_the_run_a_process_worker_executes(
-    api_url: str, cli_env: dict[str, str], cli_data: dict[str, str], worker: subprocess.Popen[str]
+    api_url: str, cli_env: dict[str, str], cli_data: dict[str, str], worker: Worker
 ) -> None:
     run_id = cli_data["sleeping_run_id"]
-    assert wait_for_state(api_url, run_id, {"RUNNING"}, timeout=120) == "RUNNING"
+    state = wait_for_state(api_url, run_id, {"RUNNING"}, timeout=150)
+    assert state == "RUNNING", worker.tail()
     cancel = run_cli(cli_env, "flow-run", "cancel", run_id)
     REPORT.count(SECTION, "prefect flow-run cancel", matched=cancel.returncode == 0)
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
-    assert wait_for_state(api_url, run_id, {"CANCELLED"}, timeout=120) == "CANCELLED"
+    state = wait_for_state(api_url, run_id, {"CANCELLED"}, timeout=150)
+    assert state == "CANCELLED", worker.tail()
