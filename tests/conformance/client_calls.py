@@ -38,6 +38,7 @@ from prefect.events.actions import DoNothing
 from prefect.events.schemas.automations import AutomationCore, EventTrigger
 from prefect.states import Pending, Running
 
+from tests.conformance import retrying
 from tests.conformance.seed import Seed
 
 
@@ -65,7 +66,7 @@ class Ctx:
     def post(self, path: str, body: Any) -> dict[str, Any]:
         if not self.is_served("POST", "/api" + path):
             raise Skip(f"route not served: POST /api{path}")
-        response = self.http.post(path, json=body)
+        response = retrying.request(self.http, "POST", path, body)
         assert response.status_code < 300, f"setup POST {path}: {response.status_code} {response.text}"
         return response.json()
 

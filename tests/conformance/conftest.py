@@ -16,10 +16,11 @@ from tests.stack_process import StackProcess
 
 
 @pytest.fixture(scope="session")
-def reference() -> Iterator[ReferenceServer]:
-    server = ReferenceServer().start()
+def reference(request: pytest.FixtureRequest) -> Iterator[ReferenceServer]:
+    server = ReferenceServer().launch()
     try:
-        yield server
+        request.getfixturevalue("stack")  # both start at once
+        yield server.wait_healthy()
     finally:
         server.stop()
 

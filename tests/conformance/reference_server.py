@@ -59,7 +59,8 @@ class ReferenceServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    def start(self, timeout: float = 120.0) -> ReferenceServer:
+    def launch(self) -> ReferenceServer:
+        """Start the process without waiting (it takes ~15 s: start the local stack meanwhile)."""
         env = isolated_prefect_env(self.home)
         env["PREFECT_SERVER_API_HOST"] = "127.0.0.1"
         # Loop services that change objects on their own (scheduling, marking runs late, worker and
@@ -76,6 +77,10 @@ class ReferenceServer:
             start_new_session=True,
         )
         threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def wait_healthy(self, timeout: float = 120.0) -> ReferenceServer:
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

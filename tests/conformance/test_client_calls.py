@@ -16,7 +16,13 @@ import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-from prefect.settings import PREFECT_HOME, temporary_settings
+from prefect.settings import (
+    PREFECT_API_KEY,
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    PREFECT_SERVER_ALLOW_EPHEMERAL_MODE,
+    temporary_settings,
+)
 
 from tests.conformance.client_calls import SPECS, Ctx, Skip
 from tests.conformance.report import REPORT
@@ -135,7 +141,17 @@ def _keys(body: Any) -> set[str] | None:
 
 @pytest.fixture(scope="module")
 def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with temporary_settings(updates={PREFECT_HOME: str(tmp_path_factory.mktemp("prefect-client-home"))}):
+    # Client-side events (e.g. create_artifact emits one) go to the process's PREFECT_API_URL, not to
+    # the client's server; with no URL prefect would start an ephemeral server to take them. Neither
+    # server is compared on them, so none are sent (an API key with no URL turns the emitter off) and
+    # ephemeral mode is off, so nothing in the test process starts a server of its own.
+    updates = {
+        PREFECT_HOME: str(tmp_path_factory.mktemp("prefect-client-home")),
+        PREFECT_API_URL: None,
+        PREFECT_API_KEY: "conformance-suite-no-events",
+        PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False,
+    }
+    with temporary_settings(updates=updates):
         yield
 
 
