@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
+from prefect.events.clients import NullEventsClient
+from prefect.events.worker import EventsWorker
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import (
     PREFECT_API_KEY,
@@ -143,16 +145,20 @@ def _keys(body: Any) -> set[str] | None:
 def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     # Client-side events (e.g. create_artifact emits one) go to the process's PREFECT_API_URL, not to
     # the client's server; with no URL prefect would start an ephemeral server to take them. Neither
-    # server is compared on them, so none are sent (an API key with no URL turns the emitter off) and
-    # ephemeral mode is off, so nothing in the test process starts a server of its own.
+    # server is compared on them, so they go to prefect's null events client, and ephemeral mode is
+    # off, so nothing in the test process starts a server of its own.
     updates = {
         PREFECT_HOME: str(tmp_path_factory.mktemp("prefect-client-home")),
         PREFECT_API_URL: None,
         PREFECT_API_KEY: "conformance-suite-no-events",
         PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False,
     }
-    with temporary_settings(updates=updates):
-        yield
+    EventsWorker.set_client_override(NullEventsClient)
+    try:
+        with temporary_settings(updates=updates):
+            yield
+    finally:
+        EventsWorker.set_client_override(None)
 
 
 @pytest.fixture(scope="module")
