@@ -97,7 +97,8 @@ class ClientRunner:
 
     def _record(self, response: httpx.Response) -> None:
         path = response.request.url.path
-        if not path.endswith(IGNORED_PATHS):
+        # A 503 is retried by the client (the reference's SQLite answers it while locked): not an answer.
+        if not path.endswith(IGNORED_PATHS) and response.status_code != 503:
             self.current.requests.append((response.request.method, path, response.status_code, _body(response)))
 
     def _on_response(self, response: httpx.Response) -> None:
