@@ -54,6 +54,17 @@ def item_size(item: dict[str, Any] | None) -> int:
     return sum(len(k.encode()) + attr_size(v) for k, v in item.items())
 
 
+def _key_items(op: str, out: dict[str, Any]) -> int:
+    """Items a GetItem / BatchGetItem returned (what it read and was charged for)."""
+    if op == "GetItem":
+        return 1 if out.get("Item") else 0
+    if op in ("BatchGetItem", "TransactGetItems"):
+        if op == "TransactGetItems":
+            return sum(1 for r in out.get("Responses") or [] if r.get("Item"))
+        return sum(len(items) for items in (out.get("Responses") or {}).values())
+    return 0
+
+
 def _key_id(key: dict[str, Any] | None) -> str:
     return repr(sorted((key or {}).items()))
 
@@ -75,7 +86,8 @@ class Meter:
     def _blank() -> dict[str, Any]:
         return {"requests": 0, "ws_messages": 0, "server_s": 0.0, "ddb_calls": 0, "ops": defaultdict(int),
                 "rru": 0.0, "wru": 0.0, "ddb_s": 0.0, "clients_created": 0,
-                "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0}
+                "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0,
+                "key_reads": 0}
 
     # -- HTTP side (called by the ASGI middleware) --
     def record_request(self, route: str, seconds: float) -> None:
@@ -136,6 +148,8 @@ class Meter:
             r["ops"][op] += 1
             r["rru"] += rru
             r["wru"] += wru
+            # Items read by key (GetItem, BatchGetItem): with Query's ScannedCount, every item read.
+            r["key_reads"] += _key_items(op, parsed or {})
             if op in ("Query", "Scan"):
                 r["queries" if op == "Query" else "scans"] += 1
                 r["query_scanned"] += scanned

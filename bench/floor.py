@@ -108,6 +108,10 @@ def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
         out["items_read_per_op"] = round(scanned / n, 1)
         out["items_returned_by_ddb_per_op"] = round(returned / n, 1)
         out["scans_per_op"] = round(ops.get("Scan", 0) / n, 2)
+    key_reads = sum(r.get("key_reads", 0) for r in fg.values())
+    if scanned or key_reads:
+        # Every item read: Query ScannedCount plus GetItem/BatchGetItem items.
+        out["items_read_all_per_op"] = round((scanned + key_reads) / n, 2)
     bg = routes.get("background")
     if bg:
         out["background_ddb_calls_during_op"] = bg.get("ddb_calls", 0)

@@ -171,7 +171,9 @@ def start_serverflow(port: int | None = None, emulator_port: int | None = None,
     home = tempfile.TemporaryDirectory(prefix="bench-sf-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SERVERFLOW_HOME": home.name, "BENCH_COUNTERS_PORT": str(counters_port),
-                "PYTHONUNBUFFERED": "1"})
+                "PYTHONUNBUFFERED": "1",
+                # The stack's default (journaled data), in this run's temp home, never the user's own.
+                "SERVERFLOW_DATA_DIR": str(Path(home.name) / "data")})
     argv = [server_python(), "-m", "bench.sf_server", "--port", str(port), "--emulator-port", str(emulator_port)]
     srv = _spawn("serverflow", argv, env, home, f"http://127.0.0.1:{port}/api")
     srv.extra["counters_url"] = f"http://127.0.0.1:{counters_port}"

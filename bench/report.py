@@ -97,6 +97,23 @@ def floor_table(res: dict[str, Any]) -> str:
         " per op" if rows else "")
 
 
+def ui_table(res: dict[str, Any]) -> str:
+    """The UI's queries: items each request reads (every item, by key or Query) per item it returns."""
+    sf = res.get("serverflow") or {}
+    floor, setup = sf.get("floor", {}), (sf.get("api") or {}).get("setup", {})
+    rows = []
+    for op, f in floor.items():
+        if not (op.startswith("ui_") or op == "flow_run_graph_v2"):
+            continue
+        returned = setup.get(f"{op}_returned")
+        read = f.get("items_read_all_per_op", 0.0)
+        per_item = _f(read / returned, 2) if isinstance(returned, int) and returned > 0 else "-"
+        rows.append([op, _f(read, 2), str(returned), per_item, _f(f.get("server_ms_mean"), 1)])
+    return _table(["UI query (serverflow)", "items read/request", "items returned", "read per returned", "server ms"],
+                  rows) + ("\n  items read: Query ScannedCount + GetItem/BatchGetItem items; target <= 1.5 per item"
+                           " returned" if rows else "")
+
+
 def import_table(res: dict[str, Any]) -> str:
     imp = res.get("imports") or {}
     rows = [[h["module"], _f(h.get("min_ms")), _f(h.get("median_ms")), _f(h.get("modules_loaded")),
@@ -201,7 +218,7 @@ def render(res: dict[str, Any]) -> str:
                   f"filters with {cfg.get('store_runs')} runs stored (target; actual: "
                   f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
                   f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
-              api_table(res), "", client_table(res), "", floor_table(res), "", push_latency_line(res), "", import_table(res), "", sdk_line(res), "",
+              api_table(res), "", client_table(res), "", floor_table(res), "", ui_table(res), "", push_latency_line(res), "", import_table(res), "", sdk_line(res), "",
               "Cost model (AWS list prices, on-demand):", cost_table(res)]
     return "\n".join(parts)
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import httpx
 
 from bench.load import OpStats, Request, run_load
+from bench.ui_queries import rows as ui_rows
+from bench.ui_queries import ui_requests
 
 STATE_NAMES = {"SCHEDULED": "Scheduled", "PENDING": "Pending", "RUNNING": "Running",
                "COMPLETED": "Completed", "FAILED": "Failed"}
@@ -223,6 +225,11 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
         first = await client.post("flow_runs/filter", json=body)
         setup[f"{op}_returned"] = len(first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
         ops[op] = await load(op, [("POST", "flow_runs/filter", body)] * cfg.filter_n)
+    for op, req in ui_requests(flow_ids, run_ids, cfg.filter_limit).items():
+        method, path, body = req
+        first = await client.request(method, path, json=body)
+        setup[f"{op}_returned"] = ui_rows(op, first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
+        ops[op] = await load(op, [req] * cfg.filter_n)
     ops["logs_batch_create"] = await load(
         "logs_batch_create", [logs_req(run_ids[i % len(run_ids)], i, cfg.log_batch) for i in range(cfg.n)])
     setup["flow_ids"] = flow_ids

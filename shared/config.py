@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from aws_lambda_powertools.utilities import parameters
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -46,7 +48,7 @@ def get_settings() -> Settings:
         table_name=env.get("SERVERFLOW_TABLE", "serverflow"),
         region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
         aws_endpoint_url=env.get("SERVERFLOW_AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
-        api_key=env.get("SERVERFLOW_API_KEY") or None,
+        api_key=_api_key(env),
         max_body_bytes=int(env.get("SERVERFLOW_MAX_BODY_BYTES", str(350 * 1024))),
         max_batch_body_bytes=int(env.get("SERVERFLOW_MAX_BATCH_BODY_BYTES", str(6 * 1000 * 1000))),
         cancelling_timeout_seconds=int(env.get("SERVERFLOW_CANCELLING_TIMEOUT_SECONDS", "300")),
@@ -55,6 +57,28 @@ def get_settings() -> Settings:
         cors_allowed_methods=_comma_list(env.get("SERVERFLOW_CORS_ALLOWED_METHODS", "*")),
         cors_allowed_headers=_comma_list(env.get("SERVERFLOW_CORS_ALLOWED_HEADERS", "*")),
     )
+
+
+class AuthNotConfigured(RuntimeError):
+    """AuthMode ApiKey without a readable key: refuse to start rather than serve an open API."""
+
+
+def _api_key(env: os._Environ[str] | dict[str, str]) -> str | None:
+    """The bearer key: a local/test override, else the stack's Secrets Manager secret (read once, at init).
+
+    On AWS the template sets SERVERFLOW_AUTH_MODE and the secret's ARN, never the key itself: a key in a
+    plain environment variable is visible to anyone who can read the function's configuration."""
+    if env.get("SERVERFLOW_API_KEY"):
+        return env["SERVERFLOW_API_KEY"]
+    arn = env.get("SERVERFLOW_API_KEY_SECRET_ARN")
+    if arn:
+        key = str(parameters.get_secret(arn, max_age=3600) or "").strip()
+        if key:
+            return key
+    if env.get("SERVERFLOW_AUTH_MODE", "").lower() == "apikey":
+        # Fail closed: an unreadable key must never turn into an open API.
+        raise AuthNotConfigured("SERVERFLOW_AUTH_MODE is ApiKey but no API key could be read")
+    return None
 
 
 def reset_settings_cache() -> None:

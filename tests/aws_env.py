@@ -25,14 +25,14 @@ AWS_ENV = {
 @contextmanager
 def stack_aws_env(aws_endpoint_url: str, **extra: str) -> Iterator[None]:
     """Point this process's storage and boto3 clients at the stack's emulator, then restore."""
-    saved = dict(os.environ)
-    os.environ.update(AWS_ENV, SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url, **extra)
     from shared.config import reset_settings_cache
     from shared.storage.table import configure_table
 
-    reset_settings_cache()
-    configure_table()
+    saved = dict(os.environ)
     try:
+        os.environ.update(AWS_ENV, SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url, **extra)
+        reset_settings_cache()
+        configure_table()  # may raise (e.g. an unreadable API key): the environment is restored anyway
         yield
     finally:
         os.environ.clear()

@@ -10,7 +10,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
@@ -29,6 +28,10 @@ class StackProcess:
     emulator_port: int = field(default_factory=free_port)
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    # Its own process group, so a test can send Ctrl-C to the whole group as a terminal does.
+    own_group: bool = False
+    # Tests keep nothing (--in-memory) unless they choose; False runs the stack's own default.
+    default_storage: bool = True
     process: subprocess.Popen[str] | None = None
     output: deque[str] = field(default_factory=lambda: deque(maxlen=400))
 
@@ -40,16 +43,19 @@ class StackProcess:
     def aws_endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
 
-    def start(self, timeout: float = 60.0) -> StackProcess:
+    def start(self, timeout: float = 120.0) -> StackProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        chosen = {"--data-dir", "--persist", "--in-memory", "--aws-endpoint-url"} & set(self.extra_args)
+        storage = ["--in-memory"] if self.default_storage and not chosen else []
         self.process = subprocess.Popen(
             # The server env (exactly the lock), never the test tools' interpreter.
-            [server_python(), "-m", "infra.local", "--port", str(self.port), "--emulator-port", str(self.emulator_port), *self.extra_args],
+            [server_python(), "-m", "infra.local", "--port", str(self.port), "--emulator-port", str(self.emulator_port), *storage, *self.extra_args],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=self.own_group,
         )
         threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.monotonic() + timeout

@@ -1,10 +1,11 @@
-"""CDK app: include template.yaml (the one source) and package the code as an asset.
+"""CDK app: include template.yaml (the one source), package the code as an asset, upload the UI.
 
     cd infra/cdk && npx cdk deploy --app "python -m infra.cdk.app"   (from the repo root: see README)
 
 Nothing is re-declared here: the table, functions, routes, queues and schedules come
 from the SAM template; CDK only swaps each function's `CodeUri: .` for an asset of
-the project's code with requirements.txt (the Lambda lock) installed (infra/cdk/bundling.py).
+the project's code with requirements.txt (the Lambda lock) installed (infra/cdk/bundling.py), and
+uploads Prefect's built UI (build/ui, from the prefect wheel) into the template's UiBucket.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import aws_cdk as cdk
 from aws_cdk import cloudformation_include as cfn_inc
 from constructs import Construct
 
+from infra import ui_assets
 from infra.cdk.bundling import ASSET_EXCLUDES, REPO_ROOT, bundling_options
 from infra.template import TEMPLATE_PATH, function_domains
 
@@ -31,6 +33,28 @@ class ServerflowStack(cdk.Stack):
             function.add_property_override(
                 "CodeUri", {"Bucket": self.asset.s3_bucket_name, "Key": self.asset.s3_object_key}
             )
+        self.ui_deployment = self._deploy_ui(template)
+
+    def _deploy_ui(self, template: cfn_inc.CfnInclude) -> cdk.aws_s3_deployment.BucketDeployment:
+        """Prefect's built UI (infra/ui_assets.py: base URLs already filled in) into the template's UiBucket."""
+        site = ui_assets.ensure_ui()
+        bucket = cdk.aws_s3.Bucket.from_bucket_name(self, "UiBucketRef", template.get_resource("UiBucket").ref)
+        distribution = template.get_resource("Distribution")
+        return cdk.aws_s3_deployment.BucketDeployment(
+            self,
+            "UiDeployment",
+            sources=[cdk.aws_s3_deployment.Source.asset(str(site))],
+            destination_bucket=bucket,
+            # New bundles have new asset names; only the entry points need a fresh copy at the edge.
+            distribution=cdk.aws_cloudfront.Distribution.from_distribution_attributes(
+                self,
+                "DistributionRef",
+                distribution_id=distribution.ref,
+                domain_name=cdk.Fn.get_att(distribution.logical_id, "DomainName").to_string(),
+            ),
+            distribution_paths=["/", "/index.html", "/v2", "/v2/", "/v2/index.html"],
+            prune=True,
+        )
 
 
 def build_app(outdir: str | None = None, bundle: bool = True) -> cdk.App:

@@ -1,61 +1,50 @@
 """Embedded AWS emulator: moto's server on loopback, for machines without Docker.
 
-Real DynamoDB applies a conditional write atomically; moto's Python backend does
-not lock, so concurrent requests could interleave a condition check and a write.
-DynamoDB requests are therefore served one at a time (other services, notably
-SQS long polls, stay concurrent).
+DynamoDB requests are served one at a time (moto does not lock; DynamoDB applies a
+conditional write atomically). With `--data-dir` every acknowledged write is first
+journaled and fsynced, and the directory is replayed at start (infra/local/persistence.py).
 
-Run: python -m infra.local.emulator --port 4566
+Stops cleanly on SIGTERM (server, then journal); ignores SIGINT, so a Ctrl-C sent to
+the terminal's process group leaves the stack to stop it in order (API first).
+
+Run: python -m infra.local.emulator --port 4566 [--data-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from infra.local.persistence import DurableStore
 
 
-class SerializeDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time, like a single-item lock."""
-
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith("DynamoDB_"):
-            return self.app(environ, start_response)
-        with self.lock:
-            # Materialise the body inside the lock so the write completes before release.
-            return list(self.app(environ, start_response))
-
-
-def build_server(host: str, port: int) -> BaseWSGIServer:
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+def build_app(directory: Path | None = None) -> DurableStore:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from infra.local import moto_speedups
 
     moto_speedups.apply()
-    app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
-    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return DurableStore(DomainDispatcherApplication(create_backend_app), directory)
 
 
-def exit_with_parent(interval: float = 1.0) -> None:
-    """Stop when the process that started us is gone (killed stacks leave no orphans)."""
-    import os
+def build_server(host: str, port: int, app: Any | None = None) -> BaseWSGIServer:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
+    return make_server(host, port, app if app is not None else build_app(), threaded=True, request_handler=MotoRequestHandler)
+
+
+def exit_with_parent(interval: float = 0.5) -> None:
+    """Stop when the process that started us is gone (killed stacks leave no orphans).
+
+    Every acknowledged write is already fsynced, so leaving at once loses nothing."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -71,17 +60,33 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serverflow's embedded AWS emulator (moto)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--data-dir", type=Path, default=None, help="Journal writes here and replay them at start")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="emulator %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = build_server(args.host, args.port)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    app = build_app(args.data_dir)
+    if args.data_dir is not None:
+        started = time.monotonic()
+        replayed = app.open()
+        print(f"Replayed {replayed} journaled writes from {args.data_dir} in {time.monotonic() - started:.1f}s", flush=True)
+        app.snapshot_bytes = int(os.environ.get("SERVERFLOW_SNAPSHOT_BYTES", app.snapshot_bytes))
+        app.start_snapshots(interval=float(os.environ.get("SERVERFLOW_SNAPSHOT_INTERVAL", "10")))
+    server = build_server(args.host, args.port, app)
     exit_with_parent()
-    print(f"AWS emulator: http://{args.host}:{server.server_port}", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever to return: call it off the main thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"AWS emulator: http://{args.host}:{server.server_port} (pid {os.getpid()})", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server_close()
+        app.close()
+        print("AWS emulator stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -28,21 +28,41 @@ class _Backend(Protocol):
     def uri(self, key: str) -> str: ...
 
 
+class UnsafeResultKey(ValueError):
+    """A result key or location that would reach outside its storage root."""
+
+
+def _checked_key(key: str) -> str:
+    """A key is relative and never climbs: no absolute path, no ``..`` segment, no NUL."""
+    text = str(key)
+    parts = text.replace("\\", "/").split("/")
+    if not text or "\x00" in text or text.startswith(("/", "\\")) or ".." in parts or Path(text).is_absolute():
+        raise UnsafeResultKey(f"Result storage key {key!r} must be a relative path inside the storage root")
+    return text
+
+
 class _LocalBackend:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
 
+    def _path(self, key: str) -> Path:
+        path = (self.root / _checked_key(key)).resolve()
+        # Resolved, so a symlink inside the root cannot lead out of it either.
+        if not path.is_relative_to(self.root):
+            raise UnsafeResultKey(f"Result storage key {key!r} leads outside {self.root}")
+        return path
+
     def uri(self, key: str) -> str:
-        return str(self.root / key)
+        return str(self._path(key))
 
     def read(self, key: str) -> Optional[bytes]:
         try:
-            return (self.root / key).read_bytes()
+            return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
 
     def write(self, key: str, content: bytes) -> None:
-        path = self.root / key
+        path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write-then-rename: concurrent writers of the same key never expose a half-written record.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -60,6 +80,7 @@ class _S3Backend:
         self._s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None)
 
     def _key(self, key: str) -> str:
+        key = _checked_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def uri(self, key: str) -> str:
@@ -88,6 +109,29 @@ def _backend_for(location: str | Path) -> _Backend:
     return _LocalBackend(Path(text))
 
 
+# Storage roots results may be read from: the configured defaults plus every ResultStore's location.
+_known_locations: set[str] = set()
+
+
+def _roots() -> list[str]:
+    settings = get_settings()
+    defaults = [str(loc) for loc in (settings.result_storage, settings.local_storage_path) if loc]
+    return [*defaults, *_known_locations]
+
+
+def _inside_known_root(location: str) -> tuple[str, str]:
+    """(root, key relative to it) for a full storage location, or UnsafeResultKey."""
+    for root in _roots():
+        if root.startswith("s3://") and location.startswith(root.rstrip("/") + "/"):
+            return root, location[len(root.rstrip("/")) + 1 :]
+        if not root.startswith("s3://") and not location.startswith("s3://"):
+            base = Path(root).expanduser().resolve()
+            target = Path(location).expanduser().resolve()
+            if target.is_relative_to(base) and target != base:
+                return str(base), str(target.relative_to(base))
+    raise UnsafeResultKey(f"Result location {location!r} is outside every result storage root of this process")
+
+
 def _encode(value: Any, serializer: str) -> Any:
     if serializer == "json":
         return value
@@ -110,6 +154,7 @@ class ResultStore:
             raise ValueError("serializer must be 'pickle' or 'json'")
         self.serializer = serializer
         self._backend: Optional[_Backend] = None
+        _known_locations.add(self.location)
 
     @property
     def backend(self) -> _Backend:
@@ -143,14 +188,14 @@ class ResultStore:
 
     @staticmethod
     def read_record(metadata: dict[str, Any]) -> Any:
-        """Load a value from a state's result metadata (its full ``storage_key``)."""
+        """Load a value from a state's result metadata (its full ``storage_key``).
+
+        The location comes from the API (a state's data), so it is read only when it lies inside a
+        storage root this process uses (the configured defaults and every ``ResultStore`` created
+        here): a crafted state can never make us read, let alone unpickle, an arbitrary file."""
         location = str(metadata["storage_key"])
-        if location.startswith("s3://"):
-            bucket, _, key = location[len("s3://") :].partition("/")
-            content = _S3Backend(bucket, "").read(key)
-        else:
-            path = Path(location)
-            content = path.read_bytes() if path.exists() else None
+        root, key = _inside_known_root(location)
+        content = _backend_for(root).read(key)
         if content is None:
             from .exceptions import MissingResult
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import status
+from fastapi.responses import JSONResponse
 
 from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
@@ -17,8 +18,10 @@ SERVER_API_VERSION = "0.8.4"
 router = ServerflowRouter(tags=["Admin"])
 
 
-@router.get("/health")
-def health_check() -> bool:
+@router.get("/health", description="True while the API can reach its database (503 and false when it cannot).")
+def health_check() -> Any:
+    if not admin_store.reachable():
+        return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content=False, headers={"Retry-After": "5"})
     return True
 
 
@@ -32,9 +35,14 @@ def hello() -> str:
     return "👋"
 
 
-@router.get("/ready")
-def ready() -> dict[str, str]:
-    admin_store.ping()
+@router.get("/ready", description="Whether the database answers: 200 OK, else 503 with Retry-After.")
+def ready() -> Any:
+    if not admin_store.reachable():
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"message": "Database is not available"},
+            headers={"Retry-After": "5"},
+        )
     return {"message": "OK"}
 
 

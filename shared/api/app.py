@@ -12,10 +12,15 @@ from fastapi.routing import APIRoute
 from shared.api.errors import install_error_handlers
 from shared.api.middleware import BodyTooLarge, GuardMiddleware
 from shared.api.null_defaults import NullMeansDefaultRoute
-from shared.api.registry import DOMAIN_ROUTERS, load_router
+from shared.api.registry import DOMAIN_ROUTERS, ROOT_DOMAINS, load_router
 from shared.config import get_settings
 
 API_PREFIX = "/api"
+
+
+def route_prefix(domain: str) -> str:
+    """Where a domain's routes are served: under /api, or at the root (ROOT_DOMAINS)."""
+    return "" if domain in ROOT_DOMAINS else API_PREFIX
 
 
 async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -41,7 +46,7 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
         redoc_url=None,
     )
     for name in names:
-        app.include_router(load_router(name), prefix=API_PREFIX)
+        app.include_router(load_router(name), prefix=route_prefix(name))
     _require_null_defaults(app)
     install_error_handlers(app)
     app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]

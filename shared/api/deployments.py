@@ -8,6 +8,7 @@ the whole /deployments tree.
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Response, status
@@ -32,7 +33,9 @@ from shared.storage import deployments_pools, deployments_writes
 from shared.storage import flows as flow_store
 from shared.storage.deployments_filter import filter_deployments
 from shared.storage.deployments_writes import ScheduleUpdateError
+from shared.storage.errors import StorageError
 
+logger = logging.getLogger("serverflow.api")
 router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
 
 BULK_OPERATION_LIMIT = 50
@@ -149,8 +152,15 @@ def bulk_delete_deployments(
     deployments: DeploymentFilter | None = Body(None),
     limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
 ) -> DeploymentBulkDeleteResponse:
+    """Delete matching deployments; `deleted` lists exactly those deleted (a failure is logged, skipped)."""
     matched = filter_deployments(deployments=deployments)[:limit]
-    return DeploymentBulkDeleteResponse(deleted=[deployments_writes.delete(d.id).id for d in matched])
+    deleted = []
+    for deployment in matched:
+        try:
+            deleted.append(deployments_writes.delete(deployment.id).id)
+        except (StorageError, ValueError):
+            logger.warning("bulk_delete: deployment %s not deleted", deployment.id, exc_info=True)
+    return DeploymentBulkDeleteResponse(deleted=deleted)
 
 
 @router.post("/{id:uuid}/pause_deployment")

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from shared.storage.errors import (
+    BACKEND_ERRORS,
     ConcurrentUpdate,
     InvalidObject,
     ItemTooLarge,
@@ -25,6 +26,7 @@ from shared.storage.errors import (
     ObjectAlreadyExists,
     ObjectNotFound,
     ObjectProtected,
+    is_unavailable,
 )
 
 logger = logging.getLogger("serverflow.api")
@@ -107,6 +109,22 @@ async def _key_too_large(request: Request, exc: KeyTooLarge) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, content={"detail": str(exc)})
 
 
+def unavailable_response() -> JSONResponse:
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+        content={"exception_message": "Service Unavailable: the database cannot be reached, please retry."},
+    )
+
+
+async def _backend_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        # The store is down or throttling: a retryable 503 (the prefect client retries it), not a 500.
+        logger.warning("Storage unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return unavailable_response()
+    return await _internal_error(request, exc)
+
+
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(status_code=500, content={"exception_message": "Internal Server Error"})
@@ -122,4 +140,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]
     app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]
     app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]
+    for backend_error in BACKEND_ERRORS:
+        app.add_exception_handler(backend_error, _backend_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)

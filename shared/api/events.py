@@ -3,7 +3,8 @@
 HTTP: POST /events (batch), POST /events/filter, GET /events/filter/next,
 POST /events/count-by/{countable}. Websocket: /events/in (the prefect client's event
 stream; on AWS the same protocol is served by functions/events_socket behind an API
-Gateway WebSocket API). /events/out is not served: cancellation falls back to polling.
+Gateway WebSocket API), and /events/out (live events to subscribers, fanned out from the
+table's stream: shared.events.subscriptions).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import binascii
 from fastapi import Body, HTTPException, Path, Query, Request, Response, WebSocket, status
 from starlette.websockets import WebSocketDisconnect
 
+from shared.api.prefect_socket import accept_prefect_socket, serve_subscription
 from shared.api.routing import ServerflowRouter
-from shared.config import get_settings
-from shared.events import protocol
 from shared.events.frame_batches import ingest_frames
 from shared.events.ingest import ingest
 from shared.schemas.events import (
@@ -41,26 +41,10 @@ def create_events(events: list[Event]) -> None:
 
 @router.websocket("/in")
 async def stream_events_in(websocket: WebSocket) -> None:
-    offered = protocol.offered_subprotocols(websocket.headers.getlist("sec-websocket-protocol"))
-    api_key = get_settings().api_key
-    if protocol.SUBPROTOCOL not in offered:
-        if api_key:
-            # As the reference: without the subprotocol there is no way to authenticate.
-            await websocket.close(1002)
-            return
-        await websocket.accept()  # legacy clients: no handshake
-    else:
-        await websocket.accept(subprotocol=protocol.SUBPROTOCOL)
-        try:
-            first = await websocket.receive_text()
-        except WebSocketDisconnect:
-            return
-        header_ok = protocol.bearer_matches(websocket.headers.get("authorization"), api_key)
-        decision = protocol.authenticate(first, api_key, header_authorized=header_ok)
-        await websocket.send_json(decision.reply())
-        if not decision.ok:
-            await websocket.close(protocol.POLICY_VIOLATION, reason=decision.reason or "")
-            return
+    """Receive the client's event stream: one Event JSON per frame after the handshake."""
+    if not await accept_prefect_socket(websocket):
+        return
+
     async def receive_frame() -> str | bytes | None:
         while True:
             try:
@@ -74,6 +58,13 @@ async def stream_events_in(websocket: WebSocket) -> None:
                 return frame  # type: ignore[no-any-return]
 
     await ingest_frames(receive_frame)
+
+
+@router.websocket("/out")
+async def stream_workspace_events_out(websocket: WebSocket) -> None:
+    """Open a WebSocket to stream Events: auth, a filter message, the recent matching
+    events (backfill, up to 15 minutes), then live events as they are recorded."""
+    await serve_subscription(websocket, "events")
 
 
 def _next_page_link(request: Request, token: str | None) -> str | None:

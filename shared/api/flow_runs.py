@@ -10,7 +10,7 @@ import base64
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Body, Depends, Header, HTTPException, Path, Response, status
+from fastapi import Body, Depends, Header, HTTPException, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from pydantic import BaseModel, Field
@@ -24,16 +24,18 @@ from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.common import CreatedBy
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.graph import DependencyResult, Graph
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
 from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
-from shared.schemas.types import DateTime
+from shared.schemas.types import DateTime, KeyValueLabels
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
 from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import flow_run_graph
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = ServerflowRouter(prefix="/flow_runs", tags=["Flow Runs"])
@@ -265,8 +267,9 @@ def paginate_flow_runs(
 @router.patch("/{id:uuid}/labels", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
 def update_flow_run_labels(
     flow_run_id: UUID = Path(..., alias="id"),
-    labels: dict[str, Any] = Body(...),
+    labels: KeyValueLabels = Body(...),
 ) -> Response | None:
+    """Merge labels into the run's (values are scalars, as the reference's KeyValueLabels)."""
     try:
         flow_run_store.update_labels(flow_run_id, labels)
     except FlowRunNotFound:
@@ -314,6 +317,24 @@ def bulk_set_flow_run_state(
         )
     return FlowRunBulkSetStateResponse(results=results)
 
+
+# --- the flow-run page's graph (issue 12) ----------------------------------------------
+
+
+@router.get("/{id:uuid}/graph", tags=["Flow Run Graph"], description="Get a task run dependency map for a given flow run.")
+def read_flow_run_graph_v1(flow_run_id: UUID = Path(..., description="The flow run id", alias="id")) -> list[DependencyResult]:
+    return flow_run_graph.dependencies(flow_run_id)
+
+
+@router.get("/{id:uuid}/graph-v2", tags=["Flow Run Graph"], description="Get a graph of the tasks and subflow runs for the given flow run")
+def read_flow_run_graph_v2(
+    flow_run_id: UUID = Path(..., description="The flow run id", alias="id"),
+    since: Annotated[DateTime | None, Query(description="Only include runs that start or end after this time.")] = None,
+) -> Graph:
+    try:
+        return flow_run_graph.graph(flow_run_id, since=since)
+    except flow_run_graph.FlowRunGraphTooLarge as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
 
 # Flow run input and log download routes live in their own modules; this domain's Lambda serves them.
 router.routes.extend([*input_router.routes, *logs_download_router.routes])

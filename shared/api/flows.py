@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from fastapi import Body, Path, Response, status
@@ -14,8 +15,9 @@ from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResp
 from shared.schemas.sorting import FlowSort
 from shared.storage import flows as flow_store
 from shared.storage import queries
-from shared.storage.errors import ObjectNotFound
+from shared.storage.errors import ObjectNotFound, StorageError
 
+logger = logging.getLogger("serverflow.api")
 router = ServerflowRouter(prefix="/flows", tags=["Flows"])
 
 BULK_OPERATION_LIMIT = 50
@@ -101,6 +103,15 @@ def bulk_delete_flows(
     flows: FlowFilter | None = Body(None),
     limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
 ) -> FlowBulkDeleteResponse:
+    """Delete matching flows with their runs; `deleted` lists exactly those that were deleted.
+
+    Each flow is its own delete: one that fails (deleted concurrently, or a store error) is
+    logged and left out of `deleted` instead of stopping the batch half-way unreported."""
     matched = queries.filter_flows(flows, None, None, None, None)[:limit]
-    deleted = [queries.delete_flow_cascade(flow.id).id for flow in matched]
+    deleted = []
+    for flow in matched:
+        try:
+            deleted.append(queries.delete_flow_cascade(flow.id).id)
+        except (StorageError, ValueError):
+            logger.warning("bulk_delete: flow %s not deleted", flow.id, exc_info=True)
     return FlowBulkDeleteResponse(deleted=deleted)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from mangum import Mangum
 
 from shared.api.app import create_app
+from shared.config import get_settings
 from shared.observability import tracing_enabled
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -30,6 +31,8 @@ def build_lambda_handler(domain: str) -> LambdaHandler:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", service)
     logger = Logger(service=service)
     handle: LambdaHandler = Mangum(create_app([domain]), lifespan="off")
+    # At init, once per container: the API key comes from Secrets Manager (fails closed if unreadable).
+    get_settings()
     if tracing_enabled():
         # Imported only when asked for: the X-Ray SDK is the largest single item of a cold start.
         from aws_lambda_powertools import Tracer

@@ -1,14 +1,15 @@
 """/logs routes (Prefect 3.9.1 `server/api/logs.py` compatible).
 
-The `/logs/out` websocket (live log streaming) is not served: the 3.9.1 client and
-CLI never open it (see the client contract).
+WS /logs/out streams live logs matching a LogFilter (no backfill, as the reference),
+fanned out from the table's stream like /events/out.
 """
 
 from __future__ import annotations
 
-from fastapi import Body, status
+from fastapi import Body, WebSocket, status
 
 from shared.api.dependencies import LimitBody
+from shared.api.prefect_socket import serve_subscription
 from shared.api.routing import ServerflowRouter
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
@@ -31,3 +32,9 @@ def read_logs(
     sort: LogSort = Body(LogSort.TIMESTAMP_ASC),
 ) -> list[Log]:
     return log_store.read_logs(logs, offset=offset, limit=limit, sort=sort)
+
+
+@router.websocket("/out")
+async def stream_logs_out(websocket: WebSocket) -> None:
+    """Serve a WebSocket to stream live logs: auth, a filter message, then matching logs."""
+    await serve_subscription(websocket, "logs")

@@ -1,4 +1,4 @@
-"""Request guards applied to every domain: auth, body size, API version.
+"""Request guards applied to every domain: auth, API version, body size, JSON-only bodies, JSON depth.
 
 Pure ASGI middleware (not BaseHTTPMiddleware) so it also sees websocket scopes
 and does not buffer streaming responses.
@@ -6,6 +6,7 @@ and does not buffer streaming responses.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import re
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from shared.config import get_settings
+from shared.schemas.json_limits import JsonTooDeep, check_json_depth
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,7 +59,8 @@ class GuardMiddleware:
             return
         settings = get_settings()
         path: str = scope.get("path", "")
-        if settings.api_key and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
+        # Only the API is guarded: the UI's static files and /ui-settings are public, as the reference.
+        if settings.api_key and path.startswith("/api") and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -86,10 +89,17 @@ class GuardMiddleware:
             await _respond(send, 413, {"detail": f"Request body of {length} bytes exceeds the limit of {limit} bytes."})
             return
         receive = self._limited(receive, limit, send)
-        if scope.get("method") in JSON_BODY_METHODS and "json" in (_header(scope, b"content-type") or ""):
-            body = await _read_body(receive)
-            if _has_non_standard_constant(body):
-                await _respond(send, 422, NON_STANDARD_JSON_ERROR)
+        if scope.get("method") in BODY_METHODS:
+            # Read the whole (bounded) body here, where an oversized chunked body can still be
+            # answered 413: raised later, inside FastAPI's body parsing, it escaped as a 500.
+            try:
+                body = await _read_body(receive)
+            except BodyTooLarge as exc:
+                await _respond(send, 413, {"detail": str(exc)})
+                return
+            rejection = _reject_body(_header(scope, b"content-type"), body)
+            if rejection is not None:
+                await _respond(send, *rejection)
                 return
             receive = _replay(body)
         await self.app(scope, receive, send)
@@ -98,6 +108,13 @@ class GuardMiddleware:
     def _authorized(scope: Scope, api_key: str) -> bool:
         header = _header(scope, b"authorization") or ""
         scheme, _, token = header.partition(" ")
+        if scheme.lower() == "basic":
+            # Prefect's UI (auth "BASIC" in /ui-settings) and PREFECT_API_AUTH_STRING send base64(key).
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True)
+            except ValueError:
+                return False
+            return hmac.compare_digest(decoded, api_key.encode())
         if scheme.lower() != "bearer":
             # Websocket clients send the key in their first "auth" message instead.
             return scope["type"] == "websocket"
@@ -120,7 +137,38 @@ class GuardMiddleware:
         return wrapped
 
 
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _reject_body(content_type: str | None, body: bytes) -> tuple[int, dict[str, Any]] | None:
+    """The status and payload refusing a request body, or None when it may reach a router.
+
+    Every API body is JSON. Refusing any other declared type (or an undeclared one carrying a
+    body) keeps browsers' "simple" cross-origin requests (text/plain, forms: no preflight) from
+    reaching a mutating route such as bulk_delete: CSRF-safe without tokens.
+    """
+    if content_type is not None and not _is_json_media_type(content_type):
+        return 415, {"detail": f"Unsupported media type {content_type!r}: request bodies must be application/json."}
+    if content_type is None and body.strip():
+        return 415, {"detail": "A request body needs the header Content-Type: application/json."}
+    if _has_non_standard_constant(body):
+        return 422, NON_STANDARD_JSON_ERROR
+    try:
+        check_json_depth(body)
+    except JsonTooDeep as exc:
+        return 422, {
+            "exception_message": "Invalid request received.",
+            "exception_detail": [{"loc": ["body"], "msg": str(exc), "type": "json_too_deep"}],
+            "request_body": None,
+        }
+    return None
+
+
 # Python's json module reads NaN/Infinity (not JSON); pydantic would then store them as null.
 NON_STANDARD_JSON_ERROR = {
     "exception_message": "Invalid request received.",

@@ -57,14 +57,17 @@ def _body_params(dependant: Dependant) -> list[Any]:
 
 def drop_nulls(body: bytes, shape: BodyShape) -> bytes | None:
     """The body with null parameters removed, or None when nothing changes (or it is not JSON)."""
-    try:
-        document = json.loads(body) if body else None
-    except ValueError:
-        return None
-    if body and document is None:
+    if body.strip() == b"null":
         # `null` as the whole body: no body at all.
         return b""
-    if not shape.embedded or not isinstance(document, dict):
+    if not shape.embedded or not body:
+        # A single body value (e.g. a batch of logs) is never parsed twice.
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
         return None
     nulls = [key for key in shape.keys if key in document and document[key] is None]
     if not nulls:

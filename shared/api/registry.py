@@ -25,15 +25,21 @@ DOMAIN_ROUTERS: dict[str, str] = {
     "work_queues": "shared.api.work_queues",
     "collections": "shared.api.collections",
     "deployments": "shared.api.deployments",
+    "automations": "shared.api.automations",
+    "ui": "shared.api.ui",
+    "ui_settings": "shared.api.ui_settings",
     "variables": "shared.api.variables",
     "saved_searches": "shared.api.saved_searches",
-    "task_workers": "shared.api.task_workers",
-    "templates": "shared.api.templates",
-    "observed_states": "shared.api.observed_states",
     "blocks": "shared.api.blocks",
     "concurrency_limits": "shared.api.concurrency_limits",
     "concurrency_limits_v2": "shared.api.concurrency_limits_v2",
+    "task_workers": "shared.api.task_workers",
+    "templates": "shared.api.templates",
+    "observed_states": "shared.api.observed_states",
 }
+
+# Domains served at the root instead of under /api: Prefect's UI reads /ui-settings there.
+ROOT_DOMAINS: frozenset[str] = frozenset({"ui_settings"})
 
 
 def load_router(domain: str) -> APIRouter:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Body, Depends, HTTPException, Path, Response, status
+from fastapi import Body, Depends, HTTPException, Path, Response, WebSocket, status
 from fastapi.responses import JSONResponse
 
 from shared.api import run_history
 from shared.api.dependencies import LimitBody, page_count
+from shared.api.prefect_socket import serve_task_subscription
 from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.responses import HistoryResponse, OrchestrationResult
@@ -140,3 +141,10 @@ def set_task_run_state(
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
     response.status_code = outcome.http_status
     return outcome.to_result()
+
+
+@router.websocket("/subscriptions/scheduled")
+async def scheduled_task_subscription(websocket: WebSocket) -> None:
+    """Task workers (`prefect task serve`, `Task.serve()`) receive background task runs
+    (`task.delay()`) of their task keys: each run goes to one subscribed worker."""
+    await serve_task_subscription(websocket)

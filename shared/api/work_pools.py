@@ -13,7 +13,7 @@ from fastapi import Body, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody
 from shared.api.routing import ServerflowRouter
-from shared.api.dependencies import LimitBody, page_count
+from shared.api.dependencies import page_count
 from shared.dispatch import selection
 from shared.dispatch import sqs as dispatch
 from shared.schemas.base import now_utc

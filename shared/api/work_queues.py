@@ -12,7 +12,7 @@ from fastapi import Body, Header, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody
 from shared.api.routing import ServerflowRouter
-from shared.api.dependencies import LimitBody, page_count
+from shared.api.dependencies import page_count
 from shared.dispatch import selection
 from shared.schemas.base import now_utc
 from shared.schemas.concurrency_status import FlowRunSlotSummary, WorkQueueConcurrencyStatus

@@ -1,8 +1,13 @@
-"""/events/in over an API Gateway WebSocket API: the Lambda side of the `prefect` protocol.
+"""/events/in, /events/out and /logs/out over one API Gateway WebSocket API: the Lambda
+side of the `prefect` protocol.
 
 API Gateway owns the socket (it answers protocol pings itself); the Lambda sees three
 routes. $connect accepts and echoes the `prefect` subprotocol, $default carries the auth
-message first and then one Event JSON per frame, $disconnect forgets the connection.
+message first, $disconnect forgets the connection (and its subscription). Which path the
+client opened arrives as the `serverflow-channel` query parameter (CloudFront's path
+rewrite adds it; API Gateway answers only on /{stage}). On /events/in every later frame is
+one Event JSON; on the /out paths the next frame is the filter message, answered with the
+backfill, after which the stream-fed fan-out posts live frames.
 Replies go back through the management API's post_to_connection.
 """
 
@@ -17,13 +22,25 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.events import protocol
+from shared.events import subscriptions, task_subscriptions
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
+from shared.storage import subscriptions as subscription_store
 
 logger = logging.getLogger("serverflow.events_socket")
 
 Poster = Callable[[str, dict[str, Any]], None]
 Closer = Callable[[str], None]
+
+CHANNEL_PARAMETER = "serverflow-channel"
+# connection channel -> subscription channel
+OUT_CHANNELS: dict[str, subscriptions.Channel] = {"events-out": "events", "logs-out": "logs"}
+TASK_RUNS_CHANNEL = "task-runs"  # /task_runs/subscriptions/scheduled
+
+
+def _channel(event: dict[str, Any]) -> str:
+    requested = (event.get("queryStringParameters") or {}).get(CHANNEL_PARAMETER)
+    return requested if requested in OUT_CHANNELS or requested == TASK_RUNS_CHANNEL else connections.DEFAULT_CHANNEL
 
 
 def management_endpoint(event: dict[str, Any]) -> str:
@@ -60,16 +77,17 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     offered = protocol.offered_subprotocols([headers.get("sec-websocket-protocol", "")])
     api_key = get_settings().api_key
     connection_id = event["requestContext"]["connectionId"]
+    channel = _channel(event)
     authorization = headers.get("authorization")
     if authorization and authorization.lower().startswith("bearer") and not protocol.bearer_matches(authorization, api_key) and api_key:
         return {"statusCode": 401}
     if protocol.SUBPROTOCOL not in offered:
         if api_key:
             return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
-        connections.open_connection(connection_id)
+        connections.open_connection(connection_id, channel)
         connections.mark_authenticated(connection_id)  # legacy clients skip the handshake
         return {"statusCode": 200}
-    connections.open_connection(connection_id)
+    connections.open_connection(connection_id, channel)
     if protocol.bearer_matches(authorization, api_key):
         connections.mark_authenticated(connection_id)
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": protocol.SUBPROTOCOL}}
@@ -79,12 +97,17 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     connection_id = event["requestContext"]["connectionId"]
     body = _body(event)
     api_key = get_settings().api_key
-    state = connections.is_authenticated(connection_id)
+    known = connections.read_state(connection_id)
+    state, channel = (known[0], known[1]) if known is not None else (None, connections.DEFAULT_CHANNEL)
     if state is None and api_key is None and not _is_auth_message(body):
         # The $connect record is gone (TTL, missed event) but nothing needs checking.
         state = True
     if state is True:
-        if body is not None:
+        if channel in OUT_CHANNELS:
+            _subscribe(connection_id, OUT_CHANNELS[channel], body, post, close)
+        elif channel == TASK_RUNS_CHANNEL:
+            _subscribe_task_worker(connection_id, body, post, close)
+        elif body is not None:
             ingest_frame(body)
         return {"statusCode": 200}
     # Not authenticated yet: this frame must be the auth message.
@@ -92,11 +115,36 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     post(connection_id, decision.reply())
     if decision.ok:
         if state is None:
-            connections.open_connection(connection_id)
+            connections.open_connection(connection_id, channel)
         connections.mark_authenticated(connection_id)
     else:
         close(connection_id)
     return {"statusCode": 200}
+
+
+def _subscribe(connection_id: str, channel: subscriptions.Channel, body: str | None, post: Poster, close: Closer) -> None:
+    """The filter message of an /out connection: store the subscription, post the backfill."""
+    try:
+        subscription = subscriptions.subscribe(connection_id, channel, body)
+    except subscriptions.InvalidFilterMessage as exc:
+        logger.info("Closing %s: %s", connection_id, exc)
+        close(connection_id)
+        return
+    for frame in subscriptions.backfill(subscription):
+        post(connection_id, frame)
+
+
+def _subscribe_task_worker(connection_id: str, body: str | None, post: Poster, close: Closer) -> None:
+    """First frame after auth: the subscribe message (then the backlog); later frames are acks."""
+    if subscription_store.read(connection_id) is not None:
+        return  # an ack (deliveries are claimed before they are posted)
+    try:
+        subscription = task_subscriptions.subscribe(connection_id, body)
+    except task_subscriptions.InvalidSubscribeMessage as exc:
+        logger.info("Closing %s: %s", connection_id, exc)
+        close(connection_id)
+        return
+    task_subscriptions.drain_backlog(subscription, post)
 
 
 def _is_auth_message(body: str | None) -> bool:
@@ -108,7 +156,13 @@ def _is_auth_message(body: str | None) -> bool:
 
 
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
-    connections.close_connection(event["requestContext"]["connectionId"])
+    connection_id = event["requestContext"]["connectionId"]
+    connections.close_connection(connection_id)
+    subscription = subscription_store.read(connection_id)
+    if subscription is not None and subscription.channel == task_subscriptions.CHANNEL:
+        task_subscriptions.unsubscribe(subscription, connection_id)
+    else:
+        subscriptions.unsubscribe(connection_id)
     return {"statusCode": 200}
 
 
@@ -135,5 +189,6 @@ def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = managem
             api().delete_connection(ConnectionId=connection_id)
         finally:
             connections.close_connection(connection_id)
+            subscriptions.unsubscribe(connection_id)
 
     return on_message(event, post, close)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from shared.events.task_run_recorder import is_recordable, task_run_from_event
 from shared.schemas.events import Event, ReceivedEvent
+from shared.schemas.json_limits import JsonTooDeep, check_json_depth
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
 from shared.storage import events as event_store
@@ -72,7 +73,11 @@ def parse_frame(text: str | bytes) -> Event | None:
     reconnect and resend the same frame forever.
     """
     try:
+        check_json_depth(text)
         return Event.model_validate_json(text)
+    except JsonTooDeep as exc:
+        logger.warning("Ignoring event frame: %s", exc)
+        return None
     except ValidationError as exc:
         logger.warning("Ignoring invalid event frame: %s", exc.errors(include_url=False)[:3])
         return None

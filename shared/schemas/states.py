@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from shared.schemas.base import ActionBaseModel, APIBaseModel
@@ -92,13 +92,27 @@ def _apply_state_defaults(state: StateCreate | State) -> None:
         state.state_details.scheduled_time = now_utc()
 
 
+def _confined_storage_key(data: Any) -> Any:
+    """A result record's storage_key may not climb out of its storage root (`..` segments, NUL).
+
+    Absolute keys stay allowed: the reference client writes local results under their full path
+    (its result store resolves the key against the storage block's base path), and any reader
+    confines them to its own roots (the SDK does, sdk/serverflow/results.py)."""
+    if isinstance(data, dict) and isinstance(data.get("storage_key"), str):
+        key: str = data["storage_key"]
+        segments = key.replace("\\", "/").split("/")
+        if ".." in segments or "\x00" in key:
+            raise ValueError("storage_key must not contain '..' path segments or NUL characters")
+    return data
+
+
 class StateCreate(ActionBaseModel):
     """What a client proposes. Unknown top-level fields are a 422, like the reference."""
 
     type: StateType
     name: str | None = None
     message: str | None = None
-    data: Any | None = None
+    data: Annotated[Any | None, AfterValidator(_confined_storage_key)] = None
     state_details: StateDetails = Field(default_factory=StateDetails)
 
     @model_validator(mode="after")

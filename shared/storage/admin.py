@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.schemas.admin import ServerDefaultResultStorage
 from shared.storage import store
+from shared.storage.errors import BACKEND_ERRORS
 from shared.storage.table import TableItem
 
 # Access pattern: get the single configuration item by key.
@@ -12,6 +13,15 @@ _STORAGE_PK = "CONFIG#default_result_storage"
 
 def ping() -> None:
     store.get("CONFIG#ping")
+
+
+def reachable() -> bool:
+    """One consistent read answered: the table is there and reachable now."""
+    try:
+        ping()
+    except BACKEND_ERRORS:
+        return False
+    return True
 
 
 def read_default_result_storage() -> ServerDefaultResultStorage:

@@ -155,7 +155,7 @@ def read_or_404(deployment_id: UUID) -> StoredDeployment:
 
 
 def read_many(deployment_ids: Iterable[UUID]) -> list[StoredDeployment]:
-    return [from_item(i) for i in store.batch_get((deployment_key(d), store.META) for d in deployment_ids)]
+    return list(store.readable(store.batch_get((deployment_key(d), store.META) for d in deployment_ids), from_item))
 
 
 def id_for_name(flow_id: UUID, name: str) -> UUID | None:
@@ -176,29 +176,29 @@ def read_by_name(flow_name: str, name: str) -> StoredDeployment | None:
 
 
 def list_all() -> list[StoredDeployment]:
-    return [from_item(i) for i in store.query(ALL_DEPLOYMENTS, index="GSI1")]
+    return list(store.readable(store.query(ALL_DEPLOYMENTS, index="GSI1"), from_item))
 
 
 def list_for_flow(flow_id: UUID) -> list[StoredDeployment]:
-    return [from_item(i) for i in store.query(flow_partition(flow_id), index="GSI2")]
+    return list(store.readable(store.query(flow_partition(flow_id), index="GSI2"), from_item))
 
 
 def list_for_pool(pool_name: str, queue_name: str | None = None) -> list[StoredDeployment]:
     prefix = f"{queue_name}#" if queue_name is not None else None
-    return [from_item(i) for i in store.query(pool_partition(pool_name), index="GSI3", sk_prefix=prefix)]
+    return list(store.readable(store.query(pool_partition(pool_name), index="GSI3", sk_prefix=prefix), from_item))
 
 
 def list_paused() -> list[StoredDeployment]:
-    return [d for d in map(from_item, store.query(PAUSED_DEPLOYMENTS, index="GSI5")) if d.paused]
+    return [d for d in store.readable(store.query(PAUSED_DEPLOYMENTS, index="GSI5"), from_item) if d.paused]
 
 
 def list_to_schedule() -> list[StoredDeployment]:
     """Deployments the scheduler must look at (GSI lag: re-checked on the body)."""
-    return [d for d in map(from_item, store.query(SCHEDULED_DEPLOYMENTS, index="GSI4")) if needs_scheduling(d)]
+    return [d for d in store.readable(store.query(SCHEDULED_DEPLOYMENTS, index="GSI4"), from_item) if needs_scheduling(d)]
 
 
 def list_unqueued() -> list[StoredDeployment]:
-    return [d for d in map(from_item, store.query(UNQUEUED_DEPLOYMENTS, index="GSI6")) if d.work_queue_id is None]
+    return [d for d in store.readable(store.query(UNQUEUED_DEPLOYMENTS, index="GSI6"), from_item) if d.work_queue_id is None]
 
 
 def flow_has_deployment(flow_id: UUID) -> bool:

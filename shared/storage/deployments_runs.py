@@ -35,7 +35,7 @@ def runs_from(deployment_id: UUID, since: datetime.datetime) -> list[FlowRun]:
     items = store.query(
         flow_run_store.deployment_partition(deployment_id), index="GSI4", sk_gte=uuid7_floor(since)
     )
-    return [flow_run_store.from_item(item) for item in items]
+    return list(store.readable(items, flow_run_store.from_item))
 
 
 def future_auto_scheduled(deployment_id: UUID, now: datetime.datetime) -> list[FlowRun]:

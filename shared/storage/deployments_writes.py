@@ -25,6 +25,8 @@ from shared.storage.errors import ObjectAlreadyExists, StorageError
 
 # Fields of DeploymentCreate/Update that are not stored as sent.
 _NOT_STORED = {"schedules", "work_pool_name", "version_info", "concurrency_limit", "global_concurrency_limit_id"}
+# Sent as null, these keep the stored value (the reference ignores a null job_variables on PATCH).
+_KEPT_WHEN_NULL = {"job_variables"}
 
 
 class ScheduleUpdateError(StorageError):
@@ -164,7 +166,7 @@ def _patched_schedules(d: StoredDeployment, update: DeploymentUpdate) -> list[An
 
 def update(deployment_id: UUID, update: DeploymentUpdate, queue: QueueRef | None) -> StoredDeployment:
     sent = update.model_dump(exclude_unset=True)
-    fields = {k: v for k, v in sent.items() if k not in _NOT_STORED}
+    fields = {k: v for k, v in sent.items() if k not in _NOT_STORED and not (k in _KEPT_WHEN_NULL and v is None)}
     if queue is not None:
         fields.update(
             work_queue_id=queue.work_queue_id,

@@ -1,9 +1,12 @@
-"""API Gateway WebSocket connections of /events/in (the Lambda transport is stateless).
+"""API Gateway WebSocket connections of /events/in, /events/out and /logs/out (the Lambda
+transport is stateless).
 
 Access pattern: one item per open connection, PK=EVENTS_SOCKET#<connectionId>, SK=#META,
-attribute `version` = 1 once the auth handshake succeeded. Written on $connect, read on
-every $default message, deleted on $disconnect; expires_at (TTL) = connect + 3 h, past
-API Gateway's 2 h connection limit, so a missed $disconnect leaves nothing behind.
+attribute `version` = 1 once the auth handshake succeeded, `body` = the channel the
+connection was opened on ("events-in", "events-out", "logs-out"; absent means
+"events-in"). Written on $connect, read on every $default message, deleted on
+$disconnect; expires_at (TTL) = connect + 3 h, past API Gateway's 2 h connection limit,
+so a missed $disconnect leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -24,11 +27,22 @@ def _key(connection_id: str) -> str:
     return key("EVENTS_SOCKET", connection_id)
 
 
-def open_connection(connection_id: str) -> None:
+DEFAULT_CHANNEL = "events-in"
+
+
+def open_connection(connection_id: str, channel: str = DEFAULT_CHANNEL) -> None:
     store.put(
-        TableItem(_key(connection_id), store.META, entity=ENTITY, version=0,
+        TableItem(_key(connection_id), store.META, entity=ENTITY, version=0, body=channel,
                   expires_at=int(time.time()) + TTL_SECONDS)
     )
+
+
+def read_state(connection_id: str) -> tuple[bool, str] | None:
+    """(authenticated, channel) of a known connection, None if unknown."""
+    item = store.get(_key(connection_id))
+    if item is None:
+        return None
+    return bool(item.version), item.body or DEFAULT_CHANNEL
 
 
 def is_authenticated(connection_id: str) -> bool | None:

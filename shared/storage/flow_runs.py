@@ -188,7 +188,7 @@ def read_or_404(run_id: UUID) -> FlowRun:
 
 
 def read_many(run_ids: list[UUID]) -> list[FlowRun]:
-    return [from_item(item) for item in store.batch_get((run_key(rid), store.META) for rid in run_ids)]
+    return list(store.readable(store.batch_get((run_key(rid), store.META) for rid in run_ids), from_item))
 
 
 def read_by_idempotency_key(flow_id: UUID, idempotency_key: str) -> FlowRun | None:
@@ -215,7 +215,7 @@ def read_scheduled(
         limit=limit,
     )
     # GSIs are eventually consistent: re-check the state on the decoded body.
-    return [run for run in map(from_item, runs) if run.state_type == StateType.SCHEDULED]
+    return [run for run in store.readable(runs, from_item) if run.state_type == StateType.SCHEDULED]
 
 
 def filter_runs(
@@ -332,8 +332,8 @@ def update_labels(run_id: UUID, labels: dict[str, Any]) -> FlowRun:
     """Merge `labels` into the run's labels (PATCH /flow_runs/{id}/labels)."""
 
     def apply(run: FlowRun) -> FlowRun:
-        run.labels = {**(run.labels or {}), **labels}
-        return run
+        # Validated with the model the run is read with: what is stored must read back.
+        return FlowRun.model_validate({**run.model_dump(), "labels": {**(run.labels or {}), **labels}})
 
     return _modify(run_id, apply)
 
@@ -375,10 +375,17 @@ def _cascade_to_other_domains(run_id: UUID) -> None:
 
 def delete_for_flow(flow_id: UUID) -> int:
     """Delete every run of a flow (the flow's delete cascades, as the reference's FK does)."""
-    runs = [from_item(item) for item in store.query(flow_partition(flow_id), index="GSI2")]
+    items = list(store.query(flow_partition(flow_id), index="GSI2"))
+    runs = list(store.readable(items, from_item))
     for run in runs:
         _delete_run(run)
-    return len(runs)
+    # A run item that no longer reads back still belongs to the flow: delete it by key.
+    readable = {run_key(run.id) for run in runs}
+    for item in items:
+        if item.PK not in readable:
+            for leftover in [item, *store.query(item.PK)]:
+                store.delete_key(leftover.PK, leftover.SK)
+    return len(items)
 
 
 # --- state changes ------------------------------------------------------------------
@@ -560,4 +567,4 @@ def read_in_state(state_type: StateType, created_after: datetime.datetime | None
         floor = f"{hex_ms[:8]}-{hex_ms[8:12]}"
     items = store.query(state_partition(state_type), index="GSI5", sk_gte=floor)
     # GSIs lag: re-check the state on the decoded body.
-    return [run for run in map(from_item, items) if run.state_type == state_type]
+    return [run for run in store.readable(items, from_item) if run.state_type == state_type]

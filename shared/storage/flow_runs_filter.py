@@ -125,7 +125,7 @@ MIN_PAGE_SIZE = 100
 
 def _stream(partition: Partition, page_size: int | None = None) -> Iterator[FlowRun]:
     pk, index = partition
-    return (runs.from_item(item) for item in store.query(pk, index=index, descending=True, page_size=page_size))
+    return store.readable(store.query(pk, index=index, descending=True, page_size=page_size), runs.from_item)
 
 
 def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None,
@@ -204,7 +204,7 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
     descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
     page: list[FlowRun] = []
     items = store.query(runs.ALL_RUNS, index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE))
-    for run in (runs.from_item(item) for item in items):
+    for run in store.readable(items, runs.from_item):
         if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
             break
         if keep(run):

@@ -6,10 +6,11 @@ counts items read versus returned so benchmarks can report index efficiency.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -19,6 +20,8 @@ from shared.storage.errors import ConcurrentUpdate, KeyTooLarge, ObjectAlreadyEx
 from shared.storage.table import GSI_COUNT, INDEXES, TableItem
 
 META = "#META"
+T = TypeVar("T")
+logger = logging.getLogger("serverflow.storage")
 
 
 @dataclass
@@ -74,6 +77,18 @@ def check_keys(item: TableItem) -> None:
                 f"A name, key or tag is too long to store: {item.entity} keys are limited to "
                 f"{MAX_PARTITION_KEY_BYTES} bytes ({MAX_SORT_KEY_BYTES} when sorted on) in UTF-8."
             )
+
+
+def readable(items: Iterable[TableItem], decode: Callable[[TableItem], T]) -> Iterator[T]:
+    """Decode each item, skipping (and logging) any that no longer validates.
+
+    Writes validate with the read model, so this should never skip; if it does, one bad item
+    must not fail a whole filter, count or get_scheduled_flow_runs for every caller."""
+    for item in items:
+        try:
+            yield decode(item)
+        except (ValueError, RecursionError) as exc:  # pydantic's ValidationError is a ValueError
+            logger.error("Skipping unreadable %s item %s %s: %s", item.entity, item.PK, item.SK, str(exc)[:500])
 
 
 def get(pk: str, sk: str = META) -> TableItem | None:

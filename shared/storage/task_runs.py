@@ -48,6 +48,7 @@ from shared.schemas.states import State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store
+from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
@@ -286,6 +287,7 @@ def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
         .put_new(_to_item(new_run))
         .put_new(state_store.to_item(new_run.id, outcome.state))
     )
+    _enqueue_if_deferred(batch, new_run, outcome.state)
     try:
         store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
@@ -320,6 +322,13 @@ def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
 # --- orchestrated state changes ------------------------------------------------------
 
 
+def _enqueue_if_deferred(batch: store.WriteBatch, run: TaskRun, state: State) -> None:
+    """A background task run (`task.delay()`, or its retry) entering SCHEDULED joins its task
+    key's queue in the same transaction (the reference's EnqueueScheduledTasks rule)."""
+    if state.type == StateType.SCHEDULED and state.state_details.deferred:
+        batch.put(task_queue.to_item(run))
+
+
 def _write_outcome(
     before: TaskRun, outcome: OrchestrationOutcome[TaskRun], slots: concurrency_slots.SlotSnapshot | None = None
 ) -> None:
@@ -333,6 +342,7 @@ def _write_outcome(
         # Tag concurrency slots are taken / given back with the state, atomically.
         holder = ConcurrencyLeaseHolder(type="task_run", id=before.id)
         concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
+    _enqueue_if_deferred(batch, outcome.run, outcome.state)
     store.transact(batch)
     observed_states.note([outcome.state])
 

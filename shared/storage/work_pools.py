@@ -123,16 +123,16 @@ def read(pool_id: UUID) -> StoredWorkPool | None:
 def read_many(pool_ids: Iterable[UUID]) -> list[StoredWorkPool]:
     pointers = store.batch_get((_id_key(pid), store.META) for pid in pool_ids)
     names = [json.loads(p.body)["name"] for p in pointers if p.body]
-    return [from_item(item) for item in store.batch_get((pool_key(n), store.META) for n in names)]
+    return list(store.readable(store.batch_get((pool_key(n), store.META) for n in names), from_item))
 
 
 def list_all() -> list[StoredWorkPool]:
-    return [from_item(item) for item in store.query(ALL_POOLS, index="GSI1")]
+    return list(store.readable(store.query(ALL_POOLS, index="GSI1"), from_item))
 
 
 def list_ready() -> list[StoredWorkPool]:
     # GSIs lag: re-check the status on the body.
-    return [p for p in map(from_item, store.query(READY_POOLS, index="GSI2")) if p.status == WorkPoolStatus.READY]
+    return [p for p in store.readable(store.query(READY_POOLS, index="GSI2"), from_item) if p.status == WorkPoolStatus.READY]
 
 
 def candidates(ids: list[UUID] | None = None, names: list[str] | None = None) -> list[StoredWorkPool]:
@@ -141,7 +141,7 @@ def candidates(ids: list[UUID] | None = None, names: list[str] | None = None) ->
         return read_many(ids)
     if names is not None:
         found = store.batch_get((pool_key(n), store.META) for n in dict.fromkeys(names))
-        return [from_item(item) for item in found]
+        return list(store.readable(found, from_item))
     return list_all()
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
+import time
 from collections.abc import Callable, Iterable
 from uuid import UUID
 
@@ -280,7 +282,29 @@ def _status_after(queue: WorkQueue, values: dict[str, object], now: datetime.dat
     return queue.status
 
 
+MAX_UPDATE_ATTEMPTS = 6
+
+
 def update(queue: WorkQueue, changes: WorkQueueUpdate) -> WorkQueue:
+    """Apply a PATCH; a lost race (a worker's poll stamped the queue meanwhile) is re-applied on a fresh read.
+
+    Polls write last_polled on every get_scheduled_flow_runs, so with workers polling a single attempt
+    lost about one update in four (a 503); the pool PATCH already retried the same way."""
+    for attempt in range(MAX_UPDATE_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0.005, 0.03) * attempt)
+            fresh = read(queue.id)
+            if fresh is None:
+                raise WorkQueueNotFound("work queue not found")
+            queue = fresh
+        try:
+            return _update_once(queue, changes)
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate(queue.name)
+
+
+def _update_once(queue: WorkQueue, changes: WorkQueueUpdate) -> WorkQueue:
     values = changes.model_dump(exclude_unset=True)
     if values.get("name") is None:
         values.pop("name", None)

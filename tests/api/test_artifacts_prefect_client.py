@@ -10,12 +10,14 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey, ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 
 @pytest.fixture
-def prefect_client(api_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncPrefectClient]:
-    monkeypatch.setenv("PREFECT_API_URL", api_url)
-    with get_client(sync_client=True) as client:
+def prefect_client(api_url: str) -> Iterator[SyncPrefectClient]:
+    # prefect reads its settings once at import: an environment variable set afterwards is not seen, and
+    # the client would start an ephemeral server instead of talking to the stack.
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
         yield client
 
 

@@ -98,3 +98,16 @@ def test_pause_and_resume(client: httpx.Client) -> None:
     assert client.post(f"/deployments/{dep['id']}/resume_deployment").status_code == 200
     assert client.get(f"/deployments/{dep['id']}").json()["paused"] is False
     assert client.post(f"/deployments/{uuid.uuid4()}/pause_deployment").status_code == 404
+
+
+def test_patch_with_null_job_variables_keeps_them(client: httpx.Client) -> None:
+    # Found by the conformance suite: the reference answers 204 and keeps the stored job variables
+    # (the prefect client sends null for fields it was not given); this was a 422.
+    flow = _flow(client)
+    pool = f"pool-{uuid.uuid4().hex[:8]}"
+    assert client.post("/work_pools/", json={"name": pool, "type": "process"}).status_code == 201
+    dep = _deployment(client, flow["id"], work_pool_name=pool, job_variables={"env": {"A": "1"}}).json()
+    response = client.patch(f"/deployments/{dep['id']}", json={"job_variables": None, "description": "d"})
+    assert response.status_code == 204, response.text
+    after = client.get(f"/deployments/{dep['id']}").json()
+    assert after["job_variables"] == {"env": {"A": "1"}} and after["description"] == "d"

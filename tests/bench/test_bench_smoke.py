@@ -12,7 +12,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 OPS = {"create_flow_run", "set_state_pending", "set_state_running", "set_state_completed", "read_flow_run",
-       "filter_by_state", "filter_by_flow", "filter_sorted_expected_start", "logs_batch_create"}
+       "filter_by_state", "filter_by_flow", "filter_sorted_expected_start", "logs_batch_create",
+       # The UI's dashboard / list queries (bench/ui_queries.py).
+       "ui_flow_runs_history", "ui_flows_count_deployments", "ui_flows_next_runs", "ui_flow_runs_count_task_runs",
+       "ui_task_runs_dashboard_counts", "ui_task_runs_count", "flow_run_graph_v2"}
 
 
 @pytest.mark.timeout(180)
@@ -30,6 +33,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert res[side]["client_flows"], side
     floor = res["serverflow"]["floor"]
     assert floor["set_state_pending"]["ddb_calls_per_op"] > 0  # the botocore hook counted calls
+    assert floor["flow_run_graph_v2"]["items_read_all_per_op"] > 0  # reads by key are counted too
     assert "total" in res["cost"]["per_million_flow_runs"]
     # The AWS path: the client's websocket frames replayed through the Lambda handler, one invocation each.
     replays = [f["aws_ws_replay"] for f in res["serverflow"]["client_flows"] if "aws_ws_replay" in f]

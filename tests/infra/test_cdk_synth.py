@@ -46,3 +46,22 @@ def test_the_lambda_asset_bundles_the_lambda_lock_for_arm64(tmp_path: Path) -> N
     assert list(tmp_path.glob("pydantic_core/*aarch64*.so")), "compiled wheels are the Lambda platform's"
     assert (tmp_path / "functions" / "flows" / "handler.py").exists() and (tmp_path / "shared" / "api" / "app.py").exists()
     assert not (tmp_path / "tests").exists() and not (tmp_path / ".venv").exists()
+
+
+def test_cdk_app_uploads_the_extracted_ui_into_the_templates_ui_bucket(tmp_path: Path) -> None:
+    from infra import ui_assets
+    from infra.cdk.app import build_app
+
+    build_app(str(tmp_path)).synth()
+    synthesized = json.loads(next(tmp_path.glob("*.template.json")).read_text())
+    uploads = [r for r in synthesized["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
+    assert len(uploads) == 1
+    assert uploads[0]["Properties"]["DestinationBucketName"] == {"Ref": "UiBucket"}
+    assert uploads[0]["Properties"]["DistributionId"] == {"Ref": "Distribution"}
+    # The uploaded asset is build/ui: both bundles, base URLs filled in.
+    assets = json.loads(next(tmp_path.glob("*.assets.json")).read_text())
+    staged = [tmp_path / f["source"]["path"] for f in assets["files"].values()]
+    ui_dirs = [d for d in staged if (d / "v2" / "index.html").exists()]
+    assert ui_dirs, "the UI folder is a CDK asset"
+    index = (ui_dirs[0] / "v2" / "index.html").read_text()
+    assert ui_assets.BASE_URL_PLACEHOLDER not in index and 'src="/v2/assets/' in index

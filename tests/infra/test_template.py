@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from infra.template import TEMPLATE_PATH, function_domains, http_domains, http_routes, resources, table_definition
-from shared.api.app import API_PREFIX
+from shared.api.app import route_prefix
 from shared.api.registry import DOMAIN_ROUTERS, load_router
 from shared.storage.table import INDEXES, TableItem
 
@@ -66,7 +66,7 @@ def test_every_served_route_is_routed_by_the_template_to_its_owning_function() -
     checked = 0
     for domain in DOMAIN_ROUTERS:
         for route in load_router(domain).routes:
-            path = API_PREFIX + route.path  # type: ignore[attr-defined]
+            path = route_prefix(domain) + route.path  # type: ignore[attr-defined]
             if isinstance(route, APIWebSocketRoute):
                 continue  # checked below: websockets go through CloudFront to the WebSocket API
             assert isinstance(route, APIRoute)
@@ -85,4 +85,4 @@ def test_websocket_routes_share_the_rest_host_through_cloudfront() -> None:
     for domain in DOMAIN_ROUTERS:
         for route in load_router(domain).routes:
             if isinstance(route, APIWebSocketRoute):
-                assert API_PREFIX + route.path in socket_paths, f"websocket {route.path} not routed to the WebSocket API"
+                assert route_prefix(domain) + route.path in socket_paths, f"websocket {route.path} not routed to the WebSocket API"

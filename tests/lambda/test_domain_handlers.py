@@ -30,12 +30,18 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "work_queues": ("POST", "/api/work_queues/filter", {"limit": 5}),
     "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
     "collections": ("GET", "/api/collections/views/aggregate-worker-metadata", None),
-    "blocks": ("GET", "/api/block_types/slug/secret", None),
     "variables": ("POST", "/api/variables/count", {}),
     "saved_searches": ("POST", "/api/saved_searches/filter", {"limit": 5}),
     "task_workers": ("POST", "/api/task_workers/filter", {"task_worker_filter": {"task_keys": ["lambda-path.task"]}}),
     "templates": ("POST", "/api/templates/validate", "Hello {{ flow_run.name }}"),
     "observed_states": ("GET", "/api/observed-states?query=Pend&order_by=NAME_ASC", None),
+    "blocks": ("GET", "/api/block_types/slug/secret", None),
+    "automations": ("POST", "/api/automations/count", {}),
+    # Past every limit other tests create: both paths read the same (empty) page.
+    "concurrency_limits": ("POST", "/api/concurrency_limits/filter", {"limit": 1, "offset": 100000}),
+    "concurrency_limits_v2": ("POST", "/api/v2/concurrency_limits/filter", {"limit": 1, "offset": 100000}),
+    "ui": ("POST", "/api/ui/flow_runs/count-task-runs", {"flow_run_ids": ["{flow_run_id}"]}),
+    "ui_settings": ("GET", "/ui-settings", None),
 }
 
 
@@ -98,11 +104,16 @@ def test_lambda_handler_matches_local_server(domain: str, lambda_env: None, seed
     path, body = _fill(path, seeded), _fill(body, seeded)
     handler = importlib.import_module(f"functions.{domain}.handler").handler
     response = handler(http_api_event(method, path, body), LambdaContext())
-    local = client_module.request(method, path.removeprefix("/api"), json=body)
+    # Served under /api like the client's base URL, or at the root (/ui-settings).
+    url = path.removeprefix("/api") if path.startswith("/api/") else str(client_module.base_url.copy_with(path=path))
+    local = client_module.request(method, url, json=body)
     assert response["statusCode"] == local.status_code, (domain, response, local.text)
     if not local.content:  # e.g. 204 No Content
         assert not response.get("body")
     else:
-        assert _without_clock_fields(decode_body(response)) == _without_clock_fields(local.json())
+        lambda_body, local_body = decode_body(response), local.json()
+        if domain == "ui_settings":  # api_url is each request's own origin + /api
+            assert lambda_body.pop("api_url").endswith("/api") and local_body.pop("api_url").endswith("/api")
+        assert _without_clock_fields(lambda_body) == _without_clock_fields(local_body)
     if domain != "csrf_token":  # csrf is disabled: a 422 is the contract
         assert local.status_code < 400

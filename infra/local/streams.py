@@ -1,0 +1,135 @@
+"""Run the template's stream-fed functions locally, as Lambda's event source mappings do.
+
+Each function declared with a `DynamoDB` event on the table's stream gets its own reader
+(an event source mapping is independent per function): it long-polls the emulator's
+DynamoDB Streams API from LATEST, applies the event's FilterCriteria, and invokes the
+handler with batches of up to BatchSize records, the same `{"Records": [...]}` event
+Lambda delivers. A failing batch is retried (as Lambda does, bounded here), then skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from infra.local.schedules import LocalLambdaContext
+from infra.template import resources
+
+logger = logging.getLogger("serverflow.local.streams")
+
+POLL_SECONDS = 0.05
+RETRIES = 2
+
+
+@dataclass(frozen=True)
+class StreamFunction:
+    logical_id: str
+    handler: str
+    batch_size: int
+    filter_patterns: tuple[dict[str, Any], ...]
+
+
+def stream_functions() -> list[StreamFunction]:
+    found: list[StreamFunction] = []
+    for logical_id, resource in resources("AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            event_props = event["Properties"]
+            filters = (event_props.get("FilterCriteria") or {}).get("Filters") or []
+            patterns = tuple(json.loads(f["Pattern"]) for f in filters)
+            found.append(StreamFunction(logical_id, props["Handler"], int(event_props.get("BatchSize", 100)), patterns))
+    return found
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """The subset of Lambda's filter syntax the template uses: nested keys, value lists."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(k in value and _matches(p, value[k]) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return value in pattern
+    return bool(pattern == value)
+
+
+def passes(function: StreamFunction, record: dict[str, Any]) -> bool:
+    return not function.filter_patterns or any(_matches(p, record) for p in function.filter_patterns)
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    # boto3 parses ApproximateCreationDateTime into a datetime; Lambda delivers epoch seconds.
+    dynamodb = dict(record.get("dynamodb") or {})
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    return {**record, "dynamodb": dynamodb, "eventSource": "aws:dynamodb"}
+
+
+class StreamReader:
+    """One thread per stream-fed function."""
+
+    def __init__(self, functions: list[StreamFunction], endpoint_url: str, region: str, table_name: str) -> None:
+        self.functions = functions
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.table_name = table_name
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for function in self.functions:
+            iterator = self._latest_iterator()
+            thread = threading.Thread(target=self._loop, args=(function, iterator), name=f"stream-{function.logical_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _client(self) -> Any:
+        return boto3.client("dynamodbstreams", endpoint_url=self.endpoint_url, region_name=self.region)
+
+    def _latest_iterator(self) -> str:
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.endpoint_url, region_name=self.region)
+        arn = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        streams = self._client()
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        return str(streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"])
+
+    def _loop(self, function: StreamFunction, iterator: str) -> None:
+        streams = self._client()
+        module_name, attr = function.handler.rsplit(".", 1)
+        handler = getattr(importlib.import_module(module_name), attr)
+        while not self._stop.is_set():
+            try:
+                answer = streams.get_records(ShardIterator=iterator, Limit=function.batch_size)
+            except Exception:
+                logger.exception("Reading the table stream for %s failed", function.logical_id)
+                self._stop.wait(1)
+                continue
+            iterator = answer.get("NextShardIterator") or iterator
+            records = [_jsonable(r) for r in answer.get("Records", []) if passes(function, r)]
+            if records:
+                self._invoke(function, handler, records)
+            if not answer.get("Records"):
+                self._stop.wait(POLL_SECONDS)
+
+    def _invoke(self, function: StreamFunction, handler: Any, records: list[dict[str, Any]]) -> None:
+        for attempt in range(RETRIES + 1):
+            context = LocalLambdaContext(function_name=function.logical_id, aws_request_id=str(uuid.uuid4()))
+            try:
+                handler({"Records": records}, context)
+                return
+            except Exception:
+                logger.exception("Stream function %s failed (attempt %d)", function.logical_id, attempt + 1)
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)

@@ -1,0 +1,70 @@
+"""Decode the table's stream (NEW_IMAGE records) into what consumers care about.
+
+The only code that knows which stored items are events, logs and queued background task
+runs on the stream: the
+fan-out and the trigger evaluator receive domain objects, so a change in how events are
+stored changes this module, not them. Records of other entities, removals (TTL expiry,
+deletes) and bodies that no longer validate are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.schemas.events import ReceivedEvent
+from shared.schemas.logs import Log
+from shared.storage import events as event_store
+from shared.storage import logs as log_store
+from shared.storage import task_queue
+from shared.storage.table import TableItem
+
+logger = logging.getLogger("serverflow.stream")
+
+
+@dataclass
+class NewItems:
+    events: list[ReceivedEvent] = field(default_factory=list)
+    logs: list[Log] = field(default_factory=list)
+    queued_task_runs: list[task_queue.QueuedTaskRun] = field(default_factory=list)
+
+
+def _string(image: Mapping[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    if isinstance(value, Mapping):
+        found = value.get("S")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
+    """Records as Lambda receives them (`{"eventName", "dynamodb": {"NewImage": ...}}`)."""
+    found = NewItems()
+    seen_events: set[str] = set()
+    for record in records:
+        if record.get("eventName") not in ("INSERT", "MODIFY"):
+            continue
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        entity, body = _string(image, "entity"), _string(image, "body")
+        if body is None:
+            continue
+        try:
+            if entity == event_store.ENTITY:
+                event = ReceivedEvent.model_validate_json(body)
+                # A re-delivered event overwrites its own item (MODIFY): deliver it once.
+                if record.get("eventName") == "INSERT" and str(event.id) not in seen_events:
+                    seen_events.add(str(event.id))
+                    found.events.append(event)
+            elif entity == log_store.ENTITY:
+                found.logs.append(Log.model_validate_json(body))
+            elif entity == task_queue.ENTITY and record.get("eventName") == "INSERT":
+                pk, sk = _string(image, "PK"), _string(image, "SK")
+                if pk and sk:
+                    found.queued_task_runs.append(task_queue.from_item(TableItem(pk, sk, entity=entity, body=body)))
+        except ValidationError:
+            logger.warning("Skipping a stream record whose %s body does not validate", entity)
+    return found
