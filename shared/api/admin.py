@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import status
+from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
 from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
-from shared.schemas.admin import ServerDefaultResultStorage, ServerSettings
+from shared.schemas.admin import (
+    ServerDefaultResultStorage,
+    ServerDefaultResultStorageUpdate,
+    ServerSettings,
+    cannot_store_results,
+)
 from shared.storage import admin as admin_store
+from shared.storage import block_documents as block_document_store
 
 # Prefect's REST API version (client/constants.py SERVER_API_VERSION in 3.9.1).
 SERVER_API_VERSION = "0.8.4"
@@ -63,9 +69,17 @@ def read_default_result_storage() -> ServerDefaultResultStorage:
     return admin_store.read_default_result_storage()
 
 
-@router.put("/admin/storage")
-def update_default_result_storage(configuration: ServerDefaultResultStorage) -> ServerDefaultResultStorage:
-    return admin_store.write_default_result_storage(configuration)
+@router.put("/admin/storage", description="Set the server default result storage block.")
+def update_default_result_storage(configuration: ServerDefaultResultStorageUpdate) -> ServerDefaultResultStorage:
+    block_id = configuration.default_result_storage_block_id
+    document = block_document_store.read(block_id)
+    if document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Block document {block_id} not found.")
+    if cannot_store_results(document.block_schema.capabilities if document.block_schema else None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"Block document {block_id} cannot be used for result storage."
+        )
+    return admin_store.write_default_result_storage(ServerDefaultResultStorage(default_result_storage_block_id=block_id))
 
 
 @router.delete("/admin/storage", status_code=status.HTTP_204_NO_CONTENT)

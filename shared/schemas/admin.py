@@ -14,6 +14,22 @@ class ServerDefaultResultStorage(APIBaseModel):
     default_result_storage_block_id: UUID | None = None
 
 
+class ServerDefaultResultStorageUpdate(APIBaseModel):
+    """PUT /admin/storage: the block document to use (required, as the reference)."""
+
+    default_result_storage_block_id: UUID = Field(
+        description="The block document ID of the server default result storage block."
+    )
+
+
+# What a block must be able to do to hold results (the reference's check).
+RESULT_STORAGE_CAPABILITY = "write-path"
+
+
+def cannot_store_results(capabilities: list[str] | None) -> bool:
+    return RESULT_STORAGE_CAPABILITY not in (capabilities or [])
+
+
 class ServerAPISettings(APIBaseModel):
     default_limit: int = 200
     # Comma-separated, as the reference reports server.api.cors_allowed_*.

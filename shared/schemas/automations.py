@@ -13,7 +13,7 @@ import re
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID, uuid4
 
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
 
 from shared.schemas.base import APIBaseModel, ObjectBaseModel
 from shared.schemas.events import ReceivedEvent, RelatedResource, Resource, ResourceSpecification
@@ -158,7 +158,21 @@ class SequenceTrigger(_Trigger):
         return len(self.triggers)
 
 
-Trigger = Annotated[Union[EventTrigger, CompoundTrigger, SequenceTrigger], Field(discriminator="type")]
+def _trigger_kind(value: Any) -> str:
+    """A trigger without a `type` is an event trigger, as the reference's (undiscriminated) union reads it."""
+    if isinstance(value, dict):
+        return str(value.get("type", "event"))
+    return str(getattr(value, "type", "event"))
+
+
+Trigger = Annotated[
+    Union[
+        Annotated[EventTrigger, Tag("event")],
+        Annotated[CompoundTrigger, Tag("compound")],
+        Annotated[SequenceTrigger, Tag("sequence")],
+    ],
+    Discriminator(_trigger_kind),
+]
 CompoundTrigger.model_rebuild()
 SequenceTrigger.model_rebuild()
 
