@@ -73,15 +73,17 @@ LAYOUT_SNIPPET = ("import time; c = time.process_time(); w = time.perf_counter()
                   "print('BENCH_LAMBDA', c, w, len(sys.modules))")
 
 
-def lambda_layout(python: str, timeout_s: float = 900.0) -> Path:
+def lambda_layout(python: str, install: bool = True, timeout_s: float = 900.0) -> Path | None:
     """A /var/task look-alike: the Lambda lock installed with `pip install --target` once per lock version
     (cached in the temp dir: the install is minutes, the copy of our code a fraction of a second), and this
-    checkout's code copied beside it afresh each call."""
+    checkout's code copied beside it afresh each call. None when not cached and `install` is off."""
     digest = hashlib.sha256(LAMBDA_LOCK.read_bytes()).hexdigest()[:12]
     root = Path(tempfile.gettempdir()) / f"serverflow-lambda-layout-{digest}"
     package = root / "package"
     done = root / ".installed"
     if not done.exists():
+        if not install:
+            return None
         shutil.rmtree(package, ignore_errors=True)
         subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
                         str(package), "-r", str(LAMBDA_LOCK)], check=True, timeout=timeout_s,
@@ -123,14 +125,16 @@ def time_lambda_import(module: str, layout: Path, python: str, repeats: int = 3,
             "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS, "meets_target": min_cpu_ms <= LAMBDA_IMPORT_TARGET_CPU_MS}
 
 
-def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None) -> dict[str, Any]:
+def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None, install: bool = True) -> dict[str, Any]:
     """Each handler's cold import in the Lambda layout, against the 300 ms CPU target."""
     python = server_python()
     try:
-        layout = lambda_layout(python)
+        layout = lambda_layout(python, install)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         return {"error": f"pip install --target failed: {stderr.decode(errors='replace')[-300:] or exc}"}
+    if layout is None:
+        return {"error": "layout not built yet (a full bench run installs it once per lock)"}
     return {"layout": str(layout), "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
             "handlers": [time_lambda_import(m, layout, python, repeats) for m in handler_modules()[:handler_limit]]}
 
@@ -147,7 +151,9 @@ def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[st
         ratio = (round(sdk["min_ms"] / ref["min_ms"], 4)
                  if "min_ms" in sdk and "min_ms" in ref and ref["min_ms"] else None)
         pairs[label] = {"serverflow": sdk, "prefect": ref, "serverflow_over_prefect": ratio}
-    return {"handlers": handlers, "lambda_layout": lambda_layout_report(repeats, handler_limit),
+    # The install takes minutes: smoke runs (handler_limit) use a cached layout only.
+    return {"handlers": handlers,
+            "lambda_layout": lambda_layout_report(repeats, handler_limit, install=handler_limit is None),
             "sdk_vs_prefect": pairs}
 
 
