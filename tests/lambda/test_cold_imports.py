@@ -1,7 +1,8 @@
 """What each Lambda handler pulls in at cold start (issue #13), checked structurally in a fresh interpreter.
 
 Timing belongs in bench/imports.py; here only which modules a cold import loads: the X-Ray SDK (~100 ms of
-every cold start) only when tracing is on.
+every cold start) only when tracing is on, and an API Lambda loads its own domain's router module only (the
+other domains' routers, schemas and routes are not built).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.api.registry import DOMAIN_ROUTERS
 from tests.server_env import REPO_ROOT, server_python
 
 HANDLERS = sorted(p.parent.name for p in (REPO_ROOT / "functions").glob("*/handler.py"))
@@ -21,7 +23,7 @@ API_DOMAIN = "artifacts"
 
 PROBE = ("import json, sys; import functions.{domain}.handler; "
          "print('PROBE', json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {watched!r})))")
-WATCHED = ("aws_xray_sdk",)
+WATCHED = ("aws_xray_sdk", "shared")
 
 
 def loaded_modules(domain: str, tracing: bool) -> set[str]:
@@ -40,7 +42,11 @@ def loaded_modules(domain: str, tracing: bool) -> set[str]:
 
 @pytest.mark.parametrize("domain", HANDLERS)
 def test_handler_cold_import_skips_xray_when_tracing_is_off(domain: str) -> None:
-    assert not {m for m in loaded_modules(domain, tracing=False) if m.startswith("aws_xray_sdk")}
+    loaded = loaded_modules(domain, tracing=False)
+    assert not {m for m in loaded if m.startswith("aws_xray_sdk")}
+    if domain in DOMAIN_ROUTERS:
+        assert DOMAIN_ROUTERS[domain] in loaded  # the probe sees router modules
+        assert loaded & {m for d, m in DOMAIN_ROUTERS.items() if d != domain} == set()
 
 
 def test_tracing_on_does_load_xray() -> None:
