@@ -1,12 +1,21 @@
-"""Cold import times, each in a fresh interpreter (min and median of a few runs)."""
+"""Cold import times, each in a fresh interpreter (min and median of a few runs).
+
+Handlers are timed twice: in the server venv (what the local stack runs) and in a Lambda-like layout
+(issue #13): requirements.txt installed with `pip install --target`, functions/ shared/ sdk/ beside it, a
+`python -S` interpreter that sees nothing else, CPU time (process_time) measured next to wall time since
+the bench box is shared and wall time mostly measures the neighbours.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +63,86 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
             "median_ms": round(statistics.median(times) * 1000, 1), "modules_loaded": modules, "runs": len(times)}
 
 
+# Issue #13: a domain handler's cold import must stay within this much CPU in the Lambda layout.
+LAMBDA_IMPORT_TARGET_CPU_MS = 300.0
+LAMBDA_LOCK = REPO / "requirements.txt"
+# What sam build (CodeUri: .) puts in /var/task besides the dependencies; the worker's PYTHONPATH adds sdk/.
+LAMBDA_CODE_DIRS = ("functions", "shared", "sdk")
+LAYOUT_SNIPPET = ("import time; c = time.process_time(); w = time.perf_counter(); import {module}; "
+                  "c = time.process_time() - c; w = time.perf_counter() - w; import sys; "
+                  "print('BENCH_LAMBDA', c, w, len(sys.modules))")
+
+
+def lambda_layout(python: str, install: bool = True, timeout_s: float = 900.0) -> Path | None:
+    """A /var/task look-alike: the Lambda lock installed with `pip install --target` once per lock version
+    (cached in the temp dir: the install is minutes, the copy of our code a fraction of a second), and this
+    checkout's code copied beside it afresh each call. None when not cached and `install` is off."""
+    digest = hashlib.sha256(LAMBDA_LOCK.read_bytes()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"serverflow-lambda-layout-{digest}"
+    package = root / "package"
+    done = root / ".installed"
+    if not done.exists():
+        if not install:
+            return None
+        shutil.rmtree(package, ignore_errors=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
+                        str(package), "-r", str(LAMBDA_LOCK)], check=True, timeout=timeout_s,
+                       capture_output=True)
+        done.touch()
+    code = root / "task"
+    shutil.rmtree(code, ignore_errors=True)
+    for name in LAMBDA_CODE_DIRS:
+        shutil.copytree(REPO / name, code / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+def time_lambda_import(module: str, layout: Path, python: str, repeats: int = 3,
+                       timeout_s: float = 60.0) -> dict[str, Any]:
+    """CPU and wall time of `import module` in `repeats` fresh `python -S` interpreters that see only the
+    layout (no site-packages), with the env a Lambda cold start has."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **LAMBDA_ENV,
+           "PYTHONPATH": os.pathsep.join(str(p) for p in (layout / "task", layout / "task" / "sdk",
+                                                         layout / "package"))}
+    cpu: list[float] = []
+    wall: list[float] = []
+    modules = 0
+    for _ in range(repeats):
+        try:
+            p = subprocess.run([python, "-S", "-c", LAYOUT_SNIPPET.format(module=module)], cwd=str(layout),
+                               env=env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return {"module": module, "error": f"timeout {timeout_s}s"}
+        line = next((ln for ln in p.stdout.splitlines() if ln.startswith("BENCH_LAMBDA ")), None)
+        if line is None:
+            return {"module": module, "error": (p.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        _, c, w, n = line.split()
+        cpu.append(float(c))
+        wall.append(float(w))
+        modules = int(n)
+    min_cpu_ms = round(min(cpu) * 1000, 1)
+    return {"module": module, "cpu_min_ms": min_cpu_ms, "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
+            "wall_min_ms": round(min(wall) * 1000, 1), "modules_loaded": modules, "runs": len(cpu),
+            "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS, "meets_target": min_cpu_ms <= LAMBDA_IMPORT_TARGET_CPU_MS}
+
+
+def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None, install: bool = True) -> dict[str, Any]:
+    """Each handler's cold import in the Lambda layout, against the 300 ms CPU target."""
+    python = server_python()
+    try:
+        layout = lambda_layout(python, install)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        stderr = getattr(exc, "stderr", b"") or b""
+        return {"error": f"pip install --target failed: {stderr.decode(errors='replace')[-300:] or exc}"}
+    if layout is None:
+        return {"error": "layout not built yet (a full bench run installs it once per lock)"}
+    return {"layout": str(layout), "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
+            "handlers": [time_lambda_import(m, layout, python, repeats) for m in handler_modules()[:handler_limit]]}
+
+
 def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[str, Any]:
-    """Handlers (each alone, Lambda-like env) and `import serverflow` vs `import prefect`."""
-    # Handlers in the server env (what Lambda ships); the SDK beside prefect in the test env.
+    """Handlers (each alone, Lambda-like env; again in the Lambda layout) and `import serverflow` vs
+    `import prefect`."""
+    # Handlers in the server env (what the stack runs); the SDK beside prefect in the test env.
     handlers = [time_import(m, repeats, LAMBDA_ENV, python=server_python()) for m in handler_modules()[:handler_limit]]
     pairs = {}
     for label, stmt in (("import", "import {pkg}"), ("flow_task", "from {pkg} import flow, task")):
@@ -65,7 +151,10 @@ def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[st
         ratio = (round(sdk["min_ms"] / ref["min_ms"], 4)
                  if "min_ms" in sdk and "min_ms" in ref and ref["min_ms"] else None)
         pairs[label] = {"serverflow": sdk, "prefect": ref, "serverflow_over_prefect": ratio}
-    return {"handlers": handlers, "sdk_vs_prefect": pairs}
+    # The install takes minutes: smoke runs (handler_limit) use a cached layout only.
+    return {"handlers": handlers,
+            "lambda_layout": lambda_layout_report(repeats, handler_limit, install=handler_limit is None),
+            "sdk_vs_prefect": pairs}
 
 
 if __name__ == "__main__":

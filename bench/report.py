@@ -124,7 +124,20 @@ def import_table(res: dict[str, Any]) -> str:
             rows.append([p.get("stmt", f"{side} {label}"), _f(p.get("min_ms")), _f(p.get("median_ms")),
                          _f(p.get("modules_loaded")), p.get("error", "")[:60]])
         rows.append([f"  ratio serverflow/prefect ({label})", _f(pair.get("serverflow_over_prefect"), 4), "", "", ""])
-    return _table(["cold import (fresh interpreter)", "min ms", "median ms", "modules", "error"], rows)
+    table = _table(["cold import (fresh interpreter)", "min ms", "median ms", "modules", "error"], rows)
+    return table + "\n\n" + lambda_import_table(imp.get("lambda_layout") or {})
+
+
+def lambda_import_table(lay: dict[str, Any]) -> str:
+    """Issue #13's target: each handler's cold import in the pip --target layout, in CPU ms."""
+    if lay.get("error"):
+        return f"Lambda layout: {lay['error']}"
+    target = lay.get("target_cpu_ms", 300)
+    rows = [[h["module"], _f(h.get("cpu_min_ms")), _f(h.get("cpu_median_ms")), _f(h.get("wall_min_ms")),
+             _f(h.get("modules_loaded")), ("ok" if h.get("meets_target") else "OVER") if "cpu_min_ms" in h else "",
+             h.get("error", "")[:60]] for h in lay.get("handlers", [])]
+    return _table([f"cold import, Lambda layout (python -S, pip --target; target <= {_f(target)} ms CPU)",
+                   "CPU min ms", "CPU median ms", "wall min ms", "modules", "target", "error"], rows)
 
 
 # Issue #13's targets, priced on the path AWS runs.

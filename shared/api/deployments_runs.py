@@ -9,8 +9,7 @@ from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Response, status
 
-from shared.api.dependencies import LimitBody
-from shared.api.flow_runs import _created_by
+from shared.api.dependencies import LimitBody, created_by_header
 from shared.api.routing import ServerflowRouter
 from shared.maintenance import scheduler
 from shared.maintenance.dispatch import dispatch_new_run
@@ -129,7 +128,7 @@ def create_flow_run_from_deployment(
     flow_run: DeploymentFlowRunCreate,
     response: Response,
     deployment_id: UUID = Path(..., alias="id"),
-    created_by: CreatedBy | None = Depends(_created_by),
+    created_by: CreatedBy | None = Depends(created_by_header),
 ) -> FlowRun:
     """A run due within the SQS delay window is sent to its pool's queue straight away."""
     deployment = _read_deployment_or_404(deployment_id)
@@ -154,7 +153,7 @@ def create_flow_run_from_deployment(
 def bulk_create_flow_runs_from_deployment(
     flow_runs: list[DeploymentFlowRunCreate] = Body(..., description="List of flow run configurations to create"),
     deployment_id: UUID = Path(..., alias="id", description="The deployment id"),
-    created_by: CreatedBy | None = Depends(_created_by),
+    created_by: CreatedBy | None = Depends(created_by_header),
 ) -> FlowRunBulkCreateResponse:
     if len(flow_runs) > BULK_CREATE_LIMIT:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"Cannot create more than {BULK_CREATE_LIMIT} flow runs at once.")

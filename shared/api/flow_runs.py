@@ -6,16 +6,15 @@ Paths use the `{id:uuid}` convertor like the reference, so a malformed id is a 4
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Body, Depends, Header, HTTPException, Path, Query, Response, status
+from fastapi import Body, Depends, HTTPException, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from pydantic import BaseModel, Field
 
-from shared.api.dependencies import LimitBody, page_count
+from shared.api.dependencies import LimitBody, created_by_header, page_count
 from shared.api.routing import ServerflowRouter
 from shared.api.flow_run_input import router as input_router
 from shared.api.flow_run_logs import router as logs_download_router
@@ -71,25 +70,11 @@ def _not_found_by_id(exc: FlowRunNotFound) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
 
 
-def _created_by(
-    prefect_automation_id: UUID | None = Header(None, include_in_schema=False),
-    prefect_automation_name: str | None = Header(None, include_in_schema=False),
-) -> CreatedBy | None:
-    # Runs created by an automation's action carry its id and base64 name in headers.
-    if prefect_automation_id is None or not prefect_automation_name:
-        return None
-    try:
-        display = base64.b64decode(prefect_automation_name.encode()).decode()
-    except Exception:  # noqa: BLE001 - a bad header just means no provenance
-        return None
-    return CreatedBy(id=prefect_automation_id, type="AUTOMATION", display_value=display) if display else None
-
-
 @router.post("/")
 def create_flow_run(
     flow_run: FlowRunCreate,
     response: Response,
-    created_by: CreatedBy | None = Depends(_created_by),
+    created_by: CreatedBy | None = Depends(created_by_header),
 ) -> FlowRun:
     try:
         run, created = flow_run_store.create(flow_run, created_by=created_by, placement=work_queue_placement(flow_run))

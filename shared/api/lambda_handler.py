@@ -30,7 +30,13 @@ def build_lambda_handler(domain: str) -> LambdaHandler:
     service = f"serverflow-{domain}"
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", service)
     logger = Logger(service=service)
-    handle: LambdaHandler = Mangum(create_app([domain]), lifespan="off")
+    adapter = Mangum(create_app([domain]), lifespan="off")
+
+    # A named function, not the Mangum instance: the Tracer's decorator reads the handler's __name__.
+    def asgi_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return adapter(event, context)
+
+    handle: LambdaHandler = asgi_handler
     # At init, once per container: the API key comes from Secrets Manager (fails closed if unreadable).
     get_settings()
     if tracing_enabled():

@@ -8,12 +8,10 @@ fetched: an empty registry makes them fail as unresolvable instead.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import referencing
-import referencing.exceptions
-from jsonschema.validators import Draft202012Validator
+if TYPE_CHECKING:
+    import jsonschema
 
 
 class SchemaValidationError(ValueError):
@@ -67,6 +65,11 @@ def preprocess_schema(schema: dict[str, Any], allow_none_with_default: bool = Fa
 
 
 def check_schema(schema: dict[str, Any]) -> None:
+    # jsonschema is imported on first use, not at import: the deployments, work pools and flow runs
+    # Lambdas load this module but most of their cold starts never validate a schema (issue #13).
+    import jsonschema
+    from jsonschema.validators import Draft202012Validator
+
     try:
         Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -94,6 +97,12 @@ def validate_value(
         schema = preprocess_schema(schema, allow_none_with_default)
     if ignore_required:
         schema = without_required(schema)
+    # Imported on first use (cold start, see check_schema).
+    import jsonschema
+    import referencing
+    import referencing.exceptions
+    from jsonschema.validators import Draft202012Validator
+
     try:
         jsonschema.validate(value, schema, Draft202012Validator, registry=referencing.Registry())
     except referencing.exceptions.Unresolvable as exc:

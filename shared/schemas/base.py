@@ -20,22 +20,29 @@ def now_utc() -> datetime.datetime:
 
 
 class APIBaseModel(BaseModel):
-    """Every payload: unknown fields are ignored, as the reference server does."""
+    """Every payload: unknown fields are ignored, as the reference server does.
+
+    defer_build: a Lambda imports many models it never uses (issue #13: building every schema at import was
+    ~90 ms of each cold start); pydantic builds a model's validator on its first use instead.
+    """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="ignore",
         ser_json_timedelta="float",
         populate_by_name=True,
+        defer_build=True,
     )
 
 
 class ActionBaseModel(BaseModel):
-    """Create/update payloads: the reference forbids unknown fields here (422)."""
+    """Create/update payloads: the reference forbids unknown fields here (422). Built on first use, as
+    APIBaseModel (cold start)."""
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="forbid",
         ser_json_timedelta="float",
         populate_by_name=True,
+        defer_build=True,
     )
 
 

@@ -19,9 +19,6 @@ import zoneinfo
 from typing import Annotated, Any, ClassVar, Union
 from uuid import UUID
 
-import dateutil.rrule
-import dateutil.tz
-from croniter import croniter
 from pydantic import (
     AfterValidator,
     ConfigDict,
@@ -105,6 +102,10 @@ class IntervalSchedule(APIBaseModel):
 
 
 def check_cron_string(value: str) -> str:
+    # croniter and dateutil.rrule are imported on first use, not with the schemas: most Lambdas load this
+    # module through the deployment/flow-run schemas but never parse a schedule (cold start, issue #13).
+    from croniter import croniter
+
     if not croniter.is_valid(value):
         raise ValueError(f'Invalid cron string: "{value}"')
     # croniter also accepts random ("R") and hashed ("H") fields; the reference does not.
@@ -137,6 +138,8 @@ class CronSchedule(APIBaseModel):
 
 
 def check_rrule_string(value: str) -> str:
+    import dateutil.rrule  # on first use (cold start, see check_cron_string)
+
     try:
         dateutil.rrule.rrulestr(value, cache=True)
     except ValueError as exc:
@@ -212,6 +215,10 @@ def normalize_rrule_string(rule: str, *, timezone: str | None = None, now: datet
     """
     if "DTSTART" in rule.upper():
         return rule
+    # On first use (cold start, see check_cron_string).
+    import dateutil.rrule
+    import dateutil.tz
+
     try:
         parsed = dateutil.rrule.rrulestr(rule, dtstart=LEGACY_RRULE_ANCHOR, cache=False)
     except (ValueError, TypeError):

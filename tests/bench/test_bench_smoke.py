@@ -41,6 +41,9 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert res["cost"]["aws_path"]["per_million_task_runs"]["total"] > 0
     assert "target $ per 1M task runs" in p.stdout
     assert res["imports"]["handlers"]
+    layout = res["imports"]["lambda_layout"]  # cached from a full run, or says it is not built yet
+    assert layout.get("handlers") or "not built" in layout.get("error", ""), layout
+    assert "Lambda layout" in p.stdout
     sdk_flows = res["serverflow"]["sdk_flows"]
     assert [f["state"] for f in sdk_flows] == ["COMPLETED", "COMPLETED"], sdk_flows
     assert res["serverflow"]["sdk_vs_prefect_per_task"]["serverflow_ms"] is not None

@@ -147,9 +147,13 @@ def merge_hints(target: Hints, extra: Hints) -> Hints:
 
 
 class FilterBaseModel(BaseModel):
-    """A filter: unknown keys are a 422, as in the reference."""
+    """A filter: unknown keys are a 422, as in the reference.
 
-    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", ser_json_timedelta="float")
+    defer_build: each Lambda imports every filter but uses a few; building them all at import was a large
+    part of a cold start (issue #13), so pydantic builds each on first use.
+    """
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", ser_json_timedelta="float", defer_build=True)
 
     # Criteria AND-ed; operator filters override `_combine`.
     def _checks(self, obj: Any, ctx: FilterContext | None) -> list[bool]:

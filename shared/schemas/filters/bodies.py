@@ -53,7 +53,8 @@ def page_count(count: int, limit: int) -> int:
 
 
 class _Body(BaseModel):
-    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
+    # Built on first use: a Lambda serves the bodies of its own domain only (cold start, issue #13).
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore", defer_build=True)
 
     def effective_limit(self) -> int:
         return resolve_limit(getattr(self, "limit", None))
