@@ -286,13 +286,24 @@ class ResumeAutomation(_Selected):
     automation_id: UUID | None = None
 
 
+_ACTIONS = (
+    DoNothing, RunDeployment, PauseDeployment, ResumeDeployment, ChangeFlowRunState, CancelFlowRun,
+    SuspendFlowRun, ResumeFlowRun, CallWebhook, SendNotification, PauseWorkPool, ResumeWorkPool,
+    PauseWorkQueue, ResumeWorkQueue, PauseAutomation, ResumeAutomation,
+)
+
+
+def _action_kind(value: Any) -> str:
+    """An action without a `type` is do-nothing: the reference's undiscriminated union takes its first
+    member, whose fields all have defaults (the prefect client drops unset fields, `type` among them)."""
+    if isinstance(value, dict):
+        return str(value.get("type", "do-nothing"))
+    return str(getattr(value, "type", "do-nothing"))
+
+
 Action = Annotated[
-    Union[
-        DoNothing, RunDeployment, PauseDeployment, ResumeDeployment, ChangeFlowRunState, CancelFlowRun,
-        SuspendFlowRun, ResumeFlowRun, CallWebhook, SendNotification, PauseWorkPool, ResumeWorkPool,
-        PauseWorkQueue, ResumeWorkQueue, PauseAutomation, ResumeAutomation,
-    ],
-    Field(discriminator="type"),
+    Union[tuple(Annotated[cls, Tag(cls.model_fields["type"].default)] for cls in _ACTIONS)],  # type: ignore[valid-type]
+    Discriminator(_action_kind),
 ]
 
 
