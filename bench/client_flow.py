@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.flow_shapes import bench_flow
+
 T_PROCESS = time.perf_counter()
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 requests_sent: Counter[str] = Counter()
@@ -74,20 +76,7 @@ def main() -> None:
         # Registered before prefect's events worker starts, so it runs after that worker's exit flush.
         atexit.register(lambda: Path(args.frames_out).write_text("".join(frame + "\n" for frame in frames_sent)))
 
-    @task
-    def trivial(i: int) -> int:
-        return i
-
-    @flow(name=f"bench-{args.mode}")
-    def sequential(n: int) -> int:
-        return sum(trivial(i) for i in range(n))
-
-    @flow(name=f"bench-{args.mode}")
-    def submitted(n: int) -> int:
-        futures = [trivial.submit(i) for i in range(n)]
-        return sum(f.result() for f in futures)
-
-    fn = sequential if args.mode == "sequential" else submitted
+    fn = bench_flow(flow, task, args.mode, f"bench-{args.mode}")
     t0 = time.perf_counter()
     state = fn(args.tasks, return_state=True)
     flow_s = time.perf_counter() - t0

@@ -10,6 +10,8 @@ import argparse
 import json
 import time
 
+from bench.flow_shapes import bench_flow
+
 T_PROCESS = time.perf_counter()
 
 
@@ -24,20 +26,7 @@ def main() -> None:
 
     import_s = time.perf_counter() - t_import
 
-    @task
-    def trivial(i: int) -> int:
-        return i
-
-    @flow(name=f"bench-sdk-{args.mode}")
-    def sequential(n: int) -> int:
-        return sum(trivial(i) for i in range(n))
-
-    @flow(name=f"bench-sdk-{args.mode}")
-    def submitted(n: int) -> int:
-        futures = [trivial.submit(i) for i in range(n)]
-        return sum(f.result() for f in futures)
-
-    fn = sequential if args.mode == "sequential" else submitted
+    fn = bench_flow(flow, task, args.mode, f"bench-sdk-{args.mode}")
     t0 = time.perf_counter()
     state = fn(args.tasks, return_state=True)
     flow_s = time.perf_counter() - t0
