@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import Body, Path, Response, status
 
-from shared.api import templates
+from shared.api import template_validation
 from shared.api.dependencies import LimitBody
 from shared.api.routing import ServerflowRouter
 from shared.schemas.automations import (
@@ -84,7 +84,7 @@ def delete_automations_owned_by_resource(resource_id: str = Path(...)) -> None:
 # The reference's deprecated alias of POST /templates/validate (one implementation).
 router.add_api_route(
     "/templates/validate",
-    templates.validate_template,
+    template_validation.validate_template,
     methods=["POST"],
     response_class=Response,
     deprecated=True,
