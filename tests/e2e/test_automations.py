@@ -219,3 +219,58 @@ def test_call_webhook_through_a_webhook_block(api_url: str, client: httpx.Client
         assert executed and executed[0]["payload"]["status_code"] == 200
     finally:
         server.shutdown()
+
+
+def test_send_notification_through_a_slack_webhook_block(api_url: str, client: httpx.Client) -> None:
+    """`send-notification` renders its subject/body templates and posts them through the block's url."""
+    import http.server
+    import json
+    import threading
+
+    received: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            received.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tag = uuid.uuid4().hex[:8]
+        from tests.e2e.prefect_env import run_script
+
+        saved, _ = run_script("save_slack_block.py", api_url, f"slack-{tag}", f"http://127.0.0.1:{server.server_port}/slack")
+        automation = client.post(
+            "/automations/",
+            json={
+                "name": f"notify-{tag}",
+                "trigger": {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.alert"]},
+                "actions": [
+                    {
+                        "type": "send-notification",
+                        "block_document_id": saved["block_document_id"],
+                        "subject": "Alert from {{ automation.name }}",
+                        "body": "saw {{ event.event }} on {{ event.resource['prefect.resource.id'] }}",
+                    }
+                ],
+            },
+        )
+        assert automation.status_code == 201, automation.text
+        event = {"id": str(uuid.uuid4()), "occurred": datetime.datetime.now(datetime.timezone.utc).isoformat(), "event": f"test.{tag}.alert", "resource": {"prefect.resource.id": f"test.{tag}"}}
+        assert client.post("/events", json=[event]).status_code == 204
+        assert _wait(lambda: received, timeout=30)
+        executed = _wait(lambda: _events(client, "prefect.automation.action.executed", f"prefect.automation.{automation.json()['id']}"), timeout=30)
+        assert len(received) == 1
+        payload = json.loads(received[0])
+        assert payload["body"] == f"saw test.{tag}.alert on test.{tag}"
+        assert payload["subject"] == f"Alert from notify-{tag}"
+        assert executed and executed[0]["payload"]["action_type"] == "send-notification"
+        assert executed[0]["payload"]["status_code"] == 200
+        assert f"prefect.block-document.{saved['block_document_id']}" in [r["prefect.resource.id"] for r in executed[0]["related"]]
+    finally:
+        server.shutdown()
