@@ -22,6 +22,7 @@ import boto3
 
 from infra.local.schedules import LocalLambdaContext
 from infra.template import resources
+from shared.storage.errors import is_unavailable
 
 logger = logging.getLogger("serverflow.local.streams")
 
@@ -108,8 +109,12 @@ class StreamReader:
         while not self._stop.is_set():
             try:
                 answer = streams.get_records(ShardIterator=iterator, Limit=function.batch_size)
-            except Exception:
-                logger.exception("Reading the table stream for %s failed", function.logical_id)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    # The emulator is down or restarting: say so once a second, without a traceback.
+                    logger.warning("Table stream for %s unreachable (%s); retrying", function.logical_id, type(exc).__name__)
+                else:
+                    logger.exception("Reading the table stream for %s failed", function.logical_id)
                 self._stop.wait(1)
                 continue
             iterator = answer.get("NextShardIterator") or iterator
@@ -125,8 +130,11 @@ class StreamReader:
             try:
                 handler({"Records": records}, context)
                 return
-            except Exception:
-                logger.exception("Stream function %s failed (attempt %d)", function.logical_id, attempt + 1)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    logger.warning("Stream function %s: store unreachable (attempt %d)", function.logical_id, attempt + 1)
+                else:
+                    logger.exception("Stream function %s failed (attempt %d)", function.logical_id, attempt + 1)
                 time.sleep(0.2)
 
     def stop(self) -> None:
