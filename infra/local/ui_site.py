@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from infra.ui_assets import V2_BASE_URL
@@ -42,9 +43,29 @@ class UiSite:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
+    @staticmethod
+    def _other_slash_route(request: Request) -> str | None:
+        """The URL with its trailing slash added or removed, if an API route serves that path."""
+        path = request.url.path
+        other = path.rstrip("/") if path.endswith("/") else f"{path}/"
+        scope = {**request.scope, "path": other}
+        for route in request.scope["router"].routes:
+            if getattr(route, "endpoint", None) is not None and getattr(route.endpoint, "__self__", None) is not None \
+                    and isinstance(route.endpoint.__self__, UiSite):
+                continue  # the catch-all itself
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return str(request.url.replace(path=other))
+        return None
+
     async def respond(self, request: Request) -> Response:
         path = request.url.path
         if path == "/api" or path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+            # This catch-all matches before Starlette's slash redirect would run: do that redirect here,
+            # so `/api/x/` reaches the route `/api/x` exactly as without the UI.
+            other = self._other_slash_route(request)
+            if other is not None:
+                return RedirectResponse(other, status_code=307)
             # What the API answers for a route it does not have (never the UI's index.html).
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         if path == "/" and is_html_navigation(request) and request.cookies.get(UI_VERSION_COOKIE) != "v1":
