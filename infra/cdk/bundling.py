@@ -46,7 +46,8 @@ def bundle(output_dir: Path) -> None:
 
 @jsii.implements(cdk.ILocalBundling)
 class LocalPipBundling:
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: Any = None) -> bool:
+        # jsii calls ILocalBundling.try_bundle(output_dir, options) positionally.
         bundle(Path(output_dir))
         return True
 

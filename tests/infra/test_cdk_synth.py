@@ -52,7 +52,7 @@ def test_cdk_app_uploads_the_extracted_ui_into_the_templates_ui_bucket(tmp_path:
     from infra import ui_assets
     from infra.cdk.app import build_app
 
-    build_app(str(tmp_path)).synth()
+    build_app(str(tmp_path), bundle=False).synth()  # the code asset's bundling is the test above's
     synthesized = json.loads(next(tmp_path.glob("*.template.json")).read_text())
     uploads = [r for r in synthesized["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
     assert len(uploads) == 1

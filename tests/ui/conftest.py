@@ -89,7 +89,7 @@ def seeded(ui_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> 
     return summary
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Any]:
     playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is part of the test extra")
     with playwright_api.sync_playwright() as playwright:
