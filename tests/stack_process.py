@@ -15,6 +15,9 @@ import httpx
 
 from tests.server_env import REPO_ROOT, server_python
 
+# The first lines a stack prints (runtime, URLs) are kept whatever follows them.
+STARTUP_LINES = 200
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -34,6 +37,8 @@ class StackProcess:
     default_storage: bool = True
     process: subprocess.Popen[str] | None = None
     output: deque[str] = field(default_factory=lambda: deque(maxlen=400))
+    # The first lines (what the stack prints at start: runtime, URLs), kept however much follows.
+    startup: list[str] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -75,6 +80,8 @@ class StackProcess:
         assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line.rstrip())
+            if len(self.startup) < STARTUP_LINES:
+                self.startup.append(line.rstrip())
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         if self.process is None or self.process.poll() is not None:

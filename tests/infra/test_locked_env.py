@@ -56,8 +56,8 @@ def pyproject_requirements(*extras: str) -> list[Requirement]:
 
 
 def test_the_running_stack_reports_the_server_env_and_the_locks_versions(stack: StackProcess) -> None:
-    lines = [match for line in stack.output if (match := RUNTIME_LINE.match(line))]
-    assert lines, "the stack prints its runtime at start:\n" + "\n".join(stack.output)
+    lines = [match for line in stack.startup if (match := RUNTIME_LINE.match(line))]
+    assert lines, "the stack prints its runtime at start:\n" + "\n".join(stack.startup)
     runtime = lines[0]
     assert Path(runtime["prefix"]).resolve() == Path(server_python()).parent.parent.resolve()
     assert Path(runtime["prefix"]).resolve() != Path(sys.prefix).resolve(), "the stack must not run in the test env"
