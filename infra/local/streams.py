@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from infra.local.schedules import LocalLambdaContext
 from infra.template import resources
@@ -113,6 +114,15 @@ class StreamReader:
                 if is_unavailable(exc):
                     # The emulator is down or restarting: say so once a second, without a traceback.
                     logger.warning("Table stream for %s unreachable (%s); retrying", function.logical_id, type(exc).__name__)
+                elif isinstance(exc, ClientError):
+                    # The iterator fell behind the emulator's bounded stream (as a trimmed/expired iterator on
+                    # DynamoDB Streams): resume from the newest record; what fell off is documented as lost.
+                    code = exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                    logger.warning("Table stream iterator for %s lost (%s); resuming from the latest record", function.logical_id, code)
+                    try:
+                        iterator = self._latest_iterator()
+                    except Exception:  # noqa: BLE001 - retried on the next round
+                        logger.warning("Could not reopen the table stream for %s; retrying", function.logical_id)
                 else:
                     logger.exception("Reading the table stream for %s failed", function.logical_id)
                 self._stop.wait(1)
