@@ -24,13 +24,14 @@ def test_work_pool_create_and_ls(sdk_env: str, capsys: pytest.CaptureFixture[str
 def test_deployment_run_and_flow_run_cancel(sdk_env: str, api: httpx.Client, capsys: pytest.CaptureFixture[str]) -> None:
     flow_name = f"cli-flow-{uuid.uuid4().hex[:6]}"
     flow_id = api.post("/flows/", json={"name": flow_name}).json()["id"]
-    response = api.post("/deployments/", json={"name": "nightly", "flow_id": flow_id, "parameters": {"x": 1}})
+    # Listed by name: "0-nightly" sorts before every other test's deployments, however many a full run made.
+    response = api.post("/deployments/", json={"name": "0-nightly", "flow_id": flow_id, "parameters": {"x": 1}})
     assert response.status_code in (200, 201), response.text
 
     assert main(["deployment", "ls"]) == 0
-    assert f"{flow_name}/nightly" in capsys.readouterr().out
+    assert f"{flow_name}/0-nightly" in capsys.readouterr().out
 
-    assert main(["deployment", "run", f"{flow_name}/nightly", "--param", "x=5", "--param", "who=ada"]) == 0
+    assert main(["deployment", "run", f"{flow_name}/0-nightly", "--param", "x=5", "--param", "who=ada"]) == 0
     out = capsys.readouterr().out
     assert "Created flow run" in out
     run_id = out.split("(", 1)[1].split(")", 1)[0]
