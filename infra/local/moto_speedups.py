@@ -38,7 +38,9 @@ from infra.local import fast_responses
 from infra.local.ordered_query import ordered_query
 from infra.local.sorted_partitions import indexes, lookup, spec_for
 
-STREAM_RECORDS_KEPT = 1000
+# Enough for the stream-fed functions to catch up after a burst of writes (a reader that still falls
+# behind resumes at the newest record: infra/local/streams.py).
+STREAM_RECORDS_KEPT = 20000
 
 # moto's own Table.query once `apply()` has replaced it: the reference the tests and the bench compare against.
 moto_query: Callable[..., Any] | None = None
