@@ -22,6 +22,7 @@ import pytest
 
 from tests.aws_env import stack_aws_env
 from tests.e2e.prefect_env import SCRIPTS, prefect_env
+from tests.stack_process import StackProcess
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
@@ -86,6 +87,33 @@ def _event(name: str, resource_id: str, **extra: Any) -> dict[str, Any]:
         "resource": {"prefect.resource.id": resource_id},
         **extra,
     }
+
+
+@pytest.fixture(scope="module")
+def own_stack() -> Iterator[StackProcess]:
+    """A stack of this module's own: live delivery follows the table's stream, and by this point of a full
+    run the session stack's stream readers can still be working through the earlier tests' writes."""
+    process = StackProcess().start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def api_url(own_stack: StackProcess) -> str:
+    return own_stack.api_url
+
+
+@pytest.fixture(scope="module")
+def aws_endpoint_url(own_stack: StackProcess) -> str:
+    return own_stack.aws_endpoint_url
+
+
+@pytest.fixture
+def client(api_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture
