@@ -36,9 +36,15 @@ class StackProcess:
     # Tests keep nothing (--in-memory) unless they choose; False runs the stack's own default.
     default_storage: bool = True
     process: subprocess.Popen[str] | None = None
-    output: deque[str] = field(default_factory=lambda: deque(maxlen=400))
+    # The last lines, appended by the drain thread: read them through `output` (a copy), since looping
+    # over the deque itself while the thread appends raises "deque mutated during iteration".
+    _tail: deque[str] = field(default_factory=lambda: deque(maxlen=400))
     # The first lines (what the stack prints at start: runtime, URLs), kept however much follows.
     startup: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> list[str]:
+        return list(self._tail)
 
     @property
     def api_url(self) -> str:
@@ -79,7 +85,7 @@ class StackProcess:
     def _drain(self) -> None:
         assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:
-            self.output.append(line.rstrip())
+            self._tail.append(line.rstrip())
             if len(self.startup) < STARTUP_LINES:
                 self.startup.append(line.rstrip())
 

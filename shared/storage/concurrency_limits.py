@@ -59,6 +59,14 @@ def _epoch(value: datetime.datetime) -> float:
     return value.timestamp()
 
 
+def _faded(count: int, gone: float) -> int:
+    """What is left of `count` after `gone` slots faded. Compared before flooring: a huge decay rate
+    (any float >= 0 is a valid one) makes `gone` infinite, which math.floor cannot turn into an int."""
+    if gone >= count:
+        return 0
+    return count - math.floor(gone)
+
+
 @dataclass
 class StoredLimit:
     """A limit as read: the model (counters as stored) plus what conditions need."""
@@ -76,7 +84,7 @@ class StoredLimit:
         if decay <= 0:
             return self.raw_active_slots
         elapsed = max(_epoch(now) - self.slots_changed_at, 0.0)
-        return max(0, self.raw_active_slots - math.floor(decay * elapsed))
+        return _faded(self.raw_active_slots, decay * elapsed)
 
     def denied_slots_at(self, now: datetime.datetime, max_wait: float) -> int:
         """Denied slots fade at the decay rate, or one per (clamped) average occupancy."""
@@ -86,7 +94,7 @@ class StoredLimit:
             occupancy = max(MINIMUM_OCCUPANCY_SECONDS_PER_SLOT, min(self.limit.avg_slot_occupancy_seconds, max_wait))
             rate = 1.0 / occupancy
         elapsed = max(_epoch(now) - self.denied_changed_at, 0.0)
-        return max(0, self.raw_denied_slots - math.floor(rate * elapsed))
+        return _faded(self.raw_denied_slots, rate * elapsed)
 
     def response(self, now: datetime.datetime | None = None) -> GlobalConcurrencyLimitResponse:
         return GlobalConcurrencyLimitResponse.model_validate(

@@ -188,3 +188,16 @@ def test_concurrent_acquirers_never_exceed_the_limit(api_url: str, client: httpx
     print(f"\n{acquirers} concurrent acquirers on a limit of {limit}: {granted} granted, {codes.count(423)} locked")
     assert granted == limit and codes.count(423) == acquirers - limit
     assert _active(client, created["name"]) == limit
+
+
+def test_a_huge_decay_rate_reads_back_and_takes_slots(client: httpx.Client) -> None:
+    """Any float >= 0 is a valid decay rate; at 1e308/s the faded count overflows a float (found by
+    schemathesis: the limit and the whole filter answered 500)."""
+    limit = _create(client, limit=1, slot_decay_per_second=1e308)
+    name = limit["name"]
+    assert client.post(f"{BASE}/increment", json={"names": [name], "slots": 1, "mode": "rate_limit"}).status_code == 200
+    read = client.get(f"{BASE}/{name}")
+    assert read.status_code == 200 and read.json()["active_slots"] in (0, 1)
+    listed = client.post(f"{BASE}/filter", json={"limit": 200})
+    assert listed.status_code == 200 and name in {row["name"] for row in listed.json()}
+    assert client.post(f"{BASE}/increment", json={"names": [name], "slots": 1, "mode": "rate_limit"}).status_code == 200
