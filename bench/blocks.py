@@ -45,7 +45,7 @@ def _seed(http: httpx.Client, docs: int) -> dict[str, Any]:
         block_type, schema = types[i % len(types)]
         body = {"name": f"doc-{i:05d}", "block_type_id": block_type["id"], "block_schema_id": schema["id"], "data": {"user": f"u{i}", "password": "pw"}}
         created.append(http.post("/block_documents/", json=body).raise_for_status().json())
-    for i in range(docs // 4):
+    for _ in range(docs // 4):
         block_type, schema = types[0]
         body = {"block_type_id": block_type["id"], "block_schema_id": schema["id"], "data": {"user": "anon"}, "is_anonymous": True}
         http.post("/block_documents/", json=body).raise_for_status()

@@ -56,7 +56,7 @@ def install_counters() -> None:
             frames_sent.append(event.model_dump_json())
             await orig_emit(self, event)
 
-        PrefectEventsClient._emit = emit  # type: ignore[method-assign]
+        PrefectEventsClient._emit = emit
     except (ImportError, AttributeError):
         pass
 

@@ -74,9 +74,10 @@ def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.
 
 def per_task_overhead_ms(flows: list[dict[str, Any]], mode: str = "sequential") -> float | None:
     """(flow wall with N tasks - with 0 tasks) / N, from one client's runs of the bench flow."""
-    by_tasks = {f.get("tasks"): f for f in flows if f.get("mode") == mode and "flow_wall_s" in f}
+    by_tasks: dict[Any, dict[str, Any]] = {f.get("tasks"): f for f in flows if f.get("mode") == mode and "flow_wall_s" in f}
     empty = by_tasks.get(0)
     full = max((n for n in by_tasks if n), default=None)
     if empty is None or full is None:
         return None
-    return round((by_tasks[full]["flow_wall_s"] - empty["flow_wall_s"]) / full * 1000, 3)
+    wall_s: float = by_tasks[full]["flow_wall_s"] - empty["flow_wall_s"]
+    return round(wall_s / int(full) * 1000, 3)

@@ -12,7 +12,8 @@ Routes = dict[str, dict[str, Any]]
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    prices: dict[str, Any] = json.loads(path.read_text())
+    return prices
 
 
 def lambda_conf(prices: dict[str, Any]) -> tuple[int, str]:

@@ -287,4 +287,4 @@ def install(meter: Meter = METER) -> None:
             self.register(f"after-call.{service}", meter.other_call)
 
     init._bench_hooked = True  # type: ignore[attr-defined]
-    botocore.session.Session.__init__ = init  # type: ignore[method-assign]
+    botocore.session.Session.__init__ = init

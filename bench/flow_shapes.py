@@ -4,10 +4,11 @@ both clients run exactly the same flow."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
-def bench_flow(flow: Callable[..., Any], task: Callable[..., Any], mode: str, name: str) -> Any:
+def bench_flow(flow: Callable[..., Callable[[Callable[..., Any]], Any]], task: Callable[..., Any], mode: str, name: str) -> Any:
     @task
     def trivial(i: int) -> int:
         return i

@@ -133,7 +133,7 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
             for tasks, mode in plans:
                 log(f"[{kind}] real prefect client flow: {tasks} tasks, {mode}")
                 before = snapshot(counters) if counters else None
-                frames_file = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name if counters else None
+                frames_file = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name if counters else None  # noqa: SIM115 - only a path is wanted: the client flow subprocess writes the file
                 res = run_client_flow(srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0,
                                       frames_out=frames_file)
                 out["client_flows"].append(res)
@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         started = {kind: pool.submit(start, kind) for kind in sides}
         try:
             for kind in sides:
-                side_cfg = replace(cfg, store_runs=min(cfg.store_runs, _stored(res))) if _stored(res) else cfg
+                stored = _stored(res)
+                side_cfg = replace(cfg, store_runs=min(cfg.store_runs, stored)) if stored else cfg
                 res[kind] = bench_side(kind, args, side_cfg, started[kind])
         finally:
             for fut in started.values():

@@ -36,10 +36,11 @@ def _patch_transact() -> None:
     if _PATCHED:
         return
     from shared.storage import store
+    from shared.storage.errors import ConcurrentUpdate
 
     orig = store.transact
 
-    def transact(batch: Any, *, on_conflict: type[Exception] = store.ConcurrentUpdate) -> None:
+    def transact(batch: Any, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
         sink = _COLLECT.get()
         if sink is None:
             orig(batch, on_conflict=on_conflict)
@@ -49,7 +50,7 @@ def _patch_transact() -> None:
             return
         sink.extend(item for item, _ in batch.puts)
 
-    store.transact = transact  # type: ignore[assignment]
+    store.transact = transact
     _PATCHED = True
 
 

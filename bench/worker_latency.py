@@ -128,9 +128,10 @@ def measure(api_url: str, aws_endpoint_url: str, runs: int = 5, bound_s: float =
             for _ in range(runs):
                 started = time.monotonic()
                 run = _ok(http.post(f"/deployments/{deployment['id']}/create_flow_run", json={}))
-                _wait(lambda: _ok(http.get(f"/flow_runs/{run['id']}"))["state_type"] != "SCHEDULED", bound_s, 0.02, "push delivery")
+                run_url = f"/flow_runs/{run['id']}"
+                _wait(lambda url=run_url: _ok(http.get(url))["state_type"] != "SCHEDULED", bound_s, 0.02, "push delivery")
                 observed = time.monotonic() - started
-                _wait(lambda: _ok(http.get(f"/flow_runs/{run['id']}"))["state_type"] in ("COMPLETED", "FAILED", "CRASHED"), 60, 0.1, "run end")
+                _wait(lambda url=run_url: _ok(http.get(url))["state_type"] in ("COMPLETED", "FAILED", "CRASHED"), 60, 0.1, "run end")
                 samples.append({"run_id": run["id"], "create_to_pending_s": round(_server_latency(http, run["id"]), 4),
                                 "create_to_observed_s": round(observed, 4)})
                 time.sleep(0.5)  # the worker is back in a long poll

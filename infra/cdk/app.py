@@ -23,7 +23,7 @@ from infra.template import TEMPLATE_PATH, function_domains
 
 class ServerflowStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         template = cfn_inc.CfnInclude(self, "Template", template_file=str(TEMPLATE_PATH))
         self.asset = cdk.aws_s3_assets.Asset(
             self, "CodeAsset", path=str(REPO_ROOT), exclude=ASSET_EXCLUDES, bundling=bundling_options()

@@ -43,7 +43,8 @@ def apply() -> None:
         serializer = context.serializer_class(operation_model=context.operation_model)
         response = serializer._create_default_response()
         body = {key: value for key, value in result.items() if value is not None}  # moto omits unset members
-        response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+        content_type = serializer._get_protocol_specific_content_type()  # type: ignore[attr-defined]  # moto's own JSON serializers have it; the lock pins moto
+        response["headers"]["Content-Type"] = content_type
         return response["status_code"], response["headers"], json.dumps(body, default=_binary)
 
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign,assignment]  # the speed-up patches moto in place

@@ -197,7 +197,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
 
     # Phase 1: every condition against the state before the transaction.
     errors: list[tuple[str | None, str | None, Any]] = []
-    for op_type, op, table, key in plan:
+    for _op_type, op, table, key in plan:
         current = _lookup(table, _dynamo_key(table, key))
         expression = op.get("ConditionExpression")
         if expression is not None:
@@ -220,7 +220,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         for op_type, op, table, key in plan:
             dynamo_key = _dynamo_key(table, key)
             snapshots.append((table, dynamo_key, copy.deepcopy(_lookup(table, dynamo_key))))
-            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            names, values = op.get("ExpressionAttributeNames") or {}, op.get("ExpressionAttributeValues") or {}
             if op_type == "Put":
                 self.put_item(op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values)
             elif op_type == "Delete":

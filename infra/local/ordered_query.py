@@ -80,6 +80,8 @@ def _start_key(spec: IndexSpec, table: Table, start: dict[str, Any], hash_value:
         own = sort_value(DynamoType(start[spec.range_attr]))
         if spec.name == BASE:
             return (own,)
+        if table.range_key_attr is None:
+            return None
         return (own, sort_value(DynamoType(start[table.hash_key_attr])), sort_value(DynamoType(start[table.range_key_attr])))
     except (KeyError, TypeError, ValueError):
         return None
@@ -95,7 +97,7 @@ def _partition(table: Table, spec: IndexSpec, hash_value: DynamoType) -> Partiti
             for item in list(stored.values()):
                 state.index(table, item)
             if partition is not None:
-                for sort_key, item_key in list(partition.items.items()):
+                for item_key in list(partition.items.values()):
                     if lookup(table, item_key) is None:
                         state.unindex(item_key)
             partition = state.partitions[spec.name].get(hash_value)

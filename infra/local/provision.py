@@ -6,6 +6,7 @@ resources already there and leaves them alone.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -65,7 +66,7 @@ def create_queues(endpoint_url: str, region: str, prefix: str) -> dict[str, str]
             target_id = target["Fn::GetAtt"][0] if isinstance(target, dict) else target
             dlq_arn = sqs.get_queue_attributes(QueueUrl=urls[target_id], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             attributes["RedrivePolicy"] = (
-                '{"deadLetterTargetArn": "%s", "maxReceiveCount": "%s"}' % (dlq_arn, redrive.get("maxReceiveCount", 5))
+                json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(redrive.get("maxReceiveCount", 5))})
             )
         urls[logical_id] = sqs.create_queue(QueueName=names[logical_id], Attributes=attributes)["QueueUrl"]
     return urls

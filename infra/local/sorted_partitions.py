@@ -84,7 +84,7 @@ def index_specs(table: Table) -> list[IndexSpec]:
                 if len(hashes) == 1 and len(ranges) <= 1:
                     cached.append(IndexSpec(index.name, hashes[0], ranges[0] if ranges else table.range_key_attr, bool(ranges)))
         table.__dict__["_sf_specs"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def spec_for(table: Table, index_name: str | None) -> IndexSpec | None:
@@ -147,7 +147,7 @@ def indexes(table: Table) -> TableIndexes:
         table.__dict__["_sf_ordered"] = state
         for item in _all_items(table):
             state.index(table, item)
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 _SIZE = "_sf_size"
@@ -158,7 +158,7 @@ def item_size_of(item: Item) -> int:
     size = item.__dict__.get(_SIZE)
     if size is None:
         size = item.__dict__[_SIZE] = item.size()
-    return size  # type: ignore[no-any-return]
+    return size
 
 
 def lookup(table: Table, item_key: ItemKey) -> Item | None:

@@ -60,14 +60,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from . import runtime, variables
-    from .blocks import JSON, Secret
-    from .events import emit_event
-    from .artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-    from .client import AsyncClient, SyncClient, get_client
-    from .flows import Flow, ThreadPoolTaskRunner, flow
-    from .futures import PrefectFuture, TaskRunFuture, allow_failure, as_completed, unmapped, wait
-    from .logging import get_run_logger
-    from .states import Cancelled, Completed, Crashed, Failed, Pending, Running, State, StateType
-    from .tags import tags
-    from .tasks import Task, task
+    # `X as X`: re-exported for type checkers (the names resolve lazily at run time, above).
+    from . import runtime as runtime, variables as variables
+    from .blocks import JSON as JSON, Secret as Secret
+    from .events import emit_event as emit_event
+    from .artifacts import create_link_artifact as create_link_artifact, create_markdown_artifact as create_markdown_artifact, create_table_artifact as create_table_artifact
+    from .client import AsyncClient as AsyncClient, SyncClient as SyncClient, get_client as get_client
+    from .flows import Flow as Flow, ThreadPoolTaskRunner as ThreadPoolTaskRunner, flow as flow
+    from .futures import PrefectFuture as PrefectFuture, TaskRunFuture as TaskRunFuture, allow_failure as allow_failure, as_completed as as_completed, unmapped as unmapped, wait as wait
+    from .logging import get_run_logger as get_run_logger
+    from .states import Cancelled as Cancelled, Completed as Completed, Crashed as Crashed, Failed as Failed, Pending as Pending, Running as Running, State as State, StateType as StateType
+    from .tags import tags as tags
+    from .tasks import Task as Task, task as task

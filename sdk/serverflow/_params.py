@@ -51,7 +51,7 @@ def _validator(fn: Callable[..., Any]) -> Any:
     hints: dict[str, Any] = {}
     try:
         hints = inspect.get_annotations(fn, eval_str=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an annotation that cannot be evaluated leaves the parameter untyped
         hints = {}
     for name, param in signature(fn).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -59,7 +59,7 @@ def _validator(fn: Callable[..., Any]) -> Any:
         annotation = hints.get(name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (annotation, default)
-    return create_model(  # type: ignore[call-overload]
+    return create_model(
         f"{fn.__name__}_parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
     )
 

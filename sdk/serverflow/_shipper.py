@@ -109,7 +109,7 @@ class BatchShipper:
             if batch:
                 try:
                     self._send(batch)
-                except Exception as exc:  # never let shipping break or block the flow
+                except Exception as exc:  # noqa: BLE001 - never let shipping break or block the flow
                     if not self._warned:
                         self._warned = True
                         print(f"serverflow: failed to send {self.name} to the API: {exc}", file=sys.stderr)

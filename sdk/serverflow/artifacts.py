@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 
 from .context import get_flow_run_context, get_task_run_context
 
-Table = Union[dict[str, list[Any]], list[dict[str, Any]], list[list[Any]]]
+Table = dict[str, list[Any]] | list[dict[str, Any]] | list[list[Any]]
 
 
 def _create(type_: str, data: Any, key: Optional[str], description: Optional[str]) -> uuid.UUID:

@@ -143,13 +143,13 @@ class Secret(Block):
     _block_type_slug = "secret"
     _block_type_name = "Secret"
     _description = "A block that represents a secret value. The value stored in this block will be obfuscated when this block is viewed or edited in the UI."
-    _fields = {
+    _fields: ClassVar[dict[str, Any]] = {
         "title": "Secret",
         "type": "object",
         "properties": {"value": {"title": "Value", "description": "A value that should be kept secret."}},
         "required": ["value"],
     }
-    _secret_fields = ["value"]
+    _secret_fields: ClassVar[list[str]] = ["value"]
 
     def get(self) -> Any:
         return self._data["value"]
@@ -161,7 +161,7 @@ class JSON(Block):
     _block_type_slug = "json"
     _block_type_name = "JSON"
     _description = "A block that represents JSON."
-    _fields = {
+    _fields: ClassVar[dict[str, Any]] = {
         "title": "JSON",
         "type": "object",
         "properties": {"value": {"title": "Value", "description": "A JSON-compatible value."}},

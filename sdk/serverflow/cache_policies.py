@@ -46,7 +46,7 @@ class CachePolicy:
         pieces: list[Any] = []
         for part in self.parts:
             if part == "inputs":
-                pieces.append({k: v for k, v in parameters.items()})
+                pieces.append(dict(parameters))
             elif part == "task_source":
                 import inspect
 

@@ -85,6 +85,7 @@ def acquire(
     if holder is not None:
         body["holder"] = holder
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    response: dict[str, Any] = {}
     while True:
         try:
             response = client.request("POST", "/v2/concurrency_limits/increment-with-lease", body)

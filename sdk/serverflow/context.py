@@ -73,7 +73,7 @@ class FlowRunContext:
             for future in pending:
                 try:
                     future.result()
-                except BaseException:
+                except BaseException:  # noqa: BLE001 - the pending futures are only awaited here; their owners see their errors
                     pass
 
     def shutdown(self) -> None:

@@ -61,7 +61,7 @@ class APILogHandler(logging.Handler):
                     "task_run_id": str(task_run_id) if task_run_id else None,
                 }
             )
-        except Exception:
+        except Exception:  # noqa: BLE001 - logging's contract: a handler reports its own failures via handleError
             self.handleError(record)
 
 
@@ -119,7 +119,8 @@ def get_run_logger() -> RunLogger:
         return task_ctx.task_run.logger
     flow_ctx = get_flow_run_context()
     if flow_ctx is not None:
-        return flow_ctx.logger
+        logger: RunLogger = flow_ctx.logger
+        return logger
     raise MissingContextError("get_run_logger() was called outside of a flow or task run.")
 
 

@@ -59,8 +59,8 @@ class Settings:
                 or ""
             ).expanduser(),
             result_storage=_env("SERVERFLOW_RESULT_STORAGE"),
-            persist_results=_env("SERVERFLOW_PERSIST_RESULTS", default="false").lower() in ("1", "true", "yes"),
-            log_to_api=_env("SERVERFLOW_LOGGING_TO_API", default="true").lower() in ("1", "true", "yes"),
+            persist_results=(_env("SERVERFLOW_PERSIST_RESULTS") or "false").lower() in ("1", "true", "yes"),
+            log_to_api=(_env("SERVERFLOW_LOGGING_TO_API") or "true").lower() in ("1", "true", "yes"),
             # 200 events is ~300 KB: far below API Gateway/Lambda payload limits, and small enough that a slow
             # recorder still answers within batch_timeout.
             events_batch_size=int(_float(_env("SERVERFLOW_EVENTS_BATCH_SIZE"), 200)),

@@ -102,7 +102,8 @@ class State(Generic[R]):
         if isinstance(self._value, BaseException):
             raise self._value
         if isinstance(self._value, State):
-            return self._value.result()
+            inner: R = self._value.result()
+            return inner
         error = {
             StateType.CANCELLED: CancelledRun,
             StateType.CRASHED: CrashedRun,
@@ -161,7 +162,7 @@ class State(Generic[R]):
         )
 
     def copy(self, **changes: Any) -> "State[R]":
-        new = State(
+        new: State[R] = State(
             changes.get("type", self.type),
             changes.get("name", self.name),
             changes.get("message", self.message),

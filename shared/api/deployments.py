@@ -9,6 +9,7 @@ the whole /deployments tree.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Response, status
@@ -46,7 +47,7 @@ INTEGRITY_CONFLICT = (
 )
 
 
-def _validated_pool_job_variables(pool_name: str | None, job_variables: dict | None, creating: bool) -> None:
+def _validated_pool_job_variables(pool_name: str | None, job_variables: dict[str, Any] | None, creating: bool) -> None:
     """The pool must exist (404) and the deployment's job variables fit its template (422).
 
     Required variables are not enforced here: a deployment may leave them to its runs.

@@ -34,10 +34,7 @@ logger = logging.getLogger("serverflow.api")
 
 def _safe_body(body: Any) -> Any:
     if isinstance(body, bytes | bytearray):
-        try:
-            return body.decode("utf-8", errors="replace")
-        except Exception:  # pragma: no cover - decode with replace cannot fail
-            return None
+        return body.decode("utf-8", errors="replace")  # "replace" cannot fail
     return body
 
 
@@ -126,7 +123,7 @@ async def _backend_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+    logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(status_code=500, content={"exception_message": "Internal Server Error"})
 
 
@@ -141,5 +138,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]
     app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]
     for backend_error in BACKEND_ERRORS:
-        app.add_exception_handler(backend_error, _backend_error)  # type: ignore[arg-type]
+        app.add_exception_handler(backend_error, _backend_error)
     app.add_exception_handler(Exception, _internal_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from urllib.parse import quote
 from uuid import UUID
 
@@ -25,7 +25,7 @@ def _csv_rows(logs: Iterator[Log]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(values: list[object]) -> str:
+    def line(values: Sequence[object]) -> str:
         writer.writerow(values)
         text = buffer.getvalue()
         buffer.seek(0)

@@ -32,6 +32,7 @@ from shared.schemas.types import DateTime, KeyValueLabels
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
+from shared.storage import deployments as deployment_store
 from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_run_graph
@@ -107,12 +108,7 @@ def _check_job_variables_update(flow_run_id: UUID) -> None:
         )
     deployment = None
     if run.deployment_id is not None:
-        try:
-            from shared.storage import deployments as deployment_store  # arrives with the deployments domain
-        except ImportError:
-            deployment_store = None
-        if deployment_store is not None:
-            deployment = deployment_store.read(run.deployment_id)
+        deployment = deployment_store.read(run.deployment_id)
     if deployment is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="A deployment for the flow run could not be found")
 

@@ -45,7 +45,8 @@ async def _respond(send: Send, status: int, payload: dict[str, Any], headers: li
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return value.decode("latin-1")
+            text: str = value.decode("latin-1")
+            return text
     return None
 
 
@@ -117,7 +118,7 @@ class GuardMiddleware:
             return hmac.compare_digest(decoded, api_key.encode())
         if scheme.lower() != "bearer":
             # Websocket clients send the key in their first "auth" message instead.
-            return scope["type"] == "websocket"
+            return bool(scope["type"] == "websocket")
         return hmac.compare_digest(token.strip(), api_key)
 
     @staticmethod

@@ -109,7 +109,7 @@ async def serve_task_subscription(websocket: WebSocket) -> None:
         # Frames (task runs) come from the hub; the worker's acks are read and dropped.
         sender = asyncio.ensure_future(_send_all(websocket, inbox))
         reader = asyncio.ensure_future(_until_disconnect(websocket))
-        done, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        _, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
     except (WebSocketDisconnect, RuntimeError):

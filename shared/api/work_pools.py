@@ -95,7 +95,9 @@ def read_work_pools(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[WorkPool]:
-    return list(selection.with_pool_slots(pool_store.filter_work_pools(work_pools)[offset : offset + limit]))
+    pools = pool_store.filter_work_pools(work_pools)[offset : offset + limit]
+    slotted = selection.with_pool_slots(pools)
+    return list(slotted)
 
 
 @router.post("/count")

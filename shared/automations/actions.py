@@ -20,6 +20,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -165,7 +166,7 @@ def _target(triggered: TriggeredAction, kind: str, selected: UUID | None) -> UUI
 # --- performing ------------------------------------------------------------------------
 
 
-async def _set_state(api: httpx.AsyncClient, run_id: UUID, state: dict[str, Any], force: bool) -> list[RelatedResource]:
+async def _set_state(api: httpx.AsyncClient, run_id: UUID, state: Mapping[str, object], force: bool) -> list[RelatedResource]:
     body = _expect(await api.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": force}), "Failed to set state")
     if body and body.get("status") not in ("ACCEPT", None):
         raise ActionFailed(f"Failed to set state: {body.get('status')} {body.get('details')}")
@@ -202,8 +203,8 @@ async def _perform(triggered: TriggeredAction, api: httpx.AsyncClient) -> tuple[
     if isinstance(action, CancelFlowRun):
         return await _set_state(api, _inferred(triggered, "flow-run"), {"type": "CANCELLING", "name": "Cancelling"}, False), {}
     if isinstance(action, SuspendFlowRun):
-        state = {"type": "PAUSED", "name": "Suspended", "state_details": {"pause_reschedule": True}}
-        return await _set_state(api, _inferred(triggered, "flow-run"), state, False), {}
+        suspended: dict[str, object] = {"type": "PAUSED", "name": "Suspended", "state_details": {"pause_reschedule": True}}
+        return await _set_state(api, _inferred(triggered, "flow-run"), suspended, False), {}
     if isinstance(action, ResumeFlowRun):
         run_id = _inferred(triggered, "flow-run")
         result = _expect(await api.post(f"/flow_runs/{run_id}/resume", json={}), "Failed to resume flow run")

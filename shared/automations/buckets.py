@@ -42,7 +42,7 @@ class Outcome:
 
 
 def _fire(trigger: EventTrigger, bucket: Bucket, event: ReceivedEvent | None) -> Firing:
-    labels = dict(zip(sorted(trigger.for_each), bucket.bucketing_key))
+    labels = dict(zip(sorted(trigger.for_each), bucket.bucketing_key, strict=False))
     return Firing(bucket.bucketing_key, event or bucket.last_event, labels)
 
 

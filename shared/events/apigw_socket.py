@@ -23,6 +23,7 @@ from typing import Any
 from shared.config import get_settings
 from shared.events import protocol
 from shared.events import subscriptions, task_subscriptions
+from shared.storage.subscriptions import Channel
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
 from shared.storage import subscriptions as subscription_store
@@ -34,7 +35,7 @@ Closer = Callable[[str], None]
 
 CHANNEL_PARAMETER = "serverflow-channel"
 # connection channel -> subscription channel
-OUT_CHANNELS: dict[str, subscriptions.Channel] = {"events-out": "events", "logs-out": "logs"}
+OUT_CHANNELS: dict[str, Channel] = {"events-out": "events", "logs-out": "logs"}
 TASK_RUNS_CHANNEL = "task-runs"  # /task_runs/subscriptions/scheduled
 
 
@@ -122,7 +123,7 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     return {"statusCode": 200}
 
 
-def _subscribe(connection_id: str, channel: subscriptions.Channel, body: str | None, post: Poster, close: Closer) -> None:
+def _subscribe(connection_id: str, channel: Channel, body: str | None, post: Poster, close: Closer) -> None:
     """The filter message of an /out connection: store the subscription, post the backfill."""
     try:
         subscription = subscriptions.subscribe(connection_id, channel, body)

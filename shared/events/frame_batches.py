@@ -43,7 +43,7 @@ async def ingest_frames(receive_frame: Callable[[], Awaitable[Frame | None]]) ->
             if None in frames:
                 done = True
                 frames = [frame for frame in frames if frame is not None]
-            events = [event for event in map(parse_frame, frames) if event is not None]
+            events = [event for frame in frames if frame is not None and (event := parse_frame(frame)) is not None]
             if events:
                 # Sync DynamoDB I/O off the event loop, so pings keep being answered.
                 await run_in_threadpool(_ingest, events)

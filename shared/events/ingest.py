@@ -41,7 +41,7 @@ def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
     # Always recorded, even for duplicates: an earlier attempt may have stored the event and
     # died before recording; recording is idempotent.
     history: list[tuple[UUID, State]] = []
-    for run, states in _task_run_states(received).items():
+    for states in _task_run_states(received).values():
         newest_run, newest_state = states[-1]
         canonical = record_task_run(newest_run, newest_state, write_history=False)
         history.extend((canonical.id, state) for _, state in states)

@@ -141,7 +141,8 @@ def fan_out(new: NewItems, post: Poster) -> int:
     does not stop delivery to the others.
     """
     posted = 0
-    channels: list[Channel] = [c for c, items in (("events", new.events), ("logs", new.logs)) if items]
+    pending: tuple[tuple[Channel, list[Any]], ...] = (("events", new.events), ("logs", new.logs))
+    channels = [channel for channel, items in pending if items]
     for channel in channels:
         for subscription in subscription_store.of_channel(channel):
             try:

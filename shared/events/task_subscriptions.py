@@ -22,11 +22,11 @@ from shared.events.subscriptions import ConnectionGone, Poster
 from shared.schemas.types import now_utc
 from shared.storage import subscriptions as subscription_store
 from shared.storage import task_queue, task_workers
-from shared.storage.subscriptions import Subscription
+from shared.storage.subscriptions import Channel, Subscription
 from shared.storage.task_queue import QueuedTaskRun
 
 PROTOCOL_VIOLATION = 4001
-CHANNEL = "task_runs"
+CHANNEL: Channel = "task_runs"
 
 
 class InvalidSubscribeMessage(ValueError):

@@ -69,10 +69,10 @@ def cascade(run: FlowRun, result: CleanupResult, depth: int = 0) -> None:
                 cascade(outcome.run, result, depth + 1)
     for task_run in unfinished:
         try:
-            outcome = task_run_store.set_state(task_run.id, rules.child_task_run_state(), force=True)
+            task_outcome = task_run_store.set_state(task_run.id, rules.child_task_run_state(), force=True)
         except ObjectNotFound:
             continue
-        result.task_runs_cancelled += outcome.write
+        result.task_runs_cancelled += task_outcome.write
 
 
 def cancel_timed_out(now: datetime.datetime, timeout: datetime.timedelta, result: CleanupResult) -> None:

@@ -162,7 +162,7 @@ class SecureTaskConcurrencySlots(Rule[TaskRun]):
         if not slots.slot_available:
             self.delay(
                 ctx,
-                max(int(round(slots.wait_seconds)), 1),
+                max(round(slots.wait_seconds), 1),
                 f"Concurrency limit reached for tags: {', '.join(slots.blocking_names)}",
             )
             return

@@ -23,7 +23,7 @@ from shared.schemas.responses import (
 from shared.schemas.states import State, StateType
 from shared.schemas.task_runs import TaskRun
 
-ResponseDetails = Union[StateAcceptDetails, StateRejectDetails, StateAbortDetails, StateWaitDetails]
+ResponseDetails = StateAcceptDetails | StateRejectDetails | StateAbortDetails | StateWaitDetails
 RunT = TypeVar("RunT", FlowRun, TaskRun)
 
 

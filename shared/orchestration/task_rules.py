@@ -38,10 +38,14 @@ class HandleTaskTerminalStateTransitions(Rule[TaskRun]):
         if not proposed.is_final():
             ctx.run.run_count = 0
         flow_run = ctx.flow_run
-        if proposed.is_running() and ctx.run.flow_run_id is not None and flow_run is not None:
-            # The task last ran in an earlier attempt of its flow: this is a flow retry.
-            if ctx.run.flow_run_run_count < flow_run.run_count:
-                self.rename(ctx, "Retrying")
+        # The task last ran in an earlier attempt of its flow: this is a flow retry.
+        if (
+            proposed.is_running()
+            and ctx.run.flow_run_id is not None
+            and flow_run is not None
+            and ctx.run.flow_run_run_count < flow_run.run_count
+        ):
+            self.rename(ctx, "Retrying")
 
     def cleanup(self, ctx: TaskCtx) -> None:
         if hasattr(self, "_original_run_count"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
 
 from shared.schemas.schedules import IntervalSchedule
 from shared.scheduling._tz import UTC, localize, to_zone, transitions_between, zone
@@ -43,7 +44,7 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(UTC)
 
 
-def _seek_days(anchor: datetime.datetime, start: datetime.datetime, days: int, tz) -> datetime.datetime:
+def _seek_days(anchor: datetime.datetime, start: datetime.datetime, days: int, tz: ZoneInfo) -> datetime.datetime:
     """The first occurrence >= start of a whole-day series, replaying gap re-phasing.
 
     Only spring-forward gaps that the series lands on change its clock time, so we

@@ -18,10 +18,12 @@ from shared.scheduling._tz import to_zone, zone
 
 
 def _relabel(rule: dateutil.rrule.rrule, tz: datetime.tzinfo | None) -> dateutil.rrule.rrule:
-    changes: dict[str, datetime.datetime] = {"dtstart": rule._dtstart.replace(tzinfo=tz)}
-    if rule._until:
-        changes["until"] = rule._until.replace(tzinfo=tz)
-    return rule.replace(**changes)
+    # dateutil keeps a rule's bounds only in private attributes (its stubs do not declare them).
+    dtstart: datetime.datetime = rule._dtstart  # type: ignore[attr-defined]  # private, see above
+    until: datetime.datetime | None = rule._until  # type: ignore[attr-defined]  # private, see above
+    if until:
+        return rule.replace(dtstart=dtstart.replace(tzinfo=tz), until=until.replace(tzinfo=tz))
+    return rule.replace(dtstart=dtstart.replace(tzinfo=tz))
 
 
 def to_dateutil(schedule: RRuleSchedule) -> dateutil.rrule.rrule | dateutil.rrule.rruleset:
@@ -31,10 +33,10 @@ def to_dateutil(schedule: RRuleSchedule) -> dateutil.rrule.rrule | dateutil.rrul
     if isinstance(parsed, dateutil.rrule.rrule):
         return _relabel(parsed, tz)
     # An rruleset: dateutil only exposes its parts as private attributes.
-    parsed._rrule = [_relabel(r, tz) for r in parsed._rrule]
-    parsed._exrule = [_relabel(r, tz) for r in parsed._exrule]
-    parsed._rdate = [d.replace(tzinfo=tz) for d in parsed._rdate]
-    parsed._exdate = [d.replace(tzinfo=tz) for d in parsed._exdate]
+    parsed._rrule = [_relabel(r, tz) for r in parsed._rrule]  # type: ignore[attr-defined]  # private, see above
+    parsed._exrule = [_relabel(r, tz) for r in parsed._exrule]  # type: ignore[attr-defined]  # private, see above
+    parsed._rdate = [d.replace(tzinfo=tz) for d in parsed._rdate]  # type: ignore[attr-defined]  # private, see above
+    parsed._exdate = [d.replace(tzinfo=tz) for d in parsed._exdate]  # type: ignore[attr-defined]  # private, see above
     return parsed
 
 
@@ -49,9 +51,8 @@ def rrule_dates(
     start = to_zone(start, tz)
     end = to_zone(end, tz) if end is not None else None
     seen: set[datetime.datetime] = set()
-    checked = 0
     # count=None: DST can produce duplicates, so count distinct dates ourselves.
-    for occurrence in to_dateutil(schedule).xafter(start, count=None, inc=True):
+    for checked, occurrence in enumerate(to_dateutil(schedule).xafter(start, count=None, inc=True)):
         date = to_zone(occurrence, tz)
         # Compare instants: same-tzinfo datetimes compare by wall clock in Python.
         if end is not None and date.astimezone(datetime.timezone.utc) > end.astimezone(datetime.timezone.utc):
@@ -62,4 +63,3 @@ def rrule_dates(
             yield date
         if len(seen) >= n or checked > max_candidates:
             break
-        checked += 1

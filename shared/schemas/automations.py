@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from uuid import UUID, uuid4
 
 from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, model_validator
@@ -301,10 +301,19 @@ def _action_kind(value: Any) -> str:
     return str(getattr(value, "type", "do-nothing"))
 
 
-Action = Annotated[
-    Union[tuple(Annotated[cls, Tag(cls.model_fields["type"].default)] for cls in _ACTIONS)],  # type: ignore[valid-type]
-    Discriminator(_action_kind),
-]
+if TYPE_CHECKING:
+    # What the run-time union below accepts, spelled out for the type checker (which cannot read a union
+    # built from a tuple).
+    Action = (
+        DoNothing | RunDeployment | PauseDeployment | ResumeDeployment | ChangeFlowRunState | CancelFlowRun
+        | SuspendFlowRun | ResumeFlowRun | CallWebhook | SendNotification | PauseWorkPool | ResumeWorkPool
+        | PauseWorkQueue | ResumeWorkQueue | PauseAutomation | ResumeAutomation
+    )
+else:
+    Action = Annotated[
+        Union[tuple(Annotated[cls, Tag(cls.model_fields["type"].default)] for cls in _ACTIONS)],  # noqa: UP007 - built from a tuple
+        Discriminator(_action_kind),
+    ]
 
 
 # --- automations ---------------------------------------------------------------------

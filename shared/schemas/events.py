@@ -14,7 +14,7 @@ import datetime
 import enum
 import fnmatch
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, ClassVar, Union
 from uuid import UUID
 
@@ -376,7 +376,7 @@ class EventFilter(_EventFilterBase):
             hints["event"] = list(self.event.name)
         return hints
 
-    def sort_key(self):  # noqa: ANN201 - (key, reverse) for sorted()
+    def sort_key(self) -> tuple[Callable[[ReceivedEvent], tuple[datetime.datetime, str]], bool]:
         """Events are ordered by occurred (then id for stability) in `order` direction."""
         return (lambda e: (e.occurred, str(e.id))), self.order == EventOrder.DESC
 

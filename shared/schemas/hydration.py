@@ -105,7 +105,7 @@ def _hydrate(obj: Any, lookup: VariableLookup) -> Any:
 
 def hydrate(obj: dict[str, Any], lookup: VariableLookup) -> dict[str, Any]:
     result = _hydrate(obj, lookup)
-    return {} if result is _REMOVE else result  # type: ignore[no-any-return]
+    return {} if result is _REMOVE else result
 
 
 __all__ = ["HydrationError", "VariableLookup", "hydrate"]

@@ -177,7 +177,8 @@ def _schedule_kind(value: Any) -> str | None:
             if key in value:
                 return key
         return None
-    return {IntervalSchedule: "interval", CronSchedule: "cron", RRuleSchedule: "rrule"}.get(type(value))
+    kinds: dict[type, str] = {IntervalSchedule: "interval", CronSchedule: "cron", RRuleSchedule: "rrule"}
+    return kinds.get(type(value))
 
 
 SCHEDULE_TYPES = Annotated[
@@ -194,7 +195,7 @@ SCHEDULE_TYPES = Annotated[
 ]
 """Any schedule; resolved by its `interval` / `cron` / `rrule` key."""
 
-Schedule = Union[IntervalSchedule, CronSchedule, RRuleSchedule]
+Schedule = IntervalSchedule | CronSchedule | RRuleSchedule
 
 
 # --- rrule normalisation on the write path ------------------------------------

@@ -23,7 +23,7 @@ class _SortEnum(str, enum.Enum):
     """A str enum whose JSON value is the member name, like the reference's AutoEnum."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 class FlowRunSort(_SortEnum):

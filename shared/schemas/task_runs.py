@@ -97,7 +97,7 @@ class Constant(RunInput):
 
 # Plain (left-to-right smart) union, as the reference: the client may omit input_type
 # on old payloads, so a discriminated union would reject them.
-TaskRunInput = Union[TaskRunResult, FlowRunResult, Parameter, Constant]
+TaskRunInput = TaskRunResult | FlowRunResult | Parameter | Constant
 TaskInputs = dict[str, list[TaskRunInput]]
 
 

@@ -12,6 +12,7 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Union
 from uuid import UUID
 
@@ -63,7 +64,7 @@ NonEmptyishName = Annotated[str, Field(pattern=NAME_PATTERN), BeforeValidator(_r
 _LOWER_DASHES = re.compile(r"^[a-z0-9-]*$")
 
 
-def _lowercase_dashes_only(field_label: str):
+def _lowercase_dashes_only(field_label: str) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and not _LOWER_DASHES.match(value):
             raise ValueError(f"{field_label} must only contain lowercase letters, numbers, and dashes.")
@@ -86,7 +87,7 @@ def _none_to_empty_dict(value: Any) -> Any:
 
 
 # Strict scalars so "1" stays a string and true stays a bool when round-tripped.
-LabelValue = Union[StrictBool, StrictInt, StrictFloat, str]
+LabelValue = StrictBool | StrictInt | StrictFloat | str
 KeyValueLabels = Annotated[dict[str, LabelValue], BeforeValidator(_none_to_empty_dict)]
 
 # --- parameters size ---------------------------------------------------------

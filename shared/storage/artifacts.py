@@ -76,7 +76,7 @@ def _marker(artifact: Artifact) -> str:
     return f"{sortable_time(artifact.created)}#{artifact.id}"
 
 
-def _index_keys(prefix: str, obj: Artifact | ArtifactCollection) -> dict[str, str]:
+def _index_keys(prefix: str, obj: Artifact | ArtifactCollection) -> dict[str, Any]:
     """GSI2..GSI5 attributes shared by artifacts (prefix ARTIFACTS) and collections."""
     sk = str(obj.id)
     attrs = {"GSI5PK": prefix, "GSI5SK": sk}

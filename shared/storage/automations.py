@@ -112,7 +112,7 @@ def replace(automation_id: UUID, update: AutomationCore) -> Automation:
         raise ObjectNotFound(NOT_FOUND)
     current = decode(item, Automation)
     updated = Automation.model_validate({**update.model_dump(), "id": current.id, "created": current.created, "updated": now_utc()})
-    batch = store.WriteBatch().put(_item(updated, (item.version or 0) + 1), TableItem.version == item.version)
+    batch = store.WriteBatch().put(_item(updated, int(item.version or 0) + 1), TableItem.version == item.version)
     owned = {r.SK.removeprefix(RELATED) for r in _relations(automation_id) if json.loads(r.body or "{}").get("owned_by_resource")}
     wanted = _related_ids(updated) - owned
     for relation in _relations(automation_id):
@@ -134,7 +134,7 @@ def set_enabled(automation_id: UUID, enabled: bool) -> Automation:
         current = decode(item, Automation)
         updated = current.model_copy(update={"enabled": enabled, "updated": now_utc()})
         try:
-            store.put(_item(updated, (item.version or 0) + 1), TableItem.version == item.version)
+            store.put(_item(updated, int(item.version or 0) + 1), TableItem.version == item.version)
             return updated
         except ConcurrentUpdate:
             continue

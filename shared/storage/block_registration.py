@@ -114,7 +114,7 @@ def ensure_registered() -> None:
         return
     with _lock:
         if _ready:
-            return
+            return  # type: ignore[unreachable]  # another thread may have registered while this one waited
         marker = store.get(MARKER_KEY)
         if marker is None or marker.body != data_digest():
             register()

@@ -54,7 +54,7 @@ def is_authenticated(connection_id: str) -> bool | None:
 
 
 def mark_authenticated(connection_id: str) -> None:
-    attr: NumberAttribute = TableItem.version  # type: ignore[assignment]
+    attr: NumberAttribute = TableItem.version
     store.update(TableItem(_key(connection_id), store.META), actions=[attr.set(1)])
 
 

@@ -163,7 +163,7 @@ def graph(flow_run_id: UUID, since: datetime.datetime | None = None) -> Graph:
                     id=node_id,
                     label=f"{flow_names.get(subflow.flow_id, '')} / {subflow.name}" if subflow is not None else tr.name,
                     state_type=(subflow.state_type if subflow is not None else tr.state_type) or StateType.PENDING,
-                    start_time=_start(tr, subflow),  # type: ignore[arg-type]
+                    start_time=_start(tr, subflow),
                     end_time=end,
                     parents=[Edge(id=i) for i in dict.fromkeys(parents[node_id])],
                     children=[Edge(id=i) for i in dict.fromkeys(children[node_id])],

@@ -30,7 +30,7 @@ def run_history(
     if count == 0:
         return []
     query_end = start + count * interval
-    buckets: dict[int, dict[tuple[str, str], list[Any]]] = defaultdict(lambda: defaultdict(list))
+    buckets: dict[int, dict[tuple[str | None, str], list[Any]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         expected = run.expected_start_time
         if expected is None or not (start <= _utc(expected) < query_end):

@@ -38,6 +38,7 @@ import os
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from itertools import islice
 from uuid import UUID
 
@@ -172,12 +173,12 @@ def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableIte
     """One ordered item stream per partition the filter can match (narrowest first)."""
     hints = logs.index_hints() if logs is not None else {}
     gte, lte = _time_range(logs)
-    common = {"sk_gte": gte, "sk_lte": lte, "descending": descending}
+    common = partial(store.query, sk_gte=gte, sk_lte=lte, descending=descending)
     if "flow_run_id" in hints:
-        return [store.query(_flow_run_pk(fid), **common) for fid in dict.fromkeys(hints["flow_run_id"])]
+        return [common(_flow_run_pk(fid)) for fid in dict.fromkeys(hints["flow_run_id"])]
     if "task_run_id" in hints:
-        return [store.query(_task_run_pk(tid), index="GSI1", **common) for tid in dict.fromkeys(hints["task_run_id"])]
-    return [store.query(_all_pk(shard), index="GSI2", **common) for shard in range(LOG_SHARDS)]
+        return [common(_task_run_pk(tid), index="GSI1") for tid in dict.fromkeys(hints["task_run_id"])]
+    return [common(_all_pk(shard), index="GSI2") for shard in range(LOG_SHARDS)]
 
 
 def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[TableItem]:

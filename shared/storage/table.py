@@ -103,7 +103,7 @@ def configure_table(settings: Settings | None = None) -> None:
     # pynamodb caches its connection per class; drop it so the new endpoint is used.
     TableItem._connection = None
     for index in INDEXES.values():
-        index.Meta.model = TableItem  # type: ignore[attr-defined]
+        index.Meta.model = TableItem
 
 
 configure_table()

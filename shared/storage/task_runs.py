@@ -113,17 +113,20 @@ def _guard(run: TaskRun) -> TableItem:
 
 def _newer_than_stored(state: State) -> Condition:
     """Write only over an older (or no) state: newest timestamp wins."""
-    return (
+    condition: Condition = (
         TableItem.PK.does_not_exist()
         | TableItem.state_timestamp.does_not_exist()
         | (TableItem.state_timestamp < sortable_time(state.timestamp))
     )
+    return condition
 
 
 def _state_unchanged(run: TaskRun) -> Condition:
     if run.state_id is None:
-        return TableItem.PK.exists() & TableItem.state_id.does_not_exist()
-    return TableItem.state_id == str(run.state_id)
+        absent: Condition = TableItem.PK.exists() & TableItem.state_id.does_not_exist()
+        return absent
+    same: Condition = TableItem.state_id == str(run.state_id)
+    return same
 
 
 # --- reads ---------------------------------------------------------------------------

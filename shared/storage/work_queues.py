@@ -23,6 +23,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from uuid import UUID
 
 from shared.schemas.base import now_utc
@@ -378,6 +379,10 @@ def _set_fields(queue: WorkQueue, still: Callable[[WorkQueue], bool], **fields: 
     return True
 
 
+def _status_is(status: WorkQueueStatus | None, current: WorkQueue) -> bool:
+    return current.status == status
+
+
 def record_polls(queues: Iterable[WorkQueue], now: datetime.datetime | None = None) -> None:
     """A worker polled these queues: stamp last_polled, NOT_READY -> READY (mark_work_queues_ready)."""
     stamp = now or now_utc()
@@ -386,7 +391,7 @@ def record_polls(queues: Iterable[WorkQueue], now: datetime.datetime | None = No
         if queue.status == WorkQueueStatus.NOT_READY:
             fields["status"] = WorkQueueStatus.READY
         # A poll never un-pauses: only a queue whose status is unchanged since the read is stamped.
-        _set_fields(queue, lambda current, s=queue.status: current.status == s, **fields)
+        _set_fields(queue, partial(_status_is, queue.status), **fields)
 
 
 def mark_not_ready_if_stale(queues: Iterable[WorkQueue], threshold: datetime.datetime) -> int:

@@ -46,7 +46,7 @@ def test_graph_v2_has_nodes_edges_subflows_artifacts_and_states(client: httpx.Cl
 
     graph = client.get(f"/flow_runs/{run['id']}/graph-v2").json()
     assert set(graph) == {"start_time", "end_time", "root_node_ids", "nodes", "artifacts", "states"}
-    nodes = {node_id: node for node_id, node in graph["nodes"]}
+    nodes = dict(graph["nodes"])
     assert set(nodes) == {first["id"], second["id"], wrapper["id"], inner["id"], child["id"]}
     assert nodes[child["id"]]["kind"] == "flow-run"
     assert nodes[child["id"]]["label"] == f"{child_flow['name']} / graph-child"

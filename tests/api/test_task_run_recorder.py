@@ -58,7 +58,7 @@ def test_duplicate_events_are_recorded_once(client: httpx.Client, flow_run: dict
     task_run_id = str(uuid.uuid4())
     events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
     _post(client, events)
-    _post(client, events + [events[1], events[0]])  # a reconnecting client resends
+    _post(client, [*events, events[1], events[0]])  # a reconnecting client resends
     assert client.get(f"/task_runs/{task_run_id}").json()["state_type"] == "COMPLETED"
     assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
     found = client.post("/events/filter", json={"filter": {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}}}).json()

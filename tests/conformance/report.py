@@ -36,7 +36,7 @@ class Report:
             for domain in sorted(domains):
                 t = domains[domain]
                 lines.append(f"{domain:<{width}}  {t.matched:>7}/{t.total:<5}  {t.skipped:>7}")
-            all_ = [t for t in domains.values()]
+            all_ = list(domains.values())
             lines.append(
                 f"{'TOTAL':<{width}}  {sum(t.matched for t in all_):>7}/{sum(t.total for t in all_):<5}"
                 f"  {sum(t.skipped for t in all_):>7}"

@@ -114,7 +114,7 @@ def test_first_cli_commands_exit_0(cli_env: dict[str, str], cli_data: dict[str, 
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda args: run_cli(cli_env, *args), commands))
     failed = []
-    for args, result in zip(commands, results):
+    for args, result in zip(commands, results, strict=True):
         REPORT.count(SECTION, "prefect " + " ".join(args[:2] if args[0] == "flow-run" else args[:1]), matched=result.returncode == 0)
         if result.returncode != 0:
             failed.append(f"prefect {' '.join(args)} -> {result.returncode}\n{(result.stdout + result.stderr)[-2000:]}")

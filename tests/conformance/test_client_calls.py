@@ -119,7 +119,7 @@ class ClientRunner:
             exchange.outcome = _outcome(None)
         except Skip:
             raise
-        except Exception as exc:  # the outcome class is what is compared
+        except Exception as exc:  # noqa: BLE001 - the outcome class is what is compared
             exchange.outcome = _outcome(exc)
         return exchange
 

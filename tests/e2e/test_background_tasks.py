@@ -57,7 +57,7 @@ def test_delay_twenty_runs_each_once_across_two_task_workers(api_url: str, clien
                         break
                     time.sleep(0.2)
                 assert state == "COMPLETED", task_run_id
-            print(f"\nruns per worker process: { {pid: sum(1 for l in lines if l.endswith(pid)) for pid in {l.split()[1] for l in lines}} }")
+            print(f"\nruns per worker process: { {pid: sum(1 for line in lines if line.endswith(pid)) for pid in {line.split()[1] for line in lines}} }")
         finally:
             for worker in workers:
                 worker.terminate()

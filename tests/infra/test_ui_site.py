@@ -57,7 +57,7 @@ def test_cloudfront_ui_router_rewrites_client_routes_and_redirects_root_to_v2() 
 
 
 def test_local_site_serves_the_same_files_as_the_cloudfront_function() -> None:
-    for uri, navigation, cookie, expected in CASES:
+    for uri, _navigation, _cookie, expected in CASES:
         if expected.startswith("redirect:"):
             continue  # the local redirect is checked in the browser tests (tests/ui)
         assert "/" + site_path(uri) == expected, uri

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import threading
 import time
@@ -64,7 +65,7 @@ def test_unreachable_api_fails_fast(sdk_env: str, monkeypatch: pytest.MonkeyPatc
     url = f"http://127.0.0.1:{_free_port()}/api"  # nothing listens here
     monkeypatch.setenv("SERVERFLOW_API_URL", url)
     started = time.monotonic()
-    with pytest.raises(APIUnreachable, match="Cannot reach the Serverflow API at http://127.0.0.1"):
+    with pytest.raises(APIUnreachable, match=re.escape("Cannot reach the Serverflow API at http://127.0.0.1")):
         trivial_flow()
     assert time.monotonic() - started < 5
 
@@ -99,7 +100,7 @@ def test_wrong_api_key_fails_fast_with_readable_error(
     monkeypatch.setenv("SERVERFLOW_API_URL", rejecting_server)
     monkeypatch.setenv("SERVERFLOW_API_KEY", "wrong-key")
     started = time.monotonic()
-    with pytest.raises(Unauthorized, match="rejected the request .*check SERVERFLOW_API_KEY"):
+    with pytest.raises(Unauthorized, match=r"rejected the request .*check SERVERFLOW_API_KEY"):
         trivial_flow()
     assert time.monotonic() - started < 5
 

@@ -101,7 +101,7 @@ async def fan_out(key: str) -> list[int]:
     results = await asyncio.gather(*(tenfold(n, key) for n in inputs))
     if attempt == 1:
         raise RuntimeError("parent fails after its subflows completed")
-    return [r for _, r in sorted(zip(inputs, results))]
+    return [r for _, r in sorted(zip(inputs, results, strict=True))]
 
 
 def test_concurrent_subflows_keep_their_own_results_on_parent_retry(sdk_env: str, reader: Any, request: Any) -> None:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.timeout(60)
 class _Scripted(http.server.BaseHTTPRequestHandler):
     """Answers each request with the next scripted (status, headers, body); records what it received."""
 
-    script: list[tuple[int, dict[str, str], Any]] = []
-    seen: list[dict[str, Any]] = []
+    script: ClassVar[list[tuple[int, dict[str, str], Any]]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -68,7 +68,7 @@ def test_gives_up_after_max_retries_with_readable_error(scripted: tuple[str, typ
     url, handler = scripted
     handler.script = [(503, {"Retry-After": "0"}, {"detail": "busy"})] * 3
     started = time.monotonic()
-    with SyncClient(url, max_retries=2) as client, pytest.raises(APIError, match="API error 503 .*busy"):
+    with SyncClient(url, max_retries=2) as client, pytest.raises(APIError, match=r"API error 503 .*busy"):
         client.read_version()
     assert len(handler.seen) == 3 and time.monotonic() - started < 3
 

@@ -79,7 +79,7 @@ def test_flow_with_tasks_retry_subflow_logs_and_artifact(sdk_env: str, reader: A
     (child,) = reader.subflow_runs([parent_task["id"]])
     assert child["state_type"] == "COMPLETED" and child["parent_task_run_id"] == parent_task["id"]
 
-    reader.wait_until(lambda: any("hello from the parent flow" in m for m in [l["message"] for l in reader.logs(flow_run_id)]))
+    reader.wait_until(lambda: any("hello from the parent flow" in m for m in [log["message"] for log in reader.logs(flow_run_id)]))
     messages = [log["message"] for log in reader.logs(flow_run_id)]
     assert any("value is 10" in m for m in messages)
     assert any("Retry 1/1 will start immediately" in m for m in messages)
@@ -137,5 +137,5 @@ def test_failed_submitted_task_does_not_fail_flow(sdk_env: str, reader: Any) -> 
     state = flow_with_failing_task(return_state=True)
     assert state.result() == "finished"
     flow_run_id = state.state_details["flow_run_id"]
-    (task_run,) = reader.wait_until(lambda: reader.task_runs(flow_run_id))
+    (_task_run,) = reader.wait_until(lambda: reader.task_runs(flow_run_id))
     reader.wait_until(lambda: reader.task_runs(flow_run_id)[0]["state_type"] == "FAILED")

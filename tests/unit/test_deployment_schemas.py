@@ -62,7 +62,7 @@ def test_bad_schedules_fail_with_one_clear_message(schedule, expected) -> None:
     assert len(errors) == 1, errors
     assert expected in errors[0]
     # The reference rejects the same inputs.
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         prefect_actions.DeploymentScheduleCreate(schedule=schedule)
 
 

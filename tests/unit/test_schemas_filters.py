@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -156,7 +157,7 @@ def test_deployment_filter_on_any_object():
         name = "nightly"
         flow_id = uuid.uuid4()
         paused = False
-        tags = ["prod"]
+        tags: ClassVar[list[str]] = ["prod"]
         work_queue_name = "default"
 
     ctx = FilterContext(flow_name=lambda fid: "etl-flow")

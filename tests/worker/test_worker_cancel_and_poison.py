@@ -41,7 +41,7 @@ def running_worker(client: httpx.Client, api_url: str, aws_endpoint_url: str, tm
 
 
 def test_cancelling_a_running_run_kills_its_process_and_ends_cancelled(client: httpx.Client, running_worker: tuple, tmp_path: Path) -> None:
-    pool, deployment, log = running_worker
+    _pool, deployment, log = running_worker
     marker = tmp_path / "started.txt"
     run = create_run(client, deployment["id"], sleep=120, marker=str(marker))
     wait_for_state(client, run["id"], "RUNNING", timeout=30)

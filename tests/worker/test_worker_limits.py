@@ -4,6 +4,7 @@ the dead-letter queue."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -78,7 +79,7 @@ def test_queue_concurrency_limit_holds_on_the_sqs_path_and_no_hint_is_dead_lette
     assert [r["state_type"] for r in final] == ["COMPLETED"] * 3, output
     assert busy_peak[0] == 1, output
     spans = sorted((r["start_time"], r["end_time"]) for r in final)
-    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans
     # Held-back hints were released, then deleted: none is left to reach the dead-letter queue.
     assert not any(run_id in body for body in dead_letter_bodies(aws_endpoint_url, queue_url) for run_id in runs)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import import_module
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 GROUPS = ("flow_run", "deployment", "deploy", "work_pool", "worker")
 
@@ -24,13 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     from ..exceptions import ServerflowError
     from ._output import error
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "handler", None)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2

@@ -44,10 +44,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
     widths = [max([len(h)] + [_visible_len(r[i]) for r in data]) for i, h in enumerate(headers)]
     if title:
         print(title)
-    print("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in data:
-        print("  ".join(v + " " * (w - _visible_len(v)) for v, w in zip(row, widths)).rstrip())
+        print("  ".join(v + " " * (w - _visible_len(v)) for v, w in zip(row, widths, strict=False)).rstrip())
     if not data:
         print("(none)")
 

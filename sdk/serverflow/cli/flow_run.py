@@ -41,7 +41,7 @@ def list_runs(args: argparse.Namespace) -> int:
         for flow_id in {run.flow_id for run in runs}:
             try:
                 flow_names[flow_id] = api.read_flow(flow_id).name
-            except Exception:
+            except Exception:  # noqa: BLE001 - a flow that cannot be read is shown by its id
                 flow_names[flow_id] = str(flow_id)
     table(
         ["id", "flow", "name", "state", "runs", "start time"],

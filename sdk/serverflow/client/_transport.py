@@ -83,7 +83,7 @@ def retry_delay(attempt: int, response: httpx.Response | None) -> float:
                 return min(float(after), MAX_BACKOFF * 3)
             except ValueError:
                 pass
-    base = min(MAX_BACKOFF, 0.5 * (2**attempt))
+    base = min(MAX_BACKOFF, 0.5 * (2.0**attempt))
     return base * (0.5 + random.random() / 2)
 
 

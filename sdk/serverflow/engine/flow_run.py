@@ -98,7 +98,7 @@ class FlowRunEngine:
                 try:
                     deployment = self.client.read_deployment(self.flow_run.deployment_id)
                     self.deployment = deployment.model_dump(mode="json")
-                except Exception:
+                except Exception:  # noqa: BLE001 - an unreadable deployment leaves only its id in the context
                     self.deployment = {"id": str(self.flow_run.deployment_id)}
         else:
             flow_model = self.client.create_flow(self.flow.name)
@@ -257,7 +257,7 @@ class FlowRunEngine:
         if self.ctx is not None and self.ctx.persist_result:
             try:
                 state.data = self.result_store.write(f"flow-runs/{self.flow_run.id}", value)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - an unpersisted result is logged; the run's state stands
                 self.logger.warning("Could not persist the flow result: %s", exc)
         return state
 
@@ -297,7 +297,7 @@ class FlowRunEngine:
         self.end_attempt()
         try:
             self.propose(Crashed(exc, message=f"Execution was interrupted by {type(exc).__name__}"), force=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - already crashing: reporting it must not raise over the original
             pass
 
     def call_hooks(self) -> None:
@@ -315,7 +315,7 @@ class FlowRunEngine:
         for hook in hooks:
             try:
                 hook(self.flow, self.flow_run, state)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a user hook's failure is logged, as Prefect does
                 self.logger.error("Hook %r failed: %r", getattr(hook, "__name__", hook), exc)
 
     def close(self) -> None:
@@ -339,7 +339,7 @@ class FlowRunEngine:
                         lambda: call_with(self.flow.fn, self.parameters), self.flow.timeout_seconds, FlowTimeout
                     )
                     proposed = self.final_state_for(value)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any user-code failure becomes the run's Failed state
                     proposed = self.failed_state_for(exc)
                 except BaseException as exc:
                     reset_flow_run_context(token)
@@ -371,7 +371,7 @@ class FlowRunEngine:
                     else:
                         value = await coro
                     proposed = self.final_state_for(value)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any user-code failure becomes the run's Failed state
                     proposed = self.failed_state_for(exc)
                 except BaseException as exc:
                     reset_flow_run_context(token)

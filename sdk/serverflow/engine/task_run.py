@@ -321,7 +321,7 @@ class TaskRunEngine:
             return None
         try:
             hit = self.store().read(key)
-        except Exception as exc:  # an unreadable record is a miss, not a failure
+        except Exception as exc:  # noqa: BLE001 - an unreadable record is a miss, not a failure
             self.logger.warning("Could not read cached result %s: %s", key, exc)
             return None
         if hit is None:
@@ -342,7 +342,7 @@ class TaskRunEngine:
             key = key or self.record.cache_key or uuid.uuid4().hex
             try:
                 state.data = self.store().write(key, value, self.record.cache_expiration)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - an unpersisted result is logged; the run's state stands
                 self.logger.warning("Could not persist the result: %s", exc)
         self.logger.info("Finished in state %r", state)
         return self.set_state(state)
@@ -356,7 +356,7 @@ class TaskRunEngine:
         if can_retry and self.task.retry_condition_fn is not None:
             try:
                 can_retry = bool(self.task.retry_condition_fn(self.task, self.record, Failed(exc)))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a failing retry condition means no retry, as Prefect does
                 can_retry = False
         if can_retry:
             delay = self._retry_delay()
@@ -402,7 +402,7 @@ class TaskRunEngine:
         for hook in hooks:
             try:
                 hook(self.task, self.record, state)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a user hook's failure is logged, as Prefect does
                 self.logger.error("Hook %r failed: %r", getattr(hook, "__name__", hook), exc)
 
     # --- drivers -------------------------------------------------------------------------------------------

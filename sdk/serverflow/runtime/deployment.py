@@ -14,14 +14,16 @@ def _deployment() -> Optional[dict[str, Any]]:
     ctx = get_flow_run_context()
     if ctx is not None:
         if ctx.deployment:
-            return ctx.deployment
+            known: dict[str, Any] = ctx.deployment
+            return known
         deployment_id = ctx.flow_run.deployment_id
     else:
         run_id = env_flow_run_id()
         deployment_id = fetch_flow_run(run_id).deployment_id if run_id else None
     if deployment_id is None:
         return None
-    return fetch_deployment(str(deployment_id)).model_dump(mode="json")
+    fetched: dict[str, Any] = fetch_deployment(str(deployment_id)).model_dump(mode="json")
+    return fetched
 
 
 def __getattr__(attr: str) -> Any:

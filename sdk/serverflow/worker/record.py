@@ -155,7 +155,7 @@ REQUEUE_FIRST_SECONDS = 5
 def requeue_delay(disposal: Disposal, wait_seconds: float, times_requeued: int) -> int:
     if disposal is Disposal.EARLY:
         return max(1, min(900, int(wait_seconds + 0.999)))
-    return min(REQUEUE_MAX_SECONDS, REQUEUE_FIRST_SECONDS * 2 ** min(times_requeued, 10))
+    return int(min(REQUEUE_MAX_SECONDS, REQUEUE_FIRST_SECONDS * 2 ** min(times_requeued, 10)))
 
 
 def handle_wakeup(

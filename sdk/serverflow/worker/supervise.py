@@ -64,6 +64,7 @@ def execute(
     except Exception:  # noqa: BLE001 - only cancellation bookkeeping; the worker kills by its own handle
         pass
     cancelled = stopped = False
+    code: int | None = None
     while True:
         try:
             code = proc.wait(timeout=options.cancel_check_seconds)

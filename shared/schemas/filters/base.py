@@ -62,7 +62,7 @@ class FilterContext:
 
 
 def need_resolver(ctx: FilterContext | None, name: str) -> Callable[..., Any]:
-    resolver = getattr(ctx, name, None) if ctx is not None else None
+    resolver: Callable[..., Any] | None = getattr(ctx, name, None) if ctx is not None else None
     if resolver is None:
         raise FilterNeedsContext(f"this filter needs FilterContext.{name}")
     return resolver

@@ -256,7 +256,7 @@ class _StateCompound(OperatorFilterBaseModel):
 
     def _criteria_count(self) -> int:
         return sum(
-            1
+            True
             for sub in (self.type, self.name)  # type: ignore[attr-defined]
             if sub is not None and sub.model_dump(exclude_none=True)
         )
