@@ -44,8 +44,8 @@ def install_counters() -> None:
         requests_sent[_template(request.method, request.url)] += 1
         return orig_sync(self, request, **kw)
 
-    httpx.AsyncClient.send = async_send  # type: ignore[method-assign]
-    httpx.Client.send = sync_send  # type: ignore[method-assign]
+    httpx.AsyncClient.send = async_send  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
+    httpx.Client.send = sync_send  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
     try:
         from prefect.events.clients import PrefectEventsClient
 

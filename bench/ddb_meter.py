@@ -286,5 +286,5 @@ def install(meter: Meter = METER) -> None:
         for service in ("sqs", "events", "s3", "scheduler", "lambda", "apigatewaymanagementapi"):
             self.register(f"after-call.{service}", meter.other_call)
 
-    init._bench_hooked = True  # type: ignore[attr-defined]
+    init._bench_hooked = True  # type: ignore[attr-defined]  # a marker attribute on the patched function
     botocore.session.Session.__init__ = init

@@ -70,7 +70,7 @@ def _reindex(table: Table, item: Item | None, key: ItemKey | None = None) -> Non
 
 def _lookup(table: Table, key: ItemKey) -> Item | None:
     hash_key, range_key = key
-    return table.get_item(hash_key, range_key) if range_key is not None else table.items.get(hash_key)  # type: ignore[return-value]
+    return table.get_item(hash_key, range_key) if range_key is not None else table.items.get(hash_key)  # type: ignore[return-value]  # moto's items map is untyped; it holds Items
 
 
 def _candidates(table: Table, hash_key: Any, index_name: str | None, hash_key_conditions: Any) -> list[Item] | None:
@@ -81,7 +81,7 @@ def _candidates(table: Table, hash_key: Any, index_name: str | None, hash_key_co
         bucket = table.items.get(hash_key)
         if bucket is None:
             return []
-        return list(bucket.values()) if table.range_key_attr else [bucket]  # type: ignore[list-item]
+        return list(bucket.values()) if table.range_key_attr else [bucket]  # type: ignore[list-item]  # a hash-only table's bucket is the Item itself
     spec = spec_for(table, index_name)
     if spec is None or not hash_key_conditions or len(hash_key_conditions) != 1:
         return None
@@ -134,9 +134,9 @@ def _patch_table() -> None:
         finally:
             self.__dict__.pop("all_items", None)
 
-    Table.put_item = put_item  # type: ignore[method-assign]
-    Table.delete_item = delete_item  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
+    Table.put_item = put_item  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
+    Table.delete_item = delete_item  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
+    Table.query = query  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
     global moto_query
     moto_query = original_query
 
@@ -152,7 +152,7 @@ def _patch_update() -> None:
         _reindex(self.get_table(table_name), item)
         return item
 
-    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
 
 
 # --- TransactWriteItems without whole-table copies -----------------------------------
@@ -165,7 +165,7 @@ def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
         if table.range_key_attr is not None:
             key[table.range_key_attr] = attrs[table.range_key_attr]
         return key
-    return op["Key"]  # type: ignore[no-any-return]
+    return op["Key"]  # type: ignore[no-any-return]  # the request's Key is JSON (Any)
 
 
 def _dynamo_key(table: Table, key: dict[str, Any]) -> ItemKey:
@@ -240,7 +240,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                 if range_key is not None:
                     table.items[hash_key][range_key] = previous
                 else:
-                    table.items[hash_key] = previous  # type: ignore[assignment]
+                    table.items[hash_key] = previous  # type: ignore[assignment]  # restores what was there: an Item or a range map
                 _reindex(table, previous)
         raise
 
@@ -259,7 +259,7 @@ def _patch_stream() -> None:
             # Sequence numbers keep increasing: they are derived from the list length.
             self.starting_sequence_number += overflow
 
-    StreamShard.add = add  # type: ignore[method-assign]
+    StreamShard.add = add  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
 
 
 _applied = False
@@ -273,5 +273,5 @@ def apply() -> None:
     _patch_update()
     _patch_stream()
     fast_responses.apply()
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
     _applied = True

@@ -94,12 +94,12 @@ def spec_for(table: Table, index_name: str | None) -> IndexSpec | None:
 
 def _sort_key(table: Table, spec: IndexSpec, item: Item) -> tuple[Any, SortKey] | None:
     if spec.name == BASE:
-        return item.hash_key, (sort_value(item.range_key),)  # type: ignore[arg-type]
+        return item.hash_key, (sort_value(item.range_key),)  # type: ignore[arg-type]  # moto types an item's keys as optional; indexed items have them
     hash_value = item.attrs.get(spec.hash_attr)
     range_value = item.attrs.get(spec.range_attr)
     if hash_value is None or range_value is None:
         return None
-    return hash_value, (sort_value(range_value), sort_value(item.hash_key), sort_value(item.range_key))  # type: ignore[arg-type]
+    return hash_value, (sort_value(range_value), sort_value(item.hash_key), sort_value(item.range_key))  # type: ignore[arg-type]  # moto types an item's keys as optional; indexed items have them
 
 
 @dataclass

@@ -30,7 +30,7 @@ class _ConsoleFormatter(logging.Formatter):
         run = getattr(record, "task_run_name", None)
         prefix = f"Task run {run!r} - " if run else ""
         if not prefix and getattr(record, "flow_run_name", None):
-            prefix = f"Flow run {record.flow_run_name!r} - "  # type: ignore[attr-defined]
+            prefix = f"Flow run {record.flow_run_name!r} - "  # type: ignore[attr-defined]  # an extra attribute, checked by getattr just above
         stamp = self.formatTime(record, "%H:%M:%S") + f".{int(record.msecs):03d}"
         text = f"{stamp} | {record.levelname:<7} | {prefix}{record.getMessage()}"
         if record.exc_info:
@@ -80,7 +80,7 @@ def _configure() -> None:
         _configured = True
 
 
-class RunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class RunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]  # LoggerAdapter is generic only in typeshed, not at run time (python 3.11)
     """Adds the run ids (and the log shipper) to every record."""
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:

@@ -98,7 +98,7 @@ class State(Generic[R]):
         if self.type is StateType.COMPLETED:
             return self._load_value()
         if not raise_on_failure:
-            return self._value if self._value is not _UNSET else None  # type: ignore[return-value]
+            return self._value if self._value is not _UNSET else None  # type: ignore[return-value]  # no value is None, as Prefect's result(raise_on_failure=False) answers
         if isinstance(self._value, BaseException):
             raise self._value
         if isinstance(self._value, State):
@@ -117,12 +117,12 @@ class State(Generic[R]):
 
     def _load_value(self) -> R:
         if self._value is not _UNSET:
-            return self._value  # type: ignore[no-any-return]
+            return self._value  # type: ignore[no-any-return]  # the value this state was made with is the run's R
         if self.data and self.data.get("storage_key"):
             from .results import ResultStore
 
             self._value = ResultStore.read_record(self.data)
-            return self._value  # type: ignore[no-any-return]
+            return self._value  # type: ignore[no-any-return]  # the value this state was made with is the run's R
         raise MissingResult(
             f"State {self.name!r} has no result in memory and none was persisted; set persist_result=True."
         )

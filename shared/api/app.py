@@ -49,7 +49,7 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
         app.include_router(load_router(name), prefix=route_prefix(name))
     _require_null_defaults(app)
     install_error_handlers(app)
-    app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]
+    app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_middleware(GuardMiddleware)
     # Outermost, as on the reference: preflights are answered before the auth guard (they carry no
     # credentials) and error responses get the CORS headers too. On AWS the HTTP API's CorsConfiguration,

@@ -128,15 +128,15 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]
-    app.add_exception_handler(ObjectProtected, _protected)  # type: ignore[arg-type]
-    app.add_exception_handler(InvalidObject, _invalid_object)  # type: ignore[arg-type]
-    app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]
-    app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]
-    app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ObjectProtected, _protected)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(InvalidObject, _invalid_object)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     for backend_error in BACKEND_ERRORS:
         app.add_exception_handler(backend_error, _backend_error)
     app.add_exception_handler(Exception, _internal_error)

@@ -55,7 +55,7 @@ async def stream_events_in(websocket: WebSocket) -> None:
                 return None
             frame = message.get("text") if message.get("text") is not None else message.get("bytes")
             if frame is not None:
-                return frame  # type: ignore[no-any-return]
+                return frame  # type: ignore[no-any-return]  # starlette types receive() messages as dict[str, Any]
 
     await ingest_frames(receive_frame)
 
@@ -77,7 +77,7 @@ def _next_page_link(request: Request, token: str | None) -> str | None:
 @router.post("/filter")
 def read_events(
     request: Request,
-    filter: EventFilter | None = Body(None, description="Criteria to narrow down the events"),  # noqa: A002
+    filter: EventFilter | None = Body(None, description="Criteria to narrow down the events"),
     limit: int = Body(INTERACTIVE_PAGE_SIZE, ge=0, le=INTERACTIVE_PAGE_SIZE, embed=True),
 ) -> EventPage:
     events, total, token = event_store.query_events(filter or EventFilter(), page_size=limit)
@@ -106,7 +106,7 @@ def read_events_page(request: Request, page_token: str = Query(..., alias="page-
 
 @router.post("/count-by/{countable}")
 def count_events(
-    filter: EventFilter,  # noqa: A002
+    filter: EventFilter,
     countable: Countable = Path(...),
     time_unit: TimeUnit = Body(default=TimeUnit.day),
     time_interval: float = Body(default=1.0, ge=0.01),

@@ -81,7 +81,7 @@ async def serve_subscription(websocket: WebSocket, channel: Channel) -> None:
             task.cancel()
         for task in done:
             if not task.cancelled() and task.exception() is not None and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError)):
-                raise task.exception()  # type: ignore[misc]
+                raise task.exception()  # type: ignore[misc]  # exception() is not None here: checked above
     except (WebSocketDisconnect, RuntimeError):
         pass  # a client may go away at any point
     finally:

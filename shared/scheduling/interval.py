@@ -31,7 +31,7 @@ def _wall_add(
     value: datetime.datetime, delta: datetime.timedelta, tz: datetime.tzinfo
 ) -> datetime.datetime:
     # Calendar arithmetic: move the wall clock, then find the instant it names.
-    return localize(value.replace(tzinfo=None) + delta, tz, fold=1)  # type: ignore[arg-type]
+    return localize(value.replace(tzinfo=None) + delta, tz, fold=1)  # type: ignore[arg-type]  # a fixed-offset zone is passed through as is
 
 
 def _elapsed_add(value: datetime.datetime, seconds: float, tz: datetime.tzinfo) -> datetime.datetime:
@@ -88,14 +88,14 @@ def interval_dates(
     step: Callable[[datetime.datetime], datetime.datetime]
     jump: Callable[[int], datetime.datetime]
     if days == 0:
-        step = lambda d: _elapsed_add(d, seconds, tz)  # noqa: E731
-        jump = lambda k: _elapsed_add(anchor, seconds * k, tz)  # noqa: E731
+        step = lambda d: _elapsed_add(d, seconds, tz)  # noqa: E731 - each branch pairs its step and jump side by side
+        jump = lambda k: _elapsed_add(anchor, seconds * k, tz)  # noqa: E731 - each branch pairs its step and jump side by side
     elif seconds == 0:
-        step = lambda d: _wall_add(d, interval, tz)  # noqa: E731
-        jump = lambda k: _wall_add(anchor, interval * k, tz)  # noqa: E731
+        step = lambda d: _wall_add(d, interval, tz)  # noqa: E731 - each branch pairs its step and jump side by side
+        jump = lambda k: _wall_add(anchor, interval * k, tz)  # noqa: E731 - each branch pairs its step and jump side by side
     else:
-        step = lambda d: _wall_add(d, interval, tz)  # noqa: E731
-        jump = lambda k: _elapsed_add(anchor, total * k, tz)  # noqa: E731
+        step = lambda d: _wall_add(d, interval, tz)  # noqa: E731 - each branch pairs its step and jump side by side
+        jump = lambda k: _elapsed_add(anchor, total * k, tz)  # noqa: E731 - each branch pairs its step and jump side by side
 
     whole_days = days != 0 and seconds == 0
     offset = 0

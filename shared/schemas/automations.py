@@ -38,7 +38,7 @@ class _Trigger(APIBaseModel):
     id: UUID = Field(default_factory=uuid4, description="The unique ID of this trigger")
 
     def all_triggers(self) -> list[Trigger]:
-        return [self]  # type: ignore[list-item]
+        return [self]  # type: ignore[list-item]  # every concrete trigger subclass is a Trigger member
 
     def reset_ids(self) -> None:
         """The server assigns trigger ids (clients may send stale ones)."""

@@ -111,7 +111,7 @@ class FlowRun(ObjectBaseModel):
             return self.model_dump(exclude=skip) == other.model_dump(exclude=skip)
         return super().__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as pydantic models that define __eq__ are
 
 
 class FlowRunCreate(ActionBaseModel):

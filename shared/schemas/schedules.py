@@ -230,7 +230,7 @@ def normalize_rrule_string(rule: str, *, timezone: str | None = None, now: datet
     step = getattr(parsed, "_interval", None)
     if step is None or getattr(parsed, "_count", None) is not None:
         return _with_dtstart(rule, LEGACY_RRULE_ANCHOR)
-    unit = {dateutil.rrule.SECONDLY: 1, dateutil.rrule.MINUTELY: 60}.get(freq)  # type: ignore[arg-type]
+    unit = {dateutil.rrule.SECONDLY: 1, dateutil.rrule.MINUTELY: 60}.get(freq)  # type: ignore[arg-type]  # dateutil's frequency constants are plain ints in its stubs
     if unit is None:
         return _with_dtstart(rule, LEGACY_RRULE_ANCHOR)
     zone = dateutil.tz.gettz(timezone) if timezone else datetime.timezone.utc

@@ -87,7 +87,7 @@ def flow_run_slots(run: FlowRun, proposed_type: StateType | None) -> SlotSnapsho
     snapshot.state = SlotState(
         held_lease_id=held[0].id if held else None,
         held_lease_live=bool(held and held[0].expiration > now),
-        **limit_fields,  # type: ignore[arg-type]
+        **limit_fields,  # type: ignore[arg-type]  # limit_fields holds exactly SlotState's limit fields
     )
     return snapshot
 

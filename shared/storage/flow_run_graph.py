@@ -122,7 +122,7 @@ def graph(flow_run_id: UUID, since: datetime.datetime | None = None) -> Graph:
     node_id_of: dict[UUID, UUID] = {}
     rows: list[tuple[UUID, TaskRun, FlowRun | None]] = []
     for tr in task_runs:
-        subflow = subflows.get(child_ids.get(tr.id))  # type: ignore[arg-type]
+        subflow = subflows.get(child_ids.get(tr.id))  # type: ignore[arg-type]  # dict.get(None) is simply a miss
         node_id = subflow.id if subflow is not None else tr.id
         if _start(tr, subflow) is None:
             continue

@@ -39,12 +39,12 @@ _stats = threading.local()
 def read_stats() -> ReadStats:
     if not hasattr(_stats, "value"):
         _stats.value = ReadStats()
-    return _stats.value  # type: ignore[no-any-return]
+    return _stats.value  # type: ignore[no-any-return]  # threading.local attributes are untyped
 
 
 def reset_read_stats() -> ReadStats:
     _stats.value = ReadStats()
-    return _stats.value  # type: ignore[no-any-return]
+    return _stats.value  # type: ignore[no-any-return]  # threading.local attributes are untyped
 
 
 def _is_conditional_failure(exc: Exception) -> bool:

@@ -20,7 +20,7 @@ def _create(client: httpx.Client, **body: Any) -> dict[str, Any]:
     response = client.post("/artifacts/", json=body)
     assert response.status_code == 201, response.text
     ClientArtifact.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _post(client: httpx.Client, path: str, **body: Any) -> Any:
@@ -103,7 +103,7 @@ def test_concurrent_creates_keep_the_newest(api_url: str) -> None:
         with httpx.Client(base_url=api_url, timeout=30) as http:
             response = http.post("/artifacts/", json={"key": key, "data": i})
             assert response.status_code == 201, response.text
-            return response.json()  # type: ignore[no-any-return]
+            return response.json()
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         made = list(pool.map(create, range(20)))

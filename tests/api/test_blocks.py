@@ -38,7 +38,7 @@ def _block_type(client: httpx.Client, **extra: Any) -> dict[str, Any]:
     body = {"name": f"Test {slug}", "slug": slug, "description": "a <b>test</b> type", **extra}
     created = _ok(client.post("/block_types/", json=body), 201)
     ClientBlockType.model_validate(created)
-    return created  # type: ignore[no-any-return]
+    return created
 
 
 def _block_schema(client: httpx.Client, block_type_id: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def _block_schema(client: httpx.Client, block_type_id: str, fields: dict[str, An
     response = client.post("/block_schemas/", json=body)
     assert response.status_code in (200, 201), response.text
     ClientBlockSchema.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _document(client: httpx.Client, schema: dict[str, Any], data: dict[str, Any], name: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def _document(client: httpx.Client, schema: dict[str, Any], data: dict[str, Any]
         body["name"] = name
     created = _ok(client.post("/block_documents/", json=body), 201)
     ClientBlockDocument.model_validate(created)
-    return created  # type: ignore[no-any-return]
+    return created
 
 
 def test_system_block_types_exist_on_a_fresh_stack(client: httpx.Client) -> None:
@@ -278,7 +278,7 @@ def test_lifecycle_events_like_the_reference(client: httpx.Client) -> None:
 
     def events(resource_id: str) -> list[dict[str, Any]]:
         body = {"filter": {"resource": {"id": [resource_id]}, "order": "ASC"}, "limit": 50}
-        return _ok(client.post("/events/filter", json=body))["events"]  # type: ignore[no-any-return]
+        return _ok(client.post("/events/filter", json=body))["events"]
 
     document_events = events(f"prefect.block-document.{doc['id']}")
     assert [e["event"] for e in document_events] == [

@@ -17,7 +17,7 @@ def _create(client: httpx.Client, tag: str, limit: int) -> dict[str, Any]:
     response = client.post("/concurrency_limits/", json={"tag": tag, "concurrency_limit": limit})
     assert response.status_code in (200, 201), response.text
     ClientConcurrencyLimit.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_create_is_an_upsert_over_the_v2_tag_limit(client: httpx.Client) -> None:

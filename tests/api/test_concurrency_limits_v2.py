@@ -22,7 +22,7 @@ def _create(client: httpx.Client, **body: Any) -> dict[str, Any]:
     response = client.post(f"{BASE}/", json={"name": _name(), "limit": 2, **body})
     assert response.status_code == 201, response.text
     GlobalConcurrencyLimit.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _lease(client: httpx.Client, names: list[str], slots: int = 1, **body: Any) -> httpx.Response:

@@ -21,7 +21,7 @@ def _run_in(client: httpx.Client, deployment_id: str, queue: str, *states: str) 
     for state in states:
         result = ok(client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": state}}), 201)
         assert result["status"] == "ACCEPT", result
-    return run  # type: ignore[no-any-return]
+    return run
 
 
 def _pool_with_runs(client: httpx.Client) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:

@@ -20,13 +20,13 @@ def _deployment(client: httpx.Client, limit: int | None, strategy: str | None = 
     response = client.post("/deployments/", json=body)
     assert response.status_code == 201, response.text
     DeploymentResponse.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _run(client: httpx.Client, deployment_id: str) -> str:
     response = client.post(f"/deployments/{deployment_id}/create_flow_run", json={})
     assert response.status_code == 201, response.text
-    return response.json()["id"]  # type: ignore[no-any-return]
+    return response.json()["id"]
 
 
 def _propose(client: httpx.Client, run_id: str, state_type: str, force: bool = False, **state: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def _propose(client: httpx.Client, run_id: str, state_type: str, force: bool = F
         f"/flow_runs/{run_id}/set_state", json={"state": {"type": state_type, **state}, "force": force}
     )
     assert response.status_code in (200, 201), response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _slots(client: httpx.Client, deployment: dict[str, Any]) -> int:

@@ -14,7 +14,7 @@ from tests.api.test_deployments_runs import _deployment, _pool
 def _runs_of(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
     response = client.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}}})
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_bulk_create_makes_each_run_and_reports_failures(client: httpx.Client) -> None:

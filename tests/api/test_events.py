@@ -98,7 +98,7 @@ def test_bad_event_input_is_a_prefect_shaped_4xx(client: httpx.Client) -> None:
 
 
 async def _handshake(api_url: str, token: str | None = None) -> Any:
-    ws = await connect(_ws_url(api_url), subprotocols=["prefect"])  # type: ignore[list-item]
+    ws = await connect(_ws_url(api_url), subprotocols=["prefect"])
     assert ws.subprotocol == "prefect"
     await (await ws.ping())
     await ws.send(json.dumps({"type": "auth", "token": token}))
@@ -133,7 +133,7 @@ def test_websocket_handshake_events_and_checkpoint_pings(client: httpx.Client, a
 
 def test_websocket_rejects_a_first_message_that_is_not_auth(api_url: str) -> None:
     async def scenario() -> tuple[Any, int | None]:
-        async with connect(_ws_url(api_url), subprotocols=["prefect"]) as ws:  # type: ignore[list-item]
+        async with connect(_ws_url(api_url), subprotocols=["prefect"]) as ws:
             await ws.send(json.dumps({"type": "hello"}))
             reply = json.loads(await ws.recv())
             with pytest.raises(ConnectionClosed):

@@ -30,7 +30,7 @@ def _ws(api_url: str) -> str:
 
 
 async def _auth(api_url: str, token: Any) -> tuple[dict[str, Any], int | None]:
-    async with connect(_ws(api_url), subprotocols=["prefect"]) as ws:  # type: ignore[list-item]
+    async with connect(_ws(api_url), subprotocols=["prefect"]) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         reply = json.loads(await ws.recv())
         if reply["type"] == "auth_success":

@@ -31,7 +31,7 @@ def _log(i: int, flow_run_id: str | None, task_run_id: str | None = None, level:
 def _filter(client: httpx.Client, **body: Any) -> list[dict[str, Any]]:
     response = client.post("/logs/filter", json=body)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 @pytest.fixture(scope="module")

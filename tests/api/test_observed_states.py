@@ -16,7 +16,7 @@ from tests.aws_env import stack_aws_env
 def _observed(client: httpx.Client, **params: object) -> list[dict[str, object]]:
     response = client.get("/observed-states", params=params)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_states_written_by_runs_are_observed(client: httpx.Client) -> None:

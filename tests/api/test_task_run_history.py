@@ -17,7 +17,7 @@ def _task_run(client: httpx.Client, flow_run_id: str, state: dict[str, Any]) -> 
     body = {"flow_run_id": flow_run_id, "task_key": f"t-{uuid.uuid4().hex[:6]}", "dynamic_key": "0", "state": state}
     response = client.post("/task_runs/", json=body)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_task_run_history_buckets_the_filtered_runs(client: httpx.Client) -> None:

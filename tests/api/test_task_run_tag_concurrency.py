@@ -11,7 +11,7 @@ import httpx
 
 def _flow_run(client: httpx.Client) -> str:
     flow_id = client.post("/flows/", json={"name": f"tt-flow-{uuid.uuid4().hex[:8]}"}).json()["id"]
-    return client.post("/flow_runs/", json={"flow_id": flow_id, "state": {"type": "RUNNING"}}).json()["id"]  # type: ignore[no-any-return]
+    return client.post("/flow_runs/", json={"flow_id": flow_id, "state": {"type": "RUNNING"}}).json()["id"]
 
 
 def _task_run(client: httpx.Client, flow_run_id: str, tags: list[str]) -> str:
@@ -21,13 +21,13 @@ def _task_run(client: httpx.Client, flow_run_id: str, tags: list[str]) -> str:
               "state": {"type": "PENDING"}},
     )
     assert response.status_code == 201, response.text
-    return response.json()["id"]  # type: ignore[no-any-return]
+    return response.json()["id"]
 
 
 def _propose(client: httpx.Client, task_run_id: str, state_type: str) -> dict[str, Any]:
     response = client.post(f"/task_runs/{task_run_id}/set_state", json={"state": {"type": state_type}})
     assert response.status_code in (200, 201), response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_running_takes_a_tag_slot_and_waits_when_full(client: httpx.Client) -> None:

@@ -24,7 +24,7 @@ def _create(client: httpx.Client, **body: Any) -> dict[str, Any]:
     response = client.post("/variables/", json=body)
     assert response.status_code == 201, response.text
     ClientVariable.model_validate(response.json())
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_create_read_by_id_and_name_update_delete(client: httpx.Client) -> None:

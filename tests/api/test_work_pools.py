@@ -24,7 +24,7 @@ def _queues(client: httpx.Client, pool: str) -> list[dict[str, Any]]:
     queues = ok(client.post(f"/work_pools/{pool}/queues/filter", json={}))
     for queue in queues:
         ClientWorkQueue.model_validate(queue)
-    return queues  # type: ignore[no-any-return]
+    return queues
 
 
 def _sqs(aws_endpoint_url: str) -> Any:

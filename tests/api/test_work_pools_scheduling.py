@@ -36,15 +36,15 @@ def _poll(client: httpx.Client, pool: str, **body: Any) -> list[dict[str, Any]]:
     responses = ok(client.post(f"/work_pools/{pool}/get_scheduled_flow_runs", json=body))
     for item in responses:
         ClientWorkerFlowRunResponse.model_validate(item)
-    return responses  # type: ignore[no-any-return]
+    return responses
 
 
 def _queue(client: httpx.Client, pool: str, name: str, **body: Any) -> dict[str, Any]:
-    return ok(client.post(f"/work_pools/{pool}/queues", json={"name": name, **body}), 201)  # type: ignore[no-any-return]
+    return ok(client.post(f"/work_pools/{pool}/queues", json={"name": name, **body}), 201)
 
 
 def _default(client: httpx.Client, pool: str) -> dict[str, Any]:
-    return ok(client.get(f"/work_pools/{pool}/queues/default"))  # type: ignore[no-any-return]
+    return ok(client.get(f"/work_pools/{pool}/queues/default"))
 
 
 def _set_state(client: httpx.Client, run_id: str, state_type: str) -> None:
@@ -213,7 +213,7 @@ def _invoke_expiry() -> dict[str, int]:
     function = _expiry_function()
     module, attr = function.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module), attr)
-    return handler(scheduled_event(function), None)  # type: ignore[no-any-return]
+    return handler(scheduled_event(function), None)
 
 
 def test_worker_expiry_marks_workers_offline_and_pool_not_ready(client: httpx.Client, in_stack: str) -> None:

@@ -23,7 +23,7 @@ def ok(response: httpx.Response, code: int = 200) -> Any:
 def create_pool(client: httpx.Client, **body: Any) -> dict[str, Any]:
     body.setdefault("name", unique("pool"))
     body.setdefault("type", "process")
-    return ok(client.post("/work_pools/", json=body), 201)  # type: ignore[no-any-return]
+    return ok(client.post("/work_pools/", json=body), 201)
 
 
 def create_flow(client: httpx.Client) -> str:
@@ -61,7 +61,7 @@ def scheduled_run(
     if run.get("work_queue_id") is None:
         run = _place_in_queue(aws_endpoint_url, run["id"], pool, queue)
     assert run["work_queue_id"] == queue["id"]
-    return run  # type: ignore[no-any-return]
+    return run
 
 
 def _place_in_queue(aws_endpoint_url: str, run_id: str, pool: dict[str, Any], queue: dict[str, Any]) -> dict[str, Any]:

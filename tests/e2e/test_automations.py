@@ -123,7 +123,7 @@ def test_a_failing_action_records_a_failure_and_the_next_action_still_runs(clien
 def test_compound_trigger_fires_when_all_children_fired(client: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:8]
     _, deployment_id = _flow_and_deployment(client, tag)
-    child = lambda name: {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.{name}"]}  # noqa: E731
+    child = lambda name: {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.{name}"]}  # noqa: E731 - a one-line trigger factory
     created = client.post(
         "/automations/",
         json={

@@ -142,7 +142,7 @@ def _wait_for(predicate: Any, timeout: float, interval: float = 1.0) -> Any:
 
 
 def _history(client: httpx.Client, run_id: str) -> list[dict[str, Any]]:
-    return client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()  # type: ignore[no-any-return]
+    return client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()
 
 
 def test_deployment_concurrency_limit_one_with_a_serving_runner(api_url: str, client: httpx.Client) -> None:
@@ -157,7 +157,7 @@ def test_deployment_concurrency_limit_one_with_a_serving_runner(api_url: str, cl
             text=True,
         )
         output: list[str] = []
-        threading.Thread(target=lambda: output.extend(iter(runner.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+        threading.Thread(target=lambda: output.extend(iter(runner.stdout.readline, "")), daemon=True).start()
         try:
             def deployment(name: str) -> dict[str, Any] | None:
                 response = client.get(f"/deployments/name/{flow_name}/{prefix}-{name}")

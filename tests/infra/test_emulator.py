@@ -33,11 +33,11 @@ def _put(client: object, pk: str, gsi: str | None, sk: str = "1") -> None:
     item = {"PK": {"S": pk}, "SK": {"S": sk}, "entity": {"S": "t"}}
     if gsi is not None:
         item |= {"GSI1PK": {"S": gsi}, "GSI1SK": {"S": pk}}
-    client.put_item(TableName="emu", Item=item)  # type: ignore[attr-defined]
+    client.put_item(TableName="emu", Item=item)
 
 
 def _gsi(client: object, value: str) -> list[str]:
-    response = client.query(  # type: ignore[attr-defined]
+    response = client.query(
         TableName="emu", IndexName="GSI1", KeyConditionExpression="GSI1PK = :v", ExpressionAttributeValues={":v": {"S": value}}
     )
     return [item["PK"]["S"] for item in response["Items"]]
@@ -48,21 +48,21 @@ def test_gsi_queries_follow_puts_updates_and_deletes(dynamodb: object) -> None:
     _put(dynamodb, "b", "g1")
     _put(dynamodb, "c", None)
     assert _gsi(dynamodb, "g1") == ["a", "b"]
-    dynamodb.update_item(  # type: ignore[attr-defined]
+    dynamodb.update_item(
         TableName="emu", Key={"PK": {"S": "a"}, "SK": {"S": "1"}}, UpdateExpression="SET GSI1PK = :v",
         ExpressionAttributeValues={":v": {"S": "g2"}},
     )
     assert _gsi(dynamodb, "g1") == ["b"] and _gsi(dynamodb, "g2") == ["a"]
     _put(dynamodb, "b", None)  # overwritten without the GSI attribute: leaves the index
     assert _gsi(dynamodb, "g1") == []
-    dynamodb.delete_item(TableName="emu", Key={"PK": {"S": "a"}, "SK": {"S": "1"}})  # type: ignore[attr-defined]
+    dynamodb.delete_item(TableName="emu", Key={"PK": {"S": "a"}, "SK": {"S": "1"}})
     assert _gsi(dynamodb, "g2") == []
 
 
 def test_base_table_query_reads_one_partition(dynamodb: object) -> None:
     for sk in ("1", "2", "3"):
         _put(dynamodb, "part", None, sk)
-    response = dynamodb.query(  # type: ignore[attr-defined]
+    response = dynamodb.query(
         TableName="emu", KeyConditionExpression="PK = :p AND SK >= :s",
         ExpressionAttributeValues={":p": {"S": "part"}, ":s": {"S": "2"}}, ScanIndexForward=False,
     )
@@ -72,7 +72,7 @@ def test_base_table_query_reads_one_partition(dynamodb: object) -> None:
 def test_a_failed_transaction_writes_nothing(dynamodb: object) -> None:
     _put(dynamodb, "taken", "tx")
     with pytest.raises(ClientError) as failure:
-        dynamodb.transact_write_items(  # type: ignore[attr-defined]
+        dynamodb.transact_write_items(
             TransactItems=[
                 {"Put": {"TableName": "emu", "Item": {"PK": {"S": "new"}, "SK": {"S": "1"}, "entity": {"S": "t"}, "GSI1PK": {"S": "tx"}, "GSI1SK": {"S": "new"}}}},
                 {"Put": {"TableName": "emu", "Item": {"PK": {"S": "taken"}, "SK": {"S": "1"}, "entity": {"S": "t"}}, "ConditionExpression": "attribute_not_exists(PK)"}},
@@ -85,7 +85,7 @@ def test_a_failed_transaction_writes_nothing(dynamodb: object) -> None:
 
 
 def test_queries_read_only_their_partition(dynamodb: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    with boto3.resource("dynamodb", endpoint_url=dynamodb.meta.endpoint_url, region_name="us-east-1",  # type: ignore[attr-defined]
+    with boto3.resource("dynamodb", endpoint_url=dynamodb.meta.endpoint_url, region_name="us-east-1",
                         aws_access_key_id="x", aws_secret_access_key="x").Table("emu").batch_writer() as batch:
         for n in range(300):
             batch.put_item(Item={"PK": f"bulk{n}", "SK": "1", "entity": "t", "GSI1PK": f"bulk{n % 10}", "GSI1SK": str(n)})
@@ -102,7 +102,7 @@ def test_queries_read_only_their_partition(dynamodb: object, monkeypatch: pytest
     # The emulator runs in this process (a thread): a whole-table walk would show up here.
     monkeypatch.setattr(Table, "all_items", counting)
     assert len(_gsi(dynamodb, "bulk3")) == 30
-    response = dynamodb.query(  # type: ignore[attr-defined]
+    response = dynamodb.query(
         TableName="emu", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "bulk7"}}
     )
     assert len(response["Items"]) == 1

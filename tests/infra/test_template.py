@@ -66,7 +66,7 @@ def test_every_served_route_is_routed_by_the_template_to_its_owning_function() -
     checked = 0
     for domain in DOMAIN_ROUTERS:
         for route in load_router(domain).routes:
-            path = route_prefix(domain) + route.path  # type: ignore[attr-defined]
+            path = route_prefix(domain) + route.path
             if isinstance(route, APIWebSocketRoute):
                 continue  # checked below: websockets go through CloudFront to the WebSocket API
             assert isinstance(route, APIRoute)

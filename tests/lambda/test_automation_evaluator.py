@@ -88,7 +88,7 @@ def test_sequence_fires_only_in_order(aws: None, client: httpx.Client) -> None:
     from functions.automation_triggers.handler import handler
 
     tag = uuid.uuid4().hex[:8]
-    child = lambda name: {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.{name}"]}  # noqa: E731
+    child = lambda name: {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.{name}"]}  # noqa: E731 - a one-line trigger factory
     automation_id = _create(client, {"type": "sequence", "within": 60, "triggers": [child("first"), child("second")]})
     handler({"Records": [_record(_event(f"test.{tag}.second", "r"))]}, LambdaContext())
     time.sleep(0.05)

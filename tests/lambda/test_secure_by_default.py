@@ -45,9 +45,9 @@ def _handler() -> object:
 
 def test_the_key_is_read_from_secrets_manager_at_init_and_required(keyed_env: None) -> None:
     handler = _handler()
-    anonymous = handler(http_api_event("POST", "/api/flows/filter", {}), LambdaContext())  # type: ignore[operator]
+    anonymous = handler(http_api_event("POST", "/api/flows/filter", {}), LambdaContext())
     assert anonymous["statusCode"] == 401
-    keyed = handler(  # type: ignore[operator]
+    keyed = handler(
         http_api_event("POST", "/api/flows/filter", {}, headers={"authorization": "Bearer k3y-from-secrets-manager"}),
         LambdaContext(),
     )
@@ -86,7 +86,7 @@ def test_a_text_plain_bulk_delete_is_refused_on_the_lambda_path(keyed_env: None)
         "POST", "/api/flows/bulk_delete", b"{}",
         headers={"content-type": "text/plain", "authorization": "Bearer k3y-from-secrets-manager"},
     )
-    assert handler(event, LambdaContext())["statusCode"] == 415  # type: ignore[operator]
+    assert handler(event, LambdaContext())["statusCode"] == 415
 
 
 def test_the_template_is_secure_by_default() -> None:

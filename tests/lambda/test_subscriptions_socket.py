@@ -42,7 +42,7 @@ class RecordingApi:
         self.posts.append((ConnectionId, json.loads(Data)))
         return {}
 
-    def delete_connection(self, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+    def delete_connection(self, ConnectionId: str) -> dict[str, Any]:  # noqa: N803 - boto3's keyword name
         self.deleted.append(ConnectionId)
         return {}
 
@@ -81,7 +81,7 @@ def test_out_channel_subscribes_backfills_and_fans_out(aws: None, client: httpx.
     records = [_stream_record("event", live.model_dump_json()), _stream_record("event", other.model_dump_json()), _stream_record("flow_run", "{}")]
     fake = RecordingApi()
     original = connections_out.apigw_poster
-    connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)  # type: ignore[assignment]
+    connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)
     try:
         fanout_module.handler({"Records": records}, LambdaContext())
         assert [(c, f["event"]["id"]) for c, f in fake.posts if c == connection_id] == [(connection_id, str(live.id))]
@@ -90,7 +90,7 @@ def test_out_channel_subscribes_backfills_and_fans_out(aws: None, client: httpx.
         again = Event.model_validate(_event(f"test.{tag}.three")).receive()
         fanout_module.handler({"Records": [_stream_record("event", again.model_dump_json())]}, LambdaContext())
     finally:
-        connections_out.apigw_poster = original  # type: ignore[assignment]
+        connections_out.apigw_poster = original
     assert connection_id not in [s.connection_id for s in subscriptions.of_channel("events")]
 
 
@@ -154,11 +154,11 @@ def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.
     record = {"eventName": "INSERT", "dynamodb": {"NewImage": {"PK": {"S": f"TASK_QUEUE#{task_key}"}, "SK": {"S": queued[0].position}, "entity": {"S": "task_queue"}, "body": {"S": queued[0].task_run.model_dump_json()}}}}
     fake = RecordingApi()
     original = connections_out.apigw_poster
-    connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)  # type: ignore[assignment]
+    connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)
     try:
         fanout_module.handler({"Records": [record]}, LambdaContext())  # redelivered: already claimed
     finally:
-        connections_out.apigw_poster = original  # type: ignore[assignment]
+        connections_out.apigw_poster = original
     assert fake.posts == []
     # An ack is accepted silently; a disconnect forgets the worker.
     handle(ws_event("$default", workers[0], json.dumps({"type": "ack"})), lambda _: api)

@@ -127,7 +127,7 @@ def test_global_concurrency_with_leases_across_10_flow_processes(sdk_env: str, a
     assert all(p.wait(timeout=150) == 0 for p in processes)
     intervals = [tuple(json.loads(line)) for line in marks.read_text().splitlines()]
     assert len(intervals) == 10
-    peak = max_overlap(intervals)  # type: ignore[arg-type]
+    peak = max_overlap(intervals)
     print(f"v2 concurrency, limit 2, 10 flow processes: max concurrently holding = {peak}")
     assert 1 <= peak <= 2
     limit = api.get(f"/v2/concurrency_limits/{limit_name}").json()

@@ -37,7 +37,7 @@ def test_read_record_refuses_a_location_outside_every_root(sdk_env: str, tmp_pat
     metadata = store.write("ok.json", {"a": 1})
     assert ResultStore.read_record(metadata) == {"a": 1}
     planted = tmp_path / "planted.json"
-    planted.write_text(store.backend.read("ok.json").decode())  # type: ignore[union-attr]
+    planted.write_text(store.backend.read("ok.json").decode())
     for location in (str(planted), str(tmp_path / "results" / ".." / "planted.json"), "/etc/passwd"):
         with pytest.raises(UnsafeResultKey):
             ResultStore.read_record({**metadata, "storage_key": location})

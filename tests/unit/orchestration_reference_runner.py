@@ -19,9 +19,9 @@ _home = tempfile.mkdtemp()
 os.environ["PREFECT_HOME"] = _home
 os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{_home}/ref.db"
 
-from prefect.server import models, schemas  # noqa: E402
-from prefect.server.database import provide_database_interface  # noqa: E402
-from prefect.server.orchestration.core_policy import CoreFlowPolicy  # noqa: E402
+from prefect.server import models, schemas  # noqa: E402 - prefect reads PREFECT_HOME at import: set above
+from prefect.server.database import provide_database_interface  # noqa: E402 - prefect reads PREFECT_HOME at import: set above
+from prefect.server.orchestration.core_policy import CoreFlowPolicy  # noqa: E402 - prefect reads PREFECT_HOME at import: set above
 
 
 def _state(spec: dict[str, Any]) -> schemas.states.State:

@@ -16,8 +16,8 @@ NOW = datetime.datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
 
 
 def _run(state_type: StateType, name: str, **fields: object) -> FlowRun:
-    state = State(type=state_type, name=name, timestamp=fields.pop("timestamp", NOW))  # type: ignore[arg-type]
-    return FlowRun(flow_id=uuid.uuid4(), state=state, state_type=state_type, state_name=name, **fields)  # type: ignore[arg-type]
+    state = State(type=state_type, name=name, timestamp=fields.pop("timestamp", NOW))
+    return FlowRun(flow_id=uuid.uuid4(), state=state, state_type=state_type, state_name=name, **fields)
 
 
 def test_late_only_for_plain_scheduled_runs_past_the_threshold() -> None:
@@ -41,8 +41,8 @@ def test_cancelling_timeout_counts_from_the_cancelling_state() -> None:
 def test_subflows_of_a_cancelled_run() -> None:
     in_process = _run(StateType.RUNNING, "Running")
     deployed = _run(StateType.RUNNING, "Running", deployment_id=uuid.uuid4())
-    assert rules.subflow_state(in_process).type == StateType.CANCELLED  # type: ignore[union-attr]
-    assert rules.subflow_state(deployed).type == StateType.CANCELLING  # type: ignore[union-attr]
+    assert rules.subflow_state(in_process).type == StateType.CANCELLED
+    assert rules.subflow_state(deployed).type == StateType.CANCELLING
     assert rules.subflow_state(_run(StateType.CANCELLING, "Cancelling", deployment_id=uuid.uuid4())) is None
     assert rules.subflow_state(_run(StateType.COMPLETED, "Completed")) is None
 

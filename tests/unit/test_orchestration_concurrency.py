@@ -13,7 +13,7 @@ LIMIT_ID = uuid.uuid4()
 
 def _limited(available: bool, strategy: str = "ENQUEUE", limit: int = 1, **extra: object) -> SlotState:
     return SlotState(
-        limit_ids=(LIMIT_ID,), limit=limit, slot_available=available, collision_strategy=strategy, **extra  # type: ignore[arg-type]
+        limit_ids=(LIMIT_ID,), limit=limit, slot_available=available, collision_strategy=strategy, **extra
     )
 
 
@@ -71,7 +71,7 @@ def test_pending_to_running_renews_a_live_lease_or_cancels_without_a_slot() -> N
 def test_task_waits_on_a_full_tag_and_releases_on_a_final_state() -> None:
     full = SlotState(limit_ids=(LIMIT_ID,), limit=1, slot_available=False, blocking_names=("db",), wait_seconds=4)
     waiting = orchestrate_task_run(task_run(state("PENDING")), propose("RUNNING"), now=at(1), slots=full)
-    assert waiting.status.value == "WAIT" and waiting.details.delay_seconds == 4  # type: ignore[union-attr]
+    assert waiting.status.value == "WAIT" and waiting.details.delay_seconds == 4
     lease_id = uuid.uuid4()
     done = orchestrate_task_run(
         task_run(state("RUNNING")), propose("COMPLETED"), now=at(1), slots=SlotState(held_lease_ids=(lease_id,))

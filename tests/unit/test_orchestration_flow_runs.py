@@ -87,7 +87,7 @@ def test_wait_rounds_to_whole_seconds(seconds_ahead: float, expected: int | None
     if expected is None:
         assert out.status == ACCEPT
     else:
-        assert out.status == WAIT and out.details.delay_seconds == expected  # type: ignore[union-attr]
+        assert out.status == WAIT and out.details.delay_seconds == expected
 
 
 def test_failed_with_retries_left_is_rejected_to_awaiting_retry() -> None:
@@ -122,7 +122,7 @@ def test_flow_retry_full_cycle() -> None:
     assert run.state is not None and run.state.name == "AwaitingRetry"
 
     early = orchestrate_flow_run(run, propose("RUNNING"), now=at(4))
-    assert early.status == WAIT and early.details.delay_seconds == 9  # type: ignore[union-attr]
+    assert early.status == WAIT and early.details.delay_seconds == 9
 
     run = advance(run, "RUNNING", at(13))
     assert run.run_count == 2
@@ -177,7 +177,7 @@ def test_completed_with_persisted_result_cannot_rerun() -> None:
     done.data = PERSISTED
     out = orchestrate_flow_run(flow_run(done), propose("RUNNING"), now=NOW)
     assert (out.status, out.write) == (REJECT, False)
-    assert out.details.reason == "Run is already COMPLETED."  # type: ignore[union-attr]
+    assert out.details.reason == "Run is already COMPLETED."
     assert out.state is not None and out.state.data == PERSISTED
 
 
@@ -187,7 +187,7 @@ def test_completed_cannot_be_overwritten_without_result() -> None:
     reason = "Cannot overwrite a COMPLETED state that carries persisted result data with one that does not."
     for force in (False, True):
         out = orchestrate_flow_run(flow_run(done), propose("COMPLETED"), force=force, now=NOW)
-        assert (out.status, out.details.reason) == (REJECT, reason)  # type: ignore[union-attr]
+        assert (out.status, out.details.reason) == (REJECT, reason)
 
 
 def test_completed_without_persisted_result_can_rerun_and_clears_end_time() -> None:
@@ -203,13 +203,13 @@ def test_completed_without_persisted_result_can_rerun_and_clears_end_time() -> N
 def test_terminal_runs_cannot_crash_pause_or_cancel(terminal: str, target: str) -> None:
     out = orchestrate_flow_run(flow_run(state(terminal)), propose(target), now=NOW)
     assert out.status == ABORT
-    assert out.details.reason == f"Run is already in terminal state {terminal}."  # type: ignore[union-attr]
+    assert out.details.reason == f"Run is already in terminal state {terminal}."
 
 
 def test_terminal_run_rescheduled_needs_deployment() -> None:
     out = orchestrate_flow_run(flow_run(state("FAILED")), propose("SCHEDULED"), now=NOW)
     assert out.status == ABORT
-    assert out.details.reason == "Cannot reschedule a run without an associated deployment."  # type: ignore[union-attr]
+    assert out.details.reason == "Cannot reschedule a run without an associated deployment."
 
     policy = FlowRunPolicy(pause_keys={"k"}, resuming=True)
     run = flow_run(state("FAILED"), deployment_id=uuid.uuid4(), empirical_policy=policy)
@@ -252,7 +252,7 @@ def test_cancelling_only_goes_to_cancelled(target: str) -> None:
     run = flow_run(state("CANCELLING"), deployment_id=uuid.uuid4())
     out = orchestrate_flow_run(run, propose(target), now=NOW)
     assert (out.status, out.write) == (REJECT, False)
-    assert out.details.reason == (  # type: ignore[union-attr]
+    assert out.details.reason == (
         "Cannot transition flows that are cancelling to a state other than Cancelled."
     )
     ok = orchestrate_flow_run(run, propose("CANCELLED"), now=NOW)
@@ -268,7 +268,7 @@ def test_cancelling_scheduled_run_without_infra_goes_straight_to_cancelled() -> 
     run = flow_run(state("SCHEDULED", timestamp=at(-9), scheduled_time=at(60)))
     out = orchestrate_flow_run(run, propose("CANCELLING"), now=NOW)
     assert (out.status, out.write, out.http_status) == (REJECT, True, 201)
-    assert out.details.reason == "Scheduled flow run has no infrastructure to terminate."  # type: ignore[union-attr]
+    assert out.details.reason == "Scheduled flow run has no infrastructure to terminate."
     assert out.state is not None and (out.state.type, out.state.name) == (StateType.CANCELLED, "Cancelled")
     assert out.run.end_time == NOW and out.run.next_scheduled_start_time is None
 
@@ -282,7 +282,7 @@ def test_cancelling_suspended_run_goes_straight_to_cancelled() -> None:
     run = flow_run(state("PAUSED", name="Suspended", pause_reschedule=True), deployment_id=uuid.uuid4())
     out = orchestrate_flow_run(run, propose("CANCELLING"), now=NOW)
     assert out.status == REJECT and out.state is not None and out.state.type == StateType.CANCELLED
-    assert out.details.reason == "Suspended flow run has no infrastructure to terminate."  # type: ignore[union-attr]
+    assert out.details.reason == "Suspended flow run has no infrastructure to terminate."
 
 
 def test_force_cancelling_scheduled_still_bypasses() -> None:
@@ -298,10 +298,10 @@ def test_only_scheduled_runs_are_marked_late_once() -> None:
     late = orchestrate_flow_run(run, propose("SCHEDULED", name="Late", scheduled_time=at(-60)), now=NOW)
     assert late.status == ACCEPT and late.run.state_name == "Late"
     again = orchestrate_flow_run(late.run, propose("SCHEDULED", name="Late"), now=at(1))
-    assert (again.status, again.details.reason) == (REJECT, "This flow run is already marked late.")  # type: ignore[union-attr]
+    assert (again.status, again.details.reason) == (REJECT, "This flow run is already marked late.")
     running = flow_run(state("RUNNING"))
     out = orchestrate_flow_run(running, propose("SCHEDULED", name="Late"), now=NOW)
-    assert (out.status, out.details.reason) == (REJECT, "Only scheduled flows can be marked late.")  # type: ignore[union-attr]
+    assert (out.status, out.details.reason) == (REJECT, "Only scheduled flows can be marked late.")
 
 
 # --- bookkeeping --------------------------------------------------------------------

@@ -20,23 +20,23 @@ def test_pause_running_flow_records_key_once() -> None:
     # Same pause key again (after resuming) is refused.
     again = flow_run(state("RUNNING"), empirical_policy=out.run.empirical_policy)
     out2 = orchestrate_flow_run(again, propose("PAUSED", pause_key="k1"), now=at(1))
-    assert (out2.status, out2.details.reason) == (REJECT, "This pause has already fired.")  # type: ignore[union-attr]
+    assert (out2.status, out2.details.reason) == (REJECT, "This pause has already fired.")
 
 
 def test_pause_requires_running_flow() -> None:
     out = orchestrate_flow_run(flow_run(state("PENDING")), propose("PAUSED"), now=NOW)
-    assert (out.status, out.details.reason) == (REJECT, "Cannot pause flows that are not currently running.")  # type: ignore[union-attr]
+    assert (out.status, out.details.reason) == (REJECT, "Cannot pause flows that are not currently running.")
     none = orchestrate_flow_run(flow_run(), propose("PAUSED", name="Suspended"), now=NOW)
-    assert (none.status, none.details.reason) == (ABORT, "Cannot suspend flows with no state.")  # type: ignore[union-attr]
+    assert (none.status, none.details.reason) == (ABORT, "Cannot suspend flows with no state.")
 
 
 def test_suspend_needs_deployment_and_no_parent() -> None:
     run = flow_run(state("RUNNING"))
     out = orchestrate_flow_run(run, propose("PAUSED", name="Suspended", pause_reschedule=True), now=NOW)
-    assert (out.status, out.details.reason) == (ABORT, "Cannot suspend flows without a deployment.")  # type: ignore[union-attr]
+    assert (out.status, out.details.reason) == (ABORT, "Cannot suspend flows without a deployment.")
     sub = flow_run(state("RUNNING"), deployment_id=uuid.uuid4(), parent_task_run_id=uuid.uuid4())
     out = orchestrate_flow_run(sub, propose("PAUSED", name="Suspended", pause_reschedule=True), now=NOW)
-    assert (out.status, out.details.reason) == (ABORT, "Cannot suspend subflows.")  # type: ignore[union-attr]
+    assert (out.status, out.details.reason) == (ABORT, "Cannot suspend subflows.")
 
 
 def test_resume_blocking_pause_runs_in_place() -> None:
@@ -52,7 +52,7 @@ def test_resume_after_timeout_fails_the_run() -> None:
     run = flow_run(state("PAUSED", timestamp=at(-120), pause_timeout=at(-60)), run_count=1)
     out = resume_flow_run(run, now=NOW)
     assert out.status == REJECT and out.write
-    assert out.details.reason == "The flow run pause has timed out and can no longer resume."  # type: ignore[union-attr]
+    assert out.details.reason == "The flow run pause has timed out and can no longer resume."
     assert out.state is not None and out.state.type == StateType.FAILED
     assert out.state.message == "The flow was running and never resumed."
 
@@ -92,7 +92,7 @@ def test_resume_with_invalid_input_is_rejected_with_abort_details() -> None:
 def test_paused_run_cannot_go_pending() -> None:
     out = orchestrate_flow_run(flow_run(state("PAUSED")), propose("PENDING"), now=NOW)
     assert out.status == REJECT
-    assert out.details.reason == (  # type: ignore[union-attr]
+    assert out.details.reason == (
         "This run cannot transition to the StateType.PENDING state from the StateType.PAUSED state."
     )
 

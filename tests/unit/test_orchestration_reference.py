@@ -24,7 +24,7 @@ pytest.importorskip("prefect")
 
 RUNNER = Path(__file__).with_name("orchestration_reference_runner.py")
 
-S = lambda type_, name=None, **details: {"type": type_, "name": name, "details": details}  # noqa: E731
+S = lambda type_, name=None, **details: {"type": type_, "name": name, "details": details}  # noqa: E731 - a one-line state factory
 
 CASES: list[dict[str, Any]] = [
     {"initial": S("SCHEDULED", scheduled_time=-5), "proposed": S("PENDING")},

@@ -33,7 +33,7 @@ def test_task_of_paused_flow_is_paused_not_ready() -> None:
     assert out.status == SetStateStatus.REJECT and out.write
     assert out.state is not None and (out.state.type, out.state.name) == (StateType.PAUSED, "NotReady")
     assert out.state.state_details.pause_timeout == at(600)
-    assert out.details.reason == (  # type: ignore[union-attr]
+    assert out.details.reason == (
         f"The flow is paused, new tasks can execute after resuming flow run: {flow.id}."
     )
 
@@ -56,12 +56,12 @@ def test_task_retry_cycle() -> None:
     task = task_run(state("RUNNING", timestamp=at(-1)), flow_run_id=flow.id, run_count=1, empirical_policy=policy)
     out = orchestrate_task_run(task, propose("FAILED"), flow_run=flow, now=NOW)
     assert out.status == SetStateStatus.REJECT
-    assert out.details.reason == "Retrying"  # type: ignore[union-attr]
+    assert out.details.reason == "Retrying"
     assert out.state is not None and out.state.name == "AwaitingRetry"
     assert out.state.state_details.scheduled_time == at(2)
 
     early = orchestrate_task_run(out.run, propose("RUNNING"), flow_run=flow, now=at(1))
-    assert early.status == SetStateStatus.WAIT and early.details.delay_seconds == 1  # type: ignore[union-attr]
+    assert early.status == SetStateStatus.WAIT and early.details.delay_seconds == 1
 
     again = orchestrate_task_run(out.run, propose("RUNNING"), flow_run=flow, now=at(2))
     assert again.state is not None and again.state.name == "Retrying"
@@ -94,7 +94,7 @@ def test_rerun_without_awaiting_retry_is_rerunning() -> None:
 def test_terminal_task_cannot_crash_pause_or_cancel(target: str) -> None:
     out = orchestrate_task_run(task_run(state("FAILED")), propose(target), now=NOW)
     assert out.status == SetStateStatus.ABORT
-    assert out.details.reason == "Run is already FAILED."  # type: ignore[union-attr]
+    assert out.details.reason == "Run is already FAILED."
 
 
 def test_completed_task_with_result_is_not_rerun() -> None:
@@ -102,7 +102,7 @@ def test_completed_task_with_result_is_not_rerun() -> None:
     done.data = {"type": "reference"}
     out = orchestrate_task_run(task_run(done), propose("RUNNING"), now=NOW)
     assert out.status == SetStateStatus.REJECT
-    assert out.details.reason == "This run is already completed."  # type: ignore[union-attr]
+    assert out.details.reason == "This run is already completed."
 
 
 def test_flow_retry_reruns_failed_task_with_fresh_retries() -> None:

@@ -62,8 +62,8 @@ class FlowRunEngine:
         self.parent_ctx = get_flow_run_context()
         self.flow_run_id = flow_run_id or (None if self.parent_ctx else _flow_run_id_from_env())
         self.settings = get_settings()
-        self.client: SyncClient = None  # type: ignore[assignment]
-        self.flow_run: FlowRun = None  # type: ignore[assignment]
+        self.client: SyncClient = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
+        self.flow_run: FlowRun = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
         self.state: State[Any] = Pending()
         self.reused: Optional[State[Any]] = None
         self.ctx: Optional[FlowRunContext] = None

@@ -66,7 +66,7 @@ class TaskRunRecord:
     cache_expiration: Optional[datetime] = None
     state: Optional[State[Any]] = None
     last_event_id: Optional[str] = None
-    logger: RunLogger = None  # type: ignore[assignment]
+    logger: RunLogger = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
 
     def payload(self) -> dict[str, Any]:
         policy: dict[str, Any] = {

@@ -3,8 +3,8 @@
 Import from here: `from shared.schemas.filters import FlowRunFilter, FilterContext, ...`.
 """
 
-from shared.schemas.filters.artifacts import *  # noqa: F401,F403
-from shared.schemas.filters.base import (  # noqa: F401
+from shared.schemas.filters.artifacts import *  # noqa: F401,F403 - the package re-exports its modules' filters
+from shared.schemas.filters.base import (  # noqa: F401 - the package re-exports its modules' filters
     FilterBaseModel,
     FilterContext,
     FilterNeedsContext,
@@ -13,8 +13,8 @@ from shared.schemas.filters.base import (  # noqa: F401
     OperatorFilterBaseModel,
     merge_hints,
 )
-from shared.schemas.filters.bodies import *  # noqa: F401,F403
-from shared.schemas.filters.deployments import *  # noqa: F401,F403
-from shared.schemas.filters.logs import *  # noqa: F401,F403
-from shared.schemas.filters.misc import *  # noqa: F401,F403
-from shared.schemas.filters.runs import *  # noqa: F401,F403
+from shared.schemas.filters.bodies import *  # noqa: F401,F403 - the package re-exports its modules' filters
+from shared.schemas.filters.deployments import *  # noqa: F401,F403 - the package re-exports its modules' filters
+from shared.schemas.filters.logs import *  # noqa: F401,F403 - the package re-exports its modules' filters
+from shared.schemas.filters.misc import *  # noqa: F401,F403 - the package re-exports its modules' filters
+from shared.schemas.filters.runs import *  # noqa: F401,F403 - the package re-exports its modules' filters

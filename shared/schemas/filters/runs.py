@@ -189,10 +189,10 @@ class _NullableAny(LeafCounting, OperatorFilterBaseModel):
     def _checks(self, obj: Any, ctx: FilterContext | None) -> list[bool]:
         value = _get(obj, self._attr)
         checks = []
-        if self.any_ is not None:  # type: ignore[attr-defined]
-            checks.append(is_in(value, self.any_))  # type: ignore[attr-defined]
-        if self.is_null_ is not None:  # type: ignore[attr-defined]
-            checks.append((value is None) == self.is_null_)  # type: ignore[attr-defined]
+        if self.any_ is not None:  # type: ignore[attr-defined]  # a field each subclass declares
+            checks.append(is_in(value, self.any_))  # type: ignore[attr-defined]  # a field each subclass declares
+        if self.is_null_ is not None:  # type: ignore[attr-defined]  # a field each subclass declares
+            checks.append((value is None) == self.is_null_)  # type: ignore[attr-defined]  # a field each subclass declares
         return checks
 
     def _own_hints(self) -> list[Hints]:
@@ -249,7 +249,7 @@ class _StateCompound(OperatorFilterBaseModel):
 
     def _checks(self, obj: Any, ctx: FilterContext | None) -> list[bool]:
         checks = []
-        for sub in (self.type, self.name):  # type: ignore[attr-defined]
+        for sub in (self.type, self.name):  # type: ignore[attr-defined]  # a field each subclass declares
             if sub is not None and sub._checks(obj, ctx):
                 checks.append(sub.matches(obj, ctx))
         return checks
@@ -257,7 +257,7 @@ class _StateCompound(OperatorFilterBaseModel):
     def _criteria_count(self) -> int:
         return sum(
             True
-            for sub in (self.type, self.name)  # type: ignore[attr-defined]
+            for sub in (self.type, self.name)  # type: ignore[attr-defined]  # a field each subclass declares
             if sub is not None and sub.model_dump(exclude_none=True)
         )
 

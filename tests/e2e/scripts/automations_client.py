@@ -42,7 +42,7 @@ def main(tag: str) -> None:
         actions=[DoNothing()],
     ).create()
     read = Automation.read(id=created.id)
-    out["read"] = {"name": read.name, "threshold": read.trigger.threshold, "within": read.trigger.within.total_seconds()}  # type: ignore[union-attr]
+    out["read"] = {"name": read.name, "threshold": read.trigger.threshold, "within": read.trigger.within.total_seconds()}
     read.description = "changed"
     read.update()
     out["updated_description"] = Automation.read(id=created.id).description

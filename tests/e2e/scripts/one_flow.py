@@ -18,7 +18,7 @@ def main(outcome: str, name: str) -> None:
 
     @flow(name=name)
     def one() -> int:
-        seen["id"] = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+        seen["id"] = str(get_run_context().flow_run.id)
         if outcome == "fail":
             raise ValueError("failing on purpose")
         return 1
