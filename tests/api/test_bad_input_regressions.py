@@ -12,19 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import assert_422_detail, make_flow, make_run
 
 JSON = {"content-type": "application/json"}
-
-
-def assert_422_detail(response: httpx.Response, *needles: str) -> Any:
-    """A 422 whose exception_detail (validation) or detail (handler) names the problem."""
-    assert response.status_code == 422, response.text
-    body = response.json()
-    text = str(body.get("exception_detail") or body.get("detail"))
-    for needle in needles:
-        assert needle in text, body
-    return body
 
 
 # A datetime whose UTC instant is before year 1 or after year 9999: sort keys and bucket math

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.test_deployments_runs import _deployment, _pool
+from tests.support.api import create_deployment, create_process_pool
 
 
 def _runs_of(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
@@ -19,7 +19,7 @@ def _runs_of(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
 
 def test_bulk_create_makes_each_run_and_reports_failures(client: httpx.Client) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    dep = _deployment(client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1}, tags=["dep"])
+    dep = create_deployment(client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1}, tags=["dep"])
     body = [
         {"parameters": {"n": 2}, "tags": ["extra"]},
         {"parameters": {"n": "two"}},
@@ -46,7 +46,7 @@ def test_bulk_create_makes_each_run_and_reports_failures(client: httpx.Client) -
 
 
 def test_bulk_create_limits_and_missing_deployment(client: httpx.Client) -> None:
-    dep = _deployment(client)
+    dep = create_deployment(client)
     assert client.post(f"/deployments/{dep['id']}/create_flow_run/bulk", json=[]).json() == {"results": []}
     too_many = client.post(f"/deployments/{dep['id']}/create_flow_run/bulk", json=[{}] * 101)
     assert too_many.status_code == 400
@@ -58,8 +58,8 @@ def test_bulk_create_limits_and_missing_deployment(client: httpx.Client) -> None
 
 
 def test_bulk_create_in_a_pool_queue(client: httpx.Client) -> None:
-    pool = _pool(client)
-    dep = _deployment(client, work_pool_name=pool["name"], job_variables={"image": "img"})
+    pool = create_process_pool(client)
+    dep = create_deployment(client, work_pool_name=pool["name"], job_variables={"image": "img"})
     results = client.post(
         f"/deployments/{dep['id']}/create_flow_run/bulk", json=[{}, {"work_queue_name": "bulk-queue"}]
     ).json()["results"]
@@ -75,7 +75,7 @@ def _iso(value: datetime.datetime) -> str:
 
 def test_schedule_backfills_runs_and_is_idempotent(client: httpx.Client) -> None:
     hourly = {"schedule": {"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z"}, "active": True}
-    dep = _deployment(client, schedules=[hourly], paused=True)
+    dep = create_deployment(client, schedules=[hourly], paused=True)
     start = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
     body = {"start_time": _iso(start), "end_time": _iso(start + datetime.timedelta(hours=5)), "min_runs": 1, "min_time": 0, "max_runs": 50}
     response = client.post(f"/deployments/{dep['id']}/schedule", json=body)
@@ -99,7 +99,7 @@ def test_schedule_backfills_runs_and_is_idempotent(client: httpx.Client) -> None
 
 
 def test_schedule_bad_input(client: httpx.Client) -> None:
-    dep = _deployment(client)
+    dep = create_deployment(client)
     assert client.post(f"/deployments/{uuid.uuid4()}/schedule", json={}).status_code == 404
     assert client.post(f"/deployments/{dep['id']}/schedule", json={}).status_code == 200  # no schedules: nothing
     assert client.post(f"/deployments/{dep['id']}/schedule", json={"max_runs": -1}).status_code == 422
@@ -109,7 +109,7 @@ def test_schedule_bad_input(client: httpx.Client) -> None:
 
 
 def test_work_queue_check_lists_queues_whose_filters_accept_the_deployment(client: httpx.Client) -> None:
-    dep = _deployment(client, tags=["etl", "prod"])
+    dep = create_deployment(client, tags=["etl", "prod"])
     tag = uuid.uuid4().hex[:8]
     accepting = client.post("/work_queues/", json={"name": f"wqc-ok-{tag}", "filter": {"tags": ["etl"]}}).json()
     other = client.post("/work_queues/", json={"name": f"wqc-no-{tag}", "filter": {"tags": ["gpu"]}}).json()

@@ -10,45 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-TEMPLATE = {
-    "job_configuration": {"image": "{{ image }}", "memory": "{{ memory }}"},
-    "variables": {
-        "type": "object",
-        "properties": {
-            "image": {"type": "string"},
-            "memory": {"type": "integer", "default": 512},
-        },
-        "required": ["image"],
-    },
-}
-
-
-def _pool(client: httpx.Client) -> dict[str, Any]:
-    response = client.post(
-        "/work_pools/", json={"name": f"pool-{uuid.uuid4().hex[:8]}", "type": "process", "base_job_template": TEMPLATE}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def _flow_id(client: httpx.Client) -> str:
-    return client.post("/flows/", json={"name": f"flow-{uuid.uuid4().hex[:8]}"}).json()["id"]
-
-
-def _deployment(client: httpx.Client, **body: Any) -> dict[str, Any]:
-    response = client.post(
-        "/deployments/", json={"name": f"dep-{uuid.uuid4().hex[:8]}", "flow_id": _flow_id(client), **body}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.support.api import create_deployment, create_flow_id, create_process_pool
 
 
 def test_deployment_in_a_pool_gets_its_default_queue(client: httpx.Client) -> None:
-    pool = _pool(client)
-    dep = _deployment(client, work_pool_name=pool["name"])
+    pool = create_process_pool(client)
+    dep = create_deployment(client, work_pool_name=pool["name"])
     assert dep["work_pool_name"] == pool["name"] and dep["work_queue_name"] == "default"
     assert dep["work_queue_id"] == pool["default_queue_id"]
-    named = _deployment(client, work_pool_name=pool["name"], work_queue_name="high")
+    named = create_deployment(client, work_pool_name=pool["name"], work_queue_name="high")
     queue = client.get(f"/work_pools/{pool['name']}/queues/high")
     assert queue.status_code == 200 and named["work_queue_id"] == queue.json()["id"]
     in_pool = client.post("/deployments/filter", json={"work_pools": {"name": {"any_": [pool["name"]]}}}).json()
@@ -56,20 +26,20 @@ def test_deployment_in_a_pool_gets_its_default_queue(client: httpx.Client) -> No
 
 
 def test_deployment_job_variables_are_type_checked_but_required_is_left_to_runs(client: httpx.Client) -> None:
-    pool = _pool(client)
-    flow_id = _flow_id(client)
+    pool = create_process_pool(client)
+    flow_id = create_flow_id(client)
     bad = client.post(
         "/deployments/",
         json={"name": "bad", "flow_id": flow_id, "work_pool_name": pool["name"], "job_variables": {"memory": "lots"}},
     )
     assert bad.status_code == 422 and "memory" in bad.json()["detail"]
     # No image: fine for a deployment, its runs may bring one.
-    assert _deployment(client, work_pool_name=pool["name"], job_variables={"memory": 1024})
+    assert create_deployment(client, work_pool_name=pool["name"], job_variables={"memory": 1024})
 
 
 def test_create_flow_run_requires_required_job_variables_at_run_level(client: httpx.Client) -> None:
-    pool = _pool(client)
-    dep = _deployment(client, work_pool_name=pool["name"], parameters={"a": 1, "b": 2})
+    pool = create_process_pool(client)
+    dep = create_deployment(client, work_pool_name=pool["name"], parameters={"a": 1, "b": 2})
     missing = client.post(f"/deployments/{dep['id']}/create_flow_run", json={})
     assert missing.status_code == 422
     assert "Error creating flow run" in missing.json()["detail"] and "image" in missing.json()["detail"]
@@ -94,8 +64,8 @@ def test_create_flow_run_requires_required_job_variables_at_run_level(client: ht
 
 
 def test_deployment_job_variables_satisfy_required_for_its_runs(client: httpx.Client) -> None:
-    pool = _pool(client)
-    dep = _deployment(client, work_pool_name=pool["name"], job_variables={"image": "python:3.12"})
+    pool = create_process_pool(client)
+    dep = create_deployment(client, work_pool_name=pool["name"], job_variables={"image": "python:3.12"})
     assert client.post(f"/deployments/{dep['id']}/create_flow_run", json={}).status_code == 201
     wrong_type = client.post(f"/deployments/{dep['id']}/create_flow_run", json={"job_variables": {"memory": "x"}})
     assert wrong_type.status_code == 422
@@ -103,7 +73,7 @@ def test_deployment_job_variables_satisfy_required_for_its_runs(client: httpx.Cl
 
 def test_create_flow_run_idempotency_and_parameter_schema(client: httpx.Client) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    dep = _deployment(client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1})
+    dep = create_deployment(client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1})
     first = client.post(f"/deployments/{dep['id']}/create_flow_run", json={"idempotency_key": "k1"})
     second = client.post(f"/deployments/{dep['id']}/create_flow_run", json={"idempotency_key": "k1"})
     assert first.status_code == 201 and second.status_code == 200
@@ -114,7 +84,7 @@ def test_create_flow_run_idempotency_and_parameter_schema(client: httpx.Client) 
 
 
 def test_runner_polls_scheduled_runs_of_its_deployments(client: httpx.Client) -> None:
-    dep = _deployment(client)
+    dep = create_deployment(client)
     soon = client.post(f"/deployments/{dep['id']}/create_flow_run", json={}).json()
     later_time = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)).isoformat()
     later = client.post(
@@ -141,10 +111,10 @@ def test_runner_polls_scheduled_runs_of_its_deployments(client: httpx.Client) ->
     ],
 )
 def test_bad_schedules_are_422_with_a_clear_message(client: httpx.Client, schedule: dict[str, Any], needle: str) -> None:
-    flow_id = _flow_id(client)
+    flow_id = create_flow_id(client)
     response = client.post("/deployments/", json={"name": "bad-schedule", "flow_id": flow_id, "schedules": [{"schedule": schedule}]})
     assert response.status_code == 422
     assert needle.lower() in response.text.lower()
-    dep = _deployment(client)
+    dep = create_deployment(client)
     sub = client.post(f"/deployments/{dep['id']}/schedules", json=[{"schedule": schedule}])
     assert sub.status_code == 422 and needle.lower() in sub.text.lower()

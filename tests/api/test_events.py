@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.api.test_events_helpers import eventually, lifecycle, running_flow_run, utc_now
+from tests.support.events import eventually, lifecycle, running_flow_run, utc_now
 
 
 def _ws_url(api_url: str) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from prefect.client.schemas.objects import FlowRunInput as ClientFlowRunInput
 
-from tests.api.test_flow_run_set_state import iso_in, propose
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import iso_in, propose
+from tests.support.api import make_flow, make_run
 
 
 def _input(client: httpx.Client, run_id: str, key: str, value: str, sender: str | None = None) -> httpx.Response:

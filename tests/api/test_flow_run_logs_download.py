@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import make_flow, make_run
 
 
 def test_download_is_csv_of_the_runs_logs_in_time_order(client: httpx.Client) -> None:

@@ -10,22 +10,11 @@ from typing import Any
 
 import httpx
 
-from tests.api.test_flow_runs import make_flow, make_run
-
-
-def propose(client: httpx.Client, run_id: str, type_: str, **extra: Any) -> httpx.Response:
-    force = extra.pop("force", False)
-    state = {"type": type_, **extra}
-    return client.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": force})
+from tests.support.api import iso_in, make_flow, make_run, propose
 
 
 def scheduled_run(client: httpx.Client, **body: Any) -> dict[str, Any]:
     return make_run(client, make_flow(client)["id"], state={"type": "SCHEDULED"}, **body)
-
-
-def iso_in(seconds: float) -> str:
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
-    return when.isoformat().replace("+00:00", "Z")
 
 
 def abort_reason(current: str) -> dict[str, str]:

@@ -8,17 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-
-def make_flow(client: httpx.Client, **extra: Any) -> dict[str, Any]:
-    response = client.post("/flows/", json={"name": f"fr-{uuid.uuid4().hex[:10]}", **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def make_run(client: httpx.Client, flow_id: str, **body: Any) -> dict[str, Any]:
-    response = client.post("/flow_runs/", json={"flow_id": flow_id, **body})
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.support.api import make_flow, make_run
 
 
 def filter_ids(client: httpx.Client, body: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import make_flow, make_run
 
 JSON = {"content-type": "application/json"}
 

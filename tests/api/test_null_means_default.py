@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_bad_input_regressions import assert_422_detail
+from tests.support.api import assert_422_detail
 
 
 def _unique(prefix: str) -> str:

@@ -9,7 +9,7 @@ import httpx
 
 from shared.schemas.states import State, StateType
 from shared.storage import observed_states
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import make_flow, make_run
 from tests.aws_env import stack_aws_env
 
 

@@ -11,7 +11,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import make_flow, make_run
 
 LIMIT = 64  # shared/schemas/json_limits.MAX_JSON_DEPTH, named in every refusal
 

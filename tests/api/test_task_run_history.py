@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prefect.client.schemas.responses import HistoryResponse as ClientHistoryResponse
 
-from tests.api.test_flow_runs import make_flow, make_run
+from tests.support.api import make_flow, make_run
 
 
 def _task_run(client: httpx.Client, flow_run_id: str, state: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_events_helpers import lifecycle, running_flow_run, task_run_event, utc_now
+from tests.support.events import lifecycle, running_flow_run, task_run_event, utc_now
 
 
 @pytest.fixture

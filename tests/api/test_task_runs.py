@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_events_helpers import running_flow_run
+from tests.support.events import running_flow_run
 
 
 @pytest.fixture

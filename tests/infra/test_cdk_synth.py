@@ -34,7 +34,7 @@ def test_the_lambda_asset_bundles_the_lambda_lock_for_arm64(tmp_path: Path) -> N
     from packaging.utils import canonicalize_name
 
     from infra.cdk.bundling import bundle
-    from tests.infra.test_locked_env import locked
+    from tests.support.locks import locked
     from tests.server_env import LAMBDA_LOCK
 
     bundle(tmp_path)

@@ -17,27 +17,13 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.support.locks import locked
 from tests.server_env import LAMBDA_LOCK, REPO_ROOT, SERVER_LOCK, server_python
 from tests.stack_process import StackProcess
 
 RUNTIME_LINE = re.compile(r"^Runtime: python (?P<python>\S+) (?P<pins>.*) \(prefix (?P<prefix>.+)\)$")
 # Installed by the venv itself or by `pip install --no-deps -e .`, not dependencies of the server.
 NOT_DEPENDENCIES = {"pip", "setuptools", "serverflow"}
-
-
-def locked(lock: Path) -> dict[str, str]:
-    """name -> version of the lock's pins that apply to this interpreter (markers evaluated here)."""
-    pins: dict[str, str] = {}
-    for line in lock.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        requirement = Requirement(line)
-        if requirement.marker is None or requirement.marker.evaluate():
-            (specifier,) = requirement.specifier
-            assert specifier.operator == "==", f"{lock.name} pins with ==: {line}"
-            pins[canonicalize_name(requirement.name)] = specifier.version
-    return pins
 
 
 def installed(python: str) -> dict[str, str]:

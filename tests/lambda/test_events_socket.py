@@ -14,7 +14,7 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
-from tests.api.test_events_helpers import lifecycle, running_flow_run, utc_now
+from tests.support.events import lifecycle, running_flow_run, utc_now
 from tests.lambda_support import LambdaContext
 
 

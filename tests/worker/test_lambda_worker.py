@@ -12,32 +12,17 @@ import httpx
 import pytest
 
 from tests.lambda_support import LambdaContext
-from tests.worker.support import create_deployment, create_pool, create_run, hint_body, pool_queue_url, read_run, sqs, wait_for
-
-
-def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """The event an SQS event source mapping hands to Lambda."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
-                    "SenderId": "AIDAEXAMPLE",
-                    "ApproximateFirstReceiveTimestamp": "0",
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(m["Body"].encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
+from tests.worker.support import (
+    create_deployment,
+    create_pool,
+    create_run,
+    hint_body,
+    lambda_sqs_event,
+    pool_queue_url,
+    read_run,
+    sqs,
+    wait_for,
+)
 
 
 def test_lambda_worker_runs_good_records_and_reports_bad_ones(

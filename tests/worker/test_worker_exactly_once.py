@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import re
 from pathlib import Path
 
 import httpx
@@ -41,10 +41,10 @@ def test_four_workers_fifty_runs_duplicate_messages_execute_each_run_once(
         assert not queue.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed")
 
     env = worker_env(api_url, aws_endpoint_url, tmp_path)
-    started = time.monotonic()
     workers = [start_worker(pool["name"], env, tmp_path / f"worker-{n}.log", "--once", "--limit", "3") for n in range(WORKERS)]
-    codes = [w.wait(timeout=150) for w in workers]
-    logs = "\n".join((tmp_path / f"worker-{n}.log").read_text() for n in range(WORKERS))
+    codes = [w.wait(timeout=240) for w in workers]  # a hang guard (under pytest-timeout), not a speed target
+    worker_logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(WORKERS)]
+    logs = "\n".join(worker_logs)
     assert codes == [0] * WORKERS, logs[-5000:]
 
     executed = marker.read_text().split()
@@ -52,7 +52,9 @@ def test_four_workers_fifty_runs_duplicate_messages_execute_each_run_once(
     assert sorted(executed) == sorted(runs)
     states = {read_run(client, run_id)["state_type"] for run_id in runs}
     assert states == {"COMPLETED"}, logs[-5000:]
-    # Every worker took part, and duplicates were recognised as lost claims.
-    assert all(f"worker-{n}.log" for n in range(WORKERS))
+    # Each worker reports the runs it executed as it exits: together exactly one execution per run
+    # (the duplicate hints were recognised as lost claims, not run again).
+    done = [re.search(r"exiting after (\d+) run\(s\)", text) for text in worker_logs]
+    assert all(done), logs[-5000:]
+    assert sum(int(match.group(1)) for match in done if match) == RUNS, logs[-5000:]
     assert "skipping flow run" in logs
-    assert time.monotonic() - started < 120

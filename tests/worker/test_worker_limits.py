@@ -15,6 +15,7 @@ import pytest
 
 from tests.lambda_support import LambdaContext
 from tests.worker.support import (
+    lambda_sqs_event,
     create_deployment,
     create_pool,
     dead_letter_bodies,
@@ -26,7 +27,6 @@ from tests.worker.support import (
     wait_for,
     worker_env,
 )
-from tests.worker.test_lambda_worker import lambda_sqs_event
 
 
 def create_queue(client: httpx.Client, pool: str, name: str, **fields: Any) -> dict[str, Any]:

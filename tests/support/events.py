@@ -1,4 +1,4 @@
-"""Builders for the events the prefect 3.9.1 engine emits (no tests here)."""
+"""Builders for the events the prefect 3.9.1 engine emits, and a running flow run to relate them to."""
 
 from __future__ import annotations
 
