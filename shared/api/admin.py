@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException, status
-from fastapi.responses import JSONResponse
 
+from shared.api.errors import DatabaseNotReady
 from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
 from shared.schemas.admin import (
@@ -17,6 +17,7 @@ from shared.schemas.admin import (
 )
 from shared.storage import admin as admin_store
 from shared.storage import block_documents as block_document_store
+from shared.storage.errors import ObjectNotFound
 
 # Prefect's REST API version (client/constants.py SERVER_API_VERSION in 3.9.1).
 SERVER_API_VERSION = "0.8.4"
@@ -27,7 +28,7 @@ router = ServerflowRouter(tags=["Admin"])
 @router.get("/health", description="True while the API can reach its database (503 and false when it cannot).")
 def health_check() -> Any:
     if not admin_store.reachable():
-        return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content=False, headers={"Retry-After": "5"})
+        raise DatabaseNotReady(False)
     return True
 
 
@@ -44,11 +45,7 @@ def hello() -> str:
 @router.get("/ready", description="Whether the database answers: 200 OK, else 503 with Retry-After.")
 def ready() -> Any:
     if not admin_store.reachable():
-        return JSONResponse(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            content={"message": "Database is not available"},
-            headers={"Retry-After": "5"},
-        )
+        raise DatabaseNotReady({"message": "Database is not available"})
     return {"message": "OK"}
 
 
@@ -74,7 +71,7 @@ def update_default_result_storage(configuration: ServerDefaultResultStorageUpdat
     block_id = configuration.default_result_storage_block_id
     document = block_document_store.read(block_id)
     if document is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Block document {block_id} not found.")
+        raise ObjectNotFound(f"Block document {block_id} not found.")
     if cannot_store_results(document.block_schema.capabilities if document.block_schema else None):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"Block document {block_id} cannot be used for result storage."

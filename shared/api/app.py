@@ -6,11 +6,10 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from shared.api.errors import install_error_handlers
-from shared.api.middleware import BodyTooLarge, GuardMiddleware
+from shared.api.middleware import GuardMiddleware
 from shared.api.null_defaults import NullMeansDefaultRoute
 from shared.api.registry import DOMAIN_ROUTERS, ROOT_DOMAINS, load_router
 from shared.config import get_settings
@@ -21,10 +20,6 @@ API_PREFIX = "/api"
 def route_prefix(domain: str) -> str:
     """Where a domain's routes are served: under /api, or at the root (ROOT_DOMAINS)."""
     return "" if domain in ROOT_DOMAINS else API_PREFIX
-
-
-async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-    return JSONResponse(status_code=413, content={"detail": str(exc)})
 
 
 def _require_null_defaults(app: FastAPI) -> None:
@@ -49,7 +44,6 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
         app.include_router(load_router(name), prefix=route_prefix(name))
     _require_null_defaults(app)
     install_error_handlers(app)
-    app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_middleware(GuardMiddleware)
     # Outermost, as on the reference: preflights are answered before the auth guard (they carry no
     # credentials) and error responses get the CORS headers too. On AWS the HTTP API's CorsConfiguration,

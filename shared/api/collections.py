@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import HTTPException, status
 
 from shared.api.routing import ServerflowRouter
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/collections", tags=["Collections"])
 
@@ -35,8 +36,8 @@ def _load_view(view: str) -> dict[str, Any] | None:
 @router.get("/views/{view}")
 def read_view_content(view: str) -> dict[str, Any]:
     if view not in KNOWN_VIEWS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"View {view} not found in registry")
+        raise ObjectNotFound(f"View {view} not found in registry")
     data = _load_view(view)
     if data is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Requested content missing for view {view}")
+        raise ObjectNotFound(f"Requested content missing for view {view}")
     return data

@@ -17,6 +17,7 @@ from shared.schemas.concurrency_limits import (
 )
 from shared.storage import concurrency_limits as limit_store
 from shared.storage import tag_concurrency_limits as tag_limits
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/concurrency_limits", tags=["Concurrency Limits"])
 
@@ -62,7 +63,7 @@ def reset_concurrency_limit_by_tag(
 def delete_concurrency_limit(concurrency_limit_id: UUID = Path(..., description="The concurrency limit id", alias="id")) -> None:
     stored = limit_store.read(concurrency_limit_id)
     if stored is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Concurrency limit not found")
+        raise ObjectNotFound("Concurrency limit not found")
     tag_limits.delete(stored)
 
 

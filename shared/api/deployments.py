@@ -34,7 +34,7 @@ from shared.storage import deployments_pools, deployments_writes
 from shared.storage import flows as flow_store
 from shared.storage.deployments_filter import filter_deployments
 from shared.storage.deployments_writes import ScheduleUpdateError
-from shared.storage.errors import StorageError
+from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound, StorageError
 
 logger = logging.getLogger("serverflow.api")
 router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
@@ -66,7 +66,7 @@ def _validated_pool_job_variables(pool_name: str | None, job_variables: dict[str
 def create_deployment(deployment: DeploymentCreate, response: Response) -> Deployment:
     """Upsert on (flow_id, name): 201 when created, 200 when an existing one was updated."""
     if flow_store.read(deployment.flow_id) is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=INTEGRITY_CONFLICT)
+        raise ObjectAlreadyExists(INTEGRITY_CONFLICT)
     _validated_pool_job_variables(deployment.work_pool_name, deployment.job_variables, creating=True)
     queue = deployments_pools.resolve_queue(deployment.work_pool_name, deployment.work_queue_name)
     model, created = deployments_writes.upsert(deployment, queue)
@@ -79,7 +79,7 @@ def create_deployment(deployment: DeploymentCreate, response: Response) -> Deplo
 def update_deployment(deployment: DeploymentUpdate, deployment_id: UUID = Path(..., alias="id")) -> None:
     existing = deployment_store.read(deployment_id)
     if existing is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found.")
+        raise ObjectNotFound("Deployment not found.")
     sent = deployment.model_fields_set
     queue = None
     if deployment.work_pool_name:
@@ -98,7 +98,7 @@ def update_deployment(deployment: DeploymentUpdate, deployment_id: UUID = Path(.
 def read_deployment_by_name(flow_name: str, deployment_name: str) -> Deployment:
     deployment = deployment_store.read_by_name(flow_name, deployment_name)
     if deployment is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found")
+        raise ObjectNotFound("Deployment not found")
     return deployment
 
 

@@ -32,6 +32,7 @@ from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_queues as work_queue_store
+from shared.storage.errors import ObjectNotFound
 
 # Same prefix as shared.api.deployments, whose router adopts these routes.
 router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
@@ -113,7 +114,7 @@ def _create_run(
 def _read_deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:
     deployment = deployment_store.read(deployment_id)
     if deployment is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found")
+        raise ObjectNotFound("Deployment not found")
     return deployment
 
 

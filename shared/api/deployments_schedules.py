@@ -17,6 +17,7 @@ from shared.schemas.schedules import DeploymentSchedule, DeploymentScheduleCreat
 from shared.storage import deployment_schedules, deployments_runs
 from shared.storage import deployments as deployment_store
 from shared.storage.deployment_schedules import DuplicateScheduleSlug, ScheduleNotFound
+from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
 
 # Same prefix as shared.api.deployments, whose router adopts these routes.
 router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
@@ -25,7 +26,7 @@ router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])
 def _deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:
     deployment = deployment_store.read(deployment_id)
     if deployment is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Deployment not found.")
+        raise ObjectNotFound("Deployment not found.")
     return deployment
 
 
@@ -43,7 +44,7 @@ def create_deployment_schedules(
     try:
         return deployment_schedules.create(deployment_id, schedules)
     except DuplicateScheduleSlug as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        raise ObjectAlreadyExists(str(exc)) from None
 
 
 @router.patch("/{id:uuid}/schedules/{schedule_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
@@ -56,9 +57,9 @@ def update_deployment_schedule(
     try:
         deployment_schedules.update(deployment_id, schedule, schedule_id=schedule_id)
     except ScheduleNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Schedule not found.") from None
+        raise ObjectNotFound("Schedule not found.") from None
     except DuplicateScheduleSlug as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+        raise ObjectAlreadyExists(str(exc)) from None
     deployments_runs.delete_replaceable(
         _deployment_or_404(deployment_id), now_utc(), auto_scheduled_only=True, future_only=True
     )
@@ -73,5 +74,5 @@ def delete_deployment_schedule(
     try:
         deployment_schedules.delete(deployment_id, schedule_id)
     except ScheduleNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Schedule not found.") from None
+        raise ObjectNotFound("Schedule not found.") from None
     deployments_runs.delete_replaceable(_deployment_or_404(deployment_id), now_utc(), auto_scheduled_only=True)

@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from shared.api.middleware import BodyTooLarge
+
 from shared.storage.errors import (
     BACKEND_ERRORS,
     ConcurrentUpdate,
@@ -26,10 +28,20 @@ from shared.storage.errors import (
     ObjectAlreadyExists,
     ObjectNotFound,
     ObjectProtected,
+    RunNotFound,
     is_unavailable,
 )
 
 logger = logging.getLogger("serverflow.api")
+
+
+class DatabaseNotReady(Exception):
+    """A health or readiness probe found the database unreachable: 503 with Retry-After, and the probe's
+    own body (`false` for /health, a message for /ready), as the reference answers."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__("the database cannot be reached")
+        self.body = body
 
 
 def _safe_body(body: Any) -> Any:
@@ -75,6 +87,18 @@ async def _model_validation_error(request: Request, exc: ValidationError) -> JSO
 
 async def _not_found(request: Request, exc: ObjectNotFound) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc) or "Not found"})
+
+
+async def _run_not_found(request: Request, exc: RunNotFound) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
+
+
+async def _database_not_ready(request: Request, exc: DatabaseNotReady) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content=exc.body, headers={"Retry-After": "5"})
+
+
+async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+    return JSONResponse(status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, content={"detail": str(exc)})
 
 
 async def _already_exists(request: Request, exc: ObjectAlreadyExists) -> JSONResponse:
@@ -130,6 +154,9 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(DatabaseNotReady, _database_not_ready)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
+    app.add_exception_handler(RunNotFound, _run_not_found)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
     app.add_exception_handler(ObjectProtected, _protected)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for

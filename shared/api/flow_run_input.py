@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from shared.api.routing import ServerflowRouter
 from shared.schemas.flow_run_input import FlowRunInput, InputKey
 from shared.storage import flow_run_input as input_store
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/flow_runs", tags=["Flow Runs"])
 
@@ -51,7 +52,7 @@ def read_flow_run_input(
 ) -> PlainTextResponse:
     found = input_store.read(flow_run_id, key)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=input_store.NOT_FOUND)
+        raise ObjectNotFound(input_store.NOT_FOUND)
     return PlainTextResponse(found.value)
 
 

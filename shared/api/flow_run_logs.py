@@ -15,6 +15,7 @@ from shared.api.routing import ServerflowRouter
 from shared.schemas.logs import Log
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import logs as log_store
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/flow_runs", tags=["Flow Runs"])
 
@@ -48,7 +49,7 @@ def _csv_rows(logs: Iterator[Log]) -> Iterator[str]:
 def download_logs(flow_run_id: UUID = Path(..., alias="id", description="The flow run id")) -> StreamingResponse:
     run = flow_run_store.read(flow_run_id)
     if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Flow run not found")
+        raise ObjectNotFound("Flow run not found")
     filename = quote(f"{run.name}-logs.csv", safe="")
     return StreamingResponse(
         _csv_rows(log_store.stream_flow_run_logs(flow_run_id)),

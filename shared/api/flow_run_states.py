@@ -9,6 +9,7 @@ from fastapi import HTTPException, Path, status
 from shared.api.routing import ServerflowRouter
 from shared.schemas.states import State
 from shared.storage import flow_run_states as state_store
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/flow_run_states", tags=["Flow Run States"])
 
@@ -17,7 +18,7 @@ router = ServerflowRouter(prefix="/flow_run_states", tags=["Flow Run States"])
 def read_flow_run_state(flow_run_state_id: UUID = Path(..., alias="id")) -> State:
     state = state_store.read(flow_run_state_id)
     if state is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Flow run state not found")
+        raise ObjectNotFound("Flow run state not found")
     return state
 
 

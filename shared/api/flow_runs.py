@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +35,7 @@ from shared.storage import deployments as deployment_store
 from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import flow_run_graph
+from shared.storage.errors import ObjectAlreadyExists, RunNotFound
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
 router = ServerflowRouter(prefix="/flow_runs", tags=["Flow Runs"])
@@ -65,12 +65,6 @@ INTEGRITY_CONFLICT = (
 )
 
 
-def _not_found_by_id(exc: FlowRunNotFound) -> JSONResponse:
-    # set_state / labels / resume raise the reference's ObjectNotFoundError, whose 404
-    # body is {"exception_message": ...} rather than {"detail": ...}.
-    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
-
-
 @router.post("/")
 def create_flow_run(
     flow_run: FlowRunCreate,
@@ -80,7 +74,7 @@ def create_flow_run(
     try:
         run, created = flow_run_store.create(flow_run, created_by=created_by, placement=work_queue_placement(flow_run))
     except MissingFlow:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=INTEGRITY_CONFLICT) from None
+        raise ObjectAlreadyExists(INTEGRITY_CONFLICT) from None
     if created:
         response.status_code = status.HTTP_201_CREATED
         # A run created SCHEDULED in a pool's queue wakes that pool's workers through SQS.
@@ -177,10 +171,7 @@ def resume_flow_run(
     flow_run_id: UUID = Path(..., alias="id"),
     run_input: dict[str, Any] | None = Body(default=None, embed=True),
 ) -> Any:
-    try:
-        outcome = flow_run_input_store.resume(flow_run_id, run_input)
-    except FlowRunNotFound as exc:
-        return _not_found_by_id(exc)
+    outcome = flow_run_input_store.resume(flow_run_id, run_input)
     response.status_code = outcome.http_status
     return outcome.to_result()
 
@@ -212,10 +203,7 @@ def set_flow_run_state(
     state: StateCreate = Body(...),
     force: bool = Body(False),
 ) -> Any:
-    try:
-        outcome = flow_run_store.set_state(flow_run_id, state, force=force)
-    except FlowRunNotFound as exc:
-        return _not_found_by_id(exc)
+    outcome = flow_run_store.set_state(flow_run_id, state, force=force)
     # 201 when a new state was written (also a REJECT that scheduled a retry), else 200.
     response.status_code = outcome.http_status
     if outcome.write and outcome.state is not None and outcome.state.type == StateType.SCHEDULED:
@@ -254,7 +242,7 @@ def update_flow_run_labels(
     try:
         flow_run_store.update_labels(flow_run_id, labels)
     except FlowRunNotFound:
-        return _not_found_by_id(FlowRunNotFound(f"Flow run with id {flow_run_id} not found"))
+        raise RunNotFound(f"Flow run with id {flow_run_id} not found") from None
     return None
 
 

@@ -9,6 +9,7 @@ from fastapi import HTTPException, Path, status
 from shared.api.routing import ServerflowRouter
 from shared.schemas.states import State
 from shared.storage import task_run_states as state_store
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/task_run_states", tags=["Task Run States"])
 
@@ -18,7 +19,7 @@ def read_task_run_state(task_run_state_id: UUID = Path(..., alias="id")) -> Stat
     state = state_store.read(task_run_state_id)
     if state is None:
         # (sic) the reference says "Flow run state" here too.
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="Flow run state not found")
+        raise ObjectNotFound("Flow run state not found")
     return state
 
 

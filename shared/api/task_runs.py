@@ -11,7 +11,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Response, WebSocket, status
-from fastapi.responses import JSONResponse
 
 from shared.api import run_history
 from shared.api.dependencies import LimitBody, page_count
@@ -41,7 +40,7 @@ def create_task_run(task_run: TaskRunCreate, response: Response) -> TaskRun:
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_task_run(task_run: TaskRunUpdate, task_run_id: UUID = Path(..., alias="id")) -> None:
     if task_run_store.update(task_run_id, task_run) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task run not found")
+        raise ObjectNotFound("Task run not found")
 
 
 @router.post("/count")
@@ -55,7 +54,7 @@ def count_task_runs(
 def read_task_run(task_run_id: UUID = Path(..., alias="id")) -> TaskRun:
     run = task_run_store.read(task_run_id)
     if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+        raise ObjectNotFound("Task not found")
     return run
 
 
@@ -112,7 +111,7 @@ def paginate_task_runs(
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_task_run(task_run_id: UUID = Path(..., alias="id")) -> None:
     if task_run_store.delete(task_run_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+        raise ObjectNotFound("Task not found")
     _delete_logs(task_run_id)
 
 
@@ -133,12 +132,8 @@ def set_task_run_state(
     task_run_id: UUID = Path(..., alias="id"),
     state: StateCreate = Body(..., description="The intended state."),
     force: bool = Body(False),
-) -> OrchestrationResult | JSONResponse:
-    try:
-        outcome = task_run_store.set_state(task_run_id, state, force=force)
-    except ObjectNotFound as exc:
-        # The reference's ObjectNotFoundError body is {"exception_message": ...}.
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"exception_message": str(exc)})
+) -> OrchestrationResult:
+    outcome = task_run_store.set_state(task_run_id, state, force=force)
     response.status_code = outcome.http_status
     return outcome.to_result()
 

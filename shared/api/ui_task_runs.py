@@ -16,6 +16,7 @@ from shared.schemas.ui import CountByState, TaskRunCount, UITaskRun
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_runs as task_run_store
 from shared.storage import ui_queries
+from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/ui/task_runs", tags=["Task Runs", "UI"])
 
@@ -54,6 +55,6 @@ def read_task_run_counts_by_state(criteria: TaskRunCriteria = Depends(task_run_c
 def read_task_run_with_flow_run_name(task_run_id: UUID = Path(..., description="The task run id", alias="id")) -> UITaskRun:
     run = task_run_store.read(task_run_id)
     if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+        raise ObjectNotFound("Task not found")
     flow_run = flow_run_store.read(run.flow_run_id) if run.flow_run_id is not None else None
     return UITaskRun(**run.model_dump(), flow_run_name=flow_run.name if flow_run is not None else None)

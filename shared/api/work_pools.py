@@ -36,6 +36,7 @@ from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
 from shared.storage import workers as worker_store
 from shared.storage.work_pools import StoredWorkPool
+from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
 
 router = ServerflowRouter(prefix="/work_pools", tags=["Work Pools"])
 
@@ -54,7 +55,7 @@ def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
     if _reserved(work_pool.name):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Work pools starting with 'Prefect' are reserved for internal use.")
     if pool_store.read_by_name(work_pool.name) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="A work pool with this name already exists.")
+        raise ObjectAlreadyExists("A work pool with this name already exists.")
     stamp = now_utc()
     pool = StoredWorkPool(
         **work_pool.model_dump(),
@@ -231,7 +232,7 @@ def delete_work_queue(
         queue_store.delete(pool, queue_store.read_by_name_or_404(work_pool_name, name))
     except queue_store.DefaultQueueDeletion as exc:
         # The reference fails on a foreign key here (500); a 409 says what happened.
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        raise ObjectAlreadyExists(str(exc)) from exc
 
 
 # --- workers ---------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def read_work_pool_concurrency_status(
 ) -> WorkPoolConcurrencyStatus:
     pool = pool_store.read_by_name(work_pool_name)
     if pool is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Work pool {work_pool_name!r} not found.")
+        raise ObjectNotFound(f"Work pool {work_pool_name!r} not found.")
     queues = queue_store.list_for_pool(pool.name)
     holders = selection.slot_holders(queues, selection.POOL_SLOT_STATES)
     now = now_utc()

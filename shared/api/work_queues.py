@@ -29,7 +29,7 @@ from shared.schemas.work_pools import (
 )
 from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
-from shared.storage.errors import ObjectAlreadyExists
+from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
 from shared.storage.work_pools import StoredWorkPool
 
 router = ServerflowRouter(prefix="/work_queues", tags=["Work Queues"])
@@ -60,14 +60,14 @@ def create_work_queue(work_queue: WorkQueueCreate) -> WorkQueue:
     try:
         queue = queue_store.create(pool, work_queue)
     except ObjectAlreadyExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="A work queue with this name already exists.") from exc
+        raise ObjectAlreadyExists("A work queue with this name already exists.") from exc
     return queue.model_copy(update={"active_slots": 0}) if queue.concurrency_limit is not None else queue
 
 
 def _read_or_404(queue_id: UUID) -> WorkQueue:
     queue = queue_store.read(queue_id)
     if queue is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="work queue not found")
+        raise ObjectNotFound("work queue not found")
     return queue
 
 
@@ -75,7 +75,7 @@ def _read_or_404(queue_id: UUID) -> WorkQueue:
 def update_work_queue(work_queue: WorkQueueUpdate, queue_id: UUID = Path(..., alias="id")) -> None:
     queue = queue_store.read(queue_id)
     if queue is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Work Queue {queue_id} not found")
+        raise ObjectNotFound(f"Work Queue {queue_id} not found")
     queue_store.update(queue, work_queue)
 
 
@@ -89,7 +89,7 @@ def read_work_queue_by_name(name: str = Path(..., description="The work queue na
         matches = queue_store.read_any_pool_by_name(name)
         found = matches[0] if matches else None
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="work queue not found")
+        raise ObjectNotFound("work queue not found")
     return selection.with_queue_slots([found])[0]
 
 
@@ -131,7 +131,7 @@ def delete_work_queue(queue_id: UUID = Path(..., alias="id")) -> None:
     try:
         queue_store.delete(pool, queue)
     except queue_store.DefaultQueueDeletion as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        raise ObjectAlreadyExists(str(exc)) from exc
 
 
 @router.get("/{id}/status")
@@ -164,7 +164,7 @@ def read_work_queue_concurrency_status(
 ) -> WorkQueueConcurrencyStatus:
     queue = queue_store.read(queue_id)
     if queue is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Work queue not found.")
+        raise ObjectNotFound("Work queue not found.")
     holders = selection.slot_holders([queue], selection.QUEUE_SLOT_STATES, match_names=True)[queue.id]
     now = now_utc()
     offset = (page - 1) * limit

@@ -12,6 +12,12 @@ class ObjectNotFound(StorageError):
     """No item for the requested key (HTTP 404)."""
 
 
+class RunNotFound(ObjectNotFound):
+    """A state change (set_state, resume) or label update names a run that does not exist. The reference's
+    model layer raises its ObjectNotFoundError there, answered 404 with {"exception_message": ...}, where a
+    router's own miss answers {"detail": ...} (HTTP 404 either way)."""
+
+
 class ObjectAlreadyExists(StorageError):
     """A uniqueness guard already holds the name/key (HTTP 409)."""
 

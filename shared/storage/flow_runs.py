@@ -51,7 +51,7 @@ from shared.events.flow_run_events import flow_run_state_change_event
 from shared.storage import events as event_store
 from shared.storage import concurrency_slots, flow_run_states, observed_states, store
 from shared.storage import flows as flow_store
-from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
 
@@ -66,6 +66,10 @@ MAX_WRITE_ATTEMPTS = 6
 
 class FlowRunNotFound(ObjectNotFound):
     pass
+
+
+class FlowRunStateTargetNotFound(FlowRunNotFound, RunNotFound):
+    """set_state / resume on a missing flow run (answered as the reference's ObjectNotFoundError)."""
 
 
 class MissingFlow(StorageError):
@@ -436,7 +440,7 @@ def _orchestrate_and_write(
     for _ in range(MAX_WRITE_ATTEMPTS):
         loaded = _load(run_id)
         if loaded is None:
-            raise FlowRunNotFound(f"Flow run with id {run_id} not found")
+            raise FlowRunStateTargetNotFound(f"Flow run with id {run_id} not found")
         run, version = loaded
         # The concurrency rules decide on slot state read now; a slot taken by another run
         # before our write makes the write fail, and we decide again (next attempt).
@@ -457,7 +461,7 @@ def _orchestrate_and_write(
 
 
 def set_state(run_id: UUID, proposed: StateCreate | State, force: bool = False) -> OrchestrationOutcome[FlowRun]:
-    """Orchestrate and (if accepted) write a proposed state; raises FlowRunNotFound."""
+    """Orchestrate and (if accepted) write a proposed state; raises FlowRunStateTargetNotFound."""
     return _orchestrate_and_write(
         run_id,
         lambda run, slots: orchestrate_flow_run(run, proposed, force=force, slots=slots),

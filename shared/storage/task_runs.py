@@ -50,7 +50,7 @@ from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store
 from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
-from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
 
@@ -357,7 +357,7 @@ def set_state(
     for _ in range(WRITE_ATTEMPTS):
         run = read(task_run_id)
         if run is None:
-            raise ObjectNotFound(f"Task run with id {task_run_id} not found")
+            raise RunNotFound(f"Task run with id {task_run_id} not found")
         flow_run = _flow_run_store().read(run.flow_run_id) if run.flow_run_id else None
         # Tag limits: the rules decide on slot state read now; if another task run takes
         # the last slot before our write, the write fails and we decide again.
