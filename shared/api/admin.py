@@ -32,17 +32,19 @@ def health_check() -> Any:
     return True
 
 
-@router.get("/version")
+@router.get("/version", summary="Server Version")
 def server_api_version() -> str:
+    """The version of the Prefect REST API this server speaks (the prefect client checks it)."""
     return SERVER_API_VERSION
 
 
 @router.get("/hello")
 def hello() -> str:
+    """Say hello!"""
     return "👋"
 
 
-@router.get("/ready", description="Whether the database answers: 200 OK, else 503 with Retry-After.")
+@router.get("/ready", description="Whether the database answers: 200 OK, else 503 with Retry-After.", summary="Perform Readiness Check")
 def ready() -> Any:
     if not admin_store.reachable():
         raise DatabaseNotReady({"message": "Database is not available"})
@@ -51,22 +53,28 @@ def ready() -> Any:
 
 @router.get("/admin/version")
 def read_version() -> str:
+    """Returns the Prefect version number"""
     # The prefect client checks the major version (must be 3) on its first request.
     return get_settings().server_version
 
 
 @router.get("/admin/settings")
 def read_settings() -> dict[str, Any]:
+    """Get the current Prefect REST API settings.
+
+    Secret setting values will be obfuscated.
+    """
     # Analytics is never enabled: `true` would make clients send telemetry off-host.
     return ServerSettings.current().model_dump(mode="json")
 
 
-@router.get("/admin/storage")
+@router.get("/admin/storage", summary="Read Server Default Result Storage")
 def read_default_result_storage() -> ServerDefaultResultStorage:
+    """Get the configured server default result storage block."""
     return admin_store.read_default_result_storage()
 
 
-@router.put("/admin/storage", description="Set the server default result storage block.")
+@router.put("/admin/storage", description="Set the server default result storage block.", summary="Update Server Default Result Storage")
 def update_default_result_storage(configuration: ServerDefaultResultStorageUpdate) -> ServerDefaultResultStorage:
     block_id = configuration.default_result_storage_block_id
     document = block_document_store.read(block_id)
@@ -79,6 +87,7 @@ def update_default_result_storage(configuration: ServerDefaultResultStorageUpdat
     return admin_store.write_default_result_storage(ServerDefaultResultStorage(default_result_storage_block_id=block_id))
 
 
-@router.delete("/admin/storage", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/admin/storage", status_code=status.HTTP_204_NO_CONTENT, summary="Clear Server Default Result Storage")
 def clear_default_result_storage() -> None:
+    """Clear the configured server default result storage block."""
     admin_store.write_default_result_storage(ServerDefaultResultStorage())

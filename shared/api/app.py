@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from shared.api.docs_page import install_docs_page
 from shared.api.errors import install_error_handlers
 from shared.api.middleware import GuardMiddleware
 from shared.api.null_defaults import NullMeansDefaultRoute
@@ -36,13 +37,15 @@ def create_app(domains: Iterable[str] | None = None) -> FastAPI:
         title="Serverflow",
         description="The Prefect 3 orchestration API, serverless on AWS.",
         version="3.9.1",
-        docs_url=f"{API_PREFIX}/docs",
+        # /api/docs is our own page (shared/api/docs_page.py): FastAPI's loads Swagger UI from a CDN.
+        docs_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
         redoc_url=None,
     )
     for name in names:
         app.include_router(load_router(name), prefix=route_prefix(name))
     _require_null_defaults(app)
+    install_docs_page(app, f"{API_PREFIX}/docs")
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware)
     # Outermost, as on the reference: preflights are answered before the auth guard (they carry no

@@ -20,6 +20,10 @@ router = ServerflowRouter(prefix="/artifacts", tags=["Artifacts"])
 
 @router.post("/", status_code=status.HTTP_201_CREATED)
 def create_artifact(artifact: ArtifactCreate) -> Artifact:
+    """Create an artifact.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/artifacts.
+    """
     try:
         return artifact_store.create(artifact)
     except artifact_store.ArtifactTooLarge as exc:
@@ -28,11 +32,13 @@ def create_artifact(artifact: ArtifactCreate) -> Artifact:
 
 @router.get("/{id:uuid}")
 def read_artifact(artifact_id: UUID = Path(..., alias="id")) -> Artifact:
+    """Retrieve an artifact from the database."""
     return artifact_store.read_or_404(artifact_id)
 
 
 @router.get("/{key}/latest")
 def read_latest_artifact(key: str = Path(...)) -> Artifact:
+    """Retrieve the latest artifact from the artifact table."""
     return artifact_store.read_latest(key)
 
 
@@ -47,6 +53,7 @@ def read_artifacts(
     flows: FlowFilter | None = None,
     deployments: DeploymentFilter | None = None,
 ) -> list[Artifact]:
+    """Retrieve artifacts from the database."""
     return artifact_store.filter_artifacts(artifacts, flow_runs, task_runs, flows, deployments, sort, offset, limit)
 
 
@@ -61,6 +68,7 @@ def read_latest_artifacts(
     flows: FlowFilter | None = None,
     deployments: DeploymentFilter | None = None,
 ) -> list[ArtifactCollection]:
+    """Retrieve artifacts from the database."""
     return artifact_store.filter_collections(artifacts, flow_runs, task_runs, flows, deployments, sort, offset, limit)
 
 
@@ -72,6 +80,7 @@ def count_artifacts(
     flows: FlowFilter | None = None,
     deployments: DeploymentFilter | None = None,
 ) -> int:
+    """Count artifacts from the database."""
     return len(artifact_store.filter_artifacts(artifacts, flow_runs, task_runs, flows, deployments))
 
 
@@ -83,11 +92,13 @@ def count_latest_artifacts(
     flows: FlowFilter | None = None,
     deployments: DeploymentFilter | None = None,
 ) -> int:
+    """Count artifacts from the database."""
     return len(artifact_store.filter_collections(artifacts, flow_runs, task_runs, flows, deployments))
 
 
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_artifact(artifact: ArtifactUpdate, artifact_id: UUID = Path(..., alias="id")) -> None:
+    """Update an artifact in the database."""
     try:
         artifact_store.update(artifact_id, artifact)
     except artifact_store.ArtifactTooLarge as exc:
@@ -96,4 +107,5 @@ def update_artifact(artifact: ArtifactUpdate, artifact_id: UUID = Path(..., alia
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_artifact(artifact_id: UUID = Path(..., alias="id")) -> None:
+    """Delete an artifact from the database."""
     artifact_store.delete(artifact_id)

@@ -35,6 +35,7 @@ def _load_view(view: str) -> dict[str, Any] | None:
 
 @router.get("/views/{view}")
 def read_view_content(view: str) -> dict[str, Any]:
+    """Reads the content of a view from the prefect-collection-registry."""
     if view not in KNOWN_VIEWS:
         raise ObjectNotFound(f"View {view} not found in registry")
     data = _load_view(view)

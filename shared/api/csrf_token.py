@@ -15,4 +15,5 @@ router = ServerflowRouter(tags=["Auth"])
 
 @router.get("/csrf-token")
 def create_csrf_token(client: str = Query(..., description="The client to create a CSRF token for")) -> None:
+    """Create or update a CSRF token for a client"""
     raise HTTPException(status_code=422, detail="CSRF protection is disabled.")

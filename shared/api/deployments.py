@@ -77,6 +77,7 @@ def create_deployment(deployment: DeploymentCreate, response: Response) -> Deplo
 
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_deployment(deployment: DeploymentUpdate, deployment_id: UUID = Path(..., alias="id")) -> None:
+    """Update a deployment. Fields left unset keep their values; schedules, when given, replace the deployment's schedules."""
     existing = deployment_store.read(deployment_id)
     if existing is None:
         raise ObjectNotFound("Deployment not found.")
@@ -96,6 +97,7 @@ def update_deployment(deployment: DeploymentUpdate, deployment_id: UUID = Path(.
 
 @router.get("/name/{flow_name}/{deployment_name}")
 def read_deployment_by_name(flow_name: str, deployment_name: str) -> Deployment:
+    """Get a deployment using the name of the flow and the deployment."""
     deployment = deployment_store.read_by_name(flow_name, deployment_name)
     if deployment is None:
         raise ObjectNotFound("Deployment not found")
@@ -104,6 +106,7 @@ def read_deployment_by_name(flow_name: str, deployment_name: str) -> Deployment:
 
 @router.get("/{id:uuid}")
 def read_deployment(deployment_id: UUID = Path(..., alias="id")) -> Deployment:
+    """Get a deployment by id."""
     return deployment_store.read_or_404(deployment_id)
 
 
@@ -114,6 +117,7 @@ def read_deployments(
     criteria: JoinedFilters = Depends(joined_filters),
     sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
 ) -> list[Deployment]:
+    """Query for deployments."""
     found = filter_deployments(**criteria.filter_kwargs(), sort=sort)
     return list(found[offset : offset + limit])
 
@@ -125,6 +129,7 @@ def paginate_deployments(
     criteria: JoinedFilters = Depends(joined_filters),
     sort: DeploymentSort = Body(DeploymentSort.NAME_ASC),
 ) -> DeploymentPaginationResponse:
+    """Pagination query for flow runs."""
     found = filter_deployments(**criteria.filter_kwargs(), sort=sort)
     start = (page - 1) * limit
     return DeploymentPaginationResponse(
@@ -140,11 +145,13 @@ def paginate_deployments(
 def count_deployments(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
+    """Count deployments."""
     return len(filter_deployments(**criteria.filter_kwargs()))
 
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
+    """Delete a deployment by id."""
     deployments_writes.delete(deployment_id)
 
 
@@ -172,6 +179,7 @@ def pause_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
 
 @router.post("/{id:uuid}/resume_deployment")
 def resume_deployment(deployment_id: UUID = Path(..., alias="id")) -> None:
+    """Set a deployment schedule to active. Runs will be scheduled immediately."""
     deployments_writes.set_paused(deployment_id, False)
 
 

@@ -32,6 +32,7 @@ def _deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment
 
 @router.get("/{id:uuid}/schedules")
 def read_deployment_schedules(deployment_id: UUID = Path(..., alias="id")) -> list[DeploymentSchedule]:
+    """Read the schedules of a deployment."""
     return deployment_schedules.ordered(_deployment_or_404(deployment_id).schedules)
 
 
@@ -40,6 +41,7 @@ def create_deployment_schedules(
     deployment_id: UUID = Path(..., alias="id"),
     schedules: list[DeploymentScheduleCreate] = Body(...),
 ) -> list[DeploymentSchedule]:
+    """Create one or more schedules for a deployment."""
     _deployment_or_404(deployment_id)
     try:
         return deployment_schedules.create(deployment_id, schedules)
@@ -53,6 +55,7 @@ def update_deployment_schedule(
     schedule_id: UUID = Path(...),
     schedule: DeploymentScheduleUpdate = Body(...),
 ) -> None:
+    """Update a schedule of a deployment."""
     _deployment_or_404(deployment_id)
     try:
         deployment_schedules.update(deployment_id, schedule, schedule_id=schedule_id)
@@ -70,6 +73,7 @@ def delete_deployment_schedule(
     deployment_id: UUID = Path(..., alias="id"),
     schedule_id: UUID = Path(...),
 ) -> None:
+    """Delete a schedule of a deployment."""
     _deployment_or_404(deployment_id)
     try:
         deployment_schedules.delete(deployment_id, schedule_id)

@@ -80,6 +80,10 @@ def read_events(
     filter: EventFilter | None = Body(None, description="Criteria to narrow down the events"),
     limit: int = Body(INTERACTIVE_PAGE_SIZE, ge=0, le=INTERACTIVE_PAGE_SIZE, embed=True),
 ) -> EventPage:
+    """Queries for Events matching the given filter criteria in the given Account.  Returns
+    the first page of results, and the URL to request the next page (if there are more
+    results).
+    """
     events, total, token = event_store.query_events(filter or EventFilter(), page_size=limit)
     return EventPage(events=events, total=total, next_page=_next_page_link(request, token))
 
@@ -94,8 +98,11 @@ def _verified_token(page_token: str) -> str:
     return decoded
 
 
-@router.get("/filter/next")
+@router.get("/filter/next", summary="Read Account Events Page")
 def read_events_page(request: Request, page_token: str = Query(..., alias="page-token")) -> EventPage:
+    """Returns the next page of Events for a previous query against the given Account, and
+    the URL to request the next page (if there are more results).
+    """
     token = _verified_token(page_token)
     try:
         events, total, next_token = event_store.query_next_page(token)
@@ -104,13 +111,17 @@ def read_events_page(request: Request, page_token: str = Query(..., alias="page-
     return EventPage(events=events, total=total, next_page=_next_page_link(request, next_token))
 
 
-@router.post("/count-by/{countable}")
+@router.post("/count-by/{countable}", summary="Count Account Events")
 def count_events(
     filter: EventFilter,
     countable: Countable = Path(...),
     time_unit: TimeUnit = Body(default=TimeUnit.day),
     time_interval: float = Body(default=1.0, ge=0.01),
 ) -> list[EventCount]:
+    """Returns distinct objects and the count of events associated with them.  Objects
+    that can be counted include the day the event occurred, the type of event, or
+    the IDs of the resources associated with the event.
+    """
     try:
         return event_store.count_events(filter, countable, time_unit, time_interval)
     except event_store.InvalidCountParameters as exc:

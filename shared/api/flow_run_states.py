@@ -16,6 +16,10 @@ router = ServerflowRouter(prefix="/flow_run_states", tags=["Flow Run States"])
 
 @router.get("/{id:uuid}")
 def read_flow_run_state(flow_run_state_id: UUID = Path(..., alias="id")) -> State:
+    """Get a flow run state by id.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows#final-state-determination.
+    """
     state = state_store.read(flow_run_state_id)
     if state is None:
         raise ObjectNotFound("Flow run state not found")
@@ -24,5 +28,6 @@ def read_flow_run_state(flow_run_state_id: UUID = Path(..., alias="id")) -> Stat
 
 @router.get("/")
 def read_flow_run_states(flow_run_id: UUID) -> list[State]:
+    """Get states associated with a flow run."""
     # An unknown run simply has no states (the reference answers [] too).
     return state_store.history(flow_run_id)

@@ -71,6 +71,13 @@ def create_flow_run(
     response: Response,
     created_by: CreatedBy | None = Depends(created_by_header),
 ) -> FlowRun:
+    """Create a flow run. If a flow run with the same flow_id and
+    idempotency key already exists, the existing flow run will be returned.
+
+    If no state is provided, the flow run will be created in a PENDING state.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
+    """
     try:
         run, created = flow_run_store.create(flow_run, created_by=created_by, placement=work_queue_placement(flow_run))
     except MissingFlow:
@@ -84,6 +91,7 @@ def create_flow_run(
 
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_flow_run(flow_run: FlowRunUpdate, flow_run_id: UUID = Path(..., alias="id")) -> None:
+    """Updates a flow run."""
     if flow_run.job_variables is not None:
         _check_job_variables_update(flow_run_id)
     flow_run_store.update(flow_run_id, flow_run)
@@ -111,6 +119,7 @@ def _check_job_variables_update(flow_run_id: UUID) -> None:
 def count_flow_runs(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
+    """Query for flow runs."""
     return len(
         flow_run_store.filter_runs(**criteria.filter_kwargs())
     )
@@ -120,6 +129,7 @@ def count_flow_runs(
 def average_flow_run_lateness(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> float | None:
+    """Query for average flow-run lateness in seconds."""
     runs = flow_run_store.filter_runs(
         **criteria.filter_kwargs(),
     )
@@ -141,6 +151,7 @@ def flow_run_history(
     work_pools: WorkPoolFilter | None = None,
     work_queues: WorkQueueFilter | None = None,
 ) -> list[HistoryResponse]:
+    """Query for flow run history data across a given range and interval."""
     history_interval = run_history.history_interval(history_interval_seconds)
     runs = flow_run_store.filter_runs(
         flow_runs=flow_runs,
@@ -155,6 +166,7 @@ def flow_run_history(
 
 @router.get("/{id:uuid}")
 def read_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> FlowRun:
+    """Get a flow run by id."""
     return flow_run_store.read_or_404(flow_run_id)
 
 
@@ -183,6 +195,7 @@ def read_flow_runs(
     offset: int = Body(0, ge=0),
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> list[FlowRun]:
+    """Query for flow runs."""
     return flow_run_store.filter_runs(
         **criteria.filter_kwargs(),
         sort=sort,
@@ -193,6 +206,7 @@ def read_flow_runs(
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> None:
+    """Delete a flow run by id."""
     flow_run_store.delete(flow_run_id)
 
 
@@ -203,6 +217,7 @@ def set_flow_run_state(
     state: StateCreate = Body(...),
     force: bool = Body(False),
 ) -> Any:
+    """Set a flow run state, invoking any orchestration rules."""
     outcome = flow_run_store.set_state(flow_run_id, state, force=force)
     # 201 when a new state was written (also a REJECT that scheduled a retry), else 200.
     response.status_code = outcome.http_status
@@ -218,6 +233,7 @@ def paginate_flow_runs(
     page: int = Body(1, ge=1),
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> FlowRunPaginationResponse:
+    """Pagination query for flow runs."""
     # One read serves both the page and the count.
     matched = flow_run_store.filter_runs(
         **criteria.filter_kwargs(),
@@ -251,6 +267,10 @@ def bulk_delete_flow_runs(
     flow_runs: FlowRunFilter | None = Body(None),
     limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
 ) -> FlowRunBulkDeleteResponse:
+    """Bulk delete flow runs matching the specified filter criteria.
+
+    Returns the IDs of flow runs that were deleted.
+    """
     deleted = []
     for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
         try:
@@ -268,6 +288,10 @@ def bulk_set_flow_run_state(
     force: bool = Body(False),
     limit: int = Body(BULK_OPERATION_LIMIT, ge=1, le=BULK_OPERATION_LIMIT),
 ) -> FlowRunBulkSetStateResponse:
+    """Bulk set state for flow runs matching the specified filter criteria.
+
+    Returns the orchestration results for each flow run.
+    """
     results = []
     for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
         try:

@@ -25,6 +25,11 @@ BULK_OPERATION_LIMIT = 50
 
 @router.post("/")
 def create_flow(flow: FlowCreate, response: Response) -> Flow:
+    """Creates a new flow from the provided schema. If a flow with the
+    same name already exists, the existing flow is returned.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
+    """
     model, created = flow_store.upsert(flow)
     if created:
         response.status_code = status.HTTP_201_CREATED
@@ -33,6 +38,7 @@ def create_flow(flow: FlowCreate, response: Response) -> Flow:
 
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_flow(flow: FlowUpdate, flow_id: UUID = Path(..., alias="id")) -> None:
+    """Updates a flow."""
     flow_store.update(flow_id, flow)
 
 
@@ -44,11 +50,13 @@ def count_flows(
     deployments: DeploymentFilter | None = None,
     work_pools: WorkPoolFilter | None = None,
 ) -> int:
+    """Count flows."""
     return len(queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools))
 
 
 @router.get("/name/{name}")
 def read_flow_by_name(name: str) -> Flow:
+    """Get a flow by name."""
     flow = flow_store.read_by_name(name)
     if flow is None:
         raise ObjectNotFound("Flow not found")
@@ -57,6 +65,7 @@ def read_flow_by_name(name: str) -> Flow:
 
 @router.get("/{id:uuid}")
 def read_flow(flow_id: UUID = Path(..., alias="id")) -> Flow:
+    """Get a flow by id."""
     return flow_store.read_or_404(flow_id)
 
 
@@ -71,6 +80,7 @@ def read_flows(
     work_pools: WorkPoolFilter | None = None,
     sort: FlowSort = Body(FlowSort.NAME_ASC),
 ) -> list[Flow]:
+    """Query for flows."""
     found = queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools, sort=sort)
     return found[offset : offset + limit]
 
@@ -86,6 +96,7 @@ def paginate_flows(
     work_pools: WorkPoolFilter | None = None,
     sort: FlowSort = Body(FlowSort.NAME_ASC),
 ) -> FlowPaginationResponse:
+    """Pagination query for flows."""
     found = queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools, sort=sort)
     start = (page - 1) * limit
     return FlowPaginationResponse(
@@ -95,6 +106,7 @@ def paginate_flows(
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_flow(flow_id: UUID = Path(..., alias="id")) -> None:
+    """Delete a flow by id."""
     queries.delete_flow_cascade(flow_id)
 
 

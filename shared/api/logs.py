@@ -21,6 +21,10 @@ router = ServerflowRouter(prefix="/logs", tags=["Logs"])
 
 @router.post("/", status_code=status.HTTP_201_CREATED)
 def create_logs(logs: list[LogCreate]) -> None:
+    """Create new logs from the provided schema.
+
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/add-logging.
+    """
     log_store.create_many(logs)
 
 
@@ -31,6 +35,7 @@ def read_logs(
     logs: LogFilter | None = None,
     sort: LogSort = Body(LogSort.TIMESTAMP_ASC),
 ) -> list[Log]:
+    """Query for logs."""
     return log_store.read_logs(logs, offset=offset, limit=limit, sort=sort)
 
 

@@ -16,6 +16,10 @@ router = ServerflowRouter(prefix="/task_run_states", tags=["Task Run States"])
 
 @router.get("/{id:uuid}")
 def read_task_run_state(task_run_state_id: UUID = Path(..., alias="id")) -> State:
+    """Get a task run state by id.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
+    """
     state = state_store.read(task_run_state_id)
     if state is None:
         # (sic) the reference says "Flow run state" here too.

@@ -39,6 +39,7 @@ def create_task_run(task_run: TaskRunCreate, response: Response) -> TaskRun:
 
 @router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def update_task_run(task_run: TaskRunUpdate, task_run_id: UUID = Path(..., alias="id")) -> None:
+    """Updates a task run."""
     if task_run_store.update(task_run_id, task_run) is None:
         raise ObjectNotFound("Task run not found")
 
@@ -47,11 +48,13 @@ def update_task_run(task_run: TaskRunUpdate, task_run_id: UUID = Path(..., alias
 def count_task_runs(
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> int:
+    """Count task runs."""
     return task_run_store.count_runs(**criteria.filter_kwargs())
 
 
 @router.get("/{id:uuid}")
 def read_task_run(task_run_id: UUID = Path(..., alias="id")) -> TaskRun:
+    """Get a task run by id."""
     run = task_run_store.read(task_run_id)
     if run is None:
         raise ObjectNotFound("Task not found")
@@ -87,6 +90,7 @@ def read_task_runs(
     offset: int = Body(0, ge=0),
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> list[TaskRun]:
+    """Query for task runs."""
     return task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
 
 
@@ -97,6 +101,7 @@ def paginate_task_runs(
     page: int = Body(1, ge=1),
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> TaskRunPaginationResponse:
+    """Pagination query for task runs."""
     matched = task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort)
     offset = (page - 1) * limit
     return TaskRunPaginationResponse(
@@ -110,6 +115,7 @@ def paginate_task_runs(
 
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_task_run(task_run_id: UUID = Path(..., alias="id")) -> None:
+    """Delete a task run by id."""
     if task_run_store.delete(task_run_id) is None:
         raise ObjectNotFound("Task not found")
     _delete_logs(task_run_id)
@@ -133,6 +139,7 @@ def set_task_run_state(
     state: StateCreate = Body(..., description="The intended state."),
     force: bool = Body(False),
 ) -> OrchestrationResult:
+    """Set a task run state, invoking any orchestration rules."""
     outcome = task_run_store.set_state(task_run_id, state, force=force)
     response.status_code = outcome.http_status
     return outcome.to_result()

@@ -52,6 +52,11 @@ def _reserved(name: str) -> bool:
 
 @router.post("/", status_code=status.HTTP_201_CREATED)
 def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
+    """Creates a new work pool. If a work pool with the same
+    name already exists, an error will be raised.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
+    """
     if _reserved(work_pool.name):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Work pools starting with 'Prefect' are reserved for internal use.")
     if pool_store.read_by_name(work_pool.name) is not None:
@@ -77,6 +82,7 @@ def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
 
 @router.get("/{name}")
 def read_work_pool(name: str = Path(..., description="The work pool name")) -> WorkPool:
+    """Read a work pool by name"""
     return selection.with_pool_slots([pool_store.read_by_name_or_404(name)])[0]
 
 
@@ -96,6 +102,7 @@ def read_work_pools(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[WorkPool]:
+    """Read multiple work pools"""
     pools = pool_store.filter_work_pools(work_pools)[offset : offset + limit]
     slotted = selection.with_pool_slots(pools)
     return list(slotted)
@@ -103,11 +110,13 @@ def read_work_pools(
 
 @router.post("/count")
 def count_work_pools(work_pools: WorkPoolFilter | None = Body(None, embed=True)) -> int:
+    """Count work pools"""
     return len(pool_store.filter_work_pools(work_pools))
 
 
 @router.patch("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def update_work_pool(work_pool: WorkPoolUpdate, name: str = Path(..., description="The work pool name")) -> None:
+    """Update a work pool"""
     values = work_pool.model_dump(exclude_unset=True)
     if values.get("is_paused", False) is None:
         values.pop("is_paused")  # an explicit null leaves the pause flag as it is
@@ -135,6 +144,7 @@ def update_work_pool(work_pool: WorkPoolUpdate, name: str = Path(..., descriptio
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_work_pool(name: str = Path(..., description="The work pool name")) -> None:
+    """Delete a work pool"""
     if _reserved(name):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -153,6 +163,7 @@ def get_scheduled_flow_runs(
     scheduled_after: DateTime | None = Body(None, description="The minimum time to look for scheduled flow runs"),
     limit: int = LimitBody(),
 ) -> list[WorkerFlowRunResponse]:
+    """Load scheduled runs for a worker"""
     pool = pool_store.read_by_name_or_404(name)
     all_queues = queue_store.list_for_pool(name)
     if work_queue_names:
@@ -184,6 +195,11 @@ def _mark_deployments_polled(queue_ids: list[Any]) -> None:
 
 @router.post("/{work_pool_name}/queues", status_code=status.HTTP_201_CREATED)
 def create_work_queue(work_queue: WorkQueueCreate, work_pool_name: str = Path(..., description="The work pool name")) -> WorkQueue:
+    """Creates a new work pool queue. If a work pool queue with the same
+    name already exists, an error will be raised.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
+    """
     pool = pool_store.read_by_name_or_404(work_pool_name)
     queue = queue_store.create(pool, work_queue)
     if queue.concurrency_limit is not None:
@@ -196,6 +212,7 @@ def read_work_queue(
     work_pool_name: str = Path(..., description="The work pool name"),
     name: str = Path(..., description="The work pool queue name"),
 ) -> WorkQueue:
+    """Read a work pool queue"""
     pool_store.read_by_name_or_404(work_pool_name)
     return selection.with_queue_slots([queue_store.read_by_name_or_404(work_pool_name, name)])[0]
 
@@ -207,6 +224,7 @@ def read_work_queues(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[WorkQueue]:
+    """Read all work pool queues"""
     pool_store.read_by_name_or_404(work_pool_name)
     matched = [q for q in queue_store.list_for_pool(work_pool_name) if work_queues is None or work_queues.matches(q)]
     return selection.with_queue_slots(matched[offset : offset + limit])
@@ -218,6 +236,7 @@ def update_work_queue(
     work_pool_name: str = Path(..., description="The work pool name"),
     name: str = Path(..., description="The work pool queue name"),
 ) -> None:
+    """Update a work pool queue"""
     pool_store.read_by_name_or_404(work_pool_name)
     queue_store.update(queue_store.read_by_name_or_404(work_pool_name, name), work_queue)
 
@@ -227,6 +246,7 @@ def delete_work_queue(
     work_pool_name: str = Path(..., description="The work pool name"),
     name: str = Path(..., description="The work pool queue name"),
 ) -> None:
+    """Delete a work pool queue"""
     pool = pool_store.read_by_name_or_404(work_pool_name)
     try:
         queue_store.delete(pool, queue_store.read_by_name_or_404(work_pool_name, name))
@@ -247,6 +267,7 @@ def worker_heartbeat(
         None, description="The worker's heartbeat interval in seconds", embed=True, ge=-(2**31), le=2**31 - 1
     ),
 ) -> None:
+    """Record a worker's heartbeat in a work pool (creating the worker on its first one); the pool becomes READY."""
     pool = pool_store.read_by_name_or_404(work_pool_name)
     worker_store.heartbeat(pool, name, heartbeat_interval_seconds)
 
@@ -258,6 +279,7 @@ def read_workers(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[Worker]:
+    """Read all worker processes"""
     pool_store.read_by_name_or_404(work_pool_name)
     return list(worker_store.filter_workers(work_pool_name, workers, offset=offset, limit=limit))
 
@@ -267,6 +289,7 @@ def delete_worker(
     work_pool_name: str = Path(..., description="The work pool name"),
     name: str = Path(..., description="The work pool's worker name"),
 ) -> None:
+    """Delete a work pool's worker"""
     pool_store.read_by_name_or_404(work_pool_name)
     worker_store.delete(work_pool_name, name)
 

@@ -54,6 +54,13 @@ def _agent_pool() -> tuple[StoredWorkPool, bool]:
 
 @router.post("/", status_code=status.HTTP_201_CREATED)
 def create_work_queue(work_queue: WorkQueueCreate) -> WorkQueue:
+    """Creates a new work queue.
+
+    If a work queue with the same name already exists, an error
+    will be raised.
+
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
+    """
     pool, created = _agent_pool()
     if created and work_queue.name == queue_store.DEFAULT_QUEUE_NAME:
         return queue_store.read_by_name_or_404(pool.name, work_queue.name)
@@ -73,6 +80,7 @@ def _read_or_404(queue_id: UUID) -> WorkQueue:
 
 @router.patch("/{id}", status_code=status.HTTP_204_NO_CONTENT)
 def update_work_queue(work_queue: WorkQueueUpdate, queue_id: UUID = Path(..., alias="id")) -> None:
+    """Updates an existing work queue."""
     queue = queue_store.read(queue_id)
     if queue is None:
         raise ObjectNotFound(f"Work Queue {queue_id} not found")
@@ -81,6 +89,7 @@ def update_work_queue(work_queue: WorkQueueUpdate, queue_id: UUID = Path(..., al
 
 @router.get("/name/{name}")
 def read_work_queue_by_name(name: str = Path(..., description="The work queue name")) -> WorkQueue:
+    """Get a work queue by id."""
     # As the reference: the agent pool's queue of that name if that pool exists, else any pool's.
     agent_pool = pool_store.read_by_name(DEFAULT_AGENT_POOL_NAME)
     if agent_pool is not None:
@@ -95,6 +104,7 @@ def read_work_queue_by_name(name: str = Path(..., description="The work queue na
 
 @router.get("/{id}")
 def read_work_queue(queue_id: UUID = Path(..., alias="id")) -> WorkQueue:
+    """Get a work queue by id."""
     return selection.with_queue_slots([_read_or_404(queue_id)])[0]
 
 
@@ -105,6 +115,7 @@ def read_work_queue_runs(
     scheduled_before: DateTime | None = Body(None, description="Only flow runs scheduled to start before this time will be returned."),
     x_prefect_ui: bool | None = Header(default=False, description="A header to indicate this request came from the Prefect UI."),
 ) -> list[FlowRun]:
+    """Get flow runs from the work queue."""
     queue = _read_or_404(queue_id)
     candidates, _ = selection.scheduled_candidates([queue], scheduled_before, None, limit, selection.QUEUE_SLOT_STATES)
     runs = [run for item in candidates for run in item.runs if run.empirical_policy.retry_type != "in_process"]
@@ -120,12 +131,14 @@ def read_work_queues(
     offset: int = Body(0, ge=0),
     work_queues: WorkQueueFilter | None = None,
 ) -> list[WorkQueue]:
+    """Query for work queues."""
     matched = queue_store.filter_work_queues(work_queues)
     return selection.with_queue_slots(matched[offset : offset + limit])
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_work_queue(queue_id: UUID = Path(..., alias="id")) -> None:
+    """Delete a work queue by id."""
     queue = _read_or_404(queue_id)
     pool = pool_store.read_by_name_or_404(queue.work_pool_name or "")
     try:
@@ -136,6 +149,7 @@ def delete_work_queue(queue_id: UUID = Path(..., alias="id")) -> None:
 
 @router.get("/{id}/status")
 def read_work_queue_status(queue_id: UUID = Path(..., alias="id")) -> WorkQueueStatusDetail:
+    """Get the status of a work queue."""
     from shared.storage import flow_runs as flow_run_store
 
     queue = _read_or_404(queue_id)

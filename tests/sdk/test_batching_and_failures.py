@@ -62,7 +62,7 @@ def trivial_flow() -> int:
 
 
 # Fails fast: no retry loop (the SDK's retries would outlast this bound); pytest-timeout enforces it.
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_unreachable_api_fails_fast(sdk_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"http://127.0.0.1:{_free_port()}/api"  # nothing listens here
     monkeypatch.setenv("SERVERFLOW_API_URL", url)
@@ -95,7 +95,7 @@ def rejecting_server() -> Iterator[str]:
 
 
 # Fails fast: no retry loop (the SDK's retries would outlast this bound); pytest-timeout enforces it.
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_wrong_api_key_fails_fast_with_readable_error(
     sdk_env: str, rejecting_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,7 +122,7 @@ def keyed_stack_url(sdk_api_url: str) -> Iterator[str]:
 
 
 # Fails fast: no retry loop (the SDK's retries would outlast this bound); pytest-timeout enforces it.
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 def test_wrong_api_key_against_the_stack(sdk_env: str, keyed_stack_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVERFLOW_API_URL", keyed_stack_url)
     monkeypatch.setenv("SERVERFLOW_API_KEY", "a-wrong-key")

@@ -64,7 +64,7 @@ def test_retries_throttling_then_succeeds(scripted: tuple[str, type[_Scripted]])
     assert all(s["auth"] == "Bearer secret" and s["version"] == "0.8.4" for s in handler.seen)
 
 
-@pytest.mark.timeout(30)  # Retry-After: 0 is honoured (the default backoff would take longer)
+@pytest.mark.timeout(30, func_only=True)  # Retry-After: 0 is honoured (the default backoff would take longer)
 def test_gives_up_after_max_retries_with_readable_error(scripted: tuple[str, type[_Scripted]]) -> None:
     url, handler = scripted
     handler.script = [(503, {"Retry-After": "0"}, {"detail": "busy"})] * 3

@@ -119,7 +119,7 @@ def sleepy_flow() -> None:
     time.sleep(60)
 
 
-@pytest.mark.timeout(45)  # the flow must be interrupted: its 60 s sleep would outlast this bound
+@pytest.mark.timeout(45, func_only=True)  # the flow must be interrupted: its 60 s sleep would outlast this bound
 def test_flow_timeout_fails_the_run(sdk_env: str, reader: Any) -> None:
     state = sleepy_flow(return_state=True)
     assert state.is_failed() and state.name == "TimedOut"
