@@ -151,19 +151,28 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"exception_message": "Internal Server Error"})
 
 
+# Most specific first (Starlette picks a handler by walking the exception's MRO). Handlers are typed Any
+# here: each takes the exception class it is registered for, which Starlette's signature (any Exception)
+# cannot express.
+_HANDLERS: tuple[tuple[type[Exception], Any], ...] = (
+    (RequestValidationError, _validation_error),
+    (ValidationError, _model_validation_error),
+    (DatabaseNotReady, _database_not_ready),
+    (BodyTooLarge, _body_too_large),
+    (RunNotFound, _run_not_found),
+    (ObjectNotFound, _not_found),
+    (ObjectAlreadyExists, _already_exists),
+    (ObjectProtected, _protected),
+    (InvalidObject, _invalid_object),
+    (ConcurrentUpdate, _concurrent_update),
+    (ItemTooLarge, _item_too_large),
+    (KeyTooLarge, _key_too_large),
+    *((backend_error, _backend_error) for backend_error in BACKEND_ERRORS),
+    (Exception, _internal_error),
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ValidationError, _model_validation_error)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(DatabaseNotReady, _database_not_ready)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(BodyTooLarge, _body_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(RunNotFound, _run_not_found)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ObjectNotFound, _not_found)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ObjectAlreadyExists, _already_exists)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ObjectProtected, _protected)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(InvalidObject, _invalid_object)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ConcurrentUpdate, _concurrent_update)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(ItemTooLarge, _item_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    app.add_exception_handler(KeyTooLarge, _key_too_large)  # type: ignore[arg-type]  # starlette types handlers for Exception; each takes the class it is registered for
-    for backend_error in BACKEND_ERRORS:
-        app.add_exception_handler(backend_error, _backend_error)
-    app.add_exception_handler(Exception, _internal_error)
+    """Every failure path answers Prefect-shaped: this is the one place typed errors become responses."""
+    for exc_type, handler in _HANDLERS:
+        app.add_exception_handler(exc_type, handler)

@@ -14,21 +14,11 @@ from typing import Any
 
 import httpx
 
+from tests.support.api import create_deployment
+
 UTC = datetime.timezone.utc
 NY = zoneinfo.ZoneInfo("America/New_York")
 ANCHOR = "2024-01-01T00:30:00+00:00"
-
-
-def _flow_id(client: httpx.Client) -> str:
-    return client.post("/flows/", json={"name": f"sched-flow-{uuid.uuid4().hex[:8]}"}).json()["id"]
-
-
-def _deployment(client: httpx.Client, **body: Any) -> dict[str, Any]:
-    response = client.post(
-        "/deployments/", json={"name": f"sched-{uuid.uuid4().hex[:8]}", "flow_id": _flow_id(client), **body}
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _runs(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
@@ -66,7 +56,7 @@ SCHEDULES = [
 
 
 def test_cron_and_interval_schedules_make_the_expected_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
-    dep = _deployment(client, parameters={"a": 1, "b": 1}, schedules=SCHEDULES, tags=["nightly"])
+    dep = create_deployment(client, parameters={"a": 1, "b": 1}, schedules=SCHEDULES, tags=["nightly"])
     by_slug = {s["slug"]: s["id"] for s in dep["schedules"]}
     started = datetime.datetime.now(UTC)
     result = invoke("scheduler")
@@ -96,7 +86,7 @@ def test_cron_and_interval_schedules_make_the_expected_runs(client: httpx.Client
 
 
 def test_concurrent_invocations_never_duplicate_a_tick(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
-    dep = _deployment(client, schedules=SCHEDULES)
+    dep = create_deployment(client, schedules=SCHEDULES)
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -119,13 +109,13 @@ def test_concurrent_invocations_never_duplicate_a_tick(client: httpx.Client, inv
 
 
 def test_paused_deployments_and_inactive_schedules_make_no_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
-    paused = _deployment(client, paused=True, schedules=SCHEDULES[:1])
-    inactive = _deployment(client, schedules=[{**SCHEDULES[0], "active": False}])
+    paused = create_deployment(client, paused=True, schedules=SCHEDULES[:1])
+    inactive = create_deployment(client, schedules=[{**SCHEDULES[0], "active": False}])
     invoke("scheduler")
     assert _runs(client, paused["id"]) == [] and _runs(client, inactive["id"]) == []
 
     # Pausing a scheduled deployment removes its not-yet-started auto-scheduled runs.
-    live = _deployment(client, schedules=SCHEDULES[:1])
+    live = create_deployment(client, schedules=SCHEDULES[:1])
     invoke("scheduler")
     assert len(_runs(client, live["id"])) == 3
     manual = client.post(f"/deployments/{live['id']}/create_flow_run", json={}).json()
@@ -140,7 +130,7 @@ def test_paused_deployments_and_inactive_schedules_make_no_runs(client: httpx.Cl
 
 
 def test_schedules_sub_resource_and_changes_replace_unstarted_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
-    dep = _deployment(client, parameters={"a": 1})
+    dep = create_deployment(client, parameters={"a": 1})
     created = client.post(f"/deployments/{dep['id']}/schedules", json=[SCHEDULES[0]])
     assert created.status_code == 201, created.text
     schedule = created.json()[0]
@@ -177,7 +167,7 @@ def test_schedules_sub_resource_and_changes_replace_unstarted_runs(client: httpx
 
 
 def test_upsert_replaces_schedules_and_their_future_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
-    dep = _deployment(client, schedules=SCHEDULES[:1])
+    dep = create_deployment(client, schedules=SCHEDULES[:1])
     invoke("scheduler")
     assert len(_runs(client, dep["id"])) == 3
     again = client.post(
