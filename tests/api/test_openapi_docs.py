@@ -11,8 +11,8 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def spec(client: httpx.Client) -> dict[str, Any]:
-    response = client.get("/openapi.json")
+def spec(api_url: str) -> dict[str, Any]:
+    response = httpx.get(f"{api_url}/openapi.json", timeout=30)
     assert response.status_code == 200, response.text
     document: dict[str, Any] = response.json()
     return document
