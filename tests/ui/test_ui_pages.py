@@ -172,7 +172,7 @@ def test_page_shows_its_data_without_failed_api_calls(
         _shows(page, watch, ui_page.expect(seeded), what)
         _settle(page)
     finally:
-        page.screenshot(path=str(page._serverflow_shot), full_page=False)
+        page.screenshot(path=str(page._serverflow_shot), full_page=False)  # noqa: SLF001
     watch.stop()
     assert watch.responses, "the page made no API call"
     _fail_on_api_problems(watch, what)
@@ -201,7 +201,7 @@ def test_flow_run_page_graph_and_tabs(ui: str, seeded: Seed, open_page: Callable
         # v2 tabs are role=tab buttons, v1's are the items of a role=tablist.
         page.get_by_role("tab", name=tab).or_(page.locator("[role=tablist] li", has_text=tab)).first.click()
         _shows(page, watch, expect(seeded), f"{what} {tab}")
-        page.screenshot(path=str(page._serverflow_shot.with_name(f"{ui}-flow-run-{tab.lower().replace(' ', '-')}.png")))
+        page.screenshot(path=str(page._serverflow_shot.with_name(f"{ui}-flow-run-{tab.lower().replace(' ', '-')}.png")))  # noqa: SLF001
     _settle(page)
     watch.stop()
     _fail_on_api_problems(watch, what)
