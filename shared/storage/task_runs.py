@@ -466,16 +466,17 @@ def _record_one(run: TaskRun, state: State) -> TaskRun:
     raise ConcurrentUpdate(str(run.id))
 
 
-def _transact_groups(runs: list[TaskRun]) -> list[list[TaskRun]]:
-    """New runs split into TransactWriteItems-sized groups (guard + run per run)."""
-    groups: list[list[TaskRun]] = [[]]
+def _transact_groups(runs: list[TaskRun]) -> list[list[tuple[TaskRun, TableItem]]]:
+    """New runs with their items, split into TransactWriteItems-sized groups (guard + run per run)."""
+    groups: list[list[tuple[TaskRun, TableItem]]] = [[]]
     size = 0
     for run in runs:
-        run_bytes = len(run.model_dump_json()) + 1_000
+        item = _to_item(run)
+        run_bytes = len(item.body or "") + 1_000  # keys, index attributes, the guard
         if groups[-1] and (2 * (len(groups[-1]) + 1) > TRANSACT_MAX_ITEMS or size + run_bytes > TRANSACT_MAX_BYTES):
             groups.append([])
             size = 0
-        groups[-1].append(run)
+        groups[-1].append((run, item))
         size += run_bytes
     return [group for group in groups if group]
 
@@ -530,16 +531,16 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
     by_id = {run.id: index for index, run in new_runs}
     for group in _transact_groups([run for _, run in new_runs]):
         batch = store.WriteBatch()
-        for run in group:
+        for run, item in group:
             assert run.state is not None
-            batch.put_new(_guard(run)).put(_to_item(run), _newer_than_stored(run.state))
+            batch.put_new(_guard(run)).put(item, _newer_than_stored(run.state))
         try:
             store.transact(batch)
         except ConcurrentUpdate:
             # Someone wrote one of them meanwhile: settle each on its own (nothing of the group was written).
-            one_by_one.extend(by_id[run.id] for run in group)
+            one_by_one.extend(by_id[run.id] for run, _ in group)
             continue
-        recorded.update((by_id[run.id], run) for run in group)
+        recorded.update((by_id[run.id], run) for run, _ in group)
     for index, run in known_runs:
         assert run.state is not None
         try:
