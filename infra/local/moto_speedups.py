@@ -279,7 +279,7 @@ def _attribute_size(key: str, value: Any) -> int:
 
 
 def _patch_item_size() -> None:
-    def __setitem__(self: LimitedSizeDict, key: str, value: Any) -> None:
+    def set_item(self: LimitedSizeDict, key: str, value: Any) -> None:
         size: int | None = self.__dict__.get("_size")
         if size is None:
             size = sum(_attribute_size(k, v) for k, v in self.items())
@@ -294,12 +294,12 @@ def _patch_item_size() -> None:
         dict.__setitem__(self, key, value)
         self.__dict__["_size"] = size
 
-    def __delitem__(self: LimitedSizeDict, key: str) -> None:
+    def del_item(self: LimitedSizeDict, key: str) -> None:
         dict.__delitem__(self, key)
         self.__dict__.pop("_size", None)
 
-    LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]  # patches moto in place (running item size)
-    LimitedSizeDict.__delitem__ = __delitem__  # type: ignore[method-assign,assignment]  # patches moto in place (running item size)
+    LimitedSizeDict.__setitem__ = set_item  # type: ignore[method-assign]  # patches moto in place (running item size)
+    LimitedSizeDict.__delitem__ = del_item  # type: ignore[method-assign,assignment]  # patches moto in place (running item size)
 
 
 _applied = False

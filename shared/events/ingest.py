@@ -43,7 +43,7 @@ def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
     # died before recording; recording is idempotent.
     per_run = list(_task_run_states(received).values())
     canonical = record_task_runs([states[-1] for states in per_run])
-    record_history((run.id, state) for run, states in zip(canonical, per_run) for _, state in states)
+    record_history((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states)
     return received
 
 
