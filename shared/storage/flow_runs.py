@@ -285,7 +285,10 @@ def create(
         )
         batch.put_new(guard)
     try:
-        store.transact(batch, on_conflict=ObjectAlreadyExists)
+        if len(batch) == 3:
+            _write_state_change(batch, on_conflict=ObjectAlreadyExists)
+        else:
+            store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
         # A concurrent create with the same key won: return its run, as ON CONFLICT DO NOTHING would.
         if create.idempotency_key:
@@ -422,9 +425,26 @@ def _write_outcome(
         # Deployment concurrency slots are taken / given back with the state, atomically.
         holder = ConcurrencyLeaseHolder(type="flow_run", id=run.id)
         concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
-    store.transact(batch)
+    if len(batch) == 3:
+        _write_state_change(batch)
+    else:
+        store.transact(batch)
     observed_states.note([outcome.state])
     return new_run
+
+
+def _write_state_change(batch: store.WriteBatch, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
+    """Run + its new state + the state's event, with nothing else to commit alongside: the run's
+    conditional put alone decides the race (a transaction would bill every item twice), then the
+    history item and the event, keyed by the new state's id, follow in one BatchWriteItem. A
+    process dying between the two leaves the run authoritative: `flow_run_states.history` adds
+    the run's current state when its item is missing."""
+    (run_item, condition), (state_item, _), (event_item, _) = batch.puts
+    try:
+        store.put(run_item, condition)
+    except ConcurrentUpdate as exc:
+        raise on_conflict(str(exc)) from exc
+    store.batch_put([state_item, event_item])
 
 
 def _orchestrate_and_write(
