@@ -6,7 +6,9 @@ Access patterns (keys):
 - by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>, GSI2SK=<occurred>#<id>
                               (one partition per UTC day; a range query touches one Query per day)
 - by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>, GSI3SK=<event name>#<occurred>#<id>
-                              (begins_with(prefix) per day; an exact name uses "<name>#")
+                              (begins_with(prefix) per day; an exact name uses "<name>#");
+                              sparse: `prefect.task-run.*` events are not in it (names or
+                              prefixes that can match them read the time index)
 - by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
 - retention ................. expires_at = received + SERVERFLOW_EVENTS_RETENTION_DAYS (default 7);
                               reads also drop expired items (TTL deletes lazily, up to ~48 h late)
@@ -66,11 +68,21 @@ def _day(value: datetime.datetime) -> str:
     return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
+# Names left out of the by-name index: the client's task-run state events are most of all
+# events (three per task run), so indexing them by name would bill a write and load the day's
+# name partition for names that a query can as well find on the time index.
+UNINDEXED_NAME_PREFIX = "prefect.task-run."
+
+
+def _name_indexed(name: str) -> bool:
+    return not name.startswith(UNINDEXED_NAME_PREFIX)
+
+
 def to_item(event: ReceivedEvent) -> TableItem:
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
     expires = event.received + retention()
-    return TableItem(
+    item = TableItem(
         key("EVENT", event.id),
         store.META,
         entity=ENTITY,
@@ -78,11 +90,12 @@ def to_item(event: ReceivedEvent) -> TableItem:
         expires_at=int(expires.timestamp()),
         GSI2PK=key("EVENTS", day),
         GSI2SK=f"{occurred}#{event.id}",
-        GSI3PK=key("EVENT_NAMES", day),
-        GSI3SK=f"{event.event}#{occurred}#{event.id}",
         GSI4PK=key("EVENT_RESOURCE", event.resource.id),
         GSI4SK=f"{occurred}#{event.id}",
     )
+    if _name_indexed(event.event):
+        item.GSI3PK, item.GSI3SK = key("EVENT_NAMES", day), f"{event.event}#{occurred}#{event.id}"
+    return item
 
 
 # --- writes --------------------------------------------------------------------------
@@ -157,11 +170,15 @@ def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
     if names is None:
         return None
     if names.name:
+        if not all(_name_indexed(n) for n in names.name):
+            return None  # task-run events are on the time index only
         return [f"{n}#" for n in dict.fromkeys(names.name)]
     if names.prefix:
         if "" in names.prefix:
             # Every name starts with "": read the time index (DynamoDB refuses begins_with on "", a 500 before).
             return None
+        if any(p.startswith(UNINDEXED_NAME_PREFIX) or UNINDEXED_NAME_PREFIX.startswith(p) for p in names.prefix):
+            return None  # a prefix that can match task-run events: the time index holds them
         # Overlapping prefixes would read items twice; keep the shortest of each family.
         kept: list[str] = []
         for prefix in sorted(set(names.prefix), key=len):
