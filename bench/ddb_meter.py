@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 import threading
 import time
 from collections import defaultdict
@@ -22,6 +23,15 @@ from typing import Any
 
 ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="background")
 TXN_OPS = {"TransactWriteItems", "TransactGetItems"}
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z?")
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def key_pattern(value: str) -> str:
+    """A partition key with its ids, timestamps and days generalised: `EVENTS#<day>`,
+    `TASK_RUN#<id>`. A pattern without `<id>` is one key shared by every run (a hot-key candidate)."""
+    return _DAY.sub("<day>", _TS.sub("<ts>", _ID.sub("<id>", value)))
 
 
 def attr_size(v: dict[str, Any]) -> int:
@@ -65,6 +75,12 @@ def _key_items(op: str, out: dict[str, Any]) -> int:
     return 0
 
 
+def _s(raw: str) -> str:
+    """The string inside a repr'd AttributeValue ({'S': '...'})."""
+    found = re.search(r"'S': '([^']*)'", raw)
+    return found.group(1) if found else raw
+
+
 def _key_id(key: dict[str, Any] | None) -> str:
     return repr(sorted((key or {}).items()))
 
@@ -90,7 +106,8 @@ class Meter:
                 "rru": 0.0, "wru": 0.0, "ddb_s": 0.0, "clients_created": 0,
                 "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0,
                 "key_reads": 0, "wru_by": defaultdict(float),
-                "put_bytes_by": defaultdict(int), "puts_by": defaultdict(int)}
+                "put_bytes_by": defaultdict(int), "puts_by": defaultdict(int),
+                "wru_by_key": defaultdict(float)}
 
     # -- HTTP side (called by the ASGI middleware) --
     def record_request(self, route: str, seconds: float) -> None:
@@ -108,6 +125,7 @@ class Meter:
         with self.lock:
             return {k: {**v, "ops": dict(v["ops"]), "wru_by": {n: round(w, 3) for n, w in v["wru_by"].items()},
                         "put_bytes_by": dict(v["put_bytes_by"]), "puts_by": dict(v["puts_by"]),
+                        "wru_by_key": {n: round(w, 3) for n, w in v["wru_by_key"].items()},
                         "other_aws_calls": dict(v["other_aws_calls"]), "server_s": round(v["server_s"], 6), "ddb_s": round(v["ddb_s"], 6),
                         "rru": round(v["rru"], 3), "wru": round(v["wru"], 3)} for k, v in self.routes.items()}
 
@@ -155,7 +173,9 @@ class Meter:
             r["rru"] += rru
             r["wru"] += wru
             for name, units in self._by.value.items():
-                if name.startswith("bytes:"):
+                if name.startswith("key:"):
+                    r["wru_by_key"][name[4:]] += units
+                elif name.startswith("bytes:"):
                     r["put_bytes_by"][name[6:]] += units  # stored bytes of the items put, by kind
                     r["puts_by"][name[6:]] += 1
                 else:
@@ -216,6 +236,10 @@ class Meter:
                 continue
             units += per_write * (2 if moved else 1)
             self._note(f"{kind}+{hash_attr[:-2]}", per_write * (2 if moved else 1))
+            for value in {before, now} - {None}:
+                # Write units landing on each index partition key (a move bills both keys).
+                raw = value[0] if value[0] != "updated" else "?"
+                self._note(f"key:{hash_attr[:-2]} {key_pattern(_s(raw))}", per_write)
         self.index_keys[key] = after
         return units
 
@@ -230,6 +254,7 @@ class Meter:
         base = math.ceil(max(size, 1) / 1024)
         kind = self._kind(item)
         self._note(kind, base * (2 if txn else 1))
+        self._note(f"key:table {key_pattern(str((item.get('PK') or {}).get('S', '?')))}", base * (2 if txn else 1))
         self._note(f"bytes:{kind}", size)
         return base * (2 if txn else 1) + self._index_writes(table, key, self._item_index_keys(table, item), set(), set(),
                                                              base, kind)

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import storage_floor
+
 RESULTS_DIR = Path(__file__).with_name("results")
 
 
@@ -232,7 +234,9 @@ def render(res: dict[str, Any]) -> str:
                   f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
                   f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
               api_table(res), "", client_table(res), "", floor_table(res), "", ui_table(res), "", push_latency_line(res), "", import_table(res), "", sdk_line(res), "",
-              "Cost model (AWS list prices, on-demand):", cost_table(res)]
+              "Cost model (AWS list prices, on-demand):", cost_table(res),
+              "", "Storage floor (AWS path, real prefect client; bench/storage_floor.py):",
+              storage_floor.render((res.get("cost") or {}).get("storage_floor") or {})]
     return "\n".join(parts)
 
 
