@@ -31,7 +31,8 @@ _PATCHED = False
 
 
 def _patch_transact() -> None:
-    """Wrap store.transact once: inside sf_seed (contextvar set) collect the batch, else pass through."""
+    """Wrap store.transact and store.put_then_batch once: inside sf_seed (contextvar set) collect the
+    batch, else pass through."""
     global _PATCHED
     if _PATCHED:
         return
@@ -49,7 +50,17 @@ def _patch_transact() -> None:
             return
         sink.extend(item for item, _ in batch.puts)
 
+    orig_split = store.put_then_batch
+
+    def put_then_batch(batch: Any, *, on_conflict: type[Exception] = store.ConcurrentUpdate) -> None:
+        sink = _COLLECT.get()
+        if sink is None:
+            orig_split(batch, on_conflict=on_conflict)
+            return
+        sink.extend(item for item, _ in batch.puts)
+
     store.transact = transact  # type: ignore[assignment]
+    store.put_then_batch = put_then_batch  # type: ignore[assignment]
     _PATCHED = True
 
 

@@ -439,12 +439,7 @@ def _write_state_change(batch: store.WriteBatch, on_conflict: type[Exception] = 
     history item and the event, keyed by the new state's id, follow in one BatchWriteItem. A
     process dying between the two leaves the run authoritative: `flow_run_states.history` adds
     the run's current state when its item is missing."""
-    (run_item, condition), (state_item, _), (event_item, _) = batch.puts
-    try:
-        store.put(run_item, condition)
-    except ConcurrentUpdate as exc:
-        raise on_conflict(str(exc)) from exc
-    store.batch_put([state_item, event_item])
+    store.put_then_batch(batch, on_conflict=on_conflict)
 
 
 def _orchestrate_and_write(

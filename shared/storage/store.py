@@ -234,6 +234,22 @@ def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpda
         raise
 
 
+def put_then_batch(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
+    """The batch's first put alone under its condition, then its other puts (new items keyed by
+    ids, nothing to decide) in BatchWriteItem calls: half the units of a transaction, for writes
+    where only one item's condition decides a race. Not atomic: a caller makes its reads
+    tolerate the second part missing (see flow_run_states.history)."""
+    (first, condition), *rest = batch.puts
+    if batch.deletes or batch.checks or batch.updates:
+        raise ValueError("put_then_batch takes puts only")
+    try:
+        put(first, condition)
+    except ConcurrentUpdate as exc:
+        raise on_conflict(str(exc)) from exc
+    if rest:
+        batch_put(item for item, _ in rest)
+
+
 def query(
     pk: str,
     *,
