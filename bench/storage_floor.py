@@ -76,14 +76,23 @@ def breakdown(flow0: Routes | None, flow_n: Routes | None, n_tasks: int) -> dict
 SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 
+def shard_counts() -> dict[str, int]:
+    """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
+    from shared.storage import events, flow_runs, logs, task_runs
+
+    return {"TASK_RUNS": task_runs.SHARDS, "TASK_RUNS_IN": task_runs.SHARDS, "EVENTS": events.TIME_SHARDS,
+            "EVENT_NAMES": events.NAME_SHARDS, "FLOW_RUNS": flow_runs.SHARDS, "LOGS": logs.LOG_SHARDS}
+
+
 def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
-    """Key families: `LOGS#3` and `LOGS#5` are shards of `LOGS#<shard>`: (summed units, shards seen).
-    The bench's sample may not touch every shard; the largest shard number seen + 1 bounds the count."""
+    """Key families: `LOGS#3` and `LOGS#5` are shards of `LOGS#<shard>`: (summed units, shard count)."""
+    counts = shard_counts()
     out: dict[str, tuple[float, int]] = {}
     for pattern, units in by_key.items():
         found = SHARD.search(pattern)
         family = SHARD.sub("#<shard>", pattern) if found else pattern
-        seen = int(found.group(1)) + 1 if found else 1
+        prefix = pattern.split(" ", 1)[-1].split("#", 1)[0]
+        seen = counts.get(prefix, int(found.group(1)) + 1) if found else 1
         total, shards = out.get(family, (0.0, 1))
         out[family] = (total + units, max(shards, seen))
     return out

@@ -23,6 +23,7 @@ from shared.schemas.states import State
 from shared.storage import store
 from shared.storage.errors import ItemTooLarge
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import state_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "flow_run_state"
@@ -62,6 +63,7 @@ def to_item(run_id: UUID, state: State) -> TableItem:
         body=checked_body(StoredState(flow_run_id=run_id, state=state).model_dump_json(), "flow run state"),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
+        expires_at=state_expiry(state),
         GSI1PK=_by_id_key(state.id),
         GSI1SK="#",
     )

@@ -55,6 +55,7 @@ from shared.storage import concurrency_slots, flow_run_states, observed_states, 
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 logger = logging.getLogger("serverflow.storage.flow_runs")
@@ -140,6 +141,7 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
         state_id=str(run.state_id) if run.state_id else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         version=version,
+        expires_at=run_expiry(run.state),
         GSI1PK=sharded(ALL_RUNS, rid, SHARDS),
         GSI1SK=rid,
         GSI2PK=flow_partition(run.flow_id),

@@ -53,6 +53,7 @@ from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
@@ -100,6 +101,7 @@ def _to_item(run: TaskRun) -> TableItem:
         body=run.model_dump_json(),
         state_id=str(run.state.id) if run.state else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
+        expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
         GSI2PK=sharded(ALL_RUNS, run.id, SHARDS),
