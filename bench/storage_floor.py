@@ -78,9 +78,9 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import events, flow_runs, logs, task_runs
+    from shared.storage import events, flow_runs, logs
 
-    return {"TASK_RUNS": task_runs.SHARDS, "TASK_RUNS_IN": task_runs.SHARDS, "EVENTS": events.TIME_SHARDS,
+    return {"EVENTS": events.TIME_SHARDS,
             "EVENT_NAMES": events.NAME_SHARDS, "FLOW_RUNS": flow_runs.SHARDS, "LOGS": logs.LOG_SHARDS}
 
 

@@ -8,9 +8,10 @@ Access patterns (keys):
                                  POST /task_runs/ and the event recorder upsert on it
                                  (flow_run_id may be null: REST creates still upsert on it)
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
-- all task runs, id order ...... GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id>   (ID_DESC is the default sort)
-- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
-                                 (<shard> = crc32(id) % SHARDS: write-sharded, read scatter-gather)
+- all task runs, id order ...... GSI2PK=TASK_RUNS, GSI2SK=<id>   (ID_DESC is the default sort)
+- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>, GSI3SK=<id>
+                                 (not sharded: the UI's task-run counts read them per state type,
+                                 and 32 shards made /ui/task_runs/dashboard/counts 18x slower)
 - state history ................ see task_run_states.py (same partition as the run)
 No Scan: `filter_runs` picks the narrowest of id / flow run / state type / all from the
 filter's index hints and evaluates the rest of the filter in Python.
@@ -52,16 +53,13 @@ from shared.storage import concurrency_slots, observed_states, store
 from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
-from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.keys import decode, key, sortable_time
 from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
 ALL_RUNS = "TASK_RUNS"
 NO_FLOW_RUN = "none"
-# The all-runs and by-state partitions are write-sharded (keys.sharded): at 10,000 task runs/s
-# each takes ~3 index writes per task run, 30,000 WCU/s, over 32 keys < 1,000 WCU/s each.
-SHARDS = 32
 # Lost races are retried this many times before the caller sees ConcurrentUpdate (503).
 WRITE_ATTEMPTS = 8
 
@@ -83,14 +81,9 @@ def _by_flow_run_key(flow_run_id: UUID | None) -> str:
     return key("TASK_RUNS_OF", flow_run_id or NO_FLOW_RUN)
 
 
-def _by_state_partition(state_type: StateType | str) -> str:
+def _by_state_key(state_type: StateType | str) -> str:
     value = state_type.value if isinstance(state_type, StateType) else state_type
     return key("TASK_RUNS_IN", value)
-
-
-def _query_shards(partition: str, index: str) -> list[TableItem]:
-    """Every shard of a sharded partition (callers sort what they return)."""
-    return [item for pk in all_shards(partition, SHARDS) for item in store.query(pk, index=index)]
 
 
 def _to_item(run: TaskRun) -> TableItem:
@@ -104,11 +97,11 @@ def _to_item(run: TaskRun) -> TableItem:
         expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
-        GSI2PK=sharded(ALL_RUNS, run.id, SHARDS),
+        GSI2PK=ALL_RUNS,
         GSI2SK=str(run.id),
     )
     if run.state_type is not None:
-        item.GSI3PK = sharded(_by_state_partition(run.state_type), run.id, SHARDS)
+        item.GSI3PK = _by_state_key(run.state_type)
         item.GSI3SK = str(run.id)
     return item
 
@@ -223,8 +216,10 @@ def _candidates(hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None) -> 
         return [run for fid in flow_run_ids for run in list_for_flow_run(fid)]
     if "state_type" in hints:
         types = list(dict.fromkeys(hints["state_type"]))
-        return [decode(item, TaskRun) for t in types for item in _query_shards(_by_state_partition(t), "GSI3")]
-    return [decode(item, TaskRun) for item in _query_shards(ALL_RUNS, "GSI2")]
+        return [
+            decode(item, TaskRun) for t in types for item in store.query(_by_state_key(t), index="GSI3")
+        ]
+    return [decode(item, TaskRun) for item in store.query(ALL_RUNS, index="GSI2", descending=True)]
 
 
 def filter_runs(
