@@ -41,7 +41,7 @@ def epoch_seconds(value: datetime.datetime) -> int:
 
 
 # --- write sharding ------------------------------------------------------------------
-# DynamoDB serves at most 1,000 WCU/s per partition key. A key every run writes to (all task
+# DynamoDB serves at most 1,000 WCU/s per partition key. A key every run writes to (all flow
 # runs, all events of a day) takes a hash suffix of the item's id, and its readers query every
 # shard (scatter-gather). A shard count is part of the stored keys: changing it hides items
 # written under the old count from the readers.
