@@ -1,6 +1,6 @@
 """The single DynamoDB table as a pynamodb model.
 
-Every entity is one `TableItem`: generic keys (PK/SK), seven overloaded GSIs, the
+Every entity is one `TableItem`: generic keys (PK/SK), eight overloaded GSIs, the
 entity's JSON body, and the few attributes that conditional writes test
 (state_id, state_timestamp). Entity-specific keys are built by the repositories;
 the index names and key attributes here must match template.yaml (a test checks).
@@ -16,7 +16,7 @@ from pynamodb.models import Model
 
 from shared.config import Settings, get_settings
 
-GSI_COUNT = 7
+GSI_COUNT = 8
 
 
 def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
@@ -28,7 +28,7 @@ def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
     return type(f"GSI{n}", (GlobalSecondaryIndex,), attrs)
 
 
-GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7 = (_index(n) for n in range(1, GSI_COUNT + 1))
+GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7, GSI8 = (_index(n) for n in range(1, GSI_COUNT + 1))
 
 
 class TableItem(Model):
@@ -73,6 +73,8 @@ class TableItem(Model):
     GSI6SK = UnicodeAttribute(null=True)
     GSI7PK = UnicodeAttribute(null=True)
     GSI7SK = UnicodeAttribute(null=True)
+    GSI8PK = UnicodeAttribute(null=True)
+    GSI8SK = UnicodeAttribute(null=True)
 
     gsi1 = GSI1()
     gsi2 = GSI2()
@@ -81,6 +83,7 @@ class TableItem(Model):
     gsi5 = GSI5()
     gsi6 = GSI6()
     gsi7 = GSI7()
+    gsi8 = GSI8()
 
 
 INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
@@ -91,6 +94,7 @@ INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
     "GSI5": TableItem.gsi5,
     "GSI6": TableItem.gsi6,
     "GSI7": TableItem.gsi7,
+    "GSI8": TableItem.gsi8,
 }
 
 
