@@ -24,8 +24,8 @@ TEXT_TIMEOUT_MS = 30_000
 POLL_MS = 500
 # After the data shows, the page's remaining API calls must answer too: wait until no API request has
 # been in flight for QUIET_S (the UI fires a page's queries together on mount), at most SETTLE_S.
-QUIET_S = 0.4
-SETTLE_S = 3.0
+QUIET_S = 0.3
+SETTLE_S = 1.5
 
 
 @dataclass(frozen=True)
