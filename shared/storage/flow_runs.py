@@ -22,6 +22,9 @@ Access patterns (ids are UUIDv7, so an id sort key is creation order):
                                Sparse: set only while the run is SCHEDULED, so the scheduler /
                                dispatcher read exactly the waiting runs with a range query
                                `GSI6SK <= <before>` (see `read_scheduled`).
+- next scheduled run of a flow  GSI8PK=SCHEDULED_FLOW_RUNS#FLOW#<flow_id>,
+                               GSI8SK=<sortable next_scheduled_start_time>#<id>; sparse like GSI6
+                               (SCHEDULED with a scheduled time): `read_next_scheduled` = Limit 1.
 - idempotency ................ PK=FLOW_RUN_IDEMPOTENCY#<flow_id>#<key>, SK=#META (guard holding
                                the run id), written with the run in one transaction.
 
@@ -121,6 +124,10 @@ def scheduled_partition(work_queue_id: UUID | None, deployment_id: UUID | None) 
     return "SCHEDULED_FLOW_RUNS#UNQUEUED"
 
 
+def scheduled_flow_partition(flow_id: UUID | str) -> str:
+    return key("SCHEDULED_FLOW_RUNS#FLOW", flow_id)
+
+
 def _idempotency_key(flow_id: UUID, idempotency_key: str) -> str:
     return f"FLOW_RUN_IDEMPOTENCY#{flow_id}#{idempotency_key}"
 
@@ -159,6 +166,10 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
     if run.state_type == StateType.SCHEDULED:
         item.GSI6PK = scheduled_partition(run.work_queue_id, run.deployment_id)
         item.GSI6SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
+        if run.next_scheduled_start_time is not None:
+            # Per flow, soonest first: the UI's next run of a flow is one Query with Limit=1.
+            item.GSI8PK = scheduled_flow_partition(run.flow_id)
+            item.GSI8SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
     return item
 
 
@@ -238,6 +249,15 @@ def read_scheduled(
     )
     # GSIs are eventually consistent: re-check the state on the decoded body.
     return [run for run in store.readable(runs, from_item) if run.state_type == StateType.SCHEDULED]
+
+
+def read_next_scheduled(flow_id: UUID) -> FlowRun | None:
+    """The flow's SCHEDULED run with the soonest next scheduled start time, via the sparse GSI8.
+
+    Pages of one item: normally one item is read. GSIs are eventually consistent, so a run that
+    has just left SCHEDULED may still be listed; it is skipped for the next one."""
+    items = store.query(scheduled_flow_partition(flow_id), index="GSI8", page_size=1)
+    return next((run for run in store.readable(items, from_item) if run.state_type == StateType.SCHEDULED), None)
 
 
 def filter_runs(

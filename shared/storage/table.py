@@ -1,6 +1,6 @@
 """The single DynamoDB table as a pynamodb model.
 
-Every entity is one `TableItem`: generic keys (PK/SK), seven overloaded GSIs, the
+Every entity is one `TableItem`: generic keys (PK/SK), eight overloaded GSIs, the
 entity's JSON body, and the few attributes that conditional writes test
 (state_id, state_timestamp). Entity-specific keys are built by the repositories;
 the index names and key attributes here must match template.yaml (a test checks).
@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from shared.config import Settings, get_settings
 from shared.storage.body_codec import RAW, StoredText, pack, unpack
 
-GSI_COUNT = 7
+GSI_COUNT = 8
 
 
 def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
@@ -70,7 +70,7 @@ def body_of_image(image: Mapping[str, Any]) -> str | None:
         return None
 
 
-GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7 = (_index(n) for n in range(1, GSI_COUNT + 1))
+GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7, GSI8 = (_index(n) for n in range(1, GSI_COUNT + 1))
 
 
 class TableItem(Model):
@@ -115,6 +115,8 @@ class TableItem(Model):
     GSI6SK = UnicodeAttribute(null=True)
     GSI7PK = UnicodeAttribute(null=True)
     GSI7SK = UnicodeAttribute(null=True)
+    GSI8PK = UnicodeAttribute(null=True)
+    GSI8SK = UnicodeAttribute(null=True)
 
     gsi1 = GSI1()
     gsi2 = GSI2()
@@ -123,6 +125,7 @@ class TableItem(Model):
     gsi5 = GSI5()
     gsi6 = GSI6()
     gsi7 = GSI7()
+    gsi8 = GSI8()
 
 
 INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
@@ -133,6 +136,7 @@ INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
     "GSI5": TableItem.gsi5,
     "GSI6": TableItem.gsi6,
     "GSI7": TableItem.gsi7,
+    "GSI8": TableItem.gsi8,
 }
 
 
