@@ -80,3 +80,23 @@ def per_task_overhead_ms(flows: list[dict[str, Any]], mode: str = "sequential") 
     if empty is None or full is None:
         return None
     return round((by_tasks[full]["flow_wall_s"] - empty["flow_wall_s"]) / full * 1000, 3)
+
+
+def per_task_until_recorded_ms(flows: list[dict[str, Any]], mode: str = "sequential") -> float | None:
+    """Per task from starting the flow's process until the server has recorded all its task runs (subprocess wall
+    + the polled delay after exit), N tasks minus 0 tasks, over N. The SDK's flow returns only once its events are
+    recorded; prefect's returns first and its events are recorded meanwhile and after: this compares the two on
+    the wait a user has before the runs are all visible. None when a run was not fully recorded in the wait."""
+    def until_recorded(f: dict[str, Any]) -> float | None:
+        if "subprocess_wall_s" not in f or (f.get("task_runs_recorded") or 0) < f.get("tasks", 0):
+            return None
+        return float(f["subprocess_wall_s"]) + float(f.get("recorded_after_exit_s") or 0.0)
+
+    by_tasks = {f.get("tasks"): f for f in flows if f.get("mode") == mode}
+    full = max((n for n in by_tasks if n), default=None)
+    if 0 not in by_tasks or full is None:
+        return None
+    empty, loaded = until_recorded(by_tasks[0]), until_recorded(by_tasks[full])
+    if empty is None or loaded is None:
+        return None
+    return round((loaded - empty) / full * 1000, 3)

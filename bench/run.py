@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 
 from bench import cost as costmod
-from bench.client_runs import per_task_overhead_ms, run_client_flow
+from bench.client_runs import per_task_overhead_ms, per_task_until_recorded_ms, run_client_flow
 from bench.floor import CountersProbe, client_floor, replay_ws, snapshot, summarize_op, tick, wait_quiet
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, reference_env, start_reference, start_serverflow
-from bench import worker_latency
+from bench import storage_floor, worker_latency
 from bench.report import RESULTS_DIR, api_ratios, render, write_json
 from bench.scenarios import ApiConfig, BulkSeed, run_api_bench
 from bench.seed import ref_seed
@@ -166,10 +166,17 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                 out["sdk_flow_counters"][f"sequential_{tasks}"] = d  # plain HTTP: the local path is AWS's
             sdk_ms = per_task_overhead_ms(out["sdk_flows"])
             prefect_ms = per_task_overhead_ms(out.get("client_flows", []))
+            sdk_rec = per_task_until_recorded_ms(out["sdk_flows"])
+            prefect_rec = per_task_until_recorded_ms(out.get("client_flows", []))
             out["sdk_vs_prefect_per_task"] = {
                 "serverflow_ms": sdk_ms, "prefect_ms": prefect_ms,
                 "ratio": round(sdk_ms / prefect_ms, 3) if sdk_ms is not None and prefect_ms else None,
                 "target_ratio_max": 0.5,
+                # Until every task run is recorded (the SDK's flow waits for that; prefect's returns before it).
+                "until_recorded": {
+                    "serverflow_ms": sdk_rec, "prefect_ms": prefect_rec,
+                    "ratio": round(sdk_rec / prefect_rec, 3) if sdk_rec is not None and prefect_rec else None,
+                },
             }
         if counters and out.get("client_flow_counters"):
             out.setdefault("floor", {}).update(client_floor(out["client_flow_counters"], args.tasks))
@@ -233,6 +240,7 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
     if aws:
         # The bill AWS sends: every websocket frame its own invocation (with its own DynamoDB work).
         out["aws_path"] = costmod.run_costs(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks, prices)
+        out["storage_floor"] = storage_floor.breakdown(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks)
     sdk = sf.get("sdk_flow_counters") or {}
     if sdk:
         out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)

@@ -1,9 +1,13 @@
 """Background batching of fire-and-forget API writes (task-run events, logs).
 
 Flows must not wait for these writes, and a 1,000-task flow must not make thousands of round trips: items are
-queued and a daemon thread posts them in batches, when a batch is full or every ``interval`` seconds.
-``flush()`` blocks until everything queued before the call has been sent; the engine calls it before a flow
-run's final state so the server sees task runs and logs before the run is reported finished.
+queued and one daemon thread per kind posts them in order, in batches: a batch leaves when it is full, when its
+oldest item has waited ``interval`` seconds, or at once when someone flushes; items queued while a batch is in
+flight make the next batch. One sender and a FIFO queue keep a task run's state events in the order they
+happened. The queue is bounded (``max_queued`` items): past it, producers wait for the sender instead of
+growing memory without limit. ``flush()`` blocks until everything queued before the call has been sent; the
+engine calls it before a flow run's final state (also when the flow raised), so the server has recorded the
+task runs and logs when the run is reported finished; the interpreter's exit drains what is left.
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ class BatchShipper:
         *,
         max_items: int = 500,
         max_bytes: int = 1_000_000,
-        interval: float = 2.0,
+        interval: float = 0.25,
+        max_queued: int = 10_000,
     ) -> None:
         self.name = name
         self._send = send
         self._max_items = max_items
         self._max_bytes = max_bytes
         self._interval = interval
+        self._max_queued = max(max_queued, max_items)
         self._cond = threading.Condition()
-        self._items: list[tuple[dict[str, Any], int]] = []  # (item, encoded size)
+        self._items: list[tuple[dict[str, Any], int, float]] = []  # (item, encoded size, monotonic time queued)
         self._bytes = 0
         self._queued = 0  # sequence number of the last item queued
         self._shipped = 0  # sequence number of the last item sent (or dropped)
@@ -47,7 +53,11 @@ class BatchShipper:
     def put(self, item: dict[str, Any]) -> None:
         size = len(json.dumps(item, default=str))
         with self._cond:
-            self._items.append((item, size))
+            while len(self._items) >= self._max_queued and self._thread.is_alive() and not self._stopped:
+                # Bounded buffer: wait for the sender (it drains even a failing API: failed batches are dropped).
+                self._cond.notify_all()
+                self._cond.wait(self._interval)
+            self._items.append((item, size, time.monotonic()))
             self._bytes += size
             self._queued += 1
             if len(self._items) >= self._max_items or self._bytes >= self._max_bytes:
@@ -73,13 +83,16 @@ class BatchShipper:
             self._stopped = True
             self._cond.notify_all()
 
+    def _full(self) -> bool:
+        return len(self._items) >= self._max_items or self._bytes >= self._max_bytes
+
     def _take_batch(self) -> tuple[list[dict[str, Any]], int]:
         """Up to max_items / max_bytes from the head of the queue, with the sequence number reached."""
         batch: list[dict[str, Any]] = []
         size = 0
         taken = 0
         while taken < len(self._items) and len(batch) < self._max_items:
-            item, item_size = self._items[taken]
+            item, item_size, _ = self._items[taken]
             if batch and size + item_size > self._max_bytes:
                 break
             batch.append(item)
@@ -92,17 +105,16 @@ class BatchShipper:
     def _run(self) -> None:
         while True:
             with self._cond:
-                flushing = self._shipped < self._flush_to
                 if not self._items and not self._stopped:
                     self._cond.wait(self._interval)
-                elif (
-                    not flushing
-                    and not self._stopped
-                    and len(self._items) < self._max_items
-                    and self._bytes < self._max_bytes
-                ):
-                    # Partial batch: give producers up to one interval to fill it, unless someone flushes.
-                    self._cond.wait(self._interval)
+                elif not self._stopped and self._shipped >= self._flush_to and not self._full():
+                    # Partial batch: give producers until its oldest item has waited one interval, unless
+                    # someone flushes or it fills up meanwhile.
+                    due = self._items[0][2] + self._interval - time.monotonic()
+                    if due > 0:
+                        self._cond.wait(due)
+                        if self._shipped >= self._flush_to and not self._full() and not self._stopped:
+                            continue  # woken early (a put, a flush already served): look again
                 if self._stopped and not self._items:
                     return
                 batch, reached = self._take_batch()

@@ -22,7 +22,7 @@ from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
 from shared.storage import events as event_store
 from shared.storage.task_run_states import record_many as record_history
-from shared.storage.task_runs import record as record_task_run
+from shared.storage.task_runs import record_many as record_task_runs
 
 logger = logging.getLogger("serverflow.events")
 
@@ -30,8 +30,9 @@ logger = logging.getLogger("serverflow.events")
 def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
     """Receive, store and record events; returns them as received.
 
-    A batch costs one BatchWriteItem per 25 events, one conditional upsert per task run
-    (only its newest state can win, so older ones in the batch go to history only), and
+    A batch costs one BatchWriteItem per 25 events, the batched upsert of its task runs with
+    their newest states (task_runs.record_many: one BatchGetItem per 50 runs, one
+    TransactWriteItems per 50 new runs; older states in the batch go to history only), and
     one BatchWriteItem per 25 history states.
     """
     received = [event if isinstance(event, ReceivedEvent) else event.receive() for event in events]
@@ -40,12 +41,9 @@ def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
     event_store.write_many(received)
     # Always recorded, even for duplicates: an earlier attempt may have stored the event and
     # died before recording; recording is idempotent.
-    history: list[tuple[UUID, State]] = []
-    for run, states in _task_run_states(received).items():
-        newest_run, newest_state = states[-1]
-        canonical = record_task_run(newest_run, newest_state, write_history=False)
-        history.extend((canonical.id, state) for _, state in states)
-    record_history(history)
+    per_run = list(_task_run_states(received).values())
+    canonical = record_task_runs([states[-1] for states in per_run])
+    record_history((run.id, state) for run, states in zip(canonical, per_run) for _, state in states)
     return received
 
 

@@ -2,8 +2,8 @@
 
 In Prefect 3.9.1 the engine orchestrates task runs client-side and reports every
 transition as an event; the server's recorder rebuilds the TaskRun and its State
-from it. The mapping here is pure; `record_event` hands the result to storage,
-whose conditional write makes the newest state win in any arrival order.
+from it. The mapping here is pure; `ingest` hands the result to storage (task_runs.record_many),
+whose conditional writes make the newest state win in any arrival order.
 """
 
 from __future__ import annotations
@@ -52,13 +52,3 @@ def task_run_from_event(event: Event) -> tuple[TaskRun, State]:
         }
     )
     return run, state
-
-
-def record_event(event: Event) -> TaskRun | None:
-    """Record one event if it is a client task-run event; returns the stored run."""
-    if not is_recordable(event):
-        return None
-    run, state = task_run_from_event(event)
-    from shared.storage import task_runs
-
-    return task_runs.record(run, state)

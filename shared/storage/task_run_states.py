@@ -6,8 +6,7 @@ Access patterns:
   delete finds its states with one Query)
 - one state by id ......................... GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=#
 - idempotent write: the key is derived from (task run, timestamp, state id), so the
-  same event recorded twice writes the same item; `attribute_not_exists(PK)` makes the
-  second write a no-op.
+  same event recorded twice rewrites the same item (BatchWriteItem, 25 states a call).
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from uuid import UUID
 
 from shared.schemas.states import State
 from shared.storage import observed_states, store
-from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import state_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state"
@@ -38,19 +37,10 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
         body=state.model_dump_json(),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
+        expires_at=state_expiry(state),
         GSI1PK=key("TASK_RUN_STATE", state.id),
         GSI1SK="#",
     )
-
-
-def record(task_run_id: UUID, state: State) -> bool:
-    """Write a history item once; False if it was already there (a replayed event)."""
-    try:
-        store.put_new(to_item(task_run_id, state))
-    except ObjectAlreadyExists:
-        return False
-    observed_states.note([state])
-    return True
 
 
 def record_many(states: Iterable[tuple[UUID, State]]) -> int:

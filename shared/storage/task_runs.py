@@ -10,6 +10,8 @@ Access patterns (keys):
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
 - all task runs, id order ...... GSI2PK=TASK_RUNS, GSI2SK=<id>   (ID_DESC is the default sort)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>, GSI3SK=<id>
+                                 (not sharded: the UI's task-run counts read them per state type,
+                                 and 32 shards made /ui/task_runs/dashboard/counts 18x slower)
 - state history ................ see task_run_states.py (same partition as the run)
 No Scan: `filter_runs` picks the narrowest of id / flow run / state type / all from the
 filter's index hints and evaluates the rest of the filter in Python.
@@ -20,6 +22,8 @@ Writes:
 - events (recorder) and subflow copies: conditional put
   `attribute_not_exists(PK) OR attribute_not_exists(state_timestamp) OR state_timestamp < :new`
   so the newest state wins regardless of arrival order, and replays are no-ops.
+  The recorder works a batch of events at once (`record_many`): one BatchGetItem reads the
+  guards and runs of 50 task runs, new runs are written 50 to a TransactWriteItems.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
@@ -91,6 +96,7 @@ def _to_item(run: TaskRun) -> TableItem:
         body=run.model_dump_json(),
         state_id=str(run.state.id) if run.state else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
+        expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
         GSI2PK=ALL_RUNS,
@@ -401,45 +407,55 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
 
 # --- recorder upsert (events) --------------------------------------------------------
 
+# DynamoDB's limits for one TransactWriteItems call: 100 items, 4 MB. A grouped write of new runs stays under both
+# (two items per run: its guard and the run); the byte budget leaves room for keys and attribute names.
+TRANSACT_MAX_ITEMS = 100
+TRANSACT_MAX_BYTES = 3_000_000
 
-def record(run: TaskRun, state: State, *, write_history: bool = True) -> TaskRun:
-    """Upsert a task run rebuilt from a client event; returns the run as keyed (canonical id).
 
-    Natural-key conflicts adopt the stored id (as the reference rewrites the event's id),
-    an older state never overwrites a newer one, and the state history item is written
-    once per state id whatever the order or number of deliveries.
-    """
+def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableItem | None) -> TaskRun:
+    """The run as it is written: under `task_run_id` (the stored id on natural-key conflicts), carrying `state`,
+    keeping the stored `created`."""
+    canonical_state = state.model_copy(deep=True)
+    canonical_state.state_details.task_run_id = task_run_id
+    stamp = now_utc()
+    created = decode(stored, TaskRun).created if stored is not None else stamp
+    return run.model_copy(
+        update={
+            "id": task_run_id,
+            "state": canonical_state,
+            "state_id": canonical_state.id,
+            "state_type": canonical_state.type,
+            "state_name": canonical_state.name,
+            "created": created or stamp,
+            "updated": stamp,
+        },
+        deep=True,
+    )
+
+
+def _record_one(run: TaskRun, state: State) -> TaskRun:
+    """`record_many` for one run the batched path could not settle: resolves the id, reads and writes one at a
+    time and retries lost races."""
     for _ in range(WRITE_ATTEMPTS):
-        canonical = run
+        task_run_id = run.id
         guard_needed = False
         if run.flow_run_id is not None:
             existing_id = id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
             if existing_id is None:
                 guard_needed = True
-            elif existing_id != run.id:
-                canonical = run.model_copy(update={"id": existing_id}, deep=True)
-        canonical_state = state.model_copy(deep=True)
-        canonical_state.state_details.task_run_id = canonical.id
-        canonical = canonical.model_copy(
-            update={
-                "state": canonical_state,
-                "state_id": canonical_state.id,
-                "state_type": canonical_state.type,
-                "state_name": canonical_state.name,
-            }
-        )
-        stored = store.get(_run_key(canonical.id))
-        stamp = now_utc()
-        created = decode(stored, TaskRun).created if stored is not None else stamp
-        canonical = canonical.model_copy(update={"created": created or stamp, "updated": stamp})
+            else:
+                task_run_id = existing_id
+        canonical = _as_recorded(run, state, task_run_id, store.get(_run_key(task_run_id)))
+        assert canonical.state is not None
         try:
             if guard_needed:
                 batch = store.WriteBatch().put_new(_guard(canonical)).put(
-                    _to_item(canonical), _newer_than_stored(canonical_state)
+                    _to_item(canonical), _newer_than_stored(canonical.state)
                 )
                 store.transact(batch)
             else:
-                store.put(_to_item(canonical), condition=_newer_than_stored(canonical_state))
+                store.put(_to_item(canonical), condition=_newer_than_stored(canonical.state))
         except (ConcurrentUpdate, ObjectAlreadyExists):
             if guard_needed:
                 if id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key) is not None:
@@ -450,10 +466,95 @@ def record(run: TaskRun, state: State, *, write_history: bool = True) -> TaskRun
                 except ObjectAlreadyExists:
                     continue
             # Otherwise an equal or newer state is stored already: only history is written.
-        if write_history:
-            state_store.record(canonical.id, canonical_state)
         return canonical
     raise ConcurrentUpdate(str(run.id))
+
+
+def _transact_groups(runs: list[TaskRun]) -> list[list[tuple[TaskRun, TableItem]]]:
+    """New runs with their items, split into TransactWriteItems-sized groups (guard + run per run)."""
+    groups: list[list[tuple[TaskRun, TableItem]]] = [[]]
+    size = 0
+    for run in runs:
+        item = _to_item(run)
+        run_bytes = len(item.body or "") + 1_000  # keys, index attributes, the guard
+        if groups[-1] and (2 * (len(groups[-1]) + 1) > TRANSACT_MAX_ITEMS or size + run_bytes > TRANSACT_MAX_BYTES):
+            groups.append([])
+            size = 0
+        groups[-1].append((run, item))
+        size += run_bytes
+    return [group for group in groups if group]
+
+
+def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
+    """Upsert task runs rebuilt from client events, each with its newest state in the batch; returns them as
+    keyed (canonical ids), in order. The state history is the caller's (task_run_states.record_many).
+
+    Natural-key conflicts adopt the stored id (as the reference rewrites the event's id), and an older state
+    never overwrites a newer one (conditional writes), whatever the order or number of deliveries.
+
+    Cost for a batch of N runs: one BatchGetItem per 50 runs (guard and run together: the run is read under the
+    event's id, which is the stored id unless the natural key was claimed by another id); new runs are written
+    in TransactWriteItems of up to 50 runs (guard put_new + run put, all-or-nothing); known runs with a newer
+    state take one conditional put each; a run whose stored state is as new or newer is not written. Whatever
+    the batch cannot settle (an adopted id, a conflict in a grouped write, a run twice in the batch) goes
+    through `_record_one`, which retries lost races.
+    """
+    keys: list[tuple[str, str]] = []
+    for run, _ in newest:
+        keys.append((_run_key(run.id), store.META))
+        if run.flow_run_id is not None:
+            keys.append((_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), store.META))
+    found = {(item.PK, item.SK): item for item in store.batch_get(keys)}
+
+    recorded: dict[int, TaskRun] = {}
+    one_by_one: list[int] = []
+    new_runs: list[tuple[int, TaskRun]] = []
+    known_runs: list[tuple[int, TaskRun]] = []
+    seen: set[str] = set()
+    for index, (run, state) in enumerate(newest):
+        run_pk = _run_key(run.id)
+        guard_pk = _natural_key(run.flow_run_id, run.task_key, run.dynamic_key) if run.flow_run_id else None
+        guard = found.get((guard_pk, store.META)) if guard_pk else None
+        adopted = guard is not None and (not guard.body or json.loads(guard.body).get("id") != str(run.id))
+        if adopted or run_pk in seen or (guard_pk is not None and guard_pk in seen):
+            one_by_one.append(index)
+            continue
+        seen.update(pk for pk in (run_pk, guard_pk) if pk)
+        stored = found.get((run_pk, store.META))
+        canonical = _as_recorded(run, state, run.id, stored)
+        if guard_pk is not None and guard is None:
+            if stored is not None:
+                one_by_one.append(index)  # a run without its guard: the single path repairs it
+                continue
+            new_runs.append((index, canonical))
+        elif stored is not None and stored.state_timestamp and stored.state_timestamp >= sortable_time(state.timestamp):
+            recorded[index] = canonical  # an equal or newer state is stored already: only history is written
+        else:
+            known_runs.append((index, canonical))
+
+    by_id = {run.id: index for index, run in new_runs}
+    for group in _transact_groups([run for _, run in new_runs]):
+        batch = store.WriteBatch()
+        for run, item in group:
+            assert run.state is not None
+            batch.put_new(_guard(run)).put(item, _newer_than_stored(run.state))
+        try:
+            store.transact(batch)
+        except ConcurrentUpdate:
+            # Someone wrote one of them meanwhile: settle each on its own (nothing of the group was written).
+            one_by_one.extend(by_id[run.id] for run, _ in group)
+            continue
+        recorded.update((by_id[run.id], run) for run, _ in group)
+    for index, run in known_runs:
+        assert run.state is not None
+        try:
+            store.put(_to_item(run), condition=_newer_than_stored(run.state))
+        except ConcurrentUpdate:
+            pass  # a newer state was stored meanwhile: only history is written
+        recorded[index] = run
+    for index in sorted(one_by_one):
+        recorded[index] = _record_one(*newest[index])
+    return [recorded[index] for index in range(len(newest))]
 
 
 # --- deletes -------------------------------------------------------------------------

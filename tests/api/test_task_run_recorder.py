@@ -97,3 +97,30 @@ def test_recorded_task_runs_are_filterable_by_flow_run(client: httpx.Client, flo
     found = client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
     assert sorted(r["id"] for r in found) == sorted(ids)
     assert all(r["state_type"] == "COMPLETED" for r in found)
+
+
+def test_a_batch_of_many_task_runs_is_recorded_together(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    # One request carrying more runs than one grouped write (50), mixed with the cases the batch hands to the
+    # one-run path: a natural key already claimed by another id, a run already holding a newer state, a run
+    # already known (its Running state recorded earlier), and the same run's events twice in the batch.
+    start = utc_now() - datetime.timedelta(seconds=60)
+    fresh = [str(uuid.uuid4()) for _ in range(60)]
+    claimed = client.post("/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "b"}).json()
+    newer, known = str(uuid.uuid4()), str(uuid.uuid4())
+    newer_events = lifecycle(newer, flow_run["id"], start, dynamic_key="newer")
+    known_events = lifecycle(known, flow_run["id"], start, dynamic_key="known")
+    _post(client, [newer_events[2], known_events[0]])
+
+    batch = [e for i, tid in enumerate(fresh) for e in lifecycle(tid, flow_run["id"], start, dynamic_key=f"f{i}")]
+    batch += lifecycle(str(uuid.uuid4()), flow_run["id"], utc_now() + datetime.timedelta(seconds=1), task_key="nk", dynamic_key="b")
+    batch += newer_events[:2] + known_events[1:] + known_events[1:]
+    _post(client, batch)
+
+    runs = {r["id"]: r for r in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()}
+    assert set(runs) == {*fresh, claimed["id"], newer, known}
+    assert all(run["state_type"] == "COMPLETED" for run in runs.values()), {r["id"]: r["state_type"] for r in runs.values()}
+    assert runs[newer]["state_id"] == newer_events[2]["id"]
+    assert _states(client, fresh[-1]) == ["PENDING", "RUNNING", "COMPLETED"]
+    assert _states(client, newer) == ["PENDING", "RUNNING", "COMPLETED"]
+    assert _states(client, known) == ["PENDING", "RUNNING", "COMPLETED"]
+    assert _states(client, claimed["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]

@@ -5,7 +5,7 @@ every acknowledged response. The stack and its emulator are then killed with SIG
 (mid-write), restarted on the same data directory, and every acknowledged run must be there with
 its last acknowledged state (or the state of a set_state still in flight when the kill landed: that
 write may have reached the journal without its answer reaching us). Snapshots are forced small and
-frequent, so kills also land around journal rotation and compaction. Bounded: 3 kills, ~4 s of load each.
+frequent, so kills also land around journal rotation and compaction. Bounded: 3 kills, each once 5-40 more writes were acknowledged (at most 120 s of load).
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.stack_process import StackProcess
 
 KILLS = 3
 WRITERS = 4
-LOAD_SECONDS = (2.0, 4.0)
+ACKS_BEFORE_KILL = (5, 40)  # new acknowledged writes per round before the kill, drawn at random
+LOAD_DEADLINE_SECONDS = 120.0
 NEXT_STATE = {"PENDING": "RUNNING", "RUNNING": "COMPLETED"}
 
 
@@ -69,7 +71,7 @@ def _writer(api_url: str, flow_id: str, ledger: Ledger, stop: threading.Event) -
 
 
 def _emulator_pid(stack: StackProcess) -> int:
-    for line in stack.output:
+    for line in stack.startup + stack.output:
         match = re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)
         if match:
             return int(match.group(1))
@@ -98,43 +100,55 @@ def _verify(api_url: str, ledger: Ledger) -> tuple[int, list[str]]:
     return restored, problems
 
 
+@pytest.mark.timeout(900)  # four stack starts and three loaded rounds on a 2-core box
 def test_kill_9_under_concurrent_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
     data = tmp_path / "data"
     ledger = Ledger()
     figures = []
     stack = _start(data)
-    flow_id = httpx.post(f"{stack.api_url}/flows/", json={"name": "durability"}).json()["id"]
-    for kill in range(1, KILLS + 1):
-        stop = threading.Event()
-        writers = [threading.Thread(target=_writer, args=(stack.api_url, flow_id, ledger, stop)) for _ in range(WRITERS)]
-        for writer in writers:
-            writer.start()
-        load_for = random.uniform(*LOAD_SECONDS)
-        time.sleep(load_for)
-        with ledger.lock:
-            acked_before = len(ledger.acked)
-        # kill -9, stack and emulator at the same instant, writes in flight.
-        assert stack.process is not None
-        emulator = _emulator_pid(stack)
-        stack.process.send_signal(signal.SIGKILL)
-        os.kill(emulator, signal.SIGKILL)
-        stop.set()
-        for writer in writers:
-            writer.join(timeout=30)
-        stack.process.wait(timeout=30)
-        stack = _start(data)
-        restored, problems = _verify(stack.api_url, ledger)
-        figures.append(
-            f"kill {kill}: killed at {load_for:.1f}s of load, {acked_before}+ runs acknowledged "
-            f"({len(ledger.acked)} in all), {restored} restored, {len(problems)} problems"
-        )
-        assert not problems, "\n".join(figures + problems[:20])
+    stop = threading.Event()
     try:
+        flow_id = httpx.post(f"{stack.api_url}/flows/", json={"name": "durability"}).json()["id"]
+        for kill in range(1, KILLS + 1):
+            stop = threading.Event()
+            # Daemon threads, stopped in `finally` too: a failure before the kill must not leave writers
+            # looping against a live stack, which kept the interpreter from exiting after the last test.
+            writers = [
+                threading.Thread(target=_writer, args=(stack.api_url, flow_id, ledger, stop), daemon=True)
+                for _ in range(WRITERS)
+            ]
+            for writer in writers:
+                writer.start()
+            # Kill once the load has made progress (a random number of new acknowledgements), not after a
+            # fixed time: a loaded CI box may acknowledge nothing in a few seconds.
+            started, wanted = time.monotonic(), len(ledger.acked) + random.randint(*ACKS_BEFORE_KILL)
+            while len(ledger.acked) < wanted and time.monotonic() - started < LOAD_DEADLINE_SECONDS:
+                time.sleep(0.05)
+            load_for = time.monotonic() - started
+            with ledger.lock:
+                acked_before = len(ledger.acked)
+            # kill -9, stack and emulator at the same instant, writes in flight.
+            assert stack.process is not None
+            emulator = _emulator_pid(stack)
+            stack.process.send_signal(signal.SIGKILL)
+            os.kill(emulator, signal.SIGKILL)
+            stop.set()
+            for writer in writers:
+                writer.join(timeout=30)
+            stack.process.wait(timeout=30)
+            stack = _start(data)
+            restored, problems = _verify(stack.api_url, ledger)
+            figures.append(
+                f"kill {kill}: killed at {load_for:.1f}s of load, {acked_before}+ runs acknowledged "
+                f"({len(ledger.acked)} in all), {restored} restored, {len(problems)} problems"
+            )
+            assert not problems, "\n".join(figures + problems[:20])
         # Indexes were rebuilt too: the runs are found through a filter, not only by key.
         count = httpx.post(f"{stack.api_url}/flow_runs/count", json={"flows": {"id": {"any_": [flow_id]}}}).json()
         assert count >= len(ledger.acked)
         assert len(ledger.acked) > 0
     finally:
+        stop.set()
         stack.stop()
     # Compaction ran under the load (snapshot + journal rotation), so kills also hit it.
     assert list(data.glob("snapshot-*.log")), sorted(p.name for p in data.iterdir())

@@ -33,7 +33,7 @@ def test_a_restored_pool_has_its_queue_and_its_due_run_is_sent_again(tmp_path: P
         json={"flow_id": flow["id"], "work_pool_name": pool["name"], "state": {"type": "SCHEDULED", "name": "Scheduled"}},
     ).json()
     assert any(str(m.get("flow_run_id")) == run["id"] for m in _messages(first.aws_endpoint_url, pool["id"]))
-    emulator = next(int(m.group(1)) for line in first.output if (m := re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)))
+    emulator = next(int(m.group(1)) for line in first.startup + first.output if (m := re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)))
     assert first.process is not None
     first.process.send_signal(signal.SIGKILL)
     os.kill(emulator, signal.SIGKILL)

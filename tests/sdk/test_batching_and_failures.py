@@ -49,6 +49,31 @@ def test_500_task_map_batches_requests(sdk_env: str, reader: Any) -> None:
     )
 
 
+
+N_BEFORE_RAISE = 60
+
+
+@flow
+def tasks_then_raise(n: int) -> None:
+    for i in range(n):
+        scale(i, 2)
+    raise RuntimeError("the flow body failed after its tasks")
+
+
+def test_task_runs_are_recorded_when_the_flow_returns_even_if_it_raised(sdk_env: str, reader: Any) -> None:
+    # Events ship in the background while the flow runs; its end flushes them and waits for the server's answer
+    # (which it gives once they are recorded), also when the body raised: the task runs are read at once, no polling.
+    with pytest.raises(RuntimeError, match="failed after its tasks"):
+        tasks_then_raise(N_BEFORE_RAISE)
+    (flow_run,) = reader.http.post(
+        "/flow_runs/filter", json={"flows": {"name": {"any_": ["tasks-then-raise"]}}, "sort": "START_TIME_DESC", "limit": 1}
+    ).json()
+    assert flow_run["state_type"] == "FAILED"
+    runs = reader.task_runs(flow_run["id"])
+    assert len(runs) == N_BEFORE_RAISE and all(run["state_type"] == "COMPLETED" for run in runs)
+    # One sender, in order: each run's history is its transitions as they happened.
+    assert [s["type"] for s in reader.task_run_states(runs[0]["id"])] == ["PENDING", "RUNNING", "COMPLETED"]
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

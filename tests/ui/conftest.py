@@ -56,7 +56,7 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_stack() -> Iterator[StackProcess]:
     ui_assets.ensure_ui()
     # A loaded CI box can take over a minute to start the stack (emulator, provisioning, stream readers).
@@ -67,12 +67,12 @@ def ui_stack() -> Iterator[StackProcess]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_base_url(ui_stack: StackProcess) -> str:
     return ui_stack.api_url.removesuffix("/api")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seeded(ui_stack: StackProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the real prefect client made (ids, names, the log line), and the steps the server refused."""
     home = tmp_path_factory.mktemp("prefect-home")
