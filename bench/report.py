@@ -138,6 +138,11 @@ def lambda_import_table(lay: dict[str, Any]) -> str:
     rows = [[h["module"], _f(h.get("cpu_min_ms")), _f(h.get("cpu_median_ms")), _f(h.get("wall_min_ms")),
              _f(h.get("modules_loaded")), ("ok" if h.get("meets_target") else "OVER") if "cpu_min_ms" in h else "",
              h.get("error", "")[:60]] for h in lay.get("handlers", [])]
+    floor = lay.get("floor") or {}
+    if "cpu_min_ms" in floor:
+        rows.append(["(floor: fastapi, pydantic.v1, pynamodb+botocore, powertools; none of ours)", _f(floor.get("cpu_min_ms")),
+                     _f(floor.get("cpu_median_ms")), _f(floor.get("wall_min_ms")), _f(floor.get("modules_loaded")),
+                     "", ""])
     return _table([f"cold import, Lambda layout (python -S, pip --target; target <= {_f(target)} ms CPU)",
                    "CPU min ms", "CPU median ms", "wall min ms", "modules", "target", "error"], rows)
 
