@@ -39,7 +39,11 @@ def diff_routes(after: Routes, before: Routes) -> Routes:
         d = {k: (v - b.get(k, 0)) for k, v in a.items() if isinstance(v, (int, float))}
         d["ops"] = {op: n - b.get("ops", {}).get(op, 0) for op, n in a.get("ops", {}).items()}
         d["ops"] = {k: v for k, v in d["ops"].items() if v}
-        if any(v for k, v in d.items() if k != "ops") or d["ops"]:
+        for breakdown in ("wru_by", "put_bytes_by", "puts_by", "wru_by_key"):
+            if breakdown in a:
+                delta = {n: v - b.get(breakdown, {}).get(n, 0) for n, v in a[breakdown].items()}
+                d[breakdown] = {n: round(v, 3) for n, v in delta.items() if v}
+        if any(v for k, v in d.items() if not isinstance(v, dict)) or d["ops"]:
             out[route] = d
     return out
 

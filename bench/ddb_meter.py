@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import re
 import threading
 import time
 from collections import defaultdict
@@ -22,6 +23,15 @@ from typing import Any
 
 ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="background")
 TXN_OPS = {"TransactWriteItems", "TransactGetItems"}
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64}")
+_TS = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z?")
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def key_pattern(value: str) -> str:
+    """A partition key with its ids, timestamps and days generalised: `EVENTS#<day>`,
+    `TASK_RUN#<id>`. A pattern without `<id>` is one key shared by every run (a hot-key candidate)."""
+    return _DAY.sub("<day>", _TS.sub("<ts>", _ID.sub("<id>", value)))
 
 
 def attr_size(v: dict[str, Any]) -> int:
@@ -65,6 +75,12 @@ def _key_items(op: str, out: dict[str, Any]) -> int:
     return 0
 
 
+def _s(raw: str) -> str:
+    """The string inside a repr'd AttributeValue ({'S': '...'})."""
+    found = re.search(r"'S': '([^']*)'", raw)
+    return found.group(1) if found else raw
+
+
 def _key_id(key: dict[str, Any] | None) -> str:
     return repr(sorted((key or {}).items()))
 
@@ -81,13 +97,17 @@ class Meter:
         # last known index keys of each item (by key): which GSIs hold it, under which keys. A write that
         # moves an item within an index is a delete plus a put there (two index writes), as DynamoDB bills it.
         self.index_keys: dict[str, dict[str, tuple[Any, Any]]] = {}
+        # WRU of the call being estimated, by item kind (key prefixes) and "+GSIn" for its index writes.
+        self._by = threading.local()
 
     @staticmethod
     def _blank() -> dict[str, Any]:
         return {"requests": 0, "ws_messages": 0, "server_s": 0.0, "ddb_calls": 0, "ops": defaultdict(int),
                 "rru": 0.0, "wru": 0.0, "ddb_s": 0.0, "clients_created": 0,
                 "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0,
-                "key_reads": 0}
+                "key_reads": 0, "wru_by": defaultdict(float),
+                "put_bytes_by": defaultdict(int), "puts_by": defaultdict(int),
+                "wru_by_key": defaultdict(float)}
 
     # -- HTTP side (called by the ASGI middleware) --
     def record_request(self, route: str, seconds: float) -> None:
@@ -103,7 +123,10 @@ class Meter:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {k: {**v, "ops": dict(v["ops"]), "other_aws_calls": dict(v["other_aws_calls"]), "server_s": round(v["server_s"], 6), "ddb_s": round(v["ddb_s"], 6),
+            return {k: {**v, "ops": dict(v["ops"]), "wru_by": {n: round(w, 3) for n, w in v["wru_by"].items()},
+                        "put_bytes_by": dict(v["put_bytes_by"]), "puts_by": dict(v["puts_by"]),
+                        "wru_by_key": {n: round(w, 3) for n, w in v["wru_by_key"].items()},
+                        "other_aws_calls": dict(v["other_aws_calls"]), "server_s": round(v["server_s"], 6), "ddb_s": round(v["ddb_s"], 6),
                         "rru": round(v["rru"], 3), "wru": round(v["wru"], 3)} for k, v in self.routes.items()}
 
     def reset(self) -> None:
@@ -136,6 +159,7 @@ class Meter:
         op = model.name
         params = context.get("bench_params") or {}
         elapsed = time.perf_counter() - context.get("bench_t0", time.perf_counter())
+        self._by.value = defaultdict(float)
         try:
             rru, wru, scanned, returned = self._units(op, params, parsed or {})
         except Exception:  # noqa: BLE001 - the meter must never break the server
@@ -148,6 +172,14 @@ class Meter:
             r["ops"][op] += 1
             r["rru"] += rru
             r["wru"] += wru
+            for name, units in self._by.value.items():
+                if name.startswith("key:"):
+                    r["wru_by_key"][name[4:]] += units
+                elif name.startswith("bytes:"):
+                    r["put_bytes_by"][name[6:]] += units  # stored bytes of the items put, by kind
+                    r["puts_by"][name[6:]] += 1
+                else:
+                    r["wru_by"][f"{op}:{name}"] += units
             # Items read by key (GetItem, BatchGetItem): with Query's ScannedCount, every item read.
             r["key_reads"] += _key_items(op, parsed or {})
             if op in ("Query", "Scan"):
@@ -156,8 +188,23 @@ class Meter:
                 r["query_returned"] += returned
 
     # -- estimation --
+    def _note(self, kind: str, units: float) -> None:
+        by = getattr(self._by, "value", None)
+        if by is not None and units:
+            by[kind] += units
+
+    @staticmethod
+    def _kind(item_key: dict[str, Any] | None) -> str:
+        """What an item is, from its keys: the PK prefix, and the SK prefix when it is not #META."""
+        def prefix(attr: str) -> str:
+            value = (item_key or {}).get(attr) or {}
+            return str(value.get("S", "?")).split("#")[0] if isinstance(value, dict) else "?"
+        sk = prefix("SK")
+        sk = sk if sk.replace("_", "").isalpha() and sk.isupper() else ("*" if sk else "")  # timestamps etc.
+        return prefix("PK") + (f"/{sk}" if sk else "")
+
     def _index_writes(self, table: str, key: str, new_keys: dict[str, tuple[Any, Any]] | None,
-                      touched: set[str], removed: set[str], base: int) -> float:
+                      touched: set[str], removed: set[str], base: int, kind: str = "?") -> float:
         """Write units one item write spends on the table's GSIs, as DynamoDB bills them: a put into or a
         delete from an index is one write, an in-place rewrite one, and a move (the index key changed) a
         delete plus a put. `new_keys`: the item's index keys after a Put or Delete; None for an Update, whose
@@ -188,6 +235,11 @@ class Meter:
             if before is None and now is None:
                 continue
             units += per_write * (2 if moved else 1)
+            self._note(f"{kind}+{hash_attr[:-2]}", per_write * (2 if moved else 1))
+            for value in {v for v in (before, now) if v is not None}:
+                # Write units landing on each index partition key (a move bills both keys).
+                raw = value[0] if value[0] != "updated" else "?"
+                self._note(f"key:{hash_attr[:-2]} {key_pattern(_s(raw))}", per_write)
         self.index_keys[key] = after
         return units
 
@@ -200,15 +252,23 @@ class Meter:
         size = item_size(item)
         key = _key_id({k: v for k, v in item.items() if k in ("PK", "SK")})
         base = math.ceil(max(size, 1) / 1024)
-        return base * (2 if txn else 1) + self._index_writes(table, key, self._item_index_keys(table, item), set(), set(), base)
+        kind = self._kind(item)
+        self._note(kind, base * (2 if txn else 1))
+        self._note(f"key:table {key_pattern(str((item.get('PK') or {}).get('S', '?')))}", base * (2 if txn else 1))
+        self._note(f"bytes:{kind}", size)
+        return base * (2 if txn else 1) + self._index_writes(table, key, self._item_index_keys(table, item), set(), set(),
+                                                             base, kind)
 
     def _update(self, table: str, p: dict[str, Any], txn: bool, op: str) -> float:
         key = _key_id(p.get("Key"))
+        kind = self._kind(p.get("Key"))
         if op == "Delete":
             size = self.sizes.pop(key, 1)
             base = math.ceil(max(size, 1) / 1024)
-            return base * (2 if txn else 1) + self._index_writes(table, key, {}, set(), set(), base)
+            self._note(f"{kind}(delete)", base * (2 if txn else 1))
+            return base * (2 if txn else 1) + self._index_writes(table, key, {}, set(), set(), base, kind)
         if op == "ConditionCheck":
+            self._note(f"{kind}(check)", float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1)))
             return float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1))
         vals = p.get("ExpressionAttributeValues") or {}
         size = max(self.sizes.get(key, 0), item_size(p.get("Key")) + sum(attr_size(v) for v in vals.values()))
@@ -220,7 +280,8 @@ class Meter:
         removed_part = expression.split("REMOVE", 1)[1].split("SET", 1)[0] if "REMOVE" in expression else ""
         removed = {aliases.get(w, w) for w in removed_part.replace(",", " ").split()}
         base = math.ceil(max(size, 1) / 1024)
-        return base * (2 if txn else 1) + self._index_writes(table, key, None, names - removed, removed, base)
+        self._note(f"{kind}(update)", base * (2 if txn else 1))
+        return base * (2 if txn else 1) + self._index_writes(table, key, None, names - removed, removed, base, kind)
 
     def _units(self, op: str, p: dict[str, Any], out: dict[str, Any]) -> tuple[float, float, int, int]:
         table = p.get("TableName", "")

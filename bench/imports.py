@@ -68,6 +68,10 @@ LAMBDA_IMPORT_TARGET_CPU_MS = 300.0
 LAMBDA_LOCK = REPO / "requirements.txt"
 # What sam build (CodeUri: .) puts in /var/task besides the dependencies; the worker's PYTHONPATH adds sdk/.
 LAMBDA_CODE_DIRS = ("functions", "shared", "sdk")
+# What every API handler must import whatever our code does (FastAPI builds pydantic.v1 in on its first route
+# with a parameter; pynamodb brings botocore): timed alone beside the handlers, so the table shows how much
+# of each handler is the floor and how much is ours, and how loaded the box was.
+FLOOR_IMPORTS = "asyncio, fastapi, pydantic.v1, mangum, aws_lambda_powertools.logging, pynamodb.models"
 LAYOUT_SNIPPET = ("import time; c = time.process_time(); w = time.perf_counter(); import {module}; "
                   "c = time.process_time() - c; w = time.perf_counter() - w; import sys; "
                   "print('BENCH_LAMBDA', c, w, len(sys.modules))")
@@ -136,6 +140,7 @@ def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None, ins
     if layout is None:
         return {"error": "layout not built yet (a full bench run installs it once per lock)"}
     return {"layout": str(layout), "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
+            "floor": time_lambda_import(FLOOR_IMPORTS, layout, python, repeats),
             "handlers": [time_lambda_import(m, layout, python, repeats) for m in handler_modules()[:handler_limit]]}
 
 

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import storage_floor
+
 RESULTS_DIR = Path(__file__).with_name("results")
 
 
@@ -136,6 +138,11 @@ def lambda_import_table(lay: dict[str, Any]) -> str:
     rows = [[h["module"], _f(h.get("cpu_min_ms")), _f(h.get("cpu_median_ms")), _f(h.get("wall_min_ms")),
              _f(h.get("modules_loaded")), ("ok" if h.get("meets_target") else "OVER") if "cpu_min_ms" in h else "",
              h.get("error", "")[:60]] for h in lay.get("handlers", [])]
+    floor = lay.get("floor") or {}
+    if "cpu_min_ms" in floor:
+        rows.append(["(floor: fastapi, pydantic.v1, pynamodb+botocore, powertools; none of ours)", _f(floor.get("cpu_min_ms")),
+                     _f(floor.get("cpu_median_ms")), _f(floor.get("wall_min_ms")), _f(floor.get("modules_loaded")),
+                     "", ""])
     return _table([f"cold import, Lambda layout (python -S, pip --target; target <= {_f(target)} ms CPU)",
                    "CPU min ms", "CPU median ms", "wall min ms", "modules", "target", "error"], rows)
 
@@ -235,7 +242,9 @@ def render(res: dict[str, Any]) -> str:
                   f"ref {_stored(res, 'reference')}, sf {_stored(res, 'serverflow')}); "
                   f"err = errors/requests sent, * = stopped by the {cfg.get('max_seconds_per_op')} s bound",
               api_table(res), "", client_table(res), "", floor_table(res), "", ui_table(res), "", push_latency_line(res), "", import_table(res), "", sdk_line(res), "",
-              "Cost model (AWS list prices, on-demand):", cost_table(res)]
+              "Cost model (AWS list prices, on-demand):", cost_table(res),
+              "", "Storage floor (AWS path, real prefect client; bench/storage_floor.py):",
+              storage_floor.render((res.get("cost") or {}).get("storage_floor") or {})]
     return "\n".join(parts)
 
 

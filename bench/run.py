@@ -31,7 +31,7 @@ from bench.floor import CountersProbe, client_floor, replay_ws, snapshot, summar
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, reference_env, start_reference, start_serverflow
-from bench import worker_latency
+from bench import storage_floor, worker_latency
 from bench.report import RESULTS_DIR, api_ratios, render, write_json
 from bench.scenarios import ApiConfig, BulkSeed, run_api_bench
 from bench.seed import ref_seed
@@ -240,6 +240,7 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
     if aws:
         # The bill AWS sends: every websocket frame its own invocation (with its own DynamoDB work).
         out["aws_path"] = costmod.run_costs(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks, prices)
+        out["storage_floor"] = storage_floor.breakdown(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks)
     sdk = sf.get("sdk_flow_counters") or {}
     if sdk:
         out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)

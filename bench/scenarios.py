@@ -172,6 +172,33 @@ async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, 
     return ids, time.perf_counter() - t0
 
 
+# Task runs seeded for the UI's task-run counts: how each of a batch ends (None: left RUNNING).
+TASK_RUN_ENDS = ("COMPLETED", "COMPLETED", "COMPLETED", "FAILED", None)
+
+
+async def seed_task_runs(client: httpx.AsyncClient, flow_run_ids: list[str], per_batch: int,
+                         concurrency: int) -> str:
+    """Unmeasured: task runs for the UI's task-run counts, spread over `flow_run_ids`. One batch ends before
+    the window the UI queries ask for (so a query that reads outside its window shows it), then one inside
+    it: completed, failed and still running. Returns the window's start (ISO)."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def make(batch: str, i: int, end: str | None) -> None:
+        async with gate:
+            body = {"flow_run_id": flow_run_ids[i % len(flow_run_ids)], "task_key": f"bench-{batch}",
+                    "dynamic_key": str(i), "name": f"bench-{batch}-{i}"}
+            task_run = (await _retrying(client, ("POST", "task_runs/", body))).json()
+            for state in ("RUNNING", end):
+                if state is not None:
+                    await _retrying(client, ("POST", f"task_runs/{task_run['id']}/set_state",
+                                             {"state": {"type": state}, "force": True}))
+
+    await asyncio.gather(*(make("before", i, "COMPLETED") for i in range(per_batch)))
+    window_start = iso(datetime.now(timezone.utc))
+    await asyncio.gather(*(make("window", i, TASK_RUN_ENDS[i % len(TASK_RUN_ENDS)]) for i in range(per_batch)))
+    return window_start
+
+
 async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurrency: int,
                         log: Any = print, probe: Probe | None = None, bulk: BulkSeed | None = None) -> dict[str, Any]:
     """All measured REST operations against one server. Returns {"ops": {...}, "setup": {...}}.
@@ -225,7 +252,12 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
         first = await client.post("flow_runs/filter", json=body)
         setup[f"{op}_returned"] = len(first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
         ops[op] = await load(op, [("POST", "flow_runs/filter", body)] * cfg.filter_n)
-    for op, req in ui_requests(flow_ids, run_ids, cfg.filter_limit).items():
+    ui_runs = run_ids[: cfg.filter_limit]
+    per_batch, t0 = max(5, min(cfg.filter_limit, cfg.n // 2)), time.perf_counter()
+    window_start = await seed_task_runs(client, ui_runs, per_batch, seed_concurrency)
+    setup["seed_task_runs"] = {"count": 2 * per_batch, "seconds": round(time.perf_counter() - t0, 2)}
+    log(f"    seeded {2 * per_batch} task runs in {setup['seed_task_runs']['seconds']:.1f}s")
+    for op, req in ui_requests(flow_ids, ui_runs, cfg.filter_limit, window_start).items():
         method, path, body = req
         first = await client.request(method, path, json=body)
         setup[f"{op}_returned"] = ui_rows(op, first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"

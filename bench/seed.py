@@ -30,27 +30,29 @@ _COLLECT: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("ben
 _PATCHED = False
 
 
+def _collecting(write: Any) -> Any:
+    """`write` (a batch writer), but inside sf_seed the batch's puts are collected instead."""
+
+    def wrapper(batch: Any, **options: Any) -> None:
+        sink = _COLLECT.get()
+        if sink is None or batch.deletes or batch.checks:  # outside sf_seed, or not a plain create
+            write(batch, **options)
+            return
+        sink.extend(item for item, _ in batch.puts)
+
+    return wrapper
+
+
 def _patch_transact() -> None:
-    """Wrap store.transact once: inside sf_seed (contextvar set) collect the batch, else pass through."""
+    """Wrap store.transact and store.put_then_batch once: inside sf_seed (contextvar set) collect the
+    batch, else pass through."""
     global _PATCHED
     if _PATCHED:
         return
     from shared.storage import store
-    from shared.storage.errors import ConcurrentUpdate
 
-    orig = store.transact
-
-    def transact(batch: Any, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
-        sink = _COLLECT.get()
-        if sink is None:
-            orig(batch, on_conflict=on_conflict)
-            return
-        if batch.deletes or batch.checks:  # not a plain create: do it for real
-            orig(batch, on_conflict=on_conflict)
-            return
-        sink.extend(item for item, _ in batch.puts)
-
-    store.transact = transact
+    store.transact = _collecting(store.transact)
+    store.put_then_batch = _collecting(store.put_then_batch)
     _PATCHED = True
 
 

@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from aws_lambda_powertools.utilities import parameters
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -72,6 +70,10 @@ def _api_key(env: os._Environ[str] | dict[str, str]) -> str | None:
         return env["SERVERFLOW_API_KEY"]
     arn = env.get("SERVERFLOW_API_KEY_SECRET_ARN")
     if arn:
+        # Imported only when a secret is configured: Powertools' parameters package imports boto3 and
+        # s3transfer (~20-30 ms of every cold start, issue #13), and a stack without auth never reads one.
+        from aws_lambda_powertools.utilities import parameters
+
         key = str(parameters.get_secret(arn, max_age=3600) or "").strip()
         if key:
             return key

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import Body, Depends, Header, HTTPException
 
 from shared.schemas.common import CreatedBy
-from shared.schemas.filters.bodies import DEFAULT_LIMIT, LimitError, page_count, resolve_limit
+from shared.schemas.filters.limits import DEFAULT_LIMIT, LimitError, page_count, resolve_limit
 
 __all__ = ["DEFAULT_LIMIT", "LimitBody", "created_by_header", "page_count"]
 

@@ -9,7 +9,8 @@ from fastapi import Body, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
 from shared.api.routing import ServerflowRouter
-from shared.schemas.filters import DeploymentFilter, FlowFilter, FlowRunFilter, TaskRunFilter, WorkPoolFilter
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
 from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResponse
 from shared.schemas.sorting import FlowSort

@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 
 from fastapi import Body, Response
-from jinja2 import TemplateSyntaxError
-
-from shared.schemas.templates import TemplateSecurityError, validate_user_template
 
 DESCRIPTION = (
     "Check a Jinja template (the JSON body is the template string): 204 when it can be saved, else 422 "
@@ -18,6 +15,12 @@ DESCRIPTION = (
 
 
 def validate_template(template: str = Body(default="")) -> Response:
+    # jinja2 is imported on the first validation: the automations Lambda serves this route only as a
+    # deprecated alias, and jinja2 was ~20 ms of its cold start (issue #13).
+    from jinja2 import TemplateSyntaxError
+
+    from shared.schemas.templates import TemplateSecurityError, validate_user_template
+
     try:
         validate_user_template(template)
     except (TemplateSyntaxError, TemplateSecurityError) as exc:

@@ -78,14 +78,13 @@ def select_runs(
 def active_counts(queue_ids: Iterable[UUID], states: Iterable[StateType]) -> Counter[UUID]:
     """Runs in `states` per work queue (reads the runs of those state types once)."""
     from shared.storage import flow_runs as flow_run_store
-    from shared.storage import store
 
     wanted = set(queue_ids)
     counts: Counter[UUID] = Counter()
     if not wanted:
         return counts
     for state in states:
-        for item in store.query(flow_run_store.state_partition(state), index="GSI5"):
+        for item in flow_run_store.items_in_state(state):
             run = flow_run_store.from_item(item)
             # GSIs lag: trust the body's state, not the index entry.
             if run.state_type == state and run.work_queue_id in wanted:
@@ -159,13 +158,12 @@ def slot_holders(
     A run counts for a queue by its work_queue_id, or (with `match_names`, as the reference's
     queue-level view) without one by its queue name. Reads the by-state-type partitions once."""
     from shared.storage import flow_runs as flow_run_store
-    from shared.storage import store
 
     by_id = {q.id: q for q in queues}
     by_name = {q.name: q.id for q in queues}
     holders: dict[UUID, list[FlowRun]] = {q.id: [] for q in queues}
     for state in states:
-        for item in store.query(flow_run_store.state_partition(state), index="GSI5"):
+        for item in flow_run_store.items_in_state(state):
             run = flow_run_store.from_item(item)
             if run.state_type != state:
                 continue  # GSIs lag: trust the body's state

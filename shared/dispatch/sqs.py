@@ -20,7 +20,6 @@ import os
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
@@ -45,6 +44,10 @@ LONG_POLL_SECONDS = 20
 
 @lru_cache(maxsize=4)
 def _client_for(endpoint_url: str | None, region: str) -> Any:
+    # boto3 (with s3transfer) is imported with the first client: the work_pools and work_queues Lambdas
+    # import this module for every route but send on few of them (~20 ms of a cold start, issue #13).
+    import boto3
+
     return boto3.client("sqs", endpoint_url=endpoint_url, region_name=region)
 
 

@@ -11,7 +11,6 @@ import json
 import os
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from shared.config import get_settings
@@ -22,6 +21,9 @@ MANAGEMENT_URL_ENV = "SERVERFLOW_EVENTS_SOCKET_MANAGEMENT_URL"
 
 
 def apigw_poster(endpoint_url: str, client: Any = None) -> Poster:
+    # boto3 imported when a poster is made, as in apigw_socket.management_client: not at cold start.
+    import boto3
+
     api = client or boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=get_settings().region)
 
     def post(connection_id: str, message: dict[str, Any]) -> None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Any
-
-import referencing
-import referencing.exceptions
-from jsonschema import ValidationError
-from jsonschema.validators import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from shared.schemas._jsonschema_tools import SchemaValidationError, check_schema, preprocess_schema
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 PREFECT_KIND = "__prefect_kind"
 
@@ -69,6 +67,12 @@ def _place(tree: list[Any], path: deque[Any], message: str) -> None:
 
 def validate_values(values: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """`{"errors": [...], "valid": bool}` for `values` against `schema` (raises SchemaValidationError for a bad schema)."""
+    # jsonschema and referencing are imported on first use, as in _jsonschema_tools: the ui Lambda imports
+    # this module for one of its routes, and they were ~45 ms of its cold start (issue #13).
+    import referencing
+    import referencing.exceptions
+    from jsonschema.validators import Draft202012Validator
+
     schema = preprocess_schema(schema)
     check_schema(schema)
     found: list[tuple[deque[Any], str]] = []

@@ -3,17 +3,18 @@
 Access patterns (keys):
 - dedupe / read by id ....... PK=EVENT#<id>, SK=#META; written with attribute_not_exists(PK),
                               so a replayed event (client reconnect resend) is stored once
-- by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>, GSI2SK=<occurred>#<id>
-                              (one partition per UTC day; a range query touches one Query per day)
-- by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>, GSI3SK=<event name>#<occurred>#<id>
-                              (begins_with(prefix) per day; an exact name uses "<name>#")
+- by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>#<shard>, GSI2SK=<occurred>#<id>
+                              (TIME_SHARDS partitions per UTC day; a range query reads each)
+- by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>#<shard>, GSI3SK=<event name>#<occurred>#<id>
+                              (begins_with(prefix) per day; an exact name uses "<name>#");
+                              sparse: `prefect.task-run.*` events are not in it (names or
+                              prefixes that can match them read the time index)
 - by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
 - retention ................. expires_at = received + SERVERFLOW_EVENTS_RETENTION_DAYS (default 7);
                               reads also drop expired items (TTL deletes lazily, up to ~48 h late)
 No Scan: `query_events` picks the narrowest of these from the filter, bounded by the occurred
 window (clamped to the retention period), and evaluates the whole EventFilter in Python.
-Known limit: one day partition takes every event of that day; at very high event rates
-the day key would need a shard suffix (EVENTS#<day>#<n>).
+<shard> = crc32(event id) % TIME_SHARDS / NAME_SHARDS: the day keys are write-sharded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import datetime
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from uuid import UUID
@@ -38,7 +40,7 @@ from shared.schemas.events import (
 from shared.schemas.types import now_utc
 from shared.storage import store
 from shared.storage.errors import ObjectAlreadyExists
-from shared.storage.keys import decode, key, sortable_time
+from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "event"
@@ -66,23 +68,69 @@ def _day(value: datetime.datetime) -> str:
     return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
+# Names left out of the by-name index: the client's task-run state events are most of all
+# events (three per task run), so indexing them by name would bill a write and load the day's
+# name partition for names that a query can as well find on the time index.
+UNINDEXED_NAME_PREFIX = "prefect.task-run."
+
+
+# Write shards of the day partitions (keys.sharded by event id): at 10,000 task runs/s and 1,000
+# flow runs/s the time index takes ~34,000 events/s and the name index ~4,000 (flow-run and
+# other events); DynamoDB serves 1,000 WCU/s per key. Readers query every shard of each day.
+TIME_SHARDS = 40
+NAME_SHARDS = 8
+
+
+def _name_indexed(name: str) -> bool:
+    return not name.startswith(UNINDEXED_NAME_PREFIX)
+
+
+# Days that hold events: PK=EVENT_DAY#<yyyy-mm-dd>, written before an event of that day is
+# stored (by each process at most once an hour, its TTL pushed on), so a read queries the
+# TIME_SHARDS x NAME_SHARDS partitions of the days that have events only (the default
+# window spans the whole retention period, ~10 days).
+DAY_MARKER_REFRESH = datetime.timedelta(hours=1)
+_marked_days: dict[str, datetime.datetime] = {}
+_marked_lock = threading.Lock()
+
+
+def _mark_day(day: str) -> None:
+    now = now_utc()
+    with _marked_lock:
+        last = _marked_days.get(day)
+        if last is not None and now - last < DAY_MARKER_REFRESH:
+            return
+    expires = now + retention() + FUTURE_SKEW + DAY_MARKER_REFRESH
+    store.put(TableItem(key("EVENT_DAY", day), store.META, entity="event_day", expires_at=int(expires.timestamp())))
+    with _marked_lock:
+        _marked_days[day] = now
+
+
+def _days_with_events(days: list[str]) -> list[str]:
+    marked = {item.PK.split("#", 1)[1] for item in store.batch_get((key("EVENT_DAY", d), store.META) for d in days)}
+    return [d for d in days if d in marked]
+
+
 def to_item(event: ReceivedEvent) -> TableItem:
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
+    _mark_day(day)  # before the item can be stored (callers write it, here or in their transaction)
     expires = event.received + retention()
-    return TableItem(
+    item = TableItem(
         key("EVENT", event.id),
         store.META,
         entity=ENTITY,
         body=event.model_dump_json(),
         expires_at=int(expires.timestamp()),
-        GSI2PK=key("EVENTS", day),
+        GSI2PK=sharded(key("EVENTS", day), event.id, TIME_SHARDS),
         GSI2SK=f"{occurred}#{event.id}",
-        GSI3PK=key("EVENT_NAMES", day),
-        GSI3SK=f"{event.event}#{occurred}#{event.id}",
         GSI4PK=key("EVENT_RESOURCE", event.resource.id),
         GSI4SK=f"{occurred}#{event.id}",
     )
+    if _name_indexed(event.event):
+        item.GSI3PK = sharded(key("EVENT_NAMES", day), event.id, NAME_SHARDS)
+        item.GSI3SK = f"{event.event}#{occurred}#{event.id}"
+    return item
 
 
 # --- writes --------------------------------------------------------------------------
@@ -143,12 +191,14 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
             yield from store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi)
         return
     prefixes = _name_prefixes(event_filter)
-    for day in _days(since, until):
+    for day in _days_with_events(_days(since, until)):
         if prefixes is None:
-            yield from store.query(key("EVENTS", day), index="GSI2", sk_gte=lo, sk_lte=hi)
+            for pk in all_shards(key("EVENTS", day), TIME_SHARDS):
+                yield from store.query(pk, index="GSI2", sk_gte=lo, sk_lte=hi)
         else:
-            for prefix in prefixes:
-                yield from store.query(key("EVENT_NAMES", day), index="GSI3", sk_prefix=prefix)
+            for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS):
+                for prefix in prefixes:
+                    yield from store.query(pk, index="GSI3", sk_prefix=prefix)
 
 
 def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
@@ -157,11 +207,15 @@ def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
     if names is None:
         return None
     if names.name:
+        if not all(_name_indexed(n) for n in names.name):
+            return None  # task-run events are on the time index only
         return [f"{n}#" for n in dict.fromkeys(names.name)]
     if names.prefix:
         if "" in names.prefix:
             # Every name starts with "": read the time index (DynamoDB refuses begins_with on "", a 500 before).
             return None
+        if any(p.startswith(UNINDEXED_NAME_PREFIX) or UNINDEXED_NAME_PREFIX.startswith(p) for p in names.prefix):
+            return None  # a prefix that can match task-run events: the time index holds them
         # Overlapping prefixes would read items twice; keep the shortest of each family.
         kept: list[str] = []
         for prefix in sorted(set(names.prefix), key=len):

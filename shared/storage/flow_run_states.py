@@ -7,8 +7,10 @@ Access patterns:
 - read a state by id .............. GSI1PK=FLOW_RUN_STATE#<state_id>, GSI1SK=#
                                     (GET /flow_run_states/{id}; ids are not derivable from the run)
 
-A state item is only ever written in the same transaction as the run item that points
-at it (see flow_runs.set_state), so history and the run's current state never disagree.
+A state item is written right after the conditional write of the run item that points at
+it (see flow_runs._write_state_change; in the same transaction when other items commit with
+it), and `history` adds the run's current state if that second write never happened, so
+history and the run's current state never disagree.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shared.schemas.states import State
 from shared.storage import store
 from shared.storage.errors import ItemTooLarge
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import state_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "flow_run_state"
@@ -60,6 +63,7 @@ def to_item(run_id: UUID, state: State) -> TableItem:
         body=checked_body(StoredState(flow_run_id=run_id, state=state).model_dump_json(), "flow run state"),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
+        expires_at=state_expiry(state),
         GSI1PK=_by_id_key(state.id),
         GSI1SK="#",
     )
@@ -71,9 +75,25 @@ def read(state_id: UUID) -> State | None:
     return None
 
 
+class _CurrentState(BaseModel):
+    """The part of a run item's body that history needs."""
+
+    state: State | None = None
+
+
 def history(run_id: UUID) -> list[State]:
-    """Every state of the run, ordered by timestamp (as the reference returns them)."""
-    return [decode(item, StoredState).state for item in store.query(run_key(run_id), sk_prefix=STATE_PREFIX)]
+    """Every state of the run, ordered by timestamp (as the reference returns them).
+
+    The run item is read too: its current state is written first and its history item right
+    after (flow_runs._write_state_change), so a writer that died in between leaves the current
+    state only on the run, and it is added here."""
+    states = [decode(item, StoredState).state for item in store.query(run_key(run_id), sk_prefix=STATE_PREFIX)]
+    run_item = store.get(run_key(run_id))
+    current = decode(run_item, _CurrentState).state if run_item is not None else None
+    if current is not None and all(state.id != current.id for state in states):
+        states.append(current)
+        states.sort(key=lambda state: state.timestamp)
+    return states
 
 
 def history_items(run_id: UUID) -> list[TableItem]:

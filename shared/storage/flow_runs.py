@@ -10,17 +10,21 @@ exactly one is written. The run's state history lives in the same partition
 Access patterns (ids are UUIDv7, so an id sort key is creation order):
 - read by id ................. PK=FLOW_RUN#<id>, SK=#META (consistent GetItem / BatchGetItem)
 - state history / by state id  see flow_run_states.py
-- list all, newest first ..... GSI1PK=FLOW_RUNS, GSI1SK=<id>
+- list all, newest first ..... GSI1PK=FLOW_RUNS#<shard>, GSI1SK=<id> (<shard> = crc32(id) % SHARDS:
+                               write-sharded, read as one merged stream, store.query_shards)
 - by flow .................... GSI2PK=FLOW_RUNS#FLOW#<flow_id>, GSI2SK=<id>
 - subflows by parent task .... GSI3PK=FLOW_RUNS#PARENT_TASK#<task_run_id>, GSI3SK=<id> (sparse)
 - by deployment .............. GSI4PK=FLOW_RUNS#DEPLOYMENT#<deployment_id>, GSI4SK=<id> (sparse)
-- by state type .............. GSI5PK=FLOW_RUNS#STATE#<state type>, GSI5SK=<id>
+- by state type .............. GSI5PK=FLOW_RUNS#STATE#<state type>#<shard>, GSI5SK=<id>
 - scheduled and due .......... GSI6PK=SCHEDULED_FLOW_RUNS#QUEUE#<work_queue_id>
                                (no queue: ...#DEPLOYMENT#<deployment_id>, else ...#UNQUEUED),
                                GSI6SK=<sortable next_scheduled_start_time>#<id>.
                                Sparse: set only while the run is SCHEDULED, so the scheduler /
                                dispatcher read exactly the waiting runs with a range query
                                `GSI6SK <= <before>` (see `read_scheduled`).
+- next scheduled run of a flow  GSI8PK=SCHEDULED_FLOW_RUNS#FLOW#<flow_id>,
+                               GSI8SK=<sortable next_scheduled_start_time>#<id>; sparse like GSI6
+                               (SCHEDULED with a scheduled time): `read_next_scheduled` = Limit 1.
 - idempotency ................ PK=FLOW_RUN_IDEMPOTENCY#<flow_id>#<key>, SK=#META (guard holding
                                the run id), written with the run in one transaction.
 
@@ -34,6 +38,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Iterator
 from typing import Any, Callable
 from uuid import UUID
 
@@ -52,13 +57,17 @@ from shared.storage import events as event_store
 from shared.storage import concurrency_slots, flow_run_states, observed_states, store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
-from shared.storage.keys import decode, key, sortable_time
+from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 logger = logging.getLogger("serverflow.storage.flow_runs")
 
 ENTITY = "flow_run"
 ALL_RUNS = "FLOW_RUNS"
+# The all-runs (GSI1, GSI7) and by-state (GSI5) partitions are write-sharded (keys.sharded):
+# ~3 index writes per flow run each, 3,000 WCU/s at 1,000 flow runs/s, over 4 keys.
+SHARDS = 4
 # Re-read, re-orchestrate and retry this often when a conditional write loses a race;
 # after that the client gets 503 + Retry-After (the prefect client retries it).
 MAX_WRITE_ATTEMPTS = 6
@@ -96,12 +105,31 @@ def state_partition(state_type: StateType | str) -> str:
     return key("FLOW_RUNS#STATE", StateType(state_type).value)
 
 
+def all_runs_partitions() -> list[str]:
+    """The shards of the all-runs partition (GSI1 by id, GSI7 by expected start)."""
+    return all_shards(ALL_RUNS, SHARDS)
+
+
+def state_partitions(state_type: StateType | str) -> list[str]:
+    """The shards of one state type's partition (GSI5)."""
+    return all_shards(state_partition(state_type), SHARDS)
+
+
+def items_in_state(state_type: StateType | str, sk_gte: str | None = None) -> Iterator[TableItem]:
+    """Run items indexed under `state_type` (GSI5, every shard), in id order."""
+    return store.query_shards(state_partitions(state_type), index="GSI5", sk_gte=sk_gte)
+
+
 def scheduled_partition(work_queue_id: UUID | None, deployment_id: UUID | None) -> str:
     if work_queue_id is not None:
         return key("SCHEDULED_FLOW_RUNS#QUEUE", work_queue_id)
     if deployment_id is not None:
         return key("SCHEDULED_FLOW_RUNS#DEPLOYMENT", deployment_id)
     return "SCHEDULED_FLOW_RUNS#UNQUEUED"
+
+
+def scheduled_flow_partition(flow_id: UUID | str) -> str:
+    return key("SCHEDULED_FLOW_RUNS#FLOW", flow_id)
 
 
 def _idempotency_key(flow_id: UUID, idempotency_key: str) -> str:
@@ -124,12 +152,13 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
         state_id=str(run.state_id) if run.state_id else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         version=version,
-        GSI1PK=ALL_RUNS,
+        expires_at=run_expiry(run.state),
+        GSI1PK=sharded(ALL_RUNS, rid, SHARDS),
         GSI1SK=rid,
         GSI2PK=flow_partition(run.flow_id),
         GSI2SK=rid,
         # All runs by expected start time: the UI's default flow-run listing order.
-        GSI7PK=ALL_RUNS,
+        GSI7PK=sharded(ALL_RUNS, rid, SHARDS),
         GSI7SK=f"{sortable_time(run.expected_start_time)}#{rid}",
     )
     if run.parent_task_run_id is not None:
@@ -137,10 +166,14 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
     if run.deployment_id is not None:
         item.GSI4PK, item.GSI4SK = deployment_partition(run.deployment_id), rid
     if run.state_type is not None:
-        item.GSI5PK, item.GSI5SK = state_partition(run.state_type), rid
+        item.GSI5PK, item.GSI5SK = sharded(state_partition(run.state_type), rid, SHARDS), rid
     if run.state_type == StateType.SCHEDULED:
         item.GSI6PK = scheduled_partition(run.work_queue_id, run.deployment_id)
         item.GSI6SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
+        if run.next_scheduled_start_time is not None:
+            # Per flow, soonest first: the UI's next run of a flow is one Query with Limit=1.
+            item.GSI8PK = scheduled_flow_partition(run.flow_id)
+            item.GSI8SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
     return item
 
 
@@ -222,6 +255,15 @@ def read_scheduled(
     return [run for run in store.readable(runs, from_item) if run.state_type == StateType.SCHEDULED]
 
 
+def read_next_scheduled(flow_id: UUID) -> FlowRun | None:
+    """The flow's SCHEDULED run with the soonest next scheduled start time, via the sparse GSI8.
+
+    Pages of one item: normally one item is read. GSIs are eventually consistent, so a run that
+    has just left SCHEDULED may still be listed; it is skipped for the next one."""
+    items = store.query(scheduled_flow_partition(flow_id), index="GSI8", page_size=1)
+    return next((run for run in store.readable(items, from_item) if run.state_type == StateType.SCHEDULED), None)
+
+
 def filter_runs(
     flow_runs: FlowRunFilter | None = None,
     task_runs: TaskRunFilter | None = None,
@@ -289,7 +331,10 @@ def create(
         )
         batch.put_new(guard)
     try:
-        store.transact(batch, on_conflict=ObjectAlreadyExists)
+        if len(batch) == 3:
+            _write_state_change(batch, on_conflict=ObjectAlreadyExists)
+        else:
+            store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
         # A concurrent create with the same key won: return its run, as ON CONFLICT DO NOTHING would.
         if create.idempotency_key:
@@ -426,9 +471,21 @@ def _write_outcome(
         # Deployment concurrency slots are taken / given back with the state, atomically.
         holder = ConcurrencyLeaseHolder(type="flow_run", id=run.id)
         concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
-    store.transact(batch)
+    if len(batch) == 3:
+        _write_state_change(batch)
+    else:
+        store.transact(batch)
     observed_states.note([outcome.state])
     return new_run
+
+
+def _write_state_change(batch: store.WriteBatch, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
+    """Run + its new state + the state's event, with nothing else to commit alongside: the run's
+    conditional put alone decides the race (a transaction would bill every item twice), then the
+    history item and the event, keyed by the new state's id, follow in one BatchWriteItem. A
+    process dying between the two leaves the run authoritative: `flow_run_states.history` adds
+    the run's current state when its item is missing."""
+    store.put_then_batch(batch, on_conflict=on_conflict)
 
 
 def _orchestrate_and_write(
@@ -569,6 +626,6 @@ def read_in_state(state_type: StateType, created_after: datetime.datetime | None
     if created_after is not None:
         hex_ms = f"{int(created_after.timestamp() * 1000):012x}"
         floor = f"{hex_ms[:8]}-{hex_ms[8:12]}"
-    items = store.query(state_partition(state_type), index="GSI5", sk_gte=floor)
+    items = items_in_state(state_type, sk_gte=floor)
     # GSIs lag: re-check the state on the decoded body.
     return [run for run in store.readable(items, from_item) if run.state_type == state_type]

@@ -31,7 +31,7 @@ from shared.storage import store
 # Above this many flows, one query per flow costs more than reading all runs once.
 MAX_FLOW_PARTITIONS = 25
 
-Partition = tuple[str, str]  # (partition key, index name)
+Partition = tuple[tuple[str, ...], str]  # (the shards of one partition, index name), read as one ordered stream
 
 
 def _uuids(values: Iterable[Any]) -> list[UUID]:
@@ -108,14 +108,17 @@ def filter_context() -> FilterContext:
 
 def _partitions(hints: dict[str, list[Any]], flow_ids: set[UUID] | None) -> list[Partition]:
     if "parent_task_run_id" in hints:
-        return [(runs.parent_task_partition(v), "GSI3") for v in _uuids(hints["parent_task_run_id"])]
+        return [((runs.parent_task_partition(v),), "GSI3") for v in _uuids(hints["parent_task_run_id"])]
     if "deployment_id" in hints:
-        return [(runs.deployment_partition(v), "GSI4") for v in _uuids(hints["deployment_id"])]
+        return [((runs.deployment_partition(v),), "GSI4") for v in _uuids(hints["deployment_id"])]
     if flow_ids is not None and len(flow_ids) <= MAX_FLOW_PARTITIONS:
-        return [(runs.flow_partition(v), "GSI2") for v in sorted(flow_ids)]
+        return [((runs.flow_partition(v),), "GSI2") for v in sorted(flow_ids)]
     if "state_type" in hints:
-        return [(runs.state_partition(v), "GSI5") for v in dict.fromkeys(hints["state_type"])]
-    return [(runs.ALL_RUNS, "GSI1")]
+        return [(tuple(runs.state_partitions(v)), "GSI5") for v in dict.fromkeys(hints["state_type"])]
+    return [ALL_RUNS]
+
+
+ALL_RUNS: Partition = (tuple(runs.all_runs_partitions()), "GSI1")
 
 
 # Smallest Query page of a reader that stops early: a page of offset+limit items when every item matches,
@@ -124,8 +127,8 @@ MIN_PAGE_SIZE = 100
 
 
 def _stream(partition: Partition, page_size: int | None = None) -> Iterator[FlowRun]:
-    pk, index = partition
-    return store.readable(store.query(pk, index=index, descending=True, page_size=page_size), runs.from_item)
+    pks, index = partition
+    return store.readable(store.query_shards(list(pks), index=index, descending=True, page_size=page_size), runs.from_item)
 
 
 def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None,
@@ -187,7 +190,7 @@ def filter_runs(
                 if len(page) >= offset + limit:
                     break
         return page[offset:]
-    if sort in EXPECTED_START_SORTS and limit is not None and run_ids is None and _partitions(hints, flow_ids) == [(runs.ALL_RUNS, "GSI1")]:
+    if sort in EXPECTED_START_SORTS and limit is not None and run_ids is None and _partitions(hints, flow_ids) == [ALL_RUNS]:
         return _by_expected_start(keep, sort, offset, limit)
     matched = [run for run in _candidates(hints, run_ids, flow_ids) if keep(run)]
     return paginate(apply_sort(matched, sort), offset, limit)
@@ -203,7 +206,8 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
         return []
     descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
     page: list[FlowRun] = []
-    items = store.query(runs.ALL_RUNS, index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE))
+    items = store.query_shards(runs.all_runs_partitions(), index="GSI7", descending=descending,
+                               page_size=max(offset + limit, MIN_PAGE_SIZE))
     for run in store.readable(items, runs.from_item):
         if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
             break

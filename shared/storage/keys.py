@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import zlib
 from typing import TypeVar
 from uuid import UUID
 
@@ -37,3 +38,23 @@ def decode(item: TableItem, model: type[M]) -> M:
 
 def epoch_seconds(value: datetime.datetime) -> int:
     return int(value.timestamp())
+
+
+# --- write sharding ------------------------------------------------------------------
+# DynamoDB serves at most 1,000 WCU/s per partition key. A key every run writes to (all flow
+# runs, all events of a day) takes a hash suffix of the item's id, and its readers query every
+# shard (scatter-gather). A shard count is part of the stored keys: changing it hides items
+# written under the old count from the readers.
+
+
+def shard_of(item_id: UUID | str, shards: int) -> int:
+    """Stable across processes (unlike hash()), so an item always lands in the same shard."""
+    return zlib.crc32(str(item_id).encode()) % shards
+
+
+def sharded(partition: str, item_id: UUID | str, shards: int) -> str:
+    return f"{partition}#{shard_of(item_id, shards)}"
+
+
+def all_shards(partition: str, shards: int) -> list[str]:
+    return [f"{partition}#{n}" for n in range(shards)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from shared.schemas.filters.base import FilterContext
-from shared.schemas.filters import DeploymentFilter, FlowFilter, FlowRunFilter, TaskRunFilter, WorkPoolFilter
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.flows import Flow
 from shared.schemas.sorting import FlowSort, apply_sort
 from shared.storage import flows as flow_store

@@ -6,7 +6,9 @@ counts items read versus returned so benchmarks can report index efficiency.
 
 from __future__ import annotations
 
+import heapq
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -234,6 +236,22 @@ def transact(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpda
         raise
 
 
+def put_then_batch(batch: WriteBatch, *, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
+    """The batch's first put alone under its condition, then its other puts (new items keyed by
+    ids, nothing to decide) in BatchWriteItem calls: half the units of a transaction, for writes
+    where only one item's condition decides a race. Not atomic: a caller makes its reads
+    tolerate the second part missing (see flow_run_states.history)."""
+    (first, condition), *rest = batch.puts
+    if batch.deletes or batch.checks or batch.updates:
+        raise ValueError("put_then_batch takes puts only")
+    try:
+        put(first, condition)
+    except ConcurrentUpdate as exc:
+        raise on_conflict(str(exc)) from exc
+    if rest:
+        batch_put(item for item, _ in rest)
+
+
 def query(
     pk: str,
     *,
@@ -275,3 +293,22 @@ def query(
         stats.items_read += 1
         yield item
     stats.by_query.append((f"{index or 'TABLE'}:{pk.split('#')[0]}", count))
+
+
+def query_shards(
+    pks: list[str],
+    *,
+    index: str,
+    descending: bool = False,
+    sk_gte: str | None = None,
+    page_size: int | None = None,
+) -> Iterator[TableItem]:
+    """One stream in index sort-key order over the shards of a write-sharded partition: each
+    shard's Query, merged. A reader that stops early reads about `page_size` items in all (each
+    shard fetches its share, a quarter more for uneven shards, and further pages lazily)."""
+    if len(pks) == 1:
+        return query(pks[0], index=index, descending=descending, sk_gte=sk_gte, page_size=page_size)
+    share = None if page_size is None else math.ceil(page_size / len(pks) * 1.25)
+    streams = [query(pk, index=index, descending=descending, sk_gte=sk_gte, page_size=share) for pk in pks]
+    sk_attr = f"{index}SK"
+    return heapq.merge(*streams, key=lambda item: getattr(item, sk_attr) or "", reverse=descending)

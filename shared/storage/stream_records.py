@@ -21,7 +21,7 @@ from shared.schemas.logs import Log
 from shared.storage import events as event_store
 from shared.storage import logs as log_store
 from shared.storage import task_queue
-from shared.storage.table import TableItem
+from shared.storage.table import TableItem, body_of_image
 
 logger = logging.getLogger("serverflow.stream")
 
@@ -49,7 +49,7 @@ def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
             continue
         image = (record.get("dynamodb") or {}).get("NewImage") or {}
-        entity, body = _string(image, "entity"), _string(image, "body")
+        entity, body = _string(image, "entity"), body_of_image(image)
         if body is None:
             continue
         try:

@@ -1,6 +1,6 @@
 """The single DynamoDB table as a pynamodb model.
 
-Every entity is one `TableItem`: generic keys (PK/SK), seven overloaded GSIs, the
+Every entity is one `TableItem`: generic keys (PK/SK), eight overloaded GSIs, the
 entity's JSON body, and the few attributes that conditional writes test
 (state_id, state_timestamp). Entity-specific keys are built by the repositories;
 the index names and key attributes here must match template.yaml (a test checks).
@@ -8,15 +8,20 @@ the index names and key attributes here must match template.yaml (a test checks)
 
 from __future__ import annotations
 
+import base64
+import zlib
+from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, NumberAttribute, UnicodeAttribute
+from pynamodb.constants import BINARY, STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import Settings, get_settings
+from shared.storage.body_codec import RAW, StoredText, pack, unpack
 
-GSI_COUNT = 7
+GSI_COUNT = 8
 
 
 def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
@@ -28,7 +33,44 @@ def _index(n: int) -> type[GlobalSecondaryIndex[Any]]:
     return type(f"GSI{n}", (GlobalSecondaryIndex,), attrs)
 
 
-GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7 = (_index(n) for n in range(1, GSI_COUNT + 1))
+class CompactBody(Attribute[str]):
+    """The entity's JSON, stored compressed as Binary (body_codec.py): a str in Python, so
+    repositories and conditions (`TableItem.body == ...`) use it as text."""
+
+    attr_type = BINARY
+
+    def serialize(self, value: str) -> bytes:
+        return pack(value)
+
+    def deserialize(self, value: bytes) -> StoredText:
+        return unpack(value)
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        if STRING in value:  # written before bodies were compacted: plain text
+            return bytes([RAW]) + str(value[STRING]).encode("utf-8")
+        return super().get_value(value)
+
+
+def body_of_image(image: Mapping[str, Any]) -> str | None:
+    """The body text of a stream record's item image (Binary arrives as bytes locally and as
+    base64 text from Lambda's event source; String is a body written before compaction)."""
+    value = image.get("body")
+    if not isinstance(value, Mapping):
+        return None
+    if isinstance(value.get("S"), str):
+        return str(value["S"])
+    stored = value.get("B")
+    if isinstance(stored, str):
+        stored = base64.b64decode(stored)
+    if not isinstance(stored, (bytes, bytearray)):
+        return None
+    try:
+        return unpack(bytes(stored))
+    except (ValueError, UnicodeDecodeError, zlib.error):
+        return None
+
+
+GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, GSI7, GSI8 = (_index(n) for n in range(1, GSI_COUNT + 1))
 
 
 class TableItem(Model):
@@ -42,7 +84,7 @@ class TableItem(Model):
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
     entity = UnicodeAttribute()
-    body = UnicodeAttribute(null=True)
+    body = CompactBody(null=True)
     # Conditional-write guards: a state change is written only if state_id still
     # equals the id the orchestration decision was based on.
     state_id = UnicodeAttribute(null=True)
@@ -73,6 +115,8 @@ class TableItem(Model):
     GSI6SK = UnicodeAttribute(null=True)
     GSI7PK = UnicodeAttribute(null=True)
     GSI7SK = UnicodeAttribute(null=True)
+    GSI8PK = UnicodeAttribute(null=True)
+    GSI8SK = UnicodeAttribute(null=True)
 
     gsi1 = GSI1()
     gsi2 = GSI2()
@@ -81,6 +125,7 @@ class TableItem(Model):
     gsi5 = GSI5()
     gsi6 = GSI6()
     gsi7 = GSI7()
+    gsi8 = GSI8()
 
 
 INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
@@ -91,6 +136,7 @@ INDEXES: dict[str, GlobalSecondaryIndex[Any]] = {
     "GSI5": TableItem.gsi5,
     "GSI6": TableItem.gsi6,
     "GSI7": TableItem.gsi7,
+    "GSI8": TableItem.gsi8,
 }
 
 

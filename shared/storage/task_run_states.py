@@ -18,6 +18,7 @@ from uuid import UUID
 from shared.schemas.states import State
 from shared.storage import observed_states, store
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import state_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state"
@@ -36,6 +37,7 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
         body=state.model_dump_json(),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
+        expires_at=state_expiry(state),
         GSI1PK=key("TASK_RUN_STATE", state.id),
         GSI1SK="#",
     )

@@ -10,9 +10,15 @@ Access patterns (keys):
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
 - all task runs, id order ...... GSI2PK=TASK_RUNS, GSI2SK=<id>   (ID_DESC is the default sort)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>, GSI3SK=<id>
+                                 (not sharded: the UI's task-run counts read them per state type,
+                                 and 32 shards made /ui/task_runs/dashboard/counts 18x slower)
+- started, by start time ....... GSI4PK=TASK_RUNS_STARTED#TERMINAL (terminal state) or #ACTIVE (any other),
+                                 GSI4SK=<sortable start_time>#<id>; sparse: only runs with a start_time.
+                                 `start_time` windows read only the runs started in them (the dashboard's
+                                 terminal-only charts read only the TERMINAL partition)
 - state history ................ see task_run_states.py (same partition as the run)
-No Scan: `filter_runs` picks the narrowest of id / flow run / state type / all from the
-filter's index hints and evaluates the rest of the filter in Python.
+No Scan: `filter_runs` picks the narrowest of id / flow run / start-time window / state type /
+all from the filter and evaluates the rest of the filter in Python.
 
 Writes:
 - set_state: orchestrate, then ONE TransactWrite (run + new state) conditioned on the
@@ -26,6 +32,7 @@ Writes:
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import inspect
 import json
@@ -37,7 +44,7 @@ from pynamodb.expressions.condition import Condition
 
 from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
-from shared.schemas.filters.base import FilterContext
+from shared.schemas.filters.base import FilterContext, Operator
 from shared.schemas.filters.deployments import DeploymentFilter
 from shared.schemas.filters.runs import (
     FlowFilter,
@@ -46,7 +53,7 @@ from shared.schemas.filters.runs import (
     TaskRunFilter,
 )
 from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
-from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store
@@ -54,6 +61,7 @@ from shared.storage import task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
 from shared.storage.keys import decode, key, sortable_time
+from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
@@ -85,6 +93,10 @@ def _by_state_key(state_type: StateType | str) -> str:
     return key("TASK_RUNS_IN", value)
 
 
+def _started_key(terminal: bool) -> str:
+    return key("TASK_RUNS_STARTED", "TERMINAL" if terminal else "ACTIVE")
+
+
 def _to_item(run: TaskRun) -> TableItem:
     item = TableItem(
         _run_key(run.id),
@@ -93,6 +105,7 @@ def _to_item(run: TaskRun) -> TableItem:
         body=run.model_dump_json(),
         state_id=str(run.state.id) if run.state else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
+        expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
         GSI2PK=ALL_RUNS,
@@ -101,6 +114,10 @@ def _to_item(run: TaskRun) -> TableItem:
     if run.state_type is not None:
         item.GSI3PK = _by_state_key(run.state_type)
         item.GSI3SK = str(run.id)
+    if run.start_time is not None:
+        # Terminal runs apart from the others: a window of ended runs reads only those.
+        item.GSI4PK = _started_key(run.state_type in TERMINAL_STATES)
+        item.GSI4SK = f"{sortable_time(run.start_time)}#{run.id}"
     return item
 
 
@@ -203,7 +220,39 @@ def filter_context() -> FilterContext:
     return FilterContext(task_run_has_subflow=_has_subflow)
 
 
-def _candidates(hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None) -> list[TaskRun]:
+def _start_window(task_runs: TaskRunFilter | None) -> tuple[datetime.datetime | None, datetime.datetime | None] | None:
+    """The start_time bounds every match lies within (None: the filter does not bound start_time)."""
+    if task_runs is None or task_runs.start_time is None or task_runs.operator != Operator.and_:
+        return None
+    after, before = task_runs.start_time.after_, task_runs.start_time.before_
+    return None if after is None and before is None else (after, before)
+
+
+def started_between(
+    after: datetime.datetime | None, before: datetime.datetime | None, state_types: Iterable[Any] | None = None
+) -> list[TaskRun]:
+    """Task runs that started in [after, before] (inclusive), through GSI4, reading only the
+    terminal or only the active partition when `state_types` allows."""
+    types = None if state_types is None else {StateType(t) for t in state_types}
+    kinds = [terminal for terminal in (True, False) if types is None or any((t in TERMINAL_STATES) == terminal for t in types)]
+    found: dict[UUID, TaskRun] = {}
+    for terminal in kinds:
+        items = store.query(
+            _started_key(terminal),
+            index="GSI4",
+            sk_gte=sortable_time(after) if after is not None else None,
+            # "~" sorts after the "#<id>" suffix, so runs started exactly at `before` are included.
+            sk_lte=f"{sortable_time(before)}~" if before is not None else None,
+        )
+        # A run that just ended may briefly be in both partitions (GSIs are eventually consistent).
+        for run in store.readable(items, lambda item: decode(item, TaskRun)):
+            found.setdefault(run.id, run)
+    return list(found.values())
+
+
+def _candidates(
+    hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None, task_runs: TaskRunFilter | None = None
+) -> list[TaskRun]:
     """The narrowest read that contains every match."""
     if "id" in hints:
         return read_many(UUID(str(v)) for v in dict.fromkeys(hints["id"]))
@@ -215,6 +264,9 @@ def _candidates(hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None) -> 
         return [run for fid in ids for run in list_for_flow_run(fid)]
     if flow_run_ids is not None:
         return [run for fid in flow_run_ids for run in list_for_flow_run(fid)]
+    window = _start_window(task_runs)
+    if window is not None:
+        return started_between(*window, state_types=hints.get("state_type"))
     if "state_type" in hints:
         types = list(dict.fromkeys(hints["state_type"]))
         return [
@@ -240,7 +292,7 @@ def filter_runs(
     ctx = filter_context()
     matched = [
         run
-        for run in _candidates(hints, flow_run_ids)
+        for run in _candidates(hints, flow_run_ids, task_runs)
         if (task_runs is None or task_runs.matches(run, ctx))
         and (flow_run_ids is None or run.flow_run_id in flow_run_ids)
     ]

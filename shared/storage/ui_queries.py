@@ -1,14 +1,14 @@
 """The per-row lookups of the UI's list pages (`/ui/flows/*`, `/ui/flow_runs/count-task-runs`).
 
 Each reads through keys only: deployments by flow (deployments' GSI2), a flow's soonest
-scheduled run from the sparse scheduled-runs index (flow runs' GSI6, soonest first, each
-partition read once for all the flows asked, stopping once each has its first run), task runs by flow run (task runs' GSI1).
+scheduled run from the sparse per-flow scheduled index (flow runs' GSI8, one item per flow),
+task runs by flow run (task runs' GSI1).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -27,11 +27,8 @@ from shared.schemas.task_runs import TaskRun
 from shared.schemas.ui import CountByState, TaskRunCount
 from shared.storage import deployments as deployment_store
 from shared.storage import flow_runs as flow_run_store
-from shared.storage import store
 from shared.storage import task_runs as task_run_store
 
-# Items fetched per page while looking for flows' soonest scheduled runs in a shared partition.
-SCHEDULED_PAGE = 25
 # The dashboard's task-run chart: 20 slices of the window, terminal runs only (as the reference).
 DASHBOARD_BUCKETS = 20
 TERMINAL_TYPES = (StateType.COMPLETED, StateType.CANCELLED, StateType.FAILED, StateType.CRASHED)
@@ -45,31 +42,10 @@ def count_deployments_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, int]:
 def next_runs_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, FlowRun | None]:
     """Each flow's SCHEDULED run with the earliest next scheduled start time (None: it has none).
 
-    Every scheduled-runs partition that can hold a run of these flows (their deployments' queue or
-    deployment partitions, and the unqueued one) is read once for all of them, soonest first, and
-    left as soon as each flow it may hold has its first run.
+    One Query per flow on the flow runs' per-flow scheduled index (GSI8), soonest first: one item
+    read per flow that has a next run, none for a flow without.
     """
-    wanted = list(dict.fromkeys(flow_ids))
-    looking_in: dict[str, set[UUID]] = defaultdict(set)
-    for flow_id in wanted:
-        for deployment in deployment_store.list_for_flow(flow_id):
-            looking_in[flow_run_store.scheduled_partition(deployment.work_queue_id, deployment.id)].add(flow_id)
-    # Runs created without a deployment (or queue) wait in the unqueued partition.
-    looking_in[flow_run_store.scheduled_partition(None, None)].update(wanted)
-    soonest: dict[UUID, FlowRun] = {}
-    for partition, flows in sorted(looking_in.items()):
-        remaining = set(flows)
-        for item in store.query(partition, index="GSI6", page_size=SCHEDULED_PAGE):
-            run = flow_run_store.from_item(item)
-            if run.flow_id not in remaining or run.state_type != StateType.SCHEDULED:
-                continue
-            remaining.discard(run.flow_id)
-            current = soonest.get(run.flow_id)
-            if current is None or (run.next_scheduled_start_time, str(run.id)) < (current.next_scheduled_start_time, str(current.id)):
-                soonest[run.flow_id] = run
-            if not remaining:
-                break
-    return {flow_id: soonest.get(flow_id) for flow_id in wanted}
+    return {flow_id: flow_run_store.read_next_scheduled(flow_id) for flow_id in dict.fromkeys(flow_ids)}
 
 
 def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]:

@@ -10,20 +10,13 @@ import pytest
 from pydantic import ValidationError
 
 from shared.schemas.common import CreatedBy
-from shared.schemas.filters import (
-    ArtifactFilter,
-    DeploymentFilter,
-    FilterContext,
-    FilterNeedsContext,
-    FlowFilter,
-    FlowRunFilter,
-    FlowRunFilterRequest,
-    LimitError,
-    LogFilter,
-    TaskRunFilter,
-    WorkQueueFilter,
-    resolve_limit,
-)
+from shared.schemas.filters.artifacts import ArtifactFilter
+from shared.schemas.filters.base import FilterContext, FilterNeedsContext
+from shared.schemas.filters.bodies import FlowRunFilterRequest
+from shared.schemas.filters.deployments import DeploymentFilter, WorkQueueFilter
+from shared.schemas.filters.limits import LimitError, resolve_limit
+from shared.schemas.filters.logs import LogFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.flows import Flow
 from shared.schemas.logs import Log

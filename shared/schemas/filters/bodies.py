@@ -8,13 +8,13 @@ Routers should accept a missing body as "all defaults" (`Model | None = None`).
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactFilter
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.limits import resolve_limit
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.filters.misc import VariableFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
@@ -28,28 +28,6 @@ from shared.schemas.sorting import (
     TaskRunSort,
     VariableSort,
 )
-
-# Reference setting server.api.default_limit: default and maximum page size.
-DEFAULT_LIMIT = int(os.environ.get("SERVERFLOW_API_DEFAULT_LIMIT", "200"))
-
-
-class LimitError(ValueError):
-    """A bad `limit`; routers answer 422 with {"detail": str(error)} like the reference."""
-
-
-def resolve_limit(limit: int | None, default_limit: int = DEFAULT_LIMIT) -> int:
-    """The effective limit: default when absent, 422 when negative or above the default."""
-    value = default_limit if limit is None else limit
-    if not value >= 0:
-        raise LimitError("Invalid limit: must be greater than or equal to 0.")
-    if value > default_limit:
-        raise LimitError(f"Invalid limit: must be less than or equal to {default_limit}.")
-    return value
-
-
-def page_count(count: int, limit: int) -> int:
-    """`pages` of a paginate response: ceil(count / limit), 0 when limit is 0."""
-    return (count + limit - 1) // limit if limit > 0 else 0
 
 
 class _Body(BaseModel):
@@ -247,7 +225,6 @@ class VariableCountRequest(_Body):
 
 
 __all__ = [
-    "DEFAULT_LIMIT",
     "ArtifactCollectionCountRequest",
     "ArtifactCollectionFilterRequest",
     "ArtifactCountRequest",
@@ -261,7 +238,6 @@ __all__ = [
     "FlowRunCountRequest",
     "FlowRunFilterRequest",
     "FlowRunPaginateRequest",
-    "LimitError",
     "LogFilterRequest",
     "TaskRunCountRequest",
     "TaskRunFilterRequest",
@@ -271,6 +247,4 @@ __all__ = [
     "WorkPoolCountRequest",
     "WorkPoolFilterRequest",
     "WorkQueueFilterRequest",
-    "page_count",
-    "resolve_limit",
 ]

@@ -1,0 +1,38 @@
+"""Run retention (SERVERFLOW_RUN_RETENTION_DAYS): which items get a TTL, and when."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import pytest
+
+from shared.schemas.states import State, StateType
+from shared.schemas.task_runs import TaskRun
+from shared.storage import task_run_states, task_runs
+
+STAMP = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _run(state_type: StateType) -> tuple[TaskRun, State]:
+    state = State(type=state_type, timestamp=STAMP)
+    run = TaskRun(id=uuid.uuid4(), task_key="k", dynamic_key="0", state=state, state_id=state.id,
+                  state_type=state_type, state_name=state_type.value.title())
+    return run, state
+
+
+def test_runs_are_kept_forever_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SERVERFLOW_RUN_RETENTION_DAYS", raising=False)
+    run, state = _run(StateType.COMPLETED)
+    assert task_runs._to_item(run).expires_at is None
+    assert task_run_states.to_item(run.id, state).expires_at is None
+
+
+def test_finished_runs_and_states_expire_after_the_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
+    expected = int((STAMP + datetime.timedelta(days=30)).timestamp())
+    finished, state = _run(StateType.COMPLETED)
+    assert task_runs._to_item(finished).expires_at == expected
+    assert task_run_states.to_item(finished.id, state).expires_at == expected
+    running, _ = _run(StateType.RUNNING)
+    assert task_runs._to_item(running).expires_at is None  # only a finished run expires
