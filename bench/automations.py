@@ -51,19 +51,38 @@ def measure_latency(client: httpx.Client, events: int) -> dict[str, Any]:
         json={
             "name": f"bench-{tag}",
             "trigger": {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.go"]},
-            "actions": [{"type": "run-deployment", "source": "selected", "deployment_id": deployment["id"], "parameters": {"event_id": {"__prefect_kind": "jinja", "template": "{{ event.id }}"}}}],
+            "actions": [
+                {
+                    "type": "run-deployment",
+                    "source": "selected",
+                    "deployment_id": deployment["id"],
+                    "parameters": {"event_id": {"__prefect_kind": "jinja", "template": "{{ event.id }}"}},
+                }
+            ],
         },
     ).raise_for_status()
     occurred: dict[str, datetime.datetime] = {}
     latencies: list[float] = []
     for _ in range(events):
         event_id = str(uuid.uuid4())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         occurred[event_id] = now
-        client.post("/events", json=[{"id": event_id, "occurred": now.isoformat(), "event": f"test.{tag}.go", "resource": {"prefect.resource.id": f"bench.{event_id}"}}]).raise_for_status()
+        client.post(
+            "/events",
+            json=[
+                {
+                    "id": event_id,
+                    "occurred": now.isoformat(),
+                    "event": f"test.{tag}.go",
+                    "resource": {"prefect.resource.id": f"bench.{event_id}"},
+                }
+            ],
+        ).raise_for_status()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            runs = client.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200}).json()
+            runs = client.post(
+                "/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200}
+            ).json()
             mine = [r for r in runs if r["parameters"].get("event_id") == event_id]
             if mine:
                 latencies.append((datetime.datetime.fromisoformat(mine[0]["created"]) - now).total_seconds())
@@ -90,14 +109,24 @@ def measure_cost(aws_endpoint_url: str, evaluated: int) -> dict[str, Any]:
         for n in range(10):
             expect = f"bench.{tag}.counted" if n == 0 else f"bench.{tag}.other{n}"
             automation = Automation.model_validate(
-                {"name": f"cost-{tag}-{n}", "trigger": {"type": "event", "posture": "Reactive", "expect": [expect], "threshold": 5, "within": 60}, "actions": [{"type": "do-nothing"}]}
+                {
+                    "name": f"cost-{tag}-{n}",
+                    "trigger": {
+                        "type": "event",
+                        "posture": "Reactive",
+                        "expect": [expect],
+                        "threshold": 5,
+                        "within": 60,
+                    },
+                    "actions": [{"type": "do-nothing"}],
+                }
             )
             made.append(automation_store.create(automation, None))
         events = [
             Event.model_validate(
                 {
                     "id": str(uuid.uuid4()),
-                    "occurred": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    "occurred": datetime.datetime.now(datetime.UTC).isoformat(),
                     "event": f"bench.{tag}.counted" if i % 10 == 0 else f"bench.{tag}.noise",
                     "resource": {"prefect.resource.id": f"bench.{tag}.{i % 7}"},
                 }
@@ -134,7 +163,11 @@ def measure_cost(aws_endpoint_url: str, evaluated: int) -> dict[str, Any]:
         "lambda_compute": seconds * per * mem_mb / 1024 * lam[f"per_gb_second_{arch.replace('-', '_')}"],
         "dynamodb_read": counters.get("rru", 0.0) * per / 1e6 * prices["dynamodb_on_demand"]["per_million_rru"],
         "dynamodb_write": counters.get("wru", 0.0) * per / 1e6 * prices["dynamodb_on_demand"]["per_million_wru"],
-        "cloudwatch_logs": invocations * per * a["log_bytes_per_invocation"] / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"],
+        "cloudwatch_logs": invocations
+        * per
+        * a["log_bytes_per_invocation"]
+        / 1e9
+        * prices["also"]["cloudwatch_logs_ingest_per_gb"],
     }
     usd["total"] = sum(usd.values())
     return {

@@ -38,23 +38,45 @@ def _seed(http: httpx.Client, docs: int) -> dict[str, Any]:
         slug = f"bench-type-{i}-{uuid.uuid4().hex[:6]}"
         block_type = http.post("/block_types/", json={"name": f"Bench {slug}", "slug": slug}).raise_for_status().json()
         fields = {**SCHEMA_FIELDS, "title": f"Bench{i}"}
-        schema = http.post("/block_schemas/", json={"block_type_id": block_type["id"], "fields": fields}).raise_for_status().json()
+        schema = (
+            http.post("/block_schemas/", json={"block_type_id": block_type["id"], "fields": fields})
+            .raise_for_status()
+            .json()
+        )
         types.append((block_type, schema))
     created = []
     for i in range(docs):
         block_type, schema = types[i % len(types)]
-        body = {"name": f"doc-{i:05d}", "block_type_id": block_type["id"], "block_schema_id": schema["id"], "data": {"user": f"u{i}", "password": "pw"}}
+        body = {
+            "name": f"doc-{i:05d}",
+            "block_type_id": block_type["id"],
+            "block_schema_id": schema["id"],
+            "data": {"user": f"u{i}", "password": "pw"},
+        }
         created.append(http.post("/block_documents/", json=body).raise_for_status().json())
     for _ in range(docs // 4):
         block_type, schema = types[0]
-        body = {"block_type_id": block_type["id"], "block_schema_id": schema["id"], "data": {"user": "anon"}, "is_anonymous": True}
+        body = {
+            "block_type_id": block_type["id"],
+            "block_schema_id": schema["id"],
+            "data": {"user": "anon"},
+            "is_anonymous": True,
+        }
         http.post("/block_documents/", json=body).raise_for_status()
     parent_type, parent_schema = types[1]
-    parent = http.post(
-        "/block_documents/",
-        json={"name": "parent", "block_type_id": parent_type["id"], "block_schema_id": parent_schema["id"],
-              "data": {"user": "p", "child": {"$ref": {"block_document_id": created[0]["id"]}}}},
-    ).raise_for_status().json()
+    parent = (
+        http.post(
+            "/block_documents/",
+            json={
+                "name": "parent",
+                "block_type_id": parent_type["id"],
+                "block_schema_id": parent_schema["id"],
+                "data": {"user": "p", "child": {"$ref": {"block_document_id": created[0]["id"]}}},
+            },
+        )
+        .raise_for_status()
+        .json()
+    )
     return {"types": types, "docs": created, "parent": parent}
 
 
@@ -62,13 +84,21 @@ def _operations(seed: dict[str, Any]) -> dict[str, tuple[str, str, Any]]:
     doc = seed["docs"][3]
     slug = seed["types"][0][0]["slug"]
     return {
-        "load by slug + name (Block.load)": ("GET", f"/block_types/slug/{doc['block_type']['slug']}/block_documents/name/{doc['name']}?include_secrets=true", None),
+        "load by slug + name (Block.load)": (
+            "GET",
+            f"/block_types/slug/{doc['block_type']['slug']}/block_documents/name/{doc['name']}?include_secrets=true",
+            None,
+        ),
         "read by id": ("GET", f"/block_documents/{doc['id']}", None),
         "read parent with nested reference": ("GET", f"/block_documents/{seed['parent']['id']}", None),
         "type by slug": ("GET", f"/block_types/slug/{slug}", None),
         "schema by checksum": ("GET", f"/block_schemas/checksum/{seed['types'][0][1]['checksum']}", None),
         "documents filter, default (limit 50)": ("POST", "/block_documents/filter", {"limit": 50}),
-        "documents of a type (filter)": ("POST", "/block_documents/filter", {"block_documents": {"block_type_id": {"any_": [seed["types"][2][0]["id"]]}}}),
+        "documents of a type (filter)": (
+            "POST",
+            "/block_documents/filter",
+            {"block_documents": {"block_type_id": {"any_": [seed["types"][2][0]["id"]]}}},
+        ),
         "documents of a slug (GET)": ("GET", f"/block_types/slug/{slug}/block_documents", None),
         "documents count": ("POST", "/block_documents/count", {}),
         "block types filter": ("POST", "/block_types/filter", {}),
@@ -128,7 +158,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"first block request on a fresh table (system block registration included): {results['first_request_s']} s")
     print(f"{'operation':42} {'ddb calls':>9} {'query items read':>16} {'API items':>9} {'ms':>7}  ops")
     for label, r in results["operations"].items():
-        print(f"{label:42} {r['ddb_calls_per_request']:>9} {r['query_items_read_per_request']:>16} {r['api_items_returned_per_request']:>9} {r['ms_per_request']:>7}  {r['ops_per_request']}")
+        print(
+            f"{label:42} {r['ddb_calls_per_request']:>9} {r['query_items_read_per_request']:>16} {r['api_items_returned_per_request']:>9} {r['ms_per_request']:>7}  {r['ops_per_request']}"
+        )
     return results
 
 

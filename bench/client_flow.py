@@ -81,11 +81,15 @@ def main() -> None:
     state = fn(args.tasks, return_state=True)
     flow_s = time.perf_counter() - t0
     out = {
-        "mode": args.mode, "tasks": args.tasks, "state": state.type.value,
+        "mode": args.mode,
+        "tasks": args.tasks,
+        "state": state.type.value,
         "flow_run_id": str(state.state_details.flow_run_id),
-        "import_prefect_s": round(import_s, 3), "flow_wall_s": round(flow_s, 3),
+        "import_prefect_s": round(import_s, 3),
+        "flow_wall_s": round(flow_s, 3),
         "process_wall_s": round(time.perf_counter() - T_PROCESS, 3),
-        "http_requests": dict(requests_sent), "events": dict(events_sent),
+        "http_requests": dict(requests_sent),
+        "events": dict(events_sent),
     }
     print("BENCH_RESULT " + json.dumps(out), flush=True)
 

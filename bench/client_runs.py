@@ -18,23 +18,39 @@ from bench.procs import REPO
 
 def client_env(api_url: str, home: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({"PREFECT_API_URL": api_url, "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PYTHONPATH": str(REPO)})
+    env.update(
+        {
+            "PREFECT_API_URL": api_url,
+            "PREFECT_HOME": home,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     return env
 
 
 def count_task_runs(api_url: str, flow_run_id: str) -> int | None:
     try:
-        r = httpx.post(f"{api_url}/task_runs/count", json={"flow_runs": {"id": {"any_": [flow_run_id]}}},
-                       headers=PREFECT_HEADERS, timeout=10)
+        r = httpx.post(
+            f"{api_url}/task_runs/count",
+            json={"flow_runs": {"id": {"any_": [flow_run_id]}}},
+            headers=PREFECT_HEADERS,
+            timeout=10,
+        )
         return int(r.json()) if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError, TypeError):
         return None
 
 
-def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.0,
-                    wait_recorded_s: float = 20.0, module: str = "bench.client_flow",
-                    frames_out: str | None = None) -> dict[str, Any]:
+def run_client_flow(
+    api_url: str,
+    tasks: int,
+    mode: str,
+    timeout_s: float = 180.0,
+    wait_recorded_s: float = 20.0,
+    module: str = "bench.client_flow",
+    frames_out: str | None = None,
+) -> dict[str, Any]:
     """One flow in a fresh interpreter (``module``: bench.client_flow for prefect, bench.sdk_flow for the
     Serverflow SDK). Adds the outer wall time and the delay until the server has recorded all task runs
     (polled, bounded by `wait_recorded_s`)."""
@@ -42,10 +58,23 @@ def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.
     with tempfile.TemporaryDirectory(prefix="bench-client-") as home:
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([sys.executable, "-m", module, "--tasks", str(tasks), "--mode", mode,
-                                *(["--frames-out", frames_out] if frames_out else [])],
-                               cwd=str(REPO), env=client_env(api_url, home), capture_output=True, text=True,
-                               timeout=timeout_s)
+            p = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    module,
+                    "--tasks",
+                    str(tasks),
+                    "--mode",
+                    mode,
+                    *(["--frames-out", frames_out] if frames_out else []),
+                ],
+                cwd=str(REPO),
+                env=client_env(api_url, home),
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
         except subprocess.TimeoutExpired:
             return {"mode": mode, "tasks": tasks, "error": f"timeout after {timeout_s}s"}
         wall = time.perf_counter() - t0
@@ -74,7 +103,9 @@ def run_client_flow(api_url: str, tasks: int, mode: str, timeout_s: float = 180.
 
 def per_task_overhead_ms(flows: list[dict[str, Any]], mode: str = "sequential") -> float | None:
     """(flow wall with N tasks - with 0 tasks) / N, from one client's runs of the bench flow."""
-    by_tasks: dict[Any, dict[str, Any]] = {f.get("tasks"): f for f in flows if f.get("mode") == mode and "flow_wall_s" in f}
+    by_tasks: dict[Any, dict[str, Any]] = {
+        f.get("tasks"): f for f in flows if f.get("mode") == mode and "flow_wall_s" in f
+    }
     empty = by_tasks.get(0)
     full = max((n for n in by_tasks if n), default=None)
     if empty is None or full is None:
@@ -88,6 +119,7 @@ def per_task_until_recorded_ms(flows: list[dict[str, Any]], mode: str = "sequent
     + the polled delay after exit), N tasks minus 0 tasks, over N. The SDK's flow returns only once its events are
     recorded; prefect's returns first and its events are recorded meanwhile and after: this compares the two on
     the wait a user has before the runs are all visible. None when a run was not fully recorded in the wait."""
+
     def until_recorded(f: dict[str, Any]) -> float | None:
         if "subprocess_wall_s" not in f or (f.get("task_runs_recorded") or 0) < f.get("tasks", 0):
             return None

@@ -113,10 +113,13 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
         "lambda_compute": gb_s * per_gbs,
         "dynamodb_read": rru / m * prices["dynamodb_on_demand"]["per_million_rru"],
         "dynamodb_write": wru / m * prices["dynamodb_on_demand"]["per_million_wru"],
-        "cloudwatch_logs": invocations * a["log_bytes_per_invocation"] / 1e9
+        "cloudwatch_logs": invocations
+        * a["log_bytes_per_invocation"]
+        / 1e9
         * prices["also"]["cloudwatch_logs_ingest_per_gb"],
         "xray": invocations * a["xray_sampled_fraction"] / m * prices["also"]["xray_per_million_traces_recorded"]
-        if tracing_default() else 0.0,
+        if tracing_default()
+        else 0.0,
         # Every HTTP request and websocket upgrade passes the one CloudFront distribution (same host + /api).
         "cloudfront": (http_req + ws_connections) / m * prices["cloudfront"]["per_million_https_requests"],
     }
@@ -134,10 +137,12 @@ def per_op_cost(routes: Routes, count: int, prices: dict[str, Any]) -> dict[str,
         return {}
     c = cost_of(routes, prices)
     calls = sum(r.get("ddb_calls", 0) for k, r in routes.items() if k != "background")
-    return {"usd_per_million": round(c["total"] * 1e6 / count, 2),
-            "ddb_calls_per_op": round(calls / count, 2),
-            "rru_per_op": round(sum(r.get("rru", 0) for k, r in routes.items() if k != "background") / count, 2),
-            "wru_per_op": round(sum(r.get("wru", 0) for k, r in routes.items() if k != "background") / count, 2)}
+    return {
+        "usd_per_million": round(c["total"] * 1e6 / count, 2),
+        "ddb_calls_per_op": round(calls / count, 2),
+        "rru_per_op": round(sum(r.get("rru", 0) for k, r in routes.items() if k != "background") / count, 2),
+        "wru_per_op": round(sum(r.get("wru", 0) for k, r in routes.items() if k != "background") / count, 2),
+    }
 
 
 def run_costs(flow0: Routes | None, flow_n: Routes | None, n_tasks: int, prices: dict[str, Any]) -> dict[str, Any]:
@@ -162,16 +167,28 @@ def idle_cost(ticks: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, 
     for t in ticks:
         inv = month / t["every_seconds"]
         ms = t.get("seconds", a["lambda_ms_per_scheduled_tick_default"] / 1000) * 1000
-        usd = inv * (lam["per_million_requests"] / 1e6 + (math.ceil(ms) / 1000) * mem_mb / 1024 * per_gbs
-                     + t.get("rru", 0) * prices["dynamodb_on_demand"]["per_million_rru"] / 1e6
-                     + t.get("wru", 0) * prices["dynamodb_on_demand"]["per_million_wru"] / 1e6
-                     + (prices["eventbridge_scheduler"]["per_million_invocations"] / 1e6 if t.get("v2") else 0)
-                     + a["log_bytes_per_invocation"] / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"])
-        rows.append({"function": t["name"], "invocations_per_month": round(inv), "tick_ms": round(ms, 1),
-                     "usd_per_month": round(usd, 4)})
+        usd = inv * (
+            lam["per_million_requests"] / 1e6
+            + (math.ceil(ms) / 1000) * mem_mb / 1024 * per_gbs
+            + t.get("rru", 0) * prices["dynamodb_on_demand"]["per_million_rru"] / 1e6
+            + t.get("wru", 0) * prices["dynamodb_on_demand"]["per_million_wru"] / 1e6
+            + (prices["eventbridge_scheduler"]["per_million_invocations"] / 1e6 if t.get("v2") else 0)
+            + a["log_bytes_per_invocation"] / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"]
+        )
+        rows.append(
+            {
+                "function": t["name"],
+                "invocations_per_month": round(inv),
+                "tick_ms": round(ms, 1),
+                "usd_per_month": round(usd, 4),
+            }
+        )
         total += usd
     polls = month / a["worker_sqs_long_poll_seconds"]
-    return {"scheduled_functions": rows, "usd_per_month": round(total, 4),
-            "per_polling_worker_usd_per_month": round(polls * prices["sqs_standard"]["per_million_requests"] / 1e6, 4),
-            "note": "API Gateway, Lambda, DynamoDB on-demand and SQS bill nothing at idle; storage of kept items "
-                    "is extra ($0.25/GB-month)."}
+    return {
+        "scheduled_functions": rows,
+        "usd_per_month": round(total, 4),
+        "per_polling_worker_usd_per_month": round(polls * prices["sqs_standard"]["per_million_requests"] / 1e6, 4),
+        "note": "API Gateway, Lambda, DynamoDB on-demand and SQS bill nothing at idle; storage of kept items "
+        "is extra ($0.25/GB-month).",
+    }

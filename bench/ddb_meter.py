@@ -36,7 +36,7 @@ def key_pattern(value: str) -> str:
 
 def attr_size(v: dict[str, Any]) -> int:
     """Approximate stored size (bytes) of one DynamoDB AttributeValue."""
-    (t, x), = v.items()
+    ((t, x),) = v.items()
     if t == "S":
         return len(x.encode())
     if t == "N":
@@ -102,12 +102,27 @@ class Meter:
 
     @staticmethod
     def _blank() -> dict[str, Any]:
-        return {"requests": 0, "ws_messages": 0, "server_s": 0.0, "ddb_calls": 0, "ops": defaultdict(int),
-                "rru": 0.0, "wru": 0.0, "ddb_s": 0.0, "clients_created": 0,
-                "other_aws_calls": defaultdict(int), "query_scanned": 0, "query_returned": 0, "queries": 0, "scans": 0,
-                "key_reads": 0, "wru_by": defaultdict(float),
-                "put_bytes_by": defaultdict(int), "puts_by": defaultdict(int),
-                "wru_by_key": defaultdict(float)}
+        return {
+            "requests": 0,
+            "ws_messages": 0,
+            "server_s": 0.0,
+            "ddb_calls": 0,
+            "ops": defaultdict(int),
+            "rru": 0.0,
+            "wru": 0.0,
+            "ddb_s": 0.0,
+            "clients_created": 0,
+            "other_aws_calls": defaultdict(int),
+            "query_scanned": 0,
+            "query_returned": 0,
+            "queries": 0,
+            "scans": 0,
+            "key_reads": 0,
+            "wru_by": defaultdict(float),
+            "put_bytes_by": defaultdict(int),
+            "puts_by": defaultdict(int),
+            "wru_by_key": defaultdict(float),
+        }
 
     # -- HTTP side (called by the ASGI middleware) --
     def record_request(self, route: str, seconds: float) -> None:
@@ -123,11 +138,22 @@ class Meter:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {k: {**v, "ops": dict(v["ops"]), "wru_by": {n: round(w, 3) for n, w in v["wru_by"].items()},
-                        "put_bytes_by": dict(v["put_bytes_by"]), "puts_by": dict(v["puts_by"]),
-                        "wru_by_key": {n: round(w, 3) for n, w in v["wru_by_key"].items()},
-                        "other_aws_calls": dict(v["other_aws_calls"]), "server_s": round(v["server_s"], 6), "ddb_s": round(v["ddb_s"], 6),
-                        "rru": round(v["rru"], 3), "wru": round(v["wru"], 3)} for k, v in self.routes.items()}
+            return {
+                k: {
+                    **v,
+                    "ops": dict(v["ops"]),
+                    "wru_by": {n: round(w, 3) for n, w in v["wru_by"].items()},
+                    "put_bytes_by": dict(v["put_bytes_by"]),
+                    "puts_by": dict(v["puts_by"]),
+                    "wru_by_key": {n: round(w, 3) for n, w in v["wru_by_key"].items()},
+                    "other_aws_calls": dict(v["other_aws_calls"]),
+                    "server_s": round(v["server_s"], 6),
+                    "ddb_s": round(v["ddb_s"], 6),
+                    "rru": round(v["rru"], 3),
+                    "wru": round(v["wru"], 3),
+                }
+                for k, v in self.routes.items()
+            }
 
     def reset(self) -> None:
         with self.lock:
@@ -140,10 +166,13 @@ class Meter:
         context["bench_t0"] = time.perf_counter()
         if model.name == "CreateTable" and "TableName" in params:
             self.gsis[params["TableName"]] = [
-                (next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH"),
-                 next((k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "RANGE"), ""),
-                 g.get("Projection", {}).get("ProjectionType", "ALL"))
-                for g in params.get("GlobalSecondaryIndexes", [])]
+                (
+                    next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH"),
+                    next((k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "RANGE"), ""),
+                    g.get("Projection", {}).get("ProjectionType", "ALL"),
+                )
+                for g in params.get("GlobalSecondaryIndexes", [])
+            ]
 
     def client_created(self, **_: Any) -> None:
         """`creating-client-class`: a botocore client is being built (costly: ~tens of ms)."""
@@ -196,15 +225,25 @@ class Meter:
     @staticmethod
     def _kind(item_key: dict[str, Any] | None) -> str:
         """What an item is, from its keys: the PK prefix, and the SK prefix when it is not #META."""
+
         def prefix(attr: str) -> str:
             value = (item_key or {}).get(attr) or {}
             return str(value.get("S", "?")).split("#")[0] if isinstance(value, dict) else "?"
+
         sk = prefix("SK")
         sk = sk if sk.replace("_", "").isalpha() and sk.isupper() else ("*" if sk else "")  # timestamps etc.
         return prefix("PK") + (f"/{sk}" if sk else "")
 
-    def _index_writes(self, table: str, key: str, new_keys: dict[str, tuple[Any, Any]] | None,
-                      touched: set[str], removed: set[str], base: int, kind: str = "?") -> float:
+    def _index_writes(
+        self,
+        table: str,
+        key: str,
+        new_keys: dict[str, tuple[Any, Any]] | None,
+        touched: set[str],
+        removed: set[str],
+        base: int,
+        kind: str = "?",
+    ) -> float:
         """Write units one item write spends on the table's GSIs, as DynamoDB bills them: a put into or a
         delete from an index is one write, an in-place rewrite one, and a move (the index key changed) a
         delete plus a put. `new_keys`: the item's index keys after a Put or Delete; None for an Update, whose
@@ -244,8 +283,9 @@ class Meter:
         return units
 
     def _item_index_keys(self, table: str, item: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        return {h: (repr(item[h]), repr(item.get(r)) if r else None)
-                for h, r, _ in self.gsis.get(table, []) if h in item}
+        return {
+            h: (repr(item[h]), repr(item.get(r)) if r else None) for h, r, _ in self.gsis.get(table, []) if h in item
+        }
 
     def _put(self, table: str, p: dict[str, Any], txn: bool) -> float:
         item = p.get("Item") or {}
@@ -256,8 +296,9 @@ class Meter:
         self._note(kind, base * (2 if txn else 1))
         self._note(f"key:table {key_pattern(str((item.get('PK') or {}).get('S', '?')))}", base * (2 if txn else 1))
         self._note(f"bytes:{kind}", size)
-        return base * (2 if txn else 1) + self._index_writes(table, key, self._item_index_keys(table, item), set(), set(),
-                                                             base, kind)
+        return base * (2 if txn else 1) + self._index_writes(
+            table, key, self._item_index_keys(table, item), set(), set(), base, kind
+        )
 
     def _update(self, table: str, p: dict[str, Any], txn: bool, op: str) -> float:
         key = _key_id(p.get("Key"))
@@ -287,8 +328,9 @@ class Meter:
         table = p.get("TableName", "")
         factor = 1.0 if p.get("ConsistentRead") else 0.5
         if op == "PutItem":
-            self.sizes[_key_id({k: v for k, v in (p.get("Item") or {}).items() if k in ("PK", "SK")})] = \
-                item_size(p.get("Item"))
+            self.sizes[_key_id({k: v for k, v in (p.get("Item") or {}).items() if k in ("PK", "SK")})] = item_size(
+                p.get("Item")
+            )
             return 0.0, self._put(table, p, False), 0, 0
         if op in ("UpdateItem", "DeleteItem"):
             return 0.0, self._update(table, p, False, "Delete" if op == "DeleteItem" else "Update"), 0, 0
@@ -318,7 +360,7 @@ class Meter:
         if op == "TransactWriteItems":
             w = 0.0
             for ti in p.get("TransactItems", []):
-                (kind, body), = ti.items()
+                ((kind, body),) = ti.items()
                 tname = body.get("TableName", table)
                 w += self._put(tname, body, True) if kind == "Put" else self._update(tname, body, True, kind)
             return 0.0, w, 0, 0

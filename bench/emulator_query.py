@@ -38,31 +38,63 @@ def _seed(items: int) -> None:
     with resource.Table(TABLE).batch_writer() as batch:
         for n in range(items):
             stamp = f"2026-11-{1 + n * 28 // items:02d}T{n % 24:02d}:00:{n:06d}"
-            batch.put_item(Item={
-                "PK": "FLOW_RUNS", "SK": f"RUN#{stamp}", "entity": "flow_run", "state": ["COMPLETED", "FAILED", "RUNNING"][n % 3],
-                "GSI1PK": "FLOW#f1", "GSI1SK": f"{stamp}", "payload": "x" * 200,
-            })
+            batch.put_item(
+                Item={
+                    "PK": "FLOW_RUNS",
+                    "SK": f"RUN#{stamp}",
+                    "entity": "flow_run",
+                    "state": ["COMPLETED", "FAILED", "RUNNING"][n % 3],
+                    "GSI1PK": "FLOW#f1",
+                    "GSI1SK": f"{stamp}",
+                    "payload": "x" * 200,
+                }
+            )
 
 
 def _shapes(limit: int) -> dict[str, dict[str, Any]]:
     base = {"hash_key_dict": {"S": "FLOW_RUNS"}, "hash_key_conditions": [("PK", {"S": "FLOW_RUNS"})]}
-    gsi = {"hash_key_dict": {"S": "FLOW#f1"}, "hash_key_conditions": [("GSI1PK", {"S": "FLOW#f1"})], "index_name": "GSI1"}
+    gsi = {
+        "hash_key_dict": {"S": "FLOW#f1"},
+        "hash_key_conditions": [("GSI1PK", {"S": "FLOW#f1"})],
+        "index_name": "GSI1",
+    }
     deep_start = {"PK": {"S": "FLOW_RUNS"}, "SK": {"S": "RUN#2026-11-14T00:00:002400"}}
     return {
         "base, newest first": {**base, "scan_index_forward": False},
-        "base, SK range": {**base, "range_comparison": "BETWEEN", "range_value_dicts": [{"S": "RUN#2026-11-10"}, {"S": "RUN#2026-11-20"}],
-                           "range_key_conditions": [("SK", "BETWEEN", [{"S": "RUN#2026-11-10"}, {"S": "RUN#2026-11-20"}])]},
+        "base, SK range": {
+            **base,
+            "range_comparison": "BETWEEN",
+            "range_value_dicts": [{"S": "RUN#2026-11-10"}, {"S": "RUN#2026-11-20"}],
+            "range_key_conditions": [("SK", "BETWEEN", [{"S": "RUN#2026-11-10"}, {"S": "RUN#2026-11-20"}])],
+        },
         "base, deep page (ESK)": {**base, "exclusive_start_key": deep_start},
-        "GSI, begins_with": {**gsi, "range_comparison": "BEGINS_WITH", "range_value_dicts": [{"S": "2026-11-2"}],
-                             "range_key_conditions": [("GSI1SK", "BEGINS_WITH", [{"S": "2026-11-2"}])]},
-        "GSI, filter, newest first": {**gsi, "scan_index_forward": False, "filter_expression": "#s = :s",
-                                      "expr_names": {"#s": "state"}, "expr_values": {":s": {"S": "FAILED"}}},
+        "GSI, begins_with": {
+            **gsi,
+            "range_comparison": "BEGINS_WITH",
+            "range_value_dicts": [{"S": "2026-11-2"}],
+            "range_key_conditions": [("GSI1SK", "BEGINS_WITH", [{"S": "2026-11-2"}])],
+        },
+        "GSI, filter, newest first": {
+            **gsi,
+            "scan_index_forward": False,
+            "filter_expression": "#s = :s",
+            "expr_names": {"#s": "state"},
+            "expr_values": {":s": {"S": "FAILED"}},
+        },
     }
 
 
 def _query(backend: DynamoDBBackend, limit: int, shape: dict[str, Any]) -> tuple[list[Any], int, Any]:
-    args = {"range_comparison": None, "range_value_dicts": [], "exclusive_start_key": None, "scan_index_forward": True,
-            "projection_expressions": None, "index_name": None, "range_key_conditions": None, **shape}
+    args = {
+        "range_comparison": None,
+        "range_value_dicts": [],
+        "exclusive_start_key": None,
+        "scan_index_forward": True,
+        "projection_expressions": None,
+        "index_name": None,
+        "range_key_conditions": None,
+        **shape,
+    }
     return backend.query(TABLE, limit=limit, **args)
 
 
@@ -90,7 +122,9 @@ def main() -> None:
         create_table(None, REGION, TABLE)  # type: ignore[arg-type]  # no endpoint: mock_aws serves boto3's default
         _seed(options.items)
         backend = dynamodb_backends["123456789012"][REGION]
-        print(f"Query on one {options.items}-item partition, Limit {options.limit}, median of {options.repeat} (ms per Query)")
+        print(
+            f"Query on one {options.items}-item partition, Limit {options.limit}, median of {options.repeat} (ms per Query)"
+        )
         print(f"{'shape':28} {'moto ms':>9} {'ordered ms':>11} {'speedup':>8} {'items':>6}")
         for name, shape in _shapes(options.limit).items():
             ours = _query(backend, options.limit, shape)

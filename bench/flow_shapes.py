@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def bench_flow(flow: Callable[..., Callable[[Callable[..., Any]], Any]], task: Callable[..., Any], mode: str, name: str) -> Any:
+def bench_flow(
+    flow: Callable[..., Callable[[Callable[..., Any]], Any]], task: Callable[..., Any], mode: str, name: str
+) -> Any:
     @task
     def trivial(i: int) -> int:
         return i

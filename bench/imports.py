@@ -22,14 +22,23 @@ from typing import Any
 from bench.procs import REPO
 from tests.server_env import server_python
 
-SNIPPET = ("import time; t = time.perf_counter(); {stmt}; "
-           "d = time.perf_counter() - t; import sys; print('BENCH_IMPORT', d, len(sys.modules))")
+SNIPPET = (
+    "import time; t = time.perf_counter(); {stmt}; "
+    "d = time.perf_counter() - t; import sys; print('BENCH_IMPORT', d, len(sys.modules))"
+)
 
 # What a Lambda cold start sees: dummy credentials, a region, the table name, Powertools quiet.
-LAMBDA_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-              "AWS_DEFAULT_REGION": "us-east-1", "SERVERFLOW_TABLE": "serverflow",
-              "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Serverflow",
-              "POWERTOOLS_SERVICE_NAME": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+LAMBDA_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "SERVERFLOW_TABLE": "serverflow",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Serverflow",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+}
 
 
 def handler_modules(root: Path = REPO) -> list[str]:
@@ -37,8 +46,14 @@ def handler_modules(root: Path = REPO) -> list[str]:
     return sorted(f"functions.{p.parent.name}.handler" for p in (root / "functions").glob("*/handler.py"))
 
 
-def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None = None,
-                timeout_s: float = 60.0, stmt: str | None = None, python: str = sys.executable) -> dict[str, Any]:
+def time_import(
+    module: str,
+    repeats: int = 3,
+    extra_env: dict[str, str] | None = None,
+    timeout_s: float = 60.0,
+    stmt: str | None = None,
+    python: str = sys.executable,
+) -> dict[str, Any]:
     """Time `import module` (or `stmt`) in `repeats` fresh interpreters of `python`."""
     stmt = stmt or f"import {module}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_"))}
@@ -49,8 +64,14 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
     modules = 0
     for _ in range(repeats):
         try:
-            p = subprocess.run([python, "-c", SNIPPET.format(stmt=stmt)], cwd=str(REPO), env=env,
-                               capture_output=True, text=True, timeout=timeout_s)
+            p = subprocess.run(
+                [python, "-c", SNIPPET.format(stmt=stmt)],
+                cwd=str(REPO),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
         except subprocess.TimeoutExpired:
             return {"module": module, "error": f"timeout {timeout_s}s"}
         line = next((ln for ln in p.stdout.splitlines() if ln.startswith("BENCH_IMPORT ")), None)
@@ -59,8 +80,14 @@ def time_import(module: str, repeats: int = 3, extra_env: dict[str, str] | None 
         _, secs, n = line.split()
         times.append(float(secs))
         modules = int(n)
-    return {"module": module, "stmt": stmt, "min_ms": round(min(times) * 1000, 1),
-            "median_ms": round(statistics.median(times) * 1000, 1), "modules_loaded": modules, "runs": len(times)}
+    return {
+        "module": module,
+        "stmt": stmt,
+        "min_ms": round(min(times) * 1000, 1),
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "modules_loaded": modules,
+        "runs": len(times),
+    }
 
 
 # Issue #13: a domain handler's cold import must stay within this much CPU in the Lambda layout.
@@ -72,9 +99,11 @@ LAMBDA_CODE_DIRS = ("functions", "shared", "sdk")
 # with a parameter; pynamodb brings botocore): timed alone beside the handlers, so the table shows how much
 # of each handler is the floor and how much is ours, and how loaded the box was.
 FLOOR_IMPORTS = "asyncio, fastapi, pydantic.v1, mangum, aws_lambda_powertools.logging, pynamodb.models"
-LAYOUT_SNIPPET = ("import time; c = time.process_time(); w = time.perf_counter(); import {module}; "
-                  "c = time.process_time() - c; w = time.perf_counter() - w; import sys; "
-                  "print('BENCH_LAMBDA', c, w, len(sys.modules))")
+LAYOUT_SNIPPET = (
+    "import time; c = time.process_time(); w = time.perf_counter(); import {module}; "
+    "c = time.process_time() - c; w = time.perf_counter() - w; import sys; "
+    "print('BENCH_LAMBDA', c, w, len(sys.modules))"
+)
 
 
 def lambda_layout(python: str, install: bool = True, timeout_s: float = 900.0) -> Path | None:
@@ -89,9 +118,23 @@ def lambda_layout(python: str, install: bool = True, timeout_s: float = 900.0) -
         if not install:
             return None
         shutil.rmtree(package, ignore_errors=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
-                        str(package), "-r", str(LAMBDA_LOCK)], check=True, timeout=timeout_s,
-                       capture_output=True)
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(package),
+                "-r",
+                str(LAMBDA_LOCK),
+            ],
+            check=True,
+            timeout=timeout_s,
+            capture_output=True,
+        )
         done.touch()
     code = root / "task"
     shutil.rmtree(code, ignore_errors=True)
@@ -100,20 +143,30 @@ def lambda_layout(python: str, install: bool = True, timeout_s: float = 900.0) -
     return root
 
 
-def time_lambda_import(module: str, layout: Path, python: str, repeats: int = 3,
-                       timeout_s: float = 60.0) -> dict[str, Any]:
+def time_lambda_import(
+    module: str, layout: Path, python: str, repeats: int = 3, timeout_s: float = 60.0
+) -> dict[str, Any]:
     """CPU and wall time of `import module` in `repeats` fresh `python -S` interpreters that see only the
     layout (no site-packages), with the env a Lambda cold start has."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **LAMBDA_ENV,
-           "PYTHONPATH": os.pathsep.join(str(p) for p in (layout / "task", layout / "task" / "sdk",
-                                                         layout / "package"))}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        **LAMBDA_ENV,
+        "PYTHONPATH": os.pathsep.join(str(p) for p in (layout / "task", layout / "task" / "sdk", layout / "package")),
+    }
     cpu: list[float] = []
     wall: list[float] = []
     modules = 0
     for _ in range(repeats):
         try:
-            p = subprocess.run([python, "-S", "-c", LAYOUT_SNIPPET.format(module=module)], cwd=str(layout),
-                               env=env, capture_output=True, text=True, timeout=timeout_s)
+            p = subprocess.run(
+                [python, "-S", "-c", LAYOUT_SNIPPET.format(module=module)],
+                cwd=str(layout),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
         except subprocess.TimeoutExpired:
             return {"module": module, "error": f"timeout {timeout_s}s"}
         line = next((ln for ln in p.stdout.splitlines() if ln.startswith("BENCH_LAMBDA ")), None)
@@ -124,9 +177,16 @@ def time_lambda_import(module: str, layout: Path, python: str, repeats: int = 3,
         wall.append(float(w))
         modules = int(n)
     min_cpu_ms = round(min(cpu) * 1000, 1)
-    return {"module": module, "cpu_min_ms": min_cpu_ms, "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
-            "wall_min_ms": round(min(wall) * 1000, 1), "modules_loaded": modules, "runs": len(cpu),
-            "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS, "meets_target": min_cpu_ms <= LAMBDA_IMPORT_TARGET_CPU_MS}
+    return {
+        "module": module,
+        "cpu_min_ms": min_cpu_ms,
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
+        "wall_min_ms": round(min(wall) * 1000, 1),
+        "modules_loaded": modules,
+        "runs": len(cpu),
+        "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
+        "meets_target": min_cpu_ms <= LAMBDA_IMPORT_TARGET_CPU_MS,
+    }
 
 
 def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None, install: bool = True) -> dict[str, Any]:
@@ -139,9 +199,12 @@ def lambda_layout_report(repeats: int = 3, handler_limit: int | None = None, ins
         return {"error": f"pip install --target failed: {stderr.decode(errors='replace')[-300:] or exc}"}
     if layout is None:
         return {"error": "layout not built yet (a full bench run installs it once per lock)"}
-    return {"layout": str(layout), "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
-            "floor": time_lambda_import(FLOOR_IMPORTS, layout, python, repeats),
-            "handlers": [time_lambda_import(m, layout, python, repeats) for m in handler_modules()[:handler_limit]]}
+    return {
+        "layout": str(layout),
+        "target_cpu_ms": LAMBDA_IMPORT_TARGET_CPU_MS,
+        "floor": time_lambda_import(FLOOR_IMPORTS, layout, python, repeats),
+        "handlers": [time_lambda_import(m, layout, python, repeats) for m in handler_modules()[:handler_limit]],
+    }
 
 
 def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[str, Any]:
@@ -153,13 +216,16 @@ def import_report(repeats: int = 3, handler_limit: int | None = None) -> dict[st
     for label, stmt in (("import", "import {pkg}"), ("flow_task", "from {pkg} import flow, task")):
         sdk = time_import("serverflow", repeats, stmt=stmt.format(pkg="serverflow"))
         ref = time_import("prefect", repeats, stmt=stmt.format(pkg="prefect"))
-        ratio = (round(sdk["min_ms"] / ref["min_ms"], 4)
-                 if "min_ms" in sdk and "min_ms" in ref and ref["min_ms"] else None)
+        ratio = (
+            round(sdk["min_ms"] / ref["min_ms"], 4) if "min_ms" in sdk and "min_ms" in ref and ref["min_ms"] else None
+        )
         pairs[label] = {"serverflow": sdk, "prefect": ref, "serverflow_over_prefect": ratio}
     # The install takes minutes: smoke runs (handler_limit) use a cached layout only.
-    return {"handlers": handlers,
-            "lambda_layout": lambda_layout_report(repeats, handler_limit, install=handler_limit is None),
-            "sdk_vs_prefect": pairs}
+    return {
+        "handlers": handlers,
+        "lambda_layout": lambda_layout_report(repeats, handler_limit, install=handler_limit is None),
+        "sdk_vs_prefect": pairs,
+    }
 
 
 if __name__ == "__main__":

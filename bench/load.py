@@ -56,10 +56,16 @@ def percentile(sorted_vals: Sequence[float], q: float) -> float:
     return sorted_vals[k]
 
 
-def summarize(op: str, lat_ok: list[float], kinds: Counter[str], wall: float, sent: int,
-              truncated: bool) -> OpStats:
-    s = OpStats(op=op, requests=sent, ok=len(lat_ok), errors=sum(kinds.values()),
-                error_kinds=dict(kinds), wall_s=round(wall, 3), truncated=truncated)
+def summarize(op: str, lat_ok: list[float], kinds: Counter[str], wall: float, sent: int, truncated: bool) -> OpStats:
+    s = OpStats(
+        op=op,
+        requests=sent,
+        ok=len(lat_ok),
+        errors=sum(kinds.values()),
+        error_kinds=dict(kinds),
+        wall_s=round(wall, 3),
+        truncated=truncated,
+    )
     if lat_ok:
         lat = sorted(lat_ok)
         s.p50_ms = round(percentile(lat, 50) * 1000, 2)
@@ -69,9 +75,15 @@ def summarize(op: str, lat_ok: list[float], kinds: Counter[str], wall: float, se
     return s
 
 
-async def run_load(client: httpx.AsyncClient, op: str, requests: Sequence[Request], concurrency: int = 8,
-                   max_seconds: float = 120.0, on_response: OnResponse | None = None,
-                   check: Check | None = None) -> OpStats:
+async def run_load(
+    client: httpx.AsyncClient,
+    op: str,
+    requests: Sequence[Request],
+    concurrency: int = 8,
+    max_seconds: float = 120.0,
+    on_response: OnResponse | None = None,
+    check: Check | None = None,
+) -> OpStats:
     """Send `requests` with `concurrency` workers; stop issuing after `max_seconds`.
 
     A 2xx that passes `check` counts as ok; any other status or a transport error is counted by kind, never raised.
@@ -120,5 +132,6 @@ def make_client(api_url: str, concurrency: int = 8, timeout: float = 90.0) -> ht
     server keeps working on it (the per-operation time bound stops issuing new requests)."""
     assert_loopback(api_url)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(base_url=api_url.rstrip("/") + "/", timeout=timeout, limits=limits,
-                             headers=PREFECT_HEADERS)
+    return httpx.AsyncClient(
+        base_url=api_url.rstrip("/") + "/", timeout=timeout, limits=limits, headers=PREFECT_HEADERS
+    )

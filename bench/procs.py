@@ -127,12 +127,20 @@ def wait_ready(srv: ServerProc, path: str, deadline_s: float, marker: str | None
     raise TimeoutError(f"{srv.name} not ready after {deadline_s}s:\n{srv.log_tail()}")
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str], home: tempfile.TemporaryDirectory[str],
-           api_url: str) -> ServerProc:
+def _spawn(
+    name: str, argv: list[str], env: dict[str, str], home: tempfile.TemporaryDirectory[str], api_url: str
+) -> ServerProc:
     log_path = Path(home.name) / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
-    proc = subprocess.Popen(argv, cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=str(REPO),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
     return ServerProc(name=name, api_url=api_url, proc=proc, log_path=log_path, home=home)
 
@@ -140,14 +148,16 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], home: tempfile.Tempo
 def reference_env(home: str) -> dict[str, str]:
     """Environment for the prefect 3.9.1 reference server: its own PREFECT_HOME, SQLite, no UI/telemetry."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({
-        "PREFECT_HOME": home,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "PREFECT_HOME": home,
+            "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home}/prefect.db",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -161,8 +171,12 @@ def start_reference(port: int | None = None, deadline_s: float = 90.0) -> Server
     return srv
 
 
-def start_serverflow(port: int | None = None, emulator_port: int | None = None,
-                     counters_port: int | None = None, deadline_s: float = 90.0) -> ServerProc:
+def start_serverflow(
+    port: int | None = None,
+    emulator_port: int | None = None,
+    counters_port: int | None = None,
+    deadline_s: float = 90.0,
+) -> ServerProc:
     """The Serverflow local stack (`python -m infra.local`) run under bench.sf_server, which adds
     botocore hooks that count DynamoDB calls and serves the counters on a side port."""
     port = port or free_port()
@@ -170,10 +184,15 @@ def start_serverflow(port: int | None = None, emulator_port: int | None = None,
     counters_port = counters_port or free_port()
     home = tempfile.TemporaryDirectory(prefix="bench-sf-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({"SERVERFLOW_HOME": home.name, "BENCH_COUNTERS_PORT": str(counters_port),
-                "PYTHONUNBUFFERED": "1",
-                # The stack's default (journaled data), in this run's temp home, never the user's own.
-                "SERVERFLOW_DATA_DIR": str(Path(home.name) / "data")})
+    env.update(
+        {
+            "SERVERFLOW_HOME": home.name,
+            "BENCH_COUNTERS_PORT": str(counters_port),
+            "PYTHONUNBUFFERED": "1",
+            # The stack's default (journaled data), in this run's temp home, never the user's own.
+            "SERVERFLOW_DATA_DIR": str(Path(home.name) / "data"),
+        }
+    )
     argv = [server_python(), "-m", "bench.sf_server", "--port", str(port), "--emulator-port", str(emulator_port)]
     srv = _spawn("serverflow", argv, env, home, f"http://127.0.0.1:{port}/api")
     srv.extra["counters_url"] = f"http://127.0.0.1:{counters_port}"

@@ -26,21 +26,35 @@ from typing import Any
 import httpx
 
 from bench import cost as costmod
+from bench import storage_floor, worker_latency
 from bench.client_runs import per_task_overhead_ms, per_task_until_recorded_ms, run_client_flow
 from bench.floor import CountersProbe, client_floor, replay_ws, snapshot, summarize_op, tick, wait_quiet
 from bench.imports import import_report
 from bench.load import make_client
 from bench.procs import REPO, ServerProc, reference_env, start_reference, start_serverflow
-from bench import storage_floor, worker_latency
 from bench.report import RESULTS_DIR, api_ratios, render, write_json
 from bench.scenarios import ApiConfig, BulkSeed, run_api_bench
 from bench.seed import ref_seed
 
 BENCH_POLL_ROUTE = "POST /api/task_runs/count"
-SMOKE = {"n": 8, "filter_n": 8, "store_runs": 40, "tasks": 3, "import_repeats": 1, "max_seconds_per_op": 10.0,
-         "seed_max_seconds": 10.0}
-FULL = {"n": 1000, "filter_n": 300, "store_runs": 5000, "tasks": 200, "import_repeats": 2, "max_seconds_per_op": 15.0,
-        "seed_max_seconds": 45.0}
+SMOKE = {
+    "n": 8,
+    "filter_n": 8,
+    "store_runs": 40,
+    "tasks": 3,
+    "import_repeats": 1,
+    "max_seconds_per_op": 10.0,
+    "seed_max_seconds": 10.0,
+}
+FULL = {
+    "n": 1000,
+    "filter_n": 300,
+    "store_runs": 5000,
+    "tasks": 200,
+    "import_repeats": 2,
+    "max_seconds_per_op": 15.0,
+    "seed_max_seconds": 45.0,
+}
 
 
 def log(msg: str) -> None:
@@ -48,8 +62,9 @@ def log(msg: str) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--smoke", action="store_true", help="tiny counts, < 60 s")
     ap.add_argument("--n", type=int, help="requests per measured operation")
     ap.add_argument("--filter-n", type=int, help="requests per filter operation")
@@ -59,10 +74,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--import-repeats", type=int)
     ap.add_argument("--max-seconds-per-op", type=float, help="time bound of each measured operation")
     ap.add_argument("--seed-max-seconds", type=float, help="time bound of seeding the store, per server")
-    ap.add_argument("--seed-via", choices=["bulk", "api"], default="bulk",
-                    help="unmeasured seeding: each server's storage code path in bulk (default), or its API")
-    ap.add_argument("--skip", action="append", default=[],
-                    choices=["reference", "serverflow", "imports", "client", "api"], help="leave a part out")
+    ap.add_argument(
+        "--seed-via",
+        choices=["bulk", "api"],
+        default="bulk",
+        help="unmeasured seeding: each server's storage code path in bulk (default), or its API",
+    )
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["reference", "serverflow", "imports", "client", "api"],
+        help="leave a part out",
+    )
     ap.add_argument("--out", default=None, help="results directory (default bench/results)")
     args = ap.parse_args(argv)
     base = SMOKE if args.smoke else FULL
@@ -74,10 +98,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(REPO), capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(REPO),
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=str(REPO), capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=str(REPO),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return out + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "?"
@@ -134,8 +164,9 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                 log(f"[{kind}] real prefect client flow: {tasks} tasks, {mode}")
                 before = snapshot(counters) if counters else None
                 frames_file = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False).name if counters else None  # noqa: SIM115 - only a path is wanted: the client flow subprocess writes the file
-                res = run_client_flow(srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0,
-                                      frames_out=frames_file)
+                res = run_client_flow(
+                    srv.api_url, tasks, mode, wait_recorded_s=5.0 if args.smoke else 20.0, frames_out=frames_file
+                )
                 out["client_flows"].append(res)
                 if counters and before is not None:
                     res["server_quiet_after_s"] = wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
@@ -148,7 +179,9 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                         before = snapshot(counters)
                         res["aws_ws_replay"] = replay_ws(counters, frames)
                         replayed = costmod.diff_routes(snapshot(counters), before)
-                        out.setdefault("client_flow_counters_aws", {})[f"{mode}_{tasks}"] = costmod.on_aws_path(d, replayed)
+                        out.setdefault("client_flow_counters_aws", {})[f"{mode}_{tasks}"] = costmod.on_aws_path(
+                            d, replayed
+                        )
                 if frames_file:
                     Path(frames_file).unlink(missing_ok=True)
         if counters and "client" not in args.skip:
@@ -157,9 +190,15 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
             for tasks in (0, args.tasks):
                 log(f"[{kind}] serverflow SDK flow: {tasks} tasks, sequential")
                 before = snapshot(counters)
-                out["sdk_flows"].append(run_client_flow(srv.api_url, tasks, "sequential",
-                                                        wait_recorded_s=5.0 if args.smoke else 20.0,
-                                                        module="bench.sdk_flow"))
+                out["sdk_flows"].append(
+                    run_client_flow(
+                        srv.api_url,
+                        tasks,
+                        "sequential",
+                        wait_recorded_s=5.0 if args.smoke else 20.0,
+                        module="bench.sdk_flow",
+                    )
+                )
                 wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                 d = costmod.diff_routes(snapshot(counters), before)
                 d.pop(BENCH_POLL_ROUTE, None)
@@ -169,12 +208,14 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
             sdk_rec = per_task_until_recorded_ms(out["sdk_flows"])
             prefect_rec = per_task_until_recorded_ms(out.get("client_flows", []))
             out["sdk_vs_prefect_per_task"] = {
-                "serverflow_ms": sdk_ms, "prefect_ms": prefect_ms,
+                "serverflow_ms": sdk_ms,
+                "prefect_ms": prefect_ms,
                 "ratio": round(sdk_ms / prefect_ms, 3) if sdk_ms is not None and prefect_ms else None,
                 "target_ratio_max": 0.5,
                 # Until every task run is recorded (the SDK's flow waits for that; prefect's returns before it).
                 "until_recorded": {
-                    "serverflow_ms": sdk_rec, "prefect_ms": prefect_rec,
+                    "serverflow_ms": sdk_rec,
+                    "prefect_ms": prefect_rec,
                     "ratio": round(sdk_rec / prefect_rec, 3) if sdk_rec is not None and prefect_rec else None,
                 },
             }
@@ -197,8 +238,9 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
     return out
 
 
-async def _api(api_url: str, cfg: ApiConfig, seed_concurrency: int, probe: CountersProbe | None,
-               bulk: BulkSeed | None) -> dict[str, Any]:
+async def _api(
+    api_url: str, cfg: ApiConfig, seed_concurrency: int, probe: CountersProbe | None, bulk: BulkSeed | None
+) -> dict[str, Any]:
     async with make_client(api_url, cfg.concurrency) as client:
         return await run_api_bench(client, cfg, seed_concurrency, log=log, probe=probe, bulk=bulk)
 
@@ -220,7 +262,7 @@ def bulk_seeder(kind: str, srv: ServerProc, max_seconds: float) -> BulkSeed | No
         ids: list[str] = []
         async with httpx.AsyncClient(timeout=max_seconds) as c:
             for k in range(0, len(bodies), 1000):
-                r = (await c.post(f"{counters}/seed", json=bodies[k:k + 1000])).json()
+                r = (await c.post(f"{counters}/seed", json=bodies[k : k + 1000])).json()
                 if r.get("error"):
                     raise RuntimeError(f"serverflow seeder failed: {r['error']}")
                 ids += r["ids"]
@@ -232,8 +274,11 @@ def bulk_seeder(kind: str, srv: ServerProc, max_seconds: float) -> BulkSeed | No
 def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
     prices = costmod.load_prices()
     mem, arch = costmod.lambda_conf(prices)
-    out: dict[str, Any] = {"prices": {k: prices[k] for k in ("region", "as_of", "source")},
-                           "lambda_memory_mb": mem, "lambda_arch": arch}
+    out: dict[str, Any] = {
+        "prices": {k: prices[k] for k in ("region", "as_of", "source")},
+        "lambda_memory_mb": mem,
+        "lambda_arch": arch,
+    }
     fc = sf.get("client_flow_counters") or {}
     out.update(costmod.run_costs(fc.get("sequential_0"), fc.get(f"sequential_{tasks}"), tasks, prices))
     aws = sf.get("client_flow_counters_aws") or {}
@@ -246,24 +291,43 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
         out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)
     if "ticks" in sf and not any(t.get("error") and "name" not in t for t in sf["ticks"]):
         # A tick that failed measured nothing useful: priced at the default tick time, listed as failed.
-        ticks = [t if not t.get("error") else {k: v for k, v in t.items() if k not in ("seconds", "rru", "wru")}
-                 for t in sf["ticks"] if "name" in t]
+        ticks = [
+            t if not t.get("error") else {k: v for k, v in t.items() if k not in ("seconds", "rru", "wru")}
+            for t in sf["ticks"]
+            if "name" in t
+        ]
         out["idle"] = costmod.idle_cost(ticks, prices)
         out["idle"]["failed_ticks"] = [t["name"] for t in sf["ticks"] if t.get("error")]
-    out["per_op"] = {op: costmod.per_op_cost(routes, sf["floor"][op]["requests"], prices)
-                     for op, routes in (sf.get("counters_per_op") or {}).items()}
+    out["per_op"] = {
+        op: costmod.per_op_cost(routes, sf["floor"][op]["requests"], prices)
+        for op, routes in (sf.get("counters_per_op") or {}).items()
+    }
     return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     t0 = time.perf_counter()
-    cfg = ApiConfig(n=args.n, concurrency=args.concurrency, store_runs=args.store_runs, filter_n=args.filter_n,
-                    max_seconds_per_op=args.max_seconds_per_op, seed_max_seconds=args.seed_max_seconds)
-    res: dict[str, Any] = {"meta": {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit(),
-                                    "mode": "smoke" if args.smoke else "full", "cpus": os.cpu_count(),
-                                    "python": sys.version.split()[0], "api_config": asdict(cfg),
-                                    "tasks": args.tasks, "argv": sys.argv[1:] if argv is None else argv}}
+    cfg = ApiConfig(
+        n=args.n,
+        concurrency=args.concurrency,
+        store_runs=args.store_runs,
+        filter_n=args.filter_n,
+        max_seconds_per_op=args.max_seconds_per_op,
+        seed_max_seconds=args.seed_max_seconds,
+    )
+    res: dict[str, Any] = {
+        "meta": {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "commit": git_commit(),
+            "mode": "smoke" if args.smoke else "full",
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "api_config": asdict(cfg),
+            "tasks": args.tasks,
+            "argv": sys.argv[1:] if argv is None else argv,
+        }
+    }
     if "imports" not in args.skip:
         log("[imports] cold import times")
         res["imports"] = import_report(args.import_repeats, handler_limit=3 if args.smoke else None)

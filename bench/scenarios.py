@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -16,8 +16,13 @@ from bench.load import OpStats, Request, run_load
 from bench.ui_queries import rows as ui_rows
 from bench.ui_queries import ui_requests
 
-STATE_NAMES = {"SCHEDULED": "Scheduled", "PENDING": "Pending", "RUNNING": "Running",
-               "COMPLETED": "Completed", "FAILED": "Failed"}
+STATE_NAMES = {
+    "SCHEDULED": "Scheduled",
+    "PENDING": "Pending",
+    "RUNNING": "Running",
+    "COMPLETED": "Completed",
+    "FAILED": "Failed",
+}
 # Seeded runs cycle through these end states (so the state filter is selective).
 SEED_STATES = ("SCHEDULED", "SCHEDULED", "SCHEDULED", "COMPLETED", "FAILED")
 
@@ -44,7 +49,7 @@ class ApiConfig:
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def state_body(state_type: str, scheduled_time: datetime | None = None) -> dict[str, Any]:
@@ -54,13 +59,19 @@ def state_body(state_type: str, scheduled_time: datetime | None = None) -> dict[
     return body
 
 
-def create_run_req(flow_id: str, i: int, state_type: str = "SCHEDULED",
-                   scheduled_time: datetime | None = None) -> Request:
+def create_run_req(
+    flow_id: str, i: int, state_type: str = "SCHEDULED", scheduled_time: datetime | None = None
+) -> Request:
     """POST /flow_runs/; SCHEDULED runs get a past scheduled time unless told (so Pending/Running accept)."""
     if state_type == "SCHEDULED" and scheduled_time is None:
-        scheduled_time = datetime.now(timezone.utc) - timedelta(minutes=1)
-    body = {"flow_id": flow_id, "name": f"bench-{i}", "tags": ["bench"], "parameters": {"i": i},
-            "state": state_body(state_type, scheduled_time)}
+        scheduled_time = datetime.now(UTC) - timedelta(minutes=1)
+    body = {
+        "flow_id": flow_id,
+        "name": f"bench-{i}",
+        "tags": ["bench"],
+        "parameters": {"i": i},
+        "state": state_body(state_type, scheduled_time),
+    }
     return ("POST", "flow_runs/", body)
 
 
@@ -82,9 +93,18 @@ def filter_bodies(flow_id: str, limit: int) -> dict[str, dict[str, Any]]:
 
 
 def logs_req(run_id: str, i: int, batch: int) -> Request:
-    now = iso(datetime.now(timezone.utc))
-    logs = [{"name": "bench", "level": 20, "message": f"bench log {i}.{j} " + "x" * 80, "timestamp": now,
-             "flow_run_id": run_id, "task_run_id": None} for j in range(batch)]
+    now = iso(datetime.now(UTC))
+    logs = [
+        {
+            "name": "bench",
+            "level": 20,
+            "message": f"bench log {i}.{j} " + "x" * 80,
+            "timestamp": now,
+            "flow_run_id": run_id,
+            "task_run_id": None,
+        }
+        for j in range(batch)
+    ]
     return ("POST", "logs/", logs)
 
 
@@ -126,7 +146,7 @@ async def _retrying(client: httpx.AsyncClient, req: Request, attempts: int = 10)
 def seed_bodies(flow_ids: list[str], count: int, start: int, mixed: bool = True) -> list[dict[str, Any]]:
     """`POST /flow_runs/` bodies of `count` runs; `mixed`: in mixed states with spread expected start
     times, else all SCHEDULED a minute ago (ready for Pending)."""
-    base = datetime.now(timezone.utc)
+    base = datetime.now(UTC)
     bodies: list[dict[str, Any]] = []
     for k in range(count):
         i = start + k
@@ -143,9 +163,16 @@ def seed_bodies(flow_ids: list[str], count: int, start: int, mixed: bool = True)
 BulkSeed = Callable[[list[dict[str, Any]]], Awaitable[list[str]]]
 
 
-async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, start: int,
-                    concurrency: int, max_seconds: float, mixed: bool = True,
-                    bulk: BulkSeed | None = None) -> tuple[list[str], float]:
+async def seed_runs(
+    client: httpx.AsyncClient,
+    flow_ids: list[str],
+    count: int,
+    start: int,
+    concurrency: int,
+    max_seconds: float,
+    mixed: bool = True,
+    bulk: BulkSeed | None = None,
+) -> tuple[list[str], float]:
     """Create `count` runs (unmeasured): in bulk when the server offers it, else through the API (retried,
     `concurrency` workers, stops issuing after `max_seconds`)."""
     bodies = seed_bodies(flow_ids, count, start, mixed)
@@ -176,8 +203,7 @@ async def seed_runs(client: httpx.AsyncClient, flow_ids: list[str], count: int, 
 TASK_RUN_ENDS = ("COMPLETED", "COMPLETED", "COMPLETED", "FAILED", None)
 
 
-async def seed_task_runs(client: httpx.AsyncClient, flow_run_ids: list[str], per_batch: int,
-                         concurrency: int) -> str:
+async def seed_task_runs(client: httpx.AsyncClient, flow_run_ids: list[str], per_batch: int, concurrency: int) -> str:
     """Unmeasured: task runs for the UI's task-run counts, spread over `flow_run_ids`. One batch ends before
     the window the UI queries ask for (so a query that reads outside its window shows it), then one inside
     it: completed, failed and still running. Returns the window's start (ISO)."""
@@ -185,22 +211,34 @@ async def seed_task_runs(client: httpx.AsyncClient, flow_run_ids: list[str], per
 
     async def make(batch: str, i: int, end: str | None) -> None:
         async with gate:
-            body = {"flow_run_id": flow_run_ids[i % len(flow_run_ids)], "task_key": f"bench-{batch}",
-                    "dynamic_key": str(i), "name": f"bench-{batch}-{i}"}
+            body = {
+                "flow_run_id": flow_run_ids[i % len(flow_run_ids)],
+                "task_key": f"bench-{batch}",
+                "dynamic_key": str(i),
+                "name": f"bench-{batch}-{i}",
+            }
             task_run = (await _retrying(client, ("POST", "task_runs/", body))).json()
             for state in ("RUNNING", end):
                 if state is not None:
-                    await _retrying(client, ("POST", f"task_runs/{task_run['id']}/set_state",
-                                             {"state": {"type": state}, "force": True}))
+                    await _retrying(
+                        client,
+                        ("POST", f"task_runs/{task_run['id']}/set_state", {"state": {"type": state}, "force": True}),
+                    )
 
     await asyncio.gather(*(make("before", i, "COMPLETED") for i in range(per_batch)))
-    window_start = iso(datetime.now(timezone.utc))
+    window_start = iso(datetime.now(UTC))
     await asyncio.gather(*(make("window", i, TASK_RUN_ENDS[i % len(TASK_RUN_ENDS)]) for i in range(per_batch)))
     return window_start
 
 
-async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurrency: int,
-                        log: Any = print, probe: Probe | None = None, bulk: BulkSeed | None = None) -> dict[str, Any]:
+async def run_api_bench(
+    client: httpx.AsyncClient,
+    cfg: ApiConfig,
+    seed_concurrency: int,
+    log: Any = print,
+    probe: Probe | None = None,
+    bulk: BulkSeed | None = None,
+) -> dict[str, Any]:
     """All measured REST operations against one server. Returns {"ops": {...}, "setup": {...}}.
     `bulk`: unmeasured seeding (top-ups and the store fill) through the server's storage code path."""
     ops: dict[str, OpStats] = {}
@@ -222,13 +260,15 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
             created[i] = r.json()["id"]
 
     ops["create_flow_run"] = await load(
-        "create_flow_run", [create_run_req(flow_ids[i % cfg.flows], i) for i in range(cfg.n)], on_response=collect)
+        "create_flow_run", [create_run_req(flow_ids[i % cfg.flows], i) for i in range(cfg.n)], on_response=collect
+    )
     log(f"    create_flow_run: {ops['create_flow_run'].ok}/{cfg.n} ok")
     run_ids = [created[i] for i in sorted(created)]
     missing = cfg.n - len(run_ids)
     if missing > 0:  # top up (unmeasured) so every later op has N targets
-        more, dt = await seed_runs(client, flow_ids, missing, cfg.n * 10, seed_concurrency,
-                                   cfg.seed_max_seconds, mixed=False, bulk=bulk)
+        more, dt = await seed_runs(
+            client, flow_ids, missing, cfg.n * 10, seed_concurrency, cfg.seed_max_seconds, mixed=False, bulk=bulk
+        )
         setup["topup_runs"] = {"count": len(more), "seconds": round(dt, 2)}
         run_ids += more
     for st in ("PENDING", "RUNNING", "COMPLETED"):
@@ -241,10 +281,13 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
     have = now.json() if now.status_code == 200 and isinstance(now.json(), int) else len(run_ids)
     to_seed = max(0, cfg.store_runs - have)
     setup["store_target"] = cfg.store_runs
-    seeded, dt = await seed_runs(client, flow_ids, to_seed, cfg.n, seed_concurrency, cfg.seed_max_seconds,
-                                 bulk=bulk)
-    setup["seed_runs"] = {"count": len(seeded), "seconds": round(dt, 2), "via": "bulk" if bulk else "api",
-                          "runs_per_s": round(len(seeded) / dt, 1) if dt > 0 else None}
+    seeded, dt = await seed_runs(client, flow_ids, to_seed, cfg.n, seed_concurrency, cfg.seed_max_seconds, bulk=bulk)
+    setup["seed_runs"] = {
+        "count": len(seeded),
+        "seconds": round(dt, 2),
+        "via": "bulk" if bulk else "api",
+        "runs_per_s": round(len(seeded) / dt, 1) if dt > 0 else None,
+    }
     log(f"    seeded {len(seeded)} runs in {dt:.1f}s ({'bulk' if bulk else 'api'})")
     count = await client.post("flow_runs/count", json={})
     setup["stored_runs"] = count.json() if count.status_code == 200 else f"count failed: {count.status_code}"
@@ -263,7 +306,8 @@ async def run_api_bench(client: httpx.AsyncClient, cfg: ApiConfig, seed_concurre
         setup[f"{op}_returned"] = ui_rows(op, first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
         ops[op] = await load(op, [req] * cfg.filter_n)
     ops["logs_batch_create"] = await load(
-        "logs_batch_create", [logs_req(run_ids[i % len(run_ids)], i, cfg.log_batch) for i in range(cfg.n)])
+        "logs_batch_create", [logs_req(run_ids[i % len(run_ids)], i, cfg.log_batch) for i in range(cfg.n)]
+    )
     setup["flow_ids"] = flow_ids
     setup["sample_run_ids"] = run_ids[:5]
     return {"ops": {k: v.to_dict() for k, v in ops.items()}, "setup": setup}

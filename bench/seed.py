@@ -78,8 +78,9 @@ def sf_seed(bodies: list[dict[str, Any]], chunk: int = 250, threads: int = 4) ->
 
     parent = contextvars.copy_context()  # the caller's context (e.g. the bench's route attribution)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bench-seed") as pool:
-        futures = [pool.submit(parent.copy().run, one_chunk, bodies[k:k + chunk])
-                   for k in range(0, len(bodies), chunk)]
+        futures = [
+            pool.submit(parent.copy().run, one_chunk, bodies[k : k + chunk]) for k in range(0, len(bodies), chunk)
+        ]
         return [i for f in futures for i in f.result()]
 
 
@@ -94,21 +95,28 @@ async def _ref_seed(bodies: list[dict[str, Any]], chunk: int = 250) -> list[str]
     ids: list[str] = []
     for k in range(0, len(bodies), chunk):
         async with db.session_context(begin_transaction=True) as session:
-            for body in bodies[k:k + chunk]:
+            for body in bodies[k : k + chunk]:
                 create = schemas.actions.FlowRunCreate.model_validate(body)
                 run = schemas.core.FlowRun(**create.model_dump())
                 if not run.state:
                     run.state = schemas.states.Pending()
-                model = await models.flow_runs.create_flow_run(session=session, flow_run=run,
-                                                                orchestration_parameters={})
+                model = await models.flow_runs.create_flow_run(
+                    session=session, flow_run=run, orchestration_parameters={}
+                )
                 ids.append(str(model.id))
     return ids
 
 
 def ref_seed(env: dict[str, str], bodies: list[dict[str, Any]], timeout_s: float) -> list[str]:
     """Run the reference seeder in a subprocess with the reference server's environment."""
-    p = subprocess.run([sys.executable, "-m", "bench.seed", "ref"], input=json.dumps(bodies), env=env,
-                       capture_output=True, text=True, timeout=timeout_s)
+    p = subprocess.run(
+        [sys.executable, "-m", "bench.seed", "ref"],
+        input=json.dumps(bodies),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"reference seeder failed ({p.returncode}): {p.stderr[-2000:]}")
     ids: list[str] = json.loads(p.stdout.strip().splitlines()[-1])

@@ -80,10 +80,10 @@ class _Counters(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's handler name
+    def do_GET(self) -> None:
         self._reply({"routes": METER.snapshot(), "gsis": METER.gsis, "time": time.time()})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's handler name
+    def do_POST(self) -> None:
         if self.path.startswith("/tick"):
             self._reply({"ticks": tick_all()})
             return
@@ -126,10 +126,17 @@ def tick_all() -> list[dict[str, Any]]:
             ROUTE.reset(token)
         METER.record_request(route, dt)
         r = METER.snapshot().get(route, {})
-        out.append({"name": fn.logical_id, "every_seconds": fn.every_seconds, "seconds": round(dt, 4),
-                    "ddb_calls": r.get("ddb_calls", 0) / max(r.get("requests", 1), 1),
-                    "rru": r.get("rru", 0) / max(r.get("requests", 1), 1),
-                    "wru": r.get("wru", 0) / max(r.get("requests", 1), 1), "error": err})
+        out.append(
+            {
+                "name": fn.logical_id,
+                "every_seconds": fn.every_seconds,
+                "seconds": round(dt, 4),
+                "ddb_calls": r.get("ddb_calls", 0) / max(r.get("requests", 1), 1),
+                "rru": r.get("rru", 0) / max(r.get("requests", 1), 1),
+                "wru": r.get("wru", 0) / max(r.get("requests", 1), 1),
+                "error": err,
+            }
+        )
     return out
 
 

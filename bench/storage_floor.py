@@ -33,9 +33,11 @@ def _sum(routes: Routes | None, field: str) -> dict[str, float]:
 
 def _totals(routes: Routes | None) -> dict[str, float]:
     routes = {k: v for k, v in (routes or {}).items() if k != "background"}
-    return {"ddb_calls": sum(r.get("ddb_calls", 0) for r in routes.values()),
-            "rru": sum(r.get("rru", 0.0) for r in routes.values()),
-            "wru": sum(r.get("wru", 0.0) for r in routes.values())}
+    return {
+        "ddb_calls": sum(r.get("ddb_calls", 0) for r in routes.values()),
+        "rru": sum(r.get("rru", 0.0) for r in routes.values()),
+        "wru": sum(r.get("wru", 0.0) for r in routes.values()),
+    }
 
 
 def _per(flow0: dict[str, float], flow_n: dict[str, float], n: int) -> dict[str, float]:
@@ -46,14 +48,23 @@ def breakdown(flow0: Routes | None, flow_n: Routes | None, n_tasks: int) -> dict
     """Per flow run (the 0-task flow) and per task run (marginal) figures."""
     if flow0 is None:
         return {}
-    out: dict[str, Any] = {"flow_run": {**_totals(flow0), "wru_by": _sum(flow0, "wru_by"),
-                                        "stored_bytes": sum(_sum(flow0, "put_bytes_by").values())}}
+    out: dict[str, Any] = {
+        "flow_run": {
+            **_totals(flow0),
+            "wru_by": _sum(flow0, "wru_by"),
+            "stored_bytes": sum(_sum(flow0, "put_bytes_by").values()),
+        }
+    }
     if flow_n is not None and n_tasks > 0:
-        out["task_run"] = {**_per(_totals(flow0), _totals(flow_n), n_tasks),
-                           "wru_by": {k: v for k, v in _per(_sum(flow0, "wru_by"), _sum(flow_n, "wru_by"), n_tasks).items()
-                                      if abs(v) >= 0.005},
-                           "stored_bytes": round((sum(_sum(flow_n, "put_bytes_by").values())
-                                                  - sum(_sum(flow0, "put_bytes_by").values())) / n_tasks)}
+        out["task_run"] = {
+            **_per(_totals(flow0), _totals(flow_n), n_tasks),
+            "wru_by": {
+                k: v for k, v in _per(_sum(flow0, "wru_by"), _sum(flow_n, "wru_by"), n_tasks).items() if abs(v) >= 0.005
+            },
+            "stored_bytes": round(
+                (sum(_sum(flow_n, "put_bytes_by").values()) - sum(_sum(flow0, "put_bytes_by").values())) / n_tasks
+            ),
+        }
         keys0, keys_n = _shards(_sum(flow0, "wru_by_key")), _shards(_sum(flow_n, "wru_by_key"))
         rows: list[dict[str, Any]] = []
         for pattern in set(keys0) | set(keys_n):
@@ -65,9 +76,17 @@ def breakdown(flow0: Routes | None, flow_n: Routes | None, n_tasks: int) -> dict
                 continue  # the bench's own flow name / socket: one per flow or connection, not per run
             shared = "<id>" not in pattern.split(" ", 1)[1]
             rate = per_task * TASK_RUNS_PER_S + per_flow * FLOW_RUNS_PER_S
-            rows.append({"key": pattern, "shards": shards, "wru_per_flow_run": round(per_flow, 3),
-                         "wru_per_task_run": round(per_task, 3), "shared": shared, "wcu_per_s": round(rate),
-                         "over_limit": shared and rate > KEY_LIMIT_WCU_S})
+            rows.append(
+                {
+                    "key": pattern,
+                    "shards": shards,
+                    "wru_per_flow_run": round(per_flow, 3),
+                    "wru_per_task_run": round(per_task, 3),
+                    "shared": shared,
+                    "wcu_per_s": round(rate),
+                    "over_limit": shared and rate > KEY_LIMIT_WCU_S,
+                }
+            )
         rows.sort(key=lambda r: (not r["shared"], -r["wcu_per_s"]))
         out["hot_keys"] = rows
     return out
@@ -80,8 +99,12 @@ def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
     from shared.storage import events, flow_runs, logs
 
-    return {"EVENTS": events.TIME_SHARDS,
-            "EVENT_NAMES": events.NAME_SHARDS, "FLOW_RUNS": flow_runs.SHARDS, "LOGS": logs.LOG_SHARDS}
+    return {
+        "EVENTS": events.TIME_SHARDS,
+        "EVENT_NAMES": events.NAME_SHARDS,
+        "FLOW_RUNS": flow_runs.SHARDS,
+        "LOGS": logs.LOG_SHARDS,
+    }
 
 
 def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
@@ -106,23 +129,34 @@ def render(floor: dict[str, Any]) -> str:
         f = floor.get(what)
         if not f:
             continue
-        lines.append(f"  per {what.replace('_', ' ')}: {f['ddb_calls']:.2f} DynamoDB calls, RRU {f['rru']:.2f}, "
-                     f"WRU {f['wru']:.2f}, stored {f['stored_bytes']:.0f} bytes")
+        lines.append(
+            f"  per {what.replace('_', ' ')}: {f['ddb_calls']:.2f} DynamoDB calls, RRU {f['rru']:.2f}, "
+            f"WRU {f['wru']:.2f}, stored {f['stored_bytes']:.0f} bytes"
+        )
         for name, units in sorted(f["wru_by"].items(), key=lambda kv: -kv[1])[:14]:
             lines.append(f"      {units:7.2f} WRU  {name}")
     hot = floor.get("hot_keys") or []
     if hot:
-        lines.append(f"  write rate per partition key at {TASK_RUNS_PER_S:,} task runs/s + {FLOW_RUNS_PER_S:,} flow runs/s "
-                     f"(target: no shared key > {KEY_LIMIT_WCU_S:,} WCU/s; <id> keys: one entity's share)")
+        lines.append(
+            f"  write rate per partition key at {TASK_RUNS_PER_S:,} task runs/s + {FLOW_RUNS_PER_S:,} flow runs/s "
+            f"(target: no shared key > {KEY_LIMIT_WCU_S:,} WCU/s; <id> keys: one entity's share)"
+        )
         for row in [r for r in hot if r["shared"]]:
             flag = "  OVER" if row["over_limit"] else ""
             shards = f", {row['shards']} shards" if row.get("shards", 1) > 1 else ""
-            lines.append(f"      {row['wcu_per_s']:>9,} WCU/s  {row['key']}  ({row['wru_per_task_run']} per task run, "
-                         f"{row['wru_per_flow_run']} per flow run, per key{shards}){flag}")
-        own = sorted((r for r in hot if not r["shared"]), key=lambda r: -(r["wru_per_task_run"] + r["wru_per_flow_run"]))
-        lines.append("  keys of one entity (spread by id; hot only if one flow run alone had thousands of task runs/s): "
-                     + ", ".join(f"{r['key']} {r['wru_per_task_run']}/task run {r['wru_per_flow_run']}/flow run"
-                                 for r in own[:8]))
+            lines.append(
+                f"      {row['wcu_per_s']:>9,} WCU/s  {row['key']}  ({row['wru_per_task_run']} per task run, "
+                f"{row['wru_per_flow_run']} per flow run, per key{shards}){flag}"
+            )
+        own = sorted(
+            (r for r in hot if not r["shared"]), key=lambda r: -(r["wru_per_task_run"] + r["wru_per_flow_run"])
+        )
+        lines.append(
+            "  keys of one entity (spread by id; hot only if one flow run alone had thousands of task runs/s): "
+            + ", ".join(
+                f"{r['key']} {r['wru_per_task_run']}/task run {r['wru_per_flow_run']}/flow run" for r in own[:8]
+            )
+        )
         over = [r for r in hot if r["over_limit"]]
         lines.append(f"  target no hot key: {'met' if not over else f'NOT met ({len(over)} keys over)'}")
     return "\n".join(lines)

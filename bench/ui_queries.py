@@ -20,7 +20,11 @@ def ui_requests(flow_ids: list[str], run_ids: list[str], limit: int, window_star
         "ui_flows_count_deployments": ("POST", "ui/flows/count-deployments", {"flow_ids": flow_ids}),
         "ui_flows_next_runs": ("POST", "ui/flows/next-runs", {"flow_ids": flow_ids}),
         "ui_flow_runs_count_task_runs": ("POST", "ui/flow_runs/count-task-runs", {"flow_run_ids": run_ids[:limit]}),
-        "ui_task_runs_dashboard_counts": ("POST", "ui/task_runs/dashboard/counts", {"task_runs": {"start_time": {"after_": window_start}}}),
+        "ui_task_runs_dashboard_counts": (
+            "POST",
+            "ui/task_runs/dashboard/counts",
+            {"task_runs": {"start_time": {"after_": window_start}}},
+        ),
         "ui_task_runs_count": ("POST", "ui/task_runs/count", {"task_runs": {"start_time": {"after_": window_start}}}),
         "flow_run_graph_v2": ("GET", f"flow_runs/{run_ids[0]}/graph-v2", None),
     }

@@ -34,14 +34,14 @@ from tests.server_env import server_python
 
 REPO = Path(__file__).resolve().parent.parent
 
-FLOW_FILE = '''
+FLOW_FILE = """
 from serverflow import flow
 
 
 @flow(name="{name}")
 def noop() -> int:
     return 1
-'''
+"""
 
 WORKER_ENV = {
     "SERVERFLOW_WORKER_QUERY_SECONDS": "60",  # no API poll during the measurement: only SQS can deliver
@@ -52,7 +52,9 @@ WORKER_ENV = {
 
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
+        )
     return response.json() if response.content else None
 
 
@@ -74,7 +76,10 @@ def _wait(check: Any, timeout: float, interval: float, what: str) -> Any:
 
 
 def _server_latency(http: httpx.Client, run_id: str) -> float:
-    states = {s["type"]: datetime.fromisoformat(s["timestamp"]) for s in _ok(http.get("/flow_run_states/", params={"flow_run_id": run_id}))}
+    states = {
+        s["type"]: datetime.fromisoformat(s["timestamp"])
+        for s in _ok(http.get("/flow_run_states/", params={"flow_run_id": run_id}))
+    }
     return (states["PENDING"] - states["SCHEDULED"]).total_seconds()
 
 
@@ -107,20 +112,46 @@ def measure(api_url: str, aws_endpoint_url: str, runs: int = 5, bound_s: float =
         log = home / "worker.log"
         try:
             flow = _ok(http.post("/flows/", json={"name": f"bench-noop-{tag}"}))
-            deployment = _ok(http.post("/deployments/", json={
-                "name": "push-latency", "flow_id": flow["id"], "work_pool_name": pool,
-                "entrypoint": "flows/noop.py:noop", "path": str(home),
-            }))
+            deployment = _ok(
+                http.post(
+                    "/deployments/",
+                    json={
+                        "name": "push-latency",
+                        "flow_id": flow["id"],
+                        "work_pool_name": pool,
+                        "entrypoint": "flows/noop.py:noop",
+                        "path": str(home),
+                    },
+                )
+            )
             env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_"))}
-            env.update(WORKER_ENV, SERVERFLOW_API_URL=api_url, SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url,
-                       AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "testing"),
-                       AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
-                       AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-                       SERVERFLOW_LOCAL_STORAGE_PATH=str(home / "results"), PYTHONUNBUFFERED="1")
+            env.update(
+                WORKER_ENV,
+                SERVERFLOW_API_URL=api_url,
+                SERVERFLOW_AWS_ENDPOINT_URL=aws_endpoint_url,
+                AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "testing"),
+                AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+                AWS_REGION="us-east-1",
+                AWS_DEFAULT_REGION="us-east-1",
+                SERVERFLOW_LOCAL_STORAGE_PATH=str(home / "results"),
+                PYTHONUNBUFFERED="1",
+            )
             with open(log, "wb") as out:
-                worker = subprocess.Popen([server_python(), "-m", "serverflow.cli", "worker", "--pool", pool], cwd=REPO, env=env,
-                                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            _wait(lambda: "started on pool" in log.read_text(errors="replace") or worker.poll() is not None, 60, 0.1, "worker start")
+                worker = subprocess.Popen(
+                    [server_python(), "-m", "serverflow.cli", "worker", "--pool", pool],
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            _wait(
+                lambda: "started on pool" in log.read_text(errors="replace") or worker.poll() is not None,
+                60,
+                0.1,
+                "worker start",
+            )
             if "mode: SQS long polling" not in log.read_text(errors="replace"):
                 raise RuntimeError(f"worker is not on SQS:\n{log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)  # inside its first long poll
@@ -129,11 +160,23 @@ def measure(api_url: str, aws_endpoint_url: str, runs: int = 5, bound_s: float =
                 started = time.monotonic()
                 run = _ok(http.post(f"/deployments/{deployment['id']}/create_flow_run", json={}))
                 run_url = f"/flow_runs/{run['id']}"
-                _wait(lambda url=run_url: _ok(http.get(url))["state_type"] != "SCHEDULED", bound_s, 0.02, "push delivery")
+                _wait(
+                    lambda url=run_url: _ok(http.get(url))["state_type"] != "SCHEDULED", bound_s, 0.02, "push delivery"
+                )
                 observed = time.monotonic() - started
-                _wait(lambda url=run_url: _ok(http.get(url))["state_type"] in ("COMPLETED", "FAILED", "CRASHED"), 60, 0.1, "run end")
-                samples.append({"run_id": run["id"], "create_to_pending_s": round(_server_latency(http, run["id"]), 4),
-                                "create_to_observed_s": round(observed, 4)})
+                _wait(
+                    lambda url=run_url: _ok(http.get(url))["state_type"] in ("COMPLETED", "FAILED", "CRASHED"),
+                    60,
+                    0.1,
+                    "run end",
+                )
+                samples.append(
+                    {
+                        "run_id": run["id"],
+                        "create_to_pending_s": round(_server_latency(http, run["id"]), 4),
+                        "create_to_observed_s": round(observed, 4),
+                    }
+                )
                 time.sleep(0.5)  # the worker is back in a long poll
         finally:
             if worker is not None:

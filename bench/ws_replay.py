@@ -56,8 +56,13 @@ def fresh_ids(frames: list[str]) -> list[str]:
 
 def _event(route_key: str, connection_id: str, body: str | None = None) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "requestContext": {"routeKey": route_key, "connectionId": connection_id, "domainName": "bench.invalid",
-                           "stage": "prod", "eventType": route_key.strip("$").upper()},
+        "requestContext": {
+            "routeKey": route_key,
+            "connectionId": connection_id,
+            "domainName": "bench.invalid",
+            "stage": "prod",
+            "eventType": route_key.strip("$").upper(),
+        },
         "headers": {"Sec-WebSocket-Protocol": "prefect"},
         "isBase64Encoded": False,
     }
@@ -72,7 +77,10 @@ def replay(frames: list[str]) -> dict[str, Any]:
 
     management = _Management()
     connection_id = uuid.uuid4().hex[:16]
-    invocations = [_event("$connect", connection_id), _event("$default", connection_id, json.dumps({"type": "auth", "token": None}))]
+    invocations = [
+        _event("$connect", connection_id),
+        _event("$default", connection_id, json.dumps({"type": "auth", "token": None})),
+    ]
     invocations += [_event("$default", connection_id, frame) for frame in fresh_ids(frames)]
     invocations.append(_event("$disconnect", connection_id))
     token = ROUTE.set(AWS_WS_ROUTE)
@@ -89,5 +97,10 @@ def replay(frames: list[str]) -> dict[str, Any]:
             METER.record_ws_message(AWS_WS_ROUTE)
     finally:
         ROUTE.reset(token)
-    return {"invocations": len(invocations), "frames": len(frames), "replies": management.posted, "errors": errors,
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "invocations": len(invocations),
+        "frames": len(frames),
+        "replies": management.posted,
+        "errors": errors,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -30,9 +30,20 @@ from shared.blocks.checksum import schema_checksum
 OUT = Path(__file__).resolve().parent.parent / "shared" / "storage" / "blocks_data" / "system_blocks.json"
 # Blocks defined in prefect itself (the client computes their checksums from the same fields).
 CLIENT_BLOCK_SLUGS = {
-    "secret", "webhook", "local-file-system", "remote-file-system", "smb", "custom-webhook",
-    "discord-webhook", "mattermost-webhook", "ms-teams-webhook", "opsgenie-webhook",
-    "pager-duty-webhook", "sendgrid-email", "slack-webhook", "twilio-sms",
+    "secret",
+    "webhook",
+    "local-file-system",
+    "remote-file-system",
+    "smb",
+    "custom-webhook",
+    "discord-webhook",
+    "mattermost-webhook",
+    "ms-teams-webhook",
+    "opsgenie-webhook",
+    "pager-duty-webhook",
+    "sendgrid-email",
+    "slack-webhook",
+    "twilio-sms",
 }
 TYPE_FIELDS = ("name", "slug", "logo_url", "documentation_url", "description", "code_example", "is_protected")
 
@@ -57,7 +68,10 @@ def generate(api_url: str) -> dict[str, Any]:
     # Registration order = the reference's (its schema listing is newest first), so listings
     # of a fresh stack come out in the same order.
     oldest_first = list(reversed(block_schemas))
-    first_schema = {t["id"]: next((i for i, s in enumerate(oldest_first) if s["block_type_id"] == t["id"]), len(oldest_first)) for t in block_types}
+    first_schema = {
+        t["id"]: next((i for i, s in enumerate(oldest_first) if s["block_type_id"] == t["id"]), len(oldest_first))
+        for t in block_types
+    }
     for block_type in sorted(block_types, key=lambda t: (first_schema[t["id"]], t["slug"])):
         schemas = [s for s in oldest_first if s["block_type_id"] == block_type["id"]]
         schemas_out = []
@@ -77,7 +91,9 @@ def main(argv: list[str]) -> int:
     api_url = argv[0] if argv else "http://127.0.0.1:14299/api"
     data = generate(api_url)
     OUT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{len(data['block_types'])} block types, {sum(len(t['block_schemas']) for t in data['block_types'])} schemas -> {OUT}")
+    print(
+        f"{len(data['block_types'])} block types, {sum(len(t['block_schemas']) for t in data['block_types'])} schemas -> {OUT}"
+    )
     return 0
 
 

@@ -42,7 +42,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 @lru_cache(maxsize=4)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+        template: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)
         return template
 
 

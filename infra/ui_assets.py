@@ -52,8 +52,18 @@ def download_wheel(cache: Path = WHEEL_CACHE) -> Path:
     if not (cache / name).exists():
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", f"prefect=={PREFECT_VERSION}", "--no-deps", "--only-binary=:all:",
-             "--quiet", "--dest", str(cache)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                f"prefect=={PREFECT_VERSION}",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--quiet",
+                "--dest",
+                str(cache),
+            ],
             check=True,
         )
     return cache / name
@@ -68,7 +78,7 @@ def extract(wheel: Path, site: Path = SITE_DIR) -> Path:
             for prefix, (folder, base_url) in BUNDLES.items():
                 if not member.filename.startswith(prefix) or member.is_dir():
                     continue
-                target = staging / folder / member.filename[len(prefix):]
+                target = staging / folder / member.filename[len(prefix) :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 data = archive.read(member)
                 if target.suffix in TEXT_SUFFIXES and BASE_URL_PLACEHOLDER.encode() in data:

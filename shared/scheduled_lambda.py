@@ -27,7 +27,9 @@ def _counts(result: Any) -> dict[str, Any]:
     return dict(result)
 
 
-def build_scheduled_handler(name: str, tick: Callable[[], Any], metrics_of: Mapping[str, str] | None = None) -> ScheduledHandler:
+def build_scheduled_handler(
+    name: str, tick: Callable[[], Any], metrics_of: Mapping[str, str] | None = None
+) -> ScheduledHandler:
     """`tick()` returns a dataclass or a mapping of counts; `metrics_of` maps a count's field to the
     metric it is published as (when non-zero)."""
     service = f"serverflow-{name}"

@@ -21,7 +21,9 @@ class LambdaContext:
         return 29_000
 
 
-def http_api_event(method: str, path_and_query: str, body: Any = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def http_api_event(
+    method: str, path_and_query: str, body: Any = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     parts = urlsplit(path_and_query)
     raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     all_headers = {"host": "api.example.com", "user-agent": "prefect/3.9.1 (API 0.8.4)", **(headers or {})}
@@ -39,7 +41,13 @@ def http_api_event(method: str, path_and_query: str, body: Any = None, headers: 
             "apiId": "api",
             "domainName": "api.example.com",
             "domainPrefix": "api",
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": all_headers["user-agent"]},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": all_headers["user-agent"],
+            },
             "requestId": request_id,
             "routeKey": "$default",
             "stage": "$default",

@@ -60,7 +60,17 @@ class StackProcess:
         storage = ["--in-memory"] if self.default_storage and not chosen else []
         self.process = subprocess.Popen(
             # The server env (exactly the lock), never the test tools' interpreter.
-            [server_python(), "-m", "infra.local", "--port", str(self.port), "--emulator-port", str(self.emulator_port), *storage, *self.extra_args],
+            [
+                server_python(),
+                "-m",
+                "infra.local",
+                "--port",
+                str(self.port),
+                "--emulator-port",
+                str(self.emulator_port),
+                *storage,
+                *self.extra_args,
+            ],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,

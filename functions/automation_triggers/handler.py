@@ -12,7 +12,9 @@ from shared.automations.evaluator import reactive
 from shared.storage import stream_records
 
 logger = Logger(service="serverflow-automation_triggers")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service="serverflow-automation_triggers")
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service="serverflow-automation_triggers"
+)
 
 
 @metrics.log_metrics

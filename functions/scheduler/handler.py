@@ -4,4 +4,6 @@ deployment schedule, and due runs sent to their pool's SQS queue (shared.mainten
 from shared.maintenance.scheduler import tick
 from shared.scheduled_lambda import build_scheduled_handler
 
-handler = build_scheduled_handler("scheduler", tick, {"runs_created": "ScheduledRunsCreated", "dispatched": "RunsDispatched"})
+handler = build_scheduled_handler(
+    "scheduler", tick, {"runs_created": "ScheduledRunsCreated", "dispatched": "RunsDispatched"}
+)

@@ -8,13 +8,15 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.events.connections_out import configured_poster
 from shared.events import task_subscriptions
+from shared.events.connections_out import configured_poster
 from shared.events.subscriptions import fan_out
 from shared.storage import stream_records
 
 logger = Logger(service="serverflow-subscriptions_fanout")
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service="serverflow-subscriptions_fanout")
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Serverflow"), service="serverflow-subscriptions_fanout"
+)
 
 
 @metrics.log_metrics

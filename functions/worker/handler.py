@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from serverflow.worker.lambda_worker import record_handler
+
 from shared.config import get_settings
 
 # The worker calls the API as a client: give the SDK (and flow subprocesses) the stack's key, read at init.

@@ -25,16 +25,39 @@ BUILD_IMAGE = "public.ecr.aws/sam/build-python3.11"
 # Everything the Lambdas do not need stays out of the asset (names, at any depth).
 # sdk/ stays: the Lambda worker (functions/worker) runs flows with it.
 ASSET_EXCLUDES = [
-    ".git", ".venv", ".venv-test", ".ci", "tests", "bench", "cdk.out", "__pycache__", "*.egg-info", ".serverflow",
+    ".git",
+    ".venv",
+    ".venv-test",
+    ".ci",
+    "tests",
+    "bench",
+    "cdk.out",
+    "__pycache__",
+    "*.egg-info",
+    ".serverflow",
 ]
 
 
 def pip_install_command(target: Path) -> list[str]:
     """Install exactly the Lambda lock, binary wheels for the Lambda platform only."""
     return [
-        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(REPO_ROOT / LAMBDA_LOCK),
-        "--target", str(target), "--platform", LAMBDA_PLATFORM, "--implementation", "cp",
-        "--python-version", LAMBDA_PYTHON, "--only-binary=:all:",
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "-r",
+        str(REPO_ROOT / LAMBDA_LOCK),
+        "--target",
+        str(target),
+        "--platform",
+        LAMBDA_PLATFORM,
+        "--implementation",
+        "cp",
+        "--python-version",
+        LAMBDA_PYTHON,
+        "--only-binary=:all:",
     ]
 
 

@@ -38,7 +38,9 @@ def build_app(directory: Path | None = None) -> DurableStore:
 def build_server(host: str, port: int, app: Any | None = None) -> BaseWSGIServer:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    return make_server(host, port, app if app is not None else build_app(), threaded=True, request_handler=MotoRequestHandler)
+    return make_server(
+        host, port, app if app is not None else build_app(), threaded=True, request_handler=MotoRequestHandler
+    )
 
 
 def exit_with_parent(interval: float = 0.5) -> None:
@@ -69,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.data_dir is not None:
         started = time.monotonic()
         replayed = app.open()
-        print(f"Replayed {replayed} journaled writes from {args.data_dir} in {time.monotonic() - started:.1f}s", flush=True)
+        print(
+            f"Replayed {replayed} journaled writes from {args.data_dir} in {time.monotonic() - started:.1f}s",
+            flush=True,
+        )
         app.snapshot_bytes = int(os.environ.get("SERVERFLOW_SNAPSHOT_BYTES", app.snapshot_bytes))
         app.start_snapshots(interval=float(os.environ.get("SERVERFLOW_SNAPSHOT_INTERVAL", "10")))
     server = build_server(args.host, args.port, app)

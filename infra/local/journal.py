@@ -30,12 +30,20 @@ DYNAMODB_PREFIX = "DynamoDB_20120810."
 JOURNALED_TARGETS = {
     DYNAMODB_PREFIX + name
     for name in (
-        "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
-        "CreateTable", "DeleteTable", "UpdateTable", "UpdateTimeToLive",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "CreateTable",
+        "DeleteTable",
+        "UpdateTable",
+        "UpdateTimeToLive",
     )
 } | {"AmazonSQS.CreateQueue", "AmazonSQS.DeleteQueue", "AmazonSQS.SetQueueAttributes"}
 # Headers moto needs to route a replayed request (service, region from the credential scope).
 _KEPT_HEADERS = ("HTTP_HOST", "CONTENT_TYPE", "HTTP_X_AMZ_TARGET", "HTTP_AUTHORIZATION")
+
 
 @dataclass(frozen=True)
 class Record:
@@ -104,6 +112,7 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
 
 class Journal:
     """Append-only segments with group commit. `append` runs under the caller's write lock."""
@@ -180,4 +189,3 @@ class Journal:
             self._synced = self._written
             self.closed = True
             self._cond.notify_all()
-

@@ -24,19 +24,19 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
+    ItemSizeTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import StreamShard, Table
-from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.models.utilities import bytesize
 
 from infra.local import fast_responses
 from infra.local.ordered_query import ordered_query
@@ -120,11 +120,20 @@ def _patch_table() -> None:
         # moto passes index_name positionally; bind to read it whichever way it comes.
         arguments = signature.bind(self, hash_key, *args, **kwargs).arguments
         answer = ordered_query(
-            self, hash_key, arguments.get("range_comparison"), arguments.get("range_objs") or [],
-            arguments.get("limit"), arguments.get("exclusive_start_key"), arguments.get("scan_index_forward", True),
-            arguments.get("projection_expressions"), arguments.get("index_name"), arguments.get("consistent_read", False),
-            arguments.get("filter_expression"), arguments.get("hash_key_conditions"),
-            arguments.get("range_key_conditions"), arguments.get("filter_kwargs") or {},
+            self,
+            hash_key,
+            arguments.get("range_comparison"),
+            arguments.get("range_objs") or [],
+            arguments.get("limit"),
+            arguments.get("exclusive_start_key"),
+            arguments.get("scan_index_forward", True),
+            arguments.get("projection_expressions"),
+            arguments.get("index_name"),
+            arguments.get("consistent_read", False),
+            arguments.get("filter_expression"),
+            arguments.get("hash_key_conditions"),
+            arguments.get("range_key_conditions"),
+            arguments.get("filter_kwargs") or {},
         )
         if answer is not None:
             return answer
@@ -226,13 +235,20 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             snapshots.append((table, dynamo_key, copy.deepcopy(_lookup(table, dynamo_key))))
             names, values = op.get("ExpressionAttributeNames") or {}, op.get("ExpressionAttributeValues") or {}
             if op_type == "Put":
-                self.put_item(op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values)
+                self.put_item(
+                    op["TableName"], op["Item"], expression_attribute_names=names, expression_attribute_values=values
+                )
             elif op_type == "Delete":
-                self.delete_item(op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values)
+                self.delete_item(
+                    op["TableName"], key, expression_attribute_names=names, expression_attribute_values=values
+                )
             elif op_type == "Update":
                 self.update_item(
-                    op["TableName"], key, update_expression=op["UpdateExpression"],
-                    expression_attribute_names=names, expression_attribute_values=values,
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
                 )
     except (ConditionalCheckFailed, MockValidationException, Exception):
         for table, dynamo_key, previous in reversed(snapshots):

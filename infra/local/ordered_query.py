@@ -17,13 +17,34 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
 
 from infra.local.sorted_partitions import (
-    BASE, IndexSpec, Partition, SortKey, SortValue, indexes, item_size_of, lookup, sort_value, spec_for,
+    BASE,
+    IndexSpec,
+    Partition,
+    SortKey,
+    SortValue,
+    indexes,
+    item_size_of,
+    lookup,
+    sort_value,
+    spec_for,
 )
 
 MAX_ITEM_SIZE = 400 * 1024  # DynamoDB's item size limit: beyond a range, only an item this big can end a page on size
 
-_COMPARISONS = {"=": "EQ", "EQ": "EQ", "<": "LT", "LT": "LT", "<=": "LE", "LE": "LE", ">": "GT", "GT": "GT",
-                ">=": "GE", "GE": "GE", "BETWEEN": "BETWEEN", "BEGINS_WITH": "BEGINS_WITH"}
+_COMPARISONS = {
+    "=": "EQ",
+    "EQ": "EQ",
+    "<": "LT",
+    "LT": "LT",
+    "<=": "LE",
+    "LE": "LE",
+    ">": "GT",
+    "GT": "GT",
+    ">=": "GE",
+    "GE": "GE",
+    "BETWEEN": "BETWEEN",
+    "BEGINS_WITH": "BEGINS_WITH",
+}
 
 
 def _primary(key: SortKey) -> SortValue:
@@ -82,7 +103,11 @@ def _start_key(spec: IndexSpec, table: Table, start: dict[str, Any], hash_value:
             return (own,)
         if table.range_key_attr is None:
             return None
-        return (own, sort_value(DynamoType(start[table.hash_key_attr])), sort_value(DynamoType(start[table.range_key_attr])))
+        return (
+            own,
+            sort_value(DynamoType(start[table.hash_key_attr])),
+            sort_value(DynamoType(start[table.range_key_attr])),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

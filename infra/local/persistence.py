@@ -208,7 +208,7 @@ class DurableStore:
                 if self.journal is not None and self.journal.segment_bytes >= self.snapshot_bytes:
                     try:
                         self.snapshot()
-                    except Exception:  # noqa: BLE001 - keep the thread: the journal still holds everything
+                    except Exception:
                         logger.exception("Snapshot failed; retrying at the next interval")
 
         self._snapshotter = threading.Thread(target=loop, name="snapshots", daemon=True)

@@ -64,9 +64,11 @@ def create_queues(endpoint_url: str, region: str, prefix: str) -> dict[str, str]
         if redrive:
             target = redrive["deadLetterTargetArn"]
             target_id = target["Fn::GetAtt"][0] if isinstance(target, dict) else target
-            dlq_arn = sqs.get_queue_attributes(QueueUrl=urls[target_id], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            attributes["RedrivePolicy"] = (
-                json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(redrive.get("maxReceiveCount", 5))})
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=urls[target_id], AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(redrive.get("maxReceiveCount", 5))}
             )
         urls[logical_id] = sqs.create_queue(QueueName=names[logical_id], Attributes=attributes)["QueueUrl"]
     return urls

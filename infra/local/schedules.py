@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from infra.template import resources
@@ -58,7 +58,7 @@ def scheduled_event(function: ScheduledFunction) -> dict[str, Any]:
         "detail-type": "Scheduled Event",
         "source": "aws.scheduler",
         "account": "000000000000",
-        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1",
         "resources": [f"arn:aws:scheduler:us-east-1:000000000000:schedule/default/{function.logical_id}"],
         "detail": {},

@@ -16,6 +16,7 @@ from typing import Any
 
 from infra.local.journal import DYNAMODB_PREFIX, Record, fsync_dir
 
+
 class Catalog:
     """The requests that recreate the non-item state (tables, TTL, queues), kept for snapshots."""
 
@@ -98,4 +99,3 @@ def write_snapshot(directory: Path, segment: int, catalog: list[tuple[str, Recor
         os.fsync(writer.fileno())
     os.replace(tmp, directory / f"snapshot-{segment:08d}.log")
     fsync_dir(directory)
-

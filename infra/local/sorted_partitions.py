@@ -82,7 +82,9 @@ def index_specs(table: Table) -> list[IndexSpec]:
                 ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
                 # Multi-attribute keys stay on moto's own path.
                 if len(hashes) == 1 and len(ranges) <= 1:
-                    cached.append(IndexSpec(index.name, hashes[0], ranges[0] if ranges else table.range_key_attr, bool(ranges)))
+                    cached.append(
+                        IndexSpec(index.name, hashes[0], ranges[0] if ranges else table.range_key_attr, bool(ranges))
+                    )
         table.__dict__["_sf_specs"] = cached
     return cached
 

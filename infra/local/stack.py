@@ -85,8 +85,18 @@ class LocalStack:
             for what, port in (("emulator", self.emulator_port), ("API", self.port)):
                 if port_in_use(self.host, port):
                     # Never silently reuse whatever is listening there (it may hold other data).
-                    raise SystemExit(f"Port {port} ({what}) on {self.host} is already in use; choose another with --{'emulator-port' if what == 'emulator' else 'port'}.")
-            command = [sys.executable, "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.emulator_port)]
+                    raise SystemExit(
+                        f"Port {port} ({what}) on {self.host} is already in use; choose another with --{'emulator-port' if what == 'emulator' else 'port'}."
+                    )
+            command = [
+                sys.executable,
+                "-m",
+                "infra.local.emulator",
+                "--host",
+                self.host,
+                "--port",
+                str(self.emulator_port),
+            ]
             if self.data_dir is not None:
                 command += ["--data-dir", str(self.data_dir)]
             # Its own session: a Ctrl-C to the terminal's process group must not stop the emulator
@@ -123,7 +133,9 @@ class LocalStack:
         for logical_id, url in queue_urls.items():
             os.environ[f"SERVERFLOW_QUEUE_{logical_id.upper()}"] = url
         if self.data_dir is not None and self._emulator is not None:
-            imported = persistence.import_legacy_snapshot(self.aws_endpoint_url, self.region, self.table_name, self.data_dir)
+            imported = persistence.import_legacy_snapshot(
+                self.aws_endpoint_url, self.region, self.table_name, self.data_dir
+            )
             if imported:
                 print(f"Imported {imported} items from {self.data_dir / 'table.jsonl'}", flush=True)
             print(f"Data: {self.data_dir} (journaled; --in-memory to keep nothing)", flush=True)
@@ -154,7 +166,9 @@ class LocalStack:
             if self.run_schedules:
                 self._ticker = Ticker(scheduled_functions(), speedup=self.schedule_speedup)
                 self._ticker.start()
-            config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", ws="websockets-sansio", lifespan="off")
+            config = uvicorn.Config(
+                app, host=self.host, port=self.port, log_level="warning", ws="websockets-sansio", lifespan="off"
+            )
             server = uvicorn.Server(config)
             print(runtime_line(), flush=True)
             print(f"Serverflow API: {self.api_url}", flush=True)

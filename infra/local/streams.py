@@ -89,7 +89,9 @@ class StreamReader:
     def start(self) -> None:
         for function in self.functions:
             iterator = self._latest_iterator()
-            thread = threading.Thread(target=self._loop, args=(function, iterator), name=f"stream-{function.logical_id}", daemon=True)
+            thread = threading.Thread(
+                target=self._loop, args=(function, iterator), name=f"stream-{function.logical_id}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -101,7 +103,9 @@ class StreamReader:
         arn = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         streams = self._client()
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        return str(streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"])
+        return str(
+            streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+        )
 
     def _loop(self, function: StreamFunction, iterator: str) -> None:
         streams = self._client()
@@ -113,12 +117,20 @@ class StreamReader:
             except Exception as exc:
                 if is_unavailable(exc):
                     # The emulator is down or restarting: say so once a second, without a traceback.
-                    logger.warning("Table stream for %s unreachable (%s); retrying", function.logical_id, type(exc).__name__)
+                    logger.warning(
+                        "Table stream for %s unreachable (%s); retrying", function.logical_id, type(exc).__name__
+                    )
                 elif isinstance(exc, ClientError):
                     # The iterator fell behind the emulator's bounded stream (as a trimmed/expired iterator on
                     # DynamoDB Streams): resume from the newest record; what fell off is documented as lost.
-                    code = exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-                    logger.warning("Table stream iterator for %s lost (%s); resuming from the latest record", function.logical_id, code)
+                    code = exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get(
+                        "HTTPStatusCode"
+                    )
+                    logger.warning(
+                        "Table stream iterator for %s lost (%s); resuming from the latest record",
+                        function.logical_id,
+                        code,
+                    )
                     try:
                         iterator = self._latest_iterator()
                     except Exception:  # noqa: BLE001 - retried on the next round
@@ -142,7 +154,9 @@ class StreamReader:
                 return
             except Exception as exc:
                 if is_unavailable(exc):
-                    logger.warning("Stream function %s: store unreachable (attempt %d)", function.logical_id, attempt + 1)
+                    logger.warning(
+                        "Stream function %s: store unreachable (attempt %d)", function.logical_id, attempt + 1
+                    )
                 else:
                     logger.exception("Stream function %s failed (attempt %d)", function.logical_id, attempt + 1)
                 time.sleep(0.2)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.routing import Match
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from infra.ui_assets import V2_BASE_URL
 
@@ -22,7 +22,10 @@ UI_VERSION_COOKIE = "prefect_ui_version"
 
 
 def is_html_navigation(request: Request) -> bool:
-    if request.headers.get("sec-fetch-mode") == "navigate" or request.headers.get("sec-fetch-dest") in {"document", "iframe"}:
+    if request.headers.get("sec-fetch-mode") == "navigate" or request.headers.get("sec-fetch-dest") in {
+        "document",
+        "iframe",
+    }:
         return True
     return "text/html" in request.headers.get("accept", "").lower()
 
@@ -50,8 +53,11 @@ class UiSite:
         other = path.rstrip("/") if path.endswith("/") else f"{path}/"
         scope = {**request.scope, "path": other}
         for route in request.scope["router"].routes:
-            if getattr(route, "endpoint", None) is not None and getattr(route.endpoint, "__self__", None) is not None \
-                    and isinstance(route.endpoint.__self__, UiSite):
+            if (
+                getattr(route, "endpoint", None) is not None
+                and getattr(route.endpoint, "__self__", None) is not None
+                and isinstance(route.endpoint.__self__, UiSite)
+            ):
                 continue  # the catch-all itself
             match, _ = route.matches(scope)
             if match is Match.FULL:

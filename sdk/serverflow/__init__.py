@@ -61,14 +61,35 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     # `X as X`: re-exported for type checkers (the names resolve lazily at run time, above).
-    from . import runtime as runtime, variables as variables
-    from .blocks import JSON as JSON, Secret as Secret
+    from . import runtime as runtime
+    from . import variables as variables
+    from .artifacts import create_link_artifact as create_link_artifact
+    from .artifacts import create_markdown_artifact as create_markdown_artifact
+    from .artifacts import create_table_artifact as create_table_artifact
+    from .blocks import JSON as JSON
+    from .blocks import Secret as Secret
+    from .client import AsyncClient as AsyncClient
+    from .client import SyncClient as SyncClient
+    from .client import get_client as get_client
     from .events import emit_event as emit_event
-    from .artifacts import create_link_artifact as create_link_artifact, create_markdown_artifact as create_markdown_artifact, create_table_artifact as create_table_artifact
-    from .client import AsyncClient as AsyncClient, SyncClient as SyncClient, get_client as get_client
-    from .flows import Flow as Flow, ThreadPoolTaskRunner as ThreadPoolTaskRunner, flow as flow
-    from .futures import PrefectFuture as PrefectFuture, TaskRunFuture as TaskRunFuture, allow_failure as allow_failure, as_completed as as_completed, unmapped as unmapped, wait as wait
+    from .flows import Flow as Flow
+    from .flows import ThreadPoolTaskRunner as ThreadPoolTaskRunner
+    from .flows import flow as flow
+    from .futures import PrefectFuture as PrefectFuture
+    from .futures import TaskRunFuture as TaskRunFuture
+    from .futures import allow_failure as allow_failure
+    from .futures import as_completed as as_completed
+    from .futures import unmapped as unmapped
+    from .futures import wait as wait
     from .logging import get_run_logger as get_run_logger
-    from .states import Cancelled as Cancelled, Completed as Completed, Crashed as Crashed, Failed as Failed, Pending as Pending, Running as Running, State as State, StateType as StateType
+    from .states import Cancelled as Cancelled
+    from .states import Completed as Completed
+    from .states import Crashed as Crashed
+    from .states import Failed as Failed
+    from .states import Pending as Pending
+    from .states import Running as Running
+    from .states import State as State
+    from .states import StateType as StateType
     from .tags import tags as tags
-    from .tasks import Task as Task, task as task
+    from .tasks import Task as Task
+    from .tasks import task as task

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def api_client() -> Iterator["SyncClient"]:
+def api_client() -> Iterator[SyncClient]:
     ctx = get_flow_run_context()
     if ctx is not None:
         yield ctx.client

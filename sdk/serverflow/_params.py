@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from functools import lru_cache
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from .exceptions import ParameterValidationError
 
 
-@lru_cache(maxsize=None)
+@cache
 def signature(fn: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(fn)
 
@@ -43,7 +44,7 @@ def call_with(fn: Callable[..., Any], parameters: dict[str, Any]) -> Any:
     return fn(*args, **kwargs)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(fn: Callable[..., Any]) -> Any:
     from pydantic import ConfigDict, create_model
 
@@ -59,9 +60,7 @@ def _validator(fn: Callable[..., Any]) -> Any:
         annotation = hints.get(name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[name] = (annotation, default)
-    return create_model(
-        f"{fn.__name__}_parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields
-    )
+    return create_model(f"{fn.__name__}_parameters", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
 
 
 def validate(fn: Callable[..., Any], parameters: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +86,7 @@ def jsonable(value: Any) -> Any:
     return to_jsonable_python(value, fallback=repr)
 
 
-def run_name(template: Optional[Union[str, Callable[[], str]]], parameters: dict[str, Any]) -> Optional[str]:
+def run_name(template: str | Callable[[], str] | None, parameters: dict[str, Any]) -> str | None:
     if template is None:
         return None
     if callable(template):

@@ -17,7 +17,8 @@ import json
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 SendBatch = Callable[[list[dict[str, Any]]], None]
 

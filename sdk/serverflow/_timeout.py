@@ -10,12 +10,13 @@ from __future__ import annotations
 import ctypes
 import signal
 import threading
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def call_with_timeout(fn: Callable[[], T], seconds: Optional[float], exc_type: type[BaseException]) -> T:
+def call_with_timeout(fn: Callable[[], T], seconds: float | None, exc_type: type[BaseException]) -> T:
     if not seconds:
         return fn()
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from typing import Any, Optional, Union
+from typing import Any
 
 from .context import get_flow_run_context, get_task_run_context
 
 Table = dict[str, list[Any]] | list[dict[str, Any]] | list[list[Any]]
 
 
-def _create(type_: str, data: Any, key: Optional[str], description: Optional[str]) -> uuid.UUID:
+def _create(type_: str, data: Any, key: str | None, description: str | None) -> uuid.UUID:
     if key is not None and (not key.replace("-", "").isalnum() or key != key.lower()):
         raise ValueError(f"Artifact key {key!r} must only contain lowercase letters, numbers, and dashes.")
     flow_ctx = get_flow_run_context()
@@ -32,7 +32,7 @@ def _create(type_: str, data: Any, key: Optional[str], description: Optional[str
     return client.create_artifact(body).id
 
 
-def create_markdown_artifact(markdown: str, key: Optional[str] = None, description: Optional[str] = None) -> uuid.UUID:
+def create_markdown_artifact(markdown: str, key: str | None = None, description: str | None = None) -> uuid.UUID:
     return _create("markdown", markdown, key, description)
 
 
@@ -46,12 +46,12 @@ def _sanitize(item: Any) -> Any:
     return item
 
 
-def create_table_artifact(table: Table, key: Optional[str] = None, description: Optional[str] = None) -> uuid.UUID:
+def create_table_artifact(table: Table, key: str | None = None, description: str | None = None) -> uuid.UUID:
     # The API stores a table as its JSON text (NaN -> null), like prefect.
     return _create("table", json.dumps(_sanitize(table)), key, description)
 
 
 def create_link_artifact(
-    link: str, link_text: Optional[str] = None, key: Optional[str] = None, description: Optional[str] = None
+    link: str, link_text: str | None = None, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
     return _create("markdown", f"[{link_text or link}]({link})", key, description)

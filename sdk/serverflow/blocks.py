@@ -11,7 +11,7 @@ prefect client too. ``Secret`` and ``JSON`` are built in; both keep prefect's sl
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ._api import api_client
@@ -32,8 +32,8 @@ class Block:
         if missing:
             raise TypeError(f"{type(self).__name__} needs {', '.join(missing)}")
         self._data = data
-        self._document_id: Optional[str] = None
-        self._document_name: Optional[str] = None
+        self._document_id: str | None = None
+        self._document_name: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         data = self.__dict__.get("_data", {})
@@ -46,7 +46,7 @@ class Block:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @classmethod
-    def load(cls, name: str) -> "Block":
+    def load(cls, name: str) -> Block:
         """The document ``name`` of this block type, with secret values revealed."""
         with api_client() as client:
             document = client.request(
@@ -74,7 +74,9 @@ class Block:
                 if exc.status_code != 409:
                     raise
                 if not overwrite:
-                    raise ValueError(f"{type(self).__name__} {name!r} already exists; use overwrite=True to replace it") from None
+                    raise ValueError(
+                        f"{type(self).__name__} {name!r} already exists; use overwrite=True to replace it"
+                    ) from None
                 existing = client.request(
                     "GET",
                     f"/block_types/slug/{quote(self._block_type_slug, safe='')}/block_documents/name/{quote(name, safe='')}",
@@ -104,7 +106,12 @@ class Block:
 
     @classmethod
     def _schema_fields(cls) -> dict[str, Any]:
-        return {**cls._fields, "block_type_slug": cls._block_type_slug, "secret_fields": list(cls._secret_fields), "block_schema_references": {}}
+        return {
+            **cls._fields,
+            "block_type_slug": cls._block_type_slug,
+            "secret_fields": list(cls._secret_fields),
+            "block_schema_references": {},
+        }
 
     @classmethod
     def _ensure_registered(cls, client: Any) -> tuple[str, str]:
@@ -132,7 +139,12 @@ class Block:
         schema = client.request(
             "POST",
             "/block_schemas/",
-            {"fields": cls._schema_fields(), "block_type_id": block_type["id"], "capabilities": [], "version": "non-versioned"},
+            {
+                "fields": cls._schema_fields(),
+                "block_type_id": block_type["id"],
+                "capabilities": [],
+                "version": "non-versioned",
+            },
         )
         return str(block_type["id"]), str(schema["id"])
 

@@ -7,8 +7,9 @@ Policies combine with ``+``. A ``cache_key_fn(context, parameters)`` replaces th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .context import TaskRunContext
@@ -33,12 +34,12 @@ def stable_hash(*parts: Any) -> str:
 @dataclass(frozen=True)
 class CachePolicy:
     parts: tuple[str, ...]
-    key_fn: Optional[Callable[["TaskRunContext", dict[str, Any]], Optional[str]]] = None
+    key_fn: Callable[[TaskRunContext, dict[str, Any]], str | None] | None = None
 
-    def __add__(self, other: "CachePolicy") -> "CachePolicy":
+    def __add__(self, other: CachePolicy) -> CachePolicy:
         return CachePolicy(tuple(dict.fromkeys(self.parts + other.parts)), self.key_fn or other.key_fn)
 
-    def compute_key(self, context: "TaskRunContext", parameters: dict[str, Any]) -> Optional[str]:
+    def compute_key(self, context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
         if self.key_fn is not None:
             return self.key_fn(context, parameters)
         if not self.parts:
@@ -59,7 +60,7 @@ class CachePolicy:
         return stable_hash(*pieces)
 
     @classmethod
-    def from_cache_key_fn(cls, fn: Callable[["TaskRunContext", dict[str, Any]], Optional[str]]) -> "CachePolicy":
+    def from_cache_key_fn(cls, fn: Callable[[TaskRunContext, dict[str, Any]], str | None]) -> CachePolicy:
         return cls(("key_fn",), fn)
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 from ._api import api_client
 from .exceptions import APIError, ServerflowError
@@ -39,7 +39,7 @@ class ConcurrencySlotAcquisitionError(ServerflowError):
 class Lease:
     """Slots held on one or more limits until ``release``; renewed in the background meanwhile."""
 
-    def __init__(self, client: "SyncClient", lease_id: str, limits: list[dict[str, Any]], duration: float) -> None:
+    def __init__(self, client: SyncClient, lease_id: str, limits: list[dict[str, Any]], duration: float) -> None:
         self.client = client
         self.id = lease_id
         self.limits = limits
@@ -51,10 +51,14 @@ class Lease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.duration * RENEWAL_FRACTION):
             try:
-                self.client.request("POST", f"/v2/concurrency_limits/leases/{self.id}/renew", {"lease_duration": self.duration})
+                self.client.request(
+                    "POST", f"/v2/concurrency_limits/leases/{self.id}/renew", {"lease_duration": self.duration}
+                )
             except APIError as exc:
                 if exc.status_code == 410:
-                    logger.warning("Concurrency lease %s expired before it was renewed; its slots were reclaimed", self.id)
+                    logger.warning(
+                        "Concurrency lease %s expired before it was renewed; its slots were reclaimed", self.id
+                    )
                     return
                 logger.warning("Renewing concurrency lease %s failed (%s); retrying", self.id, exc)
             except ServerflowError as exc:
@@ -71,14 +75,14 @@ class Lease:
 
 
 def acquire(
-    client: "SyncClient",
+    client: SyncClient,
     names: list[str],
     occupy: int = 1,
-    timeout_seconds: Optional[float] = None,
+    timeout_seconds: float | None = None,
     lease_duration: float = 300,
     strict: bool = False,
-    holder: Optional[dict[str, Any]] = None,
-) -> Optional[Lease]:
+    holder: dict[str, Any] | None = None,
+) -> Lease | None:
     """Wait for ``occupy`` slots on every limit in ``names``; None when none of the limits exists."""
     duration = max(float(lease_duration), MIN_LEASE_SECONDS)
     body: dict[str, Any] = {"names": names, "slots": occupy, "mode": "concurrency", "lease_duration": duration}
@@ -92,18 +96,24 @@ def acquire(
             break
         except APIError as exc:
             if exc.status_code != 423:
-                raise ConcurrencySlotAcquisitionError(f"Unable to acquire concurrency slots on {names!r}: {exc}") from exc
+                raise ConcurrencySlotAcquisitionError(
+                    f"Unable to acquire concurrency slots on {names!r}: {exc}"
+                ) from exc
             wait = exc.retry_after if exc.retry_after is not None else DEFAULT_WAIT_SECONDS
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"Attempt to acquire concurrency slots timed out after {timeout_seconds} second(s)") from None
+                    raise TimeoutError(
+                        f"Attempt to acquire concurrency slots timed out after {timeout_seconds} second(s)"
+                    ) from None
                 wait = min(wait, left)
             time.sleep(max(0.05, wait))
     limits = list(response.get("limits") or [])
     if not limits:
         if strict:
-            raise ConcurrencySlotAcquisitionError(f"Concurrency limits {names!r} must be created before acquiring slots")
+            raise ConcurrencySlotAcquisitionError(
+                f"Concurrency limits {names!r} must be created before acquiring slots"
+            )
         logger.debug("Concurrency limits %r do not exist - skipping acquisition.", names)
         return None
     return Lease(client, str(response["lease_id"]), limits, duration)
@@ -111,9 +121,9 @@ def acquire(
 
 @contextmanager
 def concurrency(
-    names: Union[str, list[str]],
+    names: str | list[str],
     occupy: int = 1,
-    timeout_seconds: Optional[float] = None,
+    timeout_seconds: float | None = None,
     lease_duration: float = 300,
     strict: bool = False,
 ) -> Iterator[None]:
@@ -135,7 +145,7 @@ def concurrency(
 TASK_LEASE_SECONDS = 60
 
 
-def acquire_task_slots(client: "SyncClient", tags: list[str], task_run_id: str) -> Optional[Lease]:
+def acquire_task_slots(client: SyncClient, tags: list[str], task_run_id: str) -> Lease | None:
     if not tags:
         return None
     return acquire(

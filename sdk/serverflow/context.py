@@ -10,7 +10,7 @@ import contextvars
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._shipper import BatchShipper
@@ -24,18 +24,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class FlowRunContext:
-    flow: "Flow[..., Any]"
-    flow_run: "FlowRun"
-    client: "SyncClient"
+    flow: Flow[..., Any]
+    flow_run: FlowRun
+    client: SyncClient
     parameters: dict[str, Any]
-    result_store: "ResultStore"
-    events: "BatchShipper"
-    persist_result: Optional[bool] = None
+    result_store: ResultStore
+    events: BatchShipper
+    persist_result: bool | None = None
     log_prints: bool = False
-    deployment: Optional[dict[str, Any]] = None
+    deployment: dict[str, Any] | None = None
     logger: Any = None
-    logs: Optional["BatchShipper"] = None
-    _executor: Optional[ThreadPoolExecutor] = None
+    logs: BatchShipper | None = None
+    _executor: ThreadPoolExecutor | None = None
     _submitted: list[Future[Any]] = field(default_factory=list)
     # How many subflow calls with the same inputs this attempt has made (keys subflow parent task runs).
     _subflow_counts: dict[str, int] = field(default_factory=dict)
@@ -84,35 +84,35 @@ class FlowRunContext:
 
 @dataclass
 class TaskRunContext:
-    task: "Task[..., Any]"
-    task_run: "TaskRunRecord"
+    task: Task[..., Any]
+    task_run: TaskRunRecord
     parameters: dict[str, Any]
     log_prints: bool = False
 
 
-_flow_run: contextvars.ContextVar[Optional[FlowRunContext]] = contextvars.ContextVar("serverflow_flow_run", default=None)
-_task_run: contextvars.ContextVar[Optional[TaskRunContext]] = contextvars.ContextVar("serverflow_task_run", default=None)
+_flow_run: contextvars.ContextVar[FlowRunContext | None] = contextvars.ContextVar("serverflow_flow_run", default=None)
+_task_run: contextvars.ContextVar[TaskRunContext | None] = contextvars.ContextVar("serverflow_task_run", default=None)
 
 
-def get_flow_run_context() -> Optional[FlowRunContext]:
+def get_flow_run_context() -> FlowRunContext | None:
     return _flow_run.get()
 
 
-def get_task_run_context() -> Optional[TaskRunContext]:
+def get_task_run_context() -> TaskRunContext | None:
     return _task_run.get()
 
 
-def set_flow_run_context(ctx: Optional[FlowRunContext]) -> contextvars.Token[Optional[FlowRunContext]]:
+def set_flow_run_context(ctx: FlowRunContext | None) -> contextvars.Token[FlowRunContext | None]:
     return _flow_run.set(ctx)
 
 
-def reset_flow_run_context(token: contextvars.Token[Optional[FlowRunContext]]) -> None:
+def reset_flow_run_context(token: contextvars.Token[FlowRunContext | None]) -> None:
     _flow_run.reset(token)
 
 
-def set_task_run_context(ctx: Optional[TaskRunContext]) -> contextvars.Token[Optional[TaskRunContext]]:
+def set_task_run_context(ctx: TaskRunContext | None) -> contextvars.Token[TaskRunContext | None]:
     return _task_run.set(ctx)
 
 
-def reset_task_run_context(token: contextvars.Token[Optional[TaskRunContext]]) -> None:
+def reset_task_run_context(token: contextvars.Token[TaskRunContext | None]) -> None:
     _task_run.reset(token)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ._api import api_client
@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 SCHEDULE_KEYS = {"cron", "interval", "rrule"}
 SCHEDULE_OPTIONS = {"active", "parameters", "slug"}
 TRIGGER_OPTIONS = {"name", "description", "enabled", "parameters", "job_variables"}
-_JSON_TYPES: dict[Any, str] = {int: "integer", float: "number", str: "string", bool: "boolean", list: "array", dict: "object"}
+_JSON_TYPES: dict[Any, str] = {
+    int: "integer",
+    float: "number",
+    str: "string",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
 
 
 def parameter_schema(fn: Any) -> dict[str, Any]:
@@ -50,7 +57,9 @@ def parameter_schema(fn: Any) -> dict[str, Any]:
         if param.default is param.empty:
             required.append(name)
         else:
-            prop["default"] = param.default if isinstance(param.default, (int, float, str, bool, type(None), list, dict)) else None
+            prop["default"] = (
+                param.default if isinstance(param.default, (int, float, str, bool, type(None), list, dict)) else None
+            )
         properties[name] = prop
     schema: dict[str, Any] = {"title": "Parameters", "type": "object", "properties": properties, "definitions": {}}
     if required:
@@ -59,11 +68,11 @@ def parameter_schema(fn: Any) -> dict[str, Any]:
 
 
 def schedules_of(
-    cron: Optional[str] = None,
-    interval: Optional[float] = None,
-    rrule: Optional[str] = None,
-    timezone: Optional[str] = None,
-    schedules: Optional[list[dict[str, Any]]] = None,
+    cron: str | None = None,
+    interval: float | None = None,
+    rrule: str | None = None,
+    timezone: str | None = None,
+    schedules: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The ``schedules`` list of a DeploymentCreate: ``[{"schedule": {...}, "active": ..., ...}]``."""
     given: list[dict[str, Any]] = [dict(s) for s in schedules or []]
@@ -106,29 +115,29 @@ def _automation(trigger: dict[str, Any], deployment_id: str, deployment_name: st
 
 
 def apply(
-    flow: "Flow[..., Any]",
+    flow: Flow[..., Any],
     name: str,
-    work_pool_name: Optional[str] = None,
+    work_pool_name: str | None = None,
     *,
-    work_queue_name: Optional[str] = None,
-    entrypoint: Optional[str] = None,
-    source_root: Optional[str | Path] = None,
-    cron: Optional[str] = None,
-    interval: Optional[float] = None,
-    rrule: Optional[str] = None,
-    timezone: Optional[str] = None,
-    schedules: Optional[list[dict[str, Any]]] = None,
-    parameters: Optional[dict[str, Any]] = None,
-    job_variables: Optional[dict[str, Any]] = None,
-    tags: Optional[list[str]] = None,
-    description: Optional[str] = None,
-    version: Optional[str] = None,
-    concurrency_limit: Optional[int] = None,
-    collision_strategy: Optional[str] = None,
-    triggers: Optional[list[dict[str, Any]]] = None,
+    work_queue_name: str | None = None,
+    entrypoint: str | None = None,
+    source_root: str | Path | None = None,
+    cron: str | None = None,
+    interval: float | None = None,
+    rrule: str | None = None,
+    timezone: str | None = None,
+    schedules: list[dict[str, Any]] | None = None,
+    parameters: dict[str, Any] | None = None,
+    job_variables: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    concurrency_limit: int | None = None,
+    collision_strategy: str | None = None,
+    triggers: list[dict[str, Any]] | None = None,
     paused: bool = False,
     enforce_parameter_schema: bool = True,
-    client: Optional["SyncClient"] = None,
+    client: SyncClient | None = None,
 ) -> str:
     """Create or update the deployment ``<flow name>/<name>``; returns its id."""
     root = Path(source_root or Path.cwd()).expanduser().resolve()
@@ -158,7 +167,9 @@ def apply(
     return _apply(client, flow, body, triggers)
 
 
-def _apply(client: "SyncClient", flow: "Flow[..., Any]", body: dict[str, Any], triggers: Optional[list[dict[str, Any]]]) -> str:
+def _apply(
+    client: SyncClient, flow: Flow[..., Any], body: dict[str, Any], triggers: list[dict[str, Any]] | None
+) -> str:
     flow_id = str(client.create_flow(flow.name, sorted(flow.tags)).id)
     deployment = client.request("POST", "/deployments/", {**body, "flow_id": flow_id})
     deployment_id = str(deployment["id"])

@@ -11,7 +11,7 @@ flow run); outside, it is posted at once to ``POST /events``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from . import _time
 from ._api import api_client
@@ -24,11 +24,11 @@ RESOURCE_ID = "prefect.resource.id"
 def emit_event(
     event: str,
     resource: dict[str, str],
-    occurred: Optional[datetime] = None,
-    related: Optional[list[dict[str, str]]] = None,
-    payload: Optional[dict[str, Any]] = None,
-    id: Optional[str] = None,  # noqa: A002 - prefect's parameter name
-    follows: Optional[str] = None,
+    occurred: datetime | None = None,
+    related: list[dict[str, str]] | None = None,
+    payload: dict[str, Any] | None = None,
+    id: str | None = None,
+    follows: str | None = None,
 ) -> dict[str, Any]:
     """Send one event; returns it as sent (its ``id`` can be given as ``follows`` to a later event)."""
     if not event:

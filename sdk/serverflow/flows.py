@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Generic, Iterable, Optional, ParamSpec, TypeVar, Union, overload
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ._params import bind, jsonable, validate
 
@@ -15,7 +16,7 @@ Hook = Callable[..., Any]
 class ThreadPoolTaskRunner:
     """Prefect's default task runner (threads); only ``max_workers`` is configurable."""
 
-    def __init__(self, max_workers: Optional[int] = None) -> None:
+    def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = max_workers
 
 
@@ -23,25 +24,25 @@ class Flow(Generic[P, R]):
     def __init__(
         self,
         fn: Callable[P, R],
-        name: Optional[str] = None,
-        version: Optional[str] = None,
-        flow_run_name: Optional[Union[str, Callable[[], str]]] = None,
-        retries: Optional[int] = None,
-        retry_delay_seconds: Optional[Union[int, float]] = None,
-        task_runner: Optional[ThreadPoolTaskRunner] = None,
-        description: Optional[str] = None,
-        timeout_seconds: Optional[Union[int, float]] = None,
+        name: str | None = None,
+        version: str | None = None,
+        flow_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: int | float | None = None,
+        task_runner: ThreadPoolTaskRunner | None = None,
+        description: str | None = None,
+        timeout_seconds: int | float | None = None,
         validate_parameters: bool = True,
-        persist_result: Optional[bool] = None,
-        result_storage: Optional[str] = None,
-        result_serializer: Optional[str] = None,
+        persist_result: bool | None = None,
+        result_storage: str | None = None,
+        result_serializer: str | None = None,
         cache_result_in_memory: bool = True,
-        log_prints: Optional[bool] = None,
-        tags: Optional[Iterable[str]] = None,
-        on_completion: Optional[list[Hook]] = None,
-        on_failure: Optional[list[Hook]] = None,
-        on_cancellation: Optional[list[Hook]] = None,
-        on_crashed: Optional[list[Hook]] = None,
+        log_prints: bool | None = None,
+        tags: Iterable[str] | None = None,
+        on_completion: list[Hook] | None = None,
+        on_failure: list[Hook] | None = None,
+        on_cancellation: list[Hook] | None = None,
+        on_crashed: list[Hook] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError("@flow needs a function")
@@ -69,16 +70,28 @@ class Flow(Generic[P, R]):
         self.on_cancellation_hooks: list[Hook] = list(on_cancellation or [])
         self.on_crashed_hooks: list[Hook] = list(on_crashed or [])
         self._init_kwargs = dict(
-            name=name, version=version, flow_run_name=flow_run_name, retries=retries,
-            retry_delay_seconds=retry_delay_seconds, task_runner=task_runner, description=description,
-            timeout_seconds=timeout_seconds, validate_parameters=validate_parameters, persist_result=persist_result,
-            result_storage=result_storage, result_serializer=result_serializer,
-            cache_result_in_memory=cache_result_in_memory, log_prints=log_prints, tags=tags,
-            on_completion=on_completion, on_failure=on_failure, on_cancellation=on_cancellation,
+            name=name,
+            version=version,
+            flow_run_name=flow_run_name,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            task_runner=task_runner,
+            description=description,
+            timeout_seconds=timeout_seconds,
+            validate_parameters=validate_parameters,
+            persist_result=persist_result,
+            result_storage=result_storage,
+            result_serializer=result_serializer,
+            cache_result_in_memory=cache_result_in_memory,
+            log_prints=log_prints,
+            tags=tags,
+            on_completion=on_completion,
+            on_failure=on_failure,
+            on_cancellation=on_cancellation,
             on_crashed=on_crashed,
         )
 
-    def with_options(self, **options: Any) -> "Flow[P, R]":
+    def with_options(self, **options: Any) -> Flow[P, R]:
         return Flow(self.fn, **{**self._init_kwargs, **options})
 
     def on_completion(self, fn: Hook) -> Hook:
@@ -103,7 +116,9 @@ class Flow(Generic[P, R]):
     def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         return {k: jsonable(v) for k, v in parameters.items()}
 
-    def __call__(self, *args: Any, return_state: bool = False, wait_for: Optional[Iterable[Any]] = None, **kwargs: Any) -> Any:
+    def __call__(
+        self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None, **kwargs: Any
+    ) -> Any:
         from .engine.flow_run import FlowRunEngine
 
         parameters = self.validate(bind(self.fn, args, kwargs))
@@ -126,7 +141,7 @@ class Flow(Generic[P, R]):
             state = engine.run()
         return state if return_state else state.result()
 
-    def deploy(self, name: str, work_pool_name: Optional[str] = None, **options: Any) -> str:
+    def deploy(self, name: str, work_pool_name: str | None = None, **options: Any) -> str:
         """Create or update the deployment ``<flow name>/<name>`` run by ``work_pool_name``'s workers; returns
         its id. Options: see ``serverflow.deployments.apply`` (schedules, parameters, job_variables, tags,
         concurrency_limit, triggers, entrypoint, source_root, ...)."""
@@ -158,7 +173,7 @@ def flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
 def flow(**kwargs: Any) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
-def flow(__fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> Any:
+def flow(__fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """Decorator, with or without arguments: ``@flow`` or ``@flow(retries=1, log_prints=True, ...)``."""
     if __fn is not None:
         return Flow(__fn, **kwargs)

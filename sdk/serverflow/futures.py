@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Generic, Iterable, Optional, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .states import Pending, State
 
@@ -16,7 +17,7 @@ R = TypeVar("R")
 class TaskRunFuture(Generic[R]):
     """A submitted task run. ``result()`` waits and returns its value (or raises its exception)."""
 
-    def __init__(self, task_run_id: uuid.UUID, future: "concurrent.futures.Future[State[R]]") -> None:
+    def __init__(self, task_run_id: uuid.UUID, future: concurrent.futures.Future[State[R]]) -> None:
         self.task_run_id = task_run_id
         self._future = future
 
@@ -26,12 +27,12 @@ class TaskRunFuture(Generic[R]):
             return self._future.result()
         return Pending()
 
-    def wait(self, timeout: Optional[float] = None) -> None:
+    def wait(self, timeout: float | None = None) -> None:
         import concurrent.futures
 
         concurrent.futures.wait([self._future], timeout=timeout)
 
-    def result(self, timeout: Optional[float] = None, raise_on_failure: bool = True) -> R:
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
         state = self._future.result(timeout=timeout)
         return state.result(raise_on_failure=raise_on_failure)
 
@@ -51,22 +52,22 @@ PrefectFuture = TaskRunFuture  # the name prefect code type-hints with
 class TaskRunFutureList(list[TaskRunFuture[R]]):
     """What ``.map`` returns: a list of futures with list-wide ``wait`` and ``result``."""
 
-    def wait(self, timeout: Optional[float] = None) -> None:
+    def wait(self, timeout: float | None = None) -> None:
         import concurrent.futures
 
         concurrent.futures.wait([f._future for f in self], timeout=timeout)
 
-    def result(self, timeout: Optional[float] = None, raise_on_failure: bool = True) -> list[R]:
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[R]:
         return [f.result(timeout=timeout, raise_on_failure=raise_on_failure) for f in self]
 
 
-def wait(futures: Iterable[TaskRunFuture[Any]], timeout: Optional[float] = None) -> None:
+def wait(futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None) -> None:
     import concurrent.futures
 
     concurrent.futures.wait([f._future for f in futures], timeout=timeout)
 
 
-def as_completed(futures: Iterable[TaskRunFuture[Any]], timeout: Optional[float] = None) -> Iterable[TaskRunFuture[Any]]:
+def as_completed(futures: Iterable[TaskRunFuture[Any]], timeout: float | None = None) -> Iterable[TaskRunFuture[Any]]:
     import concurrent.futures
 
     by_inner = {f._future: f for f in futures}

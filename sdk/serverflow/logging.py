@@ -8,7 +8,8 @@ import logging
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, MutableMapping, Optional
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from . import _time
 from .context import get_flow_run_context, get_task_run_context
@@ -42,7 +43,7 @@ class APILogHandler(logging.Handler):
     """Queues records that belong to a run for batched shipping to the API."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        shipper: Optional["BatchShipper"] = getattr(record, "serverflow_logs", None)
+        shipper: BatchShipper | None = getattr(record, "serverflow_logs", None)
         flow_run_id = getattr(record, "flow_run_id", None)
         if shipper is None or flow_run_id is None:
             return
@@ -88,7 +89,7 @@ class RunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]  # LoggerAdapt
         return msg, kwargs
 
 
-def flow_run_logger(flow_run_id: Any, flow_run_name: str, flow_name: str, logs: Optional["BatchShipper"]) -> RunLogger:
+def flow_run_logger(flow_run_id: Any, flow_run_name: str, flow_name: str, logs: BatchShipper | None) -> RunLogger:
     _configure()
     return RunLogger(
         logging.getLogger("serverflow.flow_runs"),
@@ -97,7 +98,7 @@ def flow_run_logger(flow_run_id: Any, flow_run_name: str, flow_name: str, logs: 
 
 
 def task_run_logger(
-    task_run_id: Any, task_run_name: str, flow_run_id: Any, flow_run_name: Optional[str], logs: Optional["BatchShipper"]
+    task_run_id: Any, task_run_name: str, flow_run_id: Any, flow_run_name: str | None, logs: BatchShipper | None
 ) -> RunLogger:
     _configure()
     return RunLogger(

@@ -14,14 +14,14 @@ import pickle
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from . import _time
 from .settings import get_settings
 
 
 class _Backend(Protocol):
-    def read(self, key: str) -> Optional[bytes]: ...
+    def read(self, key: str) -> bytes | None: ...
 
     def write(self, key: str, content: bytes) -> None: ...
 
@@ -55,7 +55,7 @@ class _LocalBackend:
     def uri(self, key: str) -> str:
         return str(self._path(key))
 
-    def read(self, key: str) -> Optional[bytes]:
+    def read(self, key: str) -> bytes | None:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
@@ -86,7 +86,7 @@ class _S3Backend:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
-    def read(self, key: str) -> Optional[bytes]:
+    def read(self, key: str) -> bytes | None:
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self._key(key))
         except self._s3.exceptions.NoSuchKey:
@@ -153,7 +153,7 @@ class ResultStore:
         if serializer not in ("pickle", "json"):
             raise ValueError("serializer must be 'pickle' or 'json'")
         self.serializer = serializer
-        self._backend: Optional[_Backend] = None
+        self._backend: _Backend | None = None
         _known_locations.add(self.location)
 
     @property
@@ -162,7 +162,7 @@ class ResultStore:
             self._backend = _backend_for(self.location)
         return self._backend
 
-    def write(self, key: str, value: Any, expiration: Optional[datetime] = None) -> dict[str, Any]:
+    def write(self, key: str, value: Any, expiration: datetime | None = None) -> dict[str, Any]:
         """Persist ``value`` under ``key``; returns the record metadata to attach to the state."""
         metadata = {
             "storage_key": self.backend.uri(key),
@@ -174,7 +174,7 @@ class ResultStore:
         self.backend.write(key, json.dumps(record).encode())
         return metadata
 
-    def read(self, key: str) -> Optional[tuple[Any, dict[str, Any]]]:
+    def read(self, key: str) -> tuple[Any, dict[str, Any]] | None:
         """The stored value and its metadata, or None when missing or expired (a cache miss)."""
         content = self.backend.read(key)
         if content is None:

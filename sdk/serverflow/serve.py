@@ -13,8 +13,8 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from .client import SyncClient
 from .client.models import FlowRun
@@ -36,7 +36,7 @@ class DeploymentRunsAPI(WorkerAPI):
         self.deployment_id = deployment_id
 
     def scheduled_runs(self, queues: list[str], prefetch_seconds: float, limit: int) -> list[FlowRun]:
-        before = datetime.now(timezone.utc) + timedelta(seconds=prefetch_seconds)
+        before = datetime.now(UTC) + timedelta(seconds=prefetch_seconds)
         body = {"deployment_ids": [self.deployment_id], "scheduled_before": before.isoformat(), "limit": limit}
         rows = self.client.request("POST", "/deployments/get_scheduled_flow_runs", body) or []
         return [FlowRun.model_validate(row) for row in rows]
@@ -46,12 +46,12 @@ class DeploymentRunsAPI(WorkerAPI):
 
 
 def serve(
-    flow: "Flow[..., Any]",
+    flow: Flow[..., Any],
     name: str,
     *,
     limit: int = 10,
     poll_seconds: float = 10.0,
-    stop_after: Optional[float] = None,
+    stop_after: float | None = None,
     **deployment_options: Any,
 ) -> int:
     """Create the deployment and run its scheduled runs until stopped; returns how many runs executed.
@@ -61,7 +61,9 @@ def serve(
     options.name = f"serve-{flow.name}-{name}"[:100]
     with SyncClient() as client:
         deployment_id = apply(flow, name, None, client=client, **deployment_options)
-        say(f"serving deployment {flow.name}/{name} ({deployment_id}); polling every {poll_seconds:g}s, up to {options.limit} at once")
+        say(
+            f"serving deployment {flow.name}/{name} ({deployment_id}); polling every {poll_seconds:g}s, up to {options.limit} at once"
+        )
         api = DeploymentRunsAPI(client, deployment_id, options.name)
         previous = _install_signals(stopping)
         done = 0

@@ -45,7 +45,7 @@ class Settings:
     exit_flush_timeout: float
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         api_url = _env("SERVERFLOW_API_URL", "PREFECT_API_URL")
         return cls(
             api_url=api_url.rstrip("/") if api_url else None,
@@ -55,8 +55,7 @@ class Settings:
             connect_timeout=_float(_env("SERVERFLOW_API_CONNECT_TIMEOUT"), 5.0),
             max_retries=int(_float(_env("SERVERFLOW_API_MAX_RETRIES"), 5)),
             local_storage_path=Path(
-                _env("SERVERFLOW_LOCAL_STORAGE_PATH", default=str(Path.home() / ".serverflow" / "storage"))
-                or ""
+                _env("SERVERFLOW_LOCAL_STORAGE_PATH", default=str(Path.home() / ".serverflow" / "storage")) or ""
             ).expanduser(),
             result_storage=_env("SERVERFLOW_RESULT_STORAGE"),
             persist_results=(_env("SERVERFLOW_PERSIST_RESULTS") or "false").lower() in ("1", "true", "yes"),

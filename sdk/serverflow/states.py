@@ -38,7 +38,7 @@ TERMINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED
 class State(Generic[R]):
     """A run's state. ``data`` is the wire form (result-record metadata or None); the value stays in memory."""
 
-    __slots__ = ("id", "type", "name", "message", "timestamp", "state_details", "data", "_value")
+    __slots__ = ("_value", "data", "id", "message", "name", "state_details", "timestamp", "type")
 
     def __init__(
         self,
@@ -146,7 +146,7 @@ class State(Generic[R]):
         }
 
     @classmethod
-    def from_api(cls, model: Any) -> "State[Any]":
+    def from_api(cls, model: Any) -> State[Any]:
         """From a client ``StateModel`` (or its dict)."""
         raw = model if isinstance(model, dict) else model.model_dump(mode="json")
         details = {k: v for k, v in (raw.get("state_details") or {}).items() if v is not None}
@@ -161,7 +161,7 @@ class State(Generic[R]):
             id=uuid.UUID(str(raw["id"])) if raw.get("id") else None,
         )
 
-    def copy(self, **changes: Any) -> "State[R]":
+    def copy(self, **changes: Any) -> State[R]:
         new: State[R] = State(
             changes.get("type", self.type),
             changes.get("name", self.name),
@@ -185,7 +185,9 @@ class State(Generic[R]):
 
 
 # --- factories, named as in Prefect so flow code ports unchanged ------------------------------------------------
-def Scheduled(scheduled_time: datetime | None = None, name: str = "Scheduled", message: str | None = None) -> State[Any]:
+def Scheduled(
+    scheduled_time: datetime | None = None, name: str = "Scheduled", message: str | None = None
+) -> State[Any]:
     details = {"scheduled_time": _time.iso(scheduled_time or _time.now())}
     return State(StateType.SCHEDULED, name, message, state_details=details)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Iterator
+from collections.abc import Iterator
 
 _tags: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("serverflow_tags", default=frozenset())
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, Callable, Generic, Iterable, Optional, ParamSpec, TypeVar, Union, overload
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ._params import bind
 from .cache_policies import DEFAULT, NONE, CachePolicy
@@ -22,28 +23,28 @@ class Task(Generic[P, R]):
     def __init__(
         self,
         fn: Callable[P, R],
-        name: Optional[str] = None,
-        description: Optional[str] = None,
-        tags: Optional[Iterable[str]] = None,
-        version: Optional[str] = None,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        version: str | None = None,
         cache_policy: Any = _NOTSET,
-        cache_key_fn: Optional[Callable[..., Optional[str]]] = None,
-        cache_expiration: Optional[timedelta] = None,
-        task_run_name: Optional[Union[str, Callable[[], str]]] = None,
-        retries: Optional[int] = None,
-        retry_delay_seconds: Union[None, float, int, list[float], list[int], Callable[[int], list[float]]] = None,
-        retry_jitter_factor: Optional[float] = None,
-        persist_result: Optional[bool] = None,
-        result_storage: Optional[str] = None,
-        result_serializer: Optional[str] = None,
-        result_storage_key: Optional[str] = None,
+        cache_key_fn: Callable[..., str | None] | None = None,
+        cache_expiration: timedelta | None = None,
+        task_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: float | int | list[float] | list[int] | Callable[[int], list[float]] | None = None,
+        retry_jitter_factor: float | None = None,
+        persist_result: bool | None = None,
+        result_storage: str | None = None,
+        result_serializer: str | None = None,
+        result_storage_key: str | None = None,
         cache_result_in_memory: bool = True,
-        timeout_seconds: Optional[float] = None,
-        log_prints: Optional[bool] = None,
-        refresh_cache: Optional[bool] = None,
-        on_completion: Optional[list[Hook]] = None,
-        on_failure: Optional[list[Hook]] = None,
-        retry_condition_fn: Optional[Callable[..., bool]] = None,
+        timeout_seconds: float | None = None,
+        log_prints: bool | None = None,
+        refresh_cache: bool | None = None,
+        on_completion: list[Hook] | None = None,
+        on_failure: list[Hook] | None = None,
+        retry_condition_fn: Callable[..., bool] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError("@task needs a function")
@@ -54,7 +55,9 @@ class Task(Generic[P, R]):
         self.version = version
         self.is_async = inspect.iscoroutinefunction(fn)
         # A cache policy or key function given by the user turns on persistence (prefect semantics).
-        self.cache_policy_explicit = cache_key_fn is not None or (cache_policy is not _NOTSET and cache_policy is not NONE)
+        self.cache_policy_explicit = cache_key_fn is not None or (
+            cache_policy is not _NOTSET and cache_policy is not NONE
+        )
         if cache_key_fn is not None:
             self.cache_policy: CachePolicy = CachePolicy.from_cache_key_fn(cache_key_fn)
         elif cache_policy is _NOTSET or cache_policy is None:
@@ -89,13 +92,28 @@ class Task(Generic[P, R]):
         self.on_failure_hooks: list[Hook] = list(on_failure or [])
         self.retry_condition_fn = retry_condition_fn
         self._init_kwargs = dict(
-            name=name, description=description, tags=tags, version=version, cache_policy=cache_policy,
-            cache_key_fn=cache_key_fn, cache_expiration=cache_expiration, task_run_name=task_run_name,
-            retries=retries, retry_delay_seconds=retry_delay_seconds, retry_jitter_factor=retry_jitter_factor,
-            persist_result=persist_result, result_storage=result_storage, result_serializer=result_serializer,
-            result_storage_key=result_storage_key, cache_result_in_memory=cache_result_in_memory,
-            timeout_seconds=timeout_seconds, log_prints=log_prints, refresh_cache=refresh_cache,
-            on_completion=on_completion, on_failure=on_failure, retry_condition_fn=retry_condition_fn,
+            name=name,
+            description=description,
+            tags=tags,
+            version=version,
+            cache_policy=cache_policy,
+            cache_key_fn=cache_key_fn,
+            cache_expiration=cache_expiration,
+            task_run_name=task_run_name,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            retry_jitter_factor=retry_jitter_factor,
+            persist_result=persist_result,
+            result_storage=result_storage,
+            result_serializer=result_serializer,
+            result_storage_key=result_storage_key,
+            cache_result_in_memory=cache_result_in_memory,
+            timeout_seconds=timeout_seconds,
+            log_prints=log_prints,
+            refresh_cache=refresh_cache,
+            on_completion=on_completion,
+            on_failure=on_failure,
+            retry_condition_fn=retry_condition_fn,
         )
 
     @property
@@ -106,7 +124,7 @@ class Task(Generic[P, R]):
         where = f"{getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__qualname__', self.name)}"
         return f"{getattr(self.fn, '__qualname__', self.name)}-{hashlib.md5(where.encode(), usedforsecurity=False).hexdigest()[:8]}"
 
-    def with_options(self, **options: Any) -> "Task[P, R]":
+    def with_options(self, **options: Any) -> Task[P, R]:
         return Task(self.fn, **{**self._init_kwargs, **options})
 
     def on_completion(self, fn: Hook) -> Hook:
@@ -118,7 +136,9 @@ class Task(Generic[P, R]):
         return fn
 
     # --- calling -------------------------------------------------------------------------------------------
-    def __call__(self, *args: Any, return_state: bool = False, wait_for: Optional[Iterable[Any]] = None, **kwargs: Any) -> Any:
+    def __call__(
+        self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None, **kwargs: Any
+    ) -> Any:
         from .engine.task_run import TaskRunEngine
 
         parameters = bind(self.fn, args, kwargs)
@@ -128,14 +148,18 @@ class Task(Generic[P, R]):
         state = engine.run()
         return state if return_state else state.result()
 
-    def submit(self, *args: Any, return_state: bool = False, wait_for: Optional[Iterable[Any]] = None, **kwargs: Any) -> TaskRunFuture[R]:
+    def submit(
+        self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None, **kwargs: Any
+    ) -> TaskRunFuture[R]:
         """Run in the flow's task runner (threads); returns a future at once."""
         from .engine.task_run import TaskRunEngine
 
         parameters = bind(self.fn, args, kwargs)
         return _submit(TaskRunEngine(self, parameters, list(wait_for) if wait_for else None))
 
-    def map(self, *args: Any, return_state: bool = False, wait_for: Optional[Iterable[Any]] = None, **kwargs: Any) -> TaskRunFutureList[R]:
+    def map(
+        self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None, **kwargs: Any
+    ) -> TaskRunFutureList[R]:
         """One submitted task run per element of the iterable arguments; ``unmapped(x)`` stays the same."""
         from .engine.task_run import TaskRunEngine
 
@@ -215,9 +239,8 @@ def task(__fn: Callable[P, R]) -> Task[P, R]: ...
 def task(**kwargs: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
-def task(__fn: Optional[Callable[..., Any]] = None, **kwargs: Any) -> Any:
+def task(__fn: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """Decorator, with or without arguments: ``@task`` or ``@task(retries=2, ...)``."""
     if __fn is not None:
         return Task(__fn, **kwargs)
     return lambda fn: Task(fn, **kwargs)
-

@@ -1,13 +1,13 @@
 """Variables: named JSON values kept by the API (``/variables``), as ``prefect.variables.Variable`` offers.
 
-    from serverflow import variables
-    variables.set("db_host", "10.0.0.5", overwrite=True)
-    host = variables.get("db_host", default="localhost")
+from serverflow import variables
+variables.set("db_host", "10.0.0.5", overwrite=True)
+host = variables.get("db_host", default="localhost")
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote
 
 from ._api import api_client
@@ -25,7 +25,7 @@ def get(name: str, default: Any = None) -> Any:
             return default
 
 
-def set(name: str, value: Any, tags: Optional[list[str]] = None, overwrite: bool = False) -> Any:  # noqa: A001 - prefect's name
+def set(name: str, value: Any, tags: list[str] | None = None, overwrite: bool = False) -> Any:
     """Create the variable; with ``overwrite=True`` replace an existing one's value (and tags, when given).
     Raises ``ValueError`` if it exists and ``overwrite`` is false, as prefect does. Returns the stored value."""
     body: dict[str, Any] = {"name": name, "value": value, "tags": list(tags or [])}
@@ -54,7 +54,7 @@ def unset(name: str) -> bool:
         return True
 
 
-def ls(limit: Optional[int] = None) -> list[dict[str, Any]]:
+def ls(limit: int | None = None) -> list[dict[str, Any]]:
     """All variables (name, value, tags, ...), sorted by name."""
     body: dict[str, Any] = {"sort": "NAME_ASC"}
     if limit is not None:

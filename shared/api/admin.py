@@ -44,7 +44,11 @@ def hello() -> str:
     return "👋"
 
 
-@router.get("/ready", description="Whether the database answers: 200 OK, else 503 with Retry-After.", summary="Perform Readiness Check")
+@router.get(
+    "/ready",
+    description="Whether the database answers: 200 OK, else 503 with Retry-After.",
+    summary="Perform Readiness Check",
+)
 def ready() -> Any:
     if not admin_store.reachable():
         raise DatabaseNotReady({"message": "Database is not available"})
@@ -74,7 +78,11 @@ def read_default_result_storage() -> ServerDefaultResultStorage:
     return admin_store.read_default_result_storage()
 
 
-@router.put("/admin/storage", description="Set the server default result storage block.", summary="Update Server Default Result Storage")
+@router.put(
+    "/admin/storage",
+    description="Set the server default result storage block.",
+    summary="Update Server Default Result Storage",
+)
 def update_default_result_storage(configuration: ServerDefaultResultStorageUpdate) -> ServerDefaultResultStorage:
     block_id = configuration.default_result_storage_block_id
     document = block_document_store.read(block_id)
@@ -84,7 +92,9 @@ def update_default_result_storage(configuration: ServerDefaultResultStorageUpdat
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"Block document {block_id} cannot be used for result storage."
         )
-    return admin_store.write_default_result_storage(ServerDefaultResultStorage(default_result_storage_block_id=block_id))
+    return admin_store.write_default_result_storage(
+        ServerDefaultResultStorage(default_result_storage_block_id=block_id)
+    )
 
 
 @router.delete("/admin/storage", status_code=status.HTTP_204_NO_CONTENT, summary="Clear Server Default Result Storage")

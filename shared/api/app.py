@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
@@ -28,7 +28,9 @@ def _require_null_defaults(app: FastAPI) -> None:
     APIRouter instead of a ServerflowRouter would silently bring the 422s back, so the app refuses to build."""
     for route in app.routes:
         if isinstance(route, APIRoute) and not isinstance(route, NullMeansDefaultRoute):
-            raise TypeError(f"{sorted(route.methods or ())} {route.path} is declared on a plain APIRouter; use ServerflowRouter")
+            raise TypeError(
+                f"{sorted(route.methods or ())} {route.path} is declared on a plain APIRouter; use ServerflowRouter"
+            )
 
 
 def create_app(domains: Iterable[str] | None = None) -> FastAPI:

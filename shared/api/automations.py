@@ -35,18 +35,27 @@ def create_automation(automation: AutomationCreate) -> Automation:
     return automation_store.create(Automation.model_validate(data), owner)
 
 
-@router.put("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, description="Replace an automation.")
+@router.put(
+    "/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, description="Replace an automation."
+)
 def update_automation(automation: AutomationUpdate, automation_id: UUID = Path(..., alias="id")) -> None:
     automation.trigger.reset_ids()
     automation_store.replace(automation_id, automation)
 
 
-@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, description="Enable or disable an automation.")
+@router.patch(
+    "/{id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    description="Enable or disable an automation.",
+)
 def patch_automation(automation: AutomationPartialUpdate, automation_id: UUID = Path(..., alias="id")) -> None:
     automation_store.set_enabled(automation_id, automation.enabled)
 
 
-@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, description="Delete an automation.")
+@router.delete(
+    "/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, description="Delete an automation."
+)
 def delete_automation(automation_id: UUID = Path(..., alias="id")) -> None:
     automation_store.delete(automation_id)
 
@@ -71,12 +80,19 @@ def read_automation(automation_id: UUID = Path(..., alias="id")) -> Automation:
     return automation_store.read_or_404(automation_id)
 
 
-@router.get("/related-to/{resource_id:str}", description="Automations related to a resource (its owner or a deployment an action names).")
+@router.get(
+    "/related-to/{resource_id:str}",
+    description="Automations related to a resource (its owner or a deployment an action names).",
+)
 def read_automations_related_to_resource(resource_id: str = Path(...)) -> Sequence[Automation]:
     return automation_store.related_to(resource_id)
 
 
-@router.delete("/owned-by/{resource_id:str}", status_code=status.HTTP_202_ACCEPTED, description="Delete the automations a resource owns (e.g. a deployment's triggers on redeploy).")
+@router.delete(
+    "/owned-by/{resource_id:str}",
+    status_code=status.HTTP_202_ACCEPTED,
+    description="Delete the automations a resource owns (e.g. a deployment's triggers on redeploy).",
+)
 def delete_automations_owned_by_resource(resource_id: str = Path(...)) -> None:
     automation_store.delete_owned_by(resource_id)
 

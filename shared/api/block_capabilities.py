@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 from shared.api.block_dependencies import SystemBlocksRegistered
 from shared.api.routing import ServerflowRouter
-
 from shared.storage import block_schemas as schema_store
 
-router = ServerflowRouter(prefix="/block_capabilities", tags=["Block capabilities"], dependencies=[SystemBlocksRegistered])
+router = ServerflowRouter(
+    prefix="/block_capabilities", tags=["Block capabilities"], dependencies=[SystemBlocksRegistered]
+)
 
 
 @router.get("/", description="Get available block capabilities.")

@@ -19,7 +19,11 @@ router = ServerflowRouter(prefix="/block_documents", tags=["Block documents"], d
 INCLUDE_SECRETS = "Whether to include sensitive values in the block document."
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED, description="Create a new block document (409 if its type already has one of that name).")
+@router.post(
+    "/",
+    status_code=status.HTTP_201_CREATED,
+    description="Create a new block document (409 if its type already has one of that name).",
+)
 def create_block_document(block_document: BlockDocumentCreate) -> BlockDocument:
     return document_store.create(block_document)
 
@@ -67,7 +71,11 @@ def delete_block_document(block_document_id: UUID = Path(..., description="The b
     document_store.delete(block_document_id)
 
 
-@router.patch("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, description="Update a block document's data (merged by default) or schema.")
+@router.patch(
+    "/{id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    description="Update a block document's data (merged by default) or schema.",
+)
 def update_block_document_data(
     block_document: BlockDocumentUpdate,
     block_document_id: UUID = Path(..., description="The block document id", alias="id"),

@@ -44,7 +44,9 @@ def read_block_schemas(
 
 
 @router.get("/{id:uuid}", description="Get a block schema by id.")
-def read_block_schema_by_id(block_schema_id: UUID = Path(..., description="The block schema id", alias="id")) -> BlockSchema:
+def read_block_schema_by_id(
+    block_schema_id: UUID = Path(..., description="The block schema id", alias="id"),
+) -> BlockSchema:
     return schema_store.read_or_404(block_schema_id)
 
 

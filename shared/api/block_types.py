@@ -10,7 +10,12 @@ from shared.api.block_dependencies import SystemBlocksRegistered
 from shared.api.dependencies import LimitBody
 from shared.api.routing import ServerflowRouter
 from shared.schemas.blocks import BlockDocument, BlockType, BlockTypeCreate, BlockTypeUpdate
-from shared.schemas.filters.misc import BlockDocumentFilter, BlockDocumentFilterBlockTypeId, BlockSchemaFilter, BlockTypeFilter
+from shared.schemas.filters.misc import (
+    BlockDocumentFilter,
+    BlockDocumentFilterBlockTypeId,
+    BlockSchemaFilter,
+    BlockTypeFilter,
+)
 from shared.storage import block_documents as document_store
 from shared.storage import block_registration, block_type_deletion
 from shared.storage import block_schemas as schema_store
@@ -34,7 +39,9 @@ def read_block_type_by_id(block_type_id: UUID = Path(..., description="The block
 
 
 @router.get("/slug/{slug}", description="Get a block type by slug.")
-def read_block_type_by_slug(block_type_slug: str = Path(..., description="The block type name", alias="slug")) -> BlockType:
+def read_block_type_by_slug(
+    block_type_slug: str = Path(..., description="The block type name", alias="slug"),
+) -> BlockType:
     return type_store.read_by_slug_or_404(block_type_slug)
 
 
@@ -45,7 +52,9 @@ def read_block_types(
     limit: int = LimitBody(),
     offset: int = Body(0, ge=0),
 ) -> list[BlockType]:
-    owning = {s.block_type_id for s in schema_store.filter_schemas(block_schemas)} if block_schemas is not None else None
+    owning = (
+        {s.block_type_id for s in schema_store.filter_schemas(block_schemas)} if block_schemas is not None else None
+    )
     matched = type_store.filter_types(block_types, {t for t in owning if t is not None} if owning is not None else None)
     return matched[offset : offset + limit]
 
@@ -57,12 +66,20 @@ def update_block_type(
     type_store.update(block_type_id, block_type)
 
 
-@router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a block type and its schemas and documents.")
+@router.delete(
+    "/{id:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    description="Delete a block type and its schemas and documents.",
+)
 def delete_block_type(block_type_id: UUID = Path(..., description="The block type ID", alias="id")) -> None:
     block_type_deletion.delete_block_type(block_type_id)
 
 
-@router.get("/slug/{slug}/block_documents", tags=["Block types", "Block documents"], description="Read the block documents of a block type.")
+@router.get(
+    "/slug/{slug}/block_documents",
+    tags=["Block types", "Block documents"],
+    description="Read the block documents of a block type.",
+)
 def read_block_documents_for_block_type(
     block_type_slug: str = Path(..., description="The block type name", alias="slug"),
     include_secrets: bool = Query(False, description="Whether to include sensitive values in the block document."),

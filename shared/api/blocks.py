@@ -9,7 +9,6 @@ checked once per container (a single marker GetItem) instead of once per functio
 
 from __future__ import annotations
 
-
 from shared.api import block_capabilities, block_documents, block_schemas, block_types
 from shared.api.routing import ServerflowRouter
 
@@ -17,5 +16,10 @@ router = ServerflowRouter()
 # Adopt the groups' routes as plain routes (as deployments.py does), so the route-consistency
 # test and the app see every path with its prefix.
 router.routes.extend(
-    [*block_types.router.routes, *block_schemas.router.routes, *block_documents.router.routes, *block_capabilities.router.routes]
+    [
+        *block_types.router.routes,
+        *block_schemas.router.routes,
+        *block_documents.router.routes,
+        *block_capabilities.router.routes,
+    ]
 )

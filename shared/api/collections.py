@@ -13,8 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException, status
-
 from shared.api.routing import ServerflowRouter
 from shared.storage.errors import ObjectNotFound
 

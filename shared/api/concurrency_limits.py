@@ -35,7 +35,9 @@ def create_concurrency_limit(concurrency_limit: ConcurrencyLimitCreate, response
     "/{id:uuid}",
     description="Get a concurrency limit by id; `active_slots` lists the task runs holding a slot.",
 )
-def read_concurrency_limit(concurrency_limit_id: UUID = Path(..., description="The concurrency limit id", alias="id")) -> ConcurrencyLimit:
+def read_concurrency_limit(
+    concurrency_limit_id: UUID = Path(..., description="The concurrency limit id", alias="id"),
+) -> ConcurrencyLimit:
     return tag_limits.read_by_id(concurrency_limit_id)
 
 
@@ -49,7 +51,10 @@ def read_concurrency_limits(limit: int = LimitBody(), offset: int = Body(0, ge=0
     return tag_limits.list_views(offset, limit)
 
 
-@router.post("/tag/{tag}/reset", description="Free every slot of a tag's limit (optionally re-taking them for the given task runs).")
+@router.post(
+    "/tag/{tag}/reset",
+    description="Free every slot of a tag's limit (optionally re-taking them for the given task runs).",
+)
 def reset_concurrency_limit_by_tag(
     tag: str = TAG,
     slot_override: list[UUID] | None = Body(
@@ -60,7 +65,9 @@ def reset_concurrency_limit_by_tag(
 
 
 @router.delete("/{id:uuid}", description="Delete a concurrency limit by id (its slots are released).")
-def delete_concurrency_limit(concurrency_limit_id: UUID = Path(..., description="The concurrency limit id", alias="id")) -> None:
+def delete_concurrency_limit(
+    concurrency_limit_id: UUID = Path(..., description="The concurrency limit id", alias="id"),
+) -> None:
     stored = limit_store.read(concurrency_limit_id)
     if stored is None:
         raise ObjectNotFound("Concurrency limit not found")

@@ -32,9 +32,7 @@ from shared.storage.concurrency_limits import StoredLimit
 router = ServerflowRouter(prefix="/v2/concurrency_limits", tags=["Concurrency Limits V2"])
 
 ID_OR_NAME = Path(..., description="The ID or name of the concurrency limit", alias="id_or_name")
-LEASE_DURATION = Body(
-    300, ge=60, le=60 * 60 * 24, description="The duration of the lease in seconds."
-)
+LEASE_DURATION = Body(300, ge=60, le=60 * 60 * 24, description="The duration of the lease in seconds.")
 
 
 def _minimal(limits: list[StoredLimit]) -> list[MinimalConcurrencyLimitResponse]:
@@ -42,7 +40,11 @@ def _minimal(limits: list[StoredLimit]) -> list[MinimalConcurrencyLimitResponse]
 
 
 def _max_wait(stored: StoredLimit) -> float:
-    return TAG_CONCURRENCY_SLOT_WAIT_SECONDS if stored.limit.name.startswith(TAG_PREFIX) else MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS
+    return (
+        TAG_CONCURRENCY_SLOT_WAIT_SECONDS
+        if stored.limit.name.startswith(TAG_PREFIX)
+        else MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS
+    )
 
 
 def _locked(acquisition: Acquisition, slots: int) -> HTTPException:
@@ -105,7 +107,9 @@ def update_concurrency_limit_v2(concurrency_limit: ConcurrencyLimitV2Update, id_
     limit_store.update(id_or_name, concurrency_limit)
 
 
-@router.delete("/{id_or_name}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a global concurrency limit.")
+@router.delete(
+    "/{id_or_name}", status_code=status.HTTP_204_NO_CONTENT, description="Delete a global concurrency limit."
+)
 def delete_concurrency_limit_v2(id_or_name: str = ID_OR_NAME) -> None:
     lease_store.delete_limit(limit_store.read_or_404(id_or_name))
 

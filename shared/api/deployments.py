@@ -15,10 +15,11 @@ from uuid import UUID
 from fastapi import Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody, page_count
-from shared.api.routing import ServerflowRouter
-from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.api.deployments_runs import router as runs_router
 from shared.api.deployments_schedules import router as schedules_router
+from shared.api.routing import ServerflowRouter
+from shared.api.run_criteria import JoinedFilters, joined_filters
+from shared.scheduling import JobVariablesError, validate_deployment_job_variables
 from shared.schemas.deployments import (
     Deployment,
     DeploymentBulkDeleteResponse,
@@ -28,7 +29,6 @@ from shared.schemas.deployments import (
 )
 from shared.schemas.filters.deployments import DeploymentFilter
 from shared.schemas.sorting import DeploymentSort
-from shared.scheduling import JobVariablesError, validate_deployment_job_variables
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools, deployments_writes
 from shared.storage import flows as flow_store

@@ -14,12 +14,6 @@ from shared.api.routing import ServerflowRouter
 from shared.maintenance import scheduler
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.orchestration import orchestrate_flow_run
-from shared.schemas.base import now_utc
-from shared.schemas.common import CreatedBy
-from shared.schemas.deployments import DeploymentFlowRunCreate
-from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRunCreateResult
-from shared.schemas.types import DateTime
-from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
 from shared.scheduling import JobVariablesError, SchedulerSettings, validate_flow_run_job_variables
 from shared.scheduling.deployment_runs import (
     ParameterSchemaError,
@@ -28,6 +22,12 @@ from shared.scheduling.deployment_runs import (
     initial_state,
     run_parameters,
 )
+from shared.schemas.base import now_utc
+from shared.schemas.common import CreatedBy
+from shared.schemas.deployments import DeploymentFlowRunCreate
+from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRunCreateResult
+from shared.schemas.types import DateTime
+from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools
 from shared.storage import flow_runs as flow_run_store
@@ -52,7 +52,9 @@ def _check_job_variables(deployment: deployment_store.StoredDeployment, request:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
 
 
-def _queue_for(deployment: deployment_store.StoredDeployment, request: DeploymentFlowRunCreate) -> deployments_pools.QueueRef:
+def _queue_for(
+    deployment: deployment_store.StoredDeployment, request: DeploymentFlowRunCreate
+) -> deployments_pools.QueueRef:
     if not request.work_queue_name:
         pool = deployments_pools.read_pool(deployment.work_pool_name) if deployment.work_pool_name else None
         return deployments_pools.QueueRef(
@@ -157,7 +159,9 @@ def bulk_create_flow_runs_from_deployment(
     created_by: CreatedBy | None = Depends(created_by_header),
 ) -> FlowRunBulkCreateResponse:
     if len(flow_runs) > BULK_CREATE_LIMIT:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"Cannot create more than {BULK_CREATE_LIMIT} flow runs at once.")
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f"Cannot create more than {BULK_CREATE_LIMIT} flow runs at once."
+        )
     deployment = _read_deployment_or_404(deployment_id)
     results: list[FlowRunCreateResult] = []
     for flow_run in flow_runs:
@@ -208,7 +212,7 @@ def get_scheduled_flow_runs_for_deployments(
         )
         runs.extend(r for r in waiting if r.deployment_id == deployment.id)
     deployment_store.mark_polled(deployments, now_utc())
-    far = datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
+    far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
     runs.sort(key=lambda r: r.next_scheduled_start_time or far)
     return runs[:limit]
 
@@ -242,7 +246,9 @@ def schedule_deployment(
         settings = SchedulerSettings(
             min_runs=defaults.min_runs if min_runs is None else min_runs,
             max_runs=defaults.max_runs if max_runs is None else max_runs,
-            min_scheduled_time=defaults.min_scheduled_time if min_time is None else datetime.timedelta(seconds=min_time),
+            min_scheduled_time=defaults.min_scheduled_time
+            if min_time is None
+            else datetime.timedelta(seconds=min_time),
             max_scheduled_time=end - start,
         )
         scheduler.schedule_deployment(deployment, start, settings, now)
@@ -261,6 +267,12 @@ def schedule_deployment(
         "subset of the deployment's and its deployment_ids, if any, name the deployment."
     ),
 )
-def work_queue_check_for_deployment(deployment_id: UUID = Path(..., alias="id", description="The deployment id")) -> list[WorkQueueCore]:
+def work_queue_check_for_deployment(
+    deployment_id: UUID = Path(..., alias="id", description="The deployment id"),
+) -> list[WorkQueueCore]:
     deployment = _read_deployment_or_404(deployment_id)
-    return [WorkQueueCore.model_validate(q.model_dump()) for q in work_queue_store.list_all() if queue_accepts(q, deployment)]
+    return [
+        WorkQueueCore.model_validate(q.model_dump())
+        for q in work_queue_store.list_all()
+        if queue_accepts(q, deployment)
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import Body, HTTPException, Path, status
+from fastapi import Body, Path, status
 
 from shared.api.routing import ServerflowRouter
 from shared.schemas.base import now_utc

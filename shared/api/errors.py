@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from shared.api.middleware import BodyTooLarge
-
 from shared.storage.errors import (
     BACKEND_ERRORS,
     ConcurrentUpdate,
@@ -62,14 +61,20 @@ def _json_safe(value: Any) -> Any:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str, bytes: lambda b: b.decode("utf-8", "replace")})
+    errors = jsonable_encoder(
+        exc.errors(), custom_encoder={Exception: str, bytes: lambda b: b.decode("utf-8", "replace")}
+    )
     return JSONResponse(
         status_code=422,
-        content=_json_safe({
-            "exception_message": "Invalid request received.",
-            "exception_detail": errors,
-            "request_body": jsonable_encoder(_safe_body(exc.body), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}),
-        }),
+        content=_json_safe(
+            {
+                "exception_message": "Invalid request received.",
+                "exception_detail": errors,
+                "request_body": jsonable_encoder(
+                    _safe_body(exc.body), custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")}
+                ),
+            }
+        ),
     )
 
 
@@ -79,7 +84,9 @@ async def _model_validation_error(request: Request, exc: ValidationError) -> JSO
         status_code=422,
         content={
             "exception_message": "Invalid request received.",
-            "exception_detail": _json_safe(jsonable_encoder(exc.errors(include_url=False), custom_encoder={Exception: str})),
+            "exception_detail": _json_safe(
+                jsonable_encoder(exc.errors(include_url=False), custom_encoder={Exception: str})
+            ),
             "request_body": None,
         },
     )

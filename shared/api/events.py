@@ -126,4 +126,3 @@ def count_events(
         return event_store.count_events(filter, countable, time_unit, time_interval)
     except event_store.InvalidCountParameters as exc:
         raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-

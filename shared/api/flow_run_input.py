@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import Body, HTTPException, Path, status
+from fastapi import Body, Path, status
 from fastapi.responses import PlainTextResponse
 
 from shared.api.routing import ServerflowRouter

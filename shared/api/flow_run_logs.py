@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import HTTPException, Path, status
+from fastapi import Path
 from fastapi.responses import StreamingResponse
 
 from shared.api.routing import ServerflowRouter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import HTTPException, Path, status
+from fastapi import Path
 
 from shared.api.routing import ServerflowRouter
 from shared.schemas.states import State

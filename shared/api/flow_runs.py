@@ -10,31 +10,36 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Body, Depends, HTTPException, Path, Query, Response, status
-
 from pydantic import BaseModel, Field
 
+from shared.api import run_history
 from shared.api.dependencies import LimitBody, created_by_header, page_count
-from shared.api.routing import ServerflowRouter
 from shared.api.flow_run_input import router as input_router
 from shared.api.flow_run_logs import router as logs_download_router
-from shared.api import run_history
+from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import JoinedFilters, joined_filters
-from shared.schemas.common import CreatedBy
-from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
-from shared.schemas.graph import DependencyResult, Graph
-from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
-from shared.schemas.responses import HistoryResponse, OrchestrationResult, SetStateStatus, StateAbortDetails, StateResponseDetails
-from shared.schemas.sorting import FlowRunSort
-from shared.schemas.states import State, StateCreate, StateType
-from shared.schemas.types import DateTime, KeyValueLabels
 from shared.maintenance.dispatch import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
+from shared.schemas.common import CreatedBy
+from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunPaginationResponse, FlowRunUpdate
+from shared.schemas.graph import DependencyResult, Graph
+from shared.schemas.responses import (
+    HistoryResponse,
+    OrchestrationResult,
+    SetStateStatus,
+    StateAbortDetails,
+    StateResponseDetails,
+)
+from shared.schemas.sorting import FlowRunSort
+from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.types import DateTime, KeyValueLabels
 from shared.storage import deployments as deployment_store
+from shared.storage import flow_run_graph
 from shared.storage import flow_run_input as flow_run_input_store
 from shared.storage import flow_runs as flow_run_store
-from shared.storage import flow_run_graph
 from shared.storage.errors import ObjectAlreadyExists, RunNotFound
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
 
@@ -57,6 +62,7 @@ class FlowRunOrchestrationResult(BaseModel):
 
 class FlowRunBulkSetStateResponse(BaseModel):
     results: list[FlowRunOrchestrationResult] = Field(default_factory=list)
+
 
 # The reference's answer when a run points at a missing flow (its FK violation handler).
 INTEGRITY_CONFLICT = (
@@ -120,9 +126,7 @@ def count_flow_runs(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
     """Query for flow runs."""
-    return len(
-        flow_run_store.filter_runs(**criteria.filter_kwargs())
-    )
+    return len(flow_run_store.filter_runs(**criteria.filter_kwargs()))
 
 
 @router.post("/lateness")
@@ -314,12 +318,20 @@ def bulk_set_flow_run_state(
 # --- the flow-run page's graph (issue 12) ----------------------------------------------
 
 
-@router.get("/{id:uuid}/graph", tags=["Flow Run Graph"], description="Get a task run dependency map for a given flow run.")
-def read_flow_run_graph_v1(flow_run_id: UUID = Path(..., description="The flow run id", alias="id")) -> list[DependencyResult]:
+@router.get(
+    "/{id:uuid}/graph", tags=["Flow Run Graph"], description="Get a task run dependency map for a given flow run."
+)
+def read_flow_run_graph_v1(
+    flow_run_id: UUID = Path(..., description="The flow run id", alias="id"),
+) -> list[DependencyResult]:
     return flow_run_graph.dependencies(flow_run_id)
 
 
-@router.get("/{id:uuid}/graph-v2", tags=["Flow Run Graph"], description="Get a graph of the tasks and subflow runs for the given flow run")
+@router.get(
+    "/{id:uuid}/graph-v2",
+    tags=["Flow Run Graph"],
+    description="Get a graph of the tasks and subflow runs for the given flow run",
+)
 def read_flow_run_graph_v2(
     flow_run_id: UUID = Path(..., description="The flow run id", alias="id"),
     since: Annotated[DateTime | None, Query(description="Only include runs that start or end after this time.")] = None,
@@ -328,6 +340,7 @@ def read_flow_run_graph_v2(
         return flow_run_graph.graph(flow_run_id, since=since)
     except flow_run_graph.FlowRunGraphTooLarge as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+
 
 # Flow run input and log download routes live in their own modules; this domain's Lambda serves them.
 router.routes.extend([*input_router.routes, *logs_download_router.routes])

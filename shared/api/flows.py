@@ -101,7 +101,11 @@ def paginate_flows(
     found = queries.filter_flows(flows, flow_runs, task_runs, deployments, work_pools, sort=sort)
     start = (page - 1) * limit
     return FlowPaginationResponse(
-        results=found[start : start + limit], count=len(found), limit=limit, pages=page_count(len(found), limit), page=page
+        results=found[start : start + limit],
+        count=len(found),
+        limit=limit,
+        pages=page_count(len(found), limit),
+        page=page,
     )
 
 

@@ -29,7 +29,9 @@ BATCH_PATHS = {"/api/logs/", "/api/logs", "/api/events", "/api/events/"}
 OPEN_PATHS = {"/api/health", "/api/version", "/api/admin/version", "/api/csrf-token", "/api/ready", "/api/hello"}
 
 
-async def _respond(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _respond(
+    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(payload).encode()
     await send(
         {
@@ -61,7 +63,12 @@ class GuardMiddleware:
         settings = get_settings()
         path: str = scope.get("path", "")
         # Only the API is guarded: the UI's static files and /ui-settings are public, as the reference.
-        if settings.api_key and path.startswith("/api") and path not in OPEN_PATHS and not self._authorized(scope, settings.api_key):
+        if (
+            settings.api_key
+            and path.startswith("/api")
+            and path not in OPEN_PATHS
+            and not self._authorized(scope, settings.api_key)
+        ):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -80,8 +87,11 @@ class GuardMiddleware:
                 await _respond(
                     send,
                     400,
-                    {"detail": "The request specified API version {} but this server requires version {} or higher.".format(
-                        version, ".".join(map(str, MIN_API_VERSION)))},
+                    {
+                        "detail": "The request specified API version {} but this server requires version {} or higher.".format(
+                            version, ".".join(map(str, MIN_API_VERSION))
+                        )
+                    },
                 )
                 return
         length = _header(scope, b"content-length")

@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from shared.config import get_settings
-from shared.events import local_hub, protocol
+from shared.events import local_hub, protocol, task_subscriptions
 from shared.events import subscriptions as subscription_service
-from shared.events import task_subscriptions
 from shared.storage.subscriptions import Channel
 
 
@@ -80,7 +79,11 @@ async def serve_subscription(websocket: WebSocket, channel: Channel) -> None:
         for task in pending:
             task.cancel()
         for task in done:
-            if not task.cancelled() and task.exception() is not None and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError)):
+            if (
+                not task.cancelled()
+                and task.exception() is not None
+                and not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError))
+            ):
                 raise task.exception()  # type: ignore[misc]  # exception() is not None here: checked above
     except (WebSocketDisconnect, RuntimeError):
         pass  # a client may go away at any point

@@ -53,7 +53,9 @@ def _signature_parts(call: Callable[..., Any]) -> tuple[list[Any], list[Callable
     return annotations, dependencies
 
 
-def route_models(endpoint: Callable[..., Any], response_model: Any, dependencies: Sequence[Any] | None) -> list[type[BaseModel]]:
+def route_models(
+    endpoint: Callable[..., Any], response_model: Any, dependencies: Sequence[Any] | None
+) -> list[type[BaseModel]]:
     """Every model a route's endpoint, dependencies and response model name, in the order met."""
     found: dict[type[BaseModel], None] = {}
     calls: list[Callable[..., Any]] = [endpoint, *filter(None, (_dependency(d) for d in dependencies or ()))]

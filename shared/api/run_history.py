@@ -15,7 +15,9 @@ from shared.storage import flow_runs_history
 def history_interval(seconds: float) -> datetime.timedelta:
     """The bucket size, or a 422 like the reference's for less than a second."""
     if seconds < 1:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second.")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, detail="History interval must not be less than 1 second."
+        )
     try:
         return datetime.timedelta(seconds=seconds)
     except (OverflowError, ValueError):  # "NaN"/"Infinity" (read as floats) or past timedelta's range

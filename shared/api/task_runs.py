@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Body, Depends, HTTPException, Path, Response, WebSocket, status
+from fastapi import Body, Depends, Path, Response, WebSocket, status
 
 from shared.api import run_history
 from shared.api.dependencies import LimitBody, page_count
@@ -20,8 +20,8 @@ from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.responses import HistoryResponse, OrchestrationResult
 from shared.schemas.sorting import TaskRunSort
 from shared.schemas.states import StateCreate
-from shared.schemas.types import DateTime
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationResponse, TaskRunUpdate
+from shared.schemas.types import DateTime
 from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
 

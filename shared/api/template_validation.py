@@ -9,7 +9,7 @@ from fastapi import Body, Response
 
 DESCRIPTION = (
     "Check a Jinja template (the JSON body is the template string): 204 when it can be saved, else 422 "
-    "with {\"error\": {\"line\", \"message\", \"source\"}} (syntax errors, more than 10 loops, loops nested "
+    'with {"error": {"line", "message", "source"}} (syntax errors, more than 10 loops, loops nested '
     "more than 2 deep)."
 )
 

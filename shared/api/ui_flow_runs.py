@@ -6,8 +6,8 @@ from uuid import UUID
 
 from fastapi import Body, Depends
 
-from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.api.routing import ServerflowRouter
+from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import StateType
 from shared.schemas.ui import SimpleFlowRun

@@ -20,7 +20,9 @@ def count_deployments_by_flow(flow_ids: list[UUID] = Body(..., embed=True, max_l
 
 
 @router.post("/next-runs", description="Get the next flow run by flow id.")
-def next_runs_by_flow(flow_ids: list[UUID] = Body(..., embed=True, max_length=200)) -> dict[UUID, SimpleNextFlowRun | None]:
+def next_runs_by_flow(
+    flow_ids: list[UUID] = Body(..., embed=True, max_length=200),
+) -> dict[UUID, SimpleNextFlowRun | None]:
     answer: dict[UUID, SimpleNextFlowRun | None] = {}
     for flow_id, run in ui_queries.next_runs_by_flow(flow_ids).items():
         answer[flow_id] = (

@@ -16,7 +16,9 @@ router = ServerflowRouter(prefix="/ui/schemas", tags=["UI", "Schemas"])
 
 @router.post("/validate", description="Validate values against a JSON schema; errors are nested by property and index.")
 def validate_obj(
-    json_schema: dict[str, Any] = Body(..., embed=True, alias="schema", json_schema_extra={"additionalProperties": True}),
+    json_schema: dict[str, Any] = Body(
+        ..., embed=True, alias="schema", json_schema_extra={"additionalProperties": True}
+    ),
     values: dict[str, Any] = Body(..., embed=True, json_schema_extra={"additionalProperties": True}),
 ) -> SchemaValuesValidationResponse:
     try:

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import Depends, HTTPException, Path, status
 
-from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.api.routing import ServerflowRouter
+from shared.api.run_criteria import TaskRunCriteria, task_run_criteria
 from shared.schemas.base import now_utc
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
@@ -25,7 +25,9 @@ def _minute_floor(value: datetime.datetime) -> datetime.datetime:
     return value.replace(second=0, microsecond=0)
 
 
-@router.post("/dashboard/counts", description="Terminal task runs in 20 time buckets of the window: completed and failed.")
+@router.post(
+    "/dashboard/counts", description="Terminal task runs in 20 time buckets of the window: completed and failed."
+)
 def read_dashboard_task_run_counts(
     task_runs: TaskRunFilter,
     flows: FlowFilter | None = None,
@@ -41,7 +43,12 @@ def read_dashboard_task_run_counts(
     # The end of the window's last minute, as the reference.
     end = _minute_floor(before) + datetime.timedelta(minutes=1) - datetime.timedelta(microseconds=1)
     runs = ui_queries.terminal_task_runs(
-        task_runs, flows=flows, flow_runs=flow_runs, deployments=deployments, work_pools=work_pools, work_queues=work_queues
+        task_runs,
+        flows=flows,
+        flow_runs=flow_runs,
+        deployments=deployments,
+        work_pools=work_pools,
+        work_queues=work_queues,
     )
     return ui_queries.bucket_task_run_counts(runs, start, end)
 
@@ -52,7 +59,9 @@ def read_task_run_counts_by_state(criteria: TaskRunCriteria = Depends(task_run_c
 
 
 @router.get("/{id:uuid}", description="Get a task run by id, with its flow run's name.")
-def read_task_run_with_flow_run_name(task_run_id: UUID = Path(..., description="The task run id", alias="id")) -> UITaskRun:
+def read_task_run_with_flow_run_name(
+    task_run_id: UUID = Path(..., description="The task run id", alias="id"),
+) -> UITaskRun:
     run = task_run_store.read(task_run_id)
     if run is None:
         raise ObjectNotFound("Task not found")

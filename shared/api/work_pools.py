@@ -11,13 +11,16 @@ from typing import Any
 
 from fastapi import Body, HTTPException, Path, status
 
-from shared.api.dependencies import LimitBody
+from shared.api.dependencies import LimitBody, page_count
 from shared.api.routing import ServerflowRouter
-from shared.api.dependencies import page_count
 from shared.dispatch import selection
 from shared.dispatch import sqs as dispatch
 from shared.schemas.base import now_utc
-from shared.schemas.concurrency_status import FlowRunSlotSummary, WorkPoolConcurrencyStatus, WorkQueueConcurrencyStatusDetail
+from shared.schemas.concurrency_status import (
+    FlowRunSlotSummary,
+    WorkPoolConcurrencyStatus,
+    WorkQueueConcurrencyStatusDetail,
+)
 from shared.schemas.filters.deployments import WorkerFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.types import DateTime
 from shared.schemas.work_pools import (
@@ -35,8 +38,8 @@ from shared.schemas.work_pools import (
 from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
 from shared.storage import workers as worker_store
-from shared.storage.work_pools import StoredWorkPool
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
+from shared.storage.work_pools import StoredWorkPool
 
 router = ServerflowRouter(prefix="/work_pools", tags=["Work Pools"])
 
@@ -58,7 +61,9 @@ def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
     For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
     """
     if _reserved(work_pool.name):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Work pools starting with 'Prefect' are reserved for internal use.")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="Work pools starting with 'Prefect' are reserved for internal use."
+        )
     if pool_store.read_by_name(work_pool.name) is not None:
         raise ObjectAlreadyExists("A work pool with this name already exists.")
     stamp = now_utc()
@@ -194,7 +199,9 @@ def _mark_deployments_polled(queue_ids: list[Any]) -> None:
 
 
 @router.post("/{work_pool_name}/queues", status_code=status.HTTP_201_CREATED)
-def create_work_queue(work_queue: WorkQueueCreate, work_pool_name: str = Path(..., description="The work pool name")) -> WorkQueue:
+def create_work_queue(
+    work_queue: WorkQueueCreate, work_pool_name: str = Path(..., description="The work pool name")
+) -> WorkQueue:
     """Creates a new work pool queue. If a work pool queue with the same
     name already exists, an error will be raised.
 
@@ -292,7 +299,6 @@ def delete_worker(
     """Delete a work pool's worker"""
     pool_store.read_by_name_or_404(work_pool_name)
     worker_store.delete(work_pool_name, name)
-
 
 
 @router.post(

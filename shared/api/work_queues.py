@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import Body, Header, HTTPException, Path, status
+from fastapi import Body, Header, Path, status
 
-from shared.api.dependencies import LimitBody
+from shared.api.dependencies import LimitBody, page_count
 from shared.api.routing import ServerflowRouter
-from shared.api.dependencies import page_count
 from shared.dispatch import selection
 from shared.schemas.base import now_utc
 from shared.schemas.concurrency_status import FlowRunSlotSummary, WorkQueueConcurrencyStatus
@@ -112,8 +111,12 @@ def read_work_queue(queue_id: UUID = Path(..., alias="id")) -> WorkQueue:
 def read_work_queue_runs(
     queue_id: UUID = Path(..., alias="id"),
     limit: int = LimitBody(),
-    scheduled_before: DateTime | None = Body(None, description="Only flow runs scheduled to start before this time will be returned."),
-    x_prefect_ui: bool | None = Header(default=False, description="A header to indicate this request came from the Prefect UI."),
+    scheduled_before: DateTime | None = Body(
+        None, description="Only flow runs scheduled to start before this time will be returned."
+    ),
+    x_prefect_ui: bool | None = Header(
+        default=False, description="A header to indicate this request came from the Prefect UI."
+    ),
 ) -> list[FlowRun]:
     """Get flow runs from the work queue."""
     queue = _read_or_404(queue_id)

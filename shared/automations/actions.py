@@ -18,9 +18,9 @@ import base64
 import datetime
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -117,7 +117,7 @@ def _render(value: Any, context: dict[str, Any]) -> Any:
         if kind == "jinja":
             try:
                 return _jinja.from_string(str(value.get("template", ""))).render(**context)
-            except Exception as exc:  # noqa: BLE001 - any template error fails the action
+            except Exception as exc:
                 raise ActionFailed(f"Failed to render template: {exc}") from exc
         if kind == "json":
             raw = value.get("value")
@@ -166,8 +166,12 @@ def _target(triggered: TriggeredAction, kind: str, selected: UUID | None) -> UUI
 # --- performing ------------------------------------------------------------------------
 
 
-async def _set_state(api: httpx.AsyncClient, run_id: UUID, state: Mapping[str, object], force: bool) -> list[RelatedResource]:
-    body = _expect(await api.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": force}), "Failed to set state")
+async def _set_state(
+    api: httpx.AsyncClient, run_id: UUID, state: Mapping[str, object], force: bool
+) -> list[RelatedResource]:
+    body = _expect(
+        await api.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": force}), "Failed to set state"
+    )
     if body and body.get("status") not in ("ACCEPT", None):
         raise ActionFailed(f"Failed to set state: {body.get('status')} {body.get('details')}")
     return [RelatedResource({"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "target"})]
@@ -184,57 +188,106 @@ async def _perform(triggered: TriggeredAction, api: httpx.AsyncClient) -> tuple[
             body["job_variables"] = action.job_variables
         if action.schedule_after:
             when = now_utc() + action.schedule_after
-            body["state"] = {"type": "SCHEDULED", "name": "Scheduled", "state_details": {"scheduled_time": when.isoformat()}}
-        run = _expect(await api.post(f"/deployments/{deployment_id}/create_flow_run", json=body), "Failed to create flow run")
+            body["state"] = {
+                "type": "SCHEDULED",
+                "name": "Scheduled",
+                "state_details": {"scheduled_time": when.isoformat()},
+            }
+        run = _expect(
+            await api.post(f"/deployments/{deployment_id}/create_flow_run", json=body), "Failed to create flow run"
+        )
         related = [
-            RelatedResource({"prefect.resource.id": f"prefect.deployment.{deployment_id}", "prefect.resource.role": "target"}),
-            RelatedResource({"prefect.resource.id": f"prefect.flow-run.{run['id']}", "prefect.resource.role": "flow-run", "prefect.resource.name": run.get("name", "")}),
+            RelatedResource(
+                {"prefect.resource.id": f"prefect.deployment.{deployment_id}", "prefect.resource.role": "target"}
+            ),
+            RelatedResource(
+                {
+                    "prefect.resource.id": f"prefect.flow-run.{run['id']}",
+                    "prefect.resource.role": "flow-run",
+                    "prefect.resource.name": run.get("name", ""),
+                }
+            ),
         ]
         return related, {}
     if isinstance(action, (PauseDeployment, ResumeDeployment)):
         deployment_id = _target(triggered, "deployment", action.deployment_id)
         verb = "pause_deployment" if isinstance(action, PauseDeployment) else "resume_deployment"
         _expect(await api.post(f"/deployments/{deployment_id}/{verb}"), f"Failed to {verb.replace('_', ' ')}")
-        return [RelatedResource({"prefect.resource.id": f"prefect.deployment.{deployment_id}", "prefect.resource.role": "target"})], {}
+        return [
+            RelatedResource(
+                {"prefect.resource.id": f"prefect.deployment.{deployment_id}", "prefect.resource.role": "target"}
+            )
+        ], {}
     if isinstance(action, ChangeFlowRunState):
         run_id = _inferred(triggered, "flow-run")
-        state = {"type": action.state.value, "name": action.name or action.state.value.title(), "message": action.message}
+        state = {
+            "type": action.state.value,
+            "name": action.name or action.state.value.title(),
+            "message": action.message,
+        }
         return await _set_state(api, run_id, state, action.force), {}
     if isinstance(action, CancelFlowRun):
-        return await _set_state(api, _inferred(triggered, "flow-run"), {"type": "CANCELLING", "name": "Cancelling"}, False), {}
+        return await _set_state(
+            api, _inferred(triggered, "flow-run"), {"type": "CANCELLING", "name": "Cancelling"}, False
+        ), {}
     if isinstance(action, SuspendFlowRun):
-        suspended: dict[str, object] = {"type": "PAUSED", "name": "Suspended", "state_details": {"pause_reschedule": True}}
+        suspended: dict[str, object] = {
+            "type": "PAUSED",
+            "name": "Suspended",
+            "state_details": {"pause_reschedule": True},
+        }
         return await _set_state(api, _inferred(triggered, "flow-run"), suspended, False), {}
     if isinstance(action, ResumeFlowRun):
         run_id = _inferred(triggered, "flow-run")
         result = _expect(await api.post(f"/flow_runs/{run_id}/resume", json={}), "Failed to resume flow run")
         if result and result.get("status") != "ACCEPT":
             raise ActionFailed(f"Failed to resume flow run: {result.get('details')}")
-        return [RelatedResource({"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "target"})], {}
+        return [
+            RelatedResource({"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "target"})
+        ], {}
     if isinstance(action, (PauseWorkPool, ResumeWorkPool)):
         pool_id = _target(triggered, "work-pool", action.work_pool_id)
-        pools = _expect(await api.post("/work_pools/filter", json={"work_pools": {"id": {"any_": [str(pool_id)]}}}), "Failed to read work pool")
+        pools = _expect(
+            await api.post("/work_pools/filter", json={"work_pools": {"id": {"any_": [str(pool_id)]}}}),
+            "Failed to read work pool",
+        )
         if not pools:
             raise ActionFailed(f"Work pool {pool_id} not found")
         paused = isinstance(action, PauseWorkPool)
-        _expect(await api.patch(f"/work_pools/{pools[0]['name']}", json={"is_paused": paused}), "Failed to update work pool")
-        return [RelatedResource({"prefect.resource.id": f"prefect.work-pool.{pool_id}", "prefect.resource.role": "target"})], {}
+        _expect(
+            await api.patch(f"/work_pools/{pools[0]['name']}", json={"is_paused": paused}), "Failed to update work pool"
+        )
+        return [
+            RelatedResource({"prefect.resource.id": f"prefect.work-pool.{pool_id}", "prefect.resource.role": "target"})
+        ], {}
     if isinstance(action, (PauseWorkQueue, ResumeWorkQueue)):
         queue_id = _target(triggered, "work-queue", action.work_queue_id)
         paused = isinstance(action, PauseWorkQueue)
         _expect(await api.patch(f"/work_queues/{queue_id}", json={"is_paused": paused}), "Failed to update work queue")
-        return [RelatedResource({"prefect.resource.id": f"prefect.work-queue.{queue_id}", "prefect.resource.role": "target"})], {}
+        return [
+            RelatedResource(
+                {"prefect.resource.id": f"prefect.work-queue.{queue_id}", "prefect.resource.role": "target"}
+            )
+        ], {}
     if isinstance(action, (PauseAutomation, ResumeAutomation)):
         automation_id = action.automation_id if action.automation_id is not None else triggered.automation.id
         enabled = isinstance(action, ResumeAutomation)
-        _expect(await api.patch(f"/automations/{automation_id}", json={"enabled": enabled}), "Failed to update automation")
-        return [RelatedResource({"prefect.resource.id": f"prefect.automation.{automation_id}", "prefect.resource.role": "target"})], {}
+        _expect(
+            await api.patch(f"/automations/{automation_id}", json={"enabled": enabled}), "Failed to update automation"
+        )
+        return [
+            RelatedResource(
+                {"prefect.resource.id": f"prefect.automation.{automation_id}", "prefect.resource.role": "target"}
+            )
+        ], {}
     if isinstance(action, (CallWebhook, SendNotification)):
         return await _notify(triggered, action, api)
     raise ActionFailed(f"Unknown action type {action.type}")
 
 
-async def _notify(triggered: TriggeredAction, action: CallWebhook | SendNotification, api: httpx.AsyncClient) -> tuple[list[RelatedResource], dict[str, Any]]:
+async def _notify(
+    triggered: TriggeredAction, action: CallWebhook | SendNotification, api: httpx.AsyncClient
+) -> tuple[list[RelatedResource], dict[str, Any]]:
     """Read the block document through the API and deliver through it."""
     response = await api.get(f"/block_documents/{action.block_document_id}", params={"include_secrets": "true"})
     if response.status_code == 404:
@@ -252,7 +305,11 @@ async def _notify(triggered: TriggeredAction, action: CallWebhook | SendNotifica
     else:
         subject = _render({"__prefect_kind": "jinja", "template": action.subject}, context)
         text = _render({"__prefect_kind": "jinja", "template": action.body}, context)
-        payload, method, headers = json.dumps({"subject": subject, "body": text, "text": f"{subject}\n{text}"}), "POST", {"Content-Type": "application/json"}
+        payload, method, headers = (
+            json.dumps({"subject": subject, "body": text, "text": f"{subject}\n{text}"}),
+            "POST",
+            {"Content-Type": "application/json"},
+        )
     try:
         async with httpx.AsyncClient(timeout=10) as outside:
             delivered = await outside.request(method, url, content=payload, headers=headers)
@@ -261,7 +318,14 @@ async def _notify(triggered: TriggeredAction, action: CallWebhook | SendNotifica
     details = {"status_code": delivered.status_code}
     if delivered.status_code >= 400:
         raise ActionFailed(f"{url} answered {delivered.status_code}")
-    return [RelatedResource({"prefect.resource.id": f"prefect.block-document.{action.block_document_id}", "prefect.resource.role": "block"})], details
+    return [
+        RelatedResource(
+            {
+                "prefect.resource.id": f"prefect.block-document.{action.block_document_id}",
+                "prefect.resource.role": "block",
+            }
+        )
+    ], details
 
 
 def _resource(automation: Automation) -> Resource:
@@ -277,7 +341,11 @@ def _resource(automation: Automation) -> Resource:
 
 async def act(triggered: TriggeredAction) -> bool:
     """Perform one action and record its events; True if it succeeded."""
-    details = {"action_index": triggered.action_index, "action_type": triggered.action.type, "invocation": str(triggered.id)}
+    details = {
+        "action_index": triggered.action_index,
+        "action_type": triggered.action.type,
+        "invocation": str(triggered.id),
+    }
     resulting: list[RelatedResource] = []
     extra: dict[str, Any] = {}
     failure: str | None = None
@@ -287,18 +355,39 @@ async def act(triggered: TriggeredAction) -> bool:
                 resulting, extra = await _perform(triggered, api)
     except ActionFailed as exc:
         failure = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one broken action must not stop the others
+    except Exception as exc:
         logger.exception("Action %s of automation %s crashed", triggered.action.type, triggered.automation.id)
         failure = f"Unexpected error: {exc}"
     related = list(resulting)
     if triggered.automation_triggered_event_id:
-        related.append(RelatedResource({"prefect.resource.id": f"prefect.event.{triggered.automation_triggered_event_id}", "prefect.resource.role": "automation-triggered-event"}))
+        related.append(
+            RelatedResource(
+                {
+                    "prefect.resource.id": f"prefect.event.{triggered.automation_triggered_event_id}",
+                    "prefect.resource.role": "automation-triggered-event",
+                }
+            )
+        )
     if triggered.triggering_event:
-        related.append(RelatedResource({"prefect.resource.id": f"prefect.event.{triggered.triggering_event.id}", "prefect.resource.role": "triggering-event"}))
+        related.append(
+            RelatedResource(
+                {
+                    "prefect.resource.id": f"prefect.event.{triggered.triggering_event.id}",
+                    "prefect.resource.role": "triggering-event",
+                }
+            )
+        )
     resource = _resource(triggered.automation)
     triggered_id = uuid7()
     events = [
-        Event(occurred=triggered.triggered, event="prefect.automation.action.triggered", resource=resource, related=related, payload=details, id=triggered_id),
+        Event(
+            occurred=triggered.triggered,
+            event="prefect.automation.action.triggered",
+            resource=resource,
+            related=related,
+            payload=details,
+            id=triggered_id,
+        ),
         Event(
             occurred=now_utc(),
             event="prefect.automation.action.failed" if failure else "prefect.automation.action.executed",

@@ -50,7 +50,9 @@ def _already_counted(bucket: Bucket, event: ReceivedEvent | None) -> bool:
     return event is not None and str(event.id) in bucket.counted
 
 
-def evaluate(trigger: EventTrigger, bucket: Bucket, now: datetime.datetime, event: ReceivedEvent | None, depth: int = 0) -> Outcome:
+def evaluate(
+    trigger: EventTrigger, bucket: Bucket, now: datetime.datetime, event: ReceivedEvent | None, depth: int = 0
+) -> Outcome:
     """One evaluation of a bucket at `now` (the event's occurred time, or the clock)."""
     if now < bucket.start:
         return Outcome(bucket)  # a late event for a window already closed
@@ -76,7 +78,16 @@ def evaluate(trigger: EventTrigger, bucket: Bucket, now: datetime.datetime, even
             and trigger.expects(event.event)
         ):
             # The same event both starts and satisfies the window (heartbeats): restart it.
-            return Outcome(Bucket(bucketing_key=bucket.bucketing_key, start=event.occurred, end=event.occurred + trigger.within, count=0, last_event=event, counted=[str(event.id)]))
+            return Outcome(
+                Bucket(
+                    bucketing_key=bucket.bucketing_key,
+                    start=event.occurred,
+                    end=event.occurred + trigger.within,
+                    count=0,
+                    last_event=event,
+                    counted=[str(event.id)],
+                )
+            )
         return Outcome(bucket)
     # Fired, or the window is over: what comes next.
     if trigger.after:
@@ -85,7 +96,9 @@ def evaluate(trigger: EventTrigger, bucket: Bucket, now: datetime.datetime, even
         # Immediate triggers keep counting in the same bucket until they fire.
         return Outcome(None if firings else bucket, firings)
     start = max(bucket.end, now)
-    following = Bucket(bucketing_key=bucket.bucketing_key, start=start, end=start + trigger.within, count=0, counted=bucket.counted)
+    following = Bucket(
+        bucketing_key=bucket.bucketing_key, start=start, end=start + trigger.within, count=0, counted=bucket.counted
+    )
     if trigger.posture == Posture.Reactive and count > 0 and depth < 3:
         # The event belongs to the next window: evaluate it there (it may fire again).
         again = evaluate(trigger, following, now, event, depth + 1)
@@ -101,7 +114,19 @@ def opening_bucket(trigger: EventTrigger, event: ReceivedEvent, existing: Bucket
     key = trigger.bucketing_key(event)
     if trigger.after and trigger.starts_after(event.event):
         initial = -1 if trigger.expects(event.event) else 0  # the opening event is not counted
-        return Bucket(bucketing_key=key, start=event.occurred, end=event.occurred + trigger.within, count=initial, last_event=event)
+        return Bucket(
+            bucketing_key=key,
+            start=event.occurred,
+            end=event.occurred + trigger.within,
+            count=initial,
+            last_event=event,
+        )
     if not trigger.after and trigger.expects(event.event):
-        return Bucket(bucketing_key=key, start=event.occurred - PRECEDING_EVENT_LOOKBACK, end=event.occurred + trigger.within, count=0, last_event=event)
+        return Bucket(
+            bucketing_key=key,
+            start=event.occurred - PRECEDING_EVENT_LOOKBACK,
+            end=event.occurred + trigger.within,
+            count=0,
+            last_event=event,
+        )
     return None

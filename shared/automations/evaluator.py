@@ -120,7 +120,9 @@ def evaluate_window(trigger: EventTrigger, bucketing_key: tuple[str, ...], now: 
 
 def _parent_of(automation: Automation, trigger: Trigger) -> CompoundTrigger | SequenceTrigger | None:
     for candidate in automation.triggers():
-        if isinstance(candidate, (CompoundTrigger, SequenceTrigger)) and any(child.id == trigger.id for child in candidate.triggers):
+        if isinstance(candidate, (CompoundTrigger, SequenceTrigger)) and any(
+            child.id == trigger.id for child in candidate.triggers
+        ):
             return candidate
     return None
 
@@ -163,8 +165,17 @@ def _triggered_event(fired: Fired, now: datetime.datetime) -> Event:
         occurred=now,
         event="prefect.automation.triggered",
         resource=Resource(labels),
-        related=[RelatedResource({"prefect.resource.id": f"prefect.event.{event.id}", "prefect.resource.role": "triggering-event"})] if event else [],
-        payload={"triggering_labels": fired.triggering_labels, "triggering_event": event.model_dump(mode="json") if event else None},
+        related=[
+            RelatedResource(
+                {"prefect.resource.id": f"prefect.event.{event.id}", "prefect.resource.role": "triggering-event"}
+            )
+        ]
+        if event
+        else [],
+        payload={
+            "triggering_labels": fired.triggering_labels,
+            "triggering_event": event.model_dump(mode="json") if event else None,
+        },
         id=uuid7(),
     )
 
@@ -176,7 +187,15 @@ def run_actions(fired: Fired) -> None:
     automation = fired.automation
     to_run = [*automation.actions_on_trigger, *automation.actions]
     triggered = [
-        actions.TriggeredAction(automation, action, index, now, fired.triggering_event, fired.triggering_labels, automation_triggered_event_id=triggered_event.id)
+        actions.TriggeredAction(
+            automation,
+            action,
+            index,
+            now,
+            fired.triggering_event,
+            fired.triggering_labels,
+            automation_triggered_event_id=triggered_event.id,
+        )
         for index, action in enumerate(to_run)
     ]
 
@@ -209,7 +228,9 @@ def reactive(events: list[ReceivedEvent]) -> int:
                     logger.exception("Evaluating automation %s on event %s failed", automation.id, event.id)
                     continue
                 for firing in firings:
-                    fired += fire(Fired(automation, trigger, firing.triggering_event, firing.triggering_labels), now_utc())
+                    fired += fire(
+                        Fired(automation, trigger, firing.triggering_event, firing.triggering_labels), now_utc()
+                    )
     return fired
 
 
@@ -224,14 +245,18 @@ def proactive(now: datetime.datetime | None = None) -> int:
             try:
                 if not trigger.for_each and not trigger.after and state.read_bucket(trigger.id, ()) is None:
                     try:
-                        state.save_bucket(trigger.id, Bucket(bucketing_key=(), start=now, end=now + trigger.within), None)
+                        state.save_bucket(
+                            trigger.id, Bucket(bucketing_key=(), start=now, end=now + trigger.within), None
+                        )
                     except state.BucketConflict:
                         pass  # another tick opened it
                 for stored in state.buckets_of(trigger.id):
                     if stored.bucket.end > now:
                         continue
                     for firing in evaluate_window(trigger, stored.bucket.bucketing_key, now):
-                        fired += fire(Fired(automation, trigger, firing.triggering_event, firing.triggering_labels), now)
+                        fired += fire(
+                            Fired(automation, trigger, firing.triggering_event, firing.triggering_labels), now
+                        )
             except Exception:
                 logger.exception("Proactive evaluation of automation %s failed", automation.id)
     return fired

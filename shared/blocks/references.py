@@ -27,7 +27,9 @@ def split_references(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, UU
             try:
                 references[key] = UUID(str(target))
             except ValueError as exc:
-                raise InvalidReference(f"Received block reference with an invalid block_document_id in key {key}") from exc
+                raise InvalidReference(
+                    f"Received block reference with an invalid block_document_id in key {key}"
+                ) from exc
         else:
             plain[key] = value
     return plain, references

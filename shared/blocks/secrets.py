@@ -88,7 +88,7 @@ def keep_unchanged_secrets(update: dict[str, Any], current: dict[str, Any], secr
     # A whole secret object posted back as one mask keeps the stored object.
     for secret in secrets:
         if "*" not in secret and flat_update.get(secret) == OBFUSCATED and secret not in flat_current:
-            stored = {path[len(secret):]: v for path, v in flat_current.items() if path[: len(secret)] == secret}
+            stored = {path[len(secret) :]: v for path, v in flat_current.items() if path[: len(secret)] == secret}
             if stored:
                 del flat_update[secret]
                 flat_update.update({(*secret, *rest): v for rest, v in stored.items()})

@@ -72,7 +72,9 @@ def message_body(run: FlowRun, pool: WorkPool, queue: WorkQueue | None, now: dat
     }
 
 
-def send_message_request(run: FlowRun, pool: WorkPool, queue: WorkQueue | None, now: datetime.datetime) -> dict[str, Any]:
+def send_message_request(
+    run: FlowRun, pool: WorkPool, queue: WorkQueue | None, now: datetime.datetime
+) -> dict[str, Any]:
     """Keyword arguments for SQS SendMessage (and one SendMessageBatch entry, plus an Id)."""
     return {
         "MessageBody": json.dumps(message_body(run, pool, queue, now), separators=(",", ":")),

@@ -147,7 +147,9 @@ def with_queue_slots(queues: list[WorkQueue]) -> list[WorkQueue]:
     if not limited:
         return queues
     counts = active_counts(limited, POOL_SLOT_STATES)
-    return [q.model_copy(update={"active_slots": counts[q.id]}) if q.concurrency_limit is not None else q for q in queues]
+    return [
+        q.model_copy(update={"active_slots": counts[q.id]}) if q.concurrency_limit is not None else q for q in queues
+    ]
 
 
 def slot_holders(

@@ -21,12 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.config import get_settings
-from shared.events import protocol
-from shared.events import subscriptions, task_subscriptions
-from shared.storage.subscriptions import Channel
+from shared.events import protocol, subscriptions, task_subscriptions
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
 from shared.storage import subscriptions as subscription_store
+from shared.storage.subscriptions import Channel
 
 logger = logging.getLogger("serverflow.events_socket")
 
@@ -80,7 +79,12 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = event["requestContext"]["connectionId"]
     channel = _channel(event)
     authorization = headers.get("authorization")
-    if authorization and authorization.lower().startswith("bearer") and not protocol.bearer_matches(authorization, api_key) and api_key:
+    if (
+        authorization
+        and authorization.lower().startswith("bearer")
+        and not protocol.bearer_matches(authorization, api_key)
+        and api_key
+    ):
         return {"statusCode": 401}
     if protocol.SUBPROTOCOL not in offered:
         if api_key:

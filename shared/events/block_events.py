@@ -15,13 +15,15 @@ from shared.schemas.events import Event, ReceivedEvent
 from shared.schemas.types import uuid7
 
 
-def _event(kind: str, action: str, resource_id: str, name: str | None, payload: dict[str, Any], related: list[dict[str, str]]) -> ReceivedEvent:
+def _event(
+    kind: str, action: str, resource_id: str, name: str | None, payload: dict[str, Any], related: list[dict[str, str]]
+) -> ReceivedEvent:
     resource = {"prefect.resource.id": resource_id}
     if name is not None:
         resource["prefect.resource.name"] = name
     event = Event.model_validate(
         {
-            "occurred": datetime.datetime.now(datetime.timezone.utc),
+            "occurred": datetime.datetime.now(datetime.UTC),
             "event": f"prefect.{kind}.{action}",
             "resource": resource,
             "related": related,
@@ -49,16 +51,25 @@ def block_document_event(action: str, document: BlockDocument) -> ReceivedEvent 
             "block_type": {"id": str(document.block_type_id), "name": document.block_type_name or ""},
         },
     }
-    block_type_ref = {"prefect.resource.id": f"prefect.block-type.{document.block_type_id}", "prefect.resource.role": "block-type"}
+    block_type_ref = {
+        "prefect.resource.id": f"prefect.block-type.{document.block_type_id}",
+        "prefect.resource.role": "block-type",
+    }
     if document.block_type_name:
         block_type_ref["prefect.resource.name"] = document.block_type_name
     related = [
         block_type_ref,
-        {"prefect.resource.id": f"prefect.block-schema.{document.block_schema_id}", "prefect.resource.role": "block-schema"},
+        {
+            "prefect.resource.id": f"prefect.block-schema.{document.block_schema_id}",
+            "prefect.resource.role": "block-schema",
+        },
     ]
     return _event("block-document", action, f"prefect.block-document.{document.id}", document.name, payload, related)
 
 
 def block_type_event(action: str, block_type: BlockType) -> ReceivedEvent:
-    payload = block_type.model_dump(mode="json", include={"name", "slug", "logo_url", "documentation_url", "description", "code_example", "is_protected"})
+    payload = block_type.model_dump(
+        mode="json",
+        include={"name", "slug", "logo_url", "documentation_url", "description", "code_example", "is_protected"},
+    )
     return _event("block-type", action, f"prefect.block-type.{block_type.id}", block_type.name, payload, [])

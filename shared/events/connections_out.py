@@ -24,7 +24,9 @@ def apigw_poster(endpoint_url: str, client: Any = None) -> Poster:
     # boto3 imported when a poster is made, as in apigw_socket.management_client: not at cold start.
     import boto3
 
-    api = client or boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=get_settings().region)
+    api = client or boto3.client(
+        "apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=get_settings().region
+    )
 
     def post(connection_id: str, message: dict[str, Any]) -> None:
         try:

@@ -35,9 +35,14 @@ def state_payload(state: State | None) -> dict[str, str] | None:
 def related_resources(run: FlowRun) -> list[dict[str, str]]:
     related = [{"prefect.resource.id": f"prefect.flow.{run.flow_id}", "prefect.resource.role": "flow"}]
     if run.deployment_id:
-        related.append({"prefect.resource.id": f"prefect.deployment.{run.deployment_id}", "prefect.resource.role": "deployment"})
+        related.append(
+            {"prefect.resource.id": f"prefect.deployment.{run.deployment_id}", "prefect.resource.role": "deployment"}
+        )
     if run.work_queue_id:
-        queue = {"prefect.resource.id": f"prefect.work-queue.{run.work_queue_id}", "prefect.resource.role": "work-queue"}
+        queue = {
+            "prefect.resource.id": f"prefect.work-queue.{run.work_queue_id}",
+            "prefect.resource.role": "work-queue",
+        }
         if run.work_queue_name:
             queue["prefect.resource.name"] = run.work_queue_name
         related.append(queue)
@@ -46,7 +51,9 @@ def related_resources(run: FlowRun) -> list[dict[str, str]]:
         if run.work_pool_name:
             pool["prefect.resource.name"] = run.work_pool_name
         related.append(pool)
-    related.extend({"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"} for tag in sorted(set(run.tags)))
+    related.extend(
+        {"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"} for tag in sorted(set(run.tags))
+    )
     return related
 
 

@@ -38,7 +38,7 @@ PROTOCOL_ERROR = 1002
 # The reference's PREFECT_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL and ..._BACKFILL_PAGE_SIZE.
 MAXIMUM_BACKFILL = datetime.timedelta(minutes=15)
 BACKFILL_PAGE_SIZE = 250
-FAR_FUTURE = datetime.datetime(9999, 1, 1, tzinfo=datetime.timezone.utc)
+FAR_FUTURE = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
 
 
 class ConnectionGone(Exception):

@@ -52,7 +52,13 @@ def parse_subscribe_message(raw: str | bytes | None) -> tuple[list[str], str]:
 def subscribe(connection_id: str, raw: str | bytes | None) -> Subscription:
     """Store the worker's subscription and list it for /task_workers/filter."""
     keys, client_id = parse_subscribe_message(raw)
-    subscription = Subscription(connection_id=connection_id, channel=CHANNEL, filter={"keys": keys, "client_id": client_id}, subscribed_at=now_utc(), backfill=False)
+    subscription = Subscription(
+        connection_id=connection_id,
+        channel=CHANNEL,
+        filter={"keys": keys, "client_id": client_id},
+        subscribed_at=now_utc(),
+        backfill=False,
+    )
     subscription_store.save(subscription)
     task_workers.observe(client_id, keys)
     return subscription

@@ -20,8 +20,7 @@ logger = logging.getLogger("serverflow.maintenance.dispatch")
 def dispatch_run(run: FlowRun, pool: Any, queue: Any | None, now: datetime.datetime) -> bool:
     """True if a message was sent now. Skips (no marker) what dispatch would not send yet."""
     try:
-        from shared.dispatch import messages
-        from shared.dispatch import sqs
+        from shared.dispatch import messages, sqs
     except ImportError:  # the dispatch package arrives with the work-pool domain
         return False
     if pool is None or not getattr(pool, "sqs_queue_url", None):
@@ -33,7 +32,7 @@ def dispatch_run(run: FlowRun, pool: Any, queue: Any | None, now: datetime.datet
         return False  # already sent for this time (by us earlier, or a concurrent tick)
     try:
         message_id = sqs.enqueue_flow_run(run, pool, queue, now)
-    except Exception:  # noqa: BLE001 - a hint that failed: retry next tick, workers poll anyway
+    except Exception:
         logger.exception("Could not send flow run %s to pool %s", run.id, getattr(pool, "name", "?"))
         message_id = None
     if message_id is None:
@@ -53,6 +52,6 @@ def dispatch_new_run(run: FlowRun, now: datetime.datetime) -> bool:
         queue = queue_store.read(run.work_queue_id)
         pool = pool_store.read_by_name(queue.work_pool_name) if queue and queue.work_pool_name else None
         return dispatch_run(run, pool, queue, now)
-    except Exception:  # noqa: BLE001 - never fail a create because its hint could not be sent
+    except Exception:
         logger.exception("Could not dispatch new flow run %s", run.id)
         return False

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from shared.maintenance.dispatch import dispatch_run
-from shared.schemas.base import now_utc
-from shared.schemas.flow_runs import FlowRun
 from shared.scheduling import (
     SchedulerSettings,
     plan_scheduled_runs,
@@ -25,9 +23,10 @@ from shared.scheduling import (
     schedule_times,
     scheduled_flow_run,
 )
+from shared.schemas.base import now_utc
+from shared.schemas.flow_runs import FlowRun
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools, deployments_runs
-from shared.storage import dispatch_marks
+from shared.storage import deployments_pools, deployments_runs, dispatch_marks
 from shared.storage import flow_runs as flow_run_store
 from shared.storage.deployments import StoredDeployment
 
@@ -112,7 +111,7 @@ def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: Sch
             created = insert_runs(deployment, planned, now, pools)
             result.runs_created += len(created)
             result.runs_skipped += len(planned) - len(created)
-        except Exception as exc:  # noqa: BLE001 - one broken deployment must not stop the others
+        except Exception as exc:
             logger.exception("Scheduling deployment %s failed", deployment.id)
             result.errors.append(f"{deployment.id}: {exc}")
 

@@ -40,9 +40,7 @@ class Rule(Generic[RunT]):
 
     def applies(self, ctx: Context[RunT]) -> bool:
         return (
-            self.from_type in self.FROM_STATES
-            and self.to_type in self.TO_STATES
-            and not self._transition_changed(ctx)
+            self.from_type in self.FROM_STATES and self.to_type in self.TO_STATES and not self._transition_changed(ctx)
         )
 
     def fizzled(self, ctx: Context[RunT]) -> bool:

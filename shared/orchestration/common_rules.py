@@ -54,20 +54,14 @@ class PreventPendingTransitions(Rule[Any]):
     "InfrastructurePending"), so a worker can progress without re-claiming.
     """
 
-    FROM_STATES = frozenset(
-        {StateType.PENDING, StateType.CANCELLING, StateType.RUNNING, StateType.CANCELLED}
-    )
+    FROM_STATES = frozenset({StateType.PENDING, StateType.CANCELLING, StateType.RUNNING, StateType.CANCELLED})
     TO_STATES = frozenset({StateType.PENDING})
 
     def before(self, ctx: Context[Any]) -> None:
         initial, proposed = ctx.initial, ctx.proposed
         if initial is None or proposed is None:
             return
-        if (
-            initial.type == StateType.PENDING
-            and initial.name != proposed.name
-            and proposed.name != "Pending"
-        ):
+        if initial.type == StateType.PENDING and initial.name != proposed.name and proposed.name != "Pending":
             # Sub-state: keep what earlier transitions recorded on the Pending state.
             proposed.state_details.scheduled_time = initial.state_details.scheduled_time
             proposed.state_details.deployment_concurrency_lease_id = (

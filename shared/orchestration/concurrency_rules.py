@@ -133,7 +133,11 @@ class ReleaseFlowConcurrencySlots(Transform[FlowRun]):
             return
         if initial.type not in ACTIVE_FLOW_STATES or validated.type in ACTIVE_FLOW_STATES:
             return
-        if validated.type == StateType.SCHEDULED and validated.name == "AwaitingRetry" and ctx.status == SetStateStatus.REJECT:
+        if (
+            validated.type == StateType.SCHEDULED
+            and validated.name == "AwaitingRetry"
+            and ctx.status == SetStateStatus.REJECT
+        ):
             return
         lease_id = initial.state_details.deployment_concurrency_lease_id
         # A lease already reaped gave its slot back then; releasing only what still exists

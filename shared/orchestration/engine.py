@@ -10,8 +10,9 @@ re-orchestrates, or reports the conflict).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Sequence
+from typing import Generic
 
 from shared.orchestration.base import Rule, Transform
 from shared.orchestration.context import Context, ResponseDetails, RunT, SlotChanges, SlotState

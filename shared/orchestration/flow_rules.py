@@ -16,9 +16,7 @@ FlowCtx = Context[FlowRun]
 
 def update_policy(ctx: FlowCtx, **changes: Any) -> None:
     # empirical_policy is replaced, never mutated in place, so the caller's run is untouched.
-    ctx.run.empirical_policy = FlowRunPolicy.model_validate(
-        {**ctx.run.empirical_policy.model_dump(), **changes}
-    )
+    ctx.run.empirical_policy = FlowRunPolicy.model_validate({**ctx.run.empirical_policy.model_dump(), **changes})
 
 
 class PreserveDeploymentConcurrencyLeaseId(Rule[FlowRun]):
@@ -74,12 +72,7 @@ class HandleFlowTerminalStateTransitions(Rule[FlowRun]):
         if proposed.type in {StateType.CANCELLING, StateType.PAUSED, StateType.CRASHED}:
             self.abort(ctx, f"Run is already in terminal state {initial.type.value}.")
             return
-        if (
-            initial.is_completed()
-            and not proposed.is_final()
-            and initial.data
-            and is_persisted_result(initial.data)
-        ):
+        if initial.is_completed() and not proposed.is_final() and initial.data and is_persisted_result(initial.data):
             self.reject(ctx, None, "Run is already COMPLETED.")
             return
         if _overwrites_persisted_result(initial, proposed):
@@ -130,9 +123,7 @@ class EnforceCancellingToCancelledTransition(Rule[FlowRun]):
     TO_STATES = ALL_STATES - {StateType.CANCELLED}
 
     def before(self, ctx: FlowCtx) -> None:
-        self.reject(
-            ctx, None, "Cannot transition flows that are cancelling to a state other than Cancelled."
-        )
+        self.reject(ctx, None, "Cannot transition flows that are cancelling to a state other than Cancelled.")
 
 
 class BypassCancellingFlowRunsWithNoInfra(Rule[FlowRun]):
@@ -229,12 +220,7 @@ class HandleResumingPausedFlows(Rule[FlowRun]):
         initial, proposed = ctx.initial, ctx.proposed
         if initial is None or proposed is None:
             return
-        if not (
-            proposed.is_running()
-            or proposed.is_scheduled()
-            or proposed.is_cancelling()
-            or proposed.is_final()
-        ):
+        if not (proposed.is_running() or proposed.is_scheduled() or proposed.is_cancelling() or proposed.is_final()):
             self.reject(
                 ctx,
                 None,
@@ -246,9 +232,7 @@ class HandleResumingPausedFlows(Rule[FlowRun]):
         verb = _pause_verb(proposed)
         shown_name = (proposed.name or proposed.type.value).lower()
         if initial.state_details.pause_reschedule and not ctx.run.deployment_id:
-            self.reject(
-                ctx, None, f"Cannot reschedule a {shown_name} flow run without a deployment."
-            )
+            self.reject(ctx, None, f"Cannot reschedule a {shown_name} flow run without a deployment.")
             return
         if proposed.is_cancelling():
             # A blocking pause keeps its process alive: cancelling must reach the worker

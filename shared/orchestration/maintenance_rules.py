@@ -20,7 +20,7 @@ CANCELLED_SWEEP_WINDOW = datetime.timedelta(days=1)
 
 
 def _utc(value: datetime.datetime) -> datetime.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def is_late(run: FlowRun, now: datetime.datetime, after: datetime.timedelta = LATE_AFTER) -> bool:

@@ -26,8 +26,8 @@ from shared.scheduling.planner import (
 
 __all__ = [
     "AUTO_SCHEDULED_TAG",
-    "JobVariablesError",
     "MAX_ITERATIONS",
+    "JobVariablesError",
     "SchedulerSettings",
     "deployment_run_labels",
     "get_dates",

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @functools.lru_cache(maxsize=256)

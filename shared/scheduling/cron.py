@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 from croniter import croniter
 
-from shared.schemas.schedules import CronSchedule
 from shared.scheduling._tz import UTC, last_transition, localize, to_zone, zone
+from shared.schemas.schedules import CronSchedule
 
 ONE_SECOND = datetime.timedelta(seconds=1)
 # Longer than any DST shift in the tz database (Troll station: 2 hours).
@@ -61,9 +61,7 @@ def cron_dates(
             # after `start` (02:30 -> 03:30) but sit before `start`'s wall clock.
             gap_end = shift.wall_after(tz)
             skipped = itertools.takewhile(lambda w: w < gap_end, _walls(schedule, after - shift.delta))
-            candidates = heapq.merge(
-                (localize(w, tz) for w in skipped), candidates, key=lambda d: d.astimezone(UTC)
-            )
+            candidates = heapq.merge((localize(w, tz) for w in skipped), candidates, key=lambda d: d.astimezone(UTC))
 
     start_utc = start.astimezone(UTC)
     end_utc = end.astimezone(UTC) if end is not None else None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from shared.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule, Schedule
 from shared.scheduling.cron import cron_dates
 from shared.scheduling.interval import interval_dates
 from shared.scheduling.rrule import rrule_dates
+from shared.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule, Schedule
 
 # The reference checks at most this many candidate dates per call.
 MAX_ITERATIONS = 1000
@@ -27,7 +27,7 @@ def iter_dates(
     datetimes in the schedule's timezone.
     """
     if start is None:
-        start = datetime.datetime.now(datetime.timezone.utc)
+        start = datetime.datetime.now(datetime.UTC)
     if n is None:
         n = MAX_ITERATIONS if end is not None else 1
     if isinstance(schedule, CronSchedule):
@@ -46,4 +46,4 @@ def get_dates(
     n: int | None = None,
 ) -> list[datetime.datetime]:
     """Sorted run times of `schedule` (see `iter_dates`)."""
-    return sorted(iter_dates(schedule, start, end, n), key=lambda d: d.astimezone(datetime.timezone.utc))
+    return sorted(iter_dates(schedule, start, end, n), key=lambda d: d.astimezone(datetime.UTC))

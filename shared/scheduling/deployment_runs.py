@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from shared.scheduling.planner import deployment_run_labels
 from shared.schemas._jsonschema_tools import SchemaValidationError, validate_value
 from shared.schemas.common import CreatedBy
 from shared.schemas.deployments import Deployment, DeploymentFlowRunCreate
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateCreate, StateType
-from shared.scheduling.planner import deployment_run_labels
 
 
 class ParameterSchemaError(ValueError):

@@ -21,15 +21,13 @@ import datetime
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from shared.schemas.schedules import IntervalSchedule
 from shared.scheduling._tz import UTC, localize, to_zone, transitions_between, zone
+from shared.schemas.schedules import IntervalSchedule
 
 DAY = datetime.timedelta(days=1)
 
 
-def _wall_add(
-    value: datetime.datetime, delta: datetime.timedelta, tz: datetime.tzinfo
-) -> datetime.datetime:
+def _wall_add(value: datetime.datetime, delta: datetime.timedelta, tz: datetime.tzinfo) -> datetime.datetime:
     # Calendar arithmetic: move the wall clock, then find the instant it names.
     return localize(value.replace(tzinfo=None) + delta, tz, fold=1)  # type: ignore[arg-type]  # a fixed-offset zone is passed through as is
 

@@ -116,7 +116,13 @@ def validate_deployment_job_variables(
     if not job_variables:
         return
     try:
-        _check(base_job_template, (job_variables,), ignore_required=True, drop_invalid_defaults=True, resolve_ref=resolve_ref)
+        _check(
+            base_job_template,
+            (job_variables,),
+            ignore_required=True,
+            drop_invalid_defaults=True,
+            resolve_ref=resolve_ref,
+        )
     except SchemaValidationError as exc:
         verb = "creating" if creating else "updating"
         raise JobVariablesError(f"Error {verb} deployment: {exc}") from exc

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from shared.scheduling.dates import iter_dates
 from shared.schemas.common import CreatedBy
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.schedules import DeploymentSchedule
 from shared.schemas.states import State, StateDetails, StateType
-from shared.scheduling.dates import iter_dates
 
 if TYPE_CHECKING:
     from shared.schemas.deployments import Deployment
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 AUTO_SCHEDULED_TAG = "auto-scheduled"
 
 
@@ -50,9 +50,7 @@ class SchedulerSettings:
         return cls(
             min_runs=_env_int("SERVERFLOW_SCHEDULER_MIN_RUNS", cls.min_runs),
             max_runs=_env_int("SERVERFLOW_SCHEDULER_MAX_RUNS", cls.max_runs),
-            min_scheduled_time=datetime.timedelta(
-                seconds=_env_int("SERVERFLOW_SCHEDULER_MIN_SCHEDULED_TIME", 3600)
-            ),
+            min_scheduled_time=datetime.timedelta(seconds=_env_int("SERVERFLOW_SCHEDULER_MIN_SCHEDULED_TIME", 3600)),
             max_scheduled_time=datetime.timedelta(
                 seconds=_env_int("SERVERFLOW_SCHEDULER_MAX_SCHEDULED_TIME", 100 * 86400)
             ),

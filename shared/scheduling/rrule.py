@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import dateutil.rrule
 import dateutil.tz
 
-from shared.schemas.schedules import LEGACY_RRULE_ANCHOR, RRuleSchedule
 from shared.scheduling._tz import to_zone, zone
+from shared.schemas.schedules import LEGACY_RRULE_ANCHOR, RRuleSchedule
 
 
 def _relabel(rule: dateutil.rrule.rrule, tz: datetime.tzinfo | None) -> dateutil.rrule.rrule:
@@ -55,9 +55,9 @@ def rrule_dates(
     for checked, occurrence in enumerate(to_dateutil(schedule).xafter(start, count=None, inc=True)):
         date = to_zone(occurrence, tz)
         # Compare instants: same-tzinfo datetimes compare by wall clock in Python.
-        if end is not None and date.astimezone(datetime.timezone.utc) > end.astimezone(datetime.timezone.utc):
+        if end is not None and date.astimezone(datetime.UTC) > end.astimezone(datetime.UTC):
             break
-        instant = date.astimezone(datetime.timezone.utc)
+        instant = date.astimezone(datetime.UTC)
         if instant not in seen:
             seen.add(instant)
             yield date

@@ -56,7 +56,7 @@ class ServerSettings(APIBaseModel):
     version: str = "3.9.1"
 
     @classmethod
-    def current(cls) -> "ServerSettings":
+    def current(cls) -> ServerSettings:
         settings = get_settings()
         return cls(
             server=ServerSection(

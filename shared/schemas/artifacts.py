@@ -20,11 +20,7 @@ def truncate_metadata(metadata: dict[str, str] | None) -> dict[str, str] | None:
     if metadata is None:
         return None
     return {
-        key: (
-            str(value)[:MAX_METADATA_VALUE_LENGTH] + "..."
-            if len(str(value)) > MAX_METADATA_VALUE_LENGTH
-            else value
-        )
+        key: (str(value)[:MAX_METADATA_VALUE_LENGTH] + "..." if len(str(value)) > MAX_METADATA_VALUE_LENGTH else value)
         for key, value in metadata.items()
     }
 

@@ -50,16 +50,29 @@ class EventTrigger(_Trigger):
     """Fires on the presence (Reactive) or absence (Proactive) of events within a period."""
 
     type: Literal["event"] = "event"
-    match: ResourceSpecification = Field(default_factory=lambda: ResourceSpecification({}), description="Labels for resources which this trigger will match.")
-    match_related: ResourceSpecification | list[ResourceSpecification] = Field(
-        default_factory=lambda: ResourceSpecification({}), description="Labels for related resources which this trigger will match."
+    match: ResourceSpecification = Field(
+        default_factory=lambda: ResourceSpecification({}),
+        description="Labels for resources which this trigger will match.",
     )
-    after: set[str] = Field(default_factory=set, description="The event(s) which must first been seen to fire this trigger.")
+    match_related: ResourceSpecification | list[ResourceSpecification] = Field(
+        default_factory=lambda: ResourceSpecification({}),
+        description="Labels for related resources which this trigger will match.",
+    )
+    after: set[str] = Field(
+        default_factory=set, description="The event(s) which must first been seen to fire this trigger."
+    )
     expect: set[str] = Field(default_factory=set, description="The event(s) this trigger is expecting to see.")
-    for_each: set[str] = Field(default_factory=set, description="Evaluate the trigger separately for each distinct value of these labels.")
+    for_each: set[str] = Field(
+        default_factory=set, description="Evaluate the trigger separately for each distinct value of these labels."
+    )
     posture: Literal[Posture.Reactive, Posture.Proactive] = Field(..., description="Reactive or Proactive.")
     threshold: int = Field(1, description="Events required to fire (Reactive) or expected (Proactive).")
-    within: datetime.timedelta = Field(datetime.timedelta(0), ge=datetime.timedelta(0), json_schema_extra={"minimum": 0}, description="The time period over which the events must occur.")
+    within: datetime.timedelta = Field(
+        datetime.timedelta(0),
+        ge=datetime.timedelta(0),
+        json_schema_extra={"minimum": 0},
+        description="The time period over which the events must occur.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -166,11 +179,9 @@ def _trigger_kind(value: Any) -> str:
 
 
 Trigger = Annotated[
-    Union[
-        Annotated[EventTrigger, Tag("event")],
-        Annotated[CompoundTrigger, Tag("compound")],
-        Annotated[SequenceTrigger, Tag("sequence")],
-    ],
+    Annotated[EventTrigger, Tag("event")]
+    | Annotated[CompoundTrigger, Tag("compound")]
+    | Annotated[SequenceTrigger, Tag("sequence")],
     Discriminator(_trigger_kind),
 ]
 CompoundTrigger.model_rebuild()
@@ -191,11 +202,18 @@ class DoNothing(_Action):
 
 
 class _Selected(_Action):
-    source: Source = Field("selected", description="Whether this action applies to a specific object or one inferred from the triggering event")
+    source: Source = Field(
+        "selected",
+        description="Whether this action applies to a specific object or one inferred from the triggering event",
+    )
 
     @model_validator(mode="after")
     def _selected_needs_id(self) -> _Selected:
-        id_field = next(name for name in ("deployment_id", "work_pool_id", "work_queue_id", "automation_id") if name in type(self).model_fields)
+        id_field = next(
+            name
+            for name in ("deployment_id", "work_pool_id", "work_queue_id", "automation_id")
+            if name in type(self).model_fields
+        )
         value = getattr(self, id_field)
         kind = id_field.removesuffix("_id").replace("_", " ")
         if self.source == "selected" and value is None:
@@ -208,9 +226,15 @@ class _Selected(_Action):
 class RunDeployment(_Selected):
     type: Literal["run-deployment"] = "run-deployment"
     deployment_id: UUID | None = Field(None, description="The identifier of the deployment")
-    parameters: dict[str, Any] | None = Field(None, description="The parameters to pass to the deployment, or None to use the deployment's default parameters")
+    parameters: dict[str, Any] | None = Field(
+        None, description="The parameters to pass to the deployment, or None to use the deployment's default parameters"
+    )
     job_variables: dict[str, Any] | None = Field(None, description="The job variables to pass to the created flow run")
-    schedule_after: datetime.timedelta = Field(datetime.timedelta(0), ge=datetime.timedelta(0), description="The amount of time to wait before running the deployment.")
+    schedule_after: datetime.timedelta = Field(
+        datetime.timedelta(0),
+        ge=datetime.timedelta(0),
+        description="The amount of time to wait before running the deployment.",
+    )
 
 
 class PauseDeployment(_Selected):
@@ -228,7 +252,9 @@ class ChangeFlowRunState(_Action):
     name: str | None = Field(None, description="The name of the state to change the flow run to")
     state: StateType = Field(..., description="The type of the state to change the flow run to")
     message: str | None = Field(None, description="An optional message to associate with the state change")
-    force: bool = Field(False, description="Force the state change even if the transition is not allowed by the orchestration rules.")
+    force: bool = Field(
+        False, description="Force the state change even if the transition is not allowed by the orchestration rules."
+    )
 
 
 class CancelFlowRun(_Action):
@@ -287,9 +313,22 @@ class ResumeAutomation(_Selected):
 
 
 _ACTIONS = (
-    DoNothing, RunDeployment, PauseDeployment, ResumeDeployment, ChangeFlowRunState, CancelFlowRun,
-    SuspendFlowRun, ResumeFlowRun, CallWebhook, SendNotification, PauseWorkPool, ResumeWorkPool,
-    PauseWorkQueue, ResumeWorkQueue, PauseAutomation, ResumeAutomation,
+    DoNothing,
+    RunDeployment,
+    PauseDeployment,
+    ResumeDeployment,
+    ChangeFlowRunState,
+    CancelFlowRun,
+    SuspendFlowRun,
+    ResumeFlowRun,
+    CallWebhook,
+    SendNotification,
+    PauseWorkPool,
+    ResumeWorkPool,
+    PauseWorkQueue,
+    ResumeWorkQueue,
+    PauseAutomation,
+    ResumeAutomation,
 )
 
 
@@ -305,9 +344,22 @@ if TYPE_CHECKING:
     # What the run-time union below accepts, spelled out for the type checker (which cannot read a union
     # built from a tuple).
     Action = (
-        DoNothing | RunDeployment | PauseDeployment | ResumeDeployment | ChangeFlowRunState | CancelFlowRun
-        | SuspendFlowRun | ResumeFlowRun | CallWebhook | SendNotification | PauseWorkPool | ResumeWorkPool
-        | PauseWorkQueue | ResumeWorkQueue | PauseAutomation | ResumeAutomation
+        DoNothing
+        | RunDeployment
+        | PauseDeployment
+        | ResumeDeployment
+        | ChangeFlowRunState
+        | CancelFlowRun
+        | SuspendFlowRun
+        | ResumeFlowRun
+        | CallWebhook
+        | SendNotification
+        | PauseWorkPool
+        | ResumeWorkPool
+        | PauseWorkQueue
+        | ResumeWorkQueue
+        | PauseAutomation
+        | ResumeAutomation
     )
 else:
     Action = Annotated[
@@ -318,7 +370,12 @@ else:
 
 # --- automations ---------------------------------------------------------------------
 
-_LOOPING_EVENTS = {"prefect.flow-run.Scheduled", "prefect.flow-run.Pending", "prefect.flow-run.Running", "prefect.flow-run.*"}
+_LOOPING_EVENTS = {
+    "prefect.flow-run.Scheduled",
+    "prefect.flow-run.Pending",
+    "prefect.flow-run.Running",
+    "prefect.flow-run.*",
+}
 
 
 class AutomationCore(APIBaseModel):
@@ -326,10 +383,16 @@ class AutomationCore(APIBaseModel):
     description: str = Field("", description="A longer description of this automation")
     enabled: bool = Field(True, description="Whether this automation will be evaluated")
     tags: list[str] = Field(default_factory=list, description="A list of tags associated with this automation")
-    trigger: Trigger = Field(..., description="The criteria for which events this Automation covers and how it will respond")
+    trigger: Trigger = Field(
+        ..., description="The criteria for which events this Automation covers and how it will respond"
+    )
     actions: list[Action] = Field(..., description="The actions to perform when this Automation triggers")
-    actions_on_trigger: list[Action] = Field(default_factory=list, description="The actions to perform when an Automation goes into a triggered state")
-    actions_on_resolve: list[Action] = Field(default_factory=list, description="The actions to perform when an Automation goes into a resolving state")
+    actions_on_trigger: list[Action] = Field(
+        default_factory=list, description="The actions to perform when an Automation goes into a triggered state"
+    )
+    actions_on_resolve: list[Action] = Field(
+        default_factory=list, description="The actions to perform when an Automation goes into a resolving state"
+    )
 
     def triggers(self) -> list[Trigger]:
         return self.trigger.all_triggers()
@@ -346,8 +409,14 @@ class AutomationCore(APIBaseModel):
                 raise ValueError(
                     "Running an inferred deployment from a flow run state change event will lead to an infinite loop of flow runs."
                 )
-            if isinstance(action, RunDeployment) and not trigger.match.root and not (
-                trigger.match_related.root if isinstance(trigger.match_related, ResourceSpecification) else any(s.root for s in trigger.match_related)
+            if (
+                isinstance(action, RunDeployment)
+                and not trigger.match.root
+                and not (
+                    trigger.match_related.root
+                    if isinstance(trigger.match_related, ResourceSpecification)
+                    else any(s.root for s in trigger.match_related)
+                )
             ):
                 raise ValueError(
                     "Running a selected deployment from a flow run state change event may lead to an infinite loop of flow runs. "

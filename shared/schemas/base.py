@@ -16,7 +16,7 @@ from shared.schemas.types import DateTime
 
 
 def now_utc() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 class APIBaseModel(BaseModel):

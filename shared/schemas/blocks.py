@@ -49,8 +49,12 @@ class BlockType(ObjectBaseModel):
     slug: str = Field(description="A block type's slug")
     logo_url: LaxUrl | None = Field(default=None, description="Web URL for the block type's logo")
     documentation_url: LaxUrl | None = Field(default=None, description="Web URL for the block type's documentation")
-    description: str | None = Field(default=None, description="A short blurb about the corresponding block's intended use")
-    code_example: str | None = Field(default=None, description="A code snippet demonstrating use of the corresponding block")
+    description: str | None = Field(
+        default=None, description="A short blurb about the corresponding block's intended use"
+    )
+    code_example: str | None = Field(
+        default=None, description="A code snippet demonstrating use of the corresponding block"
+    )
     is_protected: bool = Field(default=False, description="Protected block types cannot be modified via API.")
 
 
@@ -59,8 +63,12 @@ class BlockTypeCreate(ActionBaseModel):
     slug: BlockTypeSlug = Field(description="A block type's slug")
     logo_url: str | None = Field(default=None, description="Web URL for the block type's logo")
     documentation_url: str | None = Field(default=None, description="Web URL for the block type's documentation")
-    description: str | None = Field(default=None, description="A short blurb about the corresponding block's intended use")
-    code_example: str | None = Field(default=None, description="A code snippet demonstrating use of the corresponding block")
+    description: str | None = Field(
+        default=None, description="A short blurb about the corresponding block's intended use"
+    )
+    code_example: str | None = Field(
+        default=None, description="A code snippet demonstrating use of the corresponding block"
+    )
 
 
 class BlockTypeUpdate(ActionBaseModel):
@@ -76,18 +84,24 @@ class BlockSchema(ObjectBaseModel):
     block_type_id: UUID | None = Field(description="A block type ID")
     block_type: BlockType | None = Field(default=None, description="The associated block type")
     capabilities: list[str] = Field(default_factory=list, description="A list of Block capabilities")
-    version: str = Field(default=DEFAULT_BLOCK_SCHEMA_VERSION, description="Human readable identifier for the block schema")
+    version: str = Field(
+        default=DEFAULT_BLOCK_SCHEMA_VERSION, description="Human readable identifier for the block schema"
+    )
 
 
 class BlockSchemaCreate(ActionBaseModel):
     fields: dict[str, Any] = Field(default_factory=dict, description="The block schema's field schema")
     block_type_id: UUID = Field(description="A block type ID")
     capabilities: list[str] = Field(default_factory=list, description="A list of Block capabilities")
-    version: str = Field(default=DEFAULT_BLOCK_SCHEMA_VERSION, description="Human readable identifier for the block schema")
+    version: str = Field(
+        default=DEFAULT_BLOCK_SCHEMA_VERSION, description="Human readable identifier for the block schema"
+    )
 
 
 class BlockDocument(ObjectBaseModel):
-    name: Name | None = Field(default=None, description="The block document's name. Not required for anonymous block documents.")
+    name: Name | None = Field(
+        default=None, description="The block document's name. Not required for anonymous block documents."
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="The block document's data")
     block_schema_id: UUID = Field(description="A block schema ID")
     block_schema: BlockSchema | None = Field(default=None, description="The associated block schema")

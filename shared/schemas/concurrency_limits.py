@@ -50,9 +50,7 @@ class ConcurrencyLimitV2(ObjectBaseModel):
     slot_decay_per_second: float = Field(
         default=0, ge=0, description="The decay rate for active slots when used as a rate limit."
     )
-    avg_slot_occupancy_seconds: float = Field(
-        default=2.0, description="The average amount of time a slot is occupied."
-    )
+    avg_slot_occupancy_seconds: float = Field(default=2.0, description="The average amount of time a slot is occupied.")
 
 
 class GlobalConcurrencyLimitResponse(ObjectBaseModel):

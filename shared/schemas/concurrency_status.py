@@ -45,7 +45,9 @@ class WorkQueueConcurrencyStatusDetail(APIBaseModel):
     active_slots: int
     concurrency_limit: int | None = None
     flow_runs: list[FlowRunSlotSummary] = Field(default_factory=list)
-    flow_run_count: int | None = Field(None, description="Total flow run count for this queue (may exceed len(flow_runs)).")
+    flow_run_count: int | None = Field(
+        None, description="Total flow run count for this queue (may exceed len(flow_runs))."
+    )
 
 
 class WorkPoolConcurrencyStatus(APIBaseModel):

@@ -9,17 +9,15 @@ from POST /events; they are stored as ReceivedEvent. Filters evaluate in Python
 from __future__ import annotations
 
 import abc
-
 import datetime
 import enum
 import fnmatch
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, RootModel, field_validator, model_validator
-from typing_extensions import Self
 
 from shared.schemas.base import APIBaseModel
 from shared.schemas.filters.logs import parse_text_query
@@ -102,7 +100,7 @@ def label_matches(expected: str, value: str | None) -> bool:
     return not hit if negated else hit
 
 
-class ResourceSpecification(RootModel[dict[str, Union[str, list[str]]]]):
+class ResourceSpecification(RootModel[dict[str, str | list[str]]]):
     """label -> pattern or patterns; a resource matches if every label matches one pattern."""
 
     def items(self) -> list[tuple[str, list[str]]]:
@@ -113,8 +111,7 @@ class ResourceSpecification(RootModel[dict[str, Union[str, list[str]]]]):
 
     def matches(self, resource: Resource) -> bool:
         return all(
-            any(label_matches(pattern, resource.get(label)) for pattern in patterns)
-            for label, patterns in self.items()
+            any(label_matches(pattern, resource.get(label)) for pattern in patterns) for label, patterns in self.items()
         )
 
     def includes(self, candidates: Iterable[Resource]) -> bool:
@@ -239,8 +236,9 @@ class EventNameFilter(_EventFilterBase):
         return True
 
 
-def _resource_matches(resource: Resource, ids: list[str] | None, prefixes: list[str] | None,
-                      labels: ResourceSpecification | None) -> bool:
+def _resource_matches(
+    resource: Resource, ids: list[str] | None, prefixes: list[str] | None, labels: ResourceSpecification | None
+) -> bool:
     if ids and resource.id not in ids:
         return False
     if prefixes and not any(resource.id.startswith(p) for p in prefixes):
@@ -286,7 +284,10 @@ class EventRelatedFilter(_EventFilterBase):
                 # An empty pattern list matches nothing, as the reference's SQL.
                 if not patterns:
                     return False
-                if not any(label_matches(p, related.get(label) if label != "prefect.resource.role" else related.role) for p in patterns):
+                if not any(
+                    label_matches(p, related.get(label) if label != "prefect.resource.role" else related.role)
+                    for p in patterns
+                ):
                     return False
         return True
 
@@ -302,9 +303,7 @@ class EventAnyResourceFilter(_EventFilterBase):
     labels: ResourceSpecification | None = None
 
     def matches(self, event: Event) -> bool:
-        return any(
-            _resource_matches(r, self.id, self.id_prefix, self.labels) for r in event.involved_resources
-        )
+        return any(_resource_matches(r, self.id, self.id_prefix, self.labels) for r in event.involved_resources)
 
 
 class EventIDFilter(_EventFilterBase):
@@ -437,6 +436,7 @@ class EventCount(APIBaseModel):
 
 
 __all__ = [
+    "INTERACTIVE_PAGE_SIZE",
     "Countable",
     "Event",
     "EventAnyResourceFilter",
@@ -452,7 +452,6 @@ __all__ = [
     "EventRelatedFilter",
     "EventResourceFilter",
     "EventTextFilter",
-    "INTERACTIVE_PAGE_SIZE",
     "ReceivedEvent",
     "RelatedResource",
     "Resource",

@@ -178,11 +178,11 @@ class FlowRunBulkCreateResponse(BaseModel):
 
 
 __all__ = [
-    "FlowRunBulkCreateResponse",
-    "FlowRunCreateResult",
-    "FlowRunPolicy",
     "FlowRun",
+    "FlowRunBulkCreateResponse",
     "FlowRunCreate",
-    "FlowRunUpdate",
+    "FlowRunCreateResult",
     "FlowRunPaginationResponse",
+    "FlowRunPolicy",
+    "FlowRunUpdate",
 ]

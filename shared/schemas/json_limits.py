@@ -21,9 +21,7 @@ _BRACKET = re.compile(rb"[\[\]{}]")
 
 class JsonTooDeep(ValueError):
     def __init__(self, depth: int) -> None:
-        super().__init__(
-            f"JSON nesting depth {depth} exceeds the limit of {MAX_JSON_DEPTH} levels."
-        )
+        super().__init__(f"JSON nesting depth {depth} exceeds the limit of {MAX_JSON_DEPTH} levels.")
         self.depth = depth
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -47,7 +47,7 @@ class StateWaitDetails(APIBaseModel):
 
 
 StateResponseDetails = Annotated[
-    Union[StateAcceptDetails, StateWaitDetails, StateRejectDetails, StateAbortDetails],
+    StateAcceptDetails | StateWaitDetails | StateRejectDetails | StateAbortDetails,
     Field(discriminator="type"),
 ]
 

@@ -16,7 +16,7 @@ import datetime
 import functools
 import os
 import zoneinfo
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import (
@@ -28,7 +28,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from typing_extensions import Self
 
 from shared.schemas.base import ActionBaseModel, APIBaseModel, ObjectBaseModel
 from shared.schemas.types import DateTime, PositiveInteger, now_utc
@@ -55,9 +54,7 @@ def known_timezones() -> frozenset[str]:
 def check_timezone(value: str | None) -> str | None:
     """None and "" pass (the reference treats them as "use UTC"); unknown names fail."""
     if value and value not in known_timezones():
-        raise ValueError(
-            f'Invalid timezone: "{value}" (specify in IANA tzdata format, for example, America/New_York)'
-        )
+        raise ValueError(f'Invalid timezone: "{value}" (specify in IANA tzdata format, for example, America/New_York)')
     return value
 
 
@@ -182,11 +179,9 @@ def _schedule_kind(value: Any) -> str | None:
 
 
 SCHEDULE_TYPES = Annotated[
-    Union[
-        Annotated[IntervalSchedule, Tag("interval")],
-        Annotated[CronSchedule, Tag("cron")],
-        Annotated[RRuleSchedule, Tag("rrule")],
-    ],
+    Annotated[IntervalSchedule, Tag("interval")]
+    | Annotated[CronSchedule, Tag("cron")]
+    | Annotated[RRuleSchedule, Tag("rrule")],
     Discriminator(
         _schedule_kind,
         custom_error_type="invalid_schedule",
@@ -233,12 +228,12 @@ def normalize_rrule_string(rule: str, *, timezone: str | None = None, now: datet
     unit = {dateutil.rrule.SECONDLY: 1, dateutil.rrule.MINUTELY: 60}.get(freq)  # type: ignore[arg-type]  # dateutil's frequency constants are plain ints in its stubs
     if unit is None:
         return _with_dtstart(rule, LEGACY_RRULE_ANCHOR)
-    zone = dateutil.tz.gettz(timezone) if timezone else datetime.timezone.utc
-    current = now or datetime.datetime.now(datetime.timezone.utc)
+    zone = dateutil.tz.gettz(timezone) if timezone else datetime.UTC
+    current = now or datetime.datetime.now(datetime.UTC)
     if current.tzinfo is None:
-        current = current.replace(tzinfo=datetime.timezone.utc)
+        current = current.replace(tzinfo=datetime.UTC)
     # Wall-clock digits in the schedule's zone, because DTSTART is floating.
-    local_now = current.astimezone(zone or datetime.timezone.utc).replace(tzinfo=None)
+    local_now = current.astimezone(zone or datetime.UTC).replace(tzinfo=None)
     elapsed = (local_now - LEGACY_RRULE_ANCHOR).total_seconds()
     if elapsed <= 0:
         return _with_dtstart(rule, LEGACY_RRULE_ANCHOR)
@@ -305,14 +300,14 @@ class DeploymentScheduleUpdate(ActionBaseModel):
 
 
 __all__ = [
+    "MAX_RRULE_LENGTH",
+    "MAX_SCHEDULED_RUNS_LIMIT",
     "SCHEDULE_TYPES",
     "CronSchedule",
     "DeploymentSchedule",
     "DeploymentScheduleCreate",
     "DeploymentScheduleUpdate",
     "IntervalSchedule",
-    "MAX_RRULE_LENGTH",
-    "MAX_SCHEDULED_RUNS_LIMIT",
     "NormalizedSchedule",
     "RRuleSchedule",
     "Schedule",

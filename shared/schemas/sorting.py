@@ -203,7 +203,7 @@ _COLUMNS: dict[type[_SortEnum], dict[str, list[Column]]] = {
 class _SortValue:
     """One column of a sort key: NULL above every value, optionally reversed."""
 
-    __slots__ = ("value", "descending")
+    __slots__ = ("descending", "value")
 
     def __init__(self, value: Any, descending: bool) -> None:
         self.value = value
@@ -262,17 +262,17 @@ def paginate(items: Sequence[T], offset: int, limit: int | None) -> list[T]:
 
 
 __all__ = [
-    "FlowRunSort",
-    "TaskRunSort",
-    "LogSort",
-    "FlowSort",
-    "DeploymentSort",
-    "ArtifactSort",
     "ArtifactCollectionSort",
-    "VariableSort",
+    "ArtifactSort",
     "BlockDocumentSort",
-    "sort_columns",
-    "sort_key",
+    "DeploymentSort",
+    "FlowRunSort",
+    "FlowSort",
+    "LogSort",
+    "TaskRunSort",
+    "VariableSort",
     "apply_sort",
     "paginate",
+    "sort_columns",
+    "sort_key",
 ]

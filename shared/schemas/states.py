@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
-from typing_extensions import Self
 
 from shared.schemas.base import ActionBaseModel, APIBaseModel
 from shared.schemas.types import DateTime, now_utc, uuid7

@@ -8,7 +8,7 @@ exactly what the client's TaskRun serialises to.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -34,7 +34,7 @@ class TaskRunPolicy(APIBaseModel):
     max_retries: int = 0  # deprecated: use retries
     retry_delay_seconds: float = 0  # deprecated: use retry_delay
     retries: int | None = None
-    retry_delay: Union[None, int, float, list[int], list[float]] = None
+    retry_delay: int | float | list[int] | list[float] | None = None
     retry_jitter_factor: float | None = None
 
     @model_validator(mode="before")
@@ -60,9 +60,7 @@ class TaskRunPolicy(APIBaseModel):
 class RunInput(APIBaseModel):
     """Where one input of a task run came from; frozen so inputs can be set members."""
 
-    model_config: ClassVar[ConfigDict] = ConfigDict(
-        extra="ignore", frozen=True, ser_json_timedelta="float"
-    )
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="ignore", frozen=True, ser_json_timedelta="float")
 
     input_type: str
 
@@ -192,16 +190,16 @@ class TaskRunPaginationResponse(BaseModel):
 
 
 __all__ = [
-    "TaskRunPolicy",
-    "RunInput",
-    "TaskRunResult",
+    "Constant",
     "FlowRunResult",
     "Parameter",
-    "Constant",
-    "TaskRunInput",
+    "RunInput",
     "TaskInputs",
     "TaskRun",
     "TaskRunCreate",
-    "TaskRunUpdate",
+    "TaskRunInput",
     "TaskRunPaginationResponse",
+    "TaskRunPolicy",
+    "TaskRunResult",
+    "TaskRunUpdate",
 ]

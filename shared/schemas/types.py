@@ -13,7 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt
@@ -25,10 +25,10 @@ def _assume_utc(value: datetime.datetime) -> datetime.datetime:
     # The reference treats naive datetimes as UTC; storing naive values would make
     # comparisons with aware ones raise TypeError in filters and sorts.
     if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
+        return value.replace(tzinfo=datetime.UTC)
     try:
         # Keys and sorts use the UTC instant: 0001-01-01T00:00+05:00 has none (a 422, not a 500).
-        value.astimezone(datetime.timezone.utc)
+        value.astimezone(datetime.UTC)
     except OverflowError:
         raise ValueError("Datetime is out of range once converted to UTC") from None
     return value
@@ -38,7 +38,7 @@ DateTime = Annotated[datetime.datetime, AfterValidator(_assume_utc)]
 
 
 def now_utc() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 # --- names -------------------------------------------------------------------
@@ -142,16 +142,88 @@ def uuid7() -> UUID:
 
 # Our own small vocabulary: run names only need to be readable and varied.
 _ADJECTIVES = (
-    "amber", "brave", "calm", "daring", "eager", "fancy", "gentle", "happy", "icy", "jolly",
-    "keen", "lively", "mellow", "nimble", "olive", "proud", "quick", "rustic", "silver", "tidy",
-    "upbeat", "vivid", "witty", "young", "zesty", "bold", "crimson", "dusty", "electric", "fuzzy",
-    "golden", "hidden", "ivory", "jade", "kind", "lucky", "misty", "noble", "opal", "polite",
+    "amber",
+    "brave",
+    "calm",
+    "daring",
+    "eager",
+    "fancy",
+    "gentle",
+    "happy",
+    "icy",
+    "jolly",
+    "keen",
+    "lively",
+    "mellow",
+    "nimble",
+    "olive",
+    "proud",
+    "quick",
+    "rustic",
+    "silver",
+    "tidy",
+    "upbeat",
+    "vivid",
+    "witty",
+    "young",
+    "zesty",
+    "bold",
+    "crimson",
+    "dusty",
+    "electric",
+    "fuzzy",
+    "golden",
+    "hidden",
+    "ivory",
+    "jade",
+    "kind",
+    "lucky",
+    "misty",
+    "noble",
+    "opal",
+    "polite",
 )
 _NOUNS = (
-    "otter", "falcon", "badger", "heron", "lynx", "marmot", "newt", "orca", "panda", "quail",
-    "raven", "salmon", "tapir", "urchin", "vole", "walrus", "yak", "zebra", "beaver", "cougar",
-    "dingo", "egret", "ferret", "gecko", "hare", "ibis", "jackal", "koala", "lemur", "moose",
-    "narwhal", "ocelot", "puffin", "robin", "seal", "toucan", "viper", "wombat", "bison", "crane",
+    "otter",
+    "falcon",
+    "badger",
+    "heron",
+    "lynx",
+    "marmot",
+    "newt",
+    "orca",
+    "panda",
+    "quail",
+    "raven",
+    "salmon",
+    "tapir",
+    "urchin",
+    "vole",
+    "walrus",
+    "yak",
+    "zebra",
+    "beaver",
+    "cougar",
+    "dingo",
+    "egret",
+    "ferret",
+    "gecko",
+    "hare",
+    "ibis",
+    "jackal",
+    "koala",
+    "lemur",
+    "moose",
+    "narwhal",
+    "ocelot",
+    "puffin",
+    "robin",
+    "seal",
+    "toucan",
+    "viper",
+    "wombat",
+    "bison",
+    "crane",
 )
 
 

@@ -23,7 +23,9 @@ class UISettings(APIBaseModel):
     csrf_enabled: bool = Field(description="Whether CSRF protection is enabled.")
     auth: str | None = Field(description="Authentication method (e.g., 'BASIC') or null if disabled.")
     flags: list[str] = Field(default_factory=list, description="List of enabled feature flags.")
-    default_ui: UIVersion = Field(description="The UI neutral entry points open when the browser has no saved preference.")
+    default_ui: UIVersion = Field(
+        description="The UI neutral entry points open when the browser has no saved preference."
+    )
     available_uis: list[UIVersion] = Field(default_factory=list, description="UI bundles available on this server.")
     v1_base_url: str | None = Field(default=None, description="The base URL of the V1 UI, or null when unavailable.")
     v2_base_url: str | None = Field(default=None, description="The base URL of the V2 UI, or null when unavailable.")
@@ -38,7 +40,9 @@ class UITaskRun(TaskRun):
 class SimpleFlowRun(APIBaseModel):
     id: UUID = Field(description="The flow run id.")
     state_type: StateType = Field(description="The state type.")
-    timestamp: DateTime = Field(description="The start time of the run, or the expected start time if it hasn't run yet.")
+    timestamp: DateTime = Field(
+        description="The start time of the run, or the expected start time if it hasn't run yet."
+    )
     duration: datetime.timedelta = Field(description="The total run time of the run.")
     lateness: datetime.timedelta = Field(description="The delay between the expected and actual start time.")
 

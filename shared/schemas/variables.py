@@ -39,7 +39,7 @@ VariableName = Annotated[
     Field(max_length=MAX_VARIABLE_NAME_LENGTH, description="The name of the variable", examples=["my_variable"]),
 ]
 VariableValue = Annotated[
-    StrictStr | StrictInt | StrictBool | StrictFloat | None | dict[str, Any] | list[Any],
+    StrictStr | StrictInt | StrictBool | StrictFloat | dict[str, Any] | list[Any] | None,
     BeforeValidator(check_variable_value),
 ]
 

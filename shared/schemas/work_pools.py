@@ -170,7 +170,9 @@ class WorkQueueHealthPolicy(APIBaseModel):
     maximum_late_runs: int | None = 0
     maximum_seconds_since_last_polled: int | None = 60
 
-    def is_healthy(self, late_runs_count: int, last_polled: datetime.datetime | None, now: datetime.datetime | None = None) -> bool:
+    def is_healthy(
+        self, late_runs_count: int, last_polled: datetime.datetime | None, now: datetime.datetime | None = None
+    ) -> bool:
         """Healthy unless too many late runs or nobody polled recently enough."""
         if self.maximum_late_runs is not None and late_runs_count > self.maximum_late_runs:
             return False
@@ -254,14 +256,9 @@ class WorkerFlowRunResponse(BaseModel):
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL_SECONDS",
-    "GetScheduledFlowRuns",
     "INACTIVITY_HEARTBEAT_MULTIPLE",
+    "GetScheduledFlowRuns",
     "QueueFilter",
-    "Worker",
-    "WorkerFlowRunResponse",
-    "WorkerHeartbeat",
-    "WorkerResponse",
-    "WorkerStatus",
     "WorkPool",
     "WorkPoolCreate",
     "WorkPoolResponse",
@@ -276,6 +273,11 @@ __all__ = [
     "WorkQueueStatusDetail",
     "WorkQueueUpdate",
     "WorkQueueWithStatus",
+    "Worker",
+    "WorkerFlowRunResponse",
+    "WorkerHeartbeat",
+    "WorkerResponse",
+    "WorkerStatus",
     "check_base_job_template",
     "worker_status",
 ]
@@ -290,4 +292,6 @@ class WorkPoolDispatchQueue(APIBaseModel):
     endpoint_url: str | None = Field(
         default=None, description="The SQS endpoint when it is not AWS's regional one (the local emulator, LocalStack)."
     )
-    emulated: bool = Field(default=False, description="True when the endpoint is an emulator that accepts any credentials.")
+    emulated: bool = Field(
+        default=False, description="True when the endpoint is an emulator that accepts any credentials."
+    )

@@ -93,7 +93,9 @@ def _artifact_item(artifact: Artifact) -> TableItem:
     body = artifact.model_dump_json()
     if len(body.encode("utf-8")) > MAX_ARTIFACT_ITEM_BYTES:
         raise ArtifactTooLarge(f"Artifact data exceeds the maximum size of {MAX_ARTIFACT_ITEM_BYTES} bytes.")
-    item = TableItem(_artifact_pk(artifact.id), store.META, entity=ENTITY, body=body, **_index_keys("ARTIFACTS", artifact))
+    item = TableItem(
+        _artifact_pk(artifact.id), store.META, entity=ENTITY, body=body, **_index_keys("ARTIFACTS", artifact)
+    )
     if artifact.key is not None:
         item.GSI1PK = key("ARTIFACTS_KEY", artifact.key)
         item.GSI1SK = _marker(artifact)
@@ -171,10 +173,16 @@ def create(body: ArtifactCreate) -> Artifact:
             store.put_new(item)  # a newer artifact of this key is already the latest
             return artifact
         if current is None:
-            collection, condition = _collection_of(artifact, None, created=stamp, updated=stamp), TableItem.PK.does_not_exist()
+            collection, condition = (
+                _collection_of(artifact, None, created=stamp, updated=stamp),
+                TableItem.PK.does_not_exist(),
+            )
         else:
             first_created = decode(current, ArtifactCollection).created
-            collection, condition = _collection_of(artifact, current, created=first_created, updated=stamp), _still(current.state_timestamp)
+            collection, condition = (
+                _collection_of(artifact, current, created=first_created, updated=stamp),
+                _still(current.state_timestamp),
+            )
         try:
             store.transact(store.WriteBatch().put_new(item).put(_collection_item(collection, marker), condition))
             return artifact
@@ -197,7 +205,10 @@ def update(artifact_id: UUID, changes: ArtifactUpdate) -> Artifact:
             coll = store.get(_collection_pk(artifact.key))
             if coll is not None and coll.state_timestamp == _marker(artifact):
                 collection = decode(coll, ArtifactCollection).model_copy(update={**values, "updated": stamp})
-                batch.put(_collection_item(collection, _marker(artifact)), _still(coll.state_timestamp) & (TableItem.body == coll.body))
+                batch.put(
+                    _collection_item(collection, _marker(artifact)),
+                    _still(coll.state_timestamp) & (TableItem.body == coll.body),
+                )
         try:
             store.transact(batch)
             return updated
@@ -210,7 +221,7 @@ def _next_latest(artifact: Artifact) -> Artifact | None:
     """Newest other artifact of the key (index hits are re-read: the GSI may lag)."""
     assert artifact.key is not None
     for item in store.query(key("ARTIFACTS_KEY", artifact.key), index="GSI1", descending=True):
-        if item.PK == _artifact_pk(artifact.id):
+        if _artifact_pk(artifact.id) == item.PK:
             continue
         fresh = store.get(str(item.PK))
         if fresh is not None:
@@ -316,7 +327,9 @@ def _collection_candidates(
 ) -> list[ArtifactCollection]:
     hints = flt.index_hints() if flt is not None else {}
     if "key" in hints:
-        items: Iterable[TableItem] = store.batch_get((_collection_pk(k), store.META) for k in dict.fromkeys(hints["key"]))
+        items: Iterable[TableItem] = store.batch_get(
+            (_collection_pk(k), store.META) for k in dict.fromkeys(hints["key"])
+        )
     elif "latest_id" in hints:
         artifacts = store.batch_get((_artifact_pk(i), store.META) for i in _uuids(hints["latest_id"]))
         keys = {a.key for a in (decode(i, Artifact) for i in artifacts) if a.key is not None}

@@ -74,7 +74,11 @@ def read_bucket(trigger_id: UUID, bucketing_key: tuple[str, ...]) -> StoredBucke
 
 
 def buckets_of(trigger_id: UUID) -> list[StoredBucket]:
-    return [StoredBucket(Bucket.model_validate_json(i.body), int(i.version or 0)) for i in store.query(_bucket_pk(trigger_id)) if i.body]
+    return [
+        StoredBucket(Bucket.model_validate_json(i.body), int(i.version or 0))
+        for i in store.query(_bucket_pk(trigger_id))
+        if i.body
+    ]
 
 
 def _bucket_item(trigger_id: UUID, bucket: Bucket, read_version: int | None) -> TableItem:
@@ -113,7 +117,9 @@ def already_fired(trigger_id: UUID, marker: str) -> bool:
     return store.get(_marker_pk(trigger_id), marker) is not None
 
 
-def commit(trigger_id: UUID, bucketing_key: tuple[str, ...], bucket: Bucket | None, read_version: int | None, fired: list[str]) -> None:
+def commit(
+    trigger_id: UUID, bucketing_key: tuple[str, ...], bucket: Bucket | None, read_version: int | None, fired: list[str]
+) -> None:
     """Write the evaluation's bucket (or its removal) conditioned on the version read; with
     firings, in one transaction with their markers (put only if new), so a firing is
     committed once however many evaluators see the same event or window."""
@@ -161,7 +167,13 @@ def _firings_pk(parent_id: UUID) -> str:
     return key("AUTOMATION_FIRINGS", parent_id)
 
 
-def record_child_firing(parent_id: UUID, child_id: UUID, triggered: datetime.datetime, event: ReceivedEvent | None, keep: datetime.timedelta | None) -> None:
+def record_child_firing(
+    parent_id: UUID,
+    child_id: UUID,
+    triggered: datetime.datetime,
+    event: ReceivedEvent | None,
+    keep: datetime.timedelta | None,
+) -> None:
     """Upsert: a child that fires again replaces its earlier firing."""
     body = json.dumps({"triggered": triggered.isoformat(), "event": event.model_dump(mode="json") if event else None})
     store.put(
@@ -181,7 +193,9 @@ def child_firings(parent_id: UUID) -> list[ChildFiring]:
     for item in store.query(_firings_pk(parent_id)):
         data = json.loads(item.body or "{}")
         event = ReceivedEvent.model_validate(data["event"]) if data.get("event") else None
-        found.append(ChildFiring(UUID(item.SK), datetime.datetime.fromisoformat(data["triggered"]), event, item.state_id or ""))
+        found.append(
+            ChildFiring(UUID(item.SK), datetime.datetime.fromisoformat(data["triggered"]), event, item.state_id or "")
+        )
     return found
 
 
@@ -189,7 +203,9 @@ def consume_child_firings(parent_id: UUID, firings: list[ChildFiring]) -> bool:
     """Delete exactly these firings at once; False if another evaluator consumed them first."""
     batch = store.WriteBatch()
     for firing in firings:
-        batch.delete(TableItem(_firings_pk(parent_id), str(firing.child_trigger_id)), TableItem.state_id == firing.firing_id)
+        batch.delete(
+            TableItem(_firings_pk(parent_id), str(firing.child_trigger_id)), TableItem.state_id == firing.firing_id
+        )
     try:
         store.transact(batch)
     except ConcurrentUpdate:

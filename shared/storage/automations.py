@@ -111,9 +111,15 @@ def replace(automation_id: UUID, update: AutomationCore) -> Automation:
     if item is None:
         raise ObjectNotFound(NOT_FOUND)
     current = decode(item, Automation)
-    updated = Automation.model_validate({**update.model_dump(), "id": current.id, "created": current.created, "updated": now_utc()})
+    updated = Automation.model_validate(
+        {**update.model_dump(), "id": current.id, "created": current.created, "updated": now_utc()}
+    )
     batch = store.WriteBatch().put(_item(updated, int(item.version or 0) + 1), TableItem.version == item.version)
-    owned = {r.SK.removeprefix(RELATED) for r in _relations(automation_id) if json.loads(r.body or "{}").get("owned_by_resource")}
+    owned = {
+        r.SK.removeprefix(RELATED)
+        for r in _relations(automation_id)
+        if json.loads(r.body or "{}").get("owned_by_resource")
+    }
     wanted = _related_ids(updated) - owned
     for relation in _relations(automation_id):
         resource_id = relation.SK.removeprefix(RELATED)
@@ -154,7 +160,9 @@ def all_automations() -> Iterator[Automation]:
         yield decode(item, Automation)
 
 
-def filter_automations(automation_filter: AutomationFilter | None, sort: AutomationSort, offset: int, limit: int | None) -> list[Automation]:
+def filter_automations(
+    automation_filter: AutomationFilter | None, sort: AutomationSort, offset: int, limit: int | None
+) -> list[Automation]:
     found = [a for a in all_automations() if automation_filter is None or automation_filter.matches(a)]
     if sort == AutomationSort.NAME_ASC:
         found.sort(key=lambda a: (a.name, str(a.id)))

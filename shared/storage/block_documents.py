@@ -33,8 +33,8 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from shared.blocks.references import InvalidReference, split_references
-from shared.events.block_events import block_document_event
 from shared.blocks.secrets import keep_unchanged_secrets, mask
+from shared.events.block_events import block_document_event
 from shared.schemas.base import APIBaseModel, now_utc
 from shared.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate, BlockSchema, BlockType
 from shared.schemas.filters.misc import BlockDocumentFilter, BlockSchemaFilter, BlockTypeFilter
@@ -44,8 +44,8 @@ from shared.storage import block_schemas as schema_store
 from shared.storage import block_types as type_store
 from shared.storage import events as event_store
 from shared.storage import store
-from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound
+from shared.storage.flow_run_states import checked_body
 from shared.storage.keys import decode, key
 from shared.storage.table import TableItem
 
@@ -129,7 +129,12 @@ def _with_event(batch: store.WriteBatch, event: TableItem | None) -> store.Write
 
 
 def _guard(doc: StoredBlockDocument) -> TableItem:
-    return TableItem(_name_key(doc.block_type_id, doc.name), store.META, entity="block_document_name", body=json.dumps({"id": str(doc.id)}))
+    return TableItem(
+        _name_key(doc.block_type_id, doc.name),
+        store.META,
+        entity="block_document_name",
+        body=json.dumps({"id": str(doc.id)}),
+    )
 
 
 # --- resolving documents for responses ----------------------------------------------------
@@ -150,7 +155,10 @@ class _Resolver:
             for doc in wave:
                 self.docs[doc.id] = doc
             missing = {ref for doc in wave for ref in doc.references.values() if ref not in self.docs}
-            wave = [decode(item, StoredBlockDocument) for item in store.batch_get((_doc_key(i), store.META) for i in missing)]
+            wave = [
+                decode(item, StoredBlockDocument)
+                for item in store.batch_get((_doc_key(i), store.META) for i in missing)
+            ]
             if not wave:
                 break
         schema_ids = {doc.block_schema_id for doc in self.docs.values()} - set(self.schemas)
@@ -170,7 +178,9 @@ class _Resolver:
 
     def build(self, doc: StoredBlockDocument, depth: int = 0) -> BlockDocument:
         if depth > MAX_REFERENCE_DEPTH:
-            raise InvalidObject(f"Block document reference graph exceeds max depth {MAX_REFERENCE_DEPTH}; refusing to recurse further.")
+            raise InvalidObject(
+                f"Block document reference graph exceeds max depth {MAX_REFERENCE_DEPTH}; refusing to recurse further."
+            )
         data = self._own_data(doc)
         references: dict[str, dict[str, Any]] = {}
         for field, child_id in doc.references.items():
@@ -265,7 +275,11 @@ def _candidates(
     else:
         partitions = [f"BLOCK_DOCUMENTS#{kind}" for kind in _kinds(documents)]
         index = "GSI1"
-    docs = (decode(i, StoredBlockDocument) for partition in partitions for i in store.query(partition, index=index, page_size=page_size))
+    docs = (
+        decode(i, StoredBlockDocument)
+        for partition in partitions
+        for i in store.query(partition, index=index, page_size=page_size)
+    )
     return docs, len(partitions) == 1
 
 
@@ -398,7 +412,9 @@ def _updated(current: StoredBlockDocument, changes: BlockDocumentUpdate) -> Stor
         if proposed.block_type_id != current.block_type_id:
             raise InvalidObject("Must migrate block document to a block schema of the same block type.")
         schema_id = proposed.id
-    return current.model_copy(update={"data": data, "references": references, "block_schema_id": schema_id, "updated": now_utc()})
+    return current.model_copy(
+        update={"data": data, "references": references, "block_schema_id": schema_id, "updated": now_utc()}
+    )
 
 
 def update(document_id: UUID, changes: BlockDocumentUpdate) -> None:

@@ -67,14 +67,21 @@ def register() -> int:
     type_ids: dict[str, UUID] = {}
     for spec in declared:
         fields = {k: v for k, v in spec.items() if k != "block_schemas"}
-        block_type = BlockType(**fields, id=existing_ids.get(spec["slug"], uuid5(ID_NAMESPACE, f"block-type:{spec['slug']}")), created=stamp, updated=stamp)
+        block_type = BlockType(
+            **fields,
+            id=existing_ids.get(spec["slug"], uuid5(ID_NAMESPACE, f"block-type:{spec['slug']}")),
+            created=stamp,
+            updated=stamp,
+        )
         type_ids[spec["slug"]] = block_type.id
         if spec["slug"] in existing_ids:
             type_store.replace_registered(block_type)
         else:
             new_types.append(type_store.to_item(block_type))
             new_items += type_store.guards(block_type)
-    registered = schema_store.registered_identities((s["checksum"], s["version"]) for t in declared for s in t["block_schemas"])
+    registered = schema_store.registered_identities(
+        (s["checksum"], s["version"]) for t in declared for s in t["block_schemas"]
+    )
     order = 0
     for spec in declared:
         for schema_spec in spec["block_schemas"]:
@@ -119,4 +126,3 @@ def ensure_registered() -> None:
         if marker is None or marker.body != data_digest():
             register()
         _ready = True
-

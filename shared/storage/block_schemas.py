@@ -25,8 +25,8 @@ from shared.schemas.blocks import BlockSchema, BlockSchemaCreate, BlockType
 from shared.schemas.filters.misc import BlockSchemaFilter
 from shared.storage import block_types as type_store
 from shared.storage import store
-from shared.storage.flow_run_states import checked_body
 from shared.storage.errors import ConcurrentUpdate, InvalidObject, ObjectAlreadyExists, ObjectNotFound, ObjectProtected
+from shared.storage.flow_run_states import checked_body
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
 
@@ -119,14 +119,22 @@ def read_by_checksum(checksum: str, version: str | None = None) -> BlockSchema |
 def _candidates(block_schemas: BlockSchemaFilter | None) -> Iterable[TableItem]:
     hints = block_schemas.index_hints() if block_schemas is not None else {}
     if "id" in hints:
-        return sorted(store.batch_get((_schema_key(i), store.META) for i in hints["id"]), key=lambda i: i.GSI1SK or "", reverse=True)
+        return sorted(
+            store.batch_get((_schema_key(i), store.META) for i in hints["id"]),
+            key=lambda i: i.GSI1SK or "",
+            reverse=True,
+        )
     if "block_type_id" in hints:
-        per_type = [store.query(key("BLOCK_SCHEMAS#TYPE", t), index="GSI2", descending=True) for t in hints["block_type_id"]]
+        per_type = [
+            store.query(key("BLOCK_SCHEMAS#TYPE", t), index="GSI2", descending=True) for t in hints["block_type_id"]
+        ]
         return sorted((item for items in per_type for item in items), key=lambda i: i.GSI1SK or "", reverse=True)
     return store.query("BLOCK_SCHEMAS", index="GSI1", descending=True)
 
 
-def filter_schemas(block_schemas: BlockSchemaFilter | None, offset: int = 0, limit: int | None = None) -> list[BlockSchema]:
+def filter_schemas(
+    block_schemas: BlockSchemaFilter | None, offset: int = 0, limit: int | None = None
+) -> list[BlockSchema]:
     """Matching schemas, newest first (the reference orders by created DESC)."""
     matched: list[BlockSchema] = []
     skipped = 0
@@ -153,7 +161,9 @@ def capabilities() -> list[str]:
 # --- writes ------------------------------------------------------------------------
 
 
-def _child_fields(definitions: dict[str, Any], parent_fields: dict[str, Any], field: str, block_type: BlockType) -> dict[str, Any] | None:
+def _child_fields(
+    definitions: dict[str, Any], parent_fields: dict[str, Any], field: str, block_type: BlockType
+) -> dict[str, Any] | None:
     """The definition a nested block field points at (for unions: the one of `block_type`)."""
     refs: list[str] = []
 
@@ -171,7 +181,9 @@ def _child_fields(definitions: dict[str, Any], parent_fields: dict[str, Any], fi
     names = [ref.replace("#/definitions/", "") for ref in refs]
     if len(names) == 1:
         return definitions.get(names[0])
-    return next((definitions[n] for n in names if definitions.get(n, {}).get("block_type_slug") == block_type.slug), None)
+    return next(
+        (definitions[n] for n in names if definitions.get(n, {}).get("block_type_slug") == block_type.slug), None
+    )
 
 
 def _register_nested(fields: dict[str, Any], definitions: dict[str, Any] | None) -> None:
@@ -189,10 +201,14 @@ def _register_nested(fields: dict[str, Any], definitions: dict[str, Any] | None)
             if entry.get("block_schema_checksum") and id_by_checksum(entry["block_schema_checksum"]):
                 continue
             if not definitions:
-                raise InvalidObject("Unable to create nested block schema due to missing definitions in root block schema fields")
+                raise InvalidObject(
+                    "Unable to create nested block schema due to missing definitions in root block schema fields"
+                )
             child = _child_fields(definitions, fields, field, block_type)
             if child is None:
-                raise InvalidObject(f"Unable to create nested block schema for block type {block_type.name!r} due to missing definition.")
+                raise InvalidObject(
+                    f"Unable to create nested block schema for block type {block_type.name!r} due to missing definition."
+                )
             create(BlockSchemaCreate(fields={**child, "definitions": definitions}, block_type_id=block_type.id))
 
 
@@ -209,7 +225,9 @@ def create(body: BlockSchemaCreate) -> tuple[BlockSchema, bool]:
     stamp = now_utc()
     # The reference always answers with the nested-block map in the fields, empty or not.
     fields = {**body.fields, "block_schema_references": body.fields.get("block_schema_references") or {}}
-    schema = BlockSchema(**body.model_dump(exclude={"fields"}), fields=fields, checksum=checksum, created=stamp, updated=stamp)
+    schema = BlockSchema(
+        **body.model_dump(exclude={"fields"}), fields=fields, checksum=checksum, created=stamp, updated=stamp
+    )
     batch = store.WriteBatch()
     for item in to_items(schema):
         batch.put_new(item)

@@ -146,7 +146,11 @@ def create(body: BlockTypeCreate, *, is_protected: bool = False) -> BlockType:
     values = body.model_dump()
     values.update(description=_escaped(body.description), code_example=_escaped(body.code_example))
     block_type = BlockType(**values, is_protected=is_protected, created=stamp, updated=stamp)
-    batch = store.WriteBatch().put_new(to_item(block_type)).put_new(event_store.to_item(block_type_event("created", block_type)))
+    batch = (
+        store.WriteBatch()
+        .put_new(to_item(block_type))
+        .put_new(event_store.to_item(block_type_event("created", block_type)))
+    )
     for guard in guards(block_type):
         batch.put_new(guard)
     try:
@@ -170,7 +174,11 @@ def update(block_type_id: UUID, changes: BlockTypeUpdate) -> BlockType:
         BlockType.model_validate_json(updated.model_dump_json())  # what is stored must read back
         version = int(item.version or 0)
         condition = TableItem.version == version if item.version is not None else TableItem.version.does_not_exist()
-        batch = store.WriteBatch().put(to_item(updated, version + 1), condition).put_new(event_store.to_item(block_type_event("updated", updated)))
+        batch = (
+            store.WriteBatch()
+            .put(to_item(updated, version + 1), condition)
+            .put_new(event_store.to_item(block_type_event("updated", updated)))
+        )
         try:
             store.transact(batch)
             return updated

@@ -228,7 +228,7 @@ def add_release(
     `expired_before`: reaping; the delete also requires the expiration still be past it."""
     condition = TableItem.version == version
     if expired_before is not None:
-        condition = condition & (TableItem.GSI1SK <= f"{sortable_time(expired_before)}~")
+        condition = condition & (f"{sortable_time(expired_before)}~" >= TableItem.GSI1SK)
     batch.delete(TableItem(lease_key(lease.id), store.META), condition)
     limits = limit_store.read_many(lease.resource_ids)
     # A reaped lease's holder is gone: its occupancy says nothing about normal use.
@@ -321,7 +321,9 @@ def task_run_holders(limit_id: UUID) -> list[UUID]:
 
 
 def leases_held_by(limit_ids: list[UUID], holder_id: UUID) -> set[UUID]:
-    return {lid for limit_id in limit_ids for lid, h in leases_of_limit(limit_id) if h is not None and h.id == holder_id}
+    return {
+        lid for limit_id in limit_ids for lid, h in leases_of_limit(limit_id) if h is not None and h.id == holder_id
+    }
 
 
 def revoke_all(limit_id: UUID) -> int:

@@ -130,7 +130,9 @@ def _item(limit: ConcurrencyLimitV2, version: int, now: datetime.datetime) -> Ta
 
 
 def _guard(name: str, limit_id: UUID) -> TableItem:
-    return TableItem(name_key(name), store.META, entity="concurrency_limit_name", body=json.dumps({"id": str(limit_id)}))
+    return TableItem(
+        name_key(name), store.META, entity="concurrency_limit_name", body=json.dumps({"id": str(limit_id)})
+    )
 
 
 def from_item(item: TableItem) -> StoredLimit:

@@ -34,8 +34,7 @@ from shared.schemas.task_runs import TaskRun
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_leases as lease_store
 from shared.storage import concurrency_limits as limit_store
-from shared.storage import deployment_limits
-from shared.storage import store
+from shared.storage import deployment_limits, store
 from shared.storage.concurrency_limits import StoredLimit
 
 ACTIVE_FLOW_STATES = {StateType.PENDING, StateType.RUNNING, StateType.CANCELLING}

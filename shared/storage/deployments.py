@@ -194,11 +194,15 @@ def list_paused() -> list[StoredDeployment]:
 
 def list_to_schedule() -> list[StoredDeployment]:
     """Deployments the scheduler must look at (GSI lag: re-checked on the body)."""
-    return [d for d in store.readable(store.query(SCHEDULED_DEPLOYMENTS, index="GSI4"), from_item) if needs_scheduling(d)]
+    return [
+        d for d in store.readable(store.query(SCHEDULED_DEPLOYMENTS, index="GSI4"), from_item) if needs_scheduling(d)
+    ]
 
 
 def list_unqueued() -> list[StoredDeployment]:
-    return [d for d in store.readable(store.query(UNQUEUED_DEPLOYMENTS, index="GSI6"), from_item) if d.work_queue_id is None]
+    return [
+        d for d in store.readable(store.query(UNQUEUED_DEPLOYMENTS, index="GSI6"), from_item) if d.work_queue_id is None
+    ]
 
 
 def flow_has_deployment(flow_id: UUID) -> bool:
@@ -267,7 +271,10 @@ def mark_polled(deployments: Iterable[StoredDeployment], now: Any) -> None:
     from shared.schemas.deployments import DeploymentStatus
 
     for deployment in deployments:
-        fresh = deployment.last_polled is not None and (now - deployment.last_polled).total_seconds() < POLL_WRITE_INTERVAL_SECONDS
+        fresh = (
+            deployment.last_polled is not None
+            and (now - deployment.last_polled).total_seconds() < POLL_WRITE_INTERVAL_SECONDS
+        )
         if deployment.status == DeploymentStatus.READY and fresh:
             continue
         loaded = load(deployment.id)

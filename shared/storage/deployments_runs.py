@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime
 from uuid import UUID
 
+from shared.scheduling import is_replaceable_scheduled_run
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateType
-from shared.scheduling import is_replaceable_scheduled_run
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import store
 from shared.storage.deployments import StoredDeployment
@@ -32,18 +32,14 @@ def uuid7_floor(when: datetime.datetime) -> str:
 
 def runs_from(deployment_id: UUID, since: datetime.datetime) -> list[FlowRun]:
     """Runs of the deployment whose id time is at or after `since` (see module docstring)."""
-    items = store.query(
-        flow_run_store.deployment_partition(deployment_id), index="GSI4", sk_gte=uuid7_floor(since)
-    )
+    items = store.query(flow_run_store.deployment_partition(deployment_id), index="GSI4", sk_gte=uuid7_floor(since))
     return list(store.readable(items, flow_run_store.from_item))
 
 
 def future_auto_scheduled(deployment_id: UUID, now: datetime.datetime) -> list[FlowRun]:
     """Still-SCHEDULED auto-scheduled runs at or after now (what the scheduler already made)."""
     return [
-        run
-        for run in runs_from(deployment_id, now)
-        if run.auto_scheduled and run.state_type == StateType.SCHEDULED
+        run for run in runs_from(deployment_id, now) if run.auto_scheduled and run.state_type == StateType.SCHEDULED
     ]
 
 

@@ -1,4 +1,4 @@
-""""This run was sent to its pool's SQS queue for this scheduled time" markers.
+""" "This run was sent to its pool's SQS queue for this scheduled time" markers.
 
 Key: PK=FLOW_RUN#<run id> (the run's own partition, so deleting the run removes them),
 SK=DISPATCHED#<sortable scheduled time>, TTL `expires_at` a day after that time.
@@ -25,7 +25,7 @@ KEEP_FOR = datetime.timedelta(days=1)
 
 
 def _item(run_id: object, scheduled: datetime.datetime | None) -> TableItem:
-    when = scheduled or datetime.datetime.now(datetime.timezone.utc)
+    when = scheduled or datetime.datetime.now(datetime.UTC)
     return TableItem(
         run_key(str(run_id)),
         f"{PREFIX}{sortable_time(scheduled)}",

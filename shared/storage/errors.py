@@ -75,7 +75,9 @@ def is_unavailable(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, StorageUnavailable):
             return True
-        if type(current).__name__ in _UNAVAILABLE_ERRORS and type(current).__module__.startswith(("botocore", "urllib3")):
+        if type(current).__name__ in _UNAVAILABLE_ERRORS and type(current).__module__.startswith(
+            ("botocore", "urllib3")
+        ):
             return True
         code = getattr(current, "cause_response_code", None)
         response = getattr(current, "response", None)

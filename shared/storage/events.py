@@ -45,7 +45,7 @@ from shared.storage.table import TableItem
 
 ENTITY = "event"
 # Reference: counts bucket time from this pivot (the Monday before the first possible event).
-PIVOT = datetime.datetime(2024, 4, 1, tzinfo=datetime.timezone.utc)
+PIVOT = datetime.datetime(2024, 4, 1, tzinfo=datetime.UTC)
 MAX_BUCKETS = 1000
 
 
@@ -65,7 +65,7 @@ def retention() -> datetime.timedelta:
 
 
 def _day(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d")
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%d")
 
 
 # Names left out of the by-name index: the client's task-run state events are most of all
@@ -159,8 +159,8 @@ def read(event_id: UUID) -> ReceivedEvent | None:
 
 
 def _days(since: datetime.datetime, until: datetime.datetime) -> list[str]:
-    first = since.astimezone(datetime.timezone.utc).date()
-    last = until.astimezone(datetime.timezone.utc).date()
+    first = since.astimezone(datetime.UTC).date()
+    last = until.astimezone(datetime.UTC).date()
     return [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
@@ -259,7 +259,12 @@ def _page_token(event_filter: EventFilter, count: int, page_size: int, offset: i
     if offset + page_size >= count:
         return None
     raw = json.dumps(
-        {"filter": event_filter.model_dump(mode="json"), "count": count, "page_size": page_size, "offset": offset + page_size}
+        {
+            "filter": event_filter.model_dump(mode="json"),
+            "count": count,
+            "page_size": page_size,
+            "offset": offset + page_size,
+        }
     )
     return base64.b64encode(raw.encode()).decode()
 
@@ -285,7 +290,7 @@ def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | No
 
 
 def _end_of_period(moment: datetime.datetime, unit: TimeUnit) -> datetime.datetime:
-    moment = moment.astimezone(datetime.timezone.utc)
+    moment = moment.astimezone(datetime.UTC)
     if unit == TimeUnit.second:
         start = moment.replace(microsecond=0)
         step = datetime.timedelta(seconds=1)
@@ -321,7 +326,9 @@ def _validate_buckets(since: datetime.datetime, until: datetime.datetime, unit: 
         )
 
 
-def _time_counts(events: list[ReceivedEvent], event_filter: EventFilter, unit: TimeUnit, interval: float) -> list[EventCount]:
+def _time_counts(
+    events: list[ReceivedEvent], event_filter: EventFilter, unit: TimeUnit, interval: float
+) -> list[EventCount]:
     since, until = event_filter.occurred.since, event_filter.occurred.until
     _validate_buckets(since, until, unit, interval)
     delta = unit.as_timedelta(interval)
@@ -333,8 +340,13 @@ def _time_counts(events: list[ReceivedEvent], event_filter: EventFilter, unit: T
         start = PIVOT + delta * first
         while start < end:
             counts.append(
-                EventCount(value=str(first + len(counts)), label=start.isoformat(), count=0,
-                           start_time=start, end_time=start + delta - datetime.timedelta(microseconds=1))
+                EventCount(
+                    value=str(first + len(counts)),
+                    label=start.isoformat(),
+                    count=0,
+                    start_time=start,
+                    end_time=start + delta - datetime.timedelta(microseconds=1),
+                )
             )
             start = start + delta
     except OverflowError:
@@ -363,14 +375,21 @@ def _grouped_counts(events: list[ReceivedEvent], countable: Countable) -> list[E
         else:
             label = latest.resource.name or latest.resource.id
         counts.append(
-            EventCount(value=value, label=label, count=len(members),
-                       start_time=min(e.occurred for e in members), end_time=latest.occurred)
+            EventCount(
+                value=value,
+                label=label,
+                count=len(members),
+                start_time=min(e.occurred for e in members),
+                end_time=latest.occurred,
+            )
         )
     counts.sort(key=lambda c: (-c.count, c.label))
     return counts
 
 
-def count_events(event_filter: EventFilter, countable: Countable, time_unit: TimeUnit, time_interval: float) -> list[EventCount]:
+def count_events(
+    event_filter: EventFilter, countable: Countable, time_unit: TimeUnit, time_interval: float
+) -> list[EventCount]:
     # Validated before reading anything, for every countable, like the reference.
     _validate_buckets(event_filter.occurred.since, event_filter.occurred.until, time_unit, time_interval)
     if countable == Countable.day:

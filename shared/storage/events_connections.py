@@ -32,8 +32,14 @@ DEFAULT_CHANNEL = "events-in"
 
 def open_connection(connection_id: str, channel: str = DEFAULT_CHANNEL) -> None:
     store.put(
-        TableItem(_key(connection_id), store.META, entity=ENTITY, version=0, body=channel,
-                  expires_at=int(time.time()) + TTL_SECONDS)
+        TableItem(
+            _key(connection_id),
+            store.META,
+            entity=ENTITY,
+            version=0,
+            body=channel,
+            expires_at=int(time.time()) + TTL_SECONDS,
+        )
     )
 
 

@@ -14,7 +14,12 @@ from collections import defaultdict
 from uuid import UUID
 
 from shared.schemas.artifacts import Artifact
-from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactCollectionFilterKey, ArtifactFilter, ArtifactFilterFlowRunId
+from shared.schemas.filters.artifacts import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+)
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.graph import DependencyResult, Edge, Graph, GraphArtifact, GraphState, Node
 from shared.schemas.sorting import ArtifactSort
@@ -72,7 +77,12 @@ def _graph_artifacts(flow_run_id: UUID) -> dict[UUID | None, list[GraphArtifact]
     found = [a for a in reversed(found) if a.type != "result"][:MAX_ARTIFACTS]
     keys = sorted({a.key for a in found if a.key})
     latest_ids = (
-        {c.latest_id for c in artifact_store.filter_collections(artifacts=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=keys)))}
+        {
+            c.latest_id
+            for c in artifact_store.filter_collections(
+                artifacts=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=keys))
+            )
+        }
         if keys
         else set()
     )
@@ -174,7 +184,9 @@ def graph(flow_run_id: UUID, since: datetime.datetime | None = None) -> Graph:
         )
     if len(nodes) > MAX_NODES:
         raise FlowRunGraphTooLarge(f"The graph of flow run {flow_run_id} has more than {MAX_NODES} nodes.")
-    nodes.sort(key=lambda pair: (pair[1].start_time, pair[1].end_time or datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)))
+    nodes.sort(
+        key=lambda pair: (pair[1].start_time, pair[1].end_time or datetime.datetime.max.replace(tzinfo=datetime.UTC))
+    )
     return Graph(
         start_time=run.start_time or run.expected_start_time,
         end_time=run.end_time,
@@ -182,7 +194,9 @@ def graph(flow_run_id: UUID, since: datetime.datetime | None = None) -> Graph:
         nodes=nodes,
         artifacts=artifacts.get(None, []),
         states=[
-            GraphState(id=state.id, timestamp=state.timestamp, type=state.type, name=state.name or state.type.value.title())
+            GraphState(
+                id=state.id, timestamp=state.timestamp, type=state.type, name=state.name or state.type.value.title()
+            )
             for state in flow_run_states.history(flow_run_id)
         ],
     )

@@ -51,7 +51,9 @@ def to_item(flow_run_input: FlowRunInput) -> TableItem:
 
 def build(flow_run_id: UUID, input_key: str, value: str, sender: str | None = None) -> FlowRunInput:
     stamp = now_utc()
-    return FlowRunInput(flow_run_id=flow_run_id, key=input_key, value=value, sender=sender, created=stamp, updated=stamp)
+    return FlowRunInput(
+        flow_run_id=flow_run_id, key=input_key, value=value, sender=sender, created=stamp, updated=stamp
+    )
 
 
 def create(flow_run_input: FlowRunInput) -> None:

@@ -38,23 +38,23 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 from uuid import UUID
 
+from shared.events.flow_run_events import flow_run_state_change_event
 from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run, resume_flow_run
 from shared.orchestration.context import SlotState
-from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.common import CreatedBy
-from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
+from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
-from shared.events.flow_run_events import flow_run_state_change_event
-from shared.storage import events as event_store
 from shared.storage import concurrency_slots, flow_run_states, observed_states, store
+from shared.storage import events as event_store
 from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
@@ -314,7 +314,9 @@ def create(
             return existing, False
     stamp = now_utc()
     fields = {**create.model_dump(exclude={"state", "labels"}, exclude_unset=False), **(placement or {})}
-    run = FlowRun(**fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by)
+    run = FlowRun(
+        **fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by
+    )
     # Like the reference, the initial state (default Pending) is forced: no rules, only bookkeeping.
     outcome = orchestrate_flow_run(run, create.state or StateCreate(type=StateType.PENDING), force=True, now=stamp)
     new_run = outcome.run
@@ -568,7 +570,7 @@ def _mirror_to_parent_task(run: FlowRun, outcome: OrchestrationOutcome[FlowRun])
         return
     try:
         copy(run.parent_task_run_id, outcome.parent_task_run_state)
-    except Exception:  # noqa: BLE001 - the flow run transition is already committed
+    except Exception:
         logger.exception("Could not mirror subflow %s state onto parent task run %s", run.id, run.parent_task_run_id)
 
 

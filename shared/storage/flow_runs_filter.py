@@ -128,11 +128,14 @@ MIN_PAGE_SIZE = 100
 
 def _stream(partition: Partition, page_size: int | None = None) -> Iterator[FlowRun]:
     pks, index = partition
-    return store.readable(store.query_shards(list(pks), index=index, descending=True, page_size=page_size), runs.from_item)
+    return store.readable(
+        store.query_shards(list(pks), index=index, descending=True, page_size=page_size), runs.from_item
+    )
 
 
-def _candidates(hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None,
-                page_size: int | None = None) -> Iterator[FlowRun]:
+def _candidates(
+    hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None, page_size: int | None = None
+) -> Iterator[FlowRun]:
     if run_ids is not None:
         yield from runs.read_many(sorted(run_ids))
         return
@@ -190,7 +193,12 @@ def filter_runs(
                 if len(page) >= offset + limit:
                     break
         return page[offset:]
-    if sort in EXPECTED_START_SORTS and limit is not None and run_ids is None and _partitions(hints, flow_ids) == [ALL_RUNS]:
+    if (
+        sort in EXPECTED_START_SORTS
+        and limit is not None
+        and run_ids is None
+        and _partitions(hints, flow_ids) == [ALL_RUNS]
+    ):
         return _by_expected_start(keep, sort, offset, limit)
     matched = [run for run in _candidates(hints, run_ids, flow_ids) if keep(run)]
     return paginate(apply_sort(matched, sort), offset, limit)
@@ -206,8 +214,9 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
         return []
     descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
     page: list[FlowRun] = []
-    items = store.query_shards(runs.all_runs_partitions(), index="GSI7", descending=descending,
-                               page_size=max(offset + limit, MIN_PAGE_SIZE))
+    items = store.query_shards(
+        runs.all_runs_partitions(), index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE)
+    )
     for run in store.readable(items, runs.from_item):
         if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
             break

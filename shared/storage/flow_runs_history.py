@@ -18,7 +18,7 @@ MAX_INTERVALS = 500
 
 
 def _utc(value: datetime.datetime) -> datetime.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def run_history(
@@ -49,7 +49,9 @@ def run_history(
                 sum_estimated_run_time=sum((max(r.estimated_run_time, zero) for r in members), zero),
                 sum_estimated_lateness=sum((max(r.estimated_start_time_delta, zero) for r in members), zero),
             )
-            for (state_type, state_name), members in sorted(buckets[i].items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))
+            for (state_type, state_name), members in sorted(
+                buckets[i].items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))
+            )
             if state_type is not None
         ]
         history.append(

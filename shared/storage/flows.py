@@ -80,7 +80,9 @@ def upsert(create: FlowCreate) -> tuple[Flow, bool]:
     stamp = now_utc()
     flow = Flow(**create.model_dump(), created=stamp, updated=stamp)
     try:
-        store.transact(store.WriteBatch().put_new(_guard(flow)).put_new(_to_item(flow)), on_conflict=ObjectAlreadyExists)
+        store.transact(
+            store.WriteBatch().put_new(_guard(flow)).put_new(_to_item(flow)), on_conflict=ObjectAlreadyExists
+        )
     except ObjectAlreadyExists:
         # Another writer created the same name first: theirs wins, as with a unique index.
         winner = read_by_name(create.name)

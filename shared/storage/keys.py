@@ -22,8 +22,8 @@ def sortable_time(value: datetime.datetime | None) -> str:
     if value is None:
         return NO_TIME
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def key(prefix: str, value: UUID | str) -> str:

@@ -208,7 +208,9 @@ def read_logs(
     if limit == 0:
         return []
     descending = sort == LogSort.TIMESTAMP_DESC
-    matches = (log for log in _live(_merged(_streams(logs, descending), descending)) if logs is None or logs.matches(log))
+    matches = (
+        log for log in _live(_merged(_streams(logs, descending), descending)) if logs is None or logs.matches(log)
+    )
     # islice takes at most sys.maxsize: an offset past that (a 500 before) just pages past every log.
     wanted = min(offset + limit, sys.maxsize)
     window = list(islice(matches, wanted))

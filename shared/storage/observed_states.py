@@ -89,14 +89,14 @@ def note(states: Iterable[State | None]) -> None:
             _write(*pair, state.timestamp)
         except StorageError:  # e.g. a state name too long for a key
             logger.warning("Could not record observed state %s", pair, exc_info=True)
-        except Exception:  # noqa: BLE001 - bookkeeping must not undo a committed transition
+        except Exception:
             logger.exception("Could not record observed state %s", pair)
 
 
 def _parse(value: str | None) -> datetime.datetime | None:
     if not value:
         return None
-    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.UTC)
 
 
 def read(query: str | None, order_by: ObservedStateSort, limit: int) -> list[ObservedState]:
@@ -113,7 +113,9 @@ def read(query: str | None, order_by: ObservedStateSort, limit: int) -> list[Obs
         first_seen = _parse(firsts.get(item.PK)) or last_seen
         if last_seen is None or first_seen is None:
             continue
-        found.append(ObservedState(state_type=state_type, state_name=state_name, first_seen=first_seen, last_seen=last_seen))
+        found.append(
+            ObservedState(state_type=state_type, state_name=state_name, first_seen=first_seen, last_seen=last_seen)
+        )
     found.sort(key=lambda s: (s.state_type, s.state_name))
     if order_by == ObservedStateSort.LAST_SEEN_DESC:
         found.sort(key=lambda s: s.last_seen, reverse=True)  # stable: ties stay in name order

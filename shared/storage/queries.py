@@ -31,7 +31,9 @@ def flow_ids_with_runs(flow_runs: FlowRunFilter | None, task_runs: TaskRunFilter
     return {run.flow_id for run in runs}
 
 
-def flow_ids_with_deployments(deployments: DeploymentFilter | None, work_pools: WorkPoolFilter | None) -> set[UUID] | None:
+def flow_ids_with_deployments(
+    deployments: DeploymentFilter | None, work_pools: WorkPoolFilter | None
+) -> set[UUID] | None:
     if deployments is None and work_pools is None:
         return None
     from shared.storage import deployments as deployment_store  # added with the deployments domain
@@ -67,7 +69,9 @@ def filter_flows(
     if allowed is not None:
         id_hint = [i for i in (id_hint or allowed) if i in allowed]
     names = hints.get("name")
-    candidates = flow_store.candidates(ids=id_hint, names=[str(n) for n in names] if names is not None and id_hint is None else None)
+    candidates = flow_store.candidates(
+        ids=id_hint, names=[str(n) for n in names] if names is not None and id_hint is None else None
+    )
     ctx = flow_filter_context()
     matched = [flow for flow in candidates if flows is None or flows.matches(flow, ctx)]
     return apply_sort(matched, sort)

@@ -67,9 +67,13 @@ def upsert(body: SavedSearchCreate) -> tuple[SavedSearch, bool]:
         if guard is None or not guard.body:
             stamp = now_utc()
             search = SavedSearch(**body.model_dump(), created=stamp, updated=stamp)
-            guard_item = TableItem(_name_key(search.name), store.META, entity="saved_search_name", body=json.dumps({"id": str(search.id)}))
+            guard_item = TableItem(
+                _name_key(search.name), store.META, entity="saved_search_name", body=json.dumps({"id": str(search.id)})
+            )
             try:
-                store.transact(store.WriteBatch().put_new(guard_item).put_new(_to_item(search, 1)), on_conflict=ObjectAlreadyExists)
+                store.transact(
+                    store.WriteBatch().put_new(guard_item).put_new(_to_item(search, 1)), on_conflict=ObjectAlreadyExists
+                )
                 return search, True
             except ObjectAlreadyExists:
                 continue  # another PUT of this name won: update theirs

@@ -65,7 +65,7 @@ def read(connection_id: str) -> Subscription | None:
 
 
 def of_channel(channel: Channel) -> list[Subscription]:
-    now = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+    now = int(datetime.datetime.now(datetime.UTC).timestamp())
     return [
         decode(item, Subscription)
         for item in store.query(key("SUBSCRIPTIONS", channel), index="GSI1")

@@ -108,9 +108,12 @@ def increment(tags: list[str], task_run_id: UUID) -> list[tuple[str, StoredLimit
     )
     if not acquisition.acquired:
         full = next(
-            (s for s in acquisition.active_limits if not limit_store.fits(s, 1, now_utc())), acquisition.active_limits[0]
+            (s for s in acquisition.active_limits if not limit_store.fits(s, 1, now_utc())),
+            acquisition.active_limits[0],
         )
-        raise TagLimitReached(f"Concurrency limit for the {full.limit.name.removeprefix(TAG_PREFIX)} tag has been reached")
+        raise TagLimitReached(
+            f"Concurrency limit for the {full.limit.name.removeprefix(TAG_PREFIX)} tag has been reached"
+        )
     return [(s.limit.name.removeprefix(TAG_PREFIX), s) for s in acquisition.active_limits]
 
 

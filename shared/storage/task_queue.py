@@ -80,4 +80,8 @@ def claim(queued: QueuedTaskRun) -> bool:
 
 def backlog(task_key: str, limit: int = 100) -> list[QueuedTaskRun]:
     now = int(now_utc().timestamp())
-    return [from_item(i) for i in store.query(_pk(task_key), limit=limit) if i.body and (i.expires_at is None or i.expires_at > now)]
+    return [
+        from_item(i)
+        for i in store.query(_pk(task_key), limit=limit)
+        if i.body and (i.expires_at is None or i.expires_at > now)
+    ]

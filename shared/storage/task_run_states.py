@@ -12,7 +12,6 @@ Access patterns:
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 from uuid import UUID
 
 from shared.schemas.states import State

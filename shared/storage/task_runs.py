@@ -56,8 +56,7 @@ from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
-from shared.storage import concurrency_slots, observed_states, store
-from shared.storage import task_queue
+from shared.storage import concurrency_slots, observed_states, store, task_queue
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
 from shared.storage.keys import decode, key, sortable_time
@@ -234,7 +233,11 @@ def started_between(
     """Task runs that started in [after, before] (inclusive), through GSI4, reading only the
     terminal or only the active partition when `state_types` allows."""
     types = None if state_types is None else {StateType(t) for t in state_types}
-    kinds = [terminal for terminal in (True, False) if types is None or any((t in TERMINAL_STATES) == terminal for t in types)]
+    kinds = [
+        terminal
+        for terminal in (True, False)
+        if types is None or any((t in TERMINAL_STATES) == terminal for t in types)
+    ]
     found: dict[UUID, TaskRun] = {}
     for terminal in kinds:
         items = store.query(
@@ -269,9 +272,7 @@ def _candidates(
         return started_between(*window, state_types=hints.get("state_type"))
     if "state_type" in hints:
         types = list(dict.fromkeys(hints["state_type"]))
-        return [
-            decode(item, TaskRun) for t in types for item in store.query(_by_state_key(t), index="GSI3")
-        ]
+        return [decode(item, TaskRun) for t in types for item in store.query(_by_state_key(t), index="GSI3")]
     return [decode(item, TaskRun) for item in store.query(ALL_RUNS, index="GSI2", descending=True)]
 
 
@@ -404,9 +405,7 @@ def _write_outcome(
     observed_states.note([outcome.state])
 
 
-def set_state(
-    task_run_id: UUID, proposed: StateCreate, *, force: bool = False
-) -> OrchestrationOutcome[TaskRun]:
+def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) -> OrchestrationOutcome[TaskRun]:
     """POST /task_runs/{id}/set_state: the task policy, then one conditional transaction."""
     for _ in range(WRITE_ATTEMPTS):
         run = read(task_run_id)
@@ -501,8 +500,10 @@ def _record_one(run: TaskRun, state: State) -> TaskRun:
         assert canonical.state is not None
         try:
             if guard_needed:
-                batch = store.WriteBatch().put_new(_guard(canonical)).put(
-                    _to_item(canonical), _newer_than_stored(canonical.state)
+                batch = (
+                    store.WriteBatch()
+                    .put_new(_guard(canonical))
+                    .put(_to_item(canonical), _newer_than_stored(canonical.state))
                 )
                 store.transact(batch)
             else:

@@ -69,7 +69,9 @@ def terminal_task_runs(
     work_queues: WorkQueueFilter | None = None,
 ) -> list[TaskRun]:
     """Task runs in a terminal state matching the filters (work pool / queue filters join through flow runs)."""
-    terminal = task_runs.model_copy(update={"state": TaskRunFilterState(type=TaskRunFilterStateType(any_=list(TERMINAL_TYPES)))})
+    terminal = task_runs.model_copy(
+        update={"state": TaskRunFilterState(type=TaskRunFilterStateType(any_=list(TERMINAL_TYPES)))}
+    )
     if work_pools is not None or work_queues is not None:
         matching = flow_run_store.filter_runs(
             flow_runs=flow_runs, flows=flows, deployments=deployments, work_pools=work_pools, work_queues=work_queues

@@ -58,7 +58,9 @@ def _to_item(variable: Variable, version: int) -> TableItem:
 
 
 def _guard(variable: Variable) -> TableItem:
-    return TableItem(_name_key(variable.name), store.META, entity="variable_name", body=json.dumps({"id": str(variable.id)}))
+    return TableItem(
+        _name_key(variable.name), store.META, entity="variable_name", body=json.dumps({"id": str(variable.id)})
+    )
 
 
 # --- reads ------------------------------------------------------------------------

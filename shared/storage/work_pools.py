@@ -132,7 +132,9 @@ def list_all() -> list[StoredWorkPool]:
 
 def list_ready() -> list[StoredWorkPool]:
     # GSIs lag: re-check the status on the body.
-    return [p for p in store.readable(store.query(READY_POOLS, index="GSI2"), from_item) if p.status == WorkPoolStatus.READY]
+    return [
+        p for p in store.readable(store.query(READY_POOLS, index="GSI2"), from_item) if p.status == WorkPoolStatus.READY
+    ]
 
 
 def candidates(ids: list[UUID] | None = None, names: list[str] | None = None) -> list[StoredWorkPool]:

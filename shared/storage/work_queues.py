@@ -265,7 +265,9 @@ def create(pool: StoredWorkPool, create: WorkQueueCreate) -> WorkQueue:
         _write(pool.name, ordered, new=queue)
     except (ObjectAlreadyExists, ConcurrentUpdate) as exc:
         if read_by_name(pool.name, create.name) is not None:
-            raise ObjectAlreadyExists(f"A work queue with this name already exists in work pool {pool.name!r}.") from exc
+            raise ObjectAlreadyExists(
+                f"A work queue with this name already exists in work pool {pool.name!r}."
+            ) from exc
         raise
     return queue
 

@@ -104,10 +104,14 @@ def read(pool_name: str, name: str) -> StoredWorker | None:
 def list_for_pool(pool_name: str, now: datetime.datetime | None = None) -> list[StoredWorker]:
     """Newest heartbeat first (never-heartbeated last), with live statuses."""
     workers = [with_live_status(from_item(i), now) for i in store.query(pool_key(pool_name), sk_prefix=WORKER_PREFIX)]
-    return sorted(workers, key=lambda w: sortable_time(w.last_heartbeat_time) if w.last_heartbeat_time else "", reverse=True)
+    return sorted(
+        workers, key=lambda w: sortable_time(w.last_heartbeat_time) if w.last_heartbeat_time else "", reverse=True
+    )
 
 
-def filter_workers(pool_name: str, workers: WorkerFilter | None, offset: int = 0, limit: int | None = None) -> list[StoredWorker]:
+def filter_workers(
+    pool_name: str, workers: WorkerFilter | None, offset: int = 0, limit: int | None = None
+) -> list[StoredWorker]:
     matched = [w for w in list_for_pool(pool_name) if workers is None or workers.matches(w)]
     return matched[offset : None if limit is None else offset + limit]
 
@@ -119,7 +123,9 @@ def has_online_worker(pool_name: str, now: datetime.datetime | None = None) -> b
 # --- writes -----------------------------------------------------------------------
 
 
-def heartbeat(pool: StoredWorkPool, name: str, interval_seconds: int | None, now: datetime.datetime | None = None) -> StoredWorker:
+def heartbeat(
+    pool: StoredWorkPool, name: str, interval_seconds: int | None, now: datetime.datetime | None = None
+) -> StoredWorker:
     """Upsert the worker as ONLINE; a NOT_READY pool becomes READY (record_worker_heartbeat)."""
     stamp = now or now_utc()
     existing = read(pool.name, name)
@@ -131,7 +137,9 @@ def heartbeat(pool: StoredWorkPool, name: str, interval_seconds: int | None, now
         work_pool_id=pool.id,
         work_pool_name=pool.name,
         last_heartbeat_time=stamp,
-        heartbeat_interval_seconds=interval_seconds if interval_seconds is not None else (existing.heartbeat_interval_seconds if existing else None),
+        heartbeat_interval_seconds=interval_seconds
+        if interval_seconds is not None
+        else (existing.heartbeat_interval_seconds if existing else None),
         status=WorkerStatus.ONLINE,
     )
     # Two heartbeats of one worker racing both write "online now": last writer wins harmlessly.
@@ -180,7 +188,9 @@ def _mark_offline_if_stale(hit: StoredWorker, now: datetime.datetime) -> bool:
     return True
 
 
-def expire(now: datetime.datetime | None = None, queue_poll_timeout: datetime.timedelta = queue_store.LAST_POLLED_TIMEOUT) -> ExpiryResult:
+def expire(
+    now: datetime.datetime | None = None, queue_poll_timeout: datetime.timedelta = queue_store.LAST_POLLED_TIMEOUT
+) -> ExpiryResult:
     """Stale workers -> OFFLINE; READY pools without an online worker -> NOT_READY;
     READY queues not polled within the timeout -> NOT_READY. Reads only the sparse indexes."""
     stamp = now or now_utc()

@@ -146,7 +146,9 @@ def test_filters_sort_and_count(client: httpx.Client) -> None:
     assert _post(client, "/artifacts/latest/count", artifacts={"type": {"any_": [kind]}}) == 1
     assert _post(client, "/artifacts/latest/count", artifacts={"task_run_id": {"any_": [task_run]}}) == 1
     assert _post(client, "/artifacts/latest/filter", artifacts={"latest_id": {"any_": [a["id"]]}}) == []
-    assert [x["key"] for x in _post(client, "/artifacts/latest/filter", artifacts={"latest_id": {"any_": [b["id"]]}})] == [key]
+    assert [
+        x["key"] for x in _post(client, "/artifacts/latest/filter", artifacts={"latest_id": {"any_": [b["id"]]}})
+    ] == [key]
     assert ids("/artifacts/filter", limit=1) and _post(client, "/artifacts/count") >= 4
 
 

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactCreate, ArtifactUpdate
-from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey, ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
+    ArtifactFilter,
+    ArtifactFilterKey,
+)
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -24,9 +29,12 @@ def prefect_client(api_url: str) -> Iterator[SyncPrefectClient]:
 def test_client_artifact_round_trip(prefect_client: SyncPrefectClient) -> None:
     key = f"client-{uuid.uuid4().hex[:10]}"
     first = prefect_client.create_artifact(ArtifactCreate(key=key, type="markdown", data="# one"))
-    second = prefect_client.create_artifact(ArtifactCreate(key=key, type="markdown", data="# two", metadata_={"a": "b"}))
-    found = prefect_client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                                          sort=ArtifactSort.CREATED_DESC)
+    second = prefect_client.create_artifact(
+        ArtifactCreate(key=key, type="markdown", data="# two", metadata_={"a": "b"})
+    )
+    found = prefect_client.read_artifacts(
+        artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC
+    )
     assert [a.id for a in found] == [second.id, first.id]
     (latest,) = prefect_client.read_latest_artifacts(
         artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key]))

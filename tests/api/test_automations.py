@@ -15,7 +15,12 @@ from tests.e2e.prefect_env import run_script
 def _automation(tag: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": f"auto-{tag}",
-        "trigger": {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}"], "match": {"prefect.resource.id": "r.*"}},
+        "trigger": {
+            "type": "event",
+            "posture": "Reactive",
+            "expect": [f"test.{tag}"],
+            "match": {"prefect.resource.id": "r.*"},
+        },
         "actions": [{"type": "do-nothing"}],
         "tags": [f"t-{tag}"],
     }
@@ -77,13 +82,19 @@ def test_invalid_actions_are_422(client: httpx.Client) -> None:
         {"type": "change-flow-run-state"},  # no state
     ):
         assert client.post("/automations/", json=_automation("bad", actions=[action])).status_code == 422, action
-    loop = _automation("loop", trigger={"type": "event", "posture": "Reactive", "expect": ["prefect.flow-run.Running"]}, actions=[{"type": "run-deployment", "source": "selected", "deployment_id": str(uuid.uuid4())}])
+    loop = _automation(
+        "loop",
+        trigger={"type": "event", "posture": "Reactive", "expect": ["prefect.flow-run.Running"]},
+        actions=[{"type": "run-deployment", "source": "selected", "deployment_id": str(uuid.uuid4())}],
+    )
     response = client.post("/automations/", json=loop)
     assert response.status_code == 422 and "infinite loop" in response.text
 
 
 def test_proactive_within_defaults_to_ten_seconds(client: httpx.Client) -> None:
-    created = client.post("/automations/", json=_automation("pro", trigger={"type": "event", "posture": "Proactive", "expect": ["x"]})).json()
+    created = client.post(
+        "/automations/", json=_automation("pro", trigger={"type": "event", "posture": "Proactive", "expect": ["x"]})
+    ).json()
     assert created["trigger"]["within"] == 10.0
     client.delete(f"/automations/{created['id']}")
 
@@ -94,10 +105,18 @@ def test_filter_count_and_sort(client: httpx.Client) -> None:
     mine = {"tags": {"all_": [f"t-{tag}"]}}
     names = [a["name"] for a in client.post("/automations/filter", json={"automations": mine}).json()]
     assert names == [f"a-{tag}", f"b-{tag}", f"c-{tag}"]
-    names = [a["name"] for a in client.post("/automations/filter", json={"automations": mine, "sort": "NAME_DESC", "limit": 2, "offset": 1}).json()]
+    names = [
+        a["name"]
+        for a in client.post(
+            "/automations/filter", json={"automations": mine, "sort": "NAME_DESC", "limit": 2, "offset": 1}
+        ).json()
+    ]
     assert names == [f"b-{tag}", f"a-{tag}"]
     assert client.post("/automations/count", json={"automations": mine}).json() == 3
-    assert client.post("/automations/filter", json={"automations": {"name": {"any_": [f"c-{tag}"]}}}).json()[0]["id"] == ids[2]
+    assert (
+        client.post("/automations/filter", json={"automations": {"name": {"any_": [f"c-{tag}"]}}}).json()[0]["id"]
+        == ids[2]
+    )
     assert client.post("/automations/count").json() >= 3
     for automation_id in ids:
         client.delete(f"/automations/{automation_id}")
@@ -106,10 +125,16 @@ def test_filter_count_and_sort(client: httpx.Client) -> None:
 def test_related_to_and_owned_by(client: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:8]
     deployment = f"prefect.deployment.{uuid.uuid4()}"
-    owned = client.post("/automations/", json={**_automation(tag, name=f"owned-{tag}"), "owner_resource": deployment}).json()
+    owned = client.post(
+        "/automations/", json={**_automation(tag, name=f"owned-{tag}"), "owner_resource": deployment}
+    ).json()
     acting = client.post(
         "/automations/",
-        json=_automation(tag, name=f"acting-{tag}", actions=[{"type": "pause-deployment", "source": "selected", "deployment_id": deployment.rsplit(".", 1)[1]}]),
+        json=_automation(
+            tag,
+            name=f"acting-{tag}",
+            actions=[{"type": "pause-deployment", "source": "selected", "deployment_id": deployment.rsplit(".", 1)[1]}],
+        ),
     ).json()
     related = {a["id"] for a in client.get(f"/automations/related-to/{deployment}").json()}
     assert related == {owned["id"], acting["id"]}

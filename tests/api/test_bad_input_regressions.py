@@ -51,13 +51,23 @@ def test_datetime_out_of_range_in_utc_is_422(client: httpx.Client, moment: str) 
 @pytest.mark.parametrize("interval", [6.6e16, 1e300, "NaN", "Infinity"])
 def test_history_interval_too_large_or_not_finite_is_422(client: httpx.Client, interval: Any) -> None:
     # timedelta(seconds=...) raised OverflowError/ValueError for these.
-    body = {"history_start": "2024-01-01T00:00:00Z", "history_end": "2024-01-02T00:00:00Z", "history_interval_seconds": interval}
-    assert_422_detail(client.post("/flow_runs/history", json=body), "History interval must be a finite number of seconds")
+    body = {
+        "history_start": "2024-01-01T00:00:00Z",
+        "history_end": "2024-01-02T00:00:00Z",
+        "history_interval_seconds": interval,
+    }
+    assert_422_detail(
+        client.post("/flow_runs/history", json=body), "History interval must be a finite number of seconds"
+    )
 
 
 def test_history_buckets_past_year_9999_are_422(client: httpx.Client) -> None:
     # One bucket of ~31 years starting in 9999 ends past datetime.max.
-    body = {"history_start": "9999-12-01T00:00:00Z", "history_end": "9999-12-31T00:00:00Z", "history_interval_seconds": 1e9}
+    body = {
+        "history_start": "9999-12-01T00:00:00Z",
+        "history_end": "9999-12-31T00:00:00Z",
+        "history_interval_seconds": 1e9,
+    }
     assert_422_detail(client.post("/flow_runs/history", json=body), "latest supported datetime")
     ok = {**body, "history_interval_seconds": 86400}
     assert client.post("/flow_runs/history", json=ok).status_code == 200
@@ -66,15 +76,21 @@ def test_history_buckets_past_year_9999_are_422(client: httpx.Client) -> None:
 @pytest.mark.parametrize("interval", [9.2e307, 1e12, "Infinity"])
 def test_event_count_interval_too_large_is_422(client: httpx.Client, interval: Any) -> None:
     # TimeUnit.as_timedelta overflowed (OverflowError) before the bucket count was checked.
-    body = {"filter": {"occurred": {"since": "2024-01-01T00:00:00Z", "until": "2024-01-02T00:00:00Z"}},
-            "time_unit": "hour", "time_interval": interval}
+    body = {
+        "filter": {"occurred": {"since": "2024-01-01T00:00:00Z", "until": "2024-01-02T00:00:00Z"}},
+        "time_unit": "hour",
+        "time_interval": interval,
+    }
     assert_422_detail(client.post("/events/count-by/event", json=body), "The interval is too large")
 
 
 def test_event_count_buckets_before_year_1_are_422(client: httpx.Client) -> None:
     # Buckets align to a 2024 pivot: the first 1000-week bucket covering 0001-01-01 starts before year 1.
-    body = {"filter": {"occurred": {"since": "0001-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}},
-            "time_unit": "week", "time_interval": 1000}
+    body = {
+        "filter": {"occurred": {"since": "0001-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"}},
+        "time_unit": "week",
+        "time_interval": 1000,
+    }
     assert_422_detail(client.post("/events/count-by/time", json=body), "outside the supported datetimes")
 
 
@@ -144,8 +160,13 @@ def test_log_filter_offset_past_sys_maxsize_is_an_empty_page(client: httpx.Clien
 def test_event_filter_with_an_empty_name_prefix_matches_everything(client: httpx.Client) -> None:
     # begins_with(GSI3SK, "") is a DynamoDB ValidationException (a 500); "" prefixes every name.
     name = f"bad.input.{uuid.uuid4().hex[:8]}"
-    now = datetime.datetime.now(datetime.timezone.utc)
-    event = {"id": str(uuid.uuid4()), "occurred": now.isoformat(), "event": name, "resource": {"prefect.resource.id": "a.b"}}
+    now = datetime.datetime.now(datetime.UTC)
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": now.isoformat(),
+        "event": name,
+        "resource": {"prefect.resource.id": "a.b"},
+    }
     assert client.post("/events", json=[event]).status_code == 204
     hour = datetime.timedelta(hours=1)
     window = {"since": (now - hour).isoformat(), "until": (now + hour).isoformat()}

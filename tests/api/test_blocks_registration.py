@@ -45,7 +45,9 @@ def test_first_requests_and_other_registrars_racing_leave_one_set_of_system_bloc
         results = [f.result() for f in requests]
         [f.result() for f in registrars]
     assert [status for status, _ in results] == [200] * 5
-    print(f"first block request on a fresh stack: {max(seconds for _, seconds in results):.2f} s (registration included)")
+    print(
+        f"first block request on a fresh stack: {max(seconds for _, seconds in results):.2f} s (registration included)"
+    )
 
     with httpx.Client(base_url=fresh_stack.api_url, timeout=60) as http:
         types = http.post("/block_types/filter", json={}).json()
@@ -68,5 +70,11 @@ def test_install_system_block_types_restores_a_deleted_system_type(fresh_stack: 
         assert http.get("/block_types/slug/slack-webhook").status_code == 404
         assert http.post("/block_types/install_system_block_types").status_code == 200
         restored = http.get("/block_types/slug/slack-webhook").json()
-        schemas = http.post("/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [restored["id"]]}}}).json()
-    assert restored["name"] == slack["name"] and schemas and all(s["block_type"]["slug"] == "slack-webhook" for s in schemas)
+        schemas = http.post(
+            "/block_schemas/filter", json={"block_schemas": {"block_type_id": {"any_": [restored["id"]]}}}
+        ).json()
+    assert (
+        restored["name"] == slack["name"]
+        and schemas
+        and all(s["block_type"]["slug"] == "slack-webhook" for s in schemas)
+    )

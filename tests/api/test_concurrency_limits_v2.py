@@ -35,7 +35,9 @@ def _active(client: httpx.Client, name: str) -> int:
 
 def test_crud_by_id_and_by_name(client: httpx.Client) -> None:
     created = _create(client, limit=5, slot_decay_per_second=0.5)
-    assert created["active_slots"] == 0 and created["denied_slots"] == 0 and created["avg_slot_occupancy_seconds"] == 2.0
+    assert (
+        created["active_slots"] == 0 and created["denied_slots"] == 0 and created["avg_slot_occupancy_seconds"] == 2.0
+    )
     by_id = client.get(f"{BASE}/{created['id']}").json()
     by_name = client.get(f"{BASE}/{created['name']}").json()
     assert by_id == by_name

@@ -26,9 +26,15 @@ def _run_in(client: httpx.Client, deployment_id: str, queue: str, *states: str) 
 
 def _pool_with_runs(client: httpx.Client) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     pool = create_pool(client, concurrency_limit=5)
-    high = ok(client.post(f"/work_pools/{pool['name']}/queues", json={"name": "high", "concurrency_limit": 2, "priority": 1}), 201)
+    high = ok(
+        client.post(f"/work_pools/{pool['name']}/queues", json={"name": "high", "concurrency_limit": 2, "priority": 1}),
+        201,
+    )
     flow_id = ok(client.post("/flows/", json={"name": unique("flow")}), 201)["id"]
-    dep = ok(client.post("/deployments/", json={"name": unique("dep"), "flow_id": flow_id, "work_pool_name": pool["name"]}), 201)
+    dep = ok(
+        client.post("/deployments/", json={"name": unique("dep"), "flow_id": flow_id, "work_pool_name": pool["name"]}),
+        201,
+    )
     runs = [
         _run_in(client, dep["id"], "high", "PENDING"),
         _run_in(client, dep["id"], "high", "PENDING", "RUNNING"),
@@ -53,7 +59,9 @@ def test_pool_and_queue_concurrency_status(client: httpx.Client) -> None:
     assert summary["state_type"] == "RUNNING" and summary["state_name"] == "Running"
     assert isinstance(summary["time_in_current_state"], float) and summary["time_in_current_state"] >= 0
 
-    capped = ok(client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"flow_run_limit": 1, "limit": 1, "page": 1}))
+    capped = ok(
+        client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"flow_run_limit": 1, "limit": 1, "page": 1})
+    )
     assert capped["pages"] == 2 and len(capped["queues"]) == 1
     assert capped["queues"][0]["flow_run_count"] == 2 and len(capped["queues"][0]["flow_runs"]) == 1
     second_page = ok(client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"limit": 1, "page": 2}))
@@ -67,10 +75,14 @@ def test_pool_and_queue_concurrency_status(client: httpx.Client) -> None:
 def test_concurrency_status_bad_input(client: httpx.Client) -> None:
     missing = client.post(f"/work_pools/{unique('nope')}/concurrency_status", json={})
     assert missing.status_code == 404 and "not found" in missing.json()["detail"]
-    assert client.post(f"/work_queues/{uuid.uuid4()}/concurrency_status", json={}).json() == {"detail": "Work queue not found."}
+    assert client.post(f"/work_queues/{uuid.uuid4()}/concurrency_status", json={}).json() == {
+        "detail": "Work queue not found."
+    }
     pool = create_pool(client)
     assert client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"page": 0}).status_code == 422
-    assert client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"flow_run_limit": 201}).status_code == 422
+    assert (
+        client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"flow_run_limit": 201}).status_code == 422
+    )
     assert client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"limit": -1}).status_code == 422
     assert client.post(f"/work_pools/{pool['name']}/concurrency_status", json={"page": 10**20}).json()["queues"] == []
 

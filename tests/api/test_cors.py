@@ -16,11 +16,21 @@ import pytest
 from tests.stack_process import StackProcess
 
 ORIGIN = "https://app.example.com"
-PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "content-type,x-prefect-api-version"}
-PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
-CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-methods", "access-control-allow-headers",
-                "access-control-max-age", "vary")
+PREFLIGHT = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type,x-prefect-api-version",
+}
+PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
+)
+CORS_HEADERS = (
+    "access-control-allow-origin",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+    "vary",
+)
 
 
 def cors_headers(response: httpx.Response) -> dict[str, str]:
@@ -86,21 +96,31 @@ def test_configured_preflight_from_an_allowed_origin(configured: httpx.Client) -
 
 
 def test_configured_preflight_from_another_origin_is_refused(configured: httpx.Client) -> None:
-    response = configured.options("/flows/filter", headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"})
+    response = configured.options(
+        "/flows/filter", headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"}
+    )
     assert (response.status_code, response.text) == (400, "Disallowed CORS origin")
     assert cors_headers(response) == CONFIGURED_PREFLIGHT_HEADERS
 
 
 def test_configured_preflight_for_a_method_and_header_not_allowed_is_refused(configured: httpx.Client) -> None:
-    response = configured.options("/flows/filter", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "DELETE",
-                                                            "Access-Control-Request-Headers": "authorization"})
+    response = configured.options(
+        "/flows/filter",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert (response.status_code, response.text) == (400, "Disallowed CORS method, headers")
     assert cors_headers(response) == {**CONFIGURED_PREFLIGHT_HEADERS, "access-control-allow-origin": ORIGIN}
 
 
 def test_configured_responses_name_an_allowed_origin_and_omit_others(configured: httpx.Client) -> None:
     auth = {"Authorization": "Bearer cors-key"}
-    allowed = configured.get("/flows/00000000-0000-0000-0000-000000000000", headers={**auth, "Origin": "https://other.example.com"})
+    allowed = configured.get(
+        "/flows/00000000-0000-0000-0000-000000000000", headers={**auth, "Origin": "https://other.example.com"}
+    )
     refused = configured.get("/health", headers={"Origin": "https://evil.example.com"})
     assert (allowed.status_code, refused.status_code) == (404, 200)
     assert cors_headers(allowed) == {"access-control-allow-origin": "https://other.example.com", "vary": "Origin"}

@@ -67,8 +67,13 @@ def test_enqueue_holds_extra_runs_until_the_slot_is_released(client: httpx.Clien
     assert waiting["state"]["type"] == "SCHEDULED" and waiting["state"]["name"] == "AwaitingConcurrencySlot"
     # RUNNING keeps (renews) the lease; a worker's null lease id does not drop it
     running = _propose(client, first, "RUNNING", state_details={"deployment_concurrency_lease_id": None})
-    assert running["status"] == "ACCEPT" and running["state"]["state_details"]["deployment_concurrency_lease_id"] == lease_id
-    assert client.post(f"/v2/concurrency_limits/leases/{lease_id}/renew", json={"lease_duration": 60}).status_code == 204
+    assert (
+        running["status"] == "ACCEPT"
+        and running["state"]["state_details"]["deployment_concurrency_lease_id"] == lease_id
+    )
+    assert (
+        client.post(f"/v2/concurrency_limits/leases/{lease_id}/renew", json={"lease_duration": 60}).status_code == 204
+    )
     assert _propose(client, first, "COMPLETED")["status"] == "ACCEPT"
     assert _slots(client, deployment) == 0
     assert client.post(f"/v2/concurrency_limits/leases/{lease_id}/renew", json={}).status_code == 410

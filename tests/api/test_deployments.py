@@ -58,7 +58,10 @@ def test_missing_objects_and_bad_ids(client: httpx.Client) -> None:
 def test_patch_and_delete(client: httpx.Client) -> None:
     flow = _flow(client)
     dep = _deployment(client, flow["id"], tags=["x"], parameters={"a": 1}).json()
-    assert client.patch(f"/deployments/{dep['id']}", json={"description": "new", "parameters": {"a": 2}}).status_code == 204
+    assert (
+        client.patch(f"/deployments/{dep['id']}", json={"description": "new", "parameters": {"a": 2}}).status_code
+        == 204
+    )
     read = client.get(f"/deployments/{dep['id']}").json()
     assert read["description"] == "new" and read["parameters"] == {"a": 2} and read["tags"] == ["x"]
     assert client.delete(f"/deployments/{dep['id']}").status_code == 204
@@ -93,7 +96,9 @@ def test_pause_and_resume(client: httpx.Client) -> None:
     dep = _deployment(client, flow["id"]).json()
     assert client.post(f"/deployments/{dep['id']}/pause_deployment").status_code == 200
     assert client.get(f"/deployments/{dep['id']}").json()["paused"] is True
-    paused = client.post("/deployments/filter", json={"deployments": {"paused": {"eq_": True}, "id": {"any_": [dep["id"]]}}})
+    paused = client.post(
+        "/deployments/filter", json={"deployments": {"paused": {"eq_": True}, "id": {"any_": [dep["id"]]}}}
+    )
     assert [d["id"] for d in paused.json()] == [dep["id"]]
     assert client.post(f"/deployments/{dep['id']}/resume_deployment").status_code == 200
     assert client.get(f"/deployments/{dep['id']}").json()["paused"] is False

@@ -19,7 +19,9 @@ def _runs_of(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
 
 def test_bulk_create_makes_each_run_and_reports_failures(client: httpx.Client) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    dep = create_deployment(client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1}, tags=["dep"])
+    dep = create_deployment(
+        client, parameter_openapi_schema=schema, enforce_parameter_schema=True, parameters={"n": 1}, tags=["dep"]
+    )
     body = [
         {"parameters": {"n": 2}, "tags": ["extra"]},
         {"parameters": {"n": "two"}},
@@ -76,8 +78,14 @@ def _iso(value: datetime.datetime) -> str:
 def test_schedule_backfills_runs_and_is_idempotent(client: httpx.Client) -> None:
     hourly = {"schedule": {"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z"}, "active": True}
     dep = create_deployment(client, schedules=[hourly], paused=True)
-    start = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
-    body = {"start_time": _iso(start), "end_time": _iso(start + datetime.timedelta(hours=5)), "min_runs": 1, "min_time": 0, "max_runs": 50}
+    start = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
+    body = {
+        "start_time": _iso(start),
+        "end_time": _iso(start + datetime.timedelta(hours=5)),
+        "min_runs": 1,
+        "min_time": 0,
+        "max_runs": 50,
+    }
     response = client.post(f"/deployments/{dep['id']}/schedule", json=body)
     assert response.status_code == 200, response.text
     assert response.json() is None
@@ -93,7 +101,9 @@ def test_schedule_backfills_runs_and_is_idempotent(client: httpx.Client) -> None
     assert client.post(f"/deployments/{dep['id']}/schedule", json=body).status_code == 200
     assert len(_runs_of(client, dep["id"])) == 4
     next_day = start + datetime.timedelta(days=1)
-    body.update(max_runs=2, min_runs=10, start_time=_iso(next_day), end_time=_iso(next_day + datetime.timedelta(hours=5)))
+    body.update(
+        max_runs=2, min_runs=10, start_time=_iso(next_day), end_time=_iso(next_day + datetime.timedelta(hours=5))
+    )
     assert client.post(f"/deployments/{dep['id']}/schedule", json=body).status_code == 200
     assert len(_runs_of(client, dep["id"])) == 6
 

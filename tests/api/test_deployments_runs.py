@@ -86,12 +86,12 @@ def test_create_flow_run_idempotency_and_parameter_schema(client: httpx.Client) 
 def test_runner_polls_scheduled_runs_of_its_deployments(client: httpx.Client) -> None:
     dep = create_deployment(client)
     soon = client.post(f"/deployments/{dep['id']}/create_flow_run", json={}).json()
-    later_time = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)).isoformat()
+    later_time = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=2)).isoformat()
     later = client.post(
         f"/deployments/{dep['id']}/create_flow_run",
         json={"state": {"type": "SCHEDULED", "state_details": {"scheduled_time": later_time}}},
     ).json()
-    before = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)).isoformat()
+    before = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=10)).isoformat()
     polled = client.post(
         "/deployments/get_scheduled_flow_runs", json={"deployment_ids": [dep["id"]], "scheduled_before": before}
     )
@@ -110,9 +110,13 @@ def test_runner_polls_scheduled_runs_of_its_deployments(client: httpx.Client) ->
         ({"rrule": "FREQ=NEVER"}, "rrule"),
     ],
 )
-def test_bad_schedules_are_422_with_a_clear_message(client: httpx.Client, schedule: dict[str, Any], needle: str) -> None:
+def test_bad_schedules_are_422_with_a_clear_message(
+    client: httpx.Client, schedule: dict[str, Any], needle: str
+) -> None:
     flow_id = create_flow_id(client)
-    response = client.post("/deployments/", json={"name": "bad-schedule", "flow_id": flow_id, "schedules": [{"schedule": schedule}]})
+    response = client.post(
+        "/deployments/", json={"name": "bad-schedule", "flow_id": flow_id, "schedules": [{"schedule": schedule}]}
+    )
     assert response.status_code == 422
     assert needle.lower() in response.text.lower()
     dep = create_deployment(client)

@@ -41,8 +41,12 @@ def test_post_events_filter_next_page_and_count(client: httpx.Client) -> None:
     marker = f"sf.test.{uuid.uuid4().hex[:8]}"
     start = utc_now() - datetime.timedelta(minutes=5)
     events = [
-        _plain_event(f"{marker}.{'a' if i % 2 else 'b'}", f"thing.{i % 3}", start + datetime.timedelta(seconds=i),
-                     **{"prefect.resource.name": f"Thing {i % 3}"})
+        _plain_event(
+            f"{marker}.{'a' if i % 2 else 'b'}",
+            f"thing.{i % 3}",
+            start + datetime.timedelta(seconds=i),
+            **{"prefect.resource.name": f"Thing {i % 3}"},
+        )
         for i in range(7)
     ]
     assert client.post("/events", json=events).status_code == 204
@@ -63,13 +67,19 @@ def test_post_events_filter_next_page_and_count(client: httpx.Client) -> None:
     desc = client.post("/events/filter", json={"filter": {"event": {"name": [f"{marker}.a"]}}}).json()
     assert [e["event"] for e in desc["events"]] == [f"{marker}.a"] * 3
     assert desc["events"][0]["occurred"] > desc["events"][-1]["occurred"]  # DESC by default
-    by_resource = client.post("/events/filter", json={"filter": {"resource": {"id": ["thing.1"]}, "event": {"prefix": [marker]}}}).json()
+    by_resource = client.post(
+        "/events/filter", json={"filter": {"resource": {"id": ["thing.1"]}, "event": {"prefix": [marker]}}}
+    ).json()
     assert by_resource["total"] == 2 and by_resource["next_page"] is None
 
-    counted = client.post(f"/events/count-by/event", json={"filter": {"event": {"prefix": [marker]}}}).json()
+    counted = client.post("/events/count-by/event", json={"filter": {"event": {"prefix": [marker]}}}).json()
     assert [(c["value"], c["count"]) for c in counted] == [(f"{marker}.b", 4), (f"{marker}.a", 3)]
     by_res = client.post("/events/count-by/resource", json={"filter": {"event": {"prefix": [marker]}}}).json()
-    assert {(c["value"], c["label"], c["count"]) for c in by_res} == {("thing.0", "Thing 0", 3), ("thing.1", "Thing 1", 2), ("thing.2", "Thing 2", 2)}
+    assert {(c["value"], c["label"], c["count"]) for c in by_res} == {
+        ("thing.0", "Thing 0", 3),
+        ("thing.1", "Thing 1", 2),
+        ("thing.2", "Thing 2", 2),
+    }
     window = {"since": (start - datetime.timedelta(minutes=1)).isoformat(), "until": utc_now().isoformat()}
     by_minute = client.post(
         "/events/count-by/time",
@@ -80,7 +90,9 @@ def test_post_events_filter_next_page_and_count(client: httpx.Client) -> None:
 
 
 def test_bad_event_input_is_a_prefect_shaped_4xx(client: httpx.Client) -> None:
-    missing_id = client.post("/events", json=[{"event": "x", "occurred": utc_now().isoformat(), "resource": {"a": "b"}}])
+    missing_id = client.post(
+        "/events", json=[{"event": "x", "occurred": utc_now().isoformat(), "resource": {"a": "b"}}]
+    )
     assert missing_id.status_code == 422 and missing_id.json()["exception_message"] == "Invalid request received."
     assert client.post("/events", json={"not": "a list"}).status_code == 422
     assert client.post("/events", content=b"[{", headers={"content-type": "application/json"}).status_code == 422
@@ -125,7 +137,9 @@ def test_websocket_handshake_events_and_checkpoint_pings(client: httpx.Client, a
 
     asyncio.run(scenario())
     # Recorded as each frame is received (no queue/consumer in between).
-    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    run = eventually(
+        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
+    )
     assert run["state_type"] == "COMPLETED" and run["flow_run_id"] == flow_run["id"]
     states = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
     assert [s["type"] for s in states] == ["PENDING", "RUNNING", "COMPLETED"]
@@ -157,7 +171,9 @@ def test_websocket_without_subprotocol_is_accepted_in_legacy_mode(client: httpx.
             await asyncio.wait_for(await ws.ping(), timeout=10)
 
     asyncio.run(scenario())
-    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    run = eventually(
+        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
+    )
     assert run["state_type"] == "COMPLETED"
 
 
@@ -218,9 +234,14 @@ def test_real_prefect_events_client(client: httpx.Client, api_url: str, tmp_path
     }
     result = subprocess.run(
         [sys.executable, "-c", PREFECT_CLIENT_SCRIPT, api_url, flow_run["id"], task_run_id],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0 and "EMITTED" in result.stdout, result.stdout + result.stderr
-    run = eventually(lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED")
+    run = eventually(
+        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
+    )
     assert run["state_type"] == "COMPLETED" and run["name"] == "via-prefect-client"
     assert run["flow_run_id"] == flow_run["id"]

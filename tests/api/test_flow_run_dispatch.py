@@ -11,7 +11,13 @@ from tests.api.work_pools_support import create_pool, ok, unique
 
 
 def _receive(aws_endpoint_url: str, pool_id: str) -> list[dict]:
-    sqs = boto3.client("sqs", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     url = sqs.get_queue_url(QueueName=f"serverflow-pool-{pool_id}")["QueueUrl"]
     return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
 
@@ -22,7 +28,11 @@ def test_scheduled_run_created_in_a_pool_is_sent_to_its_queue(client: httpx.Clie
     run = ok(
         client.post(
             "/flow_runs/",
-            json={"flow_id": flow["id"], "work_pool_name": pool["name"], "state": {"type": "SCHEDULED", "name": "Scheduled"}},
+            json={
+                "flow_id": flow["id"],
+                "work_pool_name": pool["name"],
+                "state": {"type": "SCHEDULED", "name": "Scheduled"},
+            },
         ),
         201,
     )

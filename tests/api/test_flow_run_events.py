@@ -17,7 +17,9 @@ def _events_for(client: httpx.Client, run_id: str) -> list[dict]:
 def test_transitions_emit_state_change_events(client: httpx.Client) -> None:
     flow = client.post("/flows/", json={"name": f"events-{uuid.uuid4().hex[:8]}"}).json()
     run = client.post("/flow_runs/", json={"flow_id": flow["id"], "tags": ["blue"]}).json()
-    running = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING", "name": "Running"}}).json()
+    running = client.post(
+        f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING", "name": "Running"}}
+    ).json()
     assert running["status"] == "ACCEPT"
     # A rejected/aborted proposal writes no state, so it emits nothing.
     client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "PENDING", "name": "Pending"}})

@@ -15,12 +15,16 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, An
 
 
 def _state(client: httpx.Client, kind: str, run_id: str, state_type: str, **details: Any) -> None:
-    response = client.post(f"/{kind}/{run_id}/set_state", json={"state": {"type": state_type, "state_details": details}, "force": True})
+    response = client.post(
+        f"/{kind}/{run_id}/set_state", json={"state": {"type": state_type, "state_details": details}, "force": True}
+    )
     assert response.status_code in (200, 201), response.text
 
 
 def _task(client: httpx.Client, run_id: str, key: str, **body: Any) -> dict[str, Any]:
-    return _post(client, "/task_runs/", {"flow_run_id": run_id, "task_key": key, "dynamic_key": "0", "name": key, **body})
+    return _post(
+        client, "/task_runs/", {"flow_run_id": run_id, "task_key": key, "dynamic_key": "0", "name": key, **body}
+    )
 
 
 def test_graph_v2_has_nodes_edges_subflows_artifacts_and_states(client: httpx.Client) -> None:
@@ -31,16 +35,31 @@ def test_graph_v2_has_nodes_edges_subflows_artifacts_and_states(client: httpx.Cl
     first = _task(client, run["id"], "first")
     second = _task(client, run["id"], "second", task_inputs={"x": [{"input_type": "task_run", "id": first["id"]}]})
     wrapper = _task(client, run["id"], "wrapper")
-    inner = _task(client, run["id"], "inner", task_inputs={"__parents__": [{"input_type": "task_run", "id": wrapper["id"]}]})
+    inner = _task(
+        client, run["id"], "inner", task_inputs={"__parents__": [{"input_type": "task_run", "id": wrapper["id"]}]}
+    )
     sub_task = _task(client, run["id"], "sub")
-    child = _post(client, "/flow_runs/", {"flow_id": child_flow["id"], "name": "graph-child", "parent_task_run_id": sub_task["id"]})
+    child = _post(
+        client,
+        "/flow_runs/",
+        {"flow_id": child_flow["id"], "name": "graph-child", "parent_task_run_id": sub_task["id"]},
+    )
     for task_run in (first, second, wrapper, inner):
         _state(client, "task_runs", task_run["id"], "RUNNING")
         _state(client, "task_runs", task_run["id"], "COMPLETED")
     _state(client, "flow_runs", child["id"], "RUNNING")
     _state(client, "task_runs", sub_task["id"], "RUNNING", child_flow_run_id=child["id"])
-    artifact = _post(client, "/artifacts/", {"key": f"graph-{uuid.uuid4().hex[:6]}", "type": "markdown", "data": "# hi",
-                                              "flow_run_id": run["id"], "task_run_id": first["id"]})
+    artifact = _post(
+        client,
+        "/artifacts/",
+        {
+            "key": f"graph-{uuid.uuid4().hex[:6]}",
+            "type": "markdown",
+            "data": "# hi",
+            "flow_run_id": run["id"],
+            "task_run_id": first["id"],
+        },
+    )
     progress = _post(client, "/artifacts/", {"type": "progress", "data": 50.0, "flow_run_id": run["id"]})
     _post(client, "/artifacts/", {"type": "result", "data": "ignored", "flow_run_id": run["id"]})
 
@@ -57,7 +76,9 @@ def test_graph_v2_has_nodes_edges_subflows_artifacts_and_states(client: httpx.Cl
     assert nodes[inner["id"]]["encapsulating"] == [{"id": wrapper["id"]}] and nodes[inner["id"]]["parents"] == []
     assert set(graph["root_node_ids"]) == {first["id"], wrapper["id"], inner["id"], child["id"]}
     assert [a["id"] for a in nodes[first["id"]]["artifacts"]] == [artifact["id"]]
-    assert nodes[first["id"]]["artifacts"][0]["is_latest"] is True and nodes[first["id"]]["artifacts"][0]["data"] is None
+    assert (
+        nodes[first["id"]]["artifacts"][0]["is_latest"] is True and nodes[first["id"]]["artifacts"][0]["data"] is None
+    )
     # The run's own artifacts (no task run), results left out; progress carries its data.
     assert [(a["id"], a["data"]) for a in graph["artifacts"]] == [(progress["id"], 50.0)]
     assert [s["type"] for s in graph["states"]] == ["PENDING", "RUNNING"]

@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 from prefect.client.schemas.objects import FlowRunInput as ClientFlowRunInput
 
-from tests.support.api import iso_in, propose
-from tests.support.api import make_flow, make_run
+from tests.support.api import iso_in, make_flow, make_run, propose
 
 
 def _input(client: httpx.Client, run_id: str, key: str, value: str, sender: str | None = None) -> httpx.Response:
@@ -39,7 +38,11 @@ def test_create_read_filter_delete(client: httpx.Client) -> None:
     assert keys(prefix="msg") == ["msg-1"]  # limit defaults to 1
     assert keys(prefix="msg", limit=10) == ["msg-1", "msg-2"]
     assert keys(prefix="msg", limit=10, exclude_keys=["msg-1"]) == ["msg-2"]
-    assert keys(prefix="", limit=10) == ["msg-1", "msg-2", "other"] or set(keys(prefix="", limit=10)) == {"msg-1", "msg-2", "other"}
+    assert keys(prefix="", limit=10) == ["msg-1", "msg-2", "other"] or set(keys(prefix="", limit=10)) == {
+        "msg-1",
+        "msg-2",
+        "other",
+    }
     first = client.post(f"/flow_runs/{run['id']}/input/filter", json={"prefix": "msg-1"}).json()[0]
     assert first["sender"] == "me" and first["flow_run_id"] == run["id"] and first["value"] == '{"a": 1}'
 
@@ -66,7 +69,7 @@ def test_duplicate_key_is_409_missing_run_404_bad_key_422(client: httpx.Client) 
     assert client.post(f"/flow_runs/{run['id']}/input", json={"key": "k"}).status_code == 422
     assert client.post(f"/flow_runs/{run['id']}/input", json={"key": "k", "value": {"not": "text"}}).status_code == 422
     assert client.post(f"/flow_runs/{run['id']}/input/filter", json={}).status_code == 422
-    assert client.get(f"/flow_runs/not-a-uuid/input/k").status_code == 404
+    assert client.get("/flow_runs/not-a-uuid/input/k").status_code == 404
 
 
 SCHEMA = {
@@ -77,7 +80,9 @@ SCHEMA = {
 }
 
 
-def _paused_for_input(client: httpx.Client, *, schema: str | None, reschedule: bool = False) -> tuple[str, dict[str, str]]:
+def _paused_for_input(
+    client: httpx.Client, *, schema: str | None, reschedule: bool = False
+) -> tuple[str, dict[str, str]]:
     flow_id = make_flow(client)["id"]
     if reschedule:  # only a deployment's run can be suspended
         deployment = client.post("/deployments/", json={"flow_id": flow_id, "name": f"d-{uuid.uuid4().hex[:8]}"}).json()
@@ -88,7 +93,11 @@ def _paused_for_input(client: httpx.Client, *, schema: str | None, reschedule: b
     if schema is not None:
         assert _input(client, run["id"], keyset["schema"], schema).status_code == 201
     propose(client, run["id"], "RUNNING")
-    details: dict[str, Any] = {"pause_timeout": iso_in(3600), "run_input_keyset": keyset, "pause_reschedule": reschedule}
+    details: dict[str, Any] = {
+        "pause_timeout": iso_in(3600),
+        "run_input_keyset": keyset,
+        "pause_reschedule": reschedule,
+    }
     paused = propose(client, run["id"], "PAUSED", state_details=details)
     assert paused.json()["status"] == "ACCEPT", paused.text
     return run["id"], keyset
@@ -101,7 +110,10 @@ def test_resume_validates_input_against_the_stored_schema_and_stores_it(client: 
     assert invalid.json()["details"]["reason"].startswith("Reason: Validation failed for field 'approved'.")
     assert invalid.json()["state"]["type"] == "PAUSED"
     missing = client.post(f"/flow_runs/{run_id}/resume", json={})
-    assert missing.json()["status"] == "REJECT" and "'approved' is a required property" in missing.json()["details"]["reason"]
+    assert (
+        missing.json()["status"] == "REJECT"
+        and "'approved' is a required property" in missing.json()["details"]["reason"]
+    )
     assert client.get(f"/flow_runs/{run_id}/input/{keyset['response']}").status_code == 404
 
     ok = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": {"approved": True, "note": "lgtm"}})
@@ -114,7 +126,9 @@ def test_resume_validates_input_against_the_stored_schema_and_stores_it(client: 
 def test_resume_of_a_suspended_run_reschedules_it(client: httpx.Client) -> None:
     run_id, keyset = _paused_for_input(client, schema=json.dumps(SCHEMA), reschedule=True)
     ok = client.post(f"/flow_runs/{run_id}/resume", json={"run_input": {"approved": False}})
-    assert ok.status_code == 201 and ok.json()["state"]["type"] == "SCHEDULED" and ok.json()["state"]["name"] == "Resuming"
+    assert (
+        ok.status_code == 201 and ok.json()["state"]["type"] == "SCHEDULED" and ok.json()["state"]["name"] == "Resuming"
+    )
     assert json.loads(client.get(f"/flow_runs/{run_id}/input/{keyset['response']}").text) == {"approved": False}
 
 
@@ -131,10 +145,18 @@ def test_resume_hydrates_ui_placeholders_in_the_input(client: httpx.Client) -> N
     run_id, keyset = _paused_for_input(client, schema=json.dumps(SCHEMA))
     missing = client.post(
         f"/flow_runs/{run_id}/resume",
-        json={"run_input": {"approved": True, "note": {"__prefect_kind": "workspace_variable", "variable_name": "no_such_var"}}},
+        json={
+            "run_input": {
+                "approved": True,
+                "note": {"__prefect_kind": "workspace_variable", "variable_name": "no_such_var"},
+            }
+        },
     )
     assert missing.json()["status"] == "REJECT"
-    assert missing.json()["details"]["reason"] == "Error hydrating run input: Variable 'no_such_var' not found in workspace."
+    assert (
+        missing.json()["details"]["reason"]
+        == "Error hydrating run input: Variable 'no_such_var' not found in workspace."
+    )
     bad_json = client.post(
         f"/flow_runs/{run_id}/resume", json={"run_input": {"approved": {"__prefect_kind": "json", "value": "{nope"}}}
     )

@@ -16,9 +16,28 @@ def test_download_is_csv_of_the_runs_logs_in_time_order(client: httpx.Client) ->
     other = make_run(client, make_flow(client)["id"])
     task_run_id = str(uuid.uuid4())
     logs = [
-        {"name": "a", "level": 40, "message": "second", "timestamp": "2026-01-01T00:00:01.5Z", "flow_run_id": run["id"], "task_run_id": task_run_id},
-        {"name": "a", "level": 20, "message": 'hello, "world"\nline2', "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": run["id"]},
-        {"name": "a", "level": 20, "message": "not mine", "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": other["id"]},
+        {
+            "name": "a",
+            "level": 40,
+            "message": "second",
+            "timestamp": "2026-01-01T00:00:01.5Z",
+            "flow_run_id": run["id"],
+            "task_run_id": task_run_id,
+        },
+        {
+            "name": "a",
+            "level": 20,
+            "message": 'hello, "world"\nline2',
+            "timestamp": "2026-01-01T00:00:00Z",
+            "flow_run_id": run["id"],
+        },
+        {
+            "name": "a",
+            "level": 20,
+            "message": "not mine",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "flow_run_id": other["id"],
+        },
     ]
     assert client.post("/logs/", json=logs).status_code == 201
     response = client.get(f"/flow_runs/{run['id']}/logs/download")
@@ -37,7 +56,10 @@ def test_download_is_csv_of_the_runs_logs_in_time_order(client: httpx.Client) ->
 
 def test_download_of_a_run_without_logs_and_of_a_missing_run(client: httpx.Client) -> None:
     run = make_run(client, make_flow(client)["id"])
-    assert client.get(f"/flow_runs/{run['id']}/logs/download").text == "timestamp,level,flow_run_id,task_run_id,message\r\n"
+    assert (
+        client.get(f"/flow_runs/{run['id']}/logs/download").text
+        == "timestamp,level,flow_run_id,task_run_id,message\r\n"
+    )
     missing = client.get(f"/flow_runs/{uuid.uuid4()}/logs/download")
     assert missing.status_code == 404 and missing.json() == {"detail": "Flow run not found"}
     assert client.get("/flow_runs/not-a-uuid/logs/download").status_code == 404

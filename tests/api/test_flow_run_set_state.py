@@ -3,7 +3,6 @@ flow retries, force, subflow mirroring and the 20-way Scheduled→Pending race."
 
 from __future__ import annotations
 
-import datetime
 import threading
 import uuid
 from typing import Any
@@ -185,8 +184,13 @@ def test_subflow_states_are_mirrored_on_the_parent_task_run(client: httpx.Client
     propose(client, parent["id"], "RUNNING")
     task = client.post(
         "/task_runs/",
-        json={"flow_run_id": parent["id"], "task_key": "sub", "dynamic_key": "0", "name": "sub-0",
-              "state": {"type": "PENDING"}},
+        json={
+            "flow_run_id": parent["id"],
+            "task_key": "sub",
+            "dynamic_key": "0",
+            "name": "sub-0",
+            "state": {"type": "PENDING"},
+        },
     ).json()
     child = make_run(client, flow["id"], parent_task_run_id=task["id"])
     propose(client, child["id"], "RUNNING")

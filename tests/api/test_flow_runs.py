@@ -152,10 +152,20 @@ def population(client: httpx.Client) -> dict[str, Any]:
     marker = uuid.uuid4().hex[:8]
     flow_a, flow_b = make_flow(client, tags=[f"ft-{marker}"]), make_flow(client)
     runs = {
-        "a1": make_run(client, flow_a["id"], name=f"{marker}-alpha", tags=[marker, "x"],
-                       state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-03T00:00:00Z"}}),
-        "a2": make_run(client, flow_a["id"], name=f"{marker}-bravo", tags=[marker],
-                       state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00Z"}}),
+        "a1": make_run(
+            client,
+            flow_a["id"],
+            name=f"{marker}-alpha",
+            tags=[marker, "x"],
+            state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-03T00:00:00Z"}},
+        ),
+        "a2": make_run(
+            client,
+            flow_a["id"],
+            name=f"{marker}-bravo",
+            tags=[marker],
+            state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00Z"}},
+        ),
         "b1": make_run(client, flow_b["id"], name=f"{marker}-charlie", tags=[marker, "x"]),
     }
     return {"marker": marker, "flow_a": flow_a, "flow_b": flow_b, "runs": runs}
@@ -167,9 +177,17 @@ def test_filter_by_ids_flow_and_tags(client: httpx.Client, population: dict[str,
     # Default sort: ID_DESC (ids are time-ordered: the newest first).
     assert filter_ids(client, {"flow_runs": {"id": {"any_": all_ids}}}) == sorted(all_ids, reverse=True)
     assert set(filter_ids(client, {"flows": {"id": {"any_": [population["flow_a"]["id"]]}}})) == {
-        runs["a1"]["id"], runs["a2"]["id"]}
-    assert set(filter_ids(client, {"flows": {"tags": {"all_": [f"ft-{marker}"]}}})) == {runs["a1"]["id"], runs["a2"]["id"]}
-    assert set(filter_ids(client, {"flow_runs": {"tags": {"all_": [marker, "x"]}}})) == {runs["a1"]["id"], runs["b1"]["id"]}
+        runs["a1"]["id"],
+        runs["a2"]["id"],
+    }
+    assert set(filter_ids(client, {"flows": {"tags": {"all_": [f"ft-{marker}"]}}})) == {
+        runs["a1"]["id"],
+        runs["a2"]["id"],
+    }
+    assert set(filter_ids(client, {"flow_runs": {"tags": {"all_": [marker, "x"]}}})) == {
+        runs["a1"]["id"],
+        runs["b1"]["id"],
+    }
     assert filter_ids(client, {"flow_runs": {"name": {"like_": f"{marker}-char"}}}) == [runs["b1"]["id"]]
 
 
@@ -215,7 +233,9 @@ def test_filter_by_parent_task_run_id_as_the_client_does(client: httpx.Client) -
     assert filter_ids(client, by_parent_flow) == [child["id"]]
 
 
-def test_joined_filters_without_matching_objects_select_nothing(client: httpx.Client, population: dict[str, Any]) -> None:
+def test_joined_filters_without_matching_objects_select_nothing(
+    client: httpx.Client, population: dict[str, Any]
+) -> None:
     scope = {"flow_runs": {"tags": {"all_": [population["marker"]]}}}
     assert filter_ids(client, {**scope, "flows": {"name": {"any_": ["no-such-flow"]}}}) == []
     assert filter_ids(client, {**scope, "deployments": {"id": {"any_": [str(uuid.uuid4())]}}}) == []
@@ -226,8 +246,12 @@ def test_history_and_lateness(client: httpx.Client, population: dict[str, Any]) 
     scope = {"flow_runs": {"tags": {"all_": [population["marker"]]}}}
     history = client.post(
         "/flow_runs/history",
-        json={**scope, "history_start": "2031-01-01T00:00:00Z", "history_end": "2031-01-05T00:00:00Z",
-              "history_interval_seconds": 86400},
+        json={
+            **scope,
+            "history_start": "2031-01-01T00:00:00Z",
+            "history_end": "2031-01-05T00:00:00Z",
+            "history_interval_seconds": 86400,
+        },
     )
     assert history.status_code == 200
     buckets = history.json()
@@ -236,8 +260,11 @@ def test_history_and_lateness(client: httpx.Client, population: dict[str, Any]) 
     assert buckets[0]["states"][0]["state_type"] == "SCHEDULED"
     too_small = client.post(
         "/flow_runs/history",
-        json={"history_start": "2031-01-01T00:00:00Z", "history_end": "2031-01-05T00:00:00Z",
-              "history_interval_seconds": 0.5},
+        json={
+            "history_start": "2031-01-01T00:00:00Z",
+            "history_end": "2031-01-05T00:00:00Z",
+            "history_interval_seconds": 0.5,
+        },
     )
     assert too_small.status_code == 422
     lateness = client.post("/flow_runs/lateness", json=scope)
@@ -273,22 +300,38 @@ def test_sparse_scheduled_index_holds_only_scheduled_runs(
 
     deployment_id = str(uuid.uuid4())  # queue-less runs of one deployment share a partition
     flow = make_flow(client)
-    soon = make_run(client, flow["id"], deployment_id=deployment_id,
-                    state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-02-01T00:00:00Z"}})
-    later = make_run(client, flow["id"], deployment_id=deployment_id,
-                     state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-03-01T00:00:00Z"}})
-    claimed = make_run(client, flow["id"], deployment_id=deployment_id,
-                       state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00Z"}})
+    soon = make_run(
+        client,
+        flow["id"],
+        deployment_id=deployment_id,
+        state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-02-01T00:00:00Z"}},
+    )
+    later = make_run(
+        client,
+        flow["id"],
+        deployment_id=deployment_id,
+        state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-03-01T00:00:00Z"}},
+    )
+    claimed = make_run(
+        client,
+        flow["id"],
+        deployment_id=deployment_id,
+        state={"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00Z"}},
+    )
     client.post(f"/flow_runs/{claimed['id']}/set_state", json={"state": {"type": "PENDING"}, "force": True})
 
-    for name, value in {"SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url, "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test"}.items():
+    for name, value in {
+        "SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }.items():
         monkeypatch.setenv(name, value)
     reset_settings_cache()
     configure_table()
     try:
-        due = store.read_scheduled(deployment_id=uuid.UUID(deployment_id),
-                                   before=datetime.datetime(2031, 2, 1, tzinfo=datetime.timezone.utc))
+        due = store.read_scheduled(
+            deployment_id=uuid.UUID(deployment_id), before=datetime.datetime(2031, 2, 1, tzinfo=datetime.UTC)
+        )
         everything = store.read_scheduled(deployment_id=uuid.UUID(deployment_id))
     finally:
         monkeypatch.undo()

@@ -41,10 +41,10 @@ def _reference_order(runs: list[dict[str, Any]], descending: bool) -> list[str]:
 
 
 def test_latest_expected_starts_page_in_descending_order(client: httpx.Client) -> None:
-    runs = _runs_at(client, datetime.datetime(2099, 1, 1, tzinfo=datetime.timezone.utc))  # the latest in the store
+    runs = _runs_at(client, datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC))  # the latest in the store
     assert _pages(client, "EXPECTED_START_TIME_DESC", (3, 3, 2)) == _reference_order(runs, descending=True)
 
 
 def test_earliest_expected_starts_page_in_ascending_order(client: httpx.Client) -> None:
-    runs = _runs_at(client, datetime.datetime(1971, 1, 1, tzinfo=datetime.timezone.utc))  # the earliest in the store
+    runs = _runs_at(client, datetime.datetime(1971, 1, 1, tzinfo=datetime.UTC))  # the earliest in the store
     assert _pages(client, "EXPECTED_START_TIME_ASC", (2, 4, 2)) == _reference_order(runs, descending=False)

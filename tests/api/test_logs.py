@@ -13,10 +13,12 @@ from prefect.client.schemas.objects import Log as ClientLog
 
 from tests.stack_process import StackProcess
 
-BASE = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.timezone.utc)
+BASE = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
 
 
-def _log(i: int, flow_run_id: str | None, task_run_id: str | None = None, level: int = 20, **extra: Any) -> dict[str, Any]:
+def _log(
+    i: int, flow_run_id: str | None, task_run_id: str | None = None, level: int = 20, **extra: Any
+) -> dict[str, Any]:
     return {
         "name": "prefect.flow_runs",
         "level": level,
@@ -38,10 +40,7 @@ def _filter(client: httpx.Client, **body: Any) -> list[dict[str, Any]]:
 def batch(api_url: str) -> dict[str, str]:
     """200 logs of one flow run (levels alternate INFO/ERROR), 20 of them in one task run."""
     flow_run_id, task_run_id = str(uuid.uuid4()), str(uuid.uuid4())
-    logs = [
-        _log(i, flow_run_id, task_run_id if i < 20 else None, level=40 if i % 2 else 20)
-        for i in range(200)
-    ]
+    logs = [_log(i, flow_run_id, task_run_id if i < 20 else None, level=40 if i % 2 else 20) for i in range(200)]
     response = httpx.post(f"{api_url}/logs/", json=logs, timeout=30)
     assert response.status_code == 201, response.text
     assert response.content in (b"", b"null")
@@ -77,7 +76,8 @@ def test_time_range_filter(client: httpx.Client, batch: dict[str, str]) -> None:
     after = (BASE + datetime.timedelta(seconds=50)).isoformat()
     before = (BASE + datetime.timedelta(seconds=59)).isoformat()
     logs = _filter(
-        client, logs={"flow_run_id": {"any_": [batch["flow_run_id"]]}, "timestamp": {"after_": after, "before_": before}}
+        client,
+        logs={"flow_run_id": {"any_": [batch["flow_run_id"]]}, "timestamp": {"after_": after, "before_": before}},
     )
     assert [log["message"] for log in logs] == [f"message {i}" for i in range(50, 60)]  # both bounds inclusive
 
@@ -85,7 +85,9 @@ def test_time_range_filter(client: httpx.Client, batch: dict[str, str]) -> None:
 def test_filter_by_task_run(client: httpx.Client, batch: dict[str, str]) -> None:
     logs = _filter(client, logs={"task_run_id": {"any_": [batch["task_run_id"]]}}, sort="TIMESTAMP_DESC")
     assert [log["message"] for log in logs] == [f"message {i}" for i in range(19, -1, -1)]
-    untasked = _filter(client, logs={"flow_run_id": {"any_": [batch["flow_run_id"]]}, "task_run_id": {"is_null_": True}})
+    untasked = _filter(
+        client, logs={"flow_run_id": {"any_": [batch["flow_run_id"]]}, "task_run_id": {"is_null_": True}}
+    )
     assert len(untasked) == 180
 
 
@@ -135,7 +137,10 @@ def test_large_message_is_truncated_with_marker(big_body_api_url: str) -> None:
 
 def test_nul_and_surrogates_are_cleaned(client: httpx.Client) -> None:
     flow_run_id = str(uuid.uuid4())
-    body = '[{"name": "x", "level": 20, "message": "a\\u0000b\\ud800c", "timestamp": "2024-01-01T00:00:00Z", "flow_run_id": "%s"}]' % flow_run_id
+    body = (
+        '[{"name": "x", "level": 20, "message": "a\\u0000b\\ud800c", "timestamp": "2024-01-01T00:00:00Z", "flow_run_id": "%s"}]'
+        % flow_run_id
+    )
     response = client.post("/logs/", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 201, response.text
     (stored,) = _filter(client, logs={"flow_run_id": {"any_": [flow_run_id]}})
@@ -149,7 +154,15 @@ def test_nul_and_surrogates_are_cleaned(client: httpx.Client) -> None:
         [{"name": "x", "level": "high", "message": "m", "timestamp": "2024-01-01T00:00:00Z"}],
         [{"name": "x", "level": 20, "message": "m", "timestamp": "not a time"}],
         [{"name": "x", "level": 20, "message": "m", "timestamp": "2024-01-01T00:00:00Z", "flow_run_id": "nope"}],
-        [{"name": "x", "level": 20, "message": "m", "timestamp": "2024-01-01T00:00:00Z", "worker_id": str(uuid.uuid4())}],
+        [
+            {
+                "name": "x",
+                "level": 20,
+                "message": "m",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "worker_id": str(uuid.uuid4()),
+            }
+        ],
         [{"level": 20, "message": "m", "timestamp": "2024-01-01T00:00:00Z"}],
     ],
 )

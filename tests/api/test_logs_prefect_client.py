@@ -22,11 +22,16 @@ def prefect_client(api_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sy
 
 def test_client_creates_and_reads_logs(prefect_client: SyncPrefectClient) -> None:
     run_id = uuid.uuid4()
-    start = datetime.datetime.now(datetime.timezone.utc)
+    start = datetime.datetime.now(datetime.UTC)
     prefect_client.create_logs(
         [
-            LogCreate(name="prefect.test", level=10 * (i % 5 + 1), message=f"m{i}", flow_run_id=run_id,
-                      timestamp=start + datetime.timedelta(milliseconds=i))
+            LogCreate(
+                name="prefect.test",
+                level=10 * (i % 5 + 1),
+                message=f"m{i}",
+                flow_run_id=run_id,
+                timestamp=start + datetime.timedelta(milliseconds=i),
+            )
             for i in range(50)
         ]
     )

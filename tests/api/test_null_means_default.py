@@ -22,7 +22,9 @@ def _unique(prefix: str) -> str:
 
 
 def _ok(response: httpx.Response) -> Any:
-    assert response.status_code < 400, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    assert response.status_code < 400, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     return response.json() if response.content else None
 
 
@@ -42,14 +44,45 @@ def _seed(http: httpx.Client) -> dict[str, str]:
     flows = [_ok(http.post("/flows/", json={"name": _unique(name)})) for name in ("null-flow-b", "null-flow-a")]
     runs = [_ok(http.post("/flow_runs/", json={"flow_id": flow["id"], "name": _unique("null-run")})) for flow in flows]
     for index, run in enumerate(runs):
-        _ok(http.post("/task_runs/", json={"flow_run_id": run["id"], "task_key": "t", "dynamic_key": str(index), "name": _unique("null-task")}))
-        _ok(http.post("/artifacts/", json={"key": _unique("null-artifact"), "type": "markdown", "data": "x", "flow_run_id": run["id"]}))
-    _ok(http.post("/logs/", json=[
-        {"name": "null", "level": 20, "message": f"m{index}", "timestamp": f"2026-11-2{index}T00:00:00Z", "flow_run_id": runs[0]["id"]}
-        for index in range(2)
-    ]))
+        _ok(
+            http.post(
+                "/task_runs/",
+                json={
+                    "flow_run_id": run["id"],
+                    "task_key": "t",
+                    "dynamic_key": str(index),
+                    "name": _unique("null-task"),
+                },
+            )
+        )
+        _ok(
+            http.post(
+                "/artifacts/",
+                json={"key": _unique("null-artifact"), "type": "markdown", "data": "x", "flow_run_id": run["id"]},
+            )
+        )
+    _ok(
+        http.post(
+            "/logs/",
+            json=[
+                {
+                    "name": "null",
+                    "level": 20,
+                    "message": f"m{index}",
+                    "timestamp": f"2026-11-2{index}T00:00:00Z",
+                    "flow_run_id": runs[0]["id"],
+                }
+                for index in range(2)
+            ],
+        )
+    )
     deployments = [
-        _ok(http.post("/deployments/", json={"name": _unique("null-deployment"), "flow_id": flow["id"], "work_pool_name": pool["name"]}))
+        _ok(
+            http.post(
+                "/deployments/",
+                json={"name": _unique("null-deployment"), "flow_id": flow["id"], "work_pool_name": pool["name"]},
+            )
+        )
         for flow in flows
     ]
     return {"pool": pool["name"], "flow_run_id": runs[0]["id"], "deployment_id": deployments[0]["id"]}
@@ -57,9 +90,16 @@ def _seed(http: httpx.Client) -> dict[str, str]:
 
 # (path template, field): the optional body field sent as null, alone.
 NULL_PAIRS: list[tuple[str, str]] = [
-    *[(f"/{kind}/filter", field) for kind in ("flows", "flow_runs", "task_runs", "deployments", "logs", "artifacts", "artifacts/latest")
-      for field in ("sort", "offset")],
-    *[(f"/{kind}/paginate", field) for kind in ("flows", "flow_runs", "task_runs", "deployments") for field in ("page", "sort")],
+    *[
+        (f"/{kind}/filter", field)
+        for kind in ("flows", "flow_runs", "task_runs", "deployments", "logs", "artifacts", "artifacts/latest")
+        for field in ("sort", "offset")
+    ],
+    *[
+        (f"/{kind}/paginate", field)
+        for kind in ("flows", "flow_runs", "task_runs", "deployments")
+        for field in ("page", "sort")
+    ],
     ("/work_pools/filter", "offset"),
     ("/work_pools/{pool}/queues/filter", "offset"),
     ("/work_pools/{pool}/workers/filter", "offset"),
@@ -101,8 +141,17 @@ def test_an_explicit_null_is_the_default(client: httpx.Client, seeded: dict[str,
 
 def test_the_clients_own_filter_body_with_nulls_is_accepted(client: httpx.Client, seeded: dict[str, str]) -> None:
     """What `read_flow_runs()` posts with no arguments: every optional field present, most of them null."""
-    body = {"flows": None, "flow_runs": None, "task_runs": None, "deployments": None, "work_pools": None,
-            "work_pool_queues": None, "sort": None, "limit": None, "offset": 0}
+    body = {
+        "flows": None,
+        "flow_runs": None,
+        "task_runs": None,
+        "deployments": None,
+        "work_pools": None,
+        "work_pool_queues": None,
+        "sort": None,
+        "limit": None,
+        "offset": 0,
+    }
     path = "/flow_runs/filter"
     before = client.post(path, json={})
     with_nulls = client.post(path, json=body)
@@ -111,7 +160,9 @@ def test_the_clients_own_filter_body_with_nulls_is_accepted(client: httpx.Client
     assert _comparable(path, with_nulls.json()) in [_comparable(path, before.json()), _comparable(path, after.json())]
 
 
-def test_a_null_empirical_policy_updates_a_flow_run_with_the_default_policy(client: httpx.Client, seeded: dict[str, str]) -> None:
+def test_a_null_empirical_policy_updates_a_flow_run_with_the_default_policy(
+    client: httpx.Client, seeded: dict[str, str]
+) -> None:
     """The reference crashes (500) on this one; null means default here as everywhere."""
     run_id = seeded["flow_run_id"]
     response = client.patch(f"/flow_runs/{run_id}", json={"empirical_policy": None})
@@ -121,7 +172,9 @@ def test_a_null_empirical_policy_updates_a_flow_run_with_the_default_policy(clie
     assert _ok(client.get(f"/flow_runs/{run_id}"))["empirical_policy"]["retries"] is None
 
 
-def test_a_null_empirical_policy_creates_a_deployment_run_with_the_default_policy(client: httpx.Client, seeded: dict[str, str]) -> None:
+def test_a_null_empirical_policy_creates_a_deployment_run_with_the_default_policy(
+    client: httpx.Client, seeded: dict[str, str]
+) -> None:
     url = f"/deployments/{seeded['deployment_id']}/create_flow_run"
     with_null = client.post(url, json={"empirical_policy": None})
     omitted = client.post(url, json={})
@@ -141,6 +194,8 @@ def test_a_wrong_value_is_still_rejected(client: httpx.Client) -> None:
     assert_422_detail(client.post("/flows/filter", json={"offset": -1}), "offset")
 
 
-def test_a_null_field_inside_a_body_model_is_validated_as_the_reference_does(client: httpx.Client, seeded: dict[str, str]) -> None:
+def test_a_null_field_inside_a_body_model_is_validated_as_the_reference_does(
+    client: httpx.Client, seeded: dict[str, str]
+) -> None:
     """Only body *parameters* read null as absent; a model's own fields are pydantic's (reference: 422)."""
     assert_422_detail(client.patch(f"/flow_runs/{seeded['flow_run_id']}", json={"tags": None}), "tags")

@@ -9,8 +9,8 @@ import httpx
 
 from shared.schemas.states import State, StateType
 from shared.storage import observed_states
-from tests.support.api import make_flow, make_run
 from tests.aws_env import stack_aws_env
+from tests.support.api import make_flow, make_run
 
 
 def _observed(client: httpx.Client, **params: object) -> list[dict[str, object]]:
@@ -22,11 +22,18 @@ def _observed(client: httpx.Client, **params: object) -> list[dict[str, object]]
 def test_states_written_by_runs_are_observed(client: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:8]
     run = make_run(client, make_flow(client)["id"], state={"type": "SCHEDULED", "name": f"Flowish-{tag}"})
-    moved = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "PENDING", "name": f"Queued-{tag}"}})
+    moved = client.post(
+        f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "PENDING", "name": f"Queued-{tag}"}}
+    )
     assert moved.json()["status"] == "ACCEPT", moved.text
     task = client.post(
         "/task_runs/",
-        json={"flow_run_id": run["id"], "task_key": "k", "dynamic_key": tag, "state": {"type": "RUNNING", "name": f"Tasky-{tag}"}},
+        json={
+            "flow_run_id": run["id"],
+            "task_key": "k",
+            "dynamic_key": tag,
+            "state": {"type": "RUNNING", "name": f"Tasky-{tag}"},
+        },
     )
     assert task.status_code == 201, task.text
 
@@ -44,10 +51,12 @@ def test_states_written_by_runs_are_observed(client: httpx.Client) -> None:
 
 def test_bounds_widen_with_older_and_newer_transitions(client: httpx.Client, aws_endpoint_url: str) -> None:
     name = f"Bounds-{uuid.uuid4().hex[:8]}"
-    base = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.timezone.utc)
+    base = datetime.datetime(2026, 5, 1, 12, tzinfo=datetime.UTC)
     with stack_aws_env(aws_endpoint_url):
         for offset in (10, 0, 300, 120):  # out of order, and further apart than the write throttle
-            observed_states.note([State(type=StateType.COMPLETED, name=name, timestamp=base + datetime.timedelta(minutes=offset))])
+            observed_states.note(
+                [State(type=StateType.COMPLETED, name=name, timestamp=base + datetime.timedelta(minutes=offset))]
+            )
     [found] = _observed(client, query=name)
     assert found["first_seen"].startswith("2026-05-01T12:00:00")
     assert found["last_seen"].startswith("2026-05-01T17:00:00")

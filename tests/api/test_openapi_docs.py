@@ -29,7 +29,9 @@ def test_every_route_has_a_summary_and_a_description(spec: dict[str, Any]) -> No
     assert not undocumented, undocumented
 
 
-def test_docs_page_lists_every_route_and_loads_nothing_from_elsewhere(client: httpx.Client, spec: dict[str, Any]) -> None:
+def test_docs_page_lists_every_route_and_loads_nothing_from_elsewhere(
+    client: httpx.Client, spec: dict[str, Any]
+) -> None:
     page = client.get("/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     missing = [path for path in spec["paths"] if f"<code>{html.escape(path)}</code>" not in page.text]

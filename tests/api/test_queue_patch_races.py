@@ -29,7 +29,9 @@ def test_queue_patch_while_two_workers_poll_never_503s(api_url: str) -> None:
             worker.start()
         try:
             statuses = [
-                client.patch(f"/work_queues/{queue['id']}", json={"description": f"v{i}", "concurrency_limit": i + 1}).status_code
+                client.patch(
+                    f"/work_queues/{queue['id']}", json={"description": f"v{i}", "concurrency_limit": i + 1}
+                ).status_code
                 for i in range(UPDATES)
             ]
         finally:

@@ -47,21 +47,28 @@ def test_schemathesis_finds_no_server_error_and_leaves_a_readable_store(tmp_path
         with httpx.Client(base_url=stack.api_url, timeout=60) as client:
             _seed_store(client)
             command = [
-                str(Path(sys.executable).parent / "st"), "run", f"{stack.api_url}/openapi.json",
-                "--checks", "not_a_server_error",
-                "--phases", "examples,coverage,fuzzing,stateful",
-                "--max-time", MAX_TIME,
+                str(Path(sys.executable).parent / "st"),
+                "run",
+                f"{stack.api_url}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+                "--max-time",
+                MAX_TIME,
                 # One worker: hypothesis' lambda descriptions parse source with `ast`, which CPython 3.11
                 # can corrupt across threads ("AST constructor recursion depth mismatch").
-                "--workers", "1",
-                "--request-timeout", "60",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "60",
                 "--no-color",
             ]
             if os.environ.get("SCHEMATHESIS_SEED"):
                 command += ["--seed", os.environ["SCHEMATHESIS_SEED"]]
             result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=int(MAX_TIME) + 240)
             output = result.stdout + result.stderr
-            summary = output[output.find("SUMMARY"):] if "SUMMARY" in output else output[-4000:]
+            summary = output[output.find("SUMMARY") :] if "SUMMARY" in output else output[-4000:]
             print(summary)
             assert result.returncode == 0, output[-15000:]
 

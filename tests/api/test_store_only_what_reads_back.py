@@ -26,8 +26,8 @@ def nested(depth: int) -> Any:
 
 def nested_text(depth: int) -> str:
     """The same as json.dumps(nested(depth)), for depths the client's own encoder cannot reach."""
-    opens = ['[' if level % 2 else '{"k":' for level in range(depth)]
-    closes = [']' if level % 2 else '}' for level in range(depth)]
+    opens = ["[" if level % 2 else '{"k":' for level in range(depth)]
+    closes = ["]" if level % 2 else "}" for level in range(depth)]
     return "".join(reversed(opens)) + "1" + "".join(closes)
 
 
@@ -69,18 +69,30 @@ def test_json_just_within_the_limit_is_stored_and_reads_back(client: httpx.Clien
     read = client.get(f"/flow_runs/{run['id']}")
     assert read.status_code == 200
     assert read.json()["parameters"] == {"p": nested(LIMIT - 2)}
-    assert run["id"] in [r["id"] for r in client.post("/flow_runs/filter", json={"flows": {"id": {"any_": [flow["id"]]}}}).json()]
+    assert run["id"] in [
+        r["id"] for r in client.post("/flow_runs/filter", json={"flows": {"id": {"any_": [flow["id"]]}}}).json()
+    ]
 
 
 def test_every_stored_json_field_has_the_same_bound(client: httpx.Client) -> None:
     flow = make_flow(client)
     run = make_run(client, flow["id"])
     deep = nested(300)
-    assert_too_deep(client.post("/deployments/", json={"flow_id": flow["id"], "name": "deep", "parameters": {"p": deep}}))
-    assert_too_deep(client.post("/deployments/", json={"flow_id": flow["id"], "name": "deep", "job_variables": {"p": deep}}))
+    assert_too_deep(
+        client.post("/deployments/", json={"flow_id": flow["id"], "name": "deep", "parameters": {"p": deep}})
+    )
+    assert_too_deep(
+        client.post("/deployments/", json={"flow_id": flow["id"], "name": "deep", "job_variables": {"p": deep}})
+    )
     assert_too_deep(client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING", "data": deep}}))
     assert_too_deep(client.post("/artifacts/", json={"data": deep}))
-    event = {"occurred": "2026-01-01T00:00:00Z", "event": "deep", "resource": {"prefect.resource.id": "x"}, "id": str(uuid.uuid4()), "payload": {"p": deep}}
+    event = {
+        "occurred": "2026-01-01T00:00:00Z",
+        "event": "deep",
+        "resource": {"prefect.resource.id": "x"},
+        "id": str(uuid.uuid4()),
+        "payload": {"p": deep},
+    }
     assert_too_deep(client.post("/events", json=[event]))
     assert_too_deep(client.patch(f"/flow_runs/{run['id']}", json={"job_variables": {"p": deep}}))
     # Nothing was stored: the run still reads and re-states.
@@ -99,7 +111,9 @@ def test_an_oversized_chunked_body_is_413_not_500(client: httpx.Client) -> None:
     assert "limit" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
 def test_a_simple_cross_origin_request_cannot_bulk_delete(client: httpx.Client, content_type: str) -> None:
     """Browsers send these without a preflight: they must not reach a mutating route (CSRF)."""
     flow = make_flow(client)
@@ -150,5 +164,7 @@ def test_a_result_storage_key_cannot_climb_out_of_its_root(client: httpx.Client,
     assert "storage_key" in refused.text
     # Full paths are what the reference client writes for local results: still accepted.
     data["storage_key"] = "/root/.prefect/storage/3f2a"
-    accepted = client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "COMPLETED", "data": data}, "force": True})
+    accepted = client.post(
+        f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "COMPLETED", "data": data}, "force": True}
+    )
     assert accepted.status_code in (200, 201), accepted.text

@@ -46,7 +46,11 @@ def test_task_run_history_buckets_the_filtered_runs(client: httpx.Client) -> Non
 
 @pytest.mark.parametrize("interval", [0.5, 1e300])
 def test_task_run_history_bad_interval_is_422(client: httpx.Client, interval: float) -> None:
-    body = {"history_start": "2026-01-01T00:00:00Z", "history_end": "2026-01-02T00:00:00Z", "history_interval_seconds": interval}
+    body = {
+        "history_start": "2026-01-01T00:00:00Z",
+        "history_end": "2026-01-02T00:00:00Z",
+        "history_interval_seconds": interval,
+    }
     response = client.post("/task_runs/history", json=body)
     assert response.status_code == 422 and "History interval" in response.json()["detail"]
 

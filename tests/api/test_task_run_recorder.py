@@ -33,7 +33,12 @@ def test_in_order_events_build_the_task_run(client: httpx.Client, flow_run: dict
     _post(client, events)
     run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["flow_run_id"] == flow_run["id"]
-    assert (run["state_type"], run["state_name"], run["task_key"], run["run_count"]) == ("COMPLETED", "Completed", "my_task-1a2b3c", 1)
+    assert (run["state_type"], run["state_name"], run["task_key"], run["run_count"]) == (
+        "COMPLETED",
+        "Completed",
+        "my_task-1a2b3c",
+        1,
+    )
     assert run["state"]["id"] == events[-1]["id"] and run["state_id"] == events[-1]["id"]
     assert run["state"]["state_details"]["task_run_id"] == task_run_id
     assert run["state"]["state_details"]["flow_run_id"] == flow_run["id"]
@@ -44,7 +49,9 @@ def test_in_order_events_build_the_task_run(client: httpx.Client, flow_run: dict
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3)))[1:])
-def test_out_of_order_events_end_in_the_newest_state(client: httpx.Client, flow_run: dict[str, Any], order: tuple[int, ...]) -> None:
+def test_out_of_order_events_end_in_the_newest_state(
+    client: httpx.Client, flow_run: dict[str, Any], order: tuple[int, ...]
+) -> None:
     task_run_id = str(uuid.uuid4())
     events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
     for index in order:  # one request per event, so each is its own conditional write
@@ -61,14 +68,18 @@ def test_duplicate_events_are_recorded_once(client: httpx.Client, flow_run: dict
     _post(client, [*events, events[1], events[0]])  # a reconnecting client resends
     assert client.get(f"/task_runs/{task_run_id}").json()["state_type"] == "COMPLETED"
     assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
-    found = client.post("/events/filter", json={"filter": {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}}}).json()
+    found = client.post(
+        "/events/filter", json={"filter": {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}}}
+    ).json()
     assert found["total"] == 3
 
 
 def test_natural_key_conflict_adopts_the_existing_id(client: httpx.Client, flow_run: dict[str, Any]) -> None:
     # A subflow parent task created over REST, then events for the same natural key
     # under another id: the reference rewrites them onto the existing row.
-    created = client.post("/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "7"}).json()
+    created = client.post(
+        "/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "7"}
+    ).json()
     other_id = str(uuid.uuid4())
     start = utc_now() + datetime.timedelta(seconds=1)  # newer than the REST-created state
     _post(client, lifecycle(other_id, flow_run["id"], start, task_key="nk", dynamic_key="7"))
@@ -105,20 +116,29 @@ def test_a_batch_of_many_task_runs_is_recorded_together(client: httpx.Client, fl
     # already known (its Running state recorded earlier), and the same run's events twice in the batch.
     start = utc_now() - datetime.timedelta(seconds=60)
     fresh = [str(uuid.uuid4()) for _ in range(60)]
-    claimed = client.post("/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "b"}).json()
+    claimed = client.post(
+        "/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "nk", "dynamic_key": "b"}
+    ).json()
     newer, known = str(uuid.uuid4()), str(uuid.uuid4())
     newer_events = lifecycle(newer, flow_run["id"], start, dynamic_key="newer")
     known_events = lifecycle(known, flow_run["id"], start, dynamic_key="known")
     _post(client, [newer_events[2], known_events[0]])
 
     batch = [e for i, tid in enumerate(fresh) for e in lifecycle(tid, flow_run["id"], start, dynamic_key=f"f{i}")]
-    batch += lifecycle(str(uuid.uuid4()), flow_run["id"], utc_now() + datetime.timedelta(seconds=1), task_key="nk", dynamic_key="b")
+    batch += lifecycle(
+        str(uuid.uuid4()), flow_run["id"], utc_now() + datetime.timedelta(seconds=1), task_key="nk", dynamic_key="b"
+    )
     batch += newer_events[:2] + known_events[1:] + known_events[1:]
     _post(client, batch)
 
-    runs = {r["id"]: r for r in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()}
+    runs = {
+        r["id"]: r
+        for r in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
+    }
     assert set(runs) == {*fresh, claimed["id"], newer, known}
-    assert all(run["state_type"] == "COMPLETED" for run in runs.values()), {r["id"]: r["state_type"] for r in runs.values()}
+    assert all(run["state_type"] == "COMPLETED" for run in runs.values()), {
+        r["id"]: r["state_type"] for r in runs.values()
+    }
     assert runs[newer]["state_id"] == newer_events[2]["id"]
     assert _states(client, fresh[-1]) == ["PENDING", "RUNNING", "COMPLETED"]
     assert _states(client, newer) == ["PENDING", "RUNNING", "COMPLETED"]

@@ -17,8 +17,13 @@ def _flow_run(client: httpx.Client) -> str:
 def _task_run(client: httpx.Client, flow_run_id: str, tags: list[str]) -> str:
     response = client.post(
         "/task_runs/",
-        json={"flow_run_id": flow_run_id, "task_key": uuid.uuid4().hex, "dynamic_key": "0", "tags": tags,
-              "state": {"type": "PENDING"}},
+        json={
+            "flow_run_id": flow_run_id,
+            "task_key": uuid.uuid4().hex,
+            "dynamic_key": "0",
+            "tags": tags,
+            "state": {"type": "PENDING"},
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]

@@ -126,7 +126,10 @@ def test_set_state_aborts_when_the_flow_is_not_running(client: httpx.Client) -> 
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ABORT"
-    assert body["details"] == {"type": "abort_details", "reason": "The enclosing flow must be running to begin task execution."}
+    assert body["details"] == {
+        "type": "abort_details",
+        "reason": "The enclosing flow must be running to begin task execution.",
+    }
     assert client.get(f"/task_runs/{run['id']}").json()["state_type"] == "PENDING"
 
 
@@ -146,7 +149,9 @@ def test_filter_count_paginate(client: httpx.Client, flow_run: dict[str, Any]) -
 
     running = {**by_flow_run["task_runs"], "state": {"type": {"any_": ["RUNNING"]}}}
     assert [r["id"] for r in client.post("/task_runs/filter", json={"task_runs": running}).json()] == [ids[0]]
-    by_state_only = client.post("/task_runs/filter", json={"task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}).json()
+    by_state_only = client.post(
+        "/task_runs/filter", json={"task_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}
+    ).json()
     assert ids[0] in [r["id"] for r in by_state_only]
     by_id = client.post("/task_runs/filter", json={"task_runs": {"id": {"any_": [ids[1]]}}}).json()
     assert [r["id"] for r in by_id] == [ids[1]]
@@ -169,9 +174,15 @@ def test_subflow_parent_task_follows_the_subflow(client: httpx.Client, flow_run:
         json={"flow_id": flow_run["flow_id"], "parent_task_run_id": parent_task["id"]},
     ).json()
     for state in ("RUNNING", "COMPLETED"):
-        assert client.post(f"/flow_runs/{child['id']}/set_state", json={"state": {"type": state}}).json()["status"] == "ACCEPT"
+        assert (
+            client.post(f"/flow_runs/{child['id']}/set_state", json={"state": {"type": state}}).json()["status"]
+            == "ACCEPT"
+        )
     parent = client.get(f"/task_runs/{parent_task['id']}").json()
     assert parent["state_type"] == "COMPLETED"
     assert parent["state"]["state_details"]["child_flow_run_id"] == child["id"]
-    found = client.post("/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [flow_run["id"]]}, "subflow_runs": {"exists_": True}}}).json()
+    found = client.post(
+        "/task_runs/filter",
+        json={"task_runs": {"flow_run_id": {"any_": [flow_run["id"]]}, "subflow_runs": {"exists_": True}}},
+    ).json()
     assert [r["id"] for r in found] == [parent_task["id"]]

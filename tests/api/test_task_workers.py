@@ -19,7 +19,7 @@ def test_filter_lists_recently_observed_workers_by_task_key(client: httpx.Client
         task_worker_store.observe(a, [key_x])
         task_worker_store.observe(a, [key_y])  # keys accumulate, as the reference's tracker
         task_worker_store.observe(b, [key_y])
-        long_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+        long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
         task_worker_store.observe(stale, [key_x], now=long_ago)
 
     everyone = client.post("/task_workers/filter", json={})
@@ -34,7 +34,10 @@ def test_filter_lists_recently_observed_workers_by_task_key(client: httpx.Client
     by_y = client.post("/task_workers/filter", json={"task_worker_filter": {"task_keys": [key_y]}}).json()
     assert sorted(w["identifier"] for w in by_y) == sorted([a, b])
     # no keys: every active worker, as the reference
-    assert {w["identifier"] for w in client.post("/task_workers/filter", json={"task_worker_filter": {"task_keys": []}}).json()} >= {a, b}
+    assert {
+        w["identifier"]
+        for w in client.post("/task_workers/filter", json={"task_worker_filter": {"task_keys": []}}).json()
+    } >= {a, b}
 
     with stack_aws_env(aws_endpoint_url):
         task_worker_store.forget(a)

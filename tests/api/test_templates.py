@@ -6,7 +6,11 @@ import httpx
 
 
 def test_valid_templates_are_204(client: httpx.Client) -> None:
-    for template in ["hello {{ flow_run.name }}", "", "{% for a in xs %}{% for b in a %}{{ b }}{% endfor %}{% endfor %}"]:
+    for template in [
+        "hello {{ flow_run.name }}",
+        "",
+        "{% for a in xs %}{% for b in a %}{{ b }}{% endfor %}{% endfor %}",
+    ]:
         response = client.post("/templates/validate", json=template)
         assert response.status_code == 204 and response.content == b"", (template, response.text)
     assert client.post("/templates/validate").status_code == 204  # no body: the empty template

@@ -29,7 +29,7 @@ def test_ui_and_its_settings_are_public_and_ask_for_basic_auth(keyed_stack: Stac
     settings = httpx.get(f"{origin}/ui-settings")
     assert settings.status_code == 200 and settings.json()["auth"] == "BASIC"
     page = httpx.get(f"{origin}/v2/runs", headers={"accept": "text/html"})
-    assert page.status_code == 200 and "<div id=\"root\">" in page.text
+    assert page.status_code == 200 and '<div id="root">' in page.text
 
 
 def test_api_accepts_the_key_as_bearer_or_as_the_uis_basic_auth(keyed_stack: StackProcess) -> None:

@@ -32,7 +32,9 @@ def _task_run(client: httpx.Client, flow_run_id: str, key: str, **body: Any) -> 
 
 
 def _set_state(client: httpx.Client, kind: str, run_id: str, state_type: str, **details: Any) -> None:
-    response = client.post(f"/{kind}/{run_id}/set_state", json={"state": {"type": state_type, "state_details": details}, "force": True})
+    response = client.post(
+        f"/{kind}/{run_id}/set_state", json={"state": {"type": state_type, "state_details": details}, "force": True}
+    )
     assert response.status_code in (200, 201), response.text
 
 
@@ -59,10 +61,15 @@ def test_count_deployments_and_next_runs_by_flow(client: httpx.Client) -> None:
     counts = client.post("/ui/flows/count-deployments", json={"flow_ids": [flow["id"], other["id"], missing]}).json()
     assert counts == {flow["id"]: 2, other["id"]: 0, missing: 0}
 
-    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
     later = soon + datetime.timedelta(hours=1)
     for when, name in ((later, "later"), (soon, "soon")):
-        _flow_run(client, flow["id"], name=name, state={"type": "SCHEDULED", "state_details": {"scheduled_time": when.isoformat()}})
+        _flow_run(
+            client,
+            flow["id"],
+            name=name,
+            state={"type": "SCHEDULED", "state_details": {"scheduled_time": when.isoformat()}},
+        )
     _flow_run(client, flow["id"], name="running", state={"type": "RUNNING"})
     nxt = client.post("/ui/flows/next-runs", json={"flow_ids": [flow["id"], other["id"]]}).json()
     assert nxt[other["id"]] is None
@@ -73,7 +80,9 @@ def test_count_deployments_and_next_runs_by_flow(client: httpx.Client) -> None:
     # is eventually consistent, so poll briefly).
     _set_state(client, "flow_runs", nxt[flow["id"]]["id"], "PENDING")
     deadline = time.monotonic() + 10
-    while (name := client.post("/ui/flows/next-runs", json={"flow_ids": [flow["id"]]}).json()[flow["id"]]["name"]) != "later":
+    while (
+        name := client.post("/ui/flows/next-runs", json={"flow_ids": [flow["id"]]}).json()[flow["id"]]["name"]
+    ) != "later":
         assert time.monotonic() < deadline, name
         time.sleep(0.2)
     assert client.post("/ui/flows/next-runs", json={"flow_ids": [str(uuid.uuid4())] * 201}).status_code == 422
@@ -86,7 +95,9 @@ def test_flow_run_history_points_and_task_run_counts(client: httpx.Client) -> No
     _task_run(client, run["id"], "t2")
     # A task run standing for a subflow is not counted, as the reference.
     _task_run(client, run["id"], "sub")
-    sub_task = client.post("/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [run["id"]]}, "name": {"any_": ["sub"]}}}).json()[0]
+    sub_task = client.post(
+        "/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [run["id"]]}, "name": {"any_": ["sub"]}}}
+    ).json()[0]
     child = _flow_run(client, flow["id"], parent_task_run_id=sub_task["id"])
     _set_state(client, "task_runs", sub_task["id"], "RUNNING", child_flow_run_id=child["id"])
     counts = client.post("/ui/flow_runs/count-task-runs", json={"flow_run_ids": [run["id"], child["id"]]}).json()
@@ -104,7 +115,17 @@ def test_flow_run_history_points_and_task_run_counts(client: httpx.Client) -> No
     assert client.get(f"/ui/task_runs/{uuid.uuid4()}").json() == {"detail": "Task not found"}
 
     by_state = client.post("/ui/task_runs/count", json={"flow_runs": {"id": {"any_": [run["id"]]}}}).json()
-    assert set(by_state) == {"COMPLETED", "PENDING", "RUNNING", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING", "SCHEDULED"}
+    assert set(by_state) == {
+        "COMPLETED",
+        "PENDING",
+        "RUNNING",
+        "FAILED",
+        "CANCELLED",
+        "CRASHED",
+        "PAUSED",
+        "CANCELLING",
+        "SCHEDULED",
+    }
     assert by_state["COMPLETED"] == 1 and by_state["RUNNING"] == 1
 
 
@@ -117,7 +138,7 @@ def test_dashboard_task_run_counts_bucket_terminal_runs_by_start_time(client: ht
     for task_run, final in ((done, "COMPLETED"), (failed, "FAILED")):
         _set_state(client, "task_runs", task_run["id"], "RUNNING")
         _set_state(client, "task_runs", task_run["id"], final)
-    start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)).isoformat()
+    start = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).isoformat()
     body = {"task_runs": {"start_time": {"after_": start}}, "flow_runs": {"id": {"any_": [run["id"]]}}}
     buckets = client.post("/ui/task_runs/dashboard/counts", json=body).json()
     assert len(buckets) == 20 and all(set(b) == {"completed", "failed"} for b in buckets)
@@ -132,10 +153,18 @@ def test_dashboard_task_run_counts_bucket_terminal_runs_by_start_time(client: ht
         ({"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x", "y"]}, {"x": "a"}),
         ({"type": "object", "properties": {"xs": {"type": "array", "items": {"type": "string"}}}}, {"xs": ["a", 1, 2]}),
         ({"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}, {"n": 5}),
-        ({"type": "object", "properties": {"o": {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]}}}, {"o": {}}),
+        (
+            {
+                "type": "object",
+                "properties": {"o": {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]}},
+            },
+            {"o": {}},
+        ),
     ],
 )
-def test_schema_validation_errors_have_the_references_tree(client: httpx.Client, schema: dict[str, Any], values: dict[str, Any]) -> None:
+def test_schema_validation_errors_have_the_references_tree(
+    client: httpx.Client, schema: dict[str, Any], values: dict[str, Any]
+) -> None:
     from prefect.utilities.schema_tools.validation import build_error_obj, validate
 
     expected = build_error_obj(validate(values, schema, preprocess=True))
@@ -159,7 +188,9 @@ def test_task_run_counts_of_a_start_time_window(client: httpx.Client) -> None:
         _set_state(client, "task_runs", task_run["id"], "RUNNING")
         _set_state(client, "task_runs", task_run["id"], "COMPLETED")
     started = [client.get(f"/task_runs/{t['id']}").json()["start_time"] for t in early]
-    window_start = (max(datetime.datetime.fromisoformat(s) for s in started) + datetime.timedelta(microseconds=1)).isoformat()
+    window_start = (
+        max(datetime.datetime.fromisoformat(s) for s in started) + datetime.timedelta(microseconds=1)
+    ).isoformat()
     ends = {"done": "COMPLETED", "failed": "FAILED", "running": None}
     for name, final in ends.items():
         task_run = _task_run(client, run["id"], name, tags=[tag])
@@ -174,6 +205,9 @@ def test_task_run_counts_of_a_start_time_window(client: httpx.Client) -> None:
     by_state = client.post("/ui/task_runs/count", json={"task_runs": window}).json()
     assert {k: v for k, v in by_state.items() if v} == {"COMPLETED": 1, "FAILED": 1, "RUNNING": 1}
     before = {"start_time": {"before_": max(started)}, "tags": {"all_": [tag]}}
-    assert {t["name"] for t in client.post("/task_runs/filter", json={"task_runs": before}).json()} == {"early-0", "early-1"}
+    assert {t["name"] for t in client.post("/task_runs/filter", json={"task_runs": before}).json()} == {
+        "early-0",
+        "early-1",
+    }
     either = {"operator": "or_", "start_time": {"after_": "2999-01-01T00:00:00Z"}, "tags": {"all_": [tag]}}
     assert len(client.post("/task_runs/filter", json={"task_runs": either}).json()) == 6

@@ -64,7 +64,9 @@ def test_duplicate_name_is_409_and_concurrent_creates_make_one(client: httpx.Cli
 
     racing = _name()
     with ThreadPoolExecutor(8) as pool:
-        codes = list(pool.map(lambda i: client.post("/variables/", json={"name": racing, "value": i}).status_code, range(8)))
+        codes = list(
+            pool.map(lambda i: client.post("/variables/", json={"name": racing, "value": i}).status_code, range(8))
+        )
     assert sorted(codes) == [201] + [409] * 7
     count = client.post("/variables/count", json={"variables": {"name": {"any_": [racing]}}})
     assert count.json() == 1
@@ -109,7 +111,9 @@ def test_bad_input_is_422_never_500(client: httpx.Client) -> None:
 def test_filter_sort_paginate_and_count(client: httpx.Client) -> None:
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     names = sorted(f"{tag.replace('-', '_')}_{i}" for i in range(4))
-    made = [_create(client, name=n, value=i, tags=[tag] + (["even"] if i % 2 == 0 else [])) for i, n in enumerate(names)]
+    made = [
+        _create(client, name=n, value=i, tags=[tag] + (["even"] if i % 2 == 0 else [])) for i, n in enumerate(names)
+    ]
 
     def names_for(**body: Any) -> list[str]:
         response = client.post("/variables/filter", json=body)

@@ -8,7 +8,9 @@ import boto3
 import httpx
 
 
-def test_dispatch_queue_names_the_pools_existing_queue_and_the_local_endpoint(client: httpx.Client, aws_endpoint_url: str) -> None:
+def test_dispatch_queue_names_the_pools_existing_queue_and_the_local_endpoint(
+    client: httpx.Client, aws_endpoint_url: str
+) -> None:
     name = f"dq-pool-{uuid.uuid4().hex[:8]}"
     pool = client.post("/work_pools/", json={"name": name, "type": "process"}).json()
     response = client.get(f"/work_pools/{name}/dispatch_queue")
@@ -16,8 +18,13 @@ def test_dispatch_queue_names_the_pools_existing_queue_and_the_local_endpoint(cl
     body = response.json()
     assert body["endpoint_url"] == aws_endpoint_url and body["emulated"] is True
     assert body["queue_url"].endswith(f"-pool-{pool['id']}")
-    sqs = boto3.client("sqs", endpoint_url=body["endpoint_url"], region_name=body["region"],
-                       aws_access_key_id="any", aws_secret_access_key="any")
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=body["endpoint_url"],
+        region_name=body["region"],
+        aws_access_key_id="any",
+        aws_secret_access_key="any",
+    )
     assert "QueueArn" in sqs.get_queue_attributes(QueueUrl=body["queue_url"], AttributeNames=["QueueArn"])["Attributes"]
 
 

@@ -29,7 +29,11 @@ def _queues(client: httpx.Client, pool: str) -> list[dict[str, Any]]:
 
 def _sqs(aws_endpoint_url: str) -> Any:
     return boto3.client(
-        "sqs", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "sqs",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -42,7 +46,10 @@ def test_create_read_update_delete_pool(client: httpx.Client) -> None:
     assert pool["status"] == "NOT_READY" and pool["active_slots"] == 0 and pool["type"] == "process"
     assert ok(client.get(f"/work_pools/{pool['name']}")) == pool
 
-    assert client.patch(f"/work_pools/{pool['name']}", json={"description": "new", "concurrency_limit": None}).status_code == 204
+    assert (
+        client.patch(f"/work_pools/{pool['name']}", json={"description": "new", "concurrency_limit": None}).status_code
+        == 204
+    )
     read = ok(client.get(f"/work_pools/{pool['name']}"))
     assert read["description"] == "new" and read["concurrency_limit"] is None and read["active_slots"] is None
 
@@ -97,13 +104,20 @@ def test_filter_and_count(client: httpx.Client) -> None:
     assert [p["name"] for p in by_name] == [a["name"], b["name"]]
     by_id = ok(client.post("/work_pools/filter", json={"work_pools": {"id": {"any_": [a["id"]]}}}))
     assert [p["id"] for p in by_id] == [a["id"]]
-    typed = ok(client.post("/work_pools/filter", json={"work_pools": {"type": {"any_": ["docker"]}, "name": {"any_": [a["name"], b["name"]]}}}))
+    typed = ok(
+        client.post(
+            "/work_pools/filter",
+            json={"work_pools": {"type": {"any_": ["docker"]}, "name": {"any_": [a["name"], b["name"]]}}},
+        )
+    )
     assert [p["name"] for p in typed] == [a["name"]]
     assert ok(client.post("/work_pools/count", json={"work_pools": {"name": {"any_": [a["name"], b["name"]]}}})) == 2
     everything = ok(client.post("/work_pools/filter", json={"limit": 200}))
     names = [p["name"] for p in everything]
     assert names == sorted(names) and {a["name"], b["name"]} <= set(names)
-    assert ok(client.post("/work_pools/filter", json={"work_pools": {"name": {"any_": [a["name"], b["name"]]}}, "offset": 1})) == [b]
+    assert ok(
+        client.post("/work_pools/filter", json={"work_pools": {"name": {"any_": [a["name"], b["name"]]}}, "offset": 1})
+    ) == [b]
     assert client.post("/work_pools/filter", json={"limit": 201}).status_code == 422
 
 
@@ -115,7 +129,9 @@ def test_pool_queue_crud_and_priorities(client: httpx.Client) -> None:
     low = ok(client.post(f"/work_pools/{pool}/queues", json={"name": "low"}), 201)
     assert low["priority"] == 2 and low["work_pool_name"] == pool and low["status"] == "NOT_READY"
     # An explicit priority takes that slot and pushes the others down, keeping their order.
-    high = ok(client.post(f"/work_pools/{pool}/queues", json={"name": "high", "priority": 1, "concurrency_limit": 2}), 201)
+    high = ok(
+        client.post(f"/work_pools/{pool}/queues", json={"name": "high", "priority": 1, "concurrency_limit": 2}), 201
+    )
     assert high["active_slots"] == 0
     assert [(q["name"], q["priority"]) for q in _queues(client, pool)] == [("high", 1), ("default", 2), ("low", 3)]
 
@@ -123,7 +139,10 @@ def test_pool_queue_crud_and_priorities(client: httpx.Client) -> None:
     assert client.get(f"/work_pools/{pool}/queues/nope").status_code == 404
     assert client.post("/work_pools/no-such-pool/queues", json={"name": "x"}).status_code == 404
 
-    assert client.patch(f"/work_pools/{pool}/queues/low", json={"priority": 1, "description": "now first"}).status_code == 204
+    assert (
+        client.patch(f"/work_pools/{pool}/queues/low", json={"priority": 1, "description": "now first"}).status_code
+        == 204
+    )
     assert [(q["name"], q["priority"]) for q in _queues(client, pool)] == [("low", 1), ("high", 2), ("default", 3)]
     assert ok(client.get(f"/work_pools/{pool}/queues/low"))["description"] == "now first"
 
@@ -134,7 +153,9 @@ def test_pool_queue_crud_and_priorities(client: httpx.Client) -> None:
     assert client.get(f"/work_pools/{pool}/queues/low").status_code == 404
     assert client.patch(f"/work_pools/{pool}/queues/renamed", json={"name": "high"}).status_code == 409
 
-    filtered = ok(client.post(f"/work_pools/{pool}/queues/filter", json={"work_queues": {"name": {"startswith_": ["ren", "hi"]}}}))
+    filtered = ok(
+        client.post(f"/work_pools/{pool}/queues/filter", json={"work_queues": {"name": {"startswith_": ["ren", "hi"]}}})
+    )
     assert [q["name"] for q in filtered] == ["renamed", "high"]
 
     assert client.delete(f"/work_pools/{pool}/queues/renamed").status_code == 204
@@ -217,7 +238,9 @@ def test_pool_sqs_queue_redrives_to_the_dead_letter_queue(client: httpx.Client, 
 
 def _prefect(api_url: str, home: str, *args: str) -> subprocess.CompletedProcess[str]:
     cli = [sys.executable, "-c", "from prefect.cli import app; app()", *args]
-    return subprocess.run(cli, env={**prefect_env(api_url, home), "COLUMNS": "250"}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        cli, env={**prefect_env(api_url, home), "COLUMNS": "250"}, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_prefect_cli_creates_and_lists_a_pool(client: httpx.Client, api_url: str) -> None:

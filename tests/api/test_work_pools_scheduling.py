@@ -55,7 +55,9 @@ def _set_state(client: httpx.Client, run_id: str, state_type: str) -> None:
 # --- get_scheduled_flow_runs ---------------------------------------------------------------
 
 
-def test_returns_due_runs_soonest_first_and_marks_queue_ready(client: httpx.Client, in_stack: str, flow_id: str) -> None:
+def test_returns_due_runs_soonest_first_and_marks_queue_ready(
+    client: httpx.Client, in_stack: str, flow_id: str
+) -> None:
     pool = create_pool(client)
     default = _default(client, pool["name"])
     t0 = now()
@@ -93,13 +95,19 @@ def test_queue_priorities_order_the_runs(client: httpx.Client, in_stack: str, fl
     # Only the named queues when work_queue_names is given.
     only_default = _poll(client, name, work_queue_names=["default"])
     assert [g["flow_run"]["id"] for g in only_default] == [old_default["id"]]
-    assert client.post(f"/work_pools/{name}/get_scheduled_flow_runs", json={"work_queue_names": ["nope"]}).status_code == 404
+    assert (
+        client.post(f"/work_pools/{name}/get_scheduled_flow_runs", json={"work_queue_names": ["nope"]}).status_code
+        == 404
+    )
 
 
 def test_queue_concurrency_limit(client: httpx.Client, in_stack: str, flow_id: str) -> None:
     pool = create_pool(client)
     limited = _queue(client, pool["name"], "limited", concurrency_limit=2)
-    runs = [scheduled_run(client, in_stack, flow_id, pool, limited, now() - datetime.timedelta(seconds=40 - i)) for i in range(4)]
+    runs = [
+        scheduled_run(client, in_stack, flow_id, pool, limited, now() - datetime.timedelta(seconds=40 - i))
+        for i in range(4)
+    ]
     assert [g["flow_run"]["id"] for g in _poll(client, pool["name"])] == [r["id"] for r in runs[:2]]
     _set_state(client, runs[0]["id"], "RUNNING")
     assert [g["flow_run"]["id"] for g in _poll(client, pool["name"])] == [runs[1]["id"]]
@@ -116,7 +124,10 @@ def test_pool_concurrency_limit_spans_queues(client: httpx.Client, in_stack: str
     default = _default(client, pool["name"])
     busy = scheduled_run(client, in_stack, flow_id, pool, other, now() - datetime.timedelta(seconds=50))
     _set_state(client, busy["id"], "RUNNING")
-    waiting = [scheduled_run(client, in_stack, flow_id, pool, default, now() - datetime.timedelta(seconds=30 - i)) for i in range(3)]
+    waiting = [
+        scheduled_run(client, in_stack, flow_id, pool, default, now() - datetime.timedelta(seconds=30 - i))
+        for i in range(3)
+    ]
     assert [g["flow_run"]["id"] for g in _poll(client, pool["name"])] == [waiting[0]["id"]]
     assert ok(client.get(f"/work_pools/{pool['name']}"))["active_slots"] == 1
 
@@ -144,7 +155,9 @@ def test_paused_pool_or_queue_sends_nothing(client: httpx.Client, in_stack: str,
 def _receive_all(sqs: Any, url: str, wait: float) -> list[dict[str, Any]]:
     deadline, got = time.monotonic() + wait, []
     while time.monotonic() < deadline:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"])
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        )
         got.extend(batch.get("Messages", []))
     return got
 
@@ -158,9 +171,15 @@ def test_enqueue_flow_run_sets_delay_seconds(client: httpx.Client, in_stack: str
     pool = pool_store.read_by_name_or_404(pool_json["name"])
     default = _default(client, pool.name)
     t0 = now()
-    due = FlowRun.model_validate(scheduled_run(client, in_stack, flow_id, pool_json, default, t0 - datetime.timedelta(seconds=5)))
-    soon = FlowRun.model_validate(scheduled_run(client, in_stack, flow_id, pool_json, default, t0 + datetime.timedelta(seconds=3)))
-    far = FlowRun.model_validate(scheduled_run(client, in_stack, flow_id, pool_json, default, t0 + datetime.timedelta(hours=1)))
+    due = FlowRun.model_validate(
+        scheduled_run(client, in_stack, flow_id, pool_json, default, t0 - datetime.timedelta(seconds=5))
+    )
+    soon = FlowRun.model_validate(
+        scheduled_run(client, in_stack, flow_id, pool_json, default, t0 + datetime.timedelta(seconds=3))
+    )
+    far = FlowRun.model_validate(
+        scheduled_run(client, in_stack, flow_id, pool_json, default, t0 + datetime.timedelta(hours=1))
+    )
 
     # The pure rule: 0 when due, seconds until due (rounded up) within 15 minutes, capped at 900.
     assert messages.delay_seconds(t0 - datetime.timedelta(seconds=5), t0) == 0
@@ -257,4 +276,6 @@ def test_expiry_handler_accepts_an_eventbridge_event(in_stack: str) -> None:
     event = scheduled_event(_expiry_function())
     event["id"] = str(uuid.uuid4())
     module = importlib.import_module("functions.worker_expiry.handler")
-    assert {"workers_offline", "pools_not_ready", "queues_not_ready", "runs_crashed"} <= set(module.handler(event, None))
+    assert {"workers_offline", "pools_not_ready", "queues_not_ready", "runs_crashed"} <= set(
+        module.handler(event, None)
+    )

@@ -28,7 +28,9 @@ def test_read_update_delete_by_id(client: httpx.Client) -> None:
     ClientWorkQueue.model_validate(read)
     assert read["name"] == "q" and read["work_pool_id"] == pool["id"] and read["active_slots"] == 0
 
-    assert client.patch(f"/work_queues/{queue['id']}", json={"is_paused": True, "description": "held"}).status_code == 204
+    assert (
+        client.patch(f"/work_queues/{queue['id']}", json={"is_paused": True, "description": "held"}).status_code == 204
+    )
     paused = ok(client.get(f"/work_queues/{queue['id']}"))
     assert paused["is_paused"] is True and paused["status"] == "PAUSED" and paused["description"] == "held"
     assert client.patch(f"/work_queues/{queue['id']}", json={"is_paused": False}).status_code == 204
@@ -66,7 +68,11 @@ def test_filter_across_pools(client: httpx.Client) -> None:
     assert [q["id"] for q in by_id] == [a["id"]]
     prefix = ok(client.post("/work_queues/filter", json={"work_queues": {"name": {"startswith_": [tag]}}}))
     assert [q["id"] for q in prefix] == [b["id"], a["id"]]
-    page = ok(client.post("/work_queues/filter", json={"work_queues": {"name": {"startswith_": [tag]}}, "offset": 1, "limit": 1}))
+    page = ok(
+        client.post(
+            "/work_queues/filter", json={"work_queues": {"name": {"startswith_": [tag]}}, "offset": 1, "limit": 1}
+        )
+    )
     assert [q["id"] for q in page] == [a["id"]]
 
 
@@ -74,7 +80,10 @@ def test_get_runs_and_status(client: httpx.Client, in_stack: str) -> None:
     pool = create_pool(client)
     queue = ok(client.post(f"/work_pools/{pool['name']}/queues", json={"name": "runs", "concurrency_limit": 2}), 201)
     flow_id = create_flow(client)
-    runs = [scheduled_run(client, in_stack, flow_id, pool, queue, now() - datetime.timedelta(seconds=30 - i)) for i in range(3)]
+    runs = [
+        scheduled_run(client, in_stack, flow_id, pool, queue, now() - datetime.timedelta(seconds=30 - i))
+        for i in range(3)
+    ]
     later = scheduled_run(client, in_stack, flow_id, pool, queue, now() + datetime.timedelta(hours=1))
 
     # The UI looks without counting as a poll.

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.aws_env import stack_aws_env  # noqa: F401 - re-exported for the pool tests
+from tests.aws_env import stack_aws_env
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -31,11 +32,11 @@ def create_flow(client: httpx.Client) -> str:
 
 
 def iso(when: datetime.datetime) -> str:
-    return when.astimezone(datetime.timezone.utc).isoformat()
+    return when.astimezone(datetime.UTC).isoformat()
 
 
 def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def scheduled_run(

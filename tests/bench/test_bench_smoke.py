@@ -11,17 +11,36 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-OPS = {"create_flow_run", "set_state_pending", "set_state_running", "set_state_completed", "read_flow_run",
-       "filter_by_state", "filter_by_flow", "filter_sorted_expected_start", "logs_batch_create",
-       # The UI's dashboard / list queries (bench/ui_queries.py).
-       "ui_flow_runs_history", "ui_flows_count_deployments", "ui_flows_next_runs", "ui_flow_runs_count_task_runs",
-       "ui_task_runs_dashboard_counts", "ui_task_runs_count", "flow_run_graph_v2"}
+OPS = {
+    "create_flow_run",
+    "set_state_pending",
+    "set_state_running",
+    "set_state_completed",
+    "read_flow_run",
+    "filter_by_state",
+    "filter_by_flow",
+    "filter_sorted_expected_start",
+    "logs_batch_create",
+    # The UI's dashboard / list queries (bench/ui_queries.py).
+    "ui_flow_runs_history",
+    "ui_flows_count_deployments",
+    "ui_flows_next_runs",
+    "ui_flow_runs_count_task_runs",
+    "ui_task_runs_dashboard_counts",
+    "ui_task_runs_count",
+    "flow_run_graph_v2",
+}
 
 
 @pytest.mark.timeout(480)  # both servers, every section; a loaded 2-core box (xdist) needs minutes
 def test_bench_smoke(tmp_path: Path) -> None:
-    p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--import-repeats", "1", "--out", str(tmp_path)],
-                       cwd=str(REPO), capture_output=True, text=True, timeout=450)
+    p = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--import-repeats", "1", "--out", str(tmp_path)],
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=450,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     assert "REST API" in p.stdout and "Cost model" in p.stdout
     res = json.loads((tmp_path / "latest.json").read_text())
@@ -37,7 +56,10 @@ def test_bench_smoke(tmp_path: Path) -> None:
     # The UI's dashboard and list queries read at most 1.5 items per item they return (issue #12); items read
     # are counted by the botocore hook, so this is exact, not a timing. These three must return something.
     setup = res["serverflow"]["api"]["setup"]
-    assert all(setup[f"{op}_returned"] > 0 for op in ("ui_flows_next_runs", "ui_task_runs_dashboard_counts", "ui_task_runs_count"))
+    assert all(
+        setup[f"{op}_returned"] > 0
+        for op in ("ui_flows_next_runs", "ui_task_runs_dashboard_counts", "ui_task_runs_count")
+    )
     for op in sorted(o for o in OPS if o.startswith("ui_") or o == "flow_run_graph_v2"):
         returned = setup[f"{op}_returned"]
         assert isinstance(returned, int), (op, returned)

@@ -35,7 +35,11 @@ class BodyMaker:
 
     def required_only(self, schema: dict[str, Any]) -> dict[str, Any]:
         schema = self.openapi.schema(schema)
-        return {name: self.value(name, prop) for name, prop in (schema.get("properties") or {}).items() if name in set(schema.get("required") or [])}
+        return {
+            name: self.value(name, prop)
+            for name, prop in (schema.get("properties") or {}).items()
+            if name in set(schema.get("required") or [])
+        }
 
     def value(self, name: str, schema: dict[str, Any], depth: int = 0) -> Any:
         if name in SEEDED_FIELDS and SEEDED_FIELDS[name] in self.seed.values:

@@ -86,7 +86,11 @@ class Ctx:
         return UUID(self.post("/task_runs/", body)["id"])
 
     def new_deployment(self) -> UUID:
-        body = {"name": self.unique("deployment"), "flow_id": self["flows:id"], "work_pool_name": self["work_pools:name"]}
+        body = {
+            "name": self.unique("deployment"),
+            "flow_id": self["flows:id"],
+            "work_pool_name": self["work_pools:name"],
+        }
         return UUID(self.post("/deployments/", body)["id"])
 
     def new_schedule(self, deployment_id: UUID) -> UUID:
@@ -120,12 +124,19 @@ class Ctx:
     def new_block_schema(self) -> tuple[UUID, UUID]:
         """(block type id, block schema id)"""
         block_type = self.post("/block_types/", {"name": self.unique("block-type"), "slug": self.unique("slug")})
-        schema = self.post("/block_schemas/", {"block_type_id": block_type["id"], "fields": {"properties": {}}, "capabilities": []})
+        schema = self.post(
+            "/block_schemas/", {"block_type_id": block_type["id"], "fields": {"properties": {}}, "capabilities": []}
+        )
         return UUID(block_type["id"]), UUID(schema["id"])
 
     def new_block_document(self) -> UUID:
         type_id, schema_id = self.new_block_schema()
-        document = {"name": self.unique("doc"), "block_type_id": str(type_id), "block_schema_id": str(schema_id), "data": {}}
+        document = {
+            "name": self.unique("doc"),
+            "block_type_id": str(type_id),
+            "block_schema_id": str(schema_id),
+            "data": {},
+        }
         return UUID(self.post("/block_documents/", document)["id"])
 
 
@@ -140,7 +151,11 @@ def a_task() -> None:
 
 
 def automation(name: str = "conformance-automation") -> AutomationCore:
-    return AutomationCore(name=name, trigger=EventTrigger(expect={"never.happens"}, posture="Reactive", threshold=1), actions=[DoNothing()])
+    return AutomationCore(
+        name=name,
+        trigger=EventTrigger(expect={"never.happens"}, posture="Reactive", threshold=1),
+        actions=[DoNothing()],
+    )
 
 
 def interval() -> IntervalSchedule:
@@ -194,17 +209,25 @@ SPECS: dict[str, Spec] = {
     "set_task_run_state": lambda c, x: c.set_task_run_state(x.new_task_run(), Running(), force=True),
     "delete_task_run": lambda c, x: c.delete_task_run(x.new_task_run()),
     # logs, artifacts, events
-    "create_logs": lambda c, x: c.create_logs([LogCreate(name="conformance", level=20, message="m", timestamp=x["now"], flow_run_id=x.id("flow_runs:id"))]),
+    "create_logs": lambda c, x: c.create_logs(
+        [LogCreate(name="conformance", level=20, message="m", timestamp=x["now"], flow_run_id=x.id("flow_runs:id"))]
+    ),
     "read_logs": lambda c, x: c.read_logs(),
-    "create_artifact": lambda c, x: c.create_artifact(ArtifactCreate(key=x.unique("artifact"), type="markdown", data="x")),
+    "create_artifact": lambda c, x: c.create_artifact(
+        ArtifactCreate(key=x.unique("artifact"), type="markdown", data="x")
+    ),
     "read_artifacts": lambda c, x: c.read_artifacts(),
     "read_latest_artifacts": lambda c, x: c.read_latest_artifacts(),
     "update_artifact": lambda c, x: c.update_artifact(x.id("artifacts:id"), ArtifactUpdate(description="d")),
     "delete_artifact": lambda c, x: c.delete_artifact(x.new_artifact()),
     "read_events": lambda c, x: c.read_events(limit=5),
-    "read_events_page": lambda c, x: c.read_events_page(str(c.api_url).rstrip("/") + "/events/filter/next?page-token=not-a-token"),
+    "read_events_page": lambda c, x: c.read_events_page(
+        str(c.api_url).rstrip("/") + "/events/filter/next?page-token=not-a-token"
+    ),
     # deployments
-    "create_deployment": lambda c, x: c.create_deployment(x.id("flows:id"), x.unique("deployment"), work_pool_name=x["work_pools:name"]),
+    "create_deployment": lambda c, x: c.create_deployment(
+        x.id("flows:id"), x.unique("deployment"), work_pool_name=x["work_pools:name"]
+    ),
     "read_deployment": lambda c, x: c.read_deployment(x.id("deployments:id")),
     "read_deployment_by_name": lambda c, x: c.read_deployment_by_name(f"{x['flow_name']}/{x['deployment_name']}"),
     "read_deployments": lambda c, x: c.read_deployments(),
@@ -214,11 +237,19 @@ SPECS: dict[str, Spec] = {
     "resume_deployment": lambda c, x: c.resume_deployment(x.new_deployment()),
     "set_deployment_paused_state": lambda c, x: c.set_deployment_paused_state(x.new_deployment(), True),
     "create_flow_run_from_deployment": lambda c, x: c.create_flow_run_from_deployment(x.id("deployments:id")),
-    "create_deployment_schedules": lambda c, x: c.create_deployment_schedules(x.new_deployment(), [DeploymentScheduleCreate(schedule=interval(), active=False)]),
+    "create_deployment_schedules": lambda c, x: c.create_deployment_schedules(
+        x.new_deployment(), [DeploymentScheduleCreate(schedule=interval(), active=False)]
+    ),
     "read_deployment_schedules": lambda c, x: c.read_deployment_schedules(x.id("deployments:id")),
-    "update_deployment_schedule": lambda c, x: (lambda d: c.update_deployment_schedule(d, x.new_schedule(d), active=False))(x.new_deployment()),
-    "delete_deployment_schedule": lambda c, x: (lambda d: c.delete_deployment_schedule(d, x.new_schedule(d)))(x.new_deployment()),
-    "get_scheduled_flow_runs_for_deployments": lambda c, x: c.get_scheduled_flow_runs_for_deployments([x.id("deployments:id")]),
+    "update_deployment_schedule": lambda c, x: (
+        lambda d: c.update_deployment_schedule(d, x.new_schedule(d), active=False)
+    )(x.new_deployment()),
+    "delete_deployment_schedule": lambda c, x: (lambda d: c.delete_deployment_schedule(d, x.new_schedule(d)))(
+        x.new_deployment()
+    ),
+    "get_scheduled_flow_runs_for_deployments": lambda c, x: c.get_scheduled_flow_runs_for_deployments(
+        [x.id("deployments:id")]
+    ),
     "create_deployment_branch": lambda c, x: c.create_deployment_branch(x.new_deployment(), "conformance-branch"),
     "apply_slas_for_deployment": lambda c, x: c.apply_slas_for_deployment(x.id("deployments:id"), []),
     # work pools, queues, workers
@@ -234,7 +265,9 @@ SPECS: dict[str, Spec] = {
     "read_worker_metadata": lambda c, x: c.read_worker_metadata(),
     "create_work_queue": lambda c, x: c.create_work_queue(x.unique("queue"), work_pool_name=x["work_pools:name"]),
     "read_work_queue": lambda c, x: c.read_work_queue(x.id("work_queues:id")),
-    "read_work_queue_by_name": lambda c, x: c.read_work_queue_by_name(x["queues:name"], work_pool_name=x["work_pools:name"]),
+    "read_work_queue_by_name": lambda c, x: c.read_work_queue_by_name(
+        x["queues:name"], work_pool_name=x["work_pools:name"]
+    ),
     "read_work_queues": lambda c, x: c.read_work_queues(work_pool_name=x["work_pools:name"]),
     "read_work_queue_status": lambda c, x: c.read_work_queue_status(x.id("work_queues:id")),
     "read_work_queue_concurrency_status": lambda c, x: c.read_work_queue_concurrency_status(x.id("work_queues:id")),
@@ -249,16 +282,26 @@ SPECS: dict[str, Spec] = {
     "update_variable": lambda c, x: c.update_variable(VariableUpdate(name=x.new_variable(), value=2)),
     "delete_variable_by_name": lambda c, x: c.delete_variable_by_name(x.new_variable()),
     # concurrency limits (v2 "global" and v1 tag limits)
-    "create_global_concurrency_limit": lambda c, x: c.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=x.unique("limit"), limit=5)),
+    "create_global_concurrency_limit": lambda c, x: c.create_global_concurrency_limit(
+        GlobalConcurrencyLimitCreate(name=x.unique("limit"), limit=5)
+    ),
     "read_global_concurrency_limit_by_name": lambda c, x: c.read_global_concurrency_limit_by_name(x.new_limit()),
     "read_global_concurrency_limits": lambda c, x: c.read_global_concurrency_limits(),
-    "update_global_concurrency_limit": lambda c, x: c.update_global_concurrency_limit(x.new_limit(), GlobalConcurrencyLimitUpdate(limit=6)),
+    "update_global_concurrency_limit": lambda c, x: c.update_global_concurrency_limit(
+        x.new_limit(), GlobalConcurrencyLimitUpdate(limit=6)
+    ),
     "delete_global_concurrency_limit_by_name": lambda c, x: c.delete_global_concurrency_limit_by_name(x.new_limit()),
-    "upsert_global_concurrency_limit_by_name": lambda c, x: c.upsert_global_concurrency_limit_by_name(x.unique("limit"), 3),
+    "upsert_global_concurrency_limit_by_name": lambda c, x: c.upsert_global_concurrency_limit_by_name(
+        x.unique("limit"), 3
+    ),
     "increment_concurrency_slots": lambda c, x: c.increment_concurrency_slots([x.new_limit()], 1, "concurrency"),
-    "increment_concurrency_slots_with_lease": lambda c, x: c.increment_concurrency_slots_with_lease([x.new_limit()], 1, "concurrency", 60),
+    "increment_concurrency_slots_with_lease": lambda c, x: c.increment_concurrency_slots_with_lease(
+        [x.new_limit()], 1, "concurrency", 60
+    ),
     "release_concurrency_slots": lambda c, x: c.release_concurrency_slots([x.new_limit()], 1, 1.0),
-    "release_concurrency_slots_with_lease": lambda c, x: c.release_concurrency_slots_with_lease((x.new_limit(), uuid.uuid4())[1]),
+    "release_concurrency_slots_with_lease": lambda c, x: c.release_concurrency_slots_with_lease(
+        (x.new_limit(), uuid.uuid4())[1]
+    ),
     "renew_concurrency_lease": lambda c, x: c.renew_concurrency_lease((x.new_limit(), uuid.uuid4())[1], 60),
     "create_concurrency_limit": lambda c, x: c.create_concurrency_limit(x.unique("tag"), 5),
     "read_concurrency_limit_by_tag": lambda c, x: c.read_concurrency_limit_by_tag(x.new_tag_limit()),
@@ -266,7 +309,9 @@ SPECS: dict[str, Spec] = {
     "reset_concurrency_limit_by_tag": lambda c, x: c.reset_concurrency_limit_by_tag(x.new_tag_limit()),
     "delete_concurrency_limit_by_tag": lambda c, x: c.delete_concurrency_limit_by_tag(x.new_tag_limit()),
     "increment_v1_concurrency_slots": lambda c, x: c.increment_v1_concurrency_slots([x.new_tag_limit()], uuid.uuid4()),
-    "decrement_v1_concurrency_slots": lambda c, x: c.decrement_v1_concurrency_slots([x.new_tag_limit()], uuid.uuid4(), 1.0),
+    "decrement_v1_concurrency_slots": lambda c, x: c.decrement_v1_concurrency_slots(
+        [x.new_tag_limit()], uuid.uuid4(), 1.0
+    ),
     # automations
     "create_automation": lambda c, x: c.create_automation(automation(x.unique("automation"))),
     "read_automation": lambda c, x: c.read_automation(x.new_automation()),
@@ -277,21 +322,33 @@ SPECS: dict[str, Spec] = {
     "pause_automation": lambda c, x: c.pause_automation(x.new_automation()),
     "resume_automation": lambda c, x: c.resume_automation(x.new_automation()),
     "delete_automation": lambda c, x: c.delete_automation(x.new_automation()),
-    "read_resource_related_automations": lambda c, x: c.read_resource_related_automations(f"prefect.deployment.{x['deployments:id']}"),
-    "delete_resource_owned_automations": lambda c, x: c.delete_resource_owned_automations(f"prefect.deployment.{x['deployments:id']}"),
+    "read_resource_related_automations": lambda c, x: c.read_resource_related_automations(
+        f"prefect.deployment.{x['deployments:id']}"
+    ),
+    "delete_resource_owned_automations": lambda c, x: c.delete_resource_owned_automations(
+        f"prefect.deployment.{x['deployments:id']}"
+    ),
     # blocks
-    "create_block_type": lambda c, x: c.create_block_type(BlockTypeCreate(name=x.unique("block-type"), slug=x.unique("slug"))),
+    "create_block_type": lambda c, x: c.create_block_type(
+        BlockTypeCreate(name=x.unique("block-type"), slug=x.unique("slug"))
+    ),
     "read_block_type_by_slug": lambda c, x: c.read_block_type_by_slug("conformance-missing-slug"),
     "read_block_types": lambda c, x: c.read_block_types(),
     "update_block_type": lambda c, x: c.update_block_type(x.new_block_type(), BlockTypeUpdate(description="d")),
     "delete_block_type": lambda c, x: c.delete_block_type(x.new_block_type()),
-    "create_block_schema": lambda c, x: c.create_block_schema(BlockSchemaCreate(block_type_id=x.new_block_type(), fields={"properties": {}})),
+    "create_block_schema": lambda c, x: c.create_block_schema(
+        BlockSchemaCreate(block_type_id=x.new_block_type(), fields={"properties": {}})
+    ),
     "read_block_schemas": lambda c, x: c.read_block_schemas(),
     "read_block_schema_by_checksum": lambda c, x: c.read_block_schema_by_checksum("sha256:missing"),
-    "get_most_recent_block_schema_for_block_type": lambda c, x: c.get_most_recent_block_schema_for_block_type(x.new_block_type()),
-    "create_block_document": lambda c, x: (lambda ids: c.create_block_document(
-        BlockDocumentCreate(name=x.unique("doc"), block_type_id=ids[0], block_schema_id=ids[1], data={})
-    ))(x.new_block_schema()),
+    "get_most_recent_block_schema_for_block_type": lambda c, x: c.get_most_recent_block_schema_for_block_type(
+        x.new_block_type()
+    ),
+    "create_block_document": lambda c, x: (
+        lambda ids: c.create_block_document(
+            BlockDocumentCreate(name=x.unique("doc"), block_type_id=ids[0], block_schema_id=ids[1], data={})
+        )
+    )(x.new_block_schema()),
     "read_block_document": lambda c, x: c.read_block_document(x.new_block_document()),
     "read_block_document_by_name": lambda c, x: c.read_block_document_by_name("missing", "conformance-missing-slug"),
     "read_block_documents": lambda c, x: c.read_block_documents(),

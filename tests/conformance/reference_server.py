@@ -22,10 +22,16 @@ import httpx
 
 from tests.stack_process import free_port
 
-
 LOOP_SERVICES_OFF = (
-    "scheduler", "late_runs", "foreman", "cancellation_cleanup", "pause_expirations", "repossessor",
-    "db_vacuum", "cleanup_reconciler", "triggers",
+    "scheduler",
+    "late_runs",
+    "foreman",
+    "cancellation_cleanup",
+    "pause_expirations",
+    "repossessor",
+    "db_vacuum",
+    "cleanup_reconciler",
+    "triggers",
 )
 
 

@@ -134,8 +134,6 @@ def not_served_list(doc: Path = COMPATIBILITY_DOC) -> list[NotServed]:
             if parsed is None:
                 raise ValueError(f"{doc}:{number}: not '- `METHOD /api/path` — #ISSUE reason': {line!r}")
             entries.append(
-                NotServed(
-                    (parsed["method"], normalize(parsed["path"])), domain, int(parsed["issue"]), parsed["reason"]
-                )
+                NotServed((parsed["method"], normalize(parsed["path"])), domain, int(parsed["issue"]), parsed["reason"])
             )
     return entries

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -73,13 +73,30 @@ def with_fresh_target(api_url: str, seed: Seed, template: str) -> Seed:
 
 def _make_fresh(http: httpx.Client, seed: Seed, collection: list[str], values: dict[str, str], suffix: str) -> None:
     if collection[1:2] == ["deployments"]:
-        made = _ok(post(http, "/deployments/", json={
-            "name": f"conformance-deployment-{suffix}", "flow_id": seed["flows:id"], "work_pool_name": seed["work_pools:name"],
-            "work_queue_name": seed["queues:name"], "schedules": [{"schedule": {"interval": 3600}, "active": False}],
-        }))
-        values.update({"deployments:id": made["id"], "deployment_name": made["name"], "deployment_schedule": made["schedules"][0]["id"]})
+        made = _ok(
+            post(
+                http,
+                "/deployments/",
+                json={
+                    "name": f"conformance-deployment-{suffix}",
+                    "flow_id": seed["flows:id"],
+                    "work_pool_name": seed["work_pools:name"],
+                    "work_queue_name": seed["queues:name"],
+                    "schedules": [{"schedule": {"interval": 3600}, "active": False}],
+                },
+            )
+        )
+        values.update(
+            {
+                "deployments:id": made["id"],
+                "deployment_name": made["name"],
+                "deployment_schedule": made["schedules"][0]["id"],
+            }
+        )
     elif "queues" in collection or collection[1:2] == ["work_queues"]:
-        made = _ok(post(http, f"/work_pools/{seed['work_pools:name']}/queues", json={"name": f"conformance-queue-{suffix}"}))
+        made = _ok(
+            post(http, f"/work_pools/{seed['work_pools:name']}/queues", json={"name": f"conformance-queue-{suffix}"})
+        )
         values.update({"queues:name": made["name"], "work_queues:id": made["id"], "work_queues:name": made["name"]})
     elif collection[1:2] == ["work_pools"]:
         made = _ok(post(http, "/work_pools/", json={"name": f"conformance-pool-{suffix}", "type": "process"}))
@@ -88,7 +105,13 @@ def _make_fresh(http: httpx.Client, seed: Seed, collection: list[str], values: d
         made = _ok(post(http, "/flow_runs/", json={"flow_id": seed["flows:id"], "name": f"conformance-run-{suffix}"}))
         values["flow_runs:id"] = made["id"]
     elif collection[1:2] == ["task_runs"]:
-        made = _ok(post(http, "/task_runs/", json={"flow_run_id": seed["flow_runs:id"], "task_key": f"t-{suffix}", "dynamic_key": "0"}))
+        made = _ok(
+            post(
+                http,
+                "/task_runs/",
+                json={"flow_run_id": seed["flow_runs:id"], "task_key": f"t-{suffix}", "dynamic_key": "0"},
+            )
+        )
         values["task_runs:id"] = made["id"]
     elif collection[1:2] == ["flows"]:
         values["flows:id"] = _ok(post(http, "/flows/", json={"name": f"conformance-flow-{suffix}"}))["id"]
@@ -106,7 +129,9 @@ def get(http: httpx.Client, path: str, params: dict[str, str]) -> httpx.Response
 
 
 def _ok(response: httpx.Response) -> dict:
-    assert response.status_code < 300, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    assert response.status_code < 300, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     return response.json() if response.content else {}
 
 
@@ -124,7 +149,8 @@ def seed_server(api_url: str, tag: str) -> Seed:
         _ok(post(http, f"/work_pools/{pool['name']}/workers/heartbeat", json={"name": f"conformance-worker-{suffix}"}))
         v["workers:name"] = f"conformance-worker-{suffix}"
         deployment = _ok(
-            post(http, 
+            post(
+                http,
                 "/deployments/",
                 json={
                     "name": f"conformance-deployment-{suffix}",
@@ -145,7 +171,8 @@ def seed_server(api_url: str, tag: str) -> Seed:
         if states:
             v["flow_run_states:id"] = states[0]["id"]
         task_run = _ok(
-            post(http, 
+            post(
+                http,
                 "/task_runs/",
                 json={"flow_run_id": run["id"], "task_key": "conformance-task", "dynamic_key": "0", "name": "t"},
             )
@@ -155,10 +182,26 @@ def seed_server(api_url: str, tag: str) -> Seed:
         if task_states:
             v["task_run_states:id"] = task_states[0]["id"]
         key = re.sub(r"[^a-z0-9-]", "-", f"conformance-{suffix}")
-        artifact = _ok(post(http, "/artifacts/", json={"key": key, "type": "markdown", "data": "# hi", "flow_run_id": run["id"]}))
+        artifact = _ok(
+            post(http, "/artifacts/", json={"key": key, "type": "markdown", "data": "# hi", "flow_run_id": run["id"]})
+        )
         v["artifacts:id"], v["artifact_key"] = artifact["id"], key
-        now = datetime.now(timezone.utc)
-        _ok(post(http, "/logs/", json=[{"name": "conformance", "level": 20, "message": "hello", "timestamp": now.isoformat(), "flow_run_id": run["id"]}]))
+        now = datetime.now(UTC)
+        _ok(
+            post(
+                http,
+                "/logs/",
+                json=[
+                    {
+                        "name": "conformance",
+                        "level": 20,
+                        "message": "hello",
+                        "timestamp": now.isoformat(),
+                        "flow_run_id": run["id"],
+                    }
+                ],
+            )
+        )
         v["now"] = now.isoformat()
         v["later"] = (now + timedelta(hours=1)).isoformat()
     return Seed(v)

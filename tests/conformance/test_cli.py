@@ -43,7 +43,11 @@ def wait_for_state(api_url: str, run_id: str, wanted: set[str], timeout: float) 
 def cli_env(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = isolated_prefect_env(str(tmp_path_factory.mktemp("prefect-cli-home")), api_url)
     # The worker polls for scheduled and cancelling runs quickly, so the test waits seconds, not tens.
-    env.update(PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_PREFETCH_SECONDS="5", PREFECT_LOGGING_TO_API_BATCH_INTERVAL="0.3")
+    env.update(
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_WORKER_PREFETCH_SECONDS="5",
+        PREFECT_LOGGING_TO_API_BATCH_INTERVAL="0.3",
+    )
     env["COLUMNS"] = "250"  # rich tables wide enough that names are printed whole
     return env
 
@@ -52,7 +56,13 @@ def cli_env(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 def cli_data(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
     made = subprocess.run(
-        [sys.executable, str(SCRIPT), f"conformance-cli-pool-{tag}", str(tmp_path_factory.mktemp("src")), f"conformance-sleeper-{tag}"],
+        [
+            sys.executable,
+            str(SCRIPT),
+            f"conformance-cli-pool-{tag}",
+            str(tmp_path_factory.mktemp("src")),
+            f"conformance-sleeper-{tag}",
+        ],
         env=cli_env,
         capture_output=True,
         text=True,
@@ -115,7 +125,11 @@ def test_first_cli_commands_exit_0(cli_env: dict[str, str], cli_data: dict[str, 
         results = list(pool.map(lambda args: run_cli(cli_env, *args), commands))
     failed = []
     for args, result in zip(commands, results, strict=True):
-        REPORT.count(SECTION, "prefect " + " ".join(args[:2] if args[0] == "flow-run" else args[:1]), matched=result.returncode == 0)
+        REPORT.count(
+            SECTION,
+            "prefect " + " ".join(args[:2] if args[0] == "flow-run" else args[:1]),
+            matched=result.returncode == 0,
+        )
         if result.returncode != 0:
             failed.append(f"prefect {' '.join(args)} -> {result.returncode}\n{(result.stdout + result.stderr)[-2000:]}")
     assert not failed, "\n\n".join(failed)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from prefect.settings import (
 from tests.conformance.client_calls import SPECS, Ctx, Skip
 from tests.conformance.report import REPORT
 from tests.conformance.routes import OpenApi, Route
-from tests.conformance.seed import Seed, seed_server
+from tests.conformance.seed import seed_server
 
 SECTION = "Client calls: same outcome and keys as the reference (async + sync client)"
 IGNORED_PATHS = ("/api/csrf-token", "/api/admin/version")
@@ -40,7 +40,9 @@ def public_methods(cls: type) -> list[str]:
     return sorted(name for name, member in inspect.getmembers(cls) if not name.startswith("_") and callable(member))
 
 
-CASES = [("async", name) for name in public_methods(PrefectClient)] + [("sync", name) for name in public_methods(SyncPrefectClient)]
+CASES = [("async", name) for name in public_methods(PrefectClient)] + [
+    ("sync", name) for name in public_methods(SyncPrefectClient)
+]
 
 
 @dataclass
@@ -193,10 +195,16 @@ def runners(prefect_home: None, reference_url: str, api_url: str) -> Iterator[di
 
 @pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{kind}-{name}" for kind, name in CASES])
 def test_client_call_matches_the_reference(
-    kind: str, name: str, contexts: tuple[Ctx, Ctx], runners: dict[tuple[str, str], ClientRunner],
-    reference_openapi: OpenApi, served: set[Route],
+    kind: str,
+    name: str,
+    contexts: tuple[Ctx, Ctx],
+    runners: dict[tuple[str, str], ClientRunner],
+    reference_openapi: OpenApi,
+    served: set[Route],
 ) -> None:
-    assert name in SPECS, f"No call spec for {'SyncPrefectClient' if kind == 'sync' else 'PrefectClient'}.{name}: add one to tests/conformance/client_calls.py"
+    assert name in SPECS, (
+        f"No call spec for {'SyncPrefectClient' if kind == 'sync' else 'PrefectClient'}.{name}: add one to tests/conformance/client_calls.py"
+    )
     reference_ctx, our_ctx = contexts
     try:
         # Both servers at once (they are separate processes); which routes the call needs is read
@@ -221,10 +229,15 @@ def test_client_call_matches_the_reference(
         ref_keys, our_keys = _keys(reference.requests[-1][3]), _keys(ours.requests[-1][3])
         if ref_keys is not None and our_keys is not None and ref_keys != our_keys:
             problems.append(f"keys: missing {sorted(ref_keys - our_keys)}, extra {sorted(our_keys - ref_keys)}")
+
     def statuses(exchange: Exchange) -> list[tuple[str, int]]:
         return [(method, status) for method, _, status, _ in exchange.requests]
 
     if statuses(reference) != statuses(ours) and not problems:
-        problems.append(f"requests: reference {[r[:3] for r in reference.requests]}, serverflow {[r[:3] for r in ours.requests]}")
+        problems.append(
+            f"requests: reference {[r[:3] for r in reference.requests]}, serverflow {[r[:3] for r in ours.requests]}"
+        )
     REPORT.count(SECTION, kind, matched=not problems)
-    assert not problems, f"{kind} {name}:\n" + "\n".join(problems) + f"\nserverflow requests: {[r[:3] for r in ours.requests]}"
+    assert not problems, (
+        f"{kind} {name}:\n" + "\n".join(problems) + f"\nserverflow requests: {[r[:3] for r in ours.requests]}"
+    )

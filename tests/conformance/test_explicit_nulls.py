@@ -106,7 +106,11 @@ def test_an_optional_body_field_sent_as_null_answers_like_the_reference(
     ]
     # Routes run side by side (each server takes a few requests at once); a route's pairs in order.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        pairs = [pair for found in pool.map(lambda route: route_pairs(reference_openapi, sides, *route), routes) for pair in found]
+        pairs = [
+            pair
+            for found in pool.map(lambda route: route_pairs(reference_openapi, sides, *route), routes)
+            for pair in found
+        ]
     mismatches = []
     for pair in pairs:
         (reference_status, reference_text), (our_status, our_text) = pair.reference, pair.serverflow
@@ -118,6 +122,8 @@ def test_an_optional_body_field_sent_as_null_answers_like_the_reference(
             same = reference_status == our_status
         REPORT.count(SECTION, pair.op.domain, matched=same)
         if not same:
-            mismatches.append(f"{where}: reference {reference_status} {reference_text[:150]}, serverflow {our_status} {our_text[:300]}")
+            mismatches.append(
+                f"{where}: reference {reference_status} {reference_text[:150]}, serverflow {our_status} {our_text[:300]}"
+            )
     assert len(pairs) > 50, f"only {len(pairs)} (route, field) pairs found: is the reference's OpenAPI read right?"
     assert not mismatches, f"{len(mismatches)} of {len(pairs)} pairs differ:\n" + "\n".join(mismatches)

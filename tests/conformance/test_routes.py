@@ -33,9 +33,13 @@ def test_every_reference_route_is_served_or_listed_with_its_issue(
     served_but_listed = sorted(_fmt(r) for r in served & listed_routes)
     not_in_reference = sorted(_fmt(r) for r in listed_routes - reference_routes)
     duplicates = sorted(_fmt(r) for r, n in Counter(e.route for e in listed).items() if n > 1)
-    REPORT.note(SECTION, f"served {len(served)} of {len(reference_routes)} reference routes; {len(listed)} listed as not served")
+    REPORT.note(
+        SECTION, f"served {len(served)} of {len(reference_routes)} reference routes; {len(listed)} listed as not served"
+    )
     assert not neither, "Neither served nor listed in docs/compatibility.md:\n" + "\n".join(neither)
-    assert not served_but_listed, "Served, so remove from docs/compatibility.md's list:\n" + "\n".join(served_but_listed)
+    assert not served_but_listed, "Served, so remove from docs/compatibility.md's list:\n" + "\n".join(
+        served_but_listed
+    )
     assert not not_in_reference, "Listed but not a reference route:\n" + "\n".join(not_in_reference)
     assert not duplicates, "Listed twice:\n" + "\n".join(duplicates)
 
@@ -63,6 +67,8 @@ def test_served_routes_answer_on_the_stack(reference_openapi: OpenApi, served: s
             # empty filter would make the bulk deletes delete everything on the shared stack).
             body = [] if "requestBody" in op.spec else None
             response = http.request(op.method, path, json=body)
-            if response.status_code == 405 or (response.status_code == 404 and response.json() == {"detail": "Not Found"}):
+            if response.status_code == 405 or (
+                response.status_code == 404 and response.json() == {"detail": "Not Found"}
+            ):
                 unrouted.append(f"{op.method} {op.path}: {response.status_code} {response.text[:100]}")
     assert not unrouted, "\n".join(unrouted)

@@ -22,10 +22,19 @@ def test_delay_twenty_runs_each_once_across_two_task_workers(api_url: str, clien
         record_file = Path(shared) / "record.txt"
         record_file.touch()
         # Parameters of delayed runs go to result storage: the workers must read the same one.
-        env = {**prefect_env(api_url, shared), "RECORD_FILE": str(record_file), "PREFECT_LOCAL_STORAGE_PATH": str(Path(shared) / "storage")}
+        env = {
+            **prefect_env(api_url, shared),
+            "RECORD_FILE": str(record_file),
+            "PREFECT_LOCAL_STORAGE_PATH": str(Path(shared) / "storage"),
+        }
         before = {w["identifier"] for w in client.post("/task_workers/filter").json()}
         workers = [
-            subprocess.Popen([sys.executable, str(SCRIPTS / "background_tasks.py"), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [sys.executable, str(SCRIPTS / "background_tasks.py"), "serve"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             for _ in range(2)
         ]
         try:
@@ -37,7 +46,13 @@ def test_delay_twenty_runs_each_once_across_two_task_workers(api_url: str, clien
                     break
                 time.sleep(0.3)
             assert len(listed) >= 2, "both task workers subscribed"
-            delayed = subprocess.run([sys.executable, str(SCRIPTS / "background_tasks.py"), "delay", str(RUNS)], env=env, capture_output=True, text=True, timeout=120)
+            delayed = subprocess.run(
+                [sys.executable, str(SCRIPTS / "background_tasks.py"), "delay", str(RUNS)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert delayed.returncode == 0, delayed.stdout[-2000:] + delayed.stderr[-3000:]
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and len(record_file.read_text().splitlines()) < RUNS:
@@ -57,7 +72,9 @@ def test_delay_twenty_runs_each_once_across_two_task_workers(api_url: str, clien
                         break
                     time.sleep(0.2)
                 assert state == "COMPLETED", task_run_id
-            print(f"\nruns per worker process: { {pid: sum(1 for line in lines if line.endswith(pid)) for pid in {line.split()[1] for line in lines}} }")
+            print(
+                f"\nruns per worker process: { {pid: sum(1 for line in lines if line.endswith(pid)) for pid in {line.split()[1] for line in lines}} }"
+            )
         finally:
             for worker in workers:
                 worker.terminate()

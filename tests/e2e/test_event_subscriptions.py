@@ -32,7 +32,9 @@ class Lines:
 
     def __init__(self, args: list[str], api_url: str) -> None:
         self.home = tempfile.TemporaryDirectory(prefix="prefect-home-")
-        self.process = subprocess.Popen(args, env=prefect_env(api_url, self.home.name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            args, env=prefect_env(api_url, self.home.name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.drainer = threading.Thread(target=self._drain, daemon=True)
@@ -82,7 +84,7 @@ def _json_lines(lines: list[str]) -> list[dict[str, Any]]:
 def _event(name: str, resource_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        "occurred": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "occurred": datetime.datetime.now(datetime.UTC).isoformat(),
         "event": name,
         "resource": {"prefect.resource.id": resource_id},
         **extra,
@@ -130,7 +132,13 @@ def test_prefect_event_stream_shows_a_flow_runs_events_live(api_url: str, starte
     stream.wait_for(lambda line: "Subscribing" in line)
     time.sleep(1)  # let the filter message land (anything earlier would come by backfill anyway)
     with tempfile.TemporaryDirectory(prefix="prefect-home-") as home:
-        flow = subprocess.run([sys.executable, str(SCRIPTS / "one_flow.py")], env=prefect_env(api_url, home), capture_output=True, text=True, timeout=180)
+        flow = subprocess.run(
+            [sys.executable, str(SCRIPTS / "one_flow.py")],
+            env=prefect_env(api_url, home),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     assert flow.returncode == 0, flow.stdout[-3000:] + flow.stderr[-3000:]
     completed = stream.wait_for(lambda line: " prefect.flow-run.Completed " in line)
     run_resource = completed.split()[-1]
@@ -140,7 +148,9 @@ def test_prefect_event_stream_shows_a_flow_runs_events_live(api_url: str, starte
     assert names.index("prefect.flow-run.Running") < names.index("prefect.flow-run.Completed")
 
 
-def test_a_filtered_subscriber_gets_only_matching_events_and_a_backfill(api_url: str, client: httpx.Client, started: list[Lines]) -> None:
+def test_a_filtered_subscriber_gets_only_matching_events_and_a_backfill(
+    api_url: str, client: httpx.Client, started: list[Lines]
+) -> None:
     tag = uuid.uuid4().hex[:8]
     # Recorded before anyone subscribes: reaches the subscriber by backfill only.
     early = _event(f"test.{tag}.match.early", f"test.{tag}.a")
@@ -148,7 +158,11 @@ def test_a_filtered_subscriber_gets_only_matching_events_and_a_backfill(api_url:
     sub = Lines([sys.executable, str(SCRIPTS / "subscribe.py"), "events", "3", f"test.{tag}.match"], api_url)
     started.append(sub)
     sub.wait_for(lambda line: '"ready"' in line)
-    live = [_event(f"test.{tag}.other", f"test.{tag}.b"), _event(f"test.{tag}.match.one", f"test.{tag}.c"), _event(f"test.{tag}.match.two", f"test.{tag}.d")]
+    live = [
+        _event(f"test.{tag}.other", f"test.{tag}.b"),
+        _event(f"test.{tag}.match.one", f"test.{tag}.c"),
+        _event(f"test.{tag}.match.two", f"test.{tag}.d"),
+    ]
     assert client.post("/events", json=live).status_code == 204
     sub.wait_for(lambda line: f"test.{tag}.match.two" in line)
     assert sub.finish() == 0
@@ -162,7 +176,7 @@ def test_logs_out_streams_a_flow_runs_logs_live(api_url: str, client: httpx.Clie
     sub = Lines([sys.executable, str(SCRIPTS / "subscribe.py"), "logs", "1", run_id], api_url)
     started.append(sub)
     sub.wait_for(lambda line: '"ready"' in line)
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    now = datetime.datetime.now(datetime.UTC).isoformat()
     deadline = time.monotonic() + 60
     # Live-only (no backfill, as the reference): repeat until the subscription is in place.
     while sub.process.poll() is None and time.monotonic() < deadline:
@@ -184,7 +198,9 @@ def _subscriptions(aws_endpoint_url: str) -> list[str]:
         return [s.connection_id for s in subscriptions.of_channel("events")]
 
 
-def test_a_closed_subscriber_leaves_no_subscription(api_url: str, aws_endpoint_url: str, client: httpx.Client, started: list[Lines]) -> None:
+def test_a_closed_subscriber_leaves_no_subscription(
+    api_url: str, aws_endpoint_url: str, client: httpx.Client, started: list[Lines]
+) -> None:
     before = set(_subscriptions(aws_endpoint_url))
     sub = Lines([sys.executable, str(SCRIPTS / "subscribe.py"), "events", "1", "test.closing"], api_url)
     started.append(sub)
@@ -224,6 +240,8 @@ def test_fan_out_drops_a_gone_connection_and_still_serves_the_others(aws_endpoin
             service.fan_out(NewItems(events=[event]), post)
             ids = [s.connection_id for s in store.of_channel("events")]
             assert gone.connection_id not in ids
-            assert [(c, f["event"]["id"]) for c, f in posted if c == alive.connection_id] == [(alive.connection_id, str(event.id))]
+            assert [(c, f["event"]["id"]) for c, f in posted if c == alive.connection_id] == [
+                (alive.connection_id, str(event.id))
+            ]
         finally:
             store.delete(alive.connection_id)

@@ -35,18 +35,24 @@ def _cli(api_url: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([PREFECT, *args], env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_secret_saved_masked_in_api_and_loaded_in_clear(saved: dict[str, Any], client: httpx.Client, suffix: str) -> None:
+def test_secret_saved_masked_in_api_and_loaded_in_clear(
+    saved: dict[str, Any], client: httpx.Client, suffix: str
+) -> None:
     assert saved["secret"] == "s3cr3t-value"
     assert saved["save_twice"] == "refused"
     assert saved["secret_rotated"] == "rotated-value"
     assert saved["flow_secret"] == "rotated-value"  # a task inside a flow loads it too
     masked = client.get(f"/block_types/slug/secret/block_documents/name/secret-{suffix}").json()
     assert masked["data"] == {"value": "********"}
-    clear = client.get(f"/block_types/slug/secret/block_documents/name/secret-{suffix}", params={"include_secrets": True}).json()
+    clear = client.get(
+        f"/block_types/slug/secret/block_documents/name/secret-{suffix}", params={"include_secrets": True}
+    ).json()
     assert clear["data"] == {"value": "rotated-value"}
 
 
-def test_json_value_and_webhook_round_trip_with_secrets_masked(saved: dict[str, Any], client: httpx.Client, suffix: str) -> None:
+def test_json_value_and_webhook_round_trip_with_secrets_masked(
+    saved: dict[str, Any], client: httpx.Client, suffix: str
+) -> None:
     assert saved["json"] == {"rows": [1, 2, 3], "nested": {"ok": True}}
     masked = client.get(f"/block_types/slug/secret/block_documents/name/json-{suffix}").json()
     assert masked["data"] == {"value": "********"}
@@ -62,7 +68,9 @@ def test_custom_block_with_nested_block_reference(saved: dict[str, Any], client:
     reference = outer["block_document_references"]["creds"]["block_document"]
     assert reference["name"] == f"inner-{suffix}" and not reference["is_anonymous"]
     assert outer["data"]["creds"] == {"host": "db.internal", "token": "********"}
-    inline = client.get(f"/block_types/slug/{saved['slugs']['outer']}/block_documents/name/outer-inline-{suffix}").json()
+    inline = client.get(
+        f"/block_types/slug/{saved['slugs']['outer']}/block_documents/name/outer-inline-{suffix}"
+    ).json()
     # An unsaved nested block is kept inline; the parent schema's secret_fields ("creds.token") mask it.
     assert inline["block_document_references"] == {}
     assert inline["data"]["creds"] == {"host": "h2", "token": "********", "block_type_slug": saved["slugs"]["inner"]}
@@ -85,7 +93,9 @@ def test_cli_register_ls_inspect_delete(api_url: str, saved: dict[str, Any], cli
     types = _cli(api_url, "block", "type", "ls")
     assert types.returncode == 0 and "secret" in types.stdout
     inspected_type = _cli(api_url, "block", "type", "inspect", "secret")
-    assert inspected_type.returncode == 0 and "secret" in inspected_type.stdout, inspected_type.stdout + inspected_type.stderr
+    assert inspected_type.returncode == 0 and "secret" in inspected_type.stdout, (
+        inspected_type.stdout + inspected_type.stderr
+    )
     protected = _cli(api_url, "block", "type", "delete", "secret")
     assert protected.returncode != 0 and client.get("/block_types/slug/secret").status_code == 200
     deleted = _cli(api_url, "block", "delete", f"secret/secret-{suffix}")

@@ -39,16 +39,27 @@ def seeded(api_url: str) -> dict[str, str]:
         deployment = http.post("/deployments/", json={"name": f"cli-deployment-{SUFFIX}", "flow_id": flow["id"]}).json()
         queue = http.post("/work_queues/", json={"name": f"cli-queue-{SUFFIX}"}).json()
     assert all("id" in created for created in (flow, run, deployment, queue)), (flow, run, deployment, queue)
-    return {"flow": flow["name"], "run": run["name"], "deployment": f"cli-flow-{SUFFIX}/cli-deployment-{SUFFIX}", "queue": queue["name"]}
+    return {
+        "flow": flow["name"],
+        "run": run["name"],
+        "deployment": f"cli-flow-{SUFFIX}/cli-deployment-{SUFFIX}",
+        "queue": queue["name"],
+    }
 
 
 # flow-run ls shows 15 runs: scoped to this module's flow, as the session's stack holds many more.
 @pytest.mark.parametrize(
     ("command", "shows"),
-    [(("flow-run", "ls", "--flow-name", f"cli-flow-{SUFFIX}"), "run"), (("deployment", "ls"), "deployment"), (("work-queue", "ls"), "queue")],
+    [
+        (("flow-run", "ls", "--flow-name", f"cli-flow-{SUFFIX}"), "run"),
+        (("deployment", "ls"), "deployment"),
+        (("work-queue", "ls"), "queue"),
+    ],
     ids=["flow-run ls", "deployment ls", "work-queue ls"],
 )
-def test_prefect_list_command_exits_0_and_lists_what_exists(api_url: str, seeded: dict[str, str], command: tuple[str, ...], shows: str) -> None:
+def test_prefect_list_command_exits_0_and_lists_what_exists(
+    api_url: str, seeded: dict[str, str], command: tuple[str, ...], shows: str
+) -> None:
     result = prefect(api_url, *command)
     assert result.returncode == 0, result.stdout + result.stderr
     assert seeded[shows] in result.stdout, result.stdout

@@ -20,7 +20,9 @@ from tests.e2e.prefect_env import SCRIPTS, prefect_env, run_script
 
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     """Most intervals open at one instant (an end at t closes before a start at t)."""
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals], key=lambda e: (e[0], e[1]))
+    events = sorted(
+        [(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals], key=lambda e: (e[0], e[1])
+    )
     open_now = peak = 0
     for _, delta in events:
         open_now += delta
@@ -159,6 +161,7 @@ def test_deployment_concurrency_limit_one_with_a_serving_runner(api_url: str, cl
         output: list[str] = []
         threading.Thread(target=lambda: output.extend(iter(runner.stdout.readline, "")), daemon=True).start()
         try:
+
             def deployment(name: str) -> dict[str, Any] | None:
                 response = client.get(f"/deployments/name/{flow_name}/{prefix}-{name}")
                 return response.json() if response.status_code == 200 else None
@@ -200,7 +203,9 @@ def test_deployment_concurrency_limit_one_with_a_serving_runner(api_url: str, cl
         intervals.append((_ts(running[0]), _ts(completed[-1])))
     peak = _max_overlap(intervals)
     waited = sum(any(s["name"] == "AwaitingConcurrencySlot" for s in h) for h in histories.values())
-    print(f"\ndeployment concurrency_limit=1, ENQUEUE, 3 runs: max RUNNING at once = {peak}, runs that waited = {waited}")
+    print(
+        f"\ndeployment concurrency_limit=1, ENQUEUE, 3 runs: max RUNNING at once = {peak}, runs that waited = {waited}"
+    )
     assert peak == 1 and waited >= 1
     # CANCEL_NEW: one completes; the runs that found the slot taken are cancelled.
     states = sorted(run["state"]["type"] for run in cancel_done)

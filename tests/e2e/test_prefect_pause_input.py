@@ -24,7 +24,8 @@ def _paused_run(client: httpx.Client, flow_name: str, deadline: float, flow_proc
     while time.monotonic() < deadline:
         assert flow_process.poll() is None, flow_process.communicate()[0][-4000:]
         runs = client.post(
-            "/flow_runs/filter", json={"flows": {"name": {"any_": [flow_name]}}, "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}}
+            "/flow_runs/filter",
+            json={"flows": {"name": {"any_": [flow_name]}}, "flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}},
         ).json()
         if runs:
             return str(runs[0]["id"])
@@ -79,4 +80,7 @@ def test_pause_with_input_is_resumed_from_another_process(api_url: str, client: 
     assert result == {"type": "COMPLETED", "result": {"approved": True, "note": "ship it"}}
     final = client.get(f"/flow_runs/{run_id}").json()
     assert final["state"]["type"] == "COMPLETED"
-    assert json.loads(client.get(f"/flow_runs/{run_id}/input/{keyset['response']}").text) == {"approved": True, "note": "ship it"}
+    assert json.loads(client.get(f"/flow_runs/{run_id}/input/{keyset['response']}").text) == {
+        "approved": True,
+        "note": "ship it",
+    }

@@ -34,17 +34,21 @@ def test_the_lambda_asset_bundles_the_lambda_lock_for_arm64(tmp_path: Path) -> N
     from packaging.utils import canonicalize_name
 
     from infra.cdk.bundling import bundle
-    from tests.support.locks import locked
     from tests.server_env import LAMBDA_LOCK
+    from tests.support.locks import locked
 
     bundle(tmp_path)
     shipped = {}
     for dist_info in tmp_path.glob("*.dist-info"):
-        metadata = dict(line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines() if ": " in line)
+        metadata = dict(
+            line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines() if ": " in line
+        )
         shipped[canonicalize_name(metadata["Name"])] = metadata["Version"]
     assert shipped == locked(LAMBDA_LOCK)
     assert list(tmp_path.glob("pydantic_core/*aarch64*.so")), "compiled wheels are the Lambda platform's"
-    assert (tmp_path / "functions" / "flows" / "handler.py").exists() and (tmp_path / "shared" / "api" / "app.py").exists()
+    assert (tmp_path / "functions" / "flows" / "handler.py").exists() and (
+        tmp_path / "shared" / "api" / "app.py"
+    ).exists()
     assert not (tmp_path / "tests").exists() and not (tmp_path / ".venv").exists()
 
 

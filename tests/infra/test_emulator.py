@@ -24,7 +24,9 @@ def dynamodb() -> Iterator[object]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     create_table(endpoint, "us-east-1", "emu")
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     yield client
     server.shutdown()
 
@@ -38,7 +40,10 @@ def _put(client: object, pk: str, gsi: str | None, sk: str = "1") -> None:
 
 def _gsi(client: object, value: str) -> list[str]:
     response = client.query(
-        TableName="emu", IndexName="GSI1", KeyConditionExpression="GSI1PK = :v", ExpressionAttributeValues={":v": {"S": value}}
+        TableName="emu",
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :v",
+        ExpressionAttributeValues={":v": {"S": value}},
     )
     return [item["PK"]["S"] for item in response["Items"]]
 
@@ -49,7 +54,9 @@ def test_gsi_queries_follow_puts_updates_and_deletes(dynamodb: object) -> None:
     _put(dynamodb, "c", None)
     assert _gsi(dynamodb, "g1") == ["a", "b"]
     dynamodb.update_item(
-        TableName="emu", Key={"PK": {"S": "a"}, "SK": {"S": "1"}}, UpdateExpression="SET GSI1PK = :v",
+        TableName="emu",
+        Key={"PK": {"S": "a"}, "SK": {"S": "1"}},
+        UpdateExpression="SET GSI1PK = :v",
         ExpressionAttributeValues={":v": {"S": "g2"}},
     )
     assert _gsi(dynamodb, "g1") == ["b"] and _gsi(dynamodb, "g2") == ["a"]
@@ -63,8 +70,10 @@ def test_base_table_query_reads_one_partition(dynamodb: object) -> None:
     for sk in ("1", "2", "3"):
         _put(dynamodb, "part", None, sk)
     response = dynamodb.query(
-        TableName="emu", KeyConditionExpression="PK = :p AND SK >= :s",
-        ExpressionAttributeValues={":p": {"S": "part"}, ":s": {"S": "2"}}, ScanIndexForward=False,
+        TableName="emu",
+        KeyConditionExpression="PK = :p AND SK >= :s",
+        ExpressionAttributeValues={":p": {"S": "part"}, ":s": {"S": "2"}},
+        ScanIndexForward=False,
     )
     assert [item["SK"]["S"] for item in response["Items"]] == ["3", "2"]
 
@@ -74,8 +83,25 @@ def test_a_failed_transaction_writes_nothing(dynamodb: object) -> None:
     with pytest.raises(ClientError) as failure:
         dynamodb.transact_write_items(
             TransactItems=[
-                {"Put": {"TableName": "emu", "Item": {"PK": {"S": "new"}, "SK": {"S": "1"}, "entity": {"S": "t"}, "GSI1PK": {"S": "tx"}, "GSI1SK": {"S": "new"}}}},
-                {"Put": {"TableName": "emu", "Item": {"PK": {"S": "taken"}, "SK": {"S": "1"}, "entity": {"S": "t"}}, "ConditionExpression": "attribute_not_exists(PK)"}},
+                {
+                    "Put": {
+                        "TableName": "emu",
+                        "Item": {
+                            "PK": {"S": "new"},
+                            "SK": {"S": "1"},
+                            "entity": {"S": "t"},
+                            "GSI1PK": {"S": "tx"},
+                            "GSI1SK": {"S": "new"},
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": "emu",
+                        "Item": {"PK": {"S": "taken"}, "SK": {"S": "1"}, "entity": {"S": "t"}},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
             ]
         )
     assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
@@ -85,10 +111,21 @@ def test_a_failed_transaction_writes_nothing(dynamodb: object) -> None:
 
 
 def test_queries_read_only_their_partition(dynamodb: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    with boto3.resource("dynamodb", endpoint_url=dynamodb.meta.endpoint_url, region_name="us-east-1",
-                        aws_access_key_id="x", aws_secret_access_key="x").Table("emu").batch_writer() as batch:
+    with (
+        boto3.resource(
+            "dynamodb",
+            endpoint_url=dynamodb.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        .Table("emu")
+        .batch_writer() as batch
+    ):
         for n in range(300):
-            batch.put_item(Item={"PK": f"bulk{n}", "SK": "1", "entity": "t", "GSI1PK": f"bulk{n % 10}", "GSI1SK": str(n)})
+            batch.put_item(
+                Item={"PK": f"bulk{n}", "SK": "1", "entity": "t", "GSI1PK": f"bulk{n % 10}", "GSI1SK": str(n)}
+            )
     from moto.dynamodb.models.table import Table
 
     walked: list[int] = []

@@ -28,7 +28,9 @@ def emulator(data: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[byt
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local.emulator", "--port", str(port), "--data-dir", str(data)],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, env={**os.environ, **CREDS_ENV, **env},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, **CREDS_ENV, **env},
     )
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
@@ -55,12 +57,28 @@ def _client(endpoint: str, service: str = "dynamodb") -> Any:
 def _put(endpoint: str, n: int) -> None:
     client = _client(endpoint)
     for i in range(n):
-        client.put_item(TableName="j", Item={"PK": {"S": f"k{i}"}, "SK": {"S": "#META"}, "entity": {"S": "t"}, "GSI1PK": {"S": "all"}, "GSI1SK": {"S": f"k{i:05d}"}})
+        client.put_item(
+            TableName="j",
+            Item={
+                "PK": {"S": f"k{i}"},
+                "SK": {"S": "#META"},
+                "entity": {"S": "t"},
+                "GSI1PK": {"S": "all"},
+                "GSI1SK": {"S": f"k{i:05d}"},
+            },
+        )
 
 
 def _count(endpoint: str) -> int:
-    return int(_client(endpoint).query(TableName="j", IndexName="GSI1", KeyConditionExpression="GSI1PK = :p",
-                                       ExpressionAttributeValues={":p": {"S": "all"}}, Select="COUNT")["Count"])
+    return int(
+        _client(endpoint).query(
+            TableName="j",
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :p",
+            ExpressionAttributeValues={":p": {"S": "all"}},
+            Select="COUNT",
+        )["Count"]
+    )
 
 
 def test_acknowledged_writes_survive_sigkill_and_a_torn_tail_is_cut_off(tmp_path: Path) -> None:
@@ -110,7 +128,10 @@ def test_one_emulator_per_data_directory(tmp_path: Path) -> None:
         port = free_port()
         second = subprocess.run(
             [sys.executable, "-m", "infra.local.emulator", "--port", str(port), "--data-dir", str(data)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
         assert second.returncode != 0
         assert "in use by another Serverflow emulator" in second.stderr + second.stdout

@@ -13,8 +13,14 @@ from moto.dynamodb.responses import DynamoResult
 from infra.local import fast_responses, moto_speedups
 
 ITEM = {
-    "PK": {"S": "p"}, "SK": {"S": "1"}, "n": {"N": "1.50"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]},
-    "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x01", b"\x02"]}, "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}]}}},
+    "PK": {"S": "p"},
+    "SK": {"S": "1"},
+    "n": {"N": "1.50"},
+    "b": {"B": b"\x00\xff"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2"]},
+    "bs": {"BS": [b"\x01", b"\x02"]},
+    "m": {"M": {"x": {"L": [{"S": "y"}, {"NULL": True}, {"BOOL": False}]}}},
     "uni": {"S": "é中😀"},
 }
 
@@ -25,8 +31,12 @@ def client() -> Iterator[Any]:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
         ddb.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}],
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
         )
         for sk in ("1", "2", "3"):
@@ -37,9 +47,19 @@ def client() -> Iterator[Any]:
 def _calls(ddb: Any) -> list[dict[str, Any]]:
     key = {"PK": {"S": "p"}, "SK": {"S": "1"}}
     responses = [
-        ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Limit=2,
-                  ReturnConsumedCapacity="TOTAL"),
-        ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Select="COUNT"),
+        ddb.query(
+            TableName="t",
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            Limit=2,
+            ReturnConsumedCapacity="TOTAL",
+        ),
+        ddb.query(
+            TableName="t",
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            Select="COUNT",
+        ),
         ddb.query(TableName="t", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "none"}}),
         ddb.get_item(TableName="t", Key=key),
         ddb.get_item(TableName="t", Key={"PK": {"S": "p"}, "SK": {"S": "missing"}}),
@@ -60,4 +80,6 @@ def test_direct_json_equals_motos_serializer(client: Any, monkeypatch: pytest.Mo
 
 def test_errors_keep_motos_serializer(client: Any) -> None:
     with pytest.raises(client.exceptions.ResourceNotFoundException):
-        client.query(TableName="missing", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+        client.query(
+            TableName="missing", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+        )

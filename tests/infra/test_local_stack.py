@@ -39,7 +39,9 @@ def test_ctrl_c_stops_cleanly_and_persisted_data_survives_a_restart(tmp_path: Pa
         restored = httpx.get(f"{second.api_url}/flow_runs/{run['id']}").json()
         assert restored["state_type"] == "PENDING"
         # Indexes are rebuilt too: the run is found through a filter, not only by key.
-        found = httpx.post(f"{second.api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["survives-restart"]}}}).json()
+        found = httpx.post(
+            f"{second.api_url}/flow_runs/filter", json={"flows": {"name": {"any_": ["survives-restart"]}}}
+        ).json()
         assert [r["id"] for r in found] == [run["id"]]
     finally:
         _stopped_cleanly(second)
@@ -71,7 +73,9 @@ def test_an_external_aws_endpoint_is_used_instead_of_the_embedded_emulator(tmp_p
     from tests.stack_process import REPO_ROOT, free_port
 
     port = free_port()
-    external = subprocess.Popen([server_python(), "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    external = subprocess.Popen(
+        [server_python(), "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL
+    )
     try:
         endpoint = f"http://127.0.0.1:{port}"
         stack = StackProcess(extra_args=["--aws-endpoint-url", endpoint, "--no-schedules"]).start()

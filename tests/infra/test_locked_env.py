@@ -17,9 +17,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.support.locks import locked
 from tests.server_env import LAMBDA_LOCK, REPO_ROOT, SERVER_LOCK, server_python
 from tests.stack_process import StackProcess
+from tests.support.locks import locked
 
 RUNTIME_LINE = re.compile(r"^Runtime: python (?P<python>\S+) (?P<pins>.*) \(prefix (?P<prefix>.+)\)$")
 # Installed by the venv itself or by `pip install --no-deps -e .`, not dependencies of the server.
@@ -27,8 +27,10 @@ NOT_DEPENDENCIES = {"pip", "setuptools", "serverflow"}
 
 
 def installed(python: str) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json; "
-            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+    code = (
+        "import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
     return {canonicalize_name(name): version for name, version in json.loads(out).items()}
 
@@ -51,15 +53,20 @@ def test_the_running_stack_reports_the_server_env_and_the_locks_versions(stack: 
     reported = dict(pin.split("==") for pin in runtime["pins"].split())
     assert reported, runtime.group(0)
     for name, version in reported.items():
-        assert version == pins[canonicalize_name(name)], f"the stack runs {name} {version}, the lock says {pins[canonicalize_name(name)]}"
+        assert version == pins[canonicalize_name(name)], (
+            f"the stack runs {name} {version}, the lock says {pins[canonicalize_name(name)]}"
+        )
 
 
 def test_the_server_env_holds_exactly_the_lock() -> None:
     pins = locked(SERVER_LOCK)
     present = {name: version for name, version in installed(server_python()).items() if name not in NOT_DEPENDENCIES}
     assert present == pins, {
-        "not as locked": {name: (present.get(name), pins.get(name)) for name in present.keys() | pins.keys()
-                          if present.get(name) != pins.get(name)},
+        "not as locked": {
+            name: (present.get(name), pins.get(name))
+            for name in present.keys() | pins.keys()
+            if present.get(name) != pins.get(name)
+        },
     }
 
 

@@ -31,12 +31,25 @@ def client() -> Iterator[Any]:
         ddb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
         for name, sk_type in (("strings", "S"), ("numbers", "N")):
             ddb.create_table(
-                TableName=name, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": sk_type},
-                                      {"AttributeName": "GPK", "AttributeType": "S"}, {"AttributeName": "GSK", "AttributeType": sk_type}],
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": sk_type},
+                    {"AttributeName": "GPK", "AttributeType": "S"},
+                    {"AttributeName": "GSK", "AttributeType": sk_type},
+                ],
                 KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-                GlobalSecondaryIndexes=[{"IndexName": "GIX", "Projection": {"ProjectionType": "ALL"},
-                                         "KeySchema": [{"AttributeName": "GPK", "KeyType": "HASH"}, {"AttributeName": "GSK", "KeyType": "RANGE"}]}],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": "GIX",
+                        "Projection": {"ProjectionType": "ALL"},
+                        "KeySchema": [
+                            {"AttributeName": "GPK", "KeyType": "HASH"},
+                            {"AttributeName": "GSK", "KeyType": "RANGE"},
+                        ],
+                    }
+                ],
             )
         yield ddb
 
@@ -48,7 +61,11 @@ def _value(rng: random.Random, sk_type: str) -> dict[str, str]:
 
 
 def _item(rng: random.Random, sk_type: str) -> dict[str, Any]:
-    item: dict[str, Any] = {"PK": {"S": rng.choice(["p0", "p1"])}, "SK": _value(rng, sk_type), "v": {"N": str(rng.randint(0, 9))}}
+    item: dict[str, Any] = {
+        "PK": {"S": rng.choice(["p0", "p1"])},
+        "SK": _value(rng, sk_type),
+        "v": {"N": str(rng.randint(0, 9))},
+    }
     roll = rng.random()
     if roll < 0.7:
         item["GPK"] = {"S": rng.choice(["g0", "g1"])}
@@ -92,8 +109,12 @@ def _random_request(rng: random.Random, table: str, sk_type: str) -> dict[str, A
     hash_attr, sort_attr = ("GPK", "GSK") if on_index else ("PK", "SK")
     extra, values = _condition(rng, sk_type, sort_attr)
     request: dict[str, Any] = {
-        "TableName": table, "KeyConditionExpression": f"{hash_attr} = :h{extra}",
-        "ExpressionAttributeValues": {":h": {"S": rng.choice(["g0", "g1", "g9"] if on_index else ["p0", "p1", "p9"])}, **values},
+        "TableName": table,
+        "KeyConditionExpression": f"{hash_attr} = :h{extra}",
+        "ExpressionAttributeValues": {
+            ":h": {"S": rng.choice(["g0", "g1", "g9"] if on_index else ["p0", "p1", "p9"])},
+            **values,
+        },
         "ScanIndexForward": rng.random() < 0.5,
     }
     if on_index:
@@ -119,21 +140,33 @@ def _mutate(rng: random.Random, ddb: Any, table: str, sk_type: str, written: lis
         target = rng.choice(written)
         key = {"PK": target["PK"], "SK": target["SK"]}
         if roll < 0.6:
-            ddb.update_item(TableName=table, Key=key, UpdateExpression="SET GPK = :g, GSK = :s",
-                            ExpressionAttributeValues={":g": {"S": rng.choice(["g0", "g1"])}, ":s": _value(rng, sk_type)})
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET GPK = :g, GSK = :s",
+                ExpressionAttributeValues={":g": {"S": rng.choice(["g0", "g1"])}, ":s": _value(rng, sk_type)},
+            )
         elif roll < 0.7:
             ddb.update_item(TableName=table, Key=key, UpdateExpression="REMOVE GSK")
         elif roll < 0.85:
             ddb.delete_item(TableName=table, Key=key)
         else:
             item = _item(rng, sk_type)
-            ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}, {"Delete": {"TableName": table, "Key": key}}]
-                                     if (item["PK"], item["SK"]) != (key["PK"], key["SK"]) else [{"Put": {"TableName": table, "Item": item}}])
+            ddb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": item}},
+                    {"Delete": {"TableName": table, "Key": key}},
+                ]
+                if (item["PK"], item["SK"]) != (key["PK"], key["SK"])
+                else [{"Put": {"TableName": table, "Item": item}}]
+            )
             written.append(item)
 
 
 @pytest.mark.parametrize(("table", "sk_type"), [("strings", "S"), ("numbers", "N")])
-def test_ordered_query_pages_equal_motos(client: Any, monkeypatch: pytest.MonkeyPatch, table: str, sk_type: str) -> None:
+def test_ordered_query_pages_equal_motos(
+    client: Any, monkeypatch: pytest.MonkeyPatch, table: str, sk_type: str
+) -> None:
     assert moto_speedups.moto_query is not None
     answered = moto_speedups.ordered_query
 
@@ -165,7 +198,10 @@ def test_ordered_query_pages_equal_motos(client: Any, monkeypatch: pytest.Monkey
 
 def test_query_walks_only_the_page(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(500):
-        client.put_item(TableName="strings", Item={"PK": {"S": "big"}, "SK": {"S": f"{n:04d}"}, "GPK": {"S": "g"}, "GSK": {"S": f"{n:04d}"}})
+        client.put_item(
+            TableName="strings",
+            Item={"PK": {"S": "big"}, "SK": {"S": f"{n:04d}"}, "GPK": {"S": "g"}, "GSK": {"S": f"{n:04d}"}},
+        )
     read: list[object] = []
     original = ordered_query.lookup
 
@@ -176,9 +212,14 @@ def test_query_walks_only_the_page(client: Any, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(ordered_query, "lookup", counting)
     for index in ({}, {"IndexName": "GIX"}):
         hash_attr, sort_attr = ("GPK", "GSK") if index else ("PK", "SK")
-        response = client.query(TableName="strings", **index, KeyConditionExpression=f"{hash_attr} = :h AND {sort_attr} >= :s",
-                                ExpressionAttributeValues={":h": {"S": "g" if index else "big"}, ":s": {"S": "0100"}},
-                                Limit=10, ScanIndexForward=False)
+        response = client.query(
+            TableName="strings",
+            **index,
+            KeyConditionExpression=f"{hash_attr} = :h AND {sort_attr} >= :s",
+            ExpressionAttributeValues={":h": {"S": "g" if index else "big"}, ":s": {"S": "0100"}},
+            Limit=10,
+            ScanIndexForward=False,
+        )
         assert [item["SK"]["S"] for item in response["Items"]] == [f"{n:04d}" for n in range(499, 489, -1)]
         assert response["LastEvaluatedKey"]["SK"] == {"S": "0490"}
     # Each query reads its 10 items and the one that ends the page, not the partition.
@@ -187,16 +228,23 @@ def test_query_walks_only_the_page(client: Any, monkeypatch: pytest.MonkeyPatch)
 
 def test_binary_sort_keys_order_bytewise(client: Any) -> None:
     client.create_table(
-        TableName="bins", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "B"}],
+        TableName="bins",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "B"},
+        ],
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
     )
     # DynamoDB orders binary bytewise (unsigned); their base64 texts would order them differently.
     values = [b"\x00", b"\x01\xff", b"\x7f", b"\x80", b"\xf8", b"\xff", b"\xff\x00", b"a", b"ab"]
     for value in values:
         client.put_item(TableName="bins", Item={"PK": {"S": "p"}, "SK": {"B": value}})
-    response = client.query(TableName="bins", KeyConditionExpression="PK = :p AND SK >= :s",
-                            ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"B": b"\x7f"}})
+    response = client.query(
+        TableName="bins",
+        KeyConditionExpression="PK = :p AND SK >= :s",
+        ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"B": b"\x7f"}},
+    )
     assert [item["SK"]["B"] for item in response["Items"]] == sorted(v for v in values if v >= b"\x7f")
 
 
@@ -208,5 +256,7 @@ def test_indexes_rebuild_from_items_written_around_them(client: Any) -> None:
     # A restore that bypasses put_item (as a pickled backend would) must not hide items from Query.
     table.__dict__.pop("_sf_ordered", None)
     assert indexes(table).partitions[""]  # rebuilt from moto's storage on first use
-    response = client.query(TableName="strings", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "r"}})
+    response = client.query(
+        TableName="strings", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "r"}}
+    )
     assert [item["SK"]["S"] for item in response["Items"]] == ["1"]

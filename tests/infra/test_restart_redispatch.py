@@ -17,9 +17,18 @@ from tests.stack_process import StackProcess
 
 
 def _messages(aws_endpoint_url: str, pool_id: str) -> list[dict]:
-    sqs = boto3.client("sqs", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     url = sqs.get_queue_url(QueueName=f"serverflow-pool-{pool_id}")["QueueUrl"]
-    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
+    return [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    ]
 
 
 def test_a_restored_pool_has_its_queue_and_its_due_run_is_sent_again(tmp_path: Path) -> None:
@@ -30,10 +39,18 @@ def test_a_restored_pool_has_its_queue_and_its_due_run_is_sent_again(tmp_path: P
     flow = httpx.post(f"{api}/flows/", json={"name": "restored-flow"}).json()
     run = httpx.post(
         f"{api}/flow_runs/",
-        json={"flow_id": flow["id"], "work_pool_name": pool["name"], "state": {"type": "SCHEDULED", "name": "Scheduled"}},
+        json={
+            "flow_id": flow["id"],
+            "work_pool_name": pool["name"],
+            "state": {"type": "SCHEDULED", "name": "Scheduled"},
+        },
     ).json()
     assert any(str(m.get("flow_run_id")) == run["id"] for m in _messages(first.aws_endpoint_url, pool["id"]))
-    emulator = next(int(m.group(1)) for line in first.startup + first.output if (m := re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)))
+    emulator = next(
+        int(m.group(1))
+        for line in first.startup + first.output
+        if (m := re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line))
+    )
     assert first.process is not None
     first.process.send_signal(signal.SIGKILL)
     os.kill(emulator, signal.SIGKILL)

@@ -14,7 +14,9 @@ from tests.stack_process import REPO_ROOT, StackProcess, free_port
 
 def test_an_unreachable_store_is_503_with_retry_after_and_ready_false() -> None:
     port = free_port()
-    emulator = subprocess.Popen([sys.executable, "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.emulator", "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL
+    )
     try:
         stack = StackProcess(extra_args=["--aws-endpoint-url", f"http://127.0.0.1:{port}", "--no-schedules"]).start()
         try:

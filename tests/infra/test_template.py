@@ -29,7 +29,9 @@ def test_every_function_handler_module_exists_and_is_thin() -> None:
         handler = REPO / "functions" / domain / "handler.py"
         assert handler.exists(), f"{logical_id} points at missing {handler}"
         code_lines = [
-            line for line in handler.read_text().splitlines() if line.strip() and not line.lstrip().startswith(("#", '"""'))
+            line
+            for line in handler.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith(("#", '"""'))
         ]
         assert len(code_lines) <= 25, f"{handler} should only wire a router/event source ({len(code_lines)} lines)"
 
@@ -80,9 +82,13 @@ def test_every_served_route_is_routed_by_the_template_to_its_owning_function() -
 
 
 def test_websocket_routes_share_the_rest_host_through_cloudfront() -> None:
-    behaviours = resources("AWS::CloudFront::Distribution")["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    behaviours = resources("AWS::CloudFront::Distribution")["Distribution"]["Properties"]["DistributionConfig"][
+        "CacheBehaviors"
+    ]
     socket_paths = {b["PathPattern"] for b in behaviours if b["TargetOriginId"] == "events-socket"}
     for domain in DOMAIN_ROUTERS:
         for route in load_router(domain).routes:
             if isinstance(route, APIWebSocketRoute):
-                assert route_prefix(domain) + route.path in socket_paths, f"websocket {route.path} not routed to the WebSocket API"
+                assert route_prefix(domain) + route.path in socket_paths, (
+                    f"websocket {route.path} not routed to the WebSocket API"
+                )

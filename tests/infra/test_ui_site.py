@@ -78,6 +78,11 @@ def test_only_the_default_s3_behaviour_rewrites_so_api_errors_stay_api_errors() 
 
 def test_the_rest_behaviour_comes_after_every_more_specific_api_path() -> None:
     # CloudFront takes the first behaviour whose pattern matches: /api/* must not shadow the websockets.
-    patterns = [b["PathPattern"] for b in resources("AWS::CloudFront::Distribution")["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]]
+    patterns = [
+        b["PathPattern"]
+        for b in resources("AWS::CloudFront::Distribution")["Distribution"]["Properties"]["DistributionConfig"][
+            "CacheBehaviors"
+        ]
+    ]
     rest = patterns.index("/api/*")
     assert all(i < rest for i, p in enumerate(patterns) if p.startswith("/api/") and p != "/api/*")

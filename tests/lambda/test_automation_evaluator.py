@@ -25,23 +25,42 @@ def aws(aws_endpoint_url: str) -> Iterator[None]:
 
 
 def _record(event: Any) -> dict[str, Any]:
-    return {"eventName": "INSERT", "dynamodb": {"NewImage": {"entity": {"S": "event"}, "body": {"S": event.model_dump_json()}}}}
+    return {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"entity": {"S": "event"}, "body": {"S": event.model_dump_json()}}},
+    }
 
 
 def _event(name: str, resource: str, seconds_ago: float = 0) -> Any:
     from shared.schemas.events import Event
 
-    occurred = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
-    return Event.model_validate({"id": str(uuid.uuid4()), "occurred": occurred.isoformat(), "event": name, "resource": {"prefect.resource.id": resource}}).receive()
+    occurred = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds_ago)
+    return Event.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "occurred": occurred.isoformat(),
+            "event": name,
+            "resource": {"prefect.resource.id": resource},
+        }
+    ).receive()
 
 
 def _executed(client: httpx.Client, automation_id: str) -> int:
-    body = {"filter": {"event": {"name": ["prefect.automation.action.executed"]}, "resource": {"id": [f"prefect.automation.{automation_id}"]}}, "limit": 50}
+    body = {
+        "filter": {
+            "event": {"name": ["prefect.automation.action.executed"]},
+            "resource": {"id": [f"prefect.automation.{automation_id}"]},
+        },
+        "limit": 50,
+    }
     return int(client.post("/events/filter", json=body).json()["total"])
 
 
 def _create(client: httpx.Client, trigger: dict[str, Any]) -> str:
-    created = client.post("/automations/", json={"name": f"eval-{uuid.uuid4().hex[:6]}", "trigger": trigger, "actions": [{"type": "do-nothing"}]})
+    created = client.post(
+        "/automations/",
+        json={"name": f"eval-{uuid.uuid4().hex[:6]}", "trigger": trigger, "actions": [{"type": "do-nothing"}]},
+    )
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
@@ -73,10 +92,25 @@ def test_threshold_counts_per_for_each_key(aws: None, client: httpx.Client) -> N
     from functions.automation_triggers.handler import handler
 
     tag = uuid.uuid4().hex[:8]
-    automation_id = _create(client, {"type": "event", "posture": "Reactive", "expect": [f"test.{tag}.tick"], "for_each": ["prefect.resource.id"], "threshold": 3, "within": 60})
+    automation_id = _create(
+        client,
+        {
+            "type": "event",
+            "posture": "Reactive",
+            "expect": [f"test.{tag}.tick"],
+            "for_each": ["prefect.resource.id"],
+            "threshold": 3,
+            "within": 60,
+        },
+    )
     # Two ticks each for a and b (no firing), then a third for a (fires for a only); a redelivered
     # tick of b is not counted again.
-    events = [_event(f"test.{tag}.tick", f"a.{tag}"), _event(f"test.{tag}.tick", f"b.{tag}"), _event(f"test.{tag}.tick", f"a.{tag}"), _event(f"test.{tag}.tick", f"b.{tag}")]
+    events = [
+        _event(f"test.{tag}.tick", f"a.{tag}"),
+        _event(f"test.{tag}.tick", f"b.{tag}"),
+        _event(f"test.{tag}.tick", f"a.{tag}"),
+        _event(f"test.{tag}.tick", f"b.{tag}"),
+    ]
     handler({"Records": [_record(e) for e in events]}, LambdaContext())
     handler({"Records": [_record(events[1])]}, LambdaContext())
     assert _settle(client, automation_id, 0) == 0

@@ -21,20 +21,35 @@ HANDLERS = sorted(p.parent.name for p in (REPO_ROOT / "functions").glob("*/handl
 # API domains build their app through shared.api.lambda_handler, the one place that decides on tracing.
 API_DOMAIN = "artifacts"
 
-PROBE = ("import json, sys; import functions.{domain}.handler; "
-         "print('PROBE', json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {watched!r})))")
+PROBE = (
+    "import json, sys; import functions.{domain}.handler; "
+    "print('PROBE', json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {watched!r})))"
+)
 WATCHED = ("aws_xray_sdk", "shared")
 
 
 def loaded_modules(domain: str, tracing: bool) -> set[str]:
     """The watched top-level packages' modules that `import functions.<domain>.handler` loads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_", "POWERTOOLS_"))}
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-                "AWS_DEFAULT_REGION": "us-east-1", "SERVERFLOW_TABLE": "serverflow",
-                "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
-                "PYTHONPATH": os.pathsep.join(str(p) for p in (REPO_ROOT, REPO_ROOT / "sdk"))})
-    p = subprocess.run([server_python(), "-c", PROBE.format(domain=domain, watched=set(WATCHED))],
-                       cwd=str(Path(REPO_ROOT)), env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SERVERFLOW_TABLE": "serverflow",
+            "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
+            "PYTHONPATH": os.pathsep.join(str(p) for p in (REPO_ROOT, REPO_ROOT / "sdk")),
+        }
+    )
+    p = subprocess.run(
+        [server_python(), "-c", PROBE.format(domain=domain, watched=set(WATCHED))],
+        cwd=str(Path(REPO_ROOT)),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     line = next((ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")), None)
     assert line is not None, p.stderr[-2000:]
     return set(json.loads(line.removeprefix("PROBE ")))

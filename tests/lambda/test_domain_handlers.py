@@ -25,7 +25,11 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "task_run_states": ("GET", "/api/task_run_states/?task_run_id={task_run_id}", None),
     "logs": ("POST", "/api/logs/filter", {"logs": {"flow_run_id": {"any_": ["{flow_run_id}"]}}}),
     "artifacts": ("POST", "/api/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": ["{flow_run_id}"]}}}),
-    "events": ("POST", "/api/events/filter", {"filter": {"resource": {"id": ["prefect.flow-run.{flow_run_id}"]}}, "limit": 5}),
+    "events": (
+        "POST",
+        "/api/events/filter",
+        {"filter": {"resource": {"id": ["prefect.flow-run.{flow_run_id}"]}}, "limit": 5},
+    ),
     "work_pools": ("POST", "/api/work_pools/filter", {"limit": 5}),
     "work_queues": ("POST", "/api/work_queues/filter", {"limit": 5}),
     "deployments": ("POST", "/api/deployments/filter", {"limit": 5}),
@@ -54,12 +58,31 @@ def lambda_env(aws_endpoint_url: str) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def seeded(client_module: httpx.Client) -> dict[str, str]:
     flow = client_module.post("/flows/", json={"name": "lambda-path-flow"}).json()
-    run = client_module.post("/flow_runs/", json={"flow_id": flow["id"], "state": {"type": "PENDING", "name": "Pending"}}).json()
+    run = client_module.post(
+        "/flow_runs/", json={"flow_id": flow["id"], "state": {"type": "PENDING", "name": "Pending"}}
+    ).json()
     task = client_module.post(
         "/task_runs/",
-        json={"flow_run_id": run["id"], "task_key": "t", "dynamic_key": "0", "name": "t-0", "state": {"type": "PENDING", "name": "Pending"}},
+        json={
+            "flow_run_id": run["id"],
+            "task_key": "t",
+            "dynamic_key": "0",
+            "name": "t-0",
+            "state": {"type": "PENDING", "name": "Pending"},
+        },
     ).json()
-    client_module.post("/logs/", json=[{"name": "x", "level": 20, "message": "hello", "timestamp": "2026-11-26T00:00:00Z", "flow_run_id": run["id"]}])
+    client_module.post(
+        "/logs/",
+        json=[
+            {
+                "name": "x",
+                "level": 20,
+                "message": "hello",
+                "timestamp": "2026-11-26T00:00:00Z",
+                "flow_run_id": run["id"],
+            }
+        ],
+    )
     client_module.post("/artifacts/", json={"type": "markdown", "data": "# hi", "flow_run_id": run["id"]})
     return {"flow_run_id": run["id"], "task_run_id": task["id"]}
 
@@ -99,7 +122,9 @@ def test_every_http_function_is_covered() -> None:
 
 
 @pytest.mark.parametrize("domain", sorted(REQUESTS))
-def test_lambda_handler_matches_local_server(domain: str, lambda_env: None, seeded: dict[str, str], client_module: httpx.Client) -> None:
+def test_lambda_handler_matches_local_server(
+    domain: str, lambda_env: None, seeded: dict[str, str], client_module: httpx.Client
+) -> None:
     method, path, body = REQUESTS[domain]
     path, body = _fill(path, seeded), _fill(body, seeded)
     handler = importlib.import_module(f"functions.{domain}.handler").handler

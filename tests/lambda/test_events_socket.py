@@ -14,8 +14,8 @@ import httpx
 import pytest
 from botocore.stub import Stubber
 
-from tests.support.events import lifecycle, running_flow_run, utc_now
 from tests.lambda_support import LambdaContext
+from tests.support.events import lifecycle, running_flow_run, utc_now
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,9 @@ def socket_env(aws_endpoint_url: str) -> Iterator[None]:
     configure_table()
 
 
-def ws_event(route: str, connection_id: str, body: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def ws_event(
+    route: str, connection_id: str, body: str | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
     event: dict[str, Any] = {
         "requestContext": {
@@ -70,7 +72,11 @@ class StubbedManagementApi:
 
     def __init__(self) -> None:
         self.endpoints: list[str] = []
-        self.client = boto3.client("apigatewaymanagementapi", endpoint_url="https://abc123.execute-api.us-east-1.amazonaws.com/prod", region_name="us-east-1")
+        self.client = boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url="https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+            region_name="us-east-1",
+        )
         self.stubber = Stubber(self.client)
 
     def factory(self, endpoint_url: str) -> Any:
@@ -78,7 +84,9 @@ class StubbedManagementApi:
         return self.client
 
     def expect_post(self, connection_id: str, message: dict[str, Any]) -> None:
-        self.stubber.add_response("post_to_connection", {}, {"ConnectionId": connection_id, "Data": json.dumps(message).encode()})
+        self.stubber.add_response(
+            "post_to_connection", {}, {"ConnectionId": connection_id, "Data": json.dumps(message).encode()}
+        )
 
     def expect_delete(self, connection_id: str) -> None:
         self.stubber.add_response("delete_connection", {}, {"ConnectionId": connection_id})
@@ -93,12 +101,16 @@ def test_connect_auth_events_disconnect(socket_env: None, client: httpx.Client) 
     connection_id = f"conn-{uuid.uuid4().hex[:8]}="
     api = StubbedManagementApi()
 
-    connected = module.handler(ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"}), LambdaContext())
+    connected = module.handler(
+        ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"}), LambdaContext()
+    )
     assert connected == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "prefect"}}
 
     api.expect_post(connection_id, {"type": "auth_success"})
     with api.stubber:
-        assert handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), api.factory) == {"statusCode": 200}
+        assert handle(
+            ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), api.factory
+        ) == {"statusCode": 200}
         api.stubber.assert_no_pending_responses()
         events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=10))
         for event in (events[2], events[0], events[1], events[1]):  # out of order, duplicated: no replies
@@ -125,10 +137,17 @@ def test_failed_auth_replies_and_closes(socket_env: None) -> None:
     reset_settings_cache()
     try:
         assert handle(ws_event("$connect", "no-proto", headers={})) == {"statusCode": 400}
-        assert handle(ws_event("$connect", "bad-bearer", headers={"Sec-WebSocket-Protocol": "prefect", "Authorization": "Bearer nope"})) == {"statusCode": 401}
+        assert handle(
+            ws_event(
+                "$connect", "bad-bearer", headers={"Sec-WebSocket-Protocol": "prefect", "Authorization": "Bearer nope"}
+            )
+        ) == {"statusCode": 401}
 
         connection_id = f"conn-{uuid.uuid4().hex[:8]}="
-        assert handle(ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"}))["statusCode"] == 200
+        assert (
+            handle(ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"}))["statusCode"]
+            == 200
+        )
         api = StubbedManagementApi()
         api.expect_post(connection_id, {"type": "auth_failure", "reason": "Invalid token"})
         api.expect_delete(connection_id)

@@ -33,13 +33,17 @@ def invoke(domain: str, method: str, path: str, body: Any) -> tuple[int, Any]:
 def test_null_sort_offset_and_limit_are_the_defaults_in_a_lambda(lambda_env: None, client: httpx.Client) -> None:
     flow_id = client.post("/flows/", json={"name": "lambda-null-defaults"}).json()["id"]
     scope = {"flows": {"id": {"any_": [flow_id]}}}
-    status, with_nulls = invoke("flows", "POST", "/api/flows/filter", {**scope, "sort": None, "offset": None, "limit": None})
+    status, with_nulls = invoke(
+        "flows", "POST", "/api/flows/filter", {**scope, "sort": None, "offset": None, "limit": None}
+    )
     assert status == 200, (fastapi.__version__, with_nulls)
     assert with_nulls == invoke("flows", "POST", "/api/flows/filter", scope)[1]
     assert [flow["id"] for flow in with_nulls] == [flow_id]
 
 
 def test_a_required_null_is_still_missing_in_a_lambda(lambda_env: None) -> None:
-    status, body = invoke("flow_runs", "POST", "/api/flow_runs/00000000-0000-0000-0000-000000000000/set_state", {"state": None})
+    status, body = invoke(
+        "flow_runs", "POST", "/api/flow_runs/00000000-0000-0000-0000-000000000000/set_state", {"state": None}
+    )
     assert status == 422, body
     assert [(error["type"], error["loc"]) for error in body["exception_detail"]] == [("missing", ["body", "state"])]

@@ -20,10 +20,15 @@ from tests.lambda_support import LambdaContext, decode_body, http_api_event
 @pytest.fixture
 def secret_arn(aws_endpoint_url: str) -> str:
     client = boto3.client(
-        "secretsmanager", endpoint_url=aws_endpoint_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "secretsmanager",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
-    return str(client.create_secret(Name=f"sf-key-{uuid.uuid4().hex[:8]}", SecretString="k3y-from-secrets-manager")["ARN"])
+    return str(
+        client.create_secret(Name=f"sf-key-{uuid.uuid4().hex[:8]}", SecretString="k3y-from-secrets-manager")["ARN"]
+    )
 
 
 @pytest.fixture
@@ -62,7 +67,9 @@ def test_an_unreadable_key_fails_closed(aws_endpoint_url: str, monkeypatch: pyte
 
     monkeypatch.delenv("SERVERFLOW_API_KEY", raising=False)
     monkeypatch.setenv("SERVERFLOW_AUTH_MODE", "ApiKey")
-    monkeypatch.setenv("SERVERFLOW_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf")
+    monkeypatch.setenv(
+        "SERVERFLOW_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"
+    )
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_endpoint_url)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
@@ -83,7 +90,9 @@ def test_an_unreadable_key_fails_closed(aws_endpoint_url: str, monkeypatch: pyte
 def test_a_text_plain_bulk_delete_is_refused_on_the_lambda_path(keyed_env: None) -> None:
     handler = _handler()
     event = http_api_event(
-        "POST", "/api/flows/bulk_delete", b"{}",
+        "POST",
+        "/api/flows/bulk_delete",
+        b"{}",
         headers={"content-type": "text/plain", "authorization": "Bearer k3y-from-secrets-manager"},
     )
     assert handler(event, LambdaContext())["statusCode"] == 415

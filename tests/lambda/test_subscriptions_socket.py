@@ -24,7 +24,10 @@ ws_event = importlib.import_module("tests.lambda.test_events_socket").ws_event
 
 @pytest.fixture
 def aws(aws_endpoint_url: str) -> Iterator[None]:
-    with stack_aws_env(aws_endpoint_url, SERVERFLOW_EVENTS_SOCKET_MANAGEMENT_URL="https://abc123.execute-api.us-east-1.amazonaws.com/prod"):
+    with stack_aws_env(
+        aws_endpoint_url,
+        SERVERFLOW_EVENTS_SOCKET_MANAGEMENT_URL="https://abc123.execute-api.us-east-1.amazonaws.com/prod",
+    ):
         yield
 
 
@@ -48,11 +51,20 @@ class RecordingApi:
 
 
 def _event(name: str) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "occurred": datetime.datetime.now(datetime.timezone.utc).isoformat(), "event": name, "resource": {"prefect.resource.id": "r"}}
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred": datetime.datetime.now(datetime.UTC).isoformat(),
+        "event": name,
+        "resource": {"prefect.resource.id": "r"},
+    }
 
 
 def _stream_record(entity: str, body: str, event_name: str = "INSERT") -> dict[str, Any]:
-    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": {"entity": {"S": entity}, "body": {"S": body}}}}
+    return {
+        "eventName": event_name,
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"NewImage": {"entity": {"S": entity}, "body": {"S": body}}},
+    }
 
 
 def test_out_channel_subscribes_backfills_and_fans_out(aws: None, client: httpx.Client) -> None:
@@ -72,13 +84,22 @@ def test_out_channel_subscribes_backfills_and_fans_out(aws: None, client: httpx.
     connect["queryStringParameters"] = {"serverflow-channel": "events-out"}
     assert socket_module.handler(connect, LambdaContext())["statusCode"] == 200
     handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), lambda _: api)
-    handle(ws_event("$default", connection_id, json.dumps({"type": "filter", "filter": {"event": {"prefix": [f"test.{tag}"]}}})), lambda _: api)
+    handle(
+        ws_event(
+            "$default", connection_id, json.dumps({"type": "filter", "filter": {"event": {"prefix": [f"test.{tag}"]}}})
+        ),
+        lambda _: api,
+    )
     assert api.posts[0] == (connection_id, {"type": "auth_success"})
     assert [(c, f["event"]["id"]) for c, f in api.posts[1:]] == [(connection_id, earlier["id"])]  # the backfill
 
     live = Event.model_validate(_event(f"test.{tag}.two")).receive()
     other = Event.model_validate(_event("test.elsewhere")).receive()
-    records = [_stream_record("event", live.model_dump_json()), _stream_record("event", other.model_dump_json()), _stream_record("flow_run", "{}")]
+    records = [
+        _stream_record("event", live.model_dump_json()),
+        _stream_record("event", other.model_dump_json()),
+        _stream_record("flow_run", "{}"),
+    ]
     fake = RecordingApi()
     original = connections_out.apigw_poster
     connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)
@@ -133,7 +154,9 @@ def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.
     tag = uuid.uuid4().hex[:8]
     task_key = f"tests.record-{tag}"
     scheduled = {"type": "SCHEDULED", "name": "Scheduled", "state_details": {"deferred": True}}
-    created = client.post("/task_runs/", json={"name": "r", "task_key": task_key, "dynamic_key": tag, "state": scheduled})
+    created = client.post(
+        "/task_runs/", json={"name": "r", "task_key": task_key, "dynamic_key": tag, "state": scheduled}
+    )
     assert created.status_code == 201, created.text
     queued = task_queue.backlog(task_key)
     assert [q.task_run.id for q in queued] == [uuid.UUID(created.json()["id"])]  # no worker yet: it waits
@@ -145,13 +168,30 @@ def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.
         connect["queryStringParameters"] = {"serverflow-channel": "task-runs"}
         socket_module.handler(connect, LambdaContext())
         handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), lambda _: api)
-        handle(ws_event("$default", connection_id, json.dumps({"type": "subscribe", "keys": [task_key], "client_id": f"client-{n}-{tag}"})), lambda _: api)
+        handle(
+            ws_event(
+                "$default",
+                connection_id,
+                json.dumps({"type": "subscribe", "keys": [task_key], "client_id": f"client-{n}-{tag}"}),
+            ),
+            lambda _: api,
+        )
     assert {f"client-{n}-{tag}" for n in range(2)} <= {w.identifier for w in task_workers.active([task_key])}
     delivered = [(c, f["id"]) for c, f in api.posts if "id" in f]
     assert delivered == [(workers[0], created.json()["id"])]
     assert task_queue.backlog(task_key) == []
 
-    record = {"eventName": "INSERT", "dynamodb": {"NewImage": {"PK": {"S": f"TASK_QUEUE#{task_key}"}, "SK": {"S": queued[0].position}, "entity": {"S": "task_queue"}, "body": {"S": queued[0].task_run.model_dump_json()}}}}
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "NewImage": {
+                "PK": {"S": f"TASK_QUEUE#{task_key}"},
+                "SK": {"S": queued[0].position},
+                "entity": {"S": "task_queue"},
+                "body": {"S": queued[0].task_run.model_dump_json()},
+            }
+        },
+    }
     fake = RecordingApi()
     original = connections_out.apigw_poster
     connections_out.apigw_poster = lambda endpoint, client=None: original(endpoint, fake)

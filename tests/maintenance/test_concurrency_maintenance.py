@@ -36,7 +36,9 @@ def _active(client: httpx.Client, name: str) -> int:
 
 def test_reaper_handler_leaves_live_leases_alone(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
     name = _limit(client, 2)
-    lease = client.post("/v2/concurrency_limits/increment-with-lease", json={"names": [name], "slots": 1, "lease_duration": 60})
+    lease = client.post(
+        "/v2/concurrency_limits/increment-with-lease", json={"names": [name], "slots": 1, "lease_duration": 60}
+    )
     assert lease.status_code == 200
     result = invoke("lease_reaper")
     assert set(result) == {"reclaimed"}
@@ -48,14 +50,18 @@ def test_reaper_releases_expired_leases_once(client: httpx.Client, aws_env: None
 
     name = _limit(client, 2)
     leases = [
-        client.post("/v2/concurrency_limits/increment-with-lease", json={"names": [name], "slots": 1, "lease_duration": 60}).json()
+        client.post(
+            "/v2/concurrency_limits/increment-with-lease", json={"names": [name], "slots": 1, "lease_duration": 60}
+        ).json()
         for _ in range(2)
     ]
     assert _active(client, name) == 2
     # one holder keeps renewing, so only the other lease is past its expiration at +100 s
     renewed = leases[0]["lease_id"]
-    assert client.post(f"/v2/concurrency_limits/leases/{renewed}/renew", json={"lease_duration": 600}).status_code == 204
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=100)
+    assert (
+        client.post(f"/v2/concurrency_limits/leases/{renewed}/renew", json={"lease_duration": 600}).status_code == 204
+    )
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=100)
     assert tick(now=later).reclaimed >= 1
     assert _active(client, name) == 1
     assert tick(now=later).reclaimed == 0  # the renewed lease is not due; the reaped one is gone

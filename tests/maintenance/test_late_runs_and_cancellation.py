@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def _flow_id(client: httpx.Client) -> str:

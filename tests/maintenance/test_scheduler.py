@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-import uuid
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import httpx
 
 from tests.support.api import create_deployment
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NY = zoneinfo.ZoneInfo("America/New_York")
 ANCHOR = "2024-01-01T00:30:00+00:00"
 
@@ -108,7 +107,9 @@ def test_concurrent_invocations_never_duplicate_a_tick(client: httpx.Client, inv
     assert Counter(r["created_by"]["id"] for r in runs) == Counter({s["id"]: 3 for s in dep["schedules"]})
 
 
-def test_paused_deployments_and_inactive_schedules_make_no_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
+def test_paused_deployments_and_inactive_schedules_make_no_runs(
+    client: httpx.Client, invoke: Callable[[str], Any]
+) -> None:
     paused = create_deployment(client, paused=True, schedules=SCHEDULES[:1])
     inactive = create_deployment(client, schedules=[{**SCHEDULES[0], "active": False}])
     invoke("scheduler")
@@ -129,7 +130,9 @@ def test_paused_deployments_and_inactive_schedules_make_no_runs(client: httpx.Cl
     assert len(_runs(client, live["id"])) == 4
 
 
-def test_schedules_sub_resource_and_changes_replace_unstarted_runs(client: httpx.Client, invoke: Callable[[str], Any]) -> None:
+def test_schedules_sub_resource_and_changes_replace_unstarted_runs(
+    client: httpx.Client, invoke: Callable[[str], Any]
+) -> None:
     dep = create_deployment(client, parameters={"a": 1})
     created = client.post(f"/deployments/{dep['id']}/schedules", json=[SCHEDULES[0]])
     assert created.status_code == 201, created.text

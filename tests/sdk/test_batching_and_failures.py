@@ -6,12 +6,10 @@ import http.server
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from serverflow import flow, task, unmapped
 from serverflow._shipper import flush_all
 from serverflow.client import requests_sent
@@ -50,7 +48,6 @@ def test_500_task_map_batches_requests(sdk_env: str, reader: Any) -> None:
     )
 
 
-
 N_BEFORE_RAISE = 60
 
 
@@ -67,13 +64,15 @@ def test_task_runs_are_recorded_when_the_flow_returns_even_if_it_raised(sdk_env:
     with pytest.raises(RuntimeError, match="failed after its tasks"):
         tasks_then_raise(N_BEFORE_RAISE)
     (flow_run,) = reader.http.post(
-        "/flow_runs/filter", json={"flows": {"name": {"any_": ["tasks-then-raise"]}}, "sort": "START_TIME_DESC", "limit": 1}
+        "/flow_runs/filter",
+        json={"flows": {"name": {"any_": ["tasks-then-raise"]}}, "sort": "START_TIME_DESC", "limit": 1},
     ).json()
     assert flow_run["state_type"] == "FAILED"
     runs = reader.task_runs(flow_run["id"])
     assert len(runs) == N_BEFORE_RAISE and all(run["state_type"] == "COMPLETED" for run in runs)
     # One sender, in order: each run's history is its transitions as they happened.
     assert [s["type"] for s in reader.task_run_states(runs[0]["id"])] == ["PENDING", "RUNNING", "COMPLETED"]
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from serverflow import flow, task
 from serverflow.cache_policies import INPUTS
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
+
 import httpx
 import pytest
-
 from serverflow.cli import main
 
 pytestmark = pytest.mark.timeout(60)
-
 
 
 def test_work_pool_create_and_ls(sdk_env: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,7 +20,9 @@ def test_work_pool_create_and_ls(sdk_env: str, capsys: pytest.CaptureFixture[str
     assert name in out.split("Work pools", 1)[1]
 
 
-def test_deployment_run_and_flow_run_cancel(sdk_env: str, api: httpx.Client, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deployment_run_and_flow_run_cancel(
+    sdk_env: str, api: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
     flow_name = f"cli-flow-{uuid.uuid4().hex[:6]}"
     flow_id = api.post("/flows/", json={"name": flow_name}).json()["id"]
     # Listed by name: "0-nightly" sorts before every other test's deployments, however many a full run made.
@@ -59,5 +60,3 @@ def test_cli_without_api_url(capsys: pytest.CaptureFixture[str], monkeypatch: py
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert main(["work-pool", "ls"]) == 1
     assert "SERVERFLOW_API_URL" in capsys.readouterr().err
-
-

@@ -6,12 +6,10 @@ import asyncio
 import http.server
 import json
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
-
 from serverflow.client import AsyncClient, SyncClient
 from serverflow.client.models import FlowRun, OrchestrationResult
 from serverflow.exceptions import APIError, ObjectNotFound
@@ -28,8 +26,13 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        type(self).seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                "version": self.headers.get("X-PREFECT-API-VERSION")})
+        type(self).seen.append(
+            {
+                "path": self.path,
+                "auth": self.headers.get("Authorization"),
+                "version": self.headers.get("X-PREFECT-API-VERSION"),
+            }
+        )
         status, headers, body = type(self).script.pop(0) if type(self).script else (200, {}, "3.9.1")
         payload = json.dumps(body).encode()
         self.send_response(status)
@@ -56,8 +59,12 @@ def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
 
 def test_retries_throttling_then_succeeds(scripted: tuple[str, type[_Scripted]]) -> None:
     url, handler = scripted
-    handler.script = [(429, {"Retry-After": "0.1"}, {"detail": "slow down"}), (503, {"Retry-After": "0"}, {}),
-                      (502, {"Retry-After": "0"}, {}), (200, {}, "3.9.1")]
+    handler.script = [
+        (429, {"Retry-After": "0.1"}, {"detail": "slow down"}),
+        (503, {"Retry-After": "0"}, {}),
+        (502, {"Retry-After": "0"}, {}),
+        (200, {}, "3.9.1"),
+    ]
     with SyncClient(url, "secret") as client:
         assert client.read_version() == "3.9.1"
     assert len(handler.seen) == 4
@@ -78,10 +85,27 @@ def test_not_found_and_typed_models(scripted: tuple[str, type[_Scripted]]) -> No
     run_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
     handler.script = [
         (404, {}, {"detail": "Flow run not found"}),
-        (200, {}, {"id": run_id, "name": "r", "flow_id": run_id, "run_count": 2, "state_type": "RUNNING",
-                   "unknown_future_field": 1}),
-        (200, {}, {"status": "WAIT", "details": {"type": "wait_details", "delay_seconds": 3, "reason": "later"},
-                   "state": None}),
+        (
+            200,
+            {},
+            {
+                "id": run_id,
+                "name": "r",
+                "flow_id": run_id,
+                "run_count": 2,
+                "state_type": "RUNNING",
+                "unknown_future_field": 1,
+            },
+        ),
+        (
+            200,
+            {},
+            {
+                "status": "WAIT",
+                "details": {"type": "wait_details", "delay_seconds": 3, "reason": "later"},
+                "state": None,
+            },
+        ),
     ]
     with SyncClient(url) as client:
         with pytest.raises(ObjectNotFound, match="Flow run not found"):

@@ -10,17 +10,16 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-from infra.local.schedules import ScheduledFunction, scheduled_event
 from serverflow.cli import main
 from serverflow.entrypoints import UnsafeEntrypoint, confine
+
+from infra.local.schedules import ScheduledFunction, scheduled_event
 from tests.aws_env import stack_aws_env
 
 from .conftest import wait_until
@@ -29,14 +28,14 @@ pytestmark = pytest.mark.timeout(240)
 
 REPO = Path(__file__).resolve().parents[2]
 
-FLOW_SOURCE = '''
+FLOW_SOURCE = """
 from serverflow import flow
 
 
 @flow(name="{flow_name}", persist_result=True, result_serializer="json")
 def nightly(who: str = "world") -> str:
     return "hello " + who
-'''
+"""
 
 
 def unique(prefix: str) -> str:
@@ -74,7 +73,9 @@ def client_env(api_url: str, tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def runs_of(api: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
-    response = api.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"})
+    response = api.post(
+        "/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"}
+    )
     response.raise_for_status()
     return list(response.json())
 
@@ -93,7 +94,9 @@ def test_entrypoints_cannot_escape_their_source_root(tmp_path: Path) -> None:
         confine("link.py", root)
 
 
-def test_cli_deploy_refuses_an_entrypoint_outside_the_root(sdk_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_deploy_refuses_an_entrypoint_outside_the_root(
+    sdk_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "src").mkdir()
     flow_file(tmp_path)
     with pytest.raises(UnsafeEntrypoint):
@@ -108,8 +111,20 @@ def test_deploy_with_cron_runs_on_the_sqs_worker_without_aws_settings(
     assert api.post("/work_pools/", json={"name": pool, "type": "process"}).status_code == 201
     assert (
         main(
-            ["deploy", "flows/nightly.py:nightly", "--name", "nightly", "--pool", pool, "--cron", "* * * * *",
-             "--param", "who=cron", "--source-root", str(tmp_path)]
+            [
+                "deploy",
+                "flows/nightly.py:nightly",
+                "--name",
+                "nightly",
+                "--pool",
+                pool,
+                "--cron",
+                "* * * * *",
+                "--param",
+                "who=cron",
+                "--source-root",
+                str(tmp_path),
+            ]
         )
         == 0
     )
@@ -135,7 +150,10 @@ def test_deploy_with_cron_runs_on_the_sqs_worker_without_aws_settings(
         )
     try:
         done = wait_until(
-            lambda: (r := api.get(f"/flow_runs/{first['id']}").json())["state_type"] in ("COMPLETED", "FAILED", "CRASHED") and r,
+            lambda: (
+                (r := api.get(f"/flow_runs/{first['id']}").json())["state_type"] in ("COMPLETED", "FAILED", "CRASHED")
+                and r
+            ),
             timeout=150,
         )
     finally:
@@ -164,7 +182,7 @@ def test_worker_says_why_it_polls_when_told_no_sqs(sdk_env: str, tmp_path: Path)
 
 # The schedule's anchor is 30 s ahead, so its first run is due soon after the scheduler's tick (an anchor in the
 # past would put the first run an hour out); the runner's prefetch (client_env) claims it before it is due.
-SERVE_SCRIPT = '''
+SERVE_SCRIPT = """
 import sys
 from datetime import datetime, timedelta, timezone
 sys.path.insert(0, {root!r})
@@ -179,7 +197,7 @@ nightly.serve(
     stop_after=150,
     source_root={root!r},
 )
-'''
+"""
 
 
 def test_serve_runs_its_scheduled_runs_and_pauses_on_exit(
@@ -190,7 +208,9 @@ def test_serve_runs_its_scheduled_runs_and_pauses_on_exit(
     script.write_text(textwrap.dedent(SERVE_SCRIPT.format(root=str(tmp_path))))
     log = tmp_path / "serve.log"
     with open(log, "wb") as handle:
-        server = subprocess.Popen([sys.executable, str(script)], env=client_env(sdk_env, tmp_path), stdout=handle, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, str(script)], env=client_env(sdk_env, tmp_path), stdout=handle, stderr=subprocess.STDOUT
+        )
     try:
         deployment = wait_until(
             lambda: (r := api.get(f"/deployments/name/{flow_name}/served")).status_code == 200 and r.json(), timeout=60
@@ -199,7 +219,10 @@ def test_serve_runs_its_scheduled_runs_and_pauses_on_exit(
         run_scheduler(aws_endpoint_url)  # an interval schedule's first run is due now
         first = wait_until(lambda: runs_of(api, deployment["id"]))[0]
         done = wait_until(
-            lambda: (r := api.get(f"/flow_runs/{first['id']}").json())["state_type"] in ("COMPLETED", "FAILED", "CRASHED") and r,
+            lambda: (
+                (r := api.get(f"/flow_runs/{first['id']}").json())["state_type"] in ("COMPLETED", "FAILED", "CRASHED")
+                and r
+            ),
             timeout=90,
         )
         assert done["state_type"] == "COMPLETED", log.read_text()[-3000:]

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from serverflow import flow, task, variables
 from serverflow.blocks import JSON, Secret
 from serverflow.concurrency import concurrency
@@ -73,7 +72,10 @@ def test_secret_is_masked_by_the_api_and_revealed_by_load(sdk_env: str, api: htt
     document_id = Secret(value="s3cr3t").save(name)
     masked = api.get(f"/block_documents/{document_id}").json()
     assert masked["data"]["value"] != "s3cr3t"
-    assert api.get(f"/block_documents/{document_id}", params={"include_secrets": "true"}).json()["data"]["value"] == "s3cr3t"
+    assert (
+        api.get(f"/block_documents/{document_id}", params={"include_secrets": "true"}).json()["data"]["value"]
+        == "s3cr3t"
+    )
     assert Secret.load(name).get() == "s3cr3t"
     with pytest.raises(ValueError, match="already exists"):
         Secret(value="other").save(name)
@@ -117,7 +119,9 @@ def _write_limited_flow(directory: Path, limit_name: str, marks: Path) -> Path:
     return script
 
 
-def test_global_concurrency_with_leases_across_10_flow_processes(sdk_env: str, api: httpx.Client, tmp_path: Path) -> None:
+def test_global_concurrency_with_leases_across_10_flow_processes(
+    sdk_env: str, api: httpx.Client, tmp_path: Path
+) -> None:
     limit_name = unique("sdk-db")
     created = api.post("/v2/concurrency_limits/", json={"name": limit_name, "limit": 2})
     assert created.status_code == 201, created.text
@@ -137,23 +141,21 @@ def test_global_concurrency_with_leases_across_10_flow_processes(sdk_env: str, a
 def test_concurrency_releases_on_exceptions_and_ignores_unknown_limits(sdk_env: str, api: httpx.Client) -> None:
     limit_name = unique("sdk-exc")
     assert api.post("/v2/concurrency_limits/", json={"name": limit_name, "limit": 1}).status_code == 201
-    with pytest.raises(RuntimeError):
-        with concurrency(limit_name):
-            assert api.get(f"/v2/concurrency_limits/{limit_name}").json()["active_slots"] == 1
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), concurrency(limit_name):
+        assert api.get(f"/v2/concurrency_limits/{limit_name}").json()["active_slots"] == 1
+        raise RuntimeError("boom")
     assert api.get(f"/v2/concurrency_limits/{limit_name}").json()["active_slots"] == 0
     with concurrency(unique("no-such-limit")):  # prefect semantics: a missing limit does not block
         pass
-    with pytest.raises(TimeoutError):
-        with concurrency(limit_name):
-            with concurrency(limit_name, timeout_seconds=1.5):
-                pass
+    with pytest.raises(TimeoutError), concurrency(limit_name), concurrency(limit_name, timeout_seconds=1.5):
+        pass
 
 
 def test_tag_limit_is_honoured_by_the_task_engine(sdk_env: str, api: httpx.Client) -> None:
     tag = unique("sdk-tag")
     created = api.post("/concurrency_limits/", json={"tag": tag, "concurrency_limit": 2})
     assert created.status_code in (200, 201), created.text
+
     @task(tags=[tag])
     def slow(i: int) -> tuple[float, float]:
         start = time.time()
@@ -196,4 +198,7 @@ def test_emit_event_outside_and_inside_a_flow(sdk_env: str, api: httpx.Client) -
     assert found["acme.order.created"]["payload"] == {"items": 3}
     shipped = found["acme.order.shipped"]
     assert shipped["follows"] == sent["id"]
-    assert {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.role": "flow-run"}.items() <= shipped["related"][0].items()
+    assert {
+        "prefect.resource.id": f"prefect.flow-run.{run_id}",
+        "prefect.resource.role": "flow-run",
+    }.items() <= shipped["related"][0].items()

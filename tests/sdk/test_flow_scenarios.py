@@ -6,7 +6,6 @@ import itertools
 from typing import Any
 
 import pytest
-
 from serverflow import create_markdown_artifact, flow, get_run_logger, task
 from serverflow.states import State
 
@@ -79,7 +78,9 @@ def test_flow_with_tasks_retry_subflow_logs_and_artifact(sdk_env: str, reader: A
     (child,) = reader.subflow_runs([parent_task["id"]])
     assert child["state_type"] == "COMPLETED" and child["parent_task_run_id"] == parent_task["id"]
 
-    reader.wait_until(lambda: any("hello from the parent flow" in m for m in [log["message"] for log in reader.logs(flow_run_id)]))
+    reader.wait_until(
+        lambda: any("hello from the parent flow" in m for m in [log["message"] for log in reader.logs(flow_run_id)])
+    )
     messages = [log["message"] for log in reader.logs(flow_run_id)]
     assert any("value is 10" in m for m in messages)
     assert any("Retry 1/1 will start immediately" in m for m in messages)

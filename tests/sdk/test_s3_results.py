@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from serverflow import flow, task
 from serverflow.cache_policies import INPUTS
 

@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import pytest
-
 import serverflow
 from serverflow import (
     create_link_artifact,
@@ -145,7 +144,9 @@ def retrying_flow(key: str) -> int:
 def test_task_retry_delays_go_through_awaiting_retry(sdk_env: str, reader: Any, request: Any) -> None:
     state = retrying_flow(request.node.name, return_state=True)
     assert state.result() == 3
-    (task_run,) = reader.wait_until(lambda: [t for t in reader.task_runs(state.state_details["flow_run_id"]) if t["state_type"] == "COMPLETED"])
+    (task_run,) = reader.wait_until(
+        lambda: [t for t in reader.task_runs(state.state_details["flow_run_id"]) if t["state_type"] == "COMPLETED"]
+    )
     assert task_run["run_count"] == 3
     names = [s["name"] for s in reader.task_run_states(task_run["id"])]
     assert names == ["Pending", "Running", "AwaitingRetry", "Running", "AwaitingRetry", "Running", "Completed"]

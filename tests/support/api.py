@@ -40,14 +40,15 @@ def propose(client: httpx.Client, run_id: str, type_: str, **extra: Any) -> http
 
 
 def iso_in(seconds: float) -> str:
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
     return when.isoformat().replace("+00:00", "Z")
 
 
 def create_process_pool(client: httpx.Client) -> dict[str, Any]:
     """A process pool whose job template takes an `image` (required) and a `memory` (default 512)."""
     response = client.post(
-        "/work_pools/", json={"name": f"pool-{uuid.uuid4().hex[:8]}", "type": "process", "base_job_template": POOL_TEMPLATE}
+        "/work_pools/",
+        json={"name": f"pool-{uuid.uuid4().hex[:8]}", "type": "process", "base_job_template": POOL_TEMPLATE},
     )
     assert response.status_code == 201, response.text
     return response.json()

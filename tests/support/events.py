@@ -10,7 +10,7 @@ import httpx
 
 
 def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def running_flow_run(client: httpx.Client) -> dict[str, Any]:
@@ -37,8 +37,13 @@ def task_run_event(
     """A `prefect.task-run.<State>` event shaped like utilities/engine emit_task_run_state_change_event."""
     state_name = state_type.capitalize()
     related = (
-        [{"prefect.resource.id": f"prefect.flow-run.{flow_run_id}", "prefect.resource.role": "flow-run",
-          "prefect.resource.name": "some-flow-run"}]
+        [
+            {
+                "prefect.resource.id": f"prefect.flow-run.{flow_run_id}",
+                "prefect.resource.role": "flow-run",
+                "prefect.resource.name": "some-flow-run",
+            }
+        ]
         if flow_run_id
         else []
     )
@@ -60,7 +65,13 @@ def task_run_event(
         "payload": {
             "intended": {"from": None, "to": state_type},
             "initial_state": None,
-            "validated_state": {"type": state_type, "name": state_name, "message": "", "state_details": {}, "data": None},
+            "validated_state": {
+                "type": state_type,
+                "name": state_name,
+                "message": "",
+                "state_details": {},
+                "data": None,
+            },
             "task_run": {
                 "name": name,
                 "task_key": task_key,

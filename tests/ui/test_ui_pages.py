@@ -48,7 +48,8 @@ PAGES = [
     UiPage("deployments", lambda s: "/deployments", lambda s: [s["deployment_name"]]),
     UiPage(
         "deployment",
-        lambda s: f"/deployments/deployment/{s['deployment_id']}", lambda s: [s["deployment_name"], re.compile("Every 1 hour|Every hour|Hourly")],
+        lambda s: f"/deployments/deployment/{s['deployment_id']}",
+        lambda s: [s["deployment_name"], re.compile("Every 1 hour|Every hour|Hourly")],
     ),
     UiPage("work-pools", lambda s: "/work-pools", lambda s: [s["work_pool_name"]]),
     UiPage("work-pool", lambda s: f"/work-pools/work-pool/{s['work_pool_name']}", lambda s: [s["work_pool_name"]]),
@@ -116,8 +117,12 @@ class ApiWatch:
         return 0.0 if self.in_flight else time.monotonic() - self.last_change
 
     def stop(self) -> list[str]:
-        for event, handler in (("request", self._on_request), ("requestfinished", self._on_done),
-                               ("response", self._on_response), ("requestfailed", self._on_failed)):
+        for event, handler in (
+            ("request", self._on_request),
+            ("requestfinished", self._on_done),
+            ("response", self._on_response),
+            ("requestfailed", self._on_failed),
+        ):
             self._page.remove_listener(event, handler)
         return sorted(set(self.problems))
 
@@ -143,7 +148,7 @@ def open_page(
         pages.append(page)
         watch = ApiWatch(page)
         page.goto(ui_base_url + url_path)
-        page._serverflow_shot = screenshots / f"{shot}.png"  # noqa: SLF001 - where this page's screenshot goes
+        page._serverflow_shot = screenshots / f"{shot}.png"
         return page, watch
 
     yield _open
@@ -196,25 +201,32 @@ FLOW_RUN_TABS = {
 
 
 @pytest.mark.parametrize("ui", list(UIS))
-def test_flow_run_page_graph_and_tabs(ui: str, seeded: Seed, open_page: Callable[[str, str], tuple[Any, ApiWatch]]) -> None:
+def test_flow_run_page_graph_and_tabs(
+    ui: str, seeded: Seed, open_page: Callable[[str, str], tuple[Any, ApiWatch]]
+) -> None:
     page, watch = open_page(f"{UIS[ui]}/runs/flow-run/{seeded['flow_run_id']}", f"{ui}-flow-run-tabs")
     what = f"{ui} flow-run tabs"
     _shows(page, watch, [seeded["flow_run_name"]], what)
     # The graph is a canvas: what it draws comes from graph-v2, which must have answered.
-    page.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.includes('/graph-v2'))", timeout=TEXT_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => e.name.includes('/graph-v2'))",
+        timeout=TEXT_TIMEOUT_MS,
+    )
     graph_calls = [status for status, url in watch.responses if "/graph-v2" in url]
     assert graph_calls and all(status == 200 for status in graph_calls), f"graph-v2 answered {graph_calls}"
     for tab, expect in FLOW_RUN_TABS.items():
         # v2 tabs are role=tab buttons, v1's are the items of a role=tablist.
         page.get_by_role("tab", name=tab).or_(page.locator("[role=tablist] li", has_text=tab)).first.click()
         _shows(page, watch, expect(seeded), f"{what} {tab}")
-        page.screenshot(path=str(page._serverflow_shot.with_name(f"{ui}-flow-run-{tab.lower().replace(' ', '-')}.png")))  # noqa: SLF001
+        page.screenshot(path=str(page._serverflow_shot.with_name(f"{ui}-flow-run-{tab.lower().replace(' ', '-')}.png")))
     _settle(page, watch)
     watch.stop()
     _fail_on_api_problems(watch, what)
 
 
-def test_root_opens_the_default_ui_and_the_v1_cookie_keeps_v1(browser_context: Any, ui_base_url: str, seeded: Seed) -> None:
+def test_root_opens_the_default_ui_and_the_v1_cookie_keeps_v1(
+    browser_context: Any, ui_base_url: str, seeded: Seed
+) -> None:
     # The module's context (its cache holds the bundles already); its cookies are cleared after.
     page = browser_context.new_page()
     try:
@@ -242,7 +254,7 @@ def test_page_shows_its_data_without_failed_api_calls(
         _shows(page, watch, ui_page.expect(seeded), what)
         _settle(page, watch)
     finally:
-        page.screenshot(path=str(page._serverflow_shot), full_page=False)  # noqa: SLF001
+        page.screenshot(path=str(page._serverflow_shot), full_page=False)
     watch.stop()
     assert watch.responses, "the page made no API call"
     _fail_on_api_problems(watch, what)

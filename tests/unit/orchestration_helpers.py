@@ -11,7 +11,7 @@ from shared.schemas.flow_runs import FlowRun, FlowRunPolicy
 from shared.schemas.states import State, StateCreate, StateDetails, StateType
 from shared.schemas.task_runs import TaskRun
 
-NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
 
 
 def at(seconds: float) -> datetime.datetime:
@@ -19,9 +19,7 @@ def at(seconds: float) -> datetime.datetime:
 
 
 def state(type_: str, *, name: str | None = None, timestamp: datetime.datetime = NOW, **details: Any) -> State:
-    return State(
-        type=StateType(type_), name=name, timestamp=timestamp, state_details=StateDetails(**details)
-    )
+    return State(type=StateType(type_), name=name, timestamp=timestamp, state_details=StateDetails(**details))
 
 
 def propose(type_: str, *, name: str | None = None, data: Any = None, **details: Any) -> StateCreate:
@@ -51,4 +49,4 @@ def advance(run: FlowRun, type_: str, when: datetime.datetime, **kwargs: Any) ->
     return outcome.run
 
 
-__all__ = ["FlowRunPolicy", "NOW", "advance", "at", "flow_run", "propose", "state", "task_run"]
+__all__ = ["NOW", "FlowRunPolicy", "advance", "at", "flow_run", "propose", "state", "task_run"]

@@ -25,14 +25,12 @@ from prefect.server.orchestration.core_policy import CoreFlowPolicy  # noqa: E40
 
 
 def _state(spec: dict[str, Any]) -> schemas.states.State:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     details = dict(spec.get("details", {}))
     for key in ("scheduled_time", "pause_timeout"):
         if key in details:
             details[key] = now + datetime.timedelta(seconds=details[key])
-    return schemas.states.State(
-        type=spec["type"], name=spec.get("name"), data=spec.get("data"), state_details=details
-    )
+    return schemas.states.State(type=spec["type"], name=spec.get("name"), data=spec.get("data"), state_details=details)
 
 
 async def _run_case(db: Any, flow_id: uuid.UUID, case: dict[str, Any]) -> dict[str, Any]:

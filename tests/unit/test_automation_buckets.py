@@ -10,11 +10,18 @@ from shared.schemas.automation_state import Bucket
 from shared.schemas.automations import EventTrigger
 from shared.schemas.events import Event, ReceivedEvent
 
-T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def _event(name: str, seconds: float, resource: str = "r") -> ReceivedEvent:
-    return Event.model_validate({"id": str(uuid.uuid4()), "occurred": T0 + datetime.timedelta(seconds=seconds), "event": name, "resource": {"prefect.resource.id": resource}}).receive()
+    return Event.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "occurred": T0 + datetime.timedelta(seconds=seconds),
+            "event": name,
+            "resource": {"prefect.resource.id": resource},
+        }
+    ).receive()
 
 
 def _run(trigger: EventTrigger, events: list[ReceivedEvent]) -> tuple[Bucket | None, int]:
@@ -69,10 +76,25 @@ def test_proactive_fires_only_after_the_window_without_enough_events() -> None:
 
 
 def test_for_each_keys_and_event_patterns() -> None:
-    trigger = EventTrigger(posture="Reactive", expect={"prefect.flow-run.*"}, for_each={"prefect.resource.id", "related:flow:prefect.resource.name"})
+    trigger = EventTrigger(
+        posture="Reactive",
+        expect={"prefect.flow-run.*"},
+        for_each={"prefect.resource.id", "related:flow:prefect.resource.name"},
+    )
     event = Event.model_validate(
-        {"id": str(uuid.uuid4()), "occurred": T0, "event": "prefect.flow-run.Failed", "resource": {"prefect.resource.id": "prefect.flow-run.1"},
-         "related": [{"prefect.resource.id": "prefect.flow.9", "prefect.resource.role": "flow", "prefect.resource.name": "etl"}]}
+        {
+            "id": str(uuid.uuid4()),
+            "occurred": T0,
+            "event": "prefect.flow-run.Failed",
+            "resource": {"prefect.resource.id": "prefect.flow-run.1"},
+            "related": [
+                {
+                    "prefect.resource.id": "prefect.flow.9",
+                    "prefect.resource.role": "flow",
+                    "prefect.resource.name": "etl",
+                }
+            ],
+        }
     ).receive()
     assert trigger.bucketing_key(event) == ("prefect.flow-run.1", "etl")
     assert trigger.covers(event) and not trigger.covers(_event("prefect.flow.Failed", 0))

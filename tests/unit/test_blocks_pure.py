@@ -30,7 +30,8 @@ class _Outer(Block):
 
 
 @pytest.mark.parametrize(
-    "block_class", [Secret, Webhook, LocalFileSystem, RemoteFileSystem, SlackWebhook, CustomWebhookNotificationBlock, _Inner, _Outer]
+    "block_class",
+    [Secret, Webhook, LocalFileSystem, RemoteFileSystem, SlackWebhook, CustomWebhookNotificationBlock, _Inner, _Outer],
 )
 def test_checksum_matches_the_clients(block_class: type[Block]) -> None:
     fields = block_class.model_json_schema()
@@ -47,7 +48,14 @@ def test_bundled_system_schemas_of_client_blocks_keep_the_clients_checksums() ->
 
 
 def test_mask_leaves_wildcards_objects_and_nulls() -> None:
-    data = {"a": "x", "password": "p", "headers": {"k": "v", "j": "w"}, "creds": {"token": "t", "user": "u"}, "blob": {"x": 1}, "none": None}
+    data = {
+        "a": "x",
+        "password": "p",
+        "headers": {"k": "v", "j": "w"},
+        "creds": {"token": "t", "user": "u"},
+        "blob": {"x": 1},
+        "none": None,
+    }
     masked = mask(data, ["password", "headers.*", "creds.token", "blob", "none"])
     assert masked == {
         "a": "x",

@@ -8,6 +8,13 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
+from shared.scheduling import (
+    JobVariablesError,
+    merge_job_variables,
+    validate_deployment_job_variables,
+    validate_flow_run_job_variables,
+    validate_work_pool_defaults,
+)
 from shared.schemas.deployments import Deployment, DeploymentCreate, DeploymentFlowRunCreate, DeploymentUpdate
 from shared.schemas.schedules import (
     CronSchedule,
@@ -18,13 +25,14 @@ from shared.schemas.schedules import (
     RRuleSchedule,
     normalize_rrule_string,
 )
-from shared.schemas.work_pools import WorkPool, WorkPoolCreate, WorkQueue, WorkQueueCreate, Worker, WorkerStatus, worker_status
-from shared.scheduling import (
-    JobVariablesError,
-    merge_job_variables,
-    validate_deployment_job_variables,
-    validate_flow_run_job_variables,
-    validate_work_pool_defaults,
+from shared.schemas.work_pools import (
+    Worker,
+    WorkerStatus,
+    WorkPool,
+    WorkPoolCreate,
+    WorkQueue,
+    WorkQueueCreate,
+    worker_status,
 )
 
 prefect_actions = pytest.importorskip("prefect.server.schemas.actions")
@@ -94,7 +102,7 @@ def test_schedule_json_matches_reference(schedule) -> None:
 
 
 def test_rrule_normalisation_matches_reference() -> None:
-    now = dt.datetime(2025, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2025, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
     from prefect._internal.schemas.validators import normalize_rrule_string as reference
 
     for rule, tz in [
@@ -141,7 +149,9 @@ def _reference_fields(model) -> set[str]:
 )
 def test_field_names_match_reference(ours, theirs) -> None:
     module, name = theirs.split(".")
-    reference = getattr({"responses": prefect_responses, "actions": prefect_actions, "core": prefect_core}[module], name)
+    reference = getattr(
+        {"responses": prefect_responses, "actions": prefect_actions, "core": prefect_core}[module], name
+    )
     assert set(ours.model_fields) == _reference_fields(reference)
 
 
@@ -155,12 +165,23 @@ def test_deployment_defaults_match_reference() -> None:
 def test_deployment_create_rules() -> None:
     # Old clients' fields are dropped, not a 422.
     assert DeploymentCreate(name="d", flow_id=FLOW, worker_pool_name="x").name == "d"
-    errors = _errors(DeploymentCreate, name="d", flow_id=FLOW, concurrency_limit=1, global_concurrency_limit_id=str(uuid.uuid4()))
+    errors = _errors(
+        DeploymentCreate, name="d", flow_id=FLOW, concurrency_limit=1, global_concurrency_limit_id=str(uuid.uuid4())
+    )
     assert "cannot have both a concurrency limit and a global concurrency limit" in errors[0]
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    ok = DeploymentCreate(name="d", flow_id=FLOW, enforce_parameter_schema=True, parameter_openapi_schema=schema, parameters={})
+    ok = DeploymentCreate(
+        name="d", flow_id=FLOW, enforce_parameter_schema=True, parameter_openapi_schema=schema, parameters={}
+    )
     assert ok.parameters == {}  # required is ignored on the deployment
-    errors = _errors(DeploymentCreate, name="d", flow_id=FLOW, enforce_parameter_schema=True, parameter_openapi_schema=schema, parameters={"n": "x"})
+    errors = _errors(
+        DeploymentCreate,
+        name="d",
+        flow_id=FLOW,
+        enforce_parameter_schema=True,
+        parameter_openapi_schema=schema,
+        parameters={"n": "x"},
+    )
     assert "Validation failed for field 'n'. Failure reason: 'x' is not of type 'integer'" in errors[0]
     assert _errors(DeploymentCreate, name="d", flow_id=FLOW, unexpected=1)
 
@@ -171,12 +192,15 @@ def test_flow_run_from_deployment_gets_a_name() -> None:
 
 
 def test_work_pool_template_and_worker_status() -> None:
-    template = {"job_configuration": {"command": "{{ command }}", "image": "{{ image }}"}, "variables": {"properties": {"command": {}}}}
+    template = {
+        "job_configuration": {"command": "{{ command }}", "image": "{{ image }}"},
+        "variables": {"properties": {"command": {}}},
+    }
     errors = _errors(WorkPoolCreate, name="p", base_job_template=template)
     assert "undeclared variable(s): image" in errors[0]
     assert _errors(WorkPoolCreate, name="  ")
     assert WorkPoolCreate(name="p").type == "prefect-agent"
-    now = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     assert worker_status(now - dt.timedelta(seconds=80), None, now) == WorkerStatus.ONLINE
     assert worker_status(now - dt.timedelta(seconds=95), None, now) == WorkerStatus.OFFLINE
     assert worker_status(now - dt.timedelta(seconds=95), 60, now) == WorkerStatus.ONLINE
@@ -207,7 +231,9 @@ def test_required_job_variables_checked_only_for_flow_runs() -> None:
     validate_deployment_job_variables(TEMPLATE, {"cpu": 4})  # image may come later
     with pytest.raises(JobVariablesError) as info:
         validate_flow_run_job_variables(TEMPLATE, {"cpu": 4}, {})
-    assert str(info.value) == "Error creating flow run: Validation failed. Failure reason: 'image' is a required property"
+    assert (
+        str(info.value) == "Error creating flow run: Validation failed. Failure reason: 'image' is a required property"
+    )
     validate_flow_run_job_variables(TEMPLATE, {"cpu": 4}, {"image": "python:3.12"})
     validate_flow_run_job_variables(TEMPLATE, {"image": "python:3.12"}, None)
 
@@ -215,14 +241,24 @@ def test_required_job_variables_checked_only_for_flow_runs() -> None:
 def test_job_variable_types_checked_with_clear_messages() -> None:
     with pytest.raises(JobVariablesError) as info:
         validate_deployment_job_variables(TEMPLATE, {"cpu": "lots"}, creating=False)
-    assert str(info.value) == "Error updating deployment: Validation failed for field 'cpu'. Failure reason: 'lots' is not of type 'integer', 'null'"
+    assert (
+        str(info.value)
+        == "Error updating deployment: Validation failed for field 'cpu'. Failure reason: 'lots' is not of type 'integer', 'null'"
+    )
     # No template or no variables schema: nothing to check against, not an error.
     validate_flow_run_job_variables({}, {"anything": 1}, None)
     validate_flow_run_job_variables(None, None, None)
 
 
 def test_invalid_pool_defaults() -> None:
-    bad = {"job_configuration": {"cpu": "{{ cpu }}"}, "variables": {"type": "object", "required": ["cpu"], "properties": {"cpu": {"type": "integer", "default": "one"}}}}
+    bad = {
+        "job_configuration": {"cpu": "{{ cpu }}"},
+        "variables": {
+            "type": "object",
+            "required": ["cpu"],
+            "properties": {"cpu": {"type": "integer", "default": "one"}},
+        },
+    }
     with pytest.raises(JobVariablesError, match="Validation failed for work pool's job variable defaults"):
         validate_work_pool_defaults(bad)
     # For runs the invalid default is ignored, and then `required` cannot be enforced.
@@ -230,7 +266,10 @@ def test_invalid_pool_defaults() -> None:
 
 
 def test_block_reference_defaults_use_the_resolver() -> None:
-    template = {"job_configuration": {"creds": "{{ creds }}"}, "variables": {"properties": {"creds": {"type": "object", "default": {"$ref": {"block_document_id": "b1"}}}}}}
+    template = {
+        "job_configuration": {"creds": "{{ creds }}"},
+        "variables": {"properties": {"creds": {"type": "object", "default": {"$ref": {"block_document_id": "b1"}}}}},
+    }
     resolved = merge_job_variables(template, resolve_ref=lambda ref: {"key": ref["block_document_id"]})
     assert resolved == {"creds": {"key": "b1"}}
     assert merge_job_variables(template) == {}

@@ -6,12 +6,12 @@ import datetime
 import uuid
 
 from shared.orchestration import maintenance_rules as rules
+from shared.scheduling import scheduled_run_id, scheduled_run_key
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import State, StateType
-from shared.scheduling import scheduled_run_id, scheduled_run_key
 from shared.storage.deployments_runs import uuid7_floor
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
 
 

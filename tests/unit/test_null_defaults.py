@@ -24,7 +24,9 @@ def test_every_route_of_every_domain_reads_null_as_default(domain: str) -> None:
     prefect client's explicit nulls: name the offending routes."""
     routes = [route for route in load_router(domain).routes if isinstance(route, APIRoute)]
     assert routes, f"{domain} declares no API route"
-    plain = [f"{sorted(route.methods)} {route.path}" for route in routes if not isinstance(route, NullMeansDefaultRoute)]
+    plain = [
+        f"{sorted(route.methods)} {route.path}" for route in routes if not isinstance(route, NullMeansDefaultRoute)
+    ]
     assert plain == [], f"{domain}: use ServerflowRouter for these routes: {plain}"
 
 

@@ -12,9 +12,7 @@ LIMIT_ID = uuid.uuid4()
 
 
 def _limited(available: bool, strategy: str = "ENQUEUE", limit: int = 1, **extra: object) -> SlotState:
-    return SlotState(
-        limit_ids=(LIMIT_ID,), limit=limit, slot_available=available, collision_strategy=strategy, **extra
-    )
+    return SlotState(limit_ids=(LIMIT_ID,), limit=limit, slot_available=available, collision_strategy=strategy, **extra)
 
 
 def test_free_slot_is_taken_under_a_new_lease_written_on_the_state() -> None:

@@ -78,9 +78,7 @@ def test_running_before_scheduled_time_waits() -> None:
     assert out.state == run.state
 
 
-@pytest.mark.parametrize(
-    ("seconds_ahead", "expected"), [(29.4, 29), (29.5, 29), (29.6, 30), (0.4, None), (-3, None)]
-)
+@pytest.mark.parametrize(("seconds_ahead", "expected"), [(29.4, 29), (29.5, 29), (29.6, 30), (0.4, None), (-3, None)])
 def test_wait_rounds_to_whole_seconds(seconds_ahead: float, expected: int | None) -> None:
     run = flow_run(state("PENDING", scheduled_time=at(seconds_ahead)))
     out = orchestrate_flow_run(run, propose("RUNNING"), now=NOW)
@@ -252,9 +250,7 @@ def test_cancelling_only_goes_to_cancelled(target: str) -> None:
     run = flow_run(state("CANCELLING"), deployment_id=uuid.uuid4())
     out = orchestrate_flow_run(run, propose(target), now=NOW)
     assert (out.status, out.write) == (REJECT, False)
-    assert out.details.reason == (
-        "Cannot transition flows that are cancelling to a state other than Cancelled."
-    )
+    assert out.details.reason == ("Cannot transition flows that are cancelling to a state other than Cancelled.")
     ok = orchestrate_flow_run(run, propose("CANCELLED"), now=NOW)
     assert ok.status == ACCEPT
 

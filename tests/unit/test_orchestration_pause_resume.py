@@ -98,9 +98,7 @@ def test_paused_run_cannot_go_pending() -> None:
 
 
 def test_blocking_pause_left_for_scheduled_starts_over() -> None:
-    run = flow_run(
-        state("PAUSED"), deployment_id=uuid.uuid4(), empirical_policy=FlowRunPolicy(pause_keys={"k"})
-    )
+    run = flow_run(state("PAUSED"), deployment_id=uuid.uuid4(), empirical_policy=FlowRunPolicy(pause_keys={"k"}))
     out = orchestrate_flow_run(run, propose("SCHEDULED"), now=NOW)
     assert out.status == ACCEPT
     policy = out.run.empirical_policy

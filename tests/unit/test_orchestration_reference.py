@@ -49,14 +49,16 @@ CASES: list[dict[str, Any]] = [
     {"initial": S("RUNNING"), "proposed": S("PAUSED", "Suspended", pause_reschedule=True)},
     {"initial": S("PAUSED"), "proposed": S("PENDING")},
     {"initial": S("PAUSED", pause_timeout=-60), "proposed": S("RUNNING")},
-    {"initial": S("RUNNING", transition_id="00000000-0000-0000-0000-000000000001"),
-     "proposed": S("COMPLETED", transition_id="00000000-0000-0000-0000-000000000001")},
+    {
+        "initial": S("RUNNING", transition_id="00000000-0000-0000-0000-000000000001"),
+        "proposed": S("COMPLETED", transition_id="00000000-0000-0000-0000-000000000001"),
+    },
     {"initial": None, "proposed": S("PAUSED")},
 ]
 
 
 def _ours(case: dict[str, Any]) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def build(spec: dict[str, Any]) -> dict[str, Any]:
         details = dict(spec["details"])
@@ -66,7 +68,9 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
         return {"type": spec["type"], "name": spec["name"], "state_details": StateDetails(**details)}
 
     run_spec = case.get("run", {})
-    initial = State(timestamp=now - datetime.timedelta(seconds=1), **build(case["initial"])) if case["initial"] else None
+    initial = (
+        State(timestamp=now - datetime.timedelta(seconds=1), **build(case["initial"])) if case["initial"] else None
+    )
     run = flow_run(
         initial,
         run_count=run_spec.get("run_count", 0),

@@ -23,7 +23,15 @@ def test_state_json_round_trips_through_client() -> None:
     ours = State(type=StateType.SCHEDULED, name="AwaitingRetry", data={"type": "unpersisted"})
     theirs = client_objects.State.model_validate_json(ours.model_dump_json())
     assert theirs.name == "AwaitingRetry" and theirs.state_details.scheduled_time is not None
-    assert set(State.model_json_schema()["properties"]) >= {"id", "type", "name", "timestamp", "message", "data", "state_details"}
+    assert set(State.model_json_schema()["properties"]) >= {
+        "id",
+        "type",
+        "name",
+        "timestamp",
+        "message",
+        "data",
+        "state_details",
+    }
 
 
 def test_client_state_create_is_accepted() -> None:

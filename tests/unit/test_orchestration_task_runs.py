@@ -6,13 +6,13 @@ import datetime
 import random
 
 import pytest
-from tests.unit.orchestration_helpers import NOW, at, flow_run, propose, state, task_run
 
 from shared.orchestration import orchestrate_task_run
 from shared.orchestration.task_rules import retry_delay_seconds
 from shared.schemas.responses import SetStateStatus
 from shared.schemas.states import StateType
 from shared.schemas.task_runs import TaskRunPolicy
+from tests.unit.orchestration_helpers import NOW, at, flow_run, propose, state, task_run
 
 NOT_RUNNING = "The enclosing flow must be running to begin task execution."
 
@@ -33,9 +33,7 @@ def test_task_of_paused_flow_is_paused_not_ready() -> None:
     assert out.status == SetStateStatus.REJECT and out.write
     assert out.state is not None and (out.state.type, out.state.name) == (StateType.PAUSED, "NotReady")
     assert out.state.state_details.pause_timeout == at(600)
-    assert out.details.reason == (
-        f"The flow is paused, new tasks can execute after resuming flow run: {flow.id}."
-    )
+    assert out.details.reason == (f"The flow is paused, new tasks can execute after resuming flow run: {flow.id}.")
 
 
 def test_task_starts_in_running_flow_and_tracks_flow_attempt() -> None:
@@ -156,5 +154,3 @@ def test_background_task_without_flow_may_run() -> None:
     out = orchestrate_task_run(task, propose("RUNNING"), now=NOW)
     assert out.status == SetStateStatus.ACCEPT
     assert out.state is not None and out.state.state_details.flow_run_id is None
-
-

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
 from shared.scheduling import get_dates
+from shared.schemas.schedules import CronSchedule, IntervalSchedule, RRuleSchedule
 
 ref = pytest.importorskip("prefect.server.schemas.schedules")
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NY = ZoneInfo("America/New_York")
 
 
@@ -102,24 +102,35 @@ def _is_reference_fold_bug(interval: dt.timedelta, start: dt.datetime, tz: str) 
     # The reference (Python < 3.13 path) compares same-zone datetimes by wall clock, so
     # sub-day intervals lose the repeated hour at fall-back (and may even return a
     # time before `start`). We keep elapsed-time semantics there; see test below.
-    fall_back = {"America/New_York": dt.datetime(2024, 11, 3, 6, tzinfo=UTC), "Europe/London": dt.datetime(2024, 10, 27, 1, tzinfo=UTC)}
+    fall_back = {
+        "America/New_York": dt.datetime(2024, 11, 3, 6, tzinfo=UTC),
+        "Europe/London": dt.datetime(2024, 10, 27, 1, tzinfo=UTC),
+    }
     edge = fall_back.get(tz)
     return interval < dt.timedelta(days=1) and edge is not None and abs(start - edge) < dt.timedelta(hours=3)
 
 
-@pytest.mark.parametrize("interval,tz", list(itertools.product(INTERVALS, ["America/New_York", "Europe/London", "UTC"])))
+@pytest.mark.parametrize(
+    "interval,tz", list(itertools.product(INTERVALS, ["America/New_York", "Europe/London", "UTC"]))
+)
 def test_interval_matches_reference(interval: dt.timedelta, tz: str) -> None:
     for anchor, start in itertools.product(ANCHORS, STARTS):
         if _is_reference_fold_bug(interval, start, tz):
             continue
         anchor_dt = anchor.replace(tzinfo=ZoneInfo(tz))
-        ours = _utc(get_dates(IntervalSchedule(interval=interval, anchor_date=anchor_dt, timezone=tz), start=start, n=8))
-        theirs = reference_dates(ref.IntervalSchedule(interval=interval, anchor_date=anchor_dt, timezone=tz), start=start, n=8)
+        ours = _utc(
+            get_dates(IntervalSchedule(interval=interval, anchor_date=anchor_dt, timezone=tz), start=start, n=8)
+        )
+        theirs = reference_dates(
+            ref.IntervalSchedule(interval=interval, anchor_date=anchor_dt, timezone=tz), start=start, n=8
+        )
         assert ours == theirs, (interval, tz, anchor, start)
 
 
 def test_interval_hourly_counts_elapsed_time_through_fall_back() -> None:
-    hourly = IntervalSchedule(interval=3600, anchor_date=dt.datetime(2024, 11, 3, 0, 0, tzinfo=NY), timezone="America/New_York")
+    hourly = IntervalSchedule(
+        interval=3600, anchor_date=dt.datetime(2024, 11, 3, 0, 0, tzinfo=NY), timezone="America/New_York"
+    )
     dates = get_dates(hourly, start=dt.datetime(2024, 11, 3, 0, 0, tzinfo=NY), n=4)
     # Two runs that both read 01:00 local, an hour apart: what the reference documents.
     assert [d.isoformat() for d in dates] == [
@@ -131,7 +142,9 @@ def test_interval_hourly_counts_elapsed_time_through_fall_back() -> None:
 
 
 def test_interval_daily_keeps_clock_and_anchor_alignment() -> None:
-    daily = IntervalSchedule(interval=dt.timedelta(days=1), anchor_date=dt.datetime(2024, 3, 8, 9, 0, tzinfo=NY), timezone="America/New_York")
+    daily = IntervalSchedule(
+        interval=dt.timedelta(days=1), anchor_date=dt.datetime(2024, 3, 8, 9, 0, tzinfo=NY), timezone="America/New_York"
+    )
     dates = get_dates(daily, start=dt.datetime(2024, 3, 9, 12, tzinfo=UTC), n=3)
     assert [d.isoformat() for d in dates] == [
         "2024-03-09T09:00:00-05:00",
@@ -168,7 +181,9 @@ def test_rrule_matches_reference(rule: str, tz: str) -> None:
 
 
 def test_rrule_daily_nine_keeps_local_time_and_exdate() -> None:
-    s = RRuleSchedule(rrule="DTSTART:20240308T090000\nRRULE:FREQ=DAILY\nEXDATE:20240311T090000", timezone="America/New_York")
+    s = RRuleSchedule(
+        rrule="DTSTART:20240308T090000\nRRULE:FREQ=DAILY\nEXDATE:20240311T090000", timezone="America/New_York"
+    )
     dates = get_dates(s, start=dt.datetime(2024, 3, 9, tzinfo=UTC), n=3)
     assert [d.isoformat() for d in dates] == [
         "2024-03-09T09:00:00-05:00",

@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from shared.schemas.deployments import Deployment
-from shared.schemas.schedules import CronSchedule, DeploymentSchedule, IntervalSchedule
-from shared.schemas.states import StateType
 from shared.scheduling import (
     SchedulerSettings,
     is_replaceable_scheduled_run,
@@ -16,8 +13,11 @@ from shared.scheduling import (
     scheduled_run_id,
     scheduled_run_key,
 )
+from shared.schemas.deployments import Deployment
+from shared.schemas.schedules import CronSchedule, DeploymentSchedule, IntervalSchedule
+from shared.schemas.states import StateType
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2024, 6, 1, 12, 0, 30, tzinfo=UTC)
 
 
@@ -37,7 +37,9 @@ def _deployment(**kw) -> Deployment:
 
 
 def _schedule(schedule, **kw) -> DeploymentSchedule:
-    return DeploymentSchedule(id=kw.pop("id", uuid.UUID("00000000-0000-0000-0000-0000000000a1")), schedule=schedule, **kw)
+    return DeploymentSchedule(
+        id=kw.pop("id", uuid.UUID("00000000-0000-0000-0000-0000000000a1")), schedule=schedule, **kw
+    )
 
 
 def test_hourly_cron_plans_reference_defaults() -> None:
@@ -54,7 +56,11 @@ def test_hourly_cron_plans_reference_defaults() -> None:
     assert run.state.message == "Flow run scheduled"
     assert run.auto_scheduled is True
     assert run.tags == ["auto-scheduled", "t1"]
-    assert run.labels == {"team": "data", "prefect.flow.id": str(run.flow_id), "prefect.deployment.id": str(run.deployment_id)}
+    assert run.labels == {
+        "team": "data",
+        "prefect.flow.id": str(run.flow_id),
+        "prefect.deployment.id": str(run.deployment_id),
+    }
     assert run.created_by.type == "SCHEDULE" and run.created_by.display_value == "CronSchedule"
     assert run.deployment_version == "v1" and run.work_queue_name == "default"
     assert run.state_id == run.state.id
@@ -109,7 +115,9 @@ def test_key_ignores_timezone_representation() -> None:
     instant = dt.datetime(2024, 3, 10, 7, 30, tzinfo=UTC)
     local = instant.astimezone(dt.timezone(dt.timedelta(hours=-4)))
     assert scheduled_run_key(d, s, instant) == scheduled_run_key(d, s, local)
-    assert scheduled_run_id(scheduled_run_key(d, s, instant), instant) == scheduled_run_id(scheduled_run_key(d, s, local), local)
+    assert scheduled_run_id(scheduled_run_key(d, s, instant), instant) == scheduled_run_id(
+        scheduled_run_key(d, s, local), local
+    )
 
 
 def test_existing_ticks_are_skipped() -> None:
@@ -145,4 +153,6 @@ def test_replaceable_runs_match_the_reference_delete_rule() -> None:
     assert not is_replaceable_scheduled_run(run.model_copy(update={"state_name": "AwaitingConcurrencySlot"}), NOW)
     assert not is_replaceable_scheduled_run(run.model_copy(update={"state_type": StateType.PENDING}), NOW)
     manual = run.model_copy(update={"auto_scheduled": False})
-    assert is_replaceable_scheduled_run(manual, NOW) and not is_replaceable_scheduled_run(manual, NOW, auto_scheduled_only=True)
+    assert is_replaceable_scheduled_run(manual, NOW) and not is_replaceable_scheduled_run(
+        manual, NOW, auto_scheduled_only=True
+    )

@@ -19,7 +19,7 @@ from shared.schemas.events import (
 )
 from shared.schemas.logs import Log, LogCreate
 
-NOW = datetime.datetime.now(datetime.timezone.utc)
+NOW = datetime.datetime.now(datetime.UTC)
 
 
 def client_task_run_event():

@@ -22,7 +22,7 @@ from shared.schemas.flows import Flow
 from shared.schemas.logs import Log
 from shared.schemas.task_runs import TaskRun
 
-T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 
 
 def run(**kw):
@@ -78,7 +78,9 @@ def test_top_level_operator_or():
 def test_state_type_and_name_operator():
     r = run(state_type="SCHEDULED", state_name="Late")
     assert FlowRunFilter(state={"type": {"any_": ["SCHEDULED"]}, "name": {"any_": ["Late"]}}).matches(r)
-    assert FlowRunFilter(state={"operator": "or_", "type": {"any_": ["RUNNING"]}, "name": {"any_": ["Late"]}}).matches(r)
+    assert FlowRunFilter(state={"operator": "or_", "type": {"any_": ["RUNNING"]}, "name": {"any_": ["Late"]}}).matches(
+        r
+    )
     with pytest.raises(ValidationError):
         FlowRunFilter(state={"type": {"any_": ["NOPE"]}})
 
@@ -170,7 +172,9 @@ def test_work_queue_startswith():
 
 def test_log_filter_and_text_search():
     fr = uuid.uuid4()
-    log = Log(name="prefect.flow_runs", level=40, message="Connection timeout while reading", timestamp=T0, flow_run_id=fr)
+    log = Log(
+        name="prefect.flow_runs", level=40, message="Connection timeout while reading", timestamp=T0, flow_run_id=fr
+    )
     assert LogFilter(level={"ge_": 40}, flow_run_id={"any_": [fr]}).matches(log)
     assert not LogFilter(level={"le_": 30}).matches(log)
     assert LogFilter(text={"query": '"connection timeout"'}).matches(log)
@@ -218,6 +222,8 @@ def test_client_filter_json_is_accepted():
     """Bodies the 3.9.1 client builds (e.g. subflow lookup, cancellation polling) validate."""
     from prefect.client.schemas.filters import (
         FlowRunFilter as CFlowRunFilter,
+    )
+    from prefect.client.schemas.filters import (
         FlowRunFilterParentTaskRunId,
         FlowRunFilterState,
         FlowRunFilterStateName,
@@ -233,6 +239,8 @@ def test_client_filter_json_is_accepted():
     ):
         body = {"flow_runs": client_filter.model_dump(mode="json"), "limit": 1, "offset": 0, "sort": "ID_DESC"}
         FlowRunFilterRequest.model_validate(body)
-    body = {"flow_runs": CFlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[ptr])).model_dump(mode="json")}
+    body = {
+        "flow_runs": CFlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[ptr])).model_dump(mode="json")
+    }
     parsed = FlowRunFilterRequest.model_validate(body)
     assert parsed.flow_runs.matches(run(parent_task_run_id=ptr))

@@ -13,7 +13,7 @@ from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPolicy, TaskRunUpdate
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def test_flow_create_from_client_payload_and_roundtrip():

@@ -9,14 +9,19 @@ from shared.schemas.flow_runs import FlowRun
 from shared.schemas.sorting import FlowRunSort, FlowSort, LogSort, TaskRunSort, apply_sort, paginate
 from shared.schemas.task_runs import TaskRun
 
-T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 H = datetime.timedelta(hours=1)
 
 
 def test_enum_values_match_reference():
     from prefect.server.schemas import sorting as ref
 
-    for ours, theirs in ((FlowRunSort, ref.FlowRunSort), (TaskRunSort, ref.TaskRunSort), (FlowSort, ref.FlowSort), (LogSort, ref.LogSort)):
+    for ours, theirs in (
+        (FlowRunSort, ref.FlowRunSort),
+        (TaskRunSort, ref.TaskRunSort),
+        (FlowSort, ref.FlowSort),
+        (LogSort, ref.LogSort),
+    ):
         assert {m.value for m in ours} == {m.value for m in theirs}
 
 
@@ -39,8 +44,13 @@ def test_id_desc_and_tiebreak():
 
 def test_task_run_duration_sorts():
     def tr(name, secs, start):
-        return TaskRun(task_key="k", dynamic_key=name, name=name,
-                       estimated_run_time=datetime.timedelta(seconds=secs), expected_start_time=start)
+        return TaskRun(
+            task_key="k",
+            dynamic_key=name,
+            name=name,
+            estimated_run_time=datetime.timedelta(seconds=secs),
+            expected_start_time=start,
+        )
 
     x, y, z = tr("x", 5, T0), tr("y", 5, T0 + H), tr("z", 1, T0)
     assert [t.name for t in apply_sort([x, y, z], TaskRunSort.DURATION_DESC)] == ["y", "x", "z"]

@@ -11,13 +11,20 @@ from shared.schemas.states import State, StateType
 from shared.schemas.task_runs import TaskRun
 from shared.storage import task_run_states, task_runs
 
-STAMP = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+STAMP = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def _run(state_type: StateType) -> tuple[TaskRun, State]:
     state = State(type=state_type, timestamp=STAMP)
-    run = TaskRun(id=uuid.uuid4(), task_key="k", dynamic_key="0", state=state, state_id=state.id,
-                  state_type=state_type, state_name=state_type.value.title())
+    run = TaskRun(
+        id=uuid.uuid4(),
+        task_key="k",
+        dynamic_key="0",
+        state=state,
+        state_id=state.id,
+        state_type=state_type,
+        state_name=state_type.value.title(),
+    )
     return run, state
 
 

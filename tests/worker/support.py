@@ -8,8 +8,9 @@ import subprocess
 import textwrap
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -17,7 +18,7 @@ from tests.server_env import server_python
 
 REPO = Path(__file__).resolve().parents[2]
 
-FLOW_FILE = '''
+FLOW_FILE = """
 import os, time
 from serverflow import flow
 
@@ -32,7 +33,7 @@ def work(x: int = 1, sleep: float = 0.0, marker: str = "") -> dict:
     if sleep and runtime.flow_run.run_count <= 1:  # a retry (e.g. after a crash) finishes at once
         time.sleep(sleep)
     return {{"doubled": x * 2, "run_id": run_id, "cwd": os.getcwd()}}
-'''
+"""
 
 PARAMETER_SCHEMA = {
     "type": "object",
@@ -57,7 +58,9 @@ def create_deployment(client: httpx.Client, pool: str, directory: Path, retries:
     """A deployment whose entrypoint is a flow file written into ``directory`` (its working directory)."""
     flow_name = unique("wflow")
     (directory / "flows").mkdir(parents=True, exist_ok=True)
-    (directory / "flows" / "work.py").write_text(textwrap.dedent(FLOW_FILE.format(flow_name=flow_name, retries=retries)))
+    (directory / "flows" / "work.py").write_text(
+        textwrap.dedent(FLOW_FILE.format(flow_name=flow_name, retries=retries))
+    )
     flow = ok(client.post("/flows/", json={"name": flow_name}))
     return ok(
         client.post(
@@ -130,14 +133,20 @@ def start_worker(pool: str, env: dict[str, str], log: Path, *args: str) -> subpr
 
 
 def run_worker(pool: str, env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(worker_command(pool, *args), env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        worker_command(pool, *args), env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def sqs(aws_endpoint_url: str) -> Any:
     import boto3
 
     return boto3.client(
-        "sqs", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "sqs",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -151,7 +160,9 @@ def hint_body(run_id: str, pool_name: str) -> str:
     """A message like the server's (shared/dispatch/messages.py), for injecting duplicates."""
     import json
 
-    return json.dumps({"type": "serverflow.flow_run.due", "version": 1, "flow_run_id": run_id, "work_pool_name": pool_name})
+    return json.dumps(
+        {"type": "serverflow.flow_run.due", "version": 1, "flow_run_id": run_id, "work_pool_name": pool_name}
+    )
 
 
 def dead_letter_bodies(aws_endpoint_url: str, queue_url: str) -> list[str]:
@@ -159,7 +170,9 @@ def dead_letter_bodies(aws_endpoint_url: str, queue_url: str) -> list[str]:
     import json
 
     client = sqs(aws_endpoint_url)
-    policy = json.loads(client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    policy = json.loads(
+        client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
     dlq_url = client.get_queue_url(QueueName=policy["deadLetterTargetArn"].rsplit(":", 1)[1])["QueueUrl"]
     bodies: list[str] = []
     for _ in range(5):

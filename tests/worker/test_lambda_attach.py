@@ -15,9 +15,21 @@ from tests.worker.support import create_pool, pool_queue_url, run_worker, sqs, u
 
 
 def _function(aws_endpoint_url: str, timeout: int) -> str:
-    kwargs = dict(endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    role = boto3.client("iam", **kwargs).create_role(RoleName=unique("worker-role"), AssumeRolePolicyDocument=json.dumps(trust))
+    kwargs = dict(
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = boto3.client("iam", **kwargs).create_role(
+        RoleName=unique("worker-role"), AssumeRolePolicyDocument=json.dumps(trust)
+    )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("functions/worker/handler.py", "def handler(event, context):\n    return {}\n")
@@ -33,7 +45,9 @@ def _function(aws_endpoint_url: str, timeout: int) -> str:
     return name
 
 
-def test_attach_lambda_creates_one_partial_failure_mapping(client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path) -> None:
+def test_attach_lambda_creates_one_partial_failure_mapping(
+    client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path
+) -> None:
     pool = create_pool(client)
     function = _function(aws_endpoint_url, timeout=300)
     env = worker_env(api_url, aws_endpoint_url, tmp_path)
@@ -42,9 +56,19 @@ def test_attach_lambda_creates_one_partial_failure_mapping(client: httpx.Client,
     assert first.returncode == 0 and second.returncode == 0, first.stdout + first.stderr + second.stderr
 
     queue_url = pool_queue_url(aws_endpoint_url, pool)
-    attributes = sqs(aws_endpoint_url).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"])["Attributes"]
+    attributes = sqs(aws_endpoint_url).get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"]
+    )["Attributes"]
     assert int(attributes["VisibilityTimeout"]) >= 300
-    lam = boto3.client("lambda", endpoint_url=aws_endpoint_url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-    [mapping] = lam.list_event_source_mappings(EventSourceArn=attributes["QueueArn"], FunctionName=function)["EventSourceMappings"]
+    lam = boto3.client(
+        "lambda",
+        endpoint_url=aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    [mapping] = lam.list_event_source_mappings(EventSourceArn=attributes["QueueArn"], FunctionName=function)[
+        "EventSourceMappings"
+    ]
     assert mapping["BatchSize"] == 1 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["UUID"] in first.stdout and mapping["UUID"] in second.stdout

@@ -3,7 +3,6 @@ good records execute, bad ones are reported as partial batch failures."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,12 @@ def test_lambda_worker_runs_good_records_and_reports_bad_ones(
     monkeypatch.setenv("SERVERFLOW_LOCAL_STORAGE_PATH", str(tmp_path / "results"))
     monkeypatch.setenv("SERVERFLOW_WORKER_CANCEL_CHECK_SECONDS", "0.5")
     # A record whose run another record's wake-up got to first may be sent again (record.handle_wakeup).
-    for key, value in {"SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}.items():
+    for key, value in {
+        "SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     pool = create_pool(client)
     deployment = create_deployment(client, pool["name"], tmp_path / "project")
@@ -49,7 +52,9 @@ def test_lambda_worker_runs_good_records_and_reports_bad_ones(
     received: list[dict[str, Any]] = []
 
     def collect() -> bool:
-        got = queue.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["All"])
+        got = queue.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["All"]
+        )
         received.extend(got.get("Messages", []))
         return len(received) >= 4
 

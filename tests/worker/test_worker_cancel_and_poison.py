@@ -4,8 +4,8 @@ dead-letter queue while the worker keeps running other runs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -29,7 +29,9 @@ from tests.worker.support import (
 
 
 @pytest.fixture
-def running_worker(client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path) -> Iterator[tuple[dict, dict, Path]]:
+def running_worker(
+    client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path
+) -> Iterator[tuple[dict, dict, Path]]:
     pool = create_pool(client)
     deployment = create_deployment(client, pool["name"], tmp_path / "project")
     log = tmp_path / "worker.log"
@@ -40,7 +42,9 @@ def running_worker(client: httpx.Client, api_url: str, aws_endpoint_url: str, tm
         assert stop(worker) == 0, log.read_text()[-3000:]
 
 
-def test_cancelling_a_running_run_kills_its_process_and_ends_cancelled(client: httpx.Client, running_worker: tuple, tmp_path: Path) -> None:
+def test_cancelling_a_running_run_kills_its_process_and_ends_cancelled(
+    client: httpx.Client, running_worker: tuple, tmp_path: Path
+) -> None:
     _pool, deployment, log = running_worker
     marker = tmp_path / "started.txt"
     run = create_run(client, deployment["id"], sleep=120, marker=str(marker))
@@ -48,7 +52,9 @@ def test_cancelling_a_running_run_kills_its_process_and_ends_cancelled(client: h
     wait_for(marker.exists, timeout=30)
     pid = int(read_run(client, run["id"])["infrastructure_pid"].rsplit(":", 1)[1])
 
-    cancel = ok(client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "CANCELLING", "name": "Cancelling"}}))
+    cancel = ok(
+        client.post(f"/flow_runs/{run['id']}/set_state", json={"state": {"type": "CANCELLING", "name": "Cancelling"}})
+    )
     assert cancel["status"] == "ACCEPT"
     final = wait_for_state(client, run["id"], "CANCELLED", timeout=30)
     assert final["state_name"] == "Cancelled"
@@ -74,7 +80,9 @@ def test_poison_messages_reach_the_dead_letter_queue_and_the_worker_keeps_going(
     good = create_run(client, deployment["id"], x=3)
     assert wait_for_state(client, good["id"], "COMPLETED", timeout=30)
     # Not deleted: redelivered (short visibility) until SQS moves them after 5 receives.
-    wait_for(lambda: {bad_json, unknown_run} <= set(dead_letter_bodies(aws_endpoint_url, queue_url)), timeout=60, interval=1)
+    wait_for(
+        lambda: {bad_json, unknown_run} <= set(dead_letter_bodies(aws_endpoint_url, queue_url)), timeout=60, interval=1
+    )
     later = create_run(client, deployment["id"], x=4)
     assert wait_for_state(client, later["id"], "COMPLETED", timeout=30)
     output = log.read_text()

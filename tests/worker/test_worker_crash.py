@@ -37,7 +37,9 @@ def expiry_in_process(aws_endpoint_url: str) -> Iterator[None]:
 
 def invoke_worker_expiry() -> dict:
     handler = importlib.import_module("functions.worker_expiry.handler").handler
-    return handler(scheduled_event(ScheduledFunction("worker_expiry", "functions.worker_expiry.handler.handler", 60.0)), None)
+    return handler(
+        scheduled_event(ScheduledFunction("worker_expiry", "functions.worker_expiry.handler.handler", 60.0)), None
+    )
 
 
 def state_names(client: httpx.Client, run_id: str) -> list[str]:
@@ -51,7 +53,12 @@ def test_killed_worker_runs_end_crashed_and_retry_when_allowed(
     deployment = create_deployment(client, pool, tmp_path / "project")
     marker = tmp_path / "started.txt"
     params = {"sleep": 60, "marker": str(marker)}
-    with_retry = ok(client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": params, "empirical_policy": {"retries": 1, "retry_delay": 0}}))
+    with_retry = ok(
+        client.post(
+            f"/deployments/{deployment['id']}/create_flow_run",
+            json={"parameters": params, "empirical_policy": {"retries": 1, "retry_delay": 0}},
+        )
+    )
     without = ok(client.post(f"/deployments/{deployment['id']}/create_flow_run", json={"parameters": params}))
 
     env = worker_env(api_url, aws_endpoint_url, tmp_path, SERVERFLOW_WORKER_HEARTBEAT_SECONDS="1")
@@ -79,7 +86,9 @@ def test_killed_worker_runs_end_crashed_and_retry_when_allowed(
 
     # The rescheduled run goes back through the pool: the next worker completes it.
     marker.unlink()
-    done = run_worker(pool, worker_env(api_url, aws_endpoint_url, tmp_path, SERVERFLOW_WORKER_HEARTBEAT_SECONDS="1"), "--once")
+    done = run_worker(
+        pool, worker_env(api_url, aws_endpoint_url, tmp_path, SERVERFLOW_WORKER_HEARTBEAT_SECONDS="1"), "--once"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     final = read_run(client, with_retry["id"])
     assert final["state_type"] == "COMPLETED" and final["run_count"] == 2, done.stdout

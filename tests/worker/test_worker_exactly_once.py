@@ -41,7 +41,9 @@ def test_four_workers_fifty_runs_duplicate_messages_execute_each_run_once(
         assert not queue.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed")
 
     env = worker_env(api_url, aws_endpoint_url, tmp_path)
-    workers = [start_worker(pool["name"], env, tmp_path / f"worker-{n}.log", "--once", "--limit", "3") for n in range(WORKERS)]
+    workers = [
+        start_worker(pool["name"], env, tmp_path / f"worker-{n}.log", "--once", "--limit", "3") for n in range(WORKERS)
+    ]
     codes = [w.wait(timeout=240) for w in workers]  # a hang guard (under pytest-timeout), not a speed target
     worker_logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(WORKERS)]
     logs = "\n".join(worker_logs)

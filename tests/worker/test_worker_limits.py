@@ -15,10 +15,10 @@ import pytest
 
 from tests.lambda_support import LambdaContext
 from tests.worker.support import (
-    lambda_sqs_event,
     create_deployment,
     create_pool,
     dead_letter_bodies,
+    lambda_sqs_event,
     ok,
     pool_queue_url,
     read_run,
@@ -68,7 +68,9 @@ def test_queue_concurrency_limit_holds_on_the_sqs_path_and_no_hint_is_dead_lette
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        finished = run_worker(pool["name"], worker_env(api_url, aws_endpoint_url, tmp_path), "--once", "--limit", "3", timeout=90)
+        finished = run_worker(
+            pool["name"], worker_env(api_url, aws_endpoint_url, tmp_path), "--once", "--limit", "3", timeout=90
+        )
     finally:
         done.set()
         sampler.join()
@@ -84,7 +86,9 @@ def test_queue_concurrency_limit_holds_on_the_sqs_path_and_no_hint_is_dead_lette
     assert not any(run_id in body for body in dead_letter_bodies(aws_endpoint_url, queue_url) for run_id in runs)
 
 
-def test_the_higher_priority_queues_run_starts_first(client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path) -> None:
+def test_the_higher_priority_queues_run_starts_first(
+    client: httpx.Client, api_url: str, aws_endpoint_url: str, tmp_path: Path
+) -> None:
     pool = create_pool(client)
     low = create_queue(client, pool["name"], "low", priority=20)
     high = create_queue(client, pool["name"], "high", priority=10)
@@ -108,9 +112,13 @@ def test_the_higher_priority_queues_run_starts_first(client: httpx.Client, api_u
         if high_run in message["Body"]:
             queue.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         else:
-            queue.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            queue.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
 
-    finished = run_worker(pool["name"], worker_env(api_url, aws_endpoint_url, tmp_path), "--once", "--limit", "1", timeout=90)
+    finished = run_worker(
+        pool["name"], worker_env(api_url, aws_endpoint_url, tmp_path), "--once", "--limit", "1", timeout=90
+    )
     output = finished.stdout + finished.stderr
     assert finished.returncode == 0, output
     low_final, high_final = read_run(client, low_run), read_run(client, high_run)
@@ -123,8 +131,14 @@ def test_lambda_worker_requeues_a_hint_held_back_by_a_concurrency_limit(
 ) -> None:
     for key in ("PREFECT_API_URL", "SERVERFLOW_API_KEY", "SERVERFLOW_WORKER_POOL"):
         monkeypatch.delenv(key, raising=False)
-    env = {"SERVERFLOW_API_URL": api_url, "SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "SERVERFLOW_LOCAL_STORAGE_PATH": str(tmp_path / "results")}
+    env = {
+        "SERVERFLOW_API_URL": api_url,
+        "SERVERFLOW_AWS_ENDPOINT_URL": aws_endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "SERVERFLOW_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     pool = create_pool(client)
@@ -138,7 +152,9 @@ def test_lambda_worker_requeues_a_hint_held_back_by_a_concurrency_limit(
     received: list[dict[str, Any]] = []
 
     def collect() -> bool:
-        got = queue.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["All"])
+        got = queue.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, AttributeNames=["All"]
+        )
         received.extend(got.get("Messages", []))
         return len(received) >= 2
 
@@ -153,8 +169,13 @@ def test_lambda_worker_requeues_a_hint_held_back_by_a_concurrency_limit(
     assert read_run(client, waiting)["state_type"] == "SCHEDULED"  # ...nor run past the limit
     # ...and it is not starved: a fresh copy (receive count 0) comes back after a backed-off delay.
     requeued = wait_for(
-        lambda: [m for m in queue.receive_message(QueueUrl=queue_url, WaitTimeSeconds=2, VisibilityTimeout=60).get("Messages", [])
-                 if waiting in m["Body"]],
+        lambda: [
+            m
+            for m in queue.receive_message(QueueUrl=queue_url, WaitTimeSeconds=2, VisibilityTimeout=60).get(
+                "Messages", []
+            )
+            if waiting in m["Body"]
+        ],
         timeout=20,
     )
     assert json.loads(requeued[0]["Body"])["requeued"] == 1

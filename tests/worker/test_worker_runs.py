@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-
 from serverflow.results import ResultStore
+
 from tests.worker.support import create_deployment, create_pool, create_run, read_run, run_worker, worker_env
 
 

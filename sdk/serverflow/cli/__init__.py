@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import import_module
 from collections.abc import Callable, Sequence
+from importlib import import_module
 
 GROUPS = ("flow_run", "deployment", "deploy", "work_pool", "worker")
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 _COLOURS = {
-    "COMPLETED": "32", "FAILED": "31", "CRASHED": "31", "CANCELLED": "90", "CANCELLING": "90",
-    "RUNNING": "34", "PENDING": "33", "SCHEDULED": "33", "PAUSED": "33",
+    "COMPLETED": "32",
+    "FAILED": "31",
+    "CRASHED": "31",
+    "CANCELLED": "90",
+    "CANCELLING": "90",
+    "RUNNING": "34",
+    "PENDING": "33",
+    "SCHEDULED": "33",
+    "PAUSED": "33",
 }
 
 

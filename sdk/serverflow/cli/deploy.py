@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
     schedule.add_argument("--interval", type=float, help="Interval schedule in seconds")
     schedule.add_argument("--rrule", help="RRule schedule")
     parser.add_argument("--timezone", help="Timezone of the schedule (default UTC)")
-    parser.add_argument("--param", "-P", action="append", default=[], help="Default parameter key=value (JSON values parsed)")
+    parser.add_argument(
+        "--param", "-P", action="append", default=[], help="Default parameter key=value (JSON values parsed)"
+    )
     parser.add_argument("--params", help="Default parameters as a JSON object")
     parser.add_argument("--job-variable", "-jv", action="append", default=[], dest="job_variables", help="key=value")
     parser.add_argument("--tag", "-t", action="append", default=[])
@@ -63,6 +65,8 @@ def deploy(args: argparse.Namespace) -> int:
             client=api,
         )
     where = f"work pool {args.work_pool_name!r}" if args.work_pool_name else "no work pool (use flow.serve or set one)"
-    print(f"Deployment '{flow.name}/{args.name}' ({deployment_id}) points at {relative}:{attribute} in {root}, run by {where}.")
+    print(
+        f"Deployment '{flow.name}/{args.name}' ({deployment_id}) points at {relative}:{attribute} in {root}, run by {where}."
+    )
     print(f"Run it: serverflow deployment run '{flow.name}/{args.name}' --watch")
     return 0

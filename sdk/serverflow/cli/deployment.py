@@ -68,7 +68,9 @@ def run_deployment(args: argparse.Namespace) -> int:
         if args.tag:
             body["tags"] = args.tag
         run = api.create_flow_run_from_deployment(deployment.id, body)
-        print(f"Created flow run {run.name!r} ({run.id}) from deployment {args.name!r}: {state_text(run.state_type, run.state_name)}")
+        print(
+            f"Created flow run {run.name!r} ({run.id}) from deployment {args.name!r}: {state_text(run.state_type, run.state_name)}"
+        )
         if not args.watch:
             return 0
         deadline = time.monotonic() + args.watch_timeout

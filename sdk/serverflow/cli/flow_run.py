@@ -36,7 +36,9 @@ def list_runs(args: argparse.Namespace) -> int:
         filters["state"] = {"type": {"any_": [s.upper() for s in args.state]}}
     with client(args) as api:
         flows_filter = {"name": {"any_": args.flow_name}} if args.flow_name else None
-        runs = api.read_flow_runs(filters or None, flows=flows_filter, sort="EXPECTED_START_TIME_DESC", limit=args.limit)
+        runs = api.read_flow_runs(
+            filters or None, flows=flows_filter, sort="EXPECTED_START_TIME_DESC", limit=args.limit
+        )
         flow_names = {}
         for flow_id in {run.flow_id for run in runs}:
             try:
@@ -46,8 +48,14 @@ def list_runs(args: argparse.Namespace) -> int:
     table(
         ["id", "flow", "name", "state", "runs", "start time"],
         [
-            (run.id, flow_names.get(run.flow_id), run.name, state_text(run.state_type, run.state_name), run.run_count,
-             run.start_time or run.expected_start_time)
+            (
+                run.id,
+                flow_names.get(run.flow_id),
+                run.name,
+                state_text(run.state_type, run.state_name),
+                run.run_count,
+                run.start_time or run.expected_start_time,
+            )
             for run in runs
         ],
         title=f"Flow runs ({len(runs)})",

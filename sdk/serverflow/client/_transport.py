@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -54,8 +55,7 @@ def resolve_url(settings: Settings, api_url: str | None) -> str:
     url = (api_url or settings.api_url or "").rstrip("/")
     if not url:
         raise MissingAPIURL(
-            "No API URL configured: set SERVERFLOW_API_URL (or PREFECT_API_URL), "
-            "e.g. http://127.0.0.1:4200/api."
+            "No API URL configured: set SERVERFLOW_API_URL (or PREFECT_API_URL), e.g. http://127.0.0.1:4200/api."
         )
     return url
 

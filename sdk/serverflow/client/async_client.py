@@ -35,7 +35,7 @@ class AsyncClient:
             follow_redirects=True,
         )
 
-    async def __aenter__(self) -> "AsyncClient":
+    async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -89,7 +89,9 @@ class AsyncClient:
     async def read_flow_runs(self, flow_runs: dict[str, Any] | None = None, **kwargs: Any) -> list[FlowRun]:
         return await self.send(calls.read_flow_runs(flow_runs, **kwargs))
 
-    async def set_flow_run_state(self, flow_run_id: UUID | str, state: dict[str, Any], force: bool = False) -> OrchestrationResult:
+    async def set_flow_run_state(
+        self, flow_run_id: UUID | str, state: dict[str, Any], force: bool = False
+    ) -> OrchestrationResult:
         return await self.send(calls.set_flow_run_state(flow_run_id, state, force))
 
     async def create_task_run(self, body: dict[str, Any]) -> TaskRun:

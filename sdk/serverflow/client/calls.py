@@ -70,7 +70,9 @@ def read_flow_runs(
     return Call("POST", "/flow_runs/filter", json_list(FlowRun), json=body)
 
 
-def set_flow_run_state(flow_run_id: UUID | str, state: dict[str, Any], force: bool = False) -> Call[OrchestrationResult]:
+def set_flow_run_state(
+    flow_run_id: UUID | str, state: dict[str, Any], force: bool = False
+) -> Call[OrchestrationResult]:
     return Call(
         "POST",
         f"/flow_runs/{flow_run_id}/set_state",

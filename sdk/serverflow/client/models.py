@@ -7,7 +7,7 @@ what the SDK and CLI use plus the identifying fields, with lenient defaults.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,11 +18,11 @@ class APIModel(BaseModel):
 
 
 class StateModel(APIModel):
-    id: Optional[UUID] = None
+    id: UUID | None = None
     type: str
-    name: Optional[str] = None
-    timestamp: Optional[datetime] = None
-    message: Optional[str] = None
+    name: str | None = None
+    timestamp: datetime | None = None
+    message: str | None = None
     state_details: dict[str, Any] = Field(default_factory=dict)
     data: Any = None
 
@@ -30,62 +30,62 @@ class StateModel(APIModel):
 class Flow(APIModel):
     id: UUID
     name: str
-    created: Optional[datetime] = None
+    created: datetime | None = None
     tags: list[str] = Field(default_factory=list)
 
 
 class FlowRunPolicy(APIModel):
-    retries: Optional[int] = None
-    retry_delay: Optional[int] = None
+    retries: int | None = None
+    retry_delay: int | None = None
 
 
 class FlowRun(APIModel):
     id: UUID
     name: str
     flow_id: UUID
-    created: Optional[datetime] = None
-    state_id: Optional[UUID] = None
-    deployment_id: Optional[UUID] = None
-    work_queue_name: Optional[str] = None
-    work_pool_name: Optional[str] = None
+    created: datetime | None = None
+    state_id: UUID | None = None
+    deployment_id: UUID | None = None
+    work_queue_name: str | None = None
+    work_pool_name: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     labels: dict[str, Any] = Field(default_factory=dict)
-    parent_task_run_id: Optional[UUID] = None
+    parent_task_run_id: UUID | None = None
     run_count: int = 0
-    expected_start_time: Optional[datetime] = None
-    next_scheduled_start_time: Optional[datetime] = None
-    start_time: Optional[datetime] = None
-    end_time: Optional[datetime] = None
-    total_run_time: Optional[timedelta] = None
+    expected_start_time: datetime | None = None
+    next_scheduled_start_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    total_run_time: timedelta | None = None
     empirical_policy: FlowRunPolicy = Field(default_factory=FlowRunPolicy)
-    state_type: Optional[str] = None
-    state_name: Optional[str] = None
-    state: Optional[StateModel] = None
-    infrastructure_pid: Optional[str] = None
+    state_type: str | None = None
+    state_name: str | None = None
+    state: StateModel | None = None
+    infrastructure_pid: str | None = None
 
 
 class TaskRun(APIModel):
     id: UUID
     name: str
-    flow_run_id: Optional[UUID] = None
+    flow_run_id: UUID | None = None
     task_key: str
     dynamic_key: str
     tags: list[str] = Field(default_factory=list)
     run_count: int = 0
     flow_run_run_count: int = 0
-    start_time: Optional[datetime] = None
-    end_time: Optional[datetime] = None
-    state_type: Optional[str] = None
-    state_name: Optional[str] = None
-    state: Optional[StateModel] = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    state_type: str | None = None
+    state_name: str | None = None
+    state: StateModel | None = None
     task_inputs: dict[str, Any] = Field(default_factory=dict)
 
 
 class OrchestrationResult(APIModel):
     """Answer of ``set_state``: the server's state plus ACCEPT / REJECT / WAIT / ABORT and its details."""
 
-    state: Optional[StateModel] = None
+    state: StateModel | None = None
     status: Literal["ACCEPT", "REJECT", "ABORT", "WAIT"]
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -105,49 +105,49 @@ class Deployment(APIModel):
     flow_id: UUID
     parameters: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    work_pool_name: Optional[str] = None
-    work_queue_name: Optional[str] = None
+    work_pool_name: str | None = None
+    work_queue_name: str | None = None
     paused: bool = False
-    status: Optional[str] = None
-    version: Optional[str] = None
-    entrypoint: Optional[str] = None
+    status: str | None = None
+    version: str | None = None
+    entrypoint: str | None = None
 
 
 class WorkPool(APIModel):
-    id: Optional[UUID] = None
+    id: UUID | None = None
     name: str
     type: str
-    description: Optional[str] = None
+    description: str | None = None
     is_paused: bool = False
-    concurrency_limit: Optional[int] = None
-    status: Optional[str] = None
-    default_queue_id: Optional[UUID] = None
+    concurrency_limit: int | None = None
+    status: str | None = None
+    default_queue_id: UUID | None = None
     base_job_template: dict[str, Any] = Field(default_factory=dict)
 
 
 class WorkQueue(APIModel):
     id: UUID
     name: str
-    work_pool_name: Optional[str] = None
-    priority: Optional[int] = None
+    work_pool_name: str | None = None
+    priority: int | None = None
     is_paused: bool = False
 
 
 class LogEntry(APIModel):
-    id: Optional[UUID] = None
+    id: UUID | None = None
     name: str
     level: int
     message: str
     timestamp: datetime
-    flow_run_id: Optional[UUID] = None
-    task_run_id: Optional[UUID] = None
+    flow_run_id: UUID | None = None
+    task_run_id: UUID | None = None
 
 
 class Artifact(APIModel):
     id: UUID
-    key: Optional[str] = None
-    type: Optional[str] = None
-    description: Optional[str] = None
+    key: str | None = None
+    type: str | None = None
+    description: str | None = None
     data: Any = None
-    flow_run_id: Optional[UUID] = None
-    task_run_id: Optional[UUID] = None
+    flow_run_id: UUID | None = None
+    task_run_id: UUID | None = None

@@ -35,7 +35,7 @@ class SyncClient:
             follow_redirects=True,
         )
 
-    def __enter__(self) -> "SyncClient":
+    def __enter__(self) -> SyncClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,7 +90,9 @@ class SyncClient:
     def read_flow_runs(self, flow_runs: dict[str, Any] | None = None, **kwargs: Any) -> list[FlowRun]:
         return self.send(calls.read_flow_runs(flow_runs, **kwargs))
 
-    def set_flow_run_state(self, flow_run_id: UUID | str, state: dict[str, Any], force: bool = False) -> OrchestrationResult:
+    def set_flow_run_state(
+        self, flow_run_id: UUID | str, state: dict[str, Any], force: bool = False
+    ) -> OrchestrationResult:
         return self.send(calls.set_flow_run_state(flow_run_id, state, force))
 
     def create_task_run(self, body: dict[str, Any]) -> TaskRun:

@@ -7,7 +7,7 @@ the ``flow-run`` related resource. We send them over ``POST /api/events`` in bat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .. import _time
 
@@ -18,18 +18,18 @@ if TYPE_CHECKING:
 MESSAGE_LIMIT = 100_000
 
 
-def _truncate(message: Optional[str]) -> str:
+def _truncate(message: str | None) -> str:
     if not message:
         return ""
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."
 
 
-def _details(state: "State[Any]") -> dict[str, Any]:
+def _details(state: State[Any]) -> dict[str, Any]:
     return {k: v for k, v in state.state_details.items() if v is not None and k not in ("flow_run_id", "task_run_id")}
 
 
 def task_run_state_event(
-    record: "TaskRunRecord", initial: Optional["State[Any]"], validated: "State[Any]", follows: Optional[str]
+    record: TaskRunRecord, initial: State[Any] | None, validated: State[Any], follows: str | None
 ) -> dict[str, Any]:
     related: list[dict[str, str]] = []
     if record.flow_run_id is not None:

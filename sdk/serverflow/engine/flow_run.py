@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .._ids import slug
 from .._params import call_with, run_name
@@ -37,7 +37,7 @@ _FLOW_RUN_ID_VARS = ("SERVERFLOW__FLOW_RUN_ID", "PREFECT__FLOW_RUN_ID")
 _env_run_consumed = False
 
 
-def _flow_run_id_from_env() -> Optional[str]:
+def _flow_run_id_from_env() -> str | None:
     global _env_run_consumed
     if _env_run_consumed:
         return None
@@ -51,10 +51,10 @@ def _flow_run_id_from_env() -> Optional[str]:
 class FlowRunEngine:
     def __init__(
         self,
-        flow: "Flow[..., Any]",
+        flow: Flow[..., Any],
         parameters: dict[str, Any],
-        wait_for: Optional[list[Any]] = None,
-        flow_run_id: Optional[str] = None,
+        wait_for: list[Any] | None = None,
+        flow_run_id: str | None = None,
     ) -> None:
         self.flow = flow
         self.parameters = parameters
@@ -65,9 +65,9 @@ class FlowRunEngine:
         self.client: SyncClient = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
         self.flow_run: FlowRun = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
         self.state: State[Any] = Pending()
-        self.reused: Optional[State[Any]] = None
-        self.ctx: Optional[FlowRunContext] = None
-        self.deployment: Optional[dict[str, Any]] = None
+        self.reused: State[Any] | None = None
+        self.ctx: FlowRunContext | None = None
+        self.deployment: dict[str, Any] | None = None
         self._owns_client = False
 
     # --- setup ---------------------------------------------------------------------------------------------
@@ -79,7 +79,9 @@ class FlowRunEngine:
             self.client = SyncClient()
             self._owns_client = True
         self.events = get_shipper("events", self.client.api_url, self.settings.api_key)
-        self.logs = get_shipper("logs", self.client.api_url, self.settings.api_key) if self.settings.log_to_api else None
+        self.logs = (
+            get_shipper("logs", self.client.api_url, self.settings.api_key) if self.settings.log_to_api else None
+        )
         self.result_store = ResultStore(
             self.flow.result_storage or (self.parent_ctx.result_store.location if self.parent_ctx else None),
             self.flow.result_serializer or "pickle",
@@ -102,7 +104,7 @@ class FlowRunEngine:
                     self.deployment = {"id": str(self.flow_run.deployment_id)}
         else:
             flow_model = self.client.create_flow(self.flow.name)
-            parent_task_run_id: Optional[str] = None
+            parent_task_run_id: str | None = None
             if self.parent_ctx is not None:
                 parent_task_run_id = self._create_parent_task_run(self.parent_ctx)
                 existing = self._load_subflow_run(parent_task_run_id)
@@ -169,7 +171,7 @@ class FlowRunEngine:
         )
         return str(task_run.id)
 
-    def _load_subflow_run(self, parent_task_run_id: str) -> Optional[FlowRun]:
+    def _load_subflow_run(self, parent_task_run_id: str) -> FlowRun | None:
         """A retried parent reuses a completed subflow's persisted result, or reattaches to an unfinished one."""
         runs = self.client.read_flow_runs(
             {"parent_task_run_id": {"any_": [parent_task_run_id]}}, sort="EXPECTED_START_TIME_DESC", limit=1
@@ -209,7 +211,9 @@ class FlowRunEngine:
                 server_state.data = state.data
             self.state = server_state
             if result.status == "REJECT":
-                self.logger.debug("Proposed %s, the server answered %s (%s)", state.name, server_state.name, result.reason)
+                self.logger.debug(
+                    "Proposed %s, the server answered %s (%s)", state.name, server_state.name, result.reason
+                )
             return server_state
 
     def begin_attempt(self) -> bool:
@@ -228,12 +232,14 @@ class FlowRunEngine:
             parameters=self.parameters,
             result_store=self.result_store,
             events=self.events,
-            persist_result=self.flow.persist_result if self.flow.persist_result is not None else (
-                self.parent_ctx.persist_result if self.parent_ctx else (self.settings.persist_results or None)
+            persist_result=self.flow.persist_result
+            if self.flow.persist_result is not None
+            else (self.parent_ctx.persist_result if self.parent_ctx else (self.settings.persist_results or None)),
+            log_prints=bool(
+                self.flow.log_prints
+                if self.flow.log_prints is not None
+                else (self.parent_ctx.log_prints if self.parent_ctx else False)
             ),
-            log_prints=bool(self.flow.log_prints if self.flow.log_prints is not None else (
-                self.parent_ctx.log_prints if self.parent_ctx else False
-            )),
             deployment=self.deployment,
             logger=self.logger,
             logs=self.logs,
@@ -366,7 +372,7 @@ class FlowRunEngine:
                     if self.flow.timeout_seconds:
                         try:
                             value = await asyncio.wait_for(coro, self.flow.timeout_seconds)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             raise FlowTimeout(f"Timed out after {self.flow.timeout_seconds} second(s)") from None
                     else:
                         value = await coro
@@ -384,4 +390,3 @@ class FlowRunEngine:
             return self.state
         finally:
             await asyncio.to_thread(self.close)
-

@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from .. import _time
 from .._ids import uuid7
@@ -29,7 +29,19 @@ from ..exceptions import TaskTimeout, UpstreamTaskError
 from ..futures import TaskRunFuture, allow_failure
 from ..logging import RunLogger, task_run_logger
 from ..results import ResultStore
-from ..states import StateType, AwaitingRetry, Cached, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+from ..states import (
+    AwaitingRetry,
+    Cached,
+    Completed,
+    Crashed,
+    Failed,
+    Pending,
+    Retrying,
+    Running,
+    State,
+    StateType,
+    TimedOut,
+)
 from .events import task_run_state_event
 
 if TYPE_CHECKING:
@@ -44,28 +56,28 @@ class TaskRunRecord:
     name: str
     task_key: str
     dynamic_key: str
-    flow_run_id: Optional[uuid.UUID]
-    flow_run_name: Optional[str]
-    flow_id: Optional[uuid.UUID]
-    flow_name: Optional[str]
+    flow_run_id: uuid.UUID | None
+    flow_run_name: str | None
+    flow_id: uuid.UUID | None
+    flow_name: str | None
     tags: list[str]
     task_inputs: dict[str, list[dict[str, Any]]]
     retries: int
     retry_delay: Any
-    retry_jitter_factor: Optional[float]
-    task_version: Optional[str] = None
-    deployment_id: Optional[str] = None
-    deployment_name: Optional[str] = None
+    retry_jitter_factor: float | None
+    task_version: str | None = None
+    deployment_id: str | None = None
+    deployment_name: str | None = None
     run_count: int = 0
     flow_run_run_count: int = 0
     expected_start_time: datetime = field(default_factory=_time.now)
-    start_time: Optional[datetime] = None
-    end_time: Optional[datetime] = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
     total_run_time: float = 0.0
-    cache_key: Optional[str] = None
-    cache_expiration: Optional[datetime] = None
-    state: Optional[State[Any]] = None
-    last_event_id: Optional[str] = None
+    cache_key: str | None = None
+    cache_expiration: datetime | None = None
+    state: State[Any] | None = None
+    last_event_id: str | None = None
     logger: RunLogger = None  # type: ignore[assignment]  # set as the run starts, before anything reads it
 
     def payload(self) -> dict[str, Any]:
@@ -124,7 +136,7 @@ def _upstream_refs(value: Any, found: list[dict[str, Any]], depth: int = 0) -> N
             _upstream_refs(item, found, depth + 1)
 
 
-def collect_task_inputs(parameters: dict[str, Any], wait_for: Optional[list[Any]]) -> dict[str, list[dict[str, Any]]]:
+def collect_task_inputs(parameters: dict[str, Any], wait_for: list[Any] | None) -> dict[str, list[dict[str, Any]]]:
     inputs: dict[str, list[dict[str, Any]]] = {}
     for name, value in parameters.items():
         refs: list[dict[str, Any]] = []
@@ -173,13 +185,15 @@ def _resolve(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def resolve_parameters(parameters: dict[str, Any], wait_for: Optional[list[Any]]) -> dict[str, Any]:
+def resolve_parameters(parameters: dict[str, Any], wait_for: list[Any] | None) -> dict[str, Any]:
     if wait_for:
         for item in wait_for:
             if isinstance(item, TaskRunFuture):
                 item.wait()
                 if not item.state.is_completed():
-                    raise UpstreamTaskError(f"Upstream task run '{item.task_run_id}' did not reach a 'COMPLETED' state.")
+                    raise UpstreamTaskError(
+                        f"Upstream task run '{item.task_run_id}' did not reach a 'COMPLETED' state."
+                    )
             elif isinstance(item, State) and not item.is_completed():
                 raise UpstreamTaskError(f"Upstream state {item!r} did not reach a 'COMPLETED' state.")
     return {name: _resolve(value) for name, value in parameters.items()}
@@ -189,11 +203,11 @@ def resolve_parameters(parameters: dict[str, Any], wait_for: Optional[list[Any]]
 class TaskRunEngine:
     def __init__(
         self,
-        task: "Task[..., Any]",
+        task: Task[..., Any],
         parameters: dict[str, Any],
-        wait_for: Optional[list[Any]] = None,
-        flow_ctx: Optional[FlowRunContext] = None,
-        task_run_id: Optional[uuid.UUID] = None,
+        wait_for: list[Any] | None = None,
+        flow_ctx: FlowRunContext | None = None,
+        task_run_id: uuid.UUID | None = None,
     ) -> None:
         self.task = task
         self.raw_parameters = parameters
@@ -244,7 +258,7 @@ class TaskRunEngine:
             if task.cache_policy_explicit or task.result_storage is not None:
                 self.persist = True
         self.cache_policy: CachePolicy = task.cache_policy if self.persist else NONE
-        self._store: Optional[ResultStore] = None
+        self._store: ResultStore | None = None
 
     # --- states --------------------------------------------------------------------------------------------
     @property
@@ -287,7 +301,7 @@ class TaskRunEngine:
             return False
         return True
 
-    def begin_attempt(self, retrying: bool = False) -> Optional[State[Any]]:
+    def begin_attempt(self, retrying: bool = False) -> State[Any] | None:
         """Enter Running (or Retrying); returns a Cached state when the cache has a valid result."""
         self.set_state(Retrying() if retrying else Running())
         return self._cache_lookup()
@@ -308,7 +322,7 @@ class TaskRunEngine:
             log_prints = self.flow_ctx.log_prints if self.flow_ctx else False
         return TaskRunContext(self.task, self.record, self.parameters, log_prints=bool(log_prints))
 
-    def _cache_lookup(self) -> Optional[State[Any]]:
+    def _cache_lookup(self) -> State[Any] | None:
         if self.cache_policy is NONE or not self.cache_policy.parts:
             return None
         key = self.cache_policy.compute_key(self._task_context(), self.parameters)
@@ -347,7 +361,7 @@ class TaskRunEngine:
         self.logger.info("Finished in state %r", state)
         return self.set_state(state)
 
-    def fail(self, exc: BaseException) -> Optional[float]:
+    def fail(self, exc: BaseException) -> float | None:
         """Retry (returns the delay, 0 for immediately, state set accordingly) or fail (returns None)."""
         if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)) or not isinstance(exc, Exception):
             self.set_state(Crashed(exc, message=f"Execution was interrupted: {type(exc).__name__}"))
@@ -396,8 +410,10 @@ class TaskRunEngine:
 
     def call_hooks(self) -> None:
         state = self.state
-        hooks = self.task.on_completion_hooks if state.is_completed() else (
-            self.task.on_failure_hooks if state.is_failed() else []
+        hooks = (
+            self.task.on_completion_hooks
+            if state.is_completed()
+            else (self.task.on_failure_hooks if state.is_failed() else [])
         )
         for hook in hooks:
             try:
@@ -419,7 +435,7 @@ class TaskRunEngine:
         self.call_hooks()
         return self.state
 
-    def _take_tag_slots(self) -> Optional[Lease]:
+    def _take_tag_slots(self) -> Lease | None:
         """One slot of each ``tag:<tag>`` limit, held from Running to the final state (retries included)."""
         if self.flow_ctx is None or not self.record.tags:
             return None
@@ -474,7 +490,9 @@ class TaskRunEngine:
             token = set_task_run_context(self._task_context())
             try:
                 coro = call_with(self.task.fn, self.parameters)
-                value = await asyncio.wait_for(coro, self.task.timeout_seconds) if self.task.timeout_seconds else await coro
+                value = (
+                    await asyncio.wait_for(coro, self.task.timeout_seconds) if self.task.timeout_seconds else await coro
+                )
             except BaseException as exc:
                 reset_task_run_context(token)
                 if isinstance(exc, asyncio.TimeoutError) and self.task.timeout_seconds:
@@ -499,7 +517,7 @@ class TaskRunEngine:
         return self.run()
 
 
-def _current_tags(flow_ctx: Optional[FlowRunContext]) -> list[str]:
+def _current_tags(flow_ctx: FlowRunContext | None) -> list[str]:
     from ..tags import current_tags
 
     return list(current_tags())

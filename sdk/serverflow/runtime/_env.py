@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 
-def env(*names: str) -> Optional[str]:
+def env(*names: str) -> str | None:
     for name in names:
         if os.environ.get(name):
             return os.environ[name]
     return None
 
 
-def env_flow_run_id() -> Optional[str]:
+def env_flow_run_id() -> str | None:
     return env("SERVERFLOW__FLOW_RUN_ID", "PREFECT__FLOW_RUN_ID")
 
 

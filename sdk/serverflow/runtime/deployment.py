@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from ..context import get_flow_run_context
 from ._env import env_flow_run_id, fetch_deployment, fetch_flow_run
 
-__all__ = ["id", "name", "parameters", "version", "flow_run_id"]
+__all__ = ["flow_run_id", "id", "name", "parameters", "version"]
 
 
-def _deployment() -> Optional[dict[str, Any]]:
+def _deployment() -> dict[str, Any] | None:
     ctx = get_flow_run_context()
     if ctx is not None:
         if ctx.deployment:

@@ -3,18 +3,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from ..context import get_flow_run_context, get_task_run_context
 from ._env import env_flow_run_id, fetch_flow_run
 
 __all__ = [
-    "id", "name", "flow_name", "parameters", "scheduled_start_time", "run_count", "tags",
-    "parent_task_run_id", "deployment_id",
+    "deployment_id",
+    "flow_name",
+    "id",
+    "name",
+    "parameters",
+    "parent_task_run_id",
+    "run_count",
+    "scheduled_start_time",
+    "tags",
 ]
 
 
-def _run() -> Optional[Any]:
+def _run() -> Any | None:
     ctx = get_flow_run_context()
     if ctx is not None:
         return ctx.flow_run

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..context import get_task_run_context
 
-__all__ = ["id", "name", "task_name", "tags", "parameters", "run_count"]
+__all__ = ["id", "name", "parameters", "run_count", "tags", "task_name"]
 
 
 def __getattr__(attr: str) -> Any:

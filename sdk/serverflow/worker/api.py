@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -40,7 +40,9 @@ class WorkerAPI:
             data = self.client.request("GET", f"/work_pools/{quote(self.pool_name, safe='')}/dispatch_queue")
         except ObjectNotFound:
             return None
-        return QueueLocation(data.get("queue_url"), data.get("region"), data.get("endpoint_url"), bool(data.get("emulated")))
+        return QueueLocation(
+            data.get("queue_url"), data.get("region"), data.get("endpoint_url"), bool(data.get("emulated"))
+        )
 
     def heartbeat(self, interval_seconds: float) -> None:
         self.client.request(
@@ -50,7 +52,7 @@ class WorkerAPI:
         )
 
     def scheduled_runs(self, queues: list[str], prefetch_seconds: float, limit: int) -> list[FlowRun]:
-        before = datetime.now(timezone.utc) + timedelta(seconds=prefetch_seconds)
+        before = datetime.now(UTC) + timedelta(seconds=prefetch_seconds)
         body = {"work_queue_names": queues or None, "scheduled_before": before.isoformat(), "limit": limit}
         rows = self.client.request("POST", f"/work_pools/{self.pool_name}/get_scheduled_flow_runs", body) or []
         return [FlowRun.model_validate(row["flow_run"]) for row in rows]
@@ -61,11 +63,17 @@ class WorkerAPI:
     def read_deployment(self, deployment_id: UUID | str) -> dict[str, Any]:
         return dict(self.client.request("GET", f"/deployments/{deployment_id}"))
 
-    def propose(self, run_id: UUID | str, type_: str, name: str, message: str | None = None, force: bool = False) -> OrchestrationResult:
+    def propose(
+        self, run_id: UUID | str, type_: str, name: str, message: str | None = None, force: bool = False
+    ) -> OrchestrationResult:
         return self.client.set_flow_run_state(run_id, _state(type_, name, message), force=force)
 
     def set_labels(self, run_id: UUID | str) -> None:
-        labels = {"prefect.worker.name": self.worker_name, "prefect.worker.type": WORKER_TYPE, "prefect.work-pool.name": self.pool_name}
+        labels = {
+            "prefect.worker.name": self.worker_name,
+            "prefect.worker.type": WORKER_TYPE,
+            "prefect.work-pool.name": self.pool_name,
+        }
         if self.pool is not None and self.pool.id is not None:
             labels["prefect.work-pool.id"] = str(self.pool.id)
         self.client.request("PATCH", f"/flow_runs/{run_id}/labels", labels)

@@ -38,12 +38,19 @@ def claim(api: WorkerAPI, run_id: UUID | str) -> Claim:
         deployment = api.read_deployment(run.deployment_id)
     except ObjectNotFound:
         # As the reference worker: a run whose deployment is gone can never execute.
-        api.propose(run.id, "CANCELLED", "Cancelled", f"Deployment {run.deployment_id} no longer exists, cancelled run.")
+        api.propose(
+            run.id, "CANCELLED", "Cancelled", f"Deployment {run.deployment_id} no longer exists, cancelled run."
+        )
         return Claim(ClaimOutcome.LOST, run, reason="deployment no longer exists")
     result = api.propose(run.id, "PENDING", "Pending")
     if result.status == "WAIT":
         return Claim(ClaimOutcome.NOT_YET, run, deployment, reason=result.reason or "server asked to wait")
     if result.status == "ABORT" or result.state is None or result.state.type != "PENDING":
-        return Claim(ClaimOutcome.LOST, run, deployment, reason=result.reason or f"server returned {result.state and result.state.type}")
+        return Claim(
+            ClaimOutcome.LOST,
+            run,
+            deployment,
+            reason=result.reason or f"server returned {result.state and result.state.type}",
+        )
     api.set_labels(run.id)
     return Claim(ClaimOutcome.CLAIMED, run, deployment)

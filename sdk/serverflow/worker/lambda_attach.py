@@ -31,8 +31,12 @@ def attach(pool_id: object, function_name: str, batch_size: int = 1, queue_url: 
     arn = attributes["QueueArn"]
     timeout = int(lam.get_function_configuration(FunctionName=function_name).get("Timeout", 3))
     if int(attributes.get("VisibilityTimeout", 30)) < timeout + VISIBILITY_MARGIN_SECONDS:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(timeout + VISIBILITY_MARGIN_SECONDS)})
-    existing = lam.list_event_source_mappings(EventSourceArn=arn, FunctionName=function_name).get("EventSourceMappings", [])
+        sqs.set_queue_attributes(
+            QueueUrl=url, Attributes={"VisibilityTimeout": str(timeout + VISIBILITY_MARGIN_SECONDS)}
+        )
+    existing = lam.list_event_source_mappings(EventSourceArn=arn, FunctionName=function_name).get(
+        "EventSourceMappings", []
+    )
     if existing:
         return dict(existing[0])
     return dict(

@@ -73,7 +73,9 @@ def _requeuer(api: WorkerAPI, record: Any, body: str) -> Any:
         if api.pool_name not in _queues:
             client = sqs_client()
             assert api.pool is not None
-            url = _url_from_arn(client, getattr(record, "event_source_arn", None)) or resolve_queue_url(client, api.pool.id)
+            url = _url_from_arn(client, getattr(record, "event_source_arn", None)) or resolve_queue_url(
+                client, api.pool.id
+            )
             _queues[api.pool_name] = PoolQueue(url, client)
         queue = _queues[api.pool_name]
         queue.client.send_message(QueueUrl=queue.url, MessageBody=hints.requeued_body(body), DelaySeconds=delay_seconds)

@@ -57,15 +57,21 @@ class Worker:
         try:
             location = None if self.options.queue_url else self.api.dispatch_queue()
             if location is not None and not location.queue_url:
-                say(f"mode: API polling every {self.options.query_seconds:g}s (work pool {self.options.pool!r} has no SQS queue)")
+                say(
+                    f"mode: API polling every {self.options.query_seconds:g}s (work pool {self.options.pool!r} has no SQS queue)"
+                )
                 return
             client = sqs_client(location)
             assert self.api.pool is not None
             url = self.options.queue_url or (location.queue_url if location else None)
             self.queue = PoolQueue(resolve_queue_url(client, self.api.pool.id, url), client)
             self.queue.check()  # reachability and credentials, now rather than on the first long poll
-            told = "--queue-url" if self.options.queue_url else ("the API" if location else "the queue naming convention")
-            say(f"mode: SQS long polling on {describe(location) if location and not self.options.queue_url else self.queue.url} (from {told}), API poll every {self.options.query_seconds:g}s as a safety net")
+            told = (
+                "--queue-url" if self.options.queue_url else ("the API" if location else "the queue naming convention")
+            )
+            say(
+                f"mode: SQS long polling on {describe(location) if location and not self.options.queue_url else self.queue.url} (from {told}), API poll every {self.options.query_seconds:g}s as a safety net"
+            )
         except Exception as exc:  # noqa: BLE001 - degrade to API polling, never refuse to work
             say(f"mode: API polling every {self.options.query_seconds:g}s (SQS unavailable: {exc})")
             self.queue = None
@@ -145,10 +151,14 @@ class Worker:
             try:
                 hint = record.parse_hint(message.body)
             except record.BadHint as exc:
-                say(f"poison message {message.message_id} (receive #{message.receive_count}): {exc}; left for the dead-letter queue")
+                say(
+                    f"poison message {message.message_id} (receive #{message.receive_count}): {exc}; left for the dead-letter queue"
+                )
                 continue
             if hint.work_pool_name and hint.work_pool_name != self.options.pool:
-                say(f"message {message.message_id} for pool {hint.work_pool_name!r} on {self.options.pool!r}'s queue: left for the dead-letter queue")
+                say(
+                    f"message {message.message_id} for pool {hint.work_pool_name!r} on {self.options.pool!r}'s queue: left for the dead-letter queue"
+                )
                 continue
             if self.options.queues and hint.work_queue_name not in self.options.queues:
                 self._release(message, RELEASE_SECONDS)  # for a worker serving that queue
@@ -195,7 +205,9 @@ class Worker:
                 self._release(message, wait_seconds)
             elif disposal is record.Disposal.BLOCKED:
                 if message.receive_count > record.MAX_RELEASE_RECEIVES:
-                    say(f"flow run {run_id} is due but held back (concurrency limit, pause or priority): the API poll will start it")
+                    say(
+                        f"flow run {run_id} is due but held back (concurrency limit, pause or priority): the API poll will start it"
+                    )
                 self._release(message, record.RETRY_SECONDS)
             # UNKNOWN: untouched, it comes back after the visibility timeout
 
@@ -229,7 +241,9 @@ class Worker:
         self._ensure_pool()
         self._heartbeat()
         self._connect_queue()
-        say(f"worker {self.options.name!r} started on pool {self.options.pool!r} (limit {self.options.limit}{', drain mode' if self.options.once else ''})")
+        say(
+            f"worker {self.options.name!r} started on pool {self.options.pool!r} (limit {self.options.limit}{', drain mode' if self.options.once else ''})"
+        )
         beat = threading.Thread(target=self._heartbeat_loop, name="worker-heartbeat", daemon=True)
         beat.start()
         self._install_signals()

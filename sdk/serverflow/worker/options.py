@@ -38,9 +38,11 @@ class WorkerOptions:
     # Visibility timeout asked for on receive (None: the queue's own, 60 s). A run being executed keeps
     # its message invisible by extending it; a poison message comes back after this long.
     visibility_timeout: int | None = field(
-        default_factory=lambda: int(os.environ["SERVERFLOW_WORKER_VISIBILITY_TIMEOUT"])
-        if os.environ.get("SERVERFLOW_WORKER_VISIBILITY_TIMEOUT")
-        else None
+        default_factory=lambda: (
+            int(os.environ["SERVERFLOW_WORKER_VISIBILITY_TIMEOUT"])
+            if os.environ.get("SERVERFLOW_WORKER_VISIBILITY_TIMEOUT")
+            else None
+        )
     )
     # How often a running flow's state is checked for CANCELLING.
     cancel_check_seconds: float = field(default_factory=lambda: _env_float("SERVERFLOW_WORKER_CANCEL_CHECK_SECONDS", 2))

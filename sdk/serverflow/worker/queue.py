@@ -74,7 +74,10 @@ def resolve_queue_url(client: Any, pool_id: object, explicit: str | None = None)
     try:
         return str(client.get_queue_url(QueueName=queue_name_for(pool_id))["QueueUrl"])
     except ClientError as exc:
-        if "NonExistent" not in exc.response["Error"]["Code"] and "QueueDoesNotExist" not in exc.response["Error"]["Code"]:
+        if (
+            "NonExistent" not in exc.response["Error"]["Code"]
+            and "QueueDoesNotExist" not in exc.response["Error"]["Code"]
+        ):
             raise
     suffix = f"-pool-{pool_id}"
     for page in client.get_paginator("list_queues").paginate():
@@ -129,6 +132,8 @@ class PoolQueue:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds)
+            self.client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+            )
         except ClientError:
             pass  # the message came back and someone else got it: they will lose the claim and delete it

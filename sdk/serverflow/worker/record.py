@@ -10,9 +10,10 @@ from __future__ import annotations
 import enum
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from ..exceptions import APIError, ObjectNotFound, ServerflowError
@@ -60,7 +61,9 @@ def parse_hint(body: str) -> Hint:
     except ValueError:
         raise BadHint(f"bad flow_run_id {data.get('flow_run_id')!r}") from None
     requeued = data.get("requeued")
-    return Hint(run_id, data.get("work_pool_name"), data.get("work_queue_name"), requeued if isinstance(requeued, int) else 0)
+    return Hint(
+        run_id, data.get("work_pool_name"), data.get("work_queue_name"), requeued if isinstance(requeued, int) else 0
+    )
 
 
 def handle_run(
@@ -102,7 +105,9 @@ def handle_hint(
         say(f"poison message ({exc}): leaving it for the dead-letter queue")
         return Outcome.POISON
     if hint.work_pool_name and hint.work_pool_name != api.pool_name:
-        say(f"message for pool {hint.work_pool_name!r} on {api.pool_name!r}'s queue: leaving it for the dead-letter queue")
+        say(
+            f"message for pool {hint.work_pool_name!r} on {api.pool_name!r}'s queue: leaving it for the dead-letter queue"
+        )
         return Outcome.POISON
     return handle_wakeup(api, hint, options, requeue, stopping)
 
@@ -139,8 +144,8 @@ def triage(api: WorkerAPI, run_id: str, prefetch_seconds: float) -> tuple[Dispos
     due = run.next_scheduled_start_time
     if due is not None:
         if due.tzinfo is None:
-            due = due.replace(tzinfo=timezone.utc)
-        wait = (due - datetime.now(timezone.utc)).total_seconds() - prefetch_seconds
+            due = due.replace(tzinfo=UTC)
+        wait = (due - datetime.now(UTC)).total_seconds() - prefetch_seconds
         if wait > 0:
             return Disposal.EARLY, wait
     return Disposal.BLOCKED, 0.0

@@ -8,8 +8,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..client.models import FlowRun
 from . import process
@@ -88,7 +88,9 @@ def execute(
 def _report(api: WorkerAPI, run: FlowRun, code: int, cancelled: bool, stopped: bool) -> str | None:
     state = _state_of(api, run.id)
     if cancelled or (state == "CANCELLING"):
-        api.propose(run.id, "CANCELLED", "Cancelled", "Flow run was cancelled; the worker stopped its process.", force=True)
+        api.propose(
+            run.id, "CANCELLED", "Cancelled", "Flow run was cancelled; the worker stopped its process.", force=True
+        )
         return "CANCELLED"
     if state in TERMINAL or state == "SCHEDULED":  # reported by the flow itself (SCHEDULED: a retry was scheduled)
         return state

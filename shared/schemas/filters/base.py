@@ -108,7 +108,7 @@ def ilike_startswith(value: Any, prefix: str) -> bool:
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
 def on_or_before(value: Any, bound: datetime.datetime) -> bool:
@@ -185,9 +185,7 @@ class FilterBaseModel(BaseModel):
         ]
 
     def _criteria_count(self) -> int:
-        return sum(
-            1 for name in type(self).model_fields if isinstance(getattr(self, name), FilterBaseModel)
-        )
+        return sum(1 for name in type(self).model_fields if isinstance(getattr(self, name), FilterBaseModel))
 
     def _is_or(self) -> bool:
         return False
@@ -233,13 +231,13 @@ __all__ = [
     "Operator",
     "OperatorFilterBaseModel",
     "has_all",
-    "need_resolver",
     "has_any",
     "ilike_contains",
     "ilike_startswith",
     "is_empty",
     "is_in",
     "merge_hints",
+    "need_resolver",
     "not_in",
     "on_or_after",
     "on_or_before",

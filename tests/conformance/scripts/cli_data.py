@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments import run_deployment
 
-SLEEPER = '''
+SLEEPER = """
 import time
 from prefect import flow
 
@@ -24,7 +24,7 @@ from prefect import flow
 def sleeper(seconds: float = 600) -> None:
     print("sleeper started")
     time.sleep(seconds)
-'''
+"""
 
 
 @flow(name="conformance-cli-hello")
@@ -44,7 +44,15 @@ def main() -> None:
     sleeping = run_deployment(f"{flow_name}/sleeps", timeout=0)
     finished = hello(return_state=True)
     assert finished.is_completed(), finished
-    print(json.dumps({"pool": pool, "sleeping_run_id": str(sleeping.id), "finished_run_id": str(finished.state_details.flow_run_id)}))
+    print(
+        json.dumps(
+            {
+                "pool": pool,
+                "sleeping_run_id": str(sleeping.id),
+                "finished_run_id": str(finished.state_details.flow_run_id),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

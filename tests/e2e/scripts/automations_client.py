@@ -24,7 +24,9 @@ def triggered_flow(x: int = 1) -> int:
 async def deploy_twice(tag: str) -> dict[str, object]:
     deployment_id = None
     for _ in range(2):
-        deployment = await triggered_flow.to_deployment(f"trig-{tag}", triggers=[DeploymentEventTrigger(expect={f"test.{tag}.go"}, parameters={"x": 5})])
+        deployment = await triggered_flow.to_deployment(
+            f"trig-{tag}", triggers=[DeploymentEventTrigger(expect={f"test.{tag}.go"}, parameters={"x": 5})]
+        )
         deployment_id = await deployment.apply()
     async with get_client() as client:
         related = await client.read_resource_related_automations(f"prefect.deployment.{deployment_id}")
@@ -38,11 +40,17 @@ def main(tag: str) -> None:
     out: dict[str, object] = {}
     created = Automation(
         name=f"sdk-{tag}",
-        trigger=EventTrigger(expect={"x.y"}, posture=Posture.Reactive, match={"prefect.resource.id": "r.*"}, threshold=2, within=30),
+        trigger=EventTrigger(
+            expect={"x.y"}, posture=Posture.Reactive, match={"prefect.resource.id": "r.*"}, threshold=2, within=30
+        ),
         actions=[DoNothing()],
     ).create()
     read = Automation.read(id=created.id)
-    out["read"] = {"name": read.name, "threshold": read.trigger.threshold, "within": read.trigger.within.total_seconds()}
+    out["read"] = {
+        "name": read.name,
+        "threshold": read.trigger.threshold,
+        "within": read.trigger.within.total_seconds(),
+    }
     read.description = "changed"
     read.update()
     out["updated_description"] = Automation.read(id=created.id).description

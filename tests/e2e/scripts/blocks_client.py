@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
-from pydantic import SecretStr
-
 from prefect import flow, task
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from prefect.blocks.webhook import Webhook
+from pydantic import SecretStr
 
 suffix = sys.argv[1]
 
@@ -60,7 +59,9 @@ out["flow_secret"] = uses_secret(f"secret-{suffix}")
 Secret(value={"rows": [1, 2, 3], "nested": {"ok": True}}).save(f"json-{suffix}")
 out["json"] = Secret.load(f"json-{suffix}").get()
 
-Webhook(method="POST", url="https://hooks.example.com/x", headers={"Authorization": "Bearer hook-token"}).save(f"hook-{suffix}")
+Webhook(method="POST", url="https://hooks.example.com/x", headers={"Authorization": "Bearer hook-token"}).save(
+    f"hook-{suffix}"
+)
 hook = Webhook.load(f"hook-{suffix}")
 out["webhook"] = {"url": hook.url.get_secret_value(), "headers": hook.headers.get_secret_value()}
 

@@ -63,7 +63,11 @@ def main() -> None:
     state = tagged(return_state=True)
     runs, active_after = asyncio.run(intervals(state.state_details.flow_run_id))
     sys.stdout.write(
-        "\n" + json.dumps({"flow_state": state.type.value, "result": state.result(), "task_runs": runs, "active_after": active_after}) + "\n"
+        "\n"
+        + json.dumps(
+            {"flow_state": state.type.value, "result": state.result(), "task_runs": runs, "active_after": active_after}
+        )
+        + "\n"
     )
 
 

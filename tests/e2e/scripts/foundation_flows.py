@@ -13,7 +13,14 @@ from typing import Any
 
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId, TaskRunFilter, TaskRunFilterFlowRunId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+)
 
 ATTEMPTS: dict[str, int] = {"flaky": 0}
 
@@ -88,21 +95,39 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
         subflows = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_task_run_id={"any_": [tr.id for tr in task_runs]})
         )
-        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows])))
+        logs = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows]))
+        )
         artifacts = await client.read_artifacts()
         failing_run = await client.read_flow_run(failing_id)
         retried_run = await client.read_flow_run(retried_id)
-        flow_runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent_id, failing_id, retried_id])))
+        flow_runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent_id, failing_id, retried_id]))
+        )
         states = await client.read_flow_run_states(parent_id)
         return {
-            "parent": {"state": parent_run.state_type.value, "run_count": parent_run.run_count, "name": parent_run.name},
-            "subflows": [{"state": s.state_type.value, "parent_task_run_id": str(s.parent_task_run_id)} for s in subflows],
+            "parent": {
+                "state": parent_run.state_type.value,
+                "run_count": parent_run.run_count,
+                "name": parent_run.name,
+            },
+            "subflows": [
+                {"state": s.state_type.value, "parent_task_run_id": str(s.parent_task_run_id)} for s in subflows
+            ],
             "task_runs": [
-                {"name": tr.name, "state": tr.state_type.value if tr.state_type else None, "state_name": tr.state_name, "run_count": tr.run_count, "id": str(tr.id)}
+                {
+                    "name": tr.name,
+                    "state": tr.state_type.value if tr.state_type else None,
+                    "state_name": tr.state_name,
+                    "run_count": tr.run_count,
+                    "id": str(tr.id),
+                }
                 for tr in task_runs
             ],
             "logs": [log.message for log in logs],
-            "artifacts": [{"key": a.key, "type": a.type, "data": a.data, "flow_run_id": str(a.flow_run_id)} for a in artifacts],
+            "artifacts": [
+                {"key": a.key, "type": a.type, "data": a.data, "flow_run_id": str(a.flow_run_id)} for a in artifacts
+            ],
             "failing": {"state": failing_run.state_type.value, "run_count": failing_run.run_count},
             "retried": {"state": retried_run.state_type.value, "run_count": retried_run.run_count},
             "filtered_count": len(flow_runs),

@@ -25,7 +25,9 @@ async def main(channel: str, count: int, narrowing: str | None) -> None:
         async with PrefectEventSubscriber(filter=event_filter) as subscriber:
             print(json.dumps({"ready": True}), flush=True)
             async for event in subscriber:
-                print(json.dumps({"event": event.event, "id": str(event.id), "resource": event.resource.id}), flush=True)
+                print(
+                    json.dumps({"event": event.event, "id": str(event.id), "resource": event.resource.id}), flush=True
+                )
                 received += 1
                 if received >= count:
                     return

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -47,7 +48,9 @@ def parent(a: int = 1, b: int = 2) -> int:
     get_run_logger().info(LOG_LINE)
     total = add(a, b)
     doubled = double(total)
-    create_markdown_artifact(markdown="# Serverflow UI report\n\nTotal: **%s**" % doubled, key=ARTIFACT_KEY, description="UI test artifact")
+    create_markdown_artifact(
+        markdown="# Serverflow UI report\n\nTotal: **%s**" % doubled, key=ARTIFACT_KEY, description="UI test artifact"
+    )
     return child(doubled)
 
 
@@ -84,7 +87,10 @@ def main() -> None:
         queue = client.create_work_queue(name=QUEUE, work_pool_name=POOL)
         summary.update(work_pool_name=pool.name, work_queue_name=queue.name, work_queue_id=str(queue.id))
         deployment_id = parent.to_deployment(
-            name="serverflow-ui-deployment", work_pool_name=POOL, interval=timedelta(hours=1), parameters={"a": 5, "b": 6}
+            name="serverflow-ui-deployment",
+            work_pool_name=POOL,
+            interval=timedelta(hours=1),
+            parameters={"a": 5, "b": 6},
         ).apply()
         summary.update(deployment_id=str(deployment_id), deployment_name="serverflow-ui-deployment")
 
@@ -108,7 +114,11 @@ def main() -> None:
         def make_global_limit() -> str:
             from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-            return str(client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="serverflow-ui-limit", limit=3)))
+            return str(
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name="serverflow-ui-limit", limit=3)
+                )
+            )
 
         summary["global_concurrency_limit"] = step("concurrency", make_global_limit)
 

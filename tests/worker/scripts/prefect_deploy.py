@@ -13,7 +13,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments import run_deployment
 
-FLOW = '''
+FLOW = """
 from prefect import flow
 
 
@@ -21,7 +21,7 @@ from prefect import flow
 def greet(name: str = "world") -> str:
     print(f"hello {{name}} from the prefect worker")
     return f"hello {{name}}"
-'''
+"""
 
 
 def main() -> None:
