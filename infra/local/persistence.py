@@ -226,6 +226,8 @@ class DurableStore:
                 try:
                     write_snapshot(self.directory, segment, catalog)
                     code = 0
+                except BaseException:  # noqa: BLE001 -- the child's only report: the parent logs the status
+                    logger.exception("Snapshot of segment %s failed", segment)
                 finally:
                     os._exit(code)
         _, status = os.waitpid(pid, 0)

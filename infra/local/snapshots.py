@@ -7,6 +7,7 @@ item, read from moto's memory in the child, a copy-on-write point-in-time image 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator
@@ -80,6 +81,8 @@ def _all_items(table: Any) -> Iterator[Any]:
 def _number(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, bytes):  # a Binary value moto holds as bytes: the wire form is base64 text
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"Cannot journal {type(value)!r}")
 
 
