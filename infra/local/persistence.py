@@ -226,7 +226,7 @@ class DurableStore:
                 try:
                     write_snapshot(self.directory, segment, catalog)
                     code = 0
-                except BaseException:  # noqa: BLE001 -- the child's only report: the parent logs the status
+                except BaseException:  # the child's only report (logged; the parent sees the exit status)
                     logger.exception("Snapshot of segment %s failed", segment)
                 finally:
                     os._exit(code)
