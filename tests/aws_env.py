@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 AWS_ENV = {
     "SERVERFLOW_TABLE": "serverflow",
@@ -39,3 +40,16 @@ def stack_aws_env(aws_endpoint_url: str, **extra: str) -> Iterator[None]:
         os.environ.update(saved)
         reset_settings_cache()
         configure_table()
+
+
+def emulator_client(service: str, aws_endpoint_url: str) -> Any:
+    """A boto3 client of the stack's emulator (its fixed test credentials and region)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=aws_endpoint_url,
+        region_name=AWS_ENV["AWS_REGION"],
+        aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import httpx
 
 from tests.api.work_pools_support import create_pool, ok, unique
+from tests.aws_env import emulator_client
 
 
 def _receive(aws_endpoint_url: str, pool_id: str) -> list[dict]:
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=aws_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = emulator_client("sqs", aws_endpoint_url)
     url = sqs.get_queue_url(QueueName=f"serverflow-pool-{pool_id}")["QueueUrl"]
     return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
 

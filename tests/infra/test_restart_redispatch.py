@@ -10,20 +10,14 @@ import re
 import signal
 from pathlib import Path
 
-import boto3
 import httpx
 
+from tests.aws_env import emulator_client
 from tests.stack_process import StackProcess
 
 
 def _messages(aws_endpoint_url: str, pool_id: str) -> list[dict]:
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=aws_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = emulator_client("sqs", aws_endpoint_url)
     url = sqs.get_queue_url(QueueName=f"serverflow-pool-{pool_id}")["QueueUrl"]
     return [
         json.loads(m["Body"])

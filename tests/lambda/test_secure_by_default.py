@@ -8,24 +8,17 @@ import importlib
 import uuid
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from infra.template import load_template
 from shared.config import AuthNotConfigured
-from tests.aws_env import stack_aws_env
+from tests.aws_env import emulator_client, stack_aws_env
 from tests.lambda_support import LambdaContext, decode_body, http_api_event
 
 
 @pytest.fixture
 def secret_arn(aws_endpoint_url: str) -> str:
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=aws_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = emulator_client("secretsmanager", aws_endpoint_url)
     return str(
         client.create_secret(Name=f"sf-key-{uuid.uuid4().hex[:8]}", SecretString="k3y-from-secrets-manager")["ARN"]
     )

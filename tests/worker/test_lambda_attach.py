@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import httpx
 
+from tests.aws_env import emulator_client
 from tests.worker.support import create_pool, pool_queue_url, run_worker, sqs, unique, worker_env
 
 
@@ -60,13 +61,7 @@ def test_attach_lambda_creates_one_partial_failure_mapping(
         QueueUrl=queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"]
     )["Attributes"]
     assert int(attributes["VisibilityTimeout"]) >= 300
-    lam = boto3.client(
-        "lambda",
-        endpoint_url=aws_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    lam = emulator_client("lambda", aws_endpoint_url)
     [mapping] = lam.list_event_source_mappings(EventSourceArn=attributes["QueueArn"], FunctionName=function)[
         "EventSourceMappings"
     ]
