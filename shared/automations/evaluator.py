@@ -21,6 +21,7 @@ import datetime
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from shared.automations import actions
 from shared.automations.buckets import Firing, Outcome, evaluate, opening_bucket
@@ -155,6 +156,19 @@ def fire(fired: Fired, now: datetime.datetime) -> int:
     return fire(Fired(fired.automation, parent, fired.triggering_event, fired.triggering_labels), now)
 
 
+def _embedded(event: ReceivedEvent) -> dict[str, Any]:
+    """The triggering event as the payload carries it (whole, as the reference does), except that an
+    automation event's own embedded triggering event is cut to its id and name: automations firing on
+    each other's events would otherwise nest one level per firing, until no JSON parser reads the
+    stored event back (seen: /events/filter answering 422 "recursion limit exceeded")."""
+    dumped = event.model_dump(mode="json")
+    payload = dumped.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("triggering_event"), dict):
+        inner = payload["triggering_event"]
+        payload["triggering_event"] = {"id": inner.get("id"), "event": inner.get("event")}
+    return dumped
+
+
 def _triggered_event(fired: Fired, now: datetime.datetime) -> Event:
     automation = fired.automation
     labels = {"prefect.resource.id": f"prefect.automation.{automation.id}", "prefect.resource.name": automation.name}
@@ -174,7 +188,7 @@ def _triggered_event(fired: Fired, now: datetime.datetime) -> Event:
         else [],
         payload={
             "triggering_labels": fired.triggering_labels,
-            "triggering_event": event.model_dump(mode="json") if event else None,
+            "triggering_event": _embedded(event) if event else None,
         },
         id=uuid7(),
     )
