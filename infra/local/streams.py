@@ -2,9 +2,16 @@
 
 Each function declared with a `DynamoDB` event on the table's stream gets its own reader
 (an event source mapping is independent per function): it long-polls the emulator's
-DynamoDB Streams API from LATEST, applies the event's FilterCriteria, and invokes the
-handler with batches of up to BatchSize records, the same `{"Records": [...]}` event
-Lambda delivers. A failing batch is retried (as Lambda does, bounded here), then skipped.
+DynamoDB Streams API from the event's StartingPosition, applies the event's FilterCriteria,
+and invokes the handler with batches of up to BatchSize records, the same `{"Records": [...]}`
+event Lambda delivers. A failing batch is retried (as Lambda does, bounded here), then skipped.
+
+Each start of the stack creates its mappings anew, as a fresh deployment does. At start the
+emulator has replayed its journal through the same API, so its stream holds the regenerated
+records of the last writes (the newest STREAM_RECORDS_KEPT): a TRIM_HORIZON function (an
+idempotent consumer: the task-run recorder) takes them all again, so whatever was acknowledged
+but not yet processed when the stack died is processed now; a LATEST one (the automations
+evaluator, the fan-out) sees only what is written after the start and never acts twice.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ class StreamFunction:
     handler: str
     batch_size: int
     filter_patterns: tuple[dict[str, Any], ...]
+    starting_position: str = "LATEST"
 
 
 def stream_functions() -> list[StreamFunction]:
@@ -49,7 +57,15 @@ def stream_functions() -> list[StreamFunction]:
             event_props = event["Properties"]
             filters = (event_props.get("FilterCriteria") or {}).get("Filters") or []
             patterns = tuple(json.loads(f["Pattern"]) for f in filters)
-            found.append(StreamFunction(logical_id, props["Handler"], int(event_props.get("BatchSize", 100)), patterns))
+            found.append(
+                StreamFunction(
+                    logical_id,
+                    props["Handler"],
+                    int(event_props.get("BatchSize", 100)),
+                    patterns,
+                    str(event_props.get("StartingPosition", "LATEST")),
+                )
+            )
     return found
 
 
@@ -88,7 +104,7 @@ class StreamReader:
 
     def start(self) -> None:
         for function in self.functions:
-            iterator = self._latest_iterator()
+            iterator = self._iterator(function.starting_position)
             thread = threading.Thread(
                 target=self._loop, args=(function, iterator), name=f"stream-{function.logical_id}", daemon=True
             )
@@ -98,13 +114,14 @@ class StreamReader:
     def _client(self) -> Any:
         return boto3.client("dynamodbstreams", endpoint_url=self.endpoint_url, region_name=self.region)
 
-    def _latest_iterator(self) -> str:
+    def _iterator(self, position: str) -> str:
+        """A shard iterator at LATEST or TRIM_HORIZON (the oldest record the emulator keeps)."""
         dynamodb = boto3.client("dynamodb", endpoint_url=self.endpoint_url, region_name=self.region)
         arn = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         streams = self._client()
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
         return str(
-            streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+            streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType=position)["ShardIterator"]
         )
 
     def _loop(self, function: StreamFunction, iterator: str) -> None:
@@ -122,17 +139,20 @@ class StreamReader:
                     )
                 elif isinstance(exc, ClientError):
                     # The iterator fell behind the emulator's bounded stream (as a trimmed/expired iterator on
-                    # DynamoDB Streams): resume from the newest record; what fell off is documented as lost.
+                    # DynamoDB Streams): resume from the function's starting position (an idempotent
+                    # TRIM_HORIZON consumer re-reads what is kept; a LATEST one skips to the newest record,
+                    # what fell off is documented as lost).
                     code = exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get(
                         "HTTPStatusCode"
                     )
                     logger.warning(
-                        "Table stream iterator for %s lost (%s); resuming from the latest record",
+                        "Table stream iterator for %s lost (%s); resuming from %s",
                         function.logical_id,
                         code,
+                        function.starting_position,
                     )
                     try:
-                        iterator = self._latest_iterator()
+                        iterator = self._iterator(function.starting_position)
                     except Exception:  # noqa: BLE001 - retried on the next round
                         logger.warning("Could not reopen the table stream for %s; retrying", function.logical_id)
                 else:
