@@ -6,8 +6,10 @@ oldest item has waited ``interval`` seconds, or at once when someone flushes; it
 flight make the next batch. One sender and a FIFO queue keep a task run's state events in the order they
 happened. The queue is bounded (``max_queued`` items): past it, producers wait for the sender instead of
 growing memory without limit. ``flush()`` blocks until everything queued before the call has been sent; the
-engine calls it before a flow run's final state (also when the flow raised), so the server has recorded the
-task runs and logs when the run is reported finished; the interpreter's exit drains what is left.
+engine calls it before a flow run's final state (also when the flow raised), so the server has acknowledged
+(stored) the run's task-run events and logs when the run is reported finished; the interpreter's exit drains
+what is left. The server records the task runs from the stored events asynchronously (typically well under a
+second later), as prefect's server does: the flow never waits for that.
 """
 
 from __future__ import annotations
