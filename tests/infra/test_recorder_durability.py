@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import signal
 import time
 import uuid
@@ -29,14 +28,6 @@ RECORDED_DEADLINE_SECONDS = 90.0
 
 def _start(data: Path) -> StackProcess:
     return StackProcess(extra_args=["--data-dir", str(data), "--no-schedules"]).start(timeout=120)
-
-
-def _emulator_pid(stack: StackProcess) -> int:
-    for line in stack.startup + stack.output:
-        match = re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)
-        if match:
-            return int(match.group(1))
-    raise AssertionError("no emulator pid in:\n" + "\n".join(stack.output))
 
 
 def _completed(client: httpx.Client, flow_run_id: str) -> int:
@@ -61,7 +52,7 @@ def test_task_run_events_acknowledged_before_a_kill_9_are_recorded_after_the_res
             acknowledged = client.post("/events", json=events)
             # kill -9, stack and emulator at once, as soon as the events are acknowledged.
             assert stack.process is not None
-            os.kill(_emulator_pid(stack), signal.SIGKILL)
+            os.kill(stack.emulator_pid(), signal.SIGKILL)
             stack.process.send_signal(signal.SIGKILL)
             stack.process.wait(timeout=30)
         assert acknowledged.status_code == 204, acknowledged.text
