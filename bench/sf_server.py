@@ -72,15 +72,14 @@ def patch_streams() -> None:
 
     orig_invoke = StreamReader._invoke
 
-    def invoke(self: StreamReader, function: Any, handler: Any, records: list[dict[str, Any]]) -> None:
+    def invoke(self: StreamReader, function: Any, handler: Any, records: list[dict[str, Any]]) -> bool:
         if function.logical_id not in PRICED_STREAM_FUNCTIONS:
-            orig_invoke(self, function, handler, records)
-            return
+            return orig_invoke(self, function, handler, records)
         route = f"stream:{function.logical_id}"
         token = ROUTE.set(route)
         t0 = time.perf_counter()
         try:
-            orig_invoke(self, function, handler, records)
+            return orig_invoke(self, function, handler, records)
         finally:
             METER.record_request(route, time.perf_counter() - t0)
             ROUTE.reset(token)
