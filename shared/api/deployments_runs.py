@@ -29,7 +29,7 @@ from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRun
 from shared.schemas.types import DateTime
 from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools
+from shared.storage import deployments_pools, run_lifecycle
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_queues as work_queue_store
 from shared.storage.errors import ObjectNotFound
@@ -100,7 +100,7 @@ def _create_run(
     # As POST /flow_runs/: the initial state is forced (bookkeeping only, no rules).
     outcome = orchestrate_flow_run(run, initial_state(flow_run.state), force=True, now=now)
     new_run = outcome.run
-    if not flow_run_store.insert_built(new_run, outcome):
+    if not run_lifecycle.insert_built_flow_run(new_run, outcome):
         winner = (
             flow_run_store.read_by_idempotency_key(deployment.flow_id, flow_run.idempotency_key)
             if flow_run.idempotency_key

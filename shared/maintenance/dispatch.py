@@ -1,6 +1,6 @@
 """Send a due run to its pool's SQS queue at most once per scheduled time.
 
-The send itself is the work-pool domain's (`shared.dispatch`); this adds the marker that
+The send itself is `shared.dispatch`'s; this adds the marker that
 keeps the every-minute scheduler from re-sending, and never lets a dispatch failure fail
 the caller: the message is only a hint, workers also poll the API.
 """
@@ -11,18 +11,17 @@ import datetime
 import logging
 from typing import Any
 
+from shared.dispatch import messages, sqs
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import dispatch_marks
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 
 logger = logging.getLogger("serverflow.maintenance.dispatch")
 
 
 def dispatch_run(run: FlowRun, pool: Any, queue: Any | None, now: datetime.datetime) -> bool:
     """True if a message was sent now. Skips (no marker) what dispatch would not send yet."""
-    try:
-        from shared.dispatch import messages, sqs
-    except ImportError:  # the dispatch package arrives with the work-pool domain
-        return False
     if pool is None or not getattr(pool, "sqs_queue_url", None):
         return False
     if messages.skip_reason(run, pool, queue, now) is not None:
@@ -46,9 +45,6 @@ def dispatch_new_run(run: FlowRun, now: datetime.datetime) -> bool:
     if run.work_queue_id is None:
         return False
     try:
-        from shared.storage import work_pools as pool_store
-        from shared.storage import work_queues as queue_store
-
         queue = queue_store.read(run.work_queue_id)
         pool = pool_store.read_by_name(queue.work_pool_name) if queue and queue.work_pool_name else None
         return dispatch_run(run, pool, queue, now)

@@ -26,8 +26,10 @@ from shared.scheduling import (
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools, deployments_runs, dispatch_marks
+from shared.storage import deployments_pools, deployments_runs, dispatch_marks, run_lifecycle
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 from shared.storage.deployments import StoredDeployment
 
 logger = logging.getLogger("serverflow.maintenance.scheduler")
@@ -82,7 +84,7 @@ def insert_runs(
         run.created = run.updated = now
         run.work_pool_name = deployment.work_pool_name
         run.work_pool_id = _pool_id(deployment, pools)
-        if flow_run_store.insert_built(run):
+        if run_lifecycle.insert_built_flow_run(run):
             written.append(run)
     return written
 
@@ -118,11 +120,6 @@ def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: Sch
 
 def dispatch_due(now: datetime.datetime, result: SchedulerResult) -> None:
     """Send the runs due within the delay window, one range query per pool queue."""
-    try:
-        from shared.storage import work_pools as pool_store
-        from shared.storage import work_queues as queue_store
-    except ImportError:
-        return
     before = now + DISPATCH_WINDOW
     for pool in pool_store.list_all():
         if pool.is_paused or not pool.sqs_queue_url:
