@@ -84,7 +84,7 @@ def insert_runs(
         run.created = run.updated = now
         run.work_pool_name = deployment.work_pool_name
         run.work_pool_id = _pool_id(deployment, pools)
-        if run_lifecycle.insert_built_flow_run(run):
+        if run_lifecycle.insert_scheduled_flow_run(run):
             written.append(run)
     return written
 

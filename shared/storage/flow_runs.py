@@ -44,14 +44,12 @@ from uuid import UUID
 from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run, resume_flow_run
 from shared.orchestration.context import SlotState
 from shared.orchestration.flow_run_events import flow_run_state_change_event
-from shared.schemas.common import CreatedBy
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
-from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
+from shared.schemas.flow_runs import FlowRun, FlowRunUpdate
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, flow_run_states, observed_states, store
 from shared.storage import events as event_store
-from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import run_expiry
@@ -268,44 +266,23 @@ def read_next_scheduled(flow_id: UUID) -> FlowRun | None:
 # --- create -------------------------------------------------------------------------
 
 
-def _labels_for(create: FlowRunCreate, flow_labels: dict[str, Any] | None) -> dict[str, Any]:
-    # As the reference: the flow's labels, then the system label, then the user's own.
-    return {**(flow_labels or {}), "prefect.flow.id": str(create.flow_id), **(create.labels or {})}
+def insert(run: FlowRun) -> bool:
+    """Write a new run with its current state (history item and state event) and its
+    idempotency guard; False when the run id or its (flow_id, idempotency_key) already exists.
 
-
-def create(
-    create: FlowRunCreate, created_by: CreatedBy | None = None, placement: dict[str, Any] | None = None
-) -> tuple[FlowRun, OrchestrationOutcome[FlowRun] | None]:
-    """Return (run, the forced initial orchestration), or (the existing run, None): the same
-    (flow_id, idempotency_key) returns the run it created first. Use run_lifecycle.create_flow_run,
-    which keeps a subflow's parent task run in step.
-
-    `placement` carries resolved work queue fields (ids the create payload only names)."""
-    flow = flow_store.read(create.flow_id)
-    if flow is None:
-        raise MissingFlow(str(create.flow_id))
-    if create.idempotency_key:
-        existing = read_by_idempotency_key(create.flow_id, create.idempotency_key)
-        if existing is not None:
-            return existing, None
-    stamp = now_utc()
-    fields = {**create.model_dump(exclude={"state", "labels"}, exclude_unset=False), **(placement or {})}
-    run = FlowRun(
-        **fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by
-    )
-    # Like the reference, the initial state (default Pending) is forced: no rules, only bookkeeping.
-    outcome = orchestrate_flow_run(run, create.state or StateCreate(type=StateType.PENDING), force=True, now=stamp)
-    new_run = outcome.run
-    batch = store.WriteBatch().put_new(_to_item(new_run, 1))
-    if outcome.state is not None:
-        batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
-        batch.put(event_store.to_item(flow_run_state_change_event(new_run, None, outcome.state)))
-    if create.idempotency_key:
+    The run's conditional put alone decides when nothing else must be atomic with it (a
+    transaction would bill every item twice); with a guard, one transaction. Runs are created
+    through run_lifecycle, which builds and orchestrates them and keeps a subflow's parent
+    task run in step."""
+    assert run.state is not None, "a new run carries its initial state"
+    batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
+    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
+    if run.idempotency_key:
         guard = TableItem(
-            _idempotency_key(create.flow_id, create.idempotency_key),
+            _idempotency_key(run.flow_id, run.idempotency_key),
             store.META,
             entity="flow_run_idempotency",
-            body=json.dumps({"id": str(new_run.id)}),
+            body=json.dumps({"id": str(run.id)}),
         )
         batch.put_new(guard)
     try:
@@ -314,14 +291,9 @@ def create(
         else:
             store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
-        # A concurrent create with the same key won: return its run, as ON CONFLICT DO NOTHING would.
-        if create.idempotency_key:
-            winner = read_by_idempotency_key(create.flow_id, create.idempotency_key)
-            if winner is not None:
-                return winner, None
-        raise
-    observed_states.note([outcome.state])
-    return with_estimates(new_run), outcome
+        return False
+    observed_states.note([run.state])
+    return True
 
 
 # --- plain updates (no state change) ------------------------------------------------
@@ -512,34 +484,7 @@ def resume(
     return _orchestrate_and_write(run_id, decide, extra)
 
 
-# --- server-built runs (added for the deployments domain: create_flow_run, scheduler) --------
-
-
-def insert_built(run: FlowRun) -> bool:
-    """Write a run the server built whole (from a deployment, or a scheduler tick) with its
-    current state and idempotency guard, in one transaction.
-
-    False when the run id or its (flow_id, idempotency_key) already exists: that is how two
-    overlapping scheduler invocations end up with one run per tick. Use
-    run_lifecycle.insert_built_flow_run, which keeps a subflow's parent task run in step.
-    """
-    assert run.state is not None, "a built run carries its initial state"
-    batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
-    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
-    if run.idempotency_key:
-        guard = TableItem(
-            _idempotency_key(run.flow_id, run.idempotency_key),
-            store.META,
-            entity="flow_run_idempotency",
-            body=json.dumps({"id": str(run.id)}),
-        )
-        batch.put_new(guard)
-    try:
-        store.transact(batch, on_conflict=ObjectAlreadyExists)
-    except ObjectAlreadyExists:
-        return False
-    observed_states.note([run.state])
-    return True
+# --- deletes of runs read earlier -------------------------------------------------
 
 
 def delete_if_unchanged(run: FlowRun) -> bool:

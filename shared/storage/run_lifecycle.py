@@ -13,42 +13,72 @@ called by the layer above with what these functions return.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 from uuid import UUID
 
-from shared.orchestration import OrchestrationOutcome
+from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run
 from shared.schemas.common import CreatedBy
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate
 from shared.schemas.flows import Flow
-from shared.schemas.states import State, StateCreate
+from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.types import now_utc
 from shared.storage import flow_run_input, flow_runs
 from shared.storage import flows as flow_store
 from shared.storage import logs as log_store
 from shared.storage import task_runs as task_run_store
+from shared.storage.errors import ObjectAlreadyExists
 
 logger = logging.getLogger("serverflow.storage.run_lifecycle")
+
+
+class FlowRunAlreadyExists(ObjectAlreadyExists):
+    """A new run's id is taken (and no idempotency key names the run that took it)."""
 
 
 def create_flow_run(
     create: FlowRunCreate, created_by: CreatedBy | None = None, placement: dict[str, Any] | None = None
 ) -> tuple[FlowRun, bool]:
-    """POST /flow_runs/: (run, created); the same (flow_id, idempotency_key) returns the first run."""
-    run, outcome = flow_runs.create(create, created_by=created_by, placement=placement)
-    if outcome is None:
-        return run, False
-    _mirror_to_parent_task(run, outcome)
-    return run, True
+    """POST /flow_runs/: (run, created). `placement` carries resolved work queue fields (ids the
+    payload only names); the initial state defaults to Pending. Raises MissingFlow."""
+    flow = flow_store.read(create.flow_id)
+    if flow is None:
+        raise flow_runs.MissingFlow(str(create.flow_id))
+    stamp = now_utc()
+    fields = {**create.model_dump(exclude={"state", "labels"}, exclude_unset=False), **(placement or {})}
+    # As the reference: the flow's labels, then the system label, then the user's own.
+    labels = {**(flow.labels or {}), "prefect.flow.id": str(create.flow_id), **(create.labels or {})}
+    run = FlowRun(**fields, labels=labels, created=stamp, updated=stamp, created_by=created_by)
+    return create_built_flow_run(run, create.state or StateCreate(type=StateType.PENDING), stamp)
 
 
-def insert_built_flow_run(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = None) -> bool:
-    """A run the server built whole (from a deployment, or a scheduler tick); False if it already
-    exists. `outcome` (its forced initial orchestration) lets a subflow's parent task run follow."""
-    if not flow_runs.insert_built(run):
-        return False
-    if outcome is not None:
-        _mirror_to_parent_task(run, outcome)
-    return True
+def create_built_flow_run(run: FlowRun, initial: StateCreate, now: datetime.datetime) -> tuple[FlowRun, bool]:
+    """The one way a client's run is created (POST /flow_runs/ above, a deployment's
+    create_flow_run with a run it built): (run, created).
+
+    The same (flow_id, idempotency_key) returns the run created first, also when a concurrent
+    create wins the race (as ON CONFLICT DO NOTHING would). Like the reference, the initial
+    state is forced: no rules, only bookkeeping. Raises FlowRunAlreadyExists on an id clash."""
+    if run.idempotency_key:
+        existing = flow_runs.read_by_idempotency_key(run.flow_id, run.idempotency_key)
+        if existing is not None:
+            return existing, False
+    outcome = orchestrate_flow_run(run, initial, force=True, now=now)
+    if not flow_runs.insert(outcome.run):
+        winner = flow_runs.read_by_idempotency_key(run.flow_id, run.idempotency_key) if run.idempotency_key else None
+        if winner is None:
+            raise FlowRunAlreadyExists("Flow run already exists")
+        return winner, False
+    _mirror_to_parent_task(outcome.run, outcome)
+    return flow_runs.with_estimates(outcome.run), True
+
+
+def insert_scheduled_flow_run(run: FlowRun) -> bool:
+    """A scheduler tick's run, built whole with its SCHEDULED state by the planner (the
+    reference's scheduler inserts them without orchestration, and they have no parent task
+    run); False if an overlapping tick already wrote it (same id / idempotency key)."""
+    return flow_runs.insert(run)
 
 
 def set_flow_run_state(
