@@ -11,8 +11,8 @@ from fastapi import Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody, created_by_header
 from shared.api.routing import ServerflowRouter
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.maintenance import scheduler
-from shared.maintenance.dispatch import dispatch_new_run
 from shared.scheduling import JobVariablesError, SchedulerSettings, validate_flow_run_job_variables
 from shared.scheduling.deployment_runs import (
     ParameterSchemaError,

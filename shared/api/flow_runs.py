@@ -18,7 +18,7 @@ from shared.api.flow_run_input import router as input_router
 from shared.api.flow_run_logs import router as logs_download_router
 from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import JoinedFilters, joined_filters
-from shared.maintenance.dispatch import dispatch_new_run
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
 from shared.schemas.common import CreatedBy

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from shared.maintenance.dispatch import dispatch_run
+from shared.dispatch import dispatcher
 from shared.scheduling import (
     SchedulerSettings,
     plan_scheduled_runs,
@@ -27,14 +27,9 @@ from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools, deployments_runs, dispatch_marks, run_lifecycle
-from shared.storage import flow_runs as flow_run_store
-from shared.storage import work_pools as pool_store
-from shared.storage import work_queues as queue_store
 from shared.storage.deployments import StoredDeployment
 
 logger = logging.getLogger("serverflow.maintenance.scheduler")
-
-DISPATCH_WINDOW = datetime.timedelta(minutes=15)
 
 
 @dataclass
@@ -119,19 +114,13 @@ def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: Sch
 
 
 def dispatch_due(now: datetime.datetime, result: SchedulerResult) -> None:
-    """Send the runs due within the delay window, one range query per pool queue."""
-    before = now + DISPATCH_WINDOW
-    for pool in pool_store.list_all():
-        if pool.is_paused or not pool.sqs_queue_url:
-            continue
-        for queue in queue_store.list_for_pool(pool.name):
-            if queue.is_paused:
-                continue
-            due = flow_run_store.read_scheduled(work_queue_id=queue.id, before=before)
-            sent = dispatch_marks.already_dispatched([(r.id, r.next_scheduled_start_time) for r in due])
-            for run in due:
-                if str(run.id) not in sent:
-                    result.dispatched += dispatch_run(run, pool, queue, now)
+    """Send the runs due within the delay window (dispatcher.due_in_pool_queues), skipping at once
+    those whose dispatch marker says they were sent (read with BatchGetItem, not attempted writes)."""
+    due = list(dispatcher.due_in_pool_queues(now))
+    sent = dispatch_marks.already_dispatched([(run.id, run.next_scheduled_start_time) for _, _, run in due])
+    for pool, queue, run in due:
+        if str(run.id) not in sent:
+            result.dispatched += dispatcher.dispatch_run(run, pool, queue, now)
 
 
 def tick(now: datetime.datetime | None = None, settings: SchedulerSettings | None = None) -> SchedulerResult:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shared.maintenance.dispatch import dispatch_new_run
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateCreate, StateDetails, StateType

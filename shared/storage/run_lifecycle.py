@@ -7,7 +7,7 @@ state event, conditionally); what follows in other repositories happens here, ri
   UpdateSubflowParentTask, done there in the same DB transaction);
 - deleting a run deletes its task runs and logs (the reference's FK cascade and queued log
   deletion); deleting a flow deletes its runs, with the same cascade.
-Sending a SCHEDULED run to its work pool's queue is the dispatcher's (shared.maintenance.dispatch),
+Sending a SCHEDULED run to its work pool's queue is the dispatcher's (shared.dispatch.dispatcher),
 called by the layer above with what these functions return.
 """
 
