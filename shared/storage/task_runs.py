@@ -17,8 +17,8 @@ Access patterns (keys):
                                  `start_time` windows read only the runs started in them (the dashboard's
                                  terminal-only charts read only the TERMINAL partition)
 - state history ................ see task_run_states.py (same partition as the run)
-No Scan: `candidates` (task_runs_filter reads through it) picks the narrowest of id / flow run / start-time window / state type /
-all from the filter and evaluates the rest of the filter in Python.
+No Scan: `candidates` picks the narrowest of id / flow run / start-time window / state type / all
+from the filter; task_runs_filter.py evaluates the rest of the filter in Python.
 
 Writes:
 - set_state: orchestrate, then ONE TransactWrite (run + new state) conditioned on the
@@ -44,9 +44,7 @@ from pynamodb.expressions.condition import Condition
 from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.filters.base import Operator
-from shared.schemas.filters.runs import (
-    TaskRunFilter,
-)
+from shared.schemas.filters.runs import TaskRunFilter
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
