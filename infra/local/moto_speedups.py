@@ -343,7 +343,7 @@ def _patch_dispatch() -> None:
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]  # patches the library in place (local emulator)
     # A response class's methods are fixed once the emulator serves (patches are applied before).
-    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)  # type: ignore[assignment]  # patches the library in place (local emulator)
+    moto_responses.method_names_from_class = functools.cache(moto_responses.method_names_from_class)  # type: ignore[attr-defined]  # patches the library in place (local emulator)
 
 
 _applied = False
