@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -255,18 +255,20 @@ def put_then_batch(batch: WriteBatch, *, on_conflict: type[Exception] = Concurre
         batch_put(item for item, _ in rest)
 
 
+class KeyRange(TypedDict, total=False):
+    """How a Query narrows a partition's sort keys (one of: a prefix, bounds) and which way it reads."""
+
+    sk_prefix: str | None
+    sk_gte: str | None
+    sk_lte: str | None
+    descending: bool
+
+
 def _results(
-    pk: str,
-    *,
-    index: str | None = None,
-    sk_prefix: str | None = None,
-    sk_gte: str | None = None,
-    sk_lte: str | None = None,
-    descending: bool = False,
-    limit: int | None = None,
-    page_size: int | None = None,
+    pk: str, index: str | None, key_range: KeyRange, limit: int | None = None, page_size: int | None = None
 ) -> Iterator[TableItem]:
     """pynamodb's lazy Query iterator (no request is sent before the first item is asked for)."""
+    sk_prefix, sk_gte, sk_lte = key_range.get("sk_prefix"), key_range.get("sk_gte"), key_range.get("sk_lte")
     if not _fits(pk, sk_prefix):
         return iter(())  # no stored item can have a key DynamoDB would refuse
     source: Any = INDEXES[index] if index else TableItem
@@ -280,7 +282,7 @@ def _results(
         range_condition = sk_attr >= sk_gte
     elif sk_lte is not None:
         range_condition = sk_attr <= sk_lte
-    kwargs: dict[str, Any] = {"scan_index_forward": not descending}
+    kwargs: dict[str, Any] = {"scan_index_forward": not key_range.get("descending", False)}
     if limit is not None:
         kwargs["limit"] = limit
     if page_size is not None:
@@ -311,25 +313,12 @@ def query(
     pk: str,
     *,
     index: str | None = None,
-    sk_prefix: str | None = None,
-    sk_gte: str | None = None,
-    sk_lte: str | None = None,
-    descending: bool = False,
     limit: int | None = None,
     page_size: int | None = None,
+    **key_range: Unpack[KeyRange],
 ) -> Iterator[TableItem]:
     """Query the table or one GSI by partition key, optionally narrowing the sort key."""
-    results = _results(
-        pk,
-        index=index,
-        sk_prefix=sk_prefix,
-        sk_gte=sk_gte,
-        sk_lte=sk_lte,
-        descending=descending,
-        limit=limit,
-        page_size=page_size,
-    )
-    return _counted(results, _label(pk, index), read_stats())
+    return _counted(_results(pk, index, key_range, limit, page_size), _label(pk, index), read_stats())
 
 
 # --- scatter-gather over write-sharded partitions ------------------------------------------------
@@ -359,14 +348,7 @@ def _scatter(queries: list[Iterator[TableItem]]) -> list[Iterator[TableItem]]:
 
 
 def query_shards(
-    pks: list[str],
-    *,
-    index: str,
-    descending: bool = False,
-    sk_prefix: str | None = None,
-    sk_gte: str | None = None,
-    sk_lte: str | None = None,
-    page_size: int | None = None,
+    pks: list[str], *, index: str, page_size: int | None = None, **key_range: Unpack[KeyRange]
 ) -> Iterator[TableItem]:
     """One stream in index sort-key order over the shards of a write-sharded partition: each
     shard's Query (sent concurrently), merged. A reader that stops early reads about `page_size`
@@ -375,31 +357,11 @@ def query_shards(
     if not pks:
         return iter(())
     if len(pks) == 1:
-        return query(
-            pks[0],
-            index=index,
-            descending=descending,
-            sk_prefix=sk_prefix,
-            sk_gte=sk_gte,
-            sk_lte=sk_lte,
-            page_size=page_size,
-        )
+        return query(pks[0], index=index, page_size=page_size, **key_range)
     share = None if page_size is None else math.ceil(page_size / len(pks) * 1.25)
-    opened = _scatter(
-        [
-            _results(
-                pk,
-                index=index,
-                descending=descending,
-                sk_prefix=sk_prefix,
-                sk_gte=sk_gte,
-                sk_lte=sk_lte,
-                page_size=share,
-            )
-            for pk in pks
-        ]
-    )
+    opened = _scatter([_results(pk, index, key_range, page_size=share) for pk in pks])
     stats = read_stats()
     streams = [_counted(results, _label(pk, index), stats) for pk, results in zip(pks, opened, strict=True)]
     sk_attr = f"{index}SK"
+    descending = key_range.get("descending", False)
     return heapq.merge(*streams, key=lambda item: getattr(item, sk_attr) or "", reverse=descending)
