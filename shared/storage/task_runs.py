@@ -19,8 +19,8 @@ Access patterns (keys):
 <shard> = crc32(id) % the family's shard count (keys.sharded; see ALL_RUNS_SHARDS): every task run
 writes these keys. A read queries every shard and the unsharded key of runs stored before the
 sharding (keys.shards_and_legacy), concurrently, merged in sort-key order (store.query_shards).
-No Scan: `filter_runs` picks the narrowest of id / flow run / start-time window / state type /
-all from the filter and evaluates the rest of the filter in Python.
+No Scan: `candidates` picks the narrowest of id / flow run / start-time window / state type / all
+from the filter; task_runs_filter.py evaluates the rest of the filter in Python.
 
 Writes:
 - set_state: orchestrate, then ONE TransactWrite (run + new state) conditioned on the
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import inspect
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -46,19 +45,13 @@ from pynamodb.expressions.condition import Condition
 
 from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
-from shared.schemas.filters.base import FilterContext, Operator
-from shared.schemas.filters.deployments import DeploymentFilter
-from shared.schemas.filters.runs import (
-    FlowFilter,
-    FlowRunFilter,
-    FlowRunFilterParentTaskRunId,
-    TaskRunFilter,
-)
-from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
+from shared.schemas.filters.base import Operator
+from shared.schemas.filters.runs import TaskRunFilter
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store, task_queue
+from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
 from shared.storage.keys import decode, key, sharded, shards_and_legacy, sortable_time
@@ -205,39 +198,6 @@ def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
 # --- filtering -----------------------------------------------------------------------
 
 
-def _flow_run_store() -> Any:
-    # Imported lazily: the flow-runs repository imports this module for its own joins.
-    from shared.storage import flow_runs
-
-    return flow_runs
-
-
-def _call_filter_runs(**kwargs: Any) -> list[Any]:
-    """flow_runs.filter_runs with only the join filters it declares."""
-    fn = _flow_run_store().filter_runs
-    accepted = inspect.signature(fn).parameters
-    return list(fn(**{k: v for k, v in kwargs.items() if k in accepted and v is not None}))
-
-
-def _flow_run_ids(
-    flow_runs: FlowRunFilter | None, flows: FlowFilter | None, deployments: DeploymentFilter | None
-) -> set[UUID] | None:
-    """Ids of flow runs matching the joined filters (None: no flow-run criteria)."""
-    if flow_runs is None and flows is None and deployments is None:
-        return None
-    runs = _call_filter_runs(flow_runs=flow_runs, flows=flows, deployments=deployments)
-    return {run.id for run in runs}
-
-
-def _has_subflow(task_run_id: UUID) -> bool:
-    parent = FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[task_run_id]))
-    return bool(_call_filter_runs(flow_runs=parent, limit=1))
-
-
-def filter_context() -> FilterContext:
-    return FilterContext(task_run_has_subflow=_has_subflow)
-
-
 def _start_window(task_runs: TaskRunFilter | None) -> tuple[datetime.datetime | None, datetime.datetime | None] | None:
     """The start_time bounds every match lies within (None: the filter does not bound start_time)."""
     if task_runs is None or task_runs.start_time is None or task_runs.operator != Operator.and_:
@@ -277,7 +237,7 @@ def _distinct_runs(items: Iterable[TableItem]) -> list[TaskRun]:
     return list(found.values())
 
 
-def _candidates(
+def candidates(
     hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None, task_runs: TaskRunFilter | None = None
 ) -> list[TaskRun]:
     """The narrowest read that contains every match."""
@@ -302,39 +262,6 @@ def _candidates(
     return _distinct_runs(store.query_shards(everything, index="GSI2", descending=True))
 
 
-def filter_runs(
-    task_runs: TaskRunFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    sort: TaskRunSort = TaskRunSort.ID_DESC,
-    offset: int = 0,
-    limit: int | None = None,
-) -> list[TaskRun]:
-    """Task runs matching every filter (the reference's EXISTS joins), sorted and paged."""
-    flow_run_ids = _flow_run_ids(flow_runs, flows, deployments)
-    if flow_run_ids is not None and not flow_run_ids:
-        return []
-    hints = task_runs.index_hints() if task_runs is not None else {}
-    ctx = filter_context()
-    matched = [
-        run
-        for run in _candidates(hints, flow_run_ids, task_runs)
-        if (task_runs is None or task_runs.matches(run, ctx))
-        and (flow_run_ids is None or run.flow_run_id in flow_run_ids)
-    ]
-    return paginate(apply_sort(matched, sort), offset, limit)
-
-
-def count_runs(
-    task_runs: TaskRunFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-) -> int:
-    return len(filter_runs(task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments))
-
-
 # --- REST create / update ------------------------------------------------------------
 
 
@@ -344,7 +271,7 @@ def _system_labels(run: TaskRun) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     if run.flow_run_id is not None:
         defaults["prefect.flow-run.id"] = str(run.flow_run_id)
-        flow_run = _flow_run_store().read(run.flow_run_id)
+        flow_run = flow_run_store.read(run.flow_run_id)
         parent = dict(flow_run.labels or {}) if flow_run is not None else {}
     return parent | defaults | dict(run.labels or {})
 
@@ -437,7 +364,7 @@ def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) 
         run = read(task_run_id)
         if run is None:
             raise RunNotFound(f"Task run with id {task_run_id} not found")
-        flow_run = _flow_run_store().read(run.flow_run_id) if run.flow_run_id else None
+        flow_run = flow_run_store.read(run.flow_run_id) if run.flow_run_id else None
         # Tag limits: the rules decide on slot state read now; if another task run takes
         # the last slot before our write, the write fails and we decide again.
         slots = concurrency_slots.task_run_slots(run, proposed.type)
