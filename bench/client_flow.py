@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.flow_shapes import bench_flow
+from bench.flow_shapes import bench_flow, flow_name
 
 T_PROCESS = time.perf_counter()
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -76,7 +76,7 @@ def main() -> None:
         # Registered before prefect's events worker starts, so it runs after that worker's exit flush.
         atexit.register(lambda: Path(args.frames_out).write_text("".join(frame + "\n" for frame in frames_sent)))
 
-    fn = bench_flow(flow, task, args.mode, f"bench-{args.mode}")
+    fn = bench_flow(flow, task, args.mode, flow_name(args.mode))
     t0 = time.perf_counter()
     state = fn(args.tasks, return_state=True)
     flow_s = time.perf_counter() - t0

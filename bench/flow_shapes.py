@@ -8,6 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 
+def flow_name(mode: str, sdk: bool = False) -> str:
+    """The bench flow's name in `mode` (one flow per client and mode, run many times)."""
+    return f"bench-sdk-{mode}" if sdk else f"bench-{mode}"
+
+
 def bench_flow(
     flow: Callable[..., Callable[[Callable[..., Any]], Any]], task: Callable[..., Any], mode: str, name: str
 ) -> Any:

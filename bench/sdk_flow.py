@@ -10,7 +10,7 @@ import argparse
 import json
 import time
 
-from bench.flow_shapes import bench_flow
+from bench.flow_shapes import bench_flow, flow_name
 
 T_PROCESS = time.perf_counter()
 
@@ -26,7 +26,7 @@ def main() -> None:
 
     import_s = time.perf_counter() - t_import
 
-    fn = bench_flow(flow, task, args.mode, f"bench-sdk-{args.mode}")
+    fn = bench_flow(flow, task, args.mode, flow_name(args.mode, sdk=True))
     t0 = time.perf_counter()
     state = fn(args.tasks, return_state=True)
     flow_s = time.perf_counter() - t0

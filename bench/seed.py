@@ -6,7 +6,7 @@ reference (it answers concurrent creates with 503), so each side offers a bulk p
 with the same code its `POST /flow_runs/` route runs, minus HTTP:
 
 - Serverflow (`sf_seed`, called inside the server process by `bench.sf_server`'s `POST /seed`):
-  `shared.storage.flow_runs.create` itself, with the TransactWriteItems it would issue collected instead
+  `shared.storage.run_lifecycle.create_flow_run` itself, with the TransactWriteItems it would issue collected instead
   of sent, then written with BatchWriteItem (25 items a call). The run item and its state item are the
   ones the route writes; only the per-run transaction (whose conditions a fresh uuid7 key always passes)
   becomes a batch.
@@ -57,12 +57,12 @@ def _patch_transact() -> None:
 
 
 def sf_seed(bodies: list[dict[str, Any]], chunk: int = 250, threads: int = 4) -> list[str]:
-    """Create runs with flow_runs.create (as the route does), written in BatchWriteItem calls; a few threads,
+    """Create runs with run_lifecycle.create_flow_run (as the route does), written in BatchWriteItem calls; a few threads,
     so the server's Python work overlaps the emulator's (as the API's concurrent requests would)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from shared.schemas.flow_runs import FlowRunCreate
-    from shared.storage import flow_runs, store
+    from shared.storage import run_lifecycle, store
 
     _patch_transact()
 
@@ -70,7 +70,7 @@ def sf_seed(bodies: list[dict[str, Any]], chunk: int = 250, threads: int = 4) ->
         items: list[Any] = []
         token = _COLLECT.set(items)
         try:
-            ids = [str(flow_runs.create(FlowRunCreate.model_validate(b))[0].id) for b in part]
+            ids = [str(run_lifecycle.create_flow_run(FlowRunCreate.model_validate(b))[0].id) for b in part]
         finally:
             _COLLECT.reset(token)
         store.batch_put(items)

@@ -97,13 +97,17 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import events, flow_runs, logs
+    from shared.storage import events, flow_runs, logs, task_runs
 
     return {
         "EVENTS": events.TIME_SHARDS,
         "EVENT_NAMES": events.NAME_SHARDS,
         "FLOW_RUNS": flow_runs.SHARDS,
         "LOGS": logs.LOG_SHARDS,
+        "TASK_RUNS": task_runs.ALL_RUNS_SHARDS,
+        "TASK_RUNS_IN": task_runs.STATE_SHARDS,
+        "TASK_RUNS_STARTED#ACTIVE": task_runs.ACTIVE_SHARDS,
+        "TASK_RUNS_STARTED#TERMINAL": task_runs.TERMINAL_SHARDS,
     }
 
 
@@ -114,8 +118,10 @@ def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
     for pattern, units in by_key.items():
         found = SHARD.search(pattern)
         family = SHARD.sub("#<shard>", pattern) if found else pattern
-        prefix = pattern.split(" ", 1)[-1].split("#", 1)[0]
-        seen = counts.get(prefix, int(found.group(1)) + 1) if found else 1
+        name = pattern.split(" ", 1)[-1]
+        # The longest family the key belongs to: `TASK_RUNS_STARTED#ACTIVE#3` is one of the ACTIVE shards.
+        prefix = max((p for p in counts if name.startswith(p + "#")), key=len, default=None)
+        seen = (counts[prefix] if prefix else int(found.group(1)) + 1) if found else 1
         total, shards = out.get(family, (0.0, 1))
         out[family] = (total + units, max(shards, seen))
     return out

@@ -32,9 +32,9 @@ from shared.schemas.sorting import DeploymentSort
 from shared.storage import deployments as deployment_store
 from shared.storage import deployments_pools, deployments_writes
 from shared.storage import flows as flow_store
-from shared.storage.deployments_filter import filter_deployments
 from shared.storage.deployments_writes import ScheduleUpdateError
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound, StorageError
+from shared.storage.queries import filter_deployments
 
 logger = logging.getLogger("serverflow.api")
 router = ServerflowRouter(prefix="/deployments", tags=["Deployments"])

@@ -11,9 +11,8 @@ from fastapi import Body, Depends, HTTPException, Path, Response, status
 
 from shared.api.dependencies import LimitBody, created_by_header
 from shared.api.routing import ServerflowRouter
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.maintenance import scheduler
-from shared.maintenance.dispatch import dispatch_new_run
-from shared.orchestration import orchestrate_flow_run
 from shared.scheduling import JobVariablesError, SchedulerSettings, validate_flow_run_job_variables
 from shared.scheduling.deployment_runs import (
     ParameterSchemaError,
@@ -29,7 +28,7 @@ from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRun
 from shared.schemas.types import DateTime
 from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools
+from shared.storage import deployments_pools, run_lifecycle
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_queues as work_queue_store
 from shared.storage.errors import ObjectNotFound
@@ -85,7 +84,7 @@ def _create_run(
     if flow_run.idempotency_key:
         existing = flow_run_store.read_by_idempotency_key(deployment.flow_id, flow_run.idempotency_key)
         if existing is not None:
-            return existing, False
+            return existing, False  # before resolving (and maybe creating) the named queue
     queue = _queue_for(deployment, flow_run)
     now = now_utc()
     run = flow_run_from_deployment(
@@ -97,20 +96,13 @@ def _create_run(
         created_by,
         now,
     )
-    # As POST /flow_runs/: the initial state is forced (bookkeeping only, no rules).
-    outcome = orchestrate_flow_run(run, initial_state(flow_run.state), force=True, now=now)
-    new_run = outcome.run
-    if not flow_run_store.insert_built(new_run, outcome):
-        winner = (
-            flow_run_store.read_by_idempotency_key(deployment.flow_id, flow_run.idempotency_key)
-            if flow_run.idempotency_key
-            else None
-        )
-        if winner is None:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail="Flow run already exists")
-        return winner, False
-    dispatch_new_run(new_run, now)
-    return flow_run_store.with_estimates(new_run), True
+    try:
+        new_run, created = run_lifecycle.create_built_flow_run(run, initial_state(flow_run.state), now)
+    except run_lifecycle.FlowRunAlreadyExists:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="Flow run already exists") from None
+    if created:
+        dispatch_new_run(new_run, now)
+    return new_run, created
 
 
 def _read_deployment_or_404(deployment_id: UUID) -> deployment_store.StoredDeployment:

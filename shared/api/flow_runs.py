@@ -18,7 +18,7 @@ from shared.api.flow_run_input import router as input_router
 from shared.api.flow_run_logs import router as logs_download_router
 from shared.api.routing import ServerflowRouter
 from shared.api.run_criteria import JoinedFilters, joined_filters
-from shared.maintenance.dispatch import dispatch_new_run
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.maintenance.placement import work_queue_placement
 from shared.schemas.base import now_utc
 from shared.schemas.common import CreatedBy
@@ -37,8 +37,7 @@ from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import State, StateCreate, StateType
 from shared.schemas.types import DateTime, KeyValueLabels
 from shared.storage import deployments as deployment_store
-from shared.storage import flow_run_graph
-from shared.storage import flow_run_input as flow_run_input_store
+from shared.storage import flow_run_graph, queries, run_lifecycle
 from shared.storage import flow_runs as flow_run_store
 from shared.storage.errors import ObjectAlreadyExists, RunNotFound
 from shared.storage.flow_runs import FlowRunNotFound, MissingFlow
@@ -85,7 +84,9 @@ def create_flow_run(
     For more information, see https://www.prefect.io/docs/v3/concepts/flows.
     """
     try:
-        run, created = flow_run_store.create(flow_run, created_by=created_by, placement=work_queue_placement(flow_run))
+        run, created = run_lifecycle.create_flow_run(
+            flow_run, created_by=created_by, placement=work_queue_placement(flow_run)
+        )
     except MissingFlow:
         raise ObjectAlreadyExists(INTEGRITY_CONFLICT) from None
     if created:
@@ -126,7 +127,7 @@ def count_flow_runs(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
     """Query for flow runs."""
-    return len(flow_run_store.filter_runs(**criteria.filter_kwargs()))
+    return len(queries.filter_flow_runs(**criteria.filter_kwargs()))
 
 
 @router.post("/lateness")
@@ -134,7 +135,7 @@ def average_flow_run_lateness(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> float | None:
     """Query for average flow-run lateness in seconds."""
-    runs = flow_run_store.filter_runs(
+    runs = queries.filter_flow_runs(
         **criteria.filter_kwargs(),
     )
     if not runs:
@@ -157,7 +158,7 @@ def flow_run_history(
 ) -> list[HistoryResponse]:
     """Query for flow run history data across a given range and interval."""
     history_interval = run_history.history_interval(history_interval_seconds)
-    runs = flow_run_store.filter_runs(
+    runs = queries.filter_flow_runs(
         flow_runs=flow_runs,
         task_runs=task_runs,
         flows=flows,
@@ -187,7 +188,7 @@ def resume_flow_run(
     flow_run_id: UUID = Path(..., alias="id"),
     run_input: dict[str, Any] | None = Body(default=None, embed=True),
 ) -> Any:
-    outcome = flow_run_input_store.resume(flow_run_id, run_input)
+    outcome = run_lifecycle.resume_flow_run(flow_run_id, run_input)
     response.status_code = outcome.http_status
     return outcome.to_result()
 
@@ -200,7 +201,7 @@ def read_flow_runs(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> list[FlowRun]:
     """Query for flow runs."""
-    return flow_run_store.filter_runs(
+    return queries.filter_flow_runs(
         **criteria.filter_kwargs(),
         sort=sort,
         offset=offset,
@@ -211,7 +212,7 @@ def read_flow_runs(
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_flow_run(flow_run_id: UUID = Path(..., alias="id")) -> None:
     """Delete a flow run by id."""
-    flow_run_store.delete(flow_run_id)
+    run_lifecycle.delete_flow_run(flow_run_id)
 
 
 @router.post("/{id:uuid}/set_state", response_model=OrchestrationResult)
@@ -222,7 +223,7 @@ def set_flow_run_state(
     force: bool = Body(False),
 ) -> Any:
     """Set a flow run state, invoking any orchestration rules."""
-    outcome = flow_run_store.set_state(flow_run_id, state, force=force)
+    outcome = run_lifecycle.set_flow_run_state(flow_run_id, state, force=force)
     # 201 when a new state was written (also a REJECT that scheduled a retry), else 200.
     response.status_code = outcome.http_status
     if outcome.write and outcome.state is not None and outcome.state.type == StateType.SCHEDULED:
@@ -239,7 +240,7 @@ def paginate_flow_runs(
 ) -> FlowRunPaginationResponse:
     """Pagination query for flow runs."""
     # One read serves both the page and the count.
-    matched = flow_run_store.filter_runs(
+    matched = queries.filter_flow_runs(
         **criteria.filter_kwargs(),
         sort=sort,
     )
@@ -276,9 +277,9 @@ def bulk_delete_flow_runs(
     Returns the IDs of flow runs that were deleted.
     """
     deleted = []
-    for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
+    for run in queries.filter_flow_runs(flow_runs=flow_runs, limit=limit):
         try:
-            flow_run_store.delete(run.id)
+            run_lifecycle.delete_flow_run(run.id)
         except FlowRunNotFound:
             continue  # deleted concurrently: not ours to report
         deleted.append(run.id)
@@ -297,9 +298,9 @@ def bulk_set_flow_run_state(
     Returns the orchestration results for each flow run.
     """
     results = []
-    for run in flow_run_store.filter_runs(flow_runs=flow_runs, limit=limit):
+    for run in queries.filter_flow_runs(flow_runs=flow_runs, limit=limit):
         try:
-            outcome = flow_run_store.set_state(run.id, state, force=force)
+            outcome = run_lifecycle.set_flow_run_state(run.id, state, force=force)
         except Exception as exc:  # noqa: BLE001 - as the reference: one run's failure is its ABORT
             results.append(
                 FlowRunOrchestrationResult(

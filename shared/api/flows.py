@@ -15,7 +15,7 @@ from shared.schemas.flows import Flow, FlowCreate, FlowUpdate
 from shared.schemas.pagination import FlowBulkDeleteResponse, FlowPaginationResponse
 from shared.schemas.sorting import FlowSort
 from shared.storage import flows as flow_store
-from shared.storage import queries
+from shared.storage import queries, run_lifecycle
 from shared.storage.errors import ObjectNotFound, StorageError
 
 logger = logging.getLogger("serverflow.api")
@@ -112,7 +112,7 @@ def paginate_flows(
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_flow(flow_id: UUID = Path(..., alias="id")) -> None:
     """Delete a flow by id."""
-    queries.delete_flow_cascade(flow_id)
+    run_lifecycle.delete_flow(flow_id)
 
 
 @router.post("/bulk_delete")
@@ -128,7 +128,7 @@ def bulk_delete_flows(
     deleted = []
     for flow in matched:
         try:
-            deleted.append(queries.delete_flow_cascade(flow.id).id)
+            deleted.append(run_lifecycle.delete_flow(flow.id).id)
         except (StorageError, ValueError):
             logger.warning("bulk_delete: flow %s not deleted", flow.id, exc_info=True)
     return FlowBulkDeleteResponse(deleted=deleted)

@@ -24,7 +24,7 @@ class JoinedFilters:
     work_queues: WorkQueueFilter | None
 
     def filter_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the storage filters (`flow_runs.filter_runs`, `filter_deployments`)."""
+        """Keyword arguments for the storage filters (`queries.filter_flow_runs`, `queries.filter_deployments`)."""
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
@@ -47,7 +47,7 @@ class TaskRunCriteria:
     deployments: DeploymentFilter | None
 
     def filter_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `shared.storage.task_runs.filter_runs`."""
+        """Keyword arguments for `shared.storage.queries.filter_task_runs`."""
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 

@@ -22,6 +22,7 @@ from shared.schemas.sorting import TaskRunSort
 from shared.schemas.states import StateCreate
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationResponse, TaskRunUpdate
 from shared.schemas.types import DateTime
+from shared.storage import queries
 from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
 
@@ -49,7 +50,7 @@ def count_task_runs(
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> int:
     """Count task runs."""
-    return task_run_store.count_runs(**criteria.filter_kwargs())
+    return queries.count_task_runs(**criteria.filter_kwargs())
 
 
 @router.get("/{id:uuid}")
@@ -79,7 +80,7 @@ def task_run_history(
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> list[HistoryResponse]:
     interval = run_history.history_interval(history_interval_seconds)
-    runs = task_run_store.filter_runs(**criteria.filter_kwargs())
+    runs = queries.filter_task_runs(**criteria.filter_kwargs())
     return run_history.run_history(runs, history_start, history_end, interval)
 
 
@@ -91,7 +92,7 @@ def read_task_runs(
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> list[TaskRun]:
     """Query for task runs."""
-    return task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
+    return queries.filter_task_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
 
 
 @router.post("/paginate")
@@ -102,7 +103,7 @@ def paginate_task_runs(
     criteria: TaskRunCriteria = Depends(task_run_criteria),
 ) -> TaskRunPaginationResponse:
     """Pagination query for task runs."""
-    matched = task_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort)
+    matched = queries.filter_task_runs(**criteria.filter_kwargs(), sort=sort)
     offset = (page - 1) * limit
     return TaskRunPaginationResponse(
         results=matched[offset : offset + limit],
@@ -118,18 +119,6 @@ def delete_task_run(task_run_id: UUID = Path(..., alias="id")) -> None:
     """Delete a task run by id."""
     if task_run_store.delete(task_run_id) is None:
         raise ObjectNotFound("Task not found")
-    _delete_logs(task_run_id)
-
-
-def _delete_logs(task_run_id: UUID) -> None:
-    # The reference queues deletion of the run's logs; the logs repository owns them.
-    try:
-        from shared.storage import logs as log_store
-    except ImportError:
-        return
-    hook = getattr(log_store, "delete_for_task_run", None)
-    if hook is not None:
-        hook(task_run_id)
 
 
 @router.post("/{id:uuid}/set_state", response_model=OrchestrationResult)

@@ -11,8 +11,7 @@ from shared.api.run_criteria import JoinedFilters, joined_filters
 from shared.schemas.sorting import FlowRunSort
 from shared.schemas.states import StateType
 from shared.schemas.ui import SimpleFlowRun
-from shared.storage import flow_runs as flow_run_store
-from shared.storage import ui_queries
+from shared.storage import queries, ui_queries
 
 router = ServerflowRouter(prefix="/ui/flow_runs", tags=["Flow Runs", "UI"])
 
@@ -24,7 +23,7 @@ def read_flow_run_history(
     offset: int = Body(0, ge=0),
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> list[SimpleFlowRun]:
-    runs = flow_run_store.filter_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
+    runs = queries.filter_flow_runs(**criteria.filter_kwargs(), sort=sort, offset=offset, limit=limit)
     return [
         SimpleFlowRun(
             id=run.id,

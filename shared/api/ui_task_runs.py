@@ -14,8 +14,8 @@ from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter,
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.ui import CountByState, TaskRunCount, UITaskRun
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import queries, ui_queries
 from shared.storage import task_runs as task_run_store
-from shared.storage import ui_queries
 from shared.storage.errors import ObjectNotFound
 
 router = ServerflowRouter(prefix="/ui/task_runs", tags=["Task Runs", "UI"])
@@ -55,7 +55,7 @@ def read_dashboard_task_run_counts(
 
 @router.post("/count", description="Task runs matching the filters, counted by state type.")
 def read_task_run_counts_by_state(criteria: TaskRunCriteria = Depends(task_run_criteria)) -> CountByState:
-    return ui_queries.count_by_state(task_run_store.filter_runs(**criteria.filter_kwargs()))
+    return ui_queries.count_by_state(queries.filter_task_runs(**criteria.filter_kwargs()))
 
 
 @router.get("/{id:uuid}", description="Get a task run by id, with its flow run's name.")

@@ -7,8 +7,6 @@ deletes that queue (shared/dispatch/sqs.py).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Body, HTTPException, Path, status
 
 from shared.api.dependencies import LimitBody, page_count
@@ -36,6 +34,7 @@ from shared.schemas.work_pools import (
     WorkQueueUpdate,
 )
 from shared.storage import work_pools as pool_store
+from shared.storage import work_pools_writes
 from shared.storage import work_queues as queue_store
 from shared.storage import workers as worker_store
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
@@ -76,7 +75,7 @@ def create_work_pool(work_pool: WorkPoolCreate) -> WorkPool:
     # Queue first: a pool item never points at a queue that does not exist.
     pool.sqs_queue_url = dispatch.create_pool_queue(pool.id, pool.name)
     try:
-        created = pool_store.create(pool)
+        created = work_pools_writes.create(pool)
     except Exception:
         dispatch.delete_pool_queue(pool.sqs_queue_url)
         raise
@@ -156,7 +155,7 @@ def delete_work_pool(name: str = Path(..., description="The work pool name")) ->
             detail="Work pools starting with 'Prefect' are reserved for internal use and can not be deleted.",
         )
     pool = pool_store.read_by_name_or_404(name)
-    pool_store.delete(pool)
+    work_pools_writes.delete(pool)
     dispatch.delete_pool_queue(pool.sqs_queue_url)
 
 
@@ -180,19 +179,7 @@ def get_scheduled_flow_runs(
     chosen = selection.select_runs(pool, sorted(candidates, key=lambda c: c.queue.priority), pool_active, limit)
     # A poll marks the polled queues READY (the reference's mark_work_queues_ready).
     queue_store.record_polls(queues)
-    _mark_deployments_polled([q.id for q in queues])
     return [WorkerFlowRunResponse(work_pool_id=pool.id, work_queue_id=queue.id, flow_run=run) for queue, run in chosen]
-
-
-def _mark_deployments_polled(queue_ids: list[Any]) -> None:
-    """Deployments of polled queues become READY (owned by the deployments domain, when present)."""
-    try:
-        from shared.storage import deployments as deployment_store
-    except ImportError:
-        return
-    mark = getattr(deployment_store, "mark_ready_for_work_queues", None)
-    if mark is not None:
-        mark(queue_ids)
 
 
 # --- the pool's work queues ------------------------------------------------------------

@@ -26,7 +26,9 @@ from shared.schemas.work_pools import (
     WorkQueueStatusDetail,
     WorkQueueUpdate,
 )
+from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_pools as pool_store
+from shared.storage import work_pools_writes
 from shared.storage import work_queues as queue_store
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
 from shared.storage.work_pools import StoredWorkPool
@@ -46,7 +48,7 @@ def _agent_pool() -> tuple[StoredWorkPool, bool]:
     create = WorkPoolCreate(name=DEFAULT_AGENT_POOL_NAME, type=pool_store.AGENT_POOL_TYPE)
     pool = StoredWorkPool(**create.model_dump(), status=None, created=stamp, updated=stamp)
     try:
-        return pool_store.create(pool), True
+        return work_pools_writes.create(pool), True
     except ObjectAlreadyExists:
         return pool_store.read_by_name_or_404(DEFAULT_AGENT_POOL_NAME), False
 
@@ -153,8 +155,6 @@ def delete_work_queue(queue_id: UUID = Path(..., alias="id")) -> None:
 @router.get("/{id}/status")
 def read_work_queue_status(queue_id: UUID = Path(..., alias="id")) -> WorkQueueStatusDetail:
     """Get the status of a work queue."""
-    from shared.storage import flow_runs as flow_run_store
-
     queue = _read_or_404(queue_id)
     # Late runs are SCHEDULED runs named "Late": the queue's slice of the scheduled index.
     late = sum(1 for run in flow_run_store.read_scheduled(work_queue_id=queue.id) if run.state_name == LATE_STATE_NAME)

@@ -84,11 +84,3 @@ def send_message_request(
             "type": {"DataType": "String", "StringValue": MESSAGE_TYPE},
         },
     }
-
-
-def parse_message(body: str) -> dict[str, Any]:
-    """Decode a message body; ValueError for anything that is not one of ours (-> DLQ)."""
-    data = json.loads(body)
-    if not isinstance(data, dict) or data.get("type") != MESSAGE_TYPE or "flow_run_id" not in data:
-        raise ValueError("not a Serverflow flow-run message")
-    return data

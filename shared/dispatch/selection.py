@@ -18,6 +18,8 @@ from uuid import UUID
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateType
 from shared.schemas.work_pools import WorkPool, WorkQueue
+from shared.storage import flow_runs as flow_run_store
+from shared.storage import work_queues
 
 P = TypeVar("P", bound=WorkPool)
 
@@ -77,8 +79,6 @@ def select_runs(
 
 def active_counts(queue_ids: Iterable[UUID], states: Iterable[StateType]) -> Counter[UUID]:
     """Runs in `states` per work queue (reads the runs of those state types once)."""
-    from shared.storage import flow_runs as flow_run_store
-
     wanted = set(queue_ids)
     counts: Counter[UUID] = Counter()
     if not wanted:
@@ -99,8 +99,6 @@ def scheduled_candidates(
     limit: int | None,
     slot_states: Iterable[StateType] = POOL_SLOT_STATES,
 ) -> tuple[list[QueueCandidates], Counter[UUID]]:
-    from shared.storage import flow_runs as flow_run_store
-
     live = [q for q in queues if not q.is_paused]
     # Scheduled runs are read BEFORE the active counts: a claim landing between the two reads
     # then shows up as active (shrinking the cap) instead of vanishing from the scheduled side
@@ -129,8 +127,6 @@ def pool_active_slots(pool_queues: list[WorkQueue]) -> int:
 
 def with_pool_slots(pools: list[P]) -> list[P]:
     """active_slots only for pools with a concurrency limit, as the reference reports it."""
-    from shared.storage import work_queues
-
     limited = [p for p in pools if p.concurrency_limit is not None]
     if not limited:
         return pools
@@ -159,8 +155,6 @@ def slot_holders(
 
     A run counts for a queue by its work_queue_id, or (with `match_names`, as the reference's
     queue-level view) without one by its queue name. Reads the by-state-type partitions once."""
-    from shared.storage import flow_runs as flow_run_store
-
     by_id = {q.id: q for q in queues}
     by_name = {q.name: q.id for q in queues}
     holders: dict[UUID, list[FlowRun]] = {q.id: [] for q in queues}

@@ -27,6 +27,8 @@ from shared.dispatch import messages
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.work_pools import WorkPoolDispatchQueue, WorkQueue
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 from shared.storage.work_pools import StoredWorkPool
 
 logger = logging.getLogger("serverflow.dispatch")
@@ -113,8 +115,6 @@ def delete_pool_queue(queue_url: str | None) -> None:
 def _queue_of(run: FlowRun) -> WorkQueue | None:
     if run.work_queue_id is None:
         return None
-    from shared.storage import work_queues as queue_store
-
     return queue_store.read(run.work_queue_id)
 
 
@@ -144,7 +144,5 @@ def enqueue_for_run(flow_run: FlowRun, now: datetime.datetime | None = None) -> 
     queue = _queue_of(flow_run)
     if queue is None or queue.work_pool_name is None:
         return None
-    from shared.storage import work_pools as pool_store
-
     pool = pool_store.read_by_name(queue.work_pool_name)
     return enqueue_flow_run(flow_run, pool, queue, now) if pool else None

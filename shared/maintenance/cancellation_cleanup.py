@@ -25,6 +25,8 @@ from shared.schemas.filters.runs import FlowRunFilter, FlowRunFilterParentTaskRu
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateType
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import queries, run_lifecycle
+from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
 
 logger = logging.getLogger("serverflow.maintenance.cancellation_cleanup")
@@ -46,13 +48,11 @@ def _subflows(task_run_ids: list[UUID]) -> list[FlowRun]:
     if not task_run_ids:
         return []
     query = FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=task_run_ids))
-    return flow_run_store.filter_runs(flow_runs=query)
+    return queries.filter_flow_runs(flow_runs=query)
 
 
 def cascade(run: FlowRun, result: CleanupResult, depth: int = 0) -> None:
     """Move a cancelled run's unfinished task runs and subflows on."""
-    from shared.storage import task_runs as task_run_store
-
     unfinished = [t for t in task_run_store.list_for_flow_run(run.id) if rules.is_unfinished(t.state_type)]
     # Subflows first: their parent task runs are among the unfinished ones.
     for subflow in _subflows([t.id for t in unfinished]):
@@ -60,7 +60,7 @@ def cascade(run: FlowRun, result: CleanupResult, depth: int = 0) -> None:
         if proposed is None:
             continue
         try:
-            outcome = flow_run_store.set_state(subflow.id, proposed)
+            outcome = run_lifecycle.set_flow_run_state(subflow.id, proposed)
         except ObjectNotFound:
             continue
         if outcome.write:
@@ -80,7 +80,7 @@ def cancel_timed_out(now: datetime.datetime, timeout: datetime.timedelta, result
         if not rules.cancelling_timed_out(run, now, timeout):
             continue
         try:
-            outcome = flow_run_store.set_state(run.id, rules.timeout_cancelled_state())
+            outcome = run_lifecycle.set_flow_run_state(run.id, rules.timeout_cancelled_state())
         except ObjectNotFound:
             continue
         if outcome.write and outcome.run.state_type == StateType.CANCELLED:

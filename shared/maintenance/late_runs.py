@@ -18,6 +18,8 @@ from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import deployments as deployment_store
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import run_lifecycle
+from shared.storage import work_queues as queue_store
 from shared.storage.errors import ObjectNotFound
 
 logger = logging.getLogger("serverflow.maintenance.late_runs")
@@ -30,13 +32,7 @@ class LateRunsResult:
 
 
 def _candidates(before: datetime.datetime) -> Iterator[FlowRun]:
-    try:
-        from shared.storage import work_queues as queue_store
-
-        queues = queue_store.list_all()
-    except ImportError:
-        queues = []
-    for queue in queues:
+    for queue in queue_store.list_all():
         yield from flow_run_store.read_scheduled(work_queue_id=queue.id, before=before)
     for deployment in deployment_store.list_unqueued():
         yield from flow_run_store.read_scheduled(deployment_id=deployment.id, before=before)
@@ -51,7 +47,7 @@ def tick(now: datetime.datetime | None = None, after: datetime.timedelta = LATE_
         if not is_late(run, now, after):
             continue
         try:
-            outcome = flow_run_store.set_state(run.id, late_state(run))
+            outcome = run_lifecycle.set_flow_run_state(run.id, late_state(run))
         except ObjectNotFound:
             continue  # deleted meanwhile
         result.marked_late += outcome.write

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from shared.schemas.flow_runs import FlowRunCreate
+from shared.storage import work_queues as queue_store
 
 
 def work_queue_placement(create: FlowRunCreate) -> dict[str, Any]:
     """Run fields naming its work queue (404 for an unknown pool/queue); empty without a pool."""
     if not create.work_pool_name:
         return {}
-    from shared.storage import work_queues as queue_store
-
     queue = queue_store.resolve_for_run(create.work_pool_name, create.work_queue_name)
     return {
         "work_queue_id": queue.id,

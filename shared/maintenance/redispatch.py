@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from shared.maintenance.dispatch import dispatch_run
-from shared.maintenance.scheduler import DISPATCH_WINDOW
+from shared.dispatch import dispatcher
 from shared.schemas.base import now_utc
 from shared.storage import dispatch_marks
-from shared.storage import flow_runs as flow_run_store
-from shared.storage import work_pools as pool_store
-from shared.storage import work_queues as queue_store
 
 logger = logging.getLogger("serverflow.maintenance.redispatch")
 
@@ -26,15 +22,9 @@ def redispatch_scheduled_runs() -> int:
     """Re-send every scheduled run due within the dispatch window; returns how many were sent."""
     now = now_utc()
     sent = 0
-    for pool in pool_store.list_all():
-        if pool.is_paused or not pool.sqs_queue_url:
-            continue
-        for queue in queue_store.list_for_pool(pool.name):
-            if queue.is_paused:
-                continue
-            for run in flow_run_store.read_scheduled(work_queue_id=queue.id, before=now + DISPATCH_WINDOW):
-                # The marker says "sent", but the message did not survive: clear it, send again.
-                dispatch_marks.release(run.id, run.next_scheduled_start_time)
-                sent += dispatch_run(run, pool, queue, now)
+    for pool, queue, run in dispatcher.due_in_pool_queues(now):
+        # The marker says "sent", but the message did not survive: clear it, send again.
+        dispatch_marks.release(run.id, run.next_scheduled_start_time)
+        sent += dispatcher.dispatch_run(run, pool, queue, now)
     logger.info("Re-dispatched %d scheduled runs", sent)
     return sent

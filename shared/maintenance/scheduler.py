@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from shared.maintenance.dispatch import dispatch_run
+from shared.dispatch import dispatcher
 from shared.scheduling import (
     SchedulerSettings,
     plan_scheduled_runs,
@@ -26,13 +26,10 @@ from shared.scheduling import (
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools, deployments_runs, dispatch_marks
-from shared.storage import flow_runs as flow_run_store
+from shared.storage import deployments_pools, deployments_runs, dispatch_marks, run_lifecycle
 from shared.storage.deployments import StoredDeployment
 
 logger = logging.getLogger("serverflow.maintenance.scheduler")
-
-DISPATCH_WINDOW = datetime.timedelta(minutes=15)
 
 
 @dataclass
@@ -82,7 +79,7 @@ def insert_runs(
         run.created = run.updated = now
         run.work_pool_name = deployment.work_pool_name
         run.work_pool_id = _pool_id(deployment, pools)
-        if flow_run_store.insert_built(run):
+        if run_lifecycle.insert_scheduled_flow_run(run):
             written.append(run)
     return written
 
@@ -117,24 +114,13 @@ def create_runs(now: datetime.datetime, settings: SchedulerSettings, result: Sch
 
 
 def dispatch_due(now: datetime.datetime, result: SchedulerResult) -> None:
-    """Send the runs due within the delay window, one range query per pool queue."""
-    try:
-        from shared.storage import work_pools as pool_store
-        from shared.storage import work_queues as queue_store
-    except ImportError:
-        return
-    before = now + DISPATCH_WINDOW
-    for pool in pool_store.list_all():
-        if pool.is_paused or not pool.sqs_queue_url:
-            continue
-        for queue in queue_store.list_for_pool(pool.name):
-            if queue.is_paused:
-                continue
-            due = flow_run_store.read_scheduled(work_queue_id=queue.id, before=before)
-            sent = dispatch_marks.already_dispatched([(r.id, r.next_scheduled_start_time) for r in due])
-            for run in due:
-                if str(run.id) not in sent:
-                    result.dispatched += dispatch_run(run, pool, queue, now)
+    """Send the runs due within the delay window (dispatcher.due_in_pool_queues), skipping at once
+    those whose dispatch marker says they were sent (read with BatchGetItem, not attempted writes)."""
+    due = list(dispatcher.due_in_pool_queues(now))
+    sent = dispatch_marks.already_dispatched([(run.id, run.next_scheduled_start_time) for _, _, run in due])
+    for pool, queue, run in due:
+        if str(run.id) not in sent:
+            result.dispatched += dispatcher.dispatch_run(run, pool, queue, now)
 
 
 def tick(now: datetime.datetime | None = None, settings: SchedulerSettings | None = None) -> SchedulerResult:

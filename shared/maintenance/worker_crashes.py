@@ -19,10 +19,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from shared.dispatch.dispatcher import dispatch_new_run
 from shared.schemas.base import now_utc
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateCreate, StateDetails, StateType
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import run_lifecycle
 from shared.storage import workers as worker_store
 from shared.storage.errors import ObjectNotFound
 
@@ -64,7 +66,9 @@ def crash_run(run: FlowRun, now: datetime.datetime, result: CrashResult) -> None
         "while this run was in progress; its process is presumed dead."
     )
     try:
-        outcome = flow_run_store.set_state(run.id, StateCreate(type=StateType.CRASHED, name="Crashed", message=message))
+        outcome = run_lifecycle.set_flow_run_state(
+            run.id, StateCreate(type=StateType.CRASHED, name="Crashed", message=message)
+        )
     except ObjectNotFound:
         return
     if not outcome.write or outcome.run.state_type != StateType.CRASHED:
@@ -79,11 +83,9 @@ def crash_run(run: FlowRun, now: datetime.datetime, result: CrashResult) -> None
         message="Rescheduled after its worker crashed.",
         state_details=StateDetails(scheduled_time=now + delay),
     )
-    rescheduled = flow_run_store.set_state(run.id, retry)
+    rescheduled = run_lifecycle.set_flow_run_state(run.id, retry)
     if rescheduled.write and rescheduled.run.state_type == StateType.SCHEDULED:
         result.runs_rescheduled += 1
-        from shared.maintenance.dispatch import dispatch_new_run
-
         dispatch_new_run(rescheduled.run, now)
 
 

@@ -58,7 +58,7 @@ def _json(obj: dict[str, Any], lookup: VariableLookup) -> Any:
 
 
 def _jinja_template(obj: dict[str, Any], lookup: VariableLookup) -> Any:
-    # Imported here with jinja2 (see _jinja): only "jinja" placeholders need them.
+    # Imported here with jinja2 (cold start, see _jinja): only "jinja" placeholders need them.
     from jinja2 import TemplateSyntaxError
 
     from shared.schemas.templates import TemplateSecurityError, validate_user_template

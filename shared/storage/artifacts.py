@@ -41,7 +41,7 @@ from shared.schemas.filters.artifacts import ArtifactCollectionFilter, ArtifactF
 from shared.schemas.filters.deployments import DeploymentFilter
 from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.sorting import ArtifactCollectionSort, ArtifactSort, apply_sort, paginate
-from shared.storage import store
+from shared.storage import queries, store
 from shared.storage.errors import ConcurrentUpdate, ObjectNotFound, StorageError
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.table import TableItem
@@ -277,14 +277,10 @@ def _joined_run_ids(
     """Ids of the flow runs / task runs the join filters select (None: not constrained)."""
     flow_run_ids = task_run_ids = None
     if flow_runs is not None or flows is not None or deployments is not None:
-        from shared.storage import flow_runs as flow_run_store  # lazy: a sibling domain
-
-        runs = flow_run_store.filter_runs(flow_runs=flow_runs, flows=flows, deployments=deployments)
+        runs = queries.filter_flow_runs(flow_runs=flow_runs, flows=flows, deployments=deployments)
         flow_run_ids = {run.id for run in runs}
     if task_runs is not None:
-        from shared.storage import task_runs as task_run_store
-
-        task_run_ids = {run.id for run in task_run_store.filter_runs(task_runs=task_runs)}
+        task_run_ids = {run.id for run in queries.filter_task_runs(task_runs=task_runs)}
     return flow_run_ids, task_run_ids
 
 

@@ -32,9 +32,9 @@ from uuid import UUID, uuid4
 
 from pydantic import Field
 
+from shared.blocks.events import block_document_event
 from shared.blocks.references import InvalidReference, split_references
 from shared.blocks.secrets import keep_unchanged_secrets, mask
-from shared.events.block_events import block_document_event
 from shared.schemas.base import APIBaseModel, now_utc
 from shared.schemas.blocks import BlockDocument, BlockDocumentCreate, BlockDocumentUpdate, BlockSchema, BlockType
 from shared.schemas.filters.misc import BlockDocumentFilter, BlockSchemaFilter, BlockTypeFilter

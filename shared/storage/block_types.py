@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from uuid import UUID
 
-from shared.events.block_events import block_type_event
+from shared.blocks.events import block_type_event
 from shared.schemas.base import now_utc
 from shared.schemas.blocks import BlockType, BlockTypeCreate, BlockTypeUpdate
 from shared.schemas.filters.misc import BlockTypeFilter

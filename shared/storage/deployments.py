@@ -35,7 +35,8 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.schemas.base import now_utc
-from shared.schemas.deployments import Deployment
+from shared.schemas.deployments import Deployment, DeploymentStatus
+from shared.storage import flows as flow_store
 from shared.storage import store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.keys import key
@@ -169,8 +170,6 @@ def read_by_flow_and_name(flow_id: UUID, name: str) -> StoredDeployment | None:
 
 
 def read_by_name(flow_name: str, name: str) -> StoredDeployment | None:
-    from shared.storage import flows as flow_store
-
     flow = flow_store.read_by_name(flow_name)
     return read_by_flow_and_name(flow.id, name) if flow else None
 
@@ -207,13 +206,6 @@ def list_unqueued() -> list[StoredDeployment]:
 
 def flow_has_deployment(flow_id: UUID) -> bool:
     return next(iter(store.query(flow_partition(flow_id), index="GSI2", limit=1)), None) is not None
-
-
-def filter_deployments(**filters: Any) -> list[StoredDeployment]:
-    """See deployments_filter.filter_deployments (kept here: other domains call this name)."""
-    from shared.storage import deployments_filter
-
-    return deployments_filter.filter_deployments(**filters)
 
 
 # --- writes -------------------------------------------------------------------------
@@ -268,8 +260,6 @@ def mark_polled(deployments: Iterable[StoredDeployment], now: Any) -> None:
     Best effort: a lost race means someone else just wrote the deployment, and the next
     poll (seconds away) writes again.
     """
-    from shared.schemas.deployments import DeploymentStatus
-
     for deployment in deployments:
         fresh = (
             deployment.last_polled is not None

@@ -2,7 +2,9 @@
 
 The reference answers the joined filters (flows, flow runs, task runs, work pools,
 work queues) with EXISTS sub-queries; here each joined filter becomes a set of ids or
-names, which narrows the read and is checked on every candidate.
+names, which narrows the read and is checked on every candidate. The sets from other
+filters (flows, runs) are computed by queries.py, the floor above; this module reads
+repositories only.
 
 Index choice, narrowest first:
   deployment ids ............................ BatchGetItem
@@ -15,44 +17,24 @@ Index choice, narrowest first:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 from shared.schemas.filters.base import FilterContext
 from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
 from shared.schemas.sorting import DeploymentSort, apply_sort
 from shared.storage import deployments as store_d
+from shared.storage import flows as flow_store
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 from shared.storage.deployments import StoredDeployment
 
 # Past this many flows a per-flow query costs more than reading the name index once.
 MAX_FLOW_PARTITIONS = 25
 
 
-def _flow_ids(flows: FlowFilter | None) -> set[UUID] | None:
-    if flows is None:
-        return None
-    from shared.storage import queries
-
-    return {flow.id for flow in queries.filter_flows(flows, None, None, None, None)}
-
-
-def _deployment_ids_with_runs(flow_runs: FlowRunFilter | None, task_runs: TaskRunFilter | None) -> set[UUID] | None:
-    if flow_runs is None and task_runs is None:
-        return None
-    from shared.storage import flow_runs as flow_run_store
-
-    runs = flow_run_store.filter_runs(flow_runs=flow_runs, task_runs=task_runs)
-    return {run.deployment_id for run in runs if run.deployment_id is not None}
-
-
 def _pool_names(work_pools: WorkPoolFilter | None) -> set[str] | None:
     if work_pools is None:
         return None
-    try:
-        from shared.storage import work_pools as pool_store
-    except ImportError:
-        return set()
     hints = work_pools.index_hints()
     ids = [UUID(str(v)) for v in hints["id"]] if "id" in hints else None
     names = [str(v) for v in hints["name"]] if "name" in hints and ids is None else None
@@ -62,10 +44,6 @@ def _pool_names(work_pools: WorkPoolFilter | None) -> set[str] | None:
 def _queue_ids(work_queues: WorkQueueFilter | None) -> set[UUID] | None:
     if work_queues is None:
         return None
-    try:
-        from shared.storage import work_queues as queue_store
-    except ImportError:
-        return set()
     hints = work_queues.index_hints()
     if "id" in hints:
         candidates = queue_store.read_many([UUID(str(v)) for v in hints["id"]])
@@ -75,8 +53,6 @@ def _queue_ids(work_queues: WorkQueueFilter | None) -> set[UUID] | None:
 
 
 def filter_context() -> FilterContext:
-    from shared.storage import flows as flow_store
-
     cache: dict[UUID, str | None] = {}
 
     def flow_name(flow_id: UUID) -> str | None:
@@ -114,16 +90,15 @@ def _candidates(
 
 def filter_deployments(
     deployments: DeploymentFilter | None = None,
+    *,
     work_pools: WorkPoolFilter | None = None,
-    flows: FlowFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
     work_queues: WorkQueueFilter | None = None,
+    flow_ids: set[UUID] | None = None,
+    ids: set[UUID] | None = None,
     sort: DeploymentSort = DeploymentSort.NAME_ASC,
-    **_: Any,
 ) -> list[StoredDeployment]:
-    flow_ids = _flow_ids(flows)
-    ids = _deployment_ids_with_runs(flow_runs, task_runs)
+    """Deployments matching `deployments`, the pool / queue filters, and the joins: the flow ids
+    and deployment ids the joined filters allow (None: absent; queries.filter_deployments computes them)."""
     pool_names = _pool_names(work_pools)
     queue_ids = _queue_ids(work_queues)
     if any(s is not None and not s for s in (flow_ids, ids, pool_names, queue_ids)):

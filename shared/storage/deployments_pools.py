@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from shared.schemas.work_pools import WorkQueueCreate
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
+from shared.storage.work_pools import StoredWorkPool
 
 # The reference's legacy agent pool: never validated against a base job template.
 DEFAULT_AGENT_WORK_POOL_NAME = "default-agent-pool"
@@ -29,13 +33,11 @@ class QueueRef:
     work_pool_name: str | None = None
 
 
-def read_pool(name: str) -> Any | None:
-    from shared.storage import work_pools as pool_store
-
+def read_pool(name: str) -> StoredWorkPool | None:
     return pool_store.read_by_name(name)
 
 
-def pool_or_404(name: str) -> Any:
+def pool_or_404(name: str) -> StoredWorkPool:
     pool = read_pool(name)
     if pool is None:
         raise WorkPoolMissing(f'Work pool "{name}" not found.')
@@ -54,9 +56,6 @@ def resolve_queue(pool_name: str | None, queue_name: str | None) -> QueueRef:
     default queue. Without a pool the queue name is kept as given (no pool to route by)."""
     if not pool_name:
         return QueueRef(None, queue_name)
-    from shared.schemas.work_pools import WorkQueueCreate
-    from shared.storage import work_queues as queue_store
-
     pool = pool_or_404(pool_name)
     if queue_name:
         queue = queue_store.read_by_name(pool.name, queue_name)
@@ -78,8 +77,6 @@ def queue_ref(work_queue_id: UUID | None) -> QueueRef:
     """The queue (and its pool) a stored id points at, or an empty ref if it is gone."""
     if work_queue_id is None:
         return QueueRef(None, None)
-    from shared.storage import work_queues as queue_store
-
     queue = queue_store.read(work_queue_id)
     if queue is None:
         return QueueRef(None, None)

@@ -19,7 +19,7 @@ from shared.scheduling import is_replaceable_scheduled_run
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import StateType
 from shared.storage import flow_runs as flow_run_store
-from shared.storage import store
+from shared.storage import run_lifecycle, store
 from shared.storage.deployments import StoredDeployment
 
 
@@ -66,7 +66,7 @@ def delete_replaceable(
     deleted = 0
     for run in candidates:
         if is_replaceable_scheduled_run(run, now, auto_scheduled_only=auto_scheduled_only, future_only=future_only):
-            deleted += flow_run_store.delete_if_unchanged(run)
+            deleted += run_lifecycle.delete_flow_run_if_unchanged(run)
     return deleted
 
 

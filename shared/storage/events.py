@@ -202,14 +202,15 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
             yield from store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi)
         return
     prefixes = _name_prefixes(event_filter)
-    for day in _days_with_events(_days(since, until)):
-        if prefixes is None:
-            for pk in all_shards(key("EVENTS", day), TIME_SHARDS):
-                yield from store.query(pk, index="GSI2", sk_gte=lo, sk_lte=hi)
-        else:
-            for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS):
-                for prefix in prefixes:
-                    yield from store.query(pk, index="GSI3", sk_prefix=prefix)
+    days = _days_with_events(_days(since, until))
+    # Every shard of every day at once (store.query_shards sends the Queries concurrently).
+    if prefixes is None:
+        pks = [pk for day in days for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
+        yield from store.query_shards(pks, index="GSI2", sk_gte=lo, sk_lte=hi)
+    else:
+        pks = [pk for day in days for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS)]
+        for prefix in prefixes:
+            yield from store.query_shards(pks, index="GSI3", sk_prefix=prefix)
 
 
 def _name_prefixes(event_filter: EventFilter) -> list[str] | None:

@@ -14,6 +14,7 @@ Access patterns:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from shared.schemas.flow_run_input import FlowRunInput
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.hydration import HydrationError, hydrate
 from shared.schemas.responses import SetStateStatus
-from shared.storage import flow_runs, store
+from shared.storage import store
 from shared.storage import variables as variable_store
 from shared.storage.errors import ConcurrentUpdate, ItemTooLarge, ObjectAlreadyExists, ObjectNotFound
 from shared.storage.flow_run_states import run_key
@@ -141,9 +142,12 @@ def hydrated_input(run_input: dict[str, Any]) -> dict[str, Any]:
     return hydrate(run_input, _variable) or {}
 
 
-def resume(run_id: UUID, run_input: dict[str, Any] | None) -> OrchestrationOutcome[FlowRun]:
-    """POST /flow_runs/{id}/resume: validate the input against the paused run's schema, and
-    store it under `keyset["response"]` in the same transaction as the accepted new state."""
+def resume_checks(
+    run_id: UUID, run_input: dict[str, Any] | None
+) -> tuple[Callable[[FlowRun], str | None], Callable[[FlowRun, OrchestrationOutcome[FlowRun]], list[TableItem]]]:
+    """POST /flow_runs/{id}/resume's input side, for `flow_runs.resume`: how to validate the input
+    against the paused run's schema, and the items storing it under `keyset["response"]` in the
+    same transaction as the accepted new state."""
     given = run_input or {}
 
     def response_items(paused: FlowRun, outcome: OrchestrationOutcome[FlowRun]) -> list[TableItem]:
@@ -153,4 +157,4 @@ def resume(run_id: UUID, run_input: dict[str, Any] | None) -> OrchestrationOutco
         hydrated = hydrated_input(given)  # valid: the decision checked it
         return [to_item(build(run_id, keyset["response"], json.dumps(hydrated)))] if hydrated else []
 
-    return flow_runs.resume(run_id, lambda run: run_input_error(run, given), response_items)
+    return (lambda run: run_input_error(run, given)), response_items

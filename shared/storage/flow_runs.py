@@ -35,33 +35,25 @@ from __future__ import annotations
 
 import datetime
 import json
-import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
-from shared.events.flow_run_events import flow_run_state_change_event
 from shared.orchestration import OrchestrationOutcome, orchestrate_flow_run, resume_flow_run
 from shared.orchestration.context import SlotState
-from shared.schemas.common import CreatedBy
+from shared.orchestration.flow_run_events import flow_run_state_change_event
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
-from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
-from shared.schemas.flow_runs import FlowRun, FlowRunCreate, FlowRunUpdate
-from shared.schemas.sorting import FlowRunSort
+from shared.schemas.flow_runs import FlowRun, FlowRunUpdate
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, flow_run_states, observed_states, store
 from shared.storage import events as event_store
-from shared.storage import flows as flow_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
-
-logger = logging.getLogger("serverflow.storage.flow_runs")
 
 ENTITY = "flow_run"
 ALL_RUNS = "FLOW_RUNS"
@@ -235,6 +227,13 @@ def read_by_idempotency_key(flow_id: UUID, idempotency_key: str) -> FlowRun | No
     return read(UUID(json.loads(guard.body)["id"]))
 
 
+def has_subflow(task_run_id: UUID) -> bool:
+    """Whether a flow run has `task_run_id` as its parent task run (GSI3, one item read).
+    GSIs are eventually consistent: the body is re-checked."""
+    items = store.query(parent_task_partition(task_run_id), index="GSI3", page_size=1)
+    return any(run.parent_task_run_id == task_run_id for run in store.readable(items, from_item))
+
+
 def read_scheduled(
     work_queue_id: UUID | None = None,
     deployment_id: UUID | None = None,
@@ -264,72 +263,26 @@ def read_next_scheduled(flow_id: UUID) -> FlowRun | None:
     return next((run for run in store.readable(items, from_item) if run.state_type == StateType.SCHEDULED), None)
 
 
-def filter_runs(
-    flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    work_pools: WorkPoolFilter | None = None,
-    work_queues: WorkQueueFilter | None = None,
-    sort: FlowRunSort = FlowRunSort.ID_DESC,
-    offset: int = 0,
-    limit: int | None = None,
-) -> list[FlowRun]:
-    """Runs matching every given filter, sorted, then offset/limit (see flow_runs_filter)."""
-    from shared.storage import flow_runs_filter
-
-    return flow_runs_filter.filter_runs(
-        flow_runs=flow_runs,
-        task_runs=task_runs,
-        flows=flows,
-        deployments=deployments,
-        work_pools=work_pools,
-        work_queues=work_queues,
-        sort=sort,
-        offset=offset,
-        limit=limit,
-    )
-
-
 # --- create -------------------------------------------------------------------------
 
 
-def _labels_for(create: FlowRunCreate, flow_labels: dict[str, Any] | None) -> dict[str, Any]:
-    # As the reference: the flow's labels, then the system label, then the user's own.
-    return {**(flow_labels or {}), "prefect.flow.id": str(create.flow_id), **(create.labels or {})}
+def insert(run: FlowRun) -> bool:
+    """Write a new run with its current state (history item and state event) and its
+    idempotency guard; False when the run id or its (flow_id, idempotency_key) already exists.
 
-
-def create(
-    create: FlowRunCreate, created_by: CreatedBy | None = None, placement: dict[str, Any] | None = None
-) -> tuple[FlowRun, bool]:
-    """Return (run, created). The same (flow_id, idempotency_key) returns the existing run.
-
-    `placement` carries resolved work queue fields (ids the create payload only names)."""
-    flow = flow_store.read(create.flow_id)
-    if flow is None:
-        raise MissingFlow(str(create.flow_id))
-    if create.idempotency_key:
-        existing = read_by_idempotency_key(create.flow_id, create.idempotency_key)
-        if existing is not None:
-            return existing, False
-    stamp = now_utc()
-    fields = {**create.model_dump(exclude={"state", "labels"}, exclude_unset=False), **(placement or {})}
-    run = FlowRun(
-        **fields, labels=_labels_for(create, flow.labels), created=stamp, updated=stamp, created_by=created_by
-    )
-    # Like the reference, the initial state (default Pending) is forced: no rules, only bookkeeping.
-    outcome = orchestrate_flow_run(run, create.state or StateCreate(type=StateType.PENDING), force=True, now=stamp)
-    new_run = outcome.run
-    batch = store.WriteBatch().put_new(_to_item(new_run, 1))
-    if outcome.state is not None:
-        batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
-        batch.put(event_store.to_item(flow_run_state_change_event(new_run, None, outcome.state)))
-    if create.idempotency_key:
+    The run's conditional put alone decides when nothing else must be atomic with it (a
+    transaction would bill every item twice); with a guard, one transaction. Runs are created
+    through run_lifecycle, which builds and orchestrates them and keeps a subflow's parent
+    task run in step."""
+    assert run.state is not None, "a new run carries its initial state"
+    batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
+    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
+    if run.idempotency_key:
         guard = TableItem(
-            _idempotency_key(create.flow_id, create.idempotency_key),
+            _idempotency_key(run.flow_id, run.idempotency_key),
             store.META,
             entity="flow_run_idempotency",
-            body=json.dumps({"id": str(new_run.id)}),
+            body=json.dumps({"id": str(run.id)}),
         )
         batch.put_new(guard)
     try:
@@ -338,15 +291,9 @@ def create(
         else:
             store.transact(batch, on_conflict=ObjectAlreadyExists)
     except ObjectAlreadyExists:
-        # A concurrent create with the same key won: return its run, as ON CONFLICT DO NOTHING would.
-        if create.idempotency_key:
-            winner = read_by_idempotency_key(create.flow_id, create.idempotency_key)
-            if winner is not None:
-                return winner, False
-        raise
-    observed_states.note([outcome.state])
-    _mirror_to_parent_task(new_run, outcome)
-    return with_estimates(new_run), True
+        return False
+    observed_states.note([run.state])
+    return True
 
 
 # --- plain updates (no state change) ------------------------------------------------
@@ -393,6 +340,7 @@ def update_labels(run_id: UUID, labels: dict[str, Any]) -> FlowRun:
 
 
 def delete(run_id: UUID) -> FlowRun:
+    """Delete the run and its partition; its task runs and logs are run_lifecycle's to cascade."""
     run = read_or_404(run_id)
     _delete_run(run)
     return run
@@ -408,24 +356,11 @@ def _delete_run(run: FlowRun) -> None:
             batch.delete(item)
     if run.idempotency_key:
         store.delete_key(_idempotency_key(run.flow_id, run.idempotency_key))
-    _cascade_to_other_domains(run.id)
 
 
-def _cascade_to_other_domains(run_id: UUID) -> None:
-    # The reference cascades task runs (FK) and queues log deletion. Those repositories
-    # are owned by other domains; call them if they expose the hook.
-    for module_name, func_name in (("task_runs", "delete_for_flow_run"), ("logs", "delete_for_flow_run")):
-        try:
-            module = __import__(f"shared.storage.{module_name}", fromlist=[func_name])
-        except ImportError:
-            continue
-        hook = getattr(module, func_name, None)
-        if hook is not None:
-            hook(run_id)
-
-
-def delete_for_flow(flow_id: UUID) -> int:
-    """Delete every run of a flow (the flow's delete cascades, as the reference's FK does)."""
+def delete_for_flow(flow_id: UUID) -> list[UUID]:
+    """Delete every run of a flow (the flow's delete cascades, as the reference's FK does);
+    returns the ids of the runs read back, whose task runs and logs the caller cascades to."""
     items = list(store.query(flow_partition(flow_id), index="GSI2"))
     runs = list(store.readable(items, from_item))
     for run in runs:
@@ -436,7 +371,7 @@ def delete_for_flow(flow_id: UUID) -> int:
         if item.PK not in readable:
             for leftover in [item, *store.query(item.PK)]:
                 store.delete_key(leftover.PK, leftover.SK)
-    return len(items)
+    return [run.id for run in runs]
 
 
 # --- state changes ------------------------------------------------------------------
@@ -508,13 +443,12 @@ def _orchestrate_and_write(
         if not outcome.write:
             return outcome
         try:
-            new_run = _write_outcome(run, version, outcome, extra(outcome) if extra else [], slots)
+            _write_outcome(run, version, outcome, extra(outcome) if extra else [], slots)
         except ConcurrentUpdate:
             # Someone else changed the run since we read it: decide again against the fresh
             # state, so the loser of a race gets the answer the rules give (e.g. ABORT).
             _backoff()
             continue
-        _mirror_to_parent_task(new_run, outcome)
         return outcome
     raise ConcurrentUpdate(run_key(run_id))
 
@@ -550,60 +484,7 @@ def resume(
     return _orchestrate_and_write(run_id, decide, extra)
 
 
-def _mirror_to_parent_task(run: FlowRun, outcome: OrchestrationOutcome[FlowRun]) -> None:
-    """UpdateSubflowParentTask: keep the subflow's parent task run in step with the subflow.
-
-    The reference does this in the same DB transaction. The task run lives in another
-    repository that does its own conditional write, so it follows right after ours; a
-    failure there must not undo an accepted flow run transition, so it is logged.
-    """
-    if outcome.parent_task_run_state is None or run.parent_task_run_id is None:
-        return
-    try:
-        from shared.storage import task_runs as task_run_store
-    except ImportError:
-        # The task_runs repository is written in parallel; until it lands there is no
-        # parent task run to update.
-        return
-    copy = getattr(task_run_store, "copy_subflow_state", None)
-    if copy is None:
-        return
-    try:
-        copy(run.parent_task_run_id, outcome.parent_task_run_state)
-    except Exception:
-        logger.exception("Could not mirror subflow %s state onto parent task run %s", run.id, run.parent_task_run_id)
-
-
-# --- server-built runs (added for the deployments domain: create_flow_run, scheduler) --------
-
-
-def insert_built(run: FlowRun, outcome: OrchestrationOutcome[FlowRun] | None = None) -> bool:
-    """Write a run the server built whole (from a deployment, or a scheduler tick) with its
-    current state and idempotency guard, in one transaction.
-
-    False when the run id or its (flow_id, idempotency_key) already exists: that is how two
-    overlapping scheduler invocations end up with one run per tick. `outcome` (the forced
-    initial orchestration) lets a subflow's parent task run follow, as `create` does.
-    """
-    assert run.state is not None, "a built run carries its initial state"
-    batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
-    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
-    if run.idempotency_key:
-        guard = TableItem(
-            _idempotency_key(run.flow_id, run.idempotency_key),
-            store.META,
-            entity="flow_run_idempotency",
-            body=json.dumps({"id": str(run.id)}),
-        )
-        batch.put_new(guard)
-    try:
-        store.transact(batch, on_conflict=ObjectAlreadyExists)
-    except ObjectAlreadyExists:
-        return False
-    observed_states.note([run.state])
-    if outcome is not None:
-        _mirror_to_parent_task(run, outcome)
-    return True
+# --- deletes of runs read earlier -------------------------------------------------
 
 
 def delete_if_unchanged(run: FlowRun) -> bool:

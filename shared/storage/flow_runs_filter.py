@@ -3,7 +3,8 @@
 The reference answers the joined filters (flows, task runs, deployments, work pools,
 work queues) with EXISTS sub-queries; here each joined filter becomes a set of allowed
 ids (flow ids, run ids, deployment ids...), which both narrows the read and is checked
-per run. Index choice, narrowest first:
+per run. The sets from other filters are computed by queries.py (the floor above, where
+the filters of several entities meet); this module reads repositories only. Index choice, narrowest first:
   run ids (filter ids / task-run join) -> BatchGetItem
   parent_task_run_id                   -> GSI3 (one query per value)
   deployment_id                        -> GSI4
@@ -21,12 +22,15 @@ from typing import Any
 from uuid import UUID
 
 from shared.schemas.filters.base import FilterContext
-from shared.schemas.filters.deployments import DeploymentFilter, WorkPoolFilter, WorkQueueFilter
-from shared.schemas.filters.runs import FlowFilter, FlowRunFilter, TaskRunFilter
+from shared.schemas.filters.deployments import WorkPoolFilter, WorkQueueFilter
+from shared.schemas.filters.runs import FlowRunFilter
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.sorting import FlowRunSort, apply_sort, paginate
 from shared.storage import flow_runs as runs
 from shared.storage import store
+from shared.storage import task_runs as task_run_store
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 
 # Above this many flows, one query per flow costs more than reading all runs once.
 MAX_FLOW_PARTITIONS = 25
@@ -38,65 +42,23 @@ def _uuids(values: Iterable[Any]) -> list[UUID]:
     return [UUID(str(v)) for v in dict.fromkeys(values)]
 
 
-# --- joins: each returns the allowed ids, or None when the filter is absent ----------
-
-
-def _run_ids_with_task_runs(task_runs: TaskRunFilter | None) -> set[UUID] | None:
-    if task_runs is None:
-        return None
-    from shared.storage import task_runs as task_run_store
-
-    return {tr.flow_run_id for tr in task_run_store.filter_runs(task_runs=task_runs) if tr.flow_run_id}
-
-
-def _flow_ids(flows: FlowFilter | None) -> set[UUID] | None:
-    if flows is None:
-        return None
-    from shared.storage import queries
-
-    return {flow.id for flow in queries.filter_flows(flows, None, None, None, None)}
-
-
-def _ids_from(module_name: str, func_name: str, **kwargs: Any) -> set[UUID]:
-    """Ids of another domain's objects matching a filter.
-
-    If that domain's repository does not exist yet, no such object exists, so the
-    reference's EXISTS clause selects nothing: an empty set.
-    """
-    try:
-        module = __import__(f"shared.storage.{module_name}", fromlist=[func_name])
-    except ImportError:
-        return set()
-    func = getattr(module, func_name, None)
-    if func is None:
-        # The repository exists but does not offer the filter hook yet: nothing can be
-        # shown to match, so nothing is selected (never a silent "match all").
-        return set()
-    return {obj.id for obj in func(**kwargs)}
-
-
-def _deployment_ids(deployments: DeploymentFilter | None) -> set[UUID] | None:
-    if deployments is None:
-        return None
-    return _ids_from("deployments", "filter_deployments", deployments=deployments)
+# --- joins to the pool and queue repositories (the other joins are computed by queries.py) ---
 
 
 def _work_pool_ids(work_pools: WorkPoolFilter | None) -> set[UUID] | None:
     if work_pools is None:
         return None
-    return _ids_from("work_pools", "filter_work_pools", work_pools=work_pools)
+    return {pool.id for pool in pool_store.filter_work_pools(work_pools)}
 
 
 def _work_queue_ids(work_queues: WorkQueueFilter | None) -> set[UUID] | None:
     if work_queues is None:
         return None
-    return _ids_from("work_queues", "filter_work_queues", work_queues=work_queues)
+    return {queue.id for queue in queue_store.filter_work_queues(work_queues)}
 
 
 def filter_context() -> FilterContext:
     def task_run_flow_run_id(task_run_id: UUID) -> UUID | None:
-        from shared.storage import task_runs as task_run_store
-
         task_run = task_run_store.read(task_run_id)
         return task_run.flow_run_id if task_run else None
 
@@ -152,19 +114,20 @@ def _allowed_run_ids(hints: dict[str, list[Any]], task_run_ids: set[UUID] | None
 
 def filter_runs(
     flow_runs: FlowRunFilter | None = None,
-    task_runs: TaskRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
+    *,
+    task_run_flow_run_ids: set[UUID] | None = None,
+    flow_ids: set[UUID] | None = None,
+    deployment_ids: set[UUID] | None = None,
     work_pools: WorkPoolFilter | None = None,
     work_queues: WorkQueueFilter | None = None,
     sort: FlowRunSort = FlowRunSort.ID_DESC,
     offset: int = 0,
     limit: int | None = None,
 ) -> list[FlowRun]:
+    """Runs matching `flow_runs` and the joins: the ids the joined filters allow (None: that
+    filter is absent; queries.filter_flow_runs computes them), and the pool / queue filters."""
     hints = flow_runs.index_hints() if flow_runs is not None else {}
-    run_ids = _allowed_run_ids(hints, _run_ids_with_task_runs(task_runs))
-    flow_ids = _flow_ids(flows)
-    deployment_ids = _deployment_ids(deployments)
+    run_ids = _allowed_run_ids(hints, task_run_flow_run_ids)
     pool_ids = _work_pool_ids(work_pools)
     queue_ids = _work_queue_ids(work_queues)
     if any(ids is not None and not ids for ids in (run_ids, flow_ids, deployment_ids, pool_ids, queue_ids)):
@@ -223,7 +186,3 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
         if keep(run):
             page.append(run)
     return paginate(apply_sort(page, sort), offset, limit)
-
-
-def count_runs(**filters: Any) -> int:
-    return len(filter_runs(**filters))

@@ -58,3 +58,11 @@ def sharded(partition: str, item_id: UUID | str, shards: int) -> str:
 
 def all_shards(partition: str, shards: int) -> list[str]:
     return [f"{partition}#{n}" for n in range(shards)]
+
+
+def shards_and_legacy(partition: str, shards: int) -> list[str]:
+    """Every shard of a partition sharded after items were stored under it unsharded, and the
+    unsharded key itself: an item written before the sharding keeps that key until its next
+    write (its next write moves it to its shard), so readers query it too (one more Query,
+    sent with the shards')."""
+    return [*all_shards(partition, shards), partition]

@@ -36,7 +36,6 @@ import datetime
 import heapq
 import os
 import sys
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -47,10 +46,11 @@ from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort, apply_sort
 from shared.storage import store
-from shared.storage.keys import decode, epoch_seconds, key, sortable_time
+from shared.storage.keys import all_shards, decode, epoch_seconds, key, sharded, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "log"
+ALL_LOGS = "LOGS"
 # 16: at 10,000 task runs/s + 1,000 flow runs/s (a log line each) 8 shards took 1,500 WCU/s per key.
 LOG_SHARDS = 16  # changing it orphans logs written under the old count until they expire
 DEFAULT_RETENTION_DAYS = 7.0
@@ -71,21 +71,12 @@ def _sort_key(log: Log) -> str:
     return f"{sortable_time(log.timestamp)}#{log.id}"
 
 
-def _shard(log_id: UUID) -> int:
-    # Stable across processes (unlike hash()), so a log always lands in the same shard.
-    return zlib.crc32(log_id.bytes) % LOG_SHARDS
-
-
 def _flow_run_pk(flow_run_id: UUID) -> str:
     return key("LOGS_FR", flow_run_id)
 
 
 def _task_run_pk(task_run_id: UUID) -> str:
     return key("LOGS_TR", task_run_id)
-
-
-def _all_pk(shard: int) -> str:
-    return key("LOGS", str(shard))
 
 
 def _to_item(log: Log, body: str, expires_at: int) -> TableItem:
@@ -96,7 +87,9 @@ def _to_item(log: Log, body: str, expires_at: int) -> TableItem:
         entity=ENTITY,
         body=body,
         expires_at=expires_at,
-        GSI2PK=_all_pk(_shard(log.id)),
+        # keys.sharded (crc32 of the id): readers query every shard, so a log written under the
+        # earlier hash of the id's bytes is still read.
+        GSI2PK=sharded(ALL_LOGS, log.id, LOG_SHARDS),
         GSI2SK=sk,
     )
     if log.task_run_id is not None:
@@ -179,7 +172,9 @@ def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableIte
         return [common(_flow_run_pk(fid)) for fid in dict.fromkeys(hints["flow_run_id"])]
     if "task_run_id" in hints:
         return [common(_task_run_pk(tid), index="GSI1") for tid in dict.fromkeys(hints["task_run_id"])]
-    return [common(_all_pk(shard), index="GSI2") for shard in range(LOG_SHARDS)]
+    # The shards' Queries go out concurrently and come back as one stream ordered on GSI2SK (= SK).
+    shards = all_shards(ALL_LOGS, LOG_SHARDS)
+    return [store.query_shards(shards, index="GSI2", sk_gte=gte, sk_lte=lte, descending=descending)]
 
 
 def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[TableItem]:

@@ -6,13 +6,16 @@ counts items read versus returned so benchmarks can report index efficiency.
 
 from __future__ import annotations
 
+import contextvars
 import heapq
+import itertools
 import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -252,20 +255,22 @@ def put_then_batch(batch: WriteBatch, *, on_conflict: type[Exception] = Concurre
         batch_put(item for item, _ in rest)
 
 
-def query(
-    pk: str,
-    *,
-    index: str | None = None,
-    sk_prefix: str | None = None,
-    sk_gte: str | None = None,
-    sk_lte: str | None = None,
-    descending: bool = False,
-    limit: int | None = None,
-    page_size: int | None = None,
+class KeyRange(TypedDict, total=False):
+    """How a Query narrows a partition's sort keys (one of: a prefix, bounds) and which way it reads."""
+
+    sk_prefix: str | None
+    sk_gte: str | None
+    sk_lte: str | None
+    descending: bool
+
+
+def _results(
+    pk: str, index: str | None, key_range: KeyRange, limit: int | None = None, page_size: int | None = None
 ) -> Iterator[TableItem]:
-    """Query the table or one GSI by partition key, optionally narrowing the sort key."""
+    """pynamodb's lazy Query iterator (no request is sent before the first item is asked for)."""
+    sk_prefix, sk_gte, sk_lte = key_range.get("sk_prefix"), key_range.get("sk_gte"), key_range.get("sk_lte")
     if not _fits(pk, sk_prefix):
-        return  # no stored item can have a key DynamoDB would refuse
+        return iter(())  # no stored item can have a key DynamoDB would refuse
     source: Any = INDEXES[index] if index else TableItem
     sk_attr = getattr(TableItem, f"{index}SK" if index else "SK")
     range_condition: Condition | None = None
@@ -277,7 +282,7 @@ def query(
         range_condition = sk_attr >= sk_gte
     elif sk_lte is not None:
         range_condition = sk_attr <= sk_lte
-    kwargs: dict[str, Any] = {"scan_index_forward": not descending}
+    kwargs: dict[str, Any] = {"scan_index_forward": not key_range.get("descending", False)}
     if limit is not None:
         kwargs["limit"] = limit
     if page_size is not None:
@@ -285,30 +290,78 @@ def query(
         kwargs["page_size"] = page_size
     if index is None:
         kwargs["consistent_read"] = True
-    stats = read_stats()
+    results: Iterator[TableItem] = source.query(pk, range_condition, **kwargs)
+    return results
+
+
+def _counted(results: Iterator[TableItem], label: str, stats: ReadStats) -> Iterator[TableItem]:
+    """Count one Query's items into `stats` (the request thread's, also when a scatter worker sent it)."""
     stats.queries += 1
     count = 0
-    for item in source.query(pk, range_condition, **kwargs):
+    for item in results:
         count += 1
         stats.items_read += 1
         yield item
-    stats.by_query.append((f"{index or 'TABLE'}:{pk.split('#')[0]}", count))
+    stats.by_query.append((label, count))
+
+
+def _label(pk: str, index: str | None) -> str:
+    return f"{index or 'TABLE'}:{pk.split('#')[0]}"
+
+
+def query(
+    pk: str,
+    *,
+    index: str | None = None,
+    limit: int | None = None,
+    page_size: int | None = None,
+    **key_range: Unpack[KeyRange],
+) -> Iterator[TableItem]:
+    """Query the table or one GSI by partition key, optionally narrowing the sort key."""
+    return _counted(_results(pk, index, key_range, limit, page_size), _label(pk, index), read_stats())
+
+
+# --- scatter-gather over write-sharded partitions ------------------------------------------------
+# A sharded partition is read as one Query per shard (keys.all_shards). Sent one after another,
+# 32 shards made the UI's task-run counts 18x slower; their first pages are fetched at once here
+# (botocore clients are thread-safe; pynamodb shares one client per model, created below before any
+# worker runs, and its other per-thread state is a session). Later pages of a shard are fetched
+# lazily by the reader, which rarely needs them: each shard's first page holds its share.
+SCATTER_WORKERS = 8
+_scatter_pool = ThreadPoolExecutor(max_workers=SCATTER_WORKERS, thread_name_prefix="storage-scatter")
+
+
+def _opened(results: Iterator[TableItem]) -> Iterator[TableItem]:
+    """Send the Query (pynamodb fetches the first page on the first item asked for)."""
+    head = list(itertools.islice(results, 1))
+    return itertools.chain(head, results)
+
+
+def _scatter(queries: list[Iterator[TableItem]]) -> list[Iterator[TableItem]]:
+    """The first page of each lazy Query, fetched concurrently; same order as given."""
+    # Build the shared client here: two workers building it at once would each make one (~0.3 s).
+    _ = TableItem._get_connection().connection.client
+    # Each worker runs in a copy of the caller's context: request-scoped context variables (the
+    # bench meter's route attribution, tracing) stay with the request's reads.
+    futures = [_scatter_pool.submit(contextvars.copy_context().run, _opened, results) for results in queries]
+    return [future.result() for future in futures]
 
 
 def query_shards(
-    pks: list[str],
-    *,
-    index: str,
-    descending: bool = False,
-    sk_gte: str | None = None,
-    page_size: int | None = None,
+    pks: list[str], *, index: str, page_size: int | None = None, **key_range: Unpack[KeyRange]
 ) -> Iterator[TableItem]:
     """One stream in index sort-key order over the shards of a write-sharded partition: each
-    shard's Query, merged. A reader that stops early reads about `page_size` items in all (each
-    shard fetches its share, a quarter more for uneven shards, and further pages lazily)."""
+    shard's Query (sent concurrently), merged. A reader that stops early reads about `page_size`
+    items in all (each shard fetches its share, a quarter more for uneven shards, and further
+    pages lazily)."""
+    if not pks:
+        return iter(())
     if len(pks) == 1:
-        return query(pks[0], index=index, descending=descending, sk_gte=sk_gte, page_size=page_size)
+        return query(pks[0], index=index, page_size=page_size, **key_range)
     share = None if page_size is None else math.ceil(page_size / len(pks) * 1.25)
-    streams = [query(pk, index=index, descending=descending, sk_gte=sk_gte, page_size=share) for pk in pks]
+    opened = _scatter([_results(pk, index, key_range, page_size=share) for pk in pks])
+    stats = read_stats()
+    streams = [_counted(results, _label(pk, index), stats) for pk, results in zip(pks, opened, strict=True)]
     sk_attr = f"{index}SK"
+    descending = key_range.get("descending", False)
     return heapq.merge(*streams, key=lambda item: getattr(item, sk_attr) or "", reverse=descending)

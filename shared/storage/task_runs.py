@@ -8,17 +8,19 @@ Access patterns (keys):
                                  POST /task_runs/ and the event recorder upsert on it
                                  (flow_run_id may be null: REST creates still upsert on it)
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
-- all task runs, id order ...... GSI2PK=TASK_RUNS, GSI2SK=<id>   (ID_DESC is the default sort)
-- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>, GSI3SK=<id>
-                                 (not sharded: the UI's task-run counts read them per state type,
-                                 and 32 shards made /ui/task_runs/dashboard/counts 18x slower)
-- started, by start time ....... GSI4PK=TASK_RUNS_STARTED#TERMINAL (terminal state) or #ACTIVE (any other),
+- all task runs, id order ...... GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id>   (ID_DESC is the default sort)
+- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
+- started, by start time ....... GSI4PK=TASK_RUNS_STARTED#TERMINAL#<shard> (terminal state) or
+                                 TASK_RUNS_STARTED#ACTIVE#<shard> (any other),
                                  GSI4SK=<sortable start_time>#<id>; sparse: only runs with a start_time.
                                  `start_time` windows read only the runs started in them (the dashboard's
                                  terminal-only charts read only the TERMINAL partition)
 - state history ................ see task_run_states.py (same partition as the run)
-No Scan: `filter_runs` picks the narrowest of id / flow run / start-time window / state type /
-all from the filter and evaluates the rest of the filter in Python.
+<shard> = crc32(id) % the family's shard count (keys.sharded; see ALL_RUNS_SHARDS): every task run
+writes these keys. A read queries every shard and the unsharded key of runs stored before the
+sharding (keys.shards_and_legacy), concurrently, merged in sort-key order (store.query_shards).
+No Scan: `candidates` picks the narrowest of id / flow run / start-time window / state type / all
+from the filter; task_runs_filter.py evaluates the rest of the filter in Python.
 
 Writes:
 - set_state: orchestrate, then ONE TransactWrite (run + new state) conditioned on the
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import inspect
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -44,28 +45,34 @@ from pynamodb.expressions.condition import Condition
 
 from shared.orchestration import OrchestrationOutcome, orchestrate_task_run
 from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
-from shared.schemas.filters.base import FilterContext, Operator
-from shared.schemas.filters.deployments import DeploymentFilter
-from shared.schemas.filters.runs import (
-    FlowFilter,
-    FlowRunFilter,
-    FlowRunFilterParentTaskRunId,
-    TaskRunFilter,
-)
-from shared.schemas.sorting import TaskRunSort, apply_sort, paginate
+from shared.schemas.filters.base import Operator
+from shared.schemas.filters.runs import TaskRunFilter
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store, task_queue
+from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
-from shared.storage.keys import decode, key, sortable_time
+from shared.storage.keys import decode, key, sharded, shards_and_legacy, sortable_time
 from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
 ALL_RUNS = "TASK_RUNS"
 NO_FLOW_RUN = "none"
+# Write shards per key family (keys.sharded), sized from the index writes each takes per task run
+# so that at 10,000 task runs/s no key takes DynamoDB's 1,000 WCU/s: TASK_RUNS (GSI2) is rewritten
+# with the item at create, RUNNING and COMPLETED (3 per run: 750 per key over 40); a by-state key
+# takes a put when a run enters the state and a delete when it leaves (<= 2: 833 over 24); the
+# started keys a put at start and a delete at the end (ACTIVE, 2: 833 over 24) or one put (TERMINAL,
+# 1: 833 over 12). Readers query every shard, so fewer shards are fewer Queries per read (the UI's
+# task-run counts read the started keys). Part of the stored keys: changing a count hides runs
+# written under the old one from the readers.
+ALL_RUNS_SHARDS = 40
+STATE_SHARDS = 24
+ACTIVE_SHARDS = 24
+TERMINAL_SHARDS = 12
 # Lost races are retried this many times before the caller sees ConcurrentUpdate (503).
 WRITE_ATTEMPTS = 8
 
@@ -96,6 +103,10 @@ def _started_key(terminal: bool) -> str:
     return key("TASK_RUNS_STARTED", "TERMINAL" if terminal else "ACTIVE")
 
 
+def _started_shards(terminal: bool) -> int:
+    return TERMINAL_SHARDS if terminal else ACTIVE_SHARDS
+
+
 def _to_item(run: TaskRun) -> TableItem:
     item = TableItem(
         _run_key(run.id),
@@ -107,15 +118,16 @@ def _to_item(run: TaskRun) -> TableItem:
         expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
-        GSI2PK=ALL_RUNS,
+        GSI2PK=sharded(ALL_RUNS, run.id, ALL_RUNS_SHARDS),
         GSI2SK=str(run.id),
     )
     if run.state_type is not None:
-        item.GSI3PK = _by_state_key(run.state_type)
+        item.GSI3PK = sharded(_by_state_key(run.state_type), run.id, STATE_SHARDS)
         item.GSI3SK = str(run.id)
     if run.start_time is not None:
         # Terminal runs apart from the others: a window of ended runs reads only those.
-        item.GSI4PK = _started_key(run.state_type in TERMINAL_STATES)
+        terminal = run.state_type in TERMINAL_STATES
+        item.GSI4PK = sharded(_started_key(terminal), run.id, _started_shards(terminal))
         item.GSI4SK = f"{sortable_time(run.start_time)}#{run.id}"
     return item
 
@@ -186,39 +198,6 @@ def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
 # --- filtering -----------------------------------------------------------------------
 
 
-def _flow_run_store() -> Any:
-    # Imported lazily: the flow-runs repository imports this module for its own joins.
-    from shared.storage import flow_runs
-
-    return flow_runs
-
-
-def _call_filter_runs(**kwargs: Any) -> list[Any]:
-    """flow_runs.filter_runs with only the join filters it declares."""
-    fn = _flow_run_store().filter_runs
-    accepted = inspect.signature(fn).parameters
-    return list(fn(**{k: v for k, v in kwargs.items() if k in accepted and v is not None}))
-
-
-def _flow_run_ids(
-    flow_runs: FlowRunFilter | None, flows: FlowFilter | None, deployments: DeploymentFilter | None
-) -> set[UUID] | None:
-    """Ids of flow runs matching the joined filters (None: no flow-run criteria)."""
-    if flow_runs is None and flows is None and deployments is None:
-        return None
-    runs = _call_filter_runs(flow_runs=flow_runs, flows=flows, deployments=deployments)
-    return {run.id for run in runs}
-
-
-def _has_subflow(task_run_id: UUID) -> bool:
-    parent = FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=[task_run_id]))
-    return bool(_call_filter_runs(flow_runs=parent, limit=1))
-
-
-def filter_context() -> FilterContext:
-    return FilterContext(task_run_has_subflow=_has_subflow)
-
-
 def _start_window(task_runs: TaskRunFilter | None) -> tuple[datetime.datetime | None, datetime.datetime | None] | None:
     """The start_time bounds every match lies within (None: the filter does not bound start_time)."""
     if task_runs is None or task_runs.start_time is None or task_runs.operator != Operator.and_:
@@ -238,22 +217,27 @@ def started_between(
         for terminal in (True, False)
         if types is None or any((t in TERMINAL_STATES) == terminal for t in types)
     ]
+    pks = [pk for terminal in kinds for pk in shards_and_legacy(_started_key(terminal), _started_shards(terminal))]
+    items = store.query_shards(
+        pks,
+        index="GSI4",
+        sk_gte=sortable_time(after) if after is not None else None,
+        # "~" sorts after the "#<id>" suffix, so runs started exactly at `before` are included.
+        sk_lte=f"{sortable_time(before)}~" if before is not None else None,
+    )
+    return _distinct_runs(items)
+
+
+def _distinct_runs(items: Iterable[TableItem]) -> list[TaskRun]:
+    """Each run once: a run whose index key just changed (it ended, or it was rewritten for the first
+    time since the keys were sharded) may briefly be under both keys (GSIs are eventually consistent)."""
     found: dict[UUID, TaskRun] = {}
-    for terminal in kinds:
-        items = store.query(
-            _started_key(terminal),
-            index="GSI4",
-            sk_gte=sortable_time(after) if after is not None else None,
-            # "~" sorts after the "#<id>" suffix, so runs started exactly at `before` are included.
-            sk_lte=f"{sortable_time(before)}~" if before is not None else None,
-        )
-        # A run that just ended may briefly be in both partitions (GSIs are eventually consistent).
-        for run in store.readable(items, lambda item: decode(item, TaskRun)):
-            found.setdefault(run.id, run)
+    for run in store.readable(items, lambda item: decode(item, TaskRun)):
+        found.setdefault(run.id, run)
     return list(found.values())
 
 
-def _candidates(
+def candidates(
     hints: dict[str, list[Any]], flow_run_ids: set[UUID] | None, task_runs: TaskRunFilter | None = None
 ) -> list[TaskRun]:
     """The narrowest read that contains every match."""
@@ -272,41 +256,10 @@ def _candidates(
         return started_between(*window, state_types=hints.get("state_type"))
     if "state_type" in hints:
         types = list(dict.fromkeys(hints["state_type"]))
-        return [decode(item, TaskRun) for t in types for item in store.query(_by_state_key(t), index="GSI3")]
-    return [decode(item, TaskRun) for item in store.query(ALL_RUNS, index="GSI2", descending=True)]
-
-
-def filter_runs(
-    task_runs: TaskRunFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-    sort: TaskRunSort = TaskRunSort.ID_DESC,
-    offset: int = 0,
-    limit: int | None = None,
-) -> list[TaskRun]:
-    """Task runs matching every filter (the reference's EXISTS joins), sorted and paged."""
-    flow_run_ids = _flow_run_ids(flow_runs, flows, deployments)
-    if flow_run_ids is not None and not flow_run_ids:
-        return []
-    hints = task_runs.index_hints() if task_runs is not None else {}
-    ctx = filter_context()
-    matched = [
-        run
-        for run in _candidates(hints, flow_run_ids, task_runs)
-        if (task_runs is None or task_runs.matches(run, ctx))
-        and (flow_run_ids is None or run.flow_run_id in flow_run_ids)
-    ]
-    return paginate(apply_sort(matched, sort), offset, limit)
-
-
-def count_runs(
-    task_runs: TaskRunFilter | None = None,
-    flow_runs: FlowRunFilter | None = None,
-    flows: FlowFilter | None = None,
-    deployments: DeploymentFilter | None = None,
-) -> int:
-    return len(filter_runs(task_runs=task_runs, flow_runs=flow_runs, flows=flows, deployments=deployments))
+        pks = [pk for t in types for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
+        return _distinct_runs(store.query_shards(pks, index="GSI3"))
+    everything = shards_and_legacy(ALL_RUNS, ALL_RUNS_SHARDS)
+    return _distinct_runs(store.query_shards(everything, index="GSI2", descending=True))
 
 
 # --- REST create / update ------------------------------------------------------------
@@ -318,7 +271,7 @@ def _system_labels(run: TaskRun) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     if run.flow_run_id is not None:
         defaults["prefect.flow-run.id"] = str(run.flow_run_id)
-        flow_run = _flow_run_store().read(run.flow_run_id)
+        flow_run = flow_run_store.read(run.flow_run_id)
         parent = dict(flow_run.labels or {}) if flow_run is not None else {}
     return parent | defaults | dict(run.labels or {})
 
@@ -411,7 +364,7 @@ def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) 
         run = read(task_run_id)
         if run is None:
             raise RunNotFound(f"Task run with id {task_run_id} not found")
-        flow_run = _flow_run_store().read(run.flow_run_id) if run.flow_run_id else None
+        flow_run = flow_run_store.read(run.flow_run_id) if run.flow_run_id else None
         # Tag limits: the rules decide on slot state read now; if another task run takes
         # the last slot before our write, the write fails and we decide again.
         slots = concurrency_slots.task_run_slots(run, proposed.type)

@@ -27,6 +27,7 @@ from shared.schemas.task_runs import TaskRun
 from shared.schemas.ui import CountByState, TaskRunCount
 from shared.storage import deployments as deployment_store
 from shared.storage import flow_runs as flow_run_store
+from shared.storage import queries
 from shared.storage import task_runs as task_run_store
 
 # The dashboard's task-run chart: 20 slices of the window, terminal runs only (as the reference).
@@ -73,11 +74,11 @@ def terminal_task_runs(
         update={"state": TaskRunFilterState(type=TaskRunFilterStateType(any_=list(TERMINAL_TYPES)))}
     )
     if work_pools is not None or work_queues is not None:
-        matching = flow_run_store.filter_runs(
+        matching = queries.filter_flow_runs(
             flow_runs=flow_runs, flows=flows, deployments=deployments, work_pools=work_pools, work_queues=work_queues
         )
         flow_runs, flows, deployments = FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in matching])), None, None
-    return task_run_store.filter_runs(task_runs=terminal, flow_runs=flow_runs, flows=flows, deployments=deployments)
+    return queries.filter_task_runs(task_runs=terminal, flow_runs=flow_runs, flows=flows, deployments=deployments)
 
 
 def bucket_task_run_counts(

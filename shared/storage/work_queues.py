@@ -30,6 +30,7 @@ from shared.schemas.base import now_utc
 from shared.schemas.filters.deployments import WorkQueueFilter
 from shared.schemas.work_pools import WorkQueue, WorkQueueCreate, WorkQueueStatus, WorkQueueUpdate
 from shared.storage import store
+from shared.storage import work_pools as pool_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, StorageError
 from shared.storage.keys import key, sortable_time
 from shared.storage.table import TableItem
@@ -190,8 +191,6 @@ def filter_work_queues(work_queues: WorkQueueFilter | None = None) -> list[WorkQ
 def resolve_for_run(pool_name: str, queue_name: str | None = None) -> WorkQueue:
     """The queue a new flow run lands in: the named queue of the pool, else the pool's default
     queue (POST /flow_runs/ and create_flow_run with work_pool_name / work_queue_name). 404s."""
-    from shared.storage import work_pools as pool_store
-
     pool = pool_store.read_by_name_or_404(pool_name)
     if queue_name:
         return read_by_name_or_404(pool_name, queue_name)

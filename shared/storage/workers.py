@@ -210,19 +210,6 @@ def expire(
     result.queues_not_ready = queue_store.mark_not_ready_if_stale(
         queue_store.list_ready_polled_before(stamp - queue_poll_timeout), stamp - queue_poll_timeout
     )
-    _mark_stale_deployments_not_ready(stamp)
     if result.workers_offline or result.pools_not_ready or result.queues_not_ready:
         logger.info("worker expiry: %s", result)
     return result
-
-
-def _mark_stale_deployments_not_ready(now: datetime.datetime) -> None:
-    """The foreman's last step, owned by the deployments domain: READY deployments whose
-    last poll (and their queue's) is older than 60 s become NOT_READY, when that hook exists."""
-    try:
-        from shared.storage import deployments as deployment_store
-    except ImportError:
-        return
-    hook = getattr(deployment_store, "mark_not_ready_if_stale", None)
-    if hook is not None:
-        hook(now)

@@ -125,6 +125,32 @@ def test_deleting_the_flow_deletes_its_runs(client: httpx.Client) -> None:
         assert client.get(f"/flow_runs/{run['id']}").status_code == 404
 
 
+def test_deleting_a_run_or_its_flow_deletes_its_task_runs_and_logs(client: httpx.Client) -> None:
+    """The cascade the reference's foreign keys (and queued log deletion) do, through the
+    run lifecycle: a renamed repository function fails here instead of going silent."""
+    flow = make_flow(client)
+    runs = [make_run(client, flow["id"]) for _ in range(2)]
+    task_ids = []
+    for run in runs:
+        task = client.post("/task_runs/", json={"flow_run_id": run["id"], "task_key": "t", "dynamic_key": "0"})
+        assert task.status_code == 201
+        task_ids.append(task.json()["id"])
+        log = {"name": "n", "level": 20, "message": "m", "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": run["id"]}
+        assert client.post("/logs/", json=[log]).status_code == 201
+
+    def logs_of(run_id: str) -> list[Any]:
+        response = client.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}})
+        assert response.status_code == 200
+        return response.json()
+
+    assert all(logs_of(run["id"]) for run in runs)
+    assert client.delete(f"/flow_runs/{runs[0]['id']}").status_code == 204  # one run
+    assert client.delete(f"/flows/{flow['id']}").status_code == 204  # the other, with its flow
+    for run, task_id in zip(runs, task_ids, strict=True):
+        assert client.get(f"/task_runs/{task_id}").status_code == 404
+        assert logs_of(run["id"]) == []
+
+
 # --- flow_run_states -----------------------------------------------------------------
 
 

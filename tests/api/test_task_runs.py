@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.aws_env import AWS_ENV, emulator_client
 from tests.support.events import running_flow_run
 
 
@@ -186,3 +188,51 @@ def test_subflow_parent_task_follows_the_subflow(client: httpx.Client, flow_run:
         json={"task_runs": {"flow_run_id": {"any_": [flow_run["id"]]}, "subflow_runs": {"exists_": True}}},
     ).json()
     assert [r["id"] for r in found] == [parent_task["id"]]
+
+
+def _unshard(aws_endpoint_url: str, task_run_id: str) -> None:
+    """Give a stored run the index keys runs had before the keys were sharded (TASK_RUNS, ...#<state>)."""
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    item = dynamodb.get_item(
+        TableName=AWS_ENV["SERVERFLOW_TABLE"], Key={"PK": {"S": f"TASK_RUN#{task_run_id}"}, "SK": {"S": "#META"}}
+    )["Item"]
+    legacy = {name: {"S": item[name]["S"].rsplit("#", 1)[0]} for name in ("GSI2PK", "GSI3PK", "GSI4PK") if name in item}
+    assert legacy["GSI2PK"] == {"S": "TASK_RUNS"}  # the stored key had a shard suffix
+    dynamodb.put_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Item={**item, **legacy})
+
+
+def test_sharded_indexes_list_in_order_and_still_read_runs_stored_unsharded(
+    client: httpx.Client, flow_run: dict[str, Any], aws_endpoint_url: str
+) -> None:
+    """The all-runs / by-state / started indexes are read from every shard (and from the keys of
+    runs stored before the sharding) as one list: order, offset/limit and counts as one partition."""
+    tag = f"shards-{uuid.uuid4().hex[:8]}"
+    window = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)).isoformat()
+    ids = [
+        _create(client, flow_run["id"], dynamic_key=str(i), tags=[tag], state={"type": "RUNNING"}).json()["id"]
+        for i in range(6)
+    ]
+    for done in ids[:3]:
+        assert client.post(f"/task_runs/{done}/set_state", json={"state": {"type": "COMPLETED"}}).status_code == 201
+    _unshard(aws_endpoint_url, ids[0])  # COMPLETED, under TASK_RUNS / TASK_RUNS_IN#COMPLETED / ...#TERMINAL
+    _unshard(aws_endpoint_url, ids[3])  # RUNNING, under TASK_RUNS / TASK_RUNS_IN#RUNNING / ...#ACTIVE
+
+    tagged = {"tags": {"all_": [tag]}}
+    newest_first = sorted(ids, reverse=True)
+    listed = client.post("/task_runs/filter", json={"task_runs": tagged}).json()  # the all-runs index
+    assert [r["id"] for r in listed] == newest_first
+    page = client.post("/task_runs/filter", json={"task_runs": tagged, "offset": 2, "limit": 3}).json()
+    assert [r["id"] for r in page] == newest_first[2:5]
+    assert client.post("/task_runs/count", json={"task_runs": tagged}).json() == 6
+
+    completed = {**tagged, "state": {"type": {"any_": ["COMPLETED", "RUNNING"]}}}  # the by-state index
+    by_state = client.post("/task_runs/filter", json={"task_runs": completed, "sort": "ID_DESC"}).json()
+    assert [r["id"] for r in by_state] == newest_first
+    counts = client.post("/ui/task_runs/count", json={"task_runs": {**tagged, "start_time": {"after_": window}}})
+    assert {k: v for k, v in counts.json().items() if v} == {"COMPLETED": 3, "RUNNING": 3}  # the started index
+
+    # The legacy run's next write moves it to its shard; it is still listed once.
+    assert client.post(f"/task_runs/{ids[3]}/set_state", json={"state": {"type": "COMPLETED"}}).status_code == 201
+    counts = client.post("/ui/task_runs/count", json={"task_runs": {**tagged, "start_time": {"after_": window}}})
+    assert {k: v for k, v in counts.json().items() if v} == {"COMPLETED": 4, "RUNNING": 2}
+    assert [r["id"] for r in client.post("/task_runs/filter", json={"task_runs": tagged}).json()] == newest_first

@@ -1,6 +1,7 @@
-"""Send a due run to its pool's SQS queue at most once per scheduled time.
+"""Send a due run to its pool's SQS queue at most once per scheduled time: the one entry to
+dispatch for every caller (a created or rescheduled run, the scheduler's tick, a re-dispatch).
 
-The send itself is the work-pool domain's (`shared.dispatch`); this adds the marker that
+The message and its timing are messages.py's, the send sqs.py's; this adds the marker that
 keeps the every-minute scheduler from re-sending, and never lets a dispatch failure fail
 the caller: the message is only a hint, workers also poll the API.
 """
@@ -9,20 +10,21 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+from shared.dispatch import messages, sqs
 from shared.schemas.flow_runs import FlowRun
 from shared.storage import dispatch_marks
+from shared.storage import flow_runs as flow_run_store
+from shared.storage import work_pools as pool_store
+from shared.storage import work_queues as queue_store
 
-logger = logging.getLogger("serverflow.maintenance.dispatch")
+logger = logging.getLogger("serverflow.dispatch.dispatcher")
 
 
 def dispatch_run(run: FlowRun, pool: Any, queue: Any | None, now: datetime.datetime) -> bool:
     """True if a message was sent now. Skips (no marker) what dispatch would not send yet."""
-    try:
-        from shared.dispatch import messages, sqs
-    except ImportError:  # the dispatch package arrives with the work-pool domain
-        return False
     if pool is None or not getattr(pool, "sqs_queue_url", None):
         return False
     if messages.skip_reason(run, pool, queue, now) is not None:
@@ -46,12 +48,23 @@ def dispatch_new_run(run: FlowRun, now: datetime.datetime) -> bool:
     if run.work_queue_id is None:
         return False
     try:
-        from shared.storage import work_pools as pool_store
-        from shared.storage import work_queues as queue_store
-
         queue = queue_store.read(run.work_queue_id)
         pool = pool_store.read_by_name(queue.work_pool_name) if queue and queue.work_pool_name else None
         return dispatch_run(run, pool, queue, now)
     except Exception:
         logger.exception("Could not dispatch new flow run %s", run.id)
         return False
+
+
+def due_in_pool_queues(now: datetime.datetime) -> Iterator[tuple[Any, Any, FlowRun]]:
+    """(pool, queue, run) for every SCHEDULED run due within the dispatch window in the queues of
+    unpaused pools that have an SQS queue: one range query per pool queue."""
+    before = now + messages.DISPATCH_WINDOW
+    for pool in pool_store.list_all():
+        if pool.is_paused or not pool.sqs_queue_url:
+            continue
+        for queue in queue_store.list_for_pool(pool.name):
+            if queue.is_paused:
+                continue
+            for run in flow_run_store.read_scheduled(work_queue_id=queue.id, before=before):
+                yield pool, queue, run
