@@ -59,6 +59,8 @@ def tracing_default() -> bool:
 
 
 AWS_WS_PREFIX = "WS aws:"
+# A stream-fed function's batches (bench/sf_server.py): one Lambda invocation each, no API Gateway or CloudFront.
+STREAM_PREFIX = "stream:"
 
 
 def on_aws_path(local: Routes, replayed: Routes) -> Routes:
@@ -73,7 +75,10 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
     """$ for the work in `routes`: every HTTP request = a CloudFront request + an API Gateway HTTP request + a
     Lambda invocation billed for its measured server time; every websocket message = a WebSocket message + a
     Lambda invocation (replayed routes "WS aws:..." carry their own measured time per invocation; the local
-    batched socket is priced at an assumed time per message); X-Ray only when the template turns it on."""
+    batched socket is priced at an assumed time per message); every batch of a stream-fed function ("stream:...",
+    e.g. the task-run recorder) = a Lambda invocation billed for its measured time (the local reader polls every
+    50 ms, Lambda ~4x/s per shard: AWS batches are as large or larger, so this is an upper bound); X-Ray only
+    when the template turns it on."""
     mem_mb, arch = lambda_conf(prices)
     gb = mem_mb / 1024
     lam, a = prices["lambda"], prices["assumptions"]
@@ -91,6 +96,10 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
             ws_msgs += n
             invocations += n
             ws_connections += 1 if n else 0
+            gb_s += (r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000) * gb
+        elif route.startswith(STREAM_PREFIX):
+            n = r.get("requests", 0)
+            invocations += n
             gb_s += (r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000) * gb
         elif route.startswith("WS "):
             conn_min += r.get("server_s", 0.0) / 60

@@ -356,7 +356,8 @@ def sdk_line(res: dict[str, Any]) -> str:
         f"{_f(per_task.get('serverflow_ms'), 3)} ms vs {_f(per_task.get('prefect_ms'), 3)} ms, ratio "
         f"{_f(per_task.get('ratio'), 3)} (target <= {per_task.get('target_ratio_max', 0.5)}); import ratio "
         f"{_f(imports.get('serverflow_over_prefect'), 4)} (target <= 0.25)\n"
-        f"  per task until every task run is recorded (the SDK's flow returns after that, prefect's before): "
+        f"  per task until every task run is recorded, completed (both flows return before; the SDK's once its events "
+        f"are acknowledged): "
         f"{_f(rec.get('serverflow_ms'), 3)} ms vs {_f(rec.get('prefect_ms'), 3)} ms, ratio {_f(rec.get('ratio'), 3)}"
     )
 

@@ -222,7 +222,8 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                 "prefect_ms": prefect_ms,
                 "ratio": round(sdk_ms / prefect_ms, 3) if sdk_ms is not None and prefect_ms else None,
                 "target_ratio_max": 0.5,
-                # Until every task run is recorded (the SDK's flow waits for that; prefect's returns before it).
+                # Until every task run is recorded, completed (the server records both clients' events asynchronously;
+                # the SDK's flow waits for its events to be acknowledged, prefect's does not).
                 "until_recorded": {
                     "serverflow_ms": sdk_rec,
                     "prefect_ms": prefect_rec,

@@ -3,7 +3,8 @@
     python -m bench.sf_server --port P --emulator-port E     (BENCH_COUNTERS_PORT=C in the environment)
 
 Adds, without touching the stack's code: botocore hooks counting DynamoDB calls (bench.ddb_meter), an ASGI
-wrapper that attributes them to routes and times each request server-side, and a side HTTP server on
+wrapper that attributes them to routes and times each request server-side (and each batch of the priced
+stream-fed functions, route "stream:<LogicalId>"), and a side HTTP server on
 127.0.0.1:C answering GET /counters (JSON), POST /reset, POST /tick, POST /seed (unmeasured bulk seeding,
 see bench/seed.py) and POST /replay_ws (websocket frames through the Lambda handler, one invocation each, as
 AWS runs them: bench/ws_replay.py).
@@ -57,6 +58,33 @@ class MeterMiddleware:
         finally:
             METER.record_request(route, time.perf_counter() - t0)
             ROUTE.reset(token)
+
+
+# Stream-fed functions whose invocations are priced as such (route "stream:<LogicalId>": one Lambda invocation
+# per batch, no API Gateway): the task-run recorder does the recording a client's task runs cost. The others
+# (fan-out, automations) stay "background", as before.
+PRICED_STREAM_FUNCTIONS = {"TaskRunRecorderFunction"}
+
+
+def patch_streams() -> None:
+    """Attribute each priced stream function's batch (one Lambda invocation on AWS) to its own route, timed."""
+    from infra.local.streams import StreamReader
+
+    orig_invoke = StreamReader._invoke
+
+    def invoke(self: StreamReader, function: Any, handler: Any, records: list[dict[str, Any]]) -> bool:
+        if function.logical_id not in PRICED_STREAM_FUNCTIONS:
+            return orig_invoke(self, function, handler, records)
+        route = f"stream:{function.logical_id}"
+        token = ROUTE.set(route)
+        t0 = time.perf_counter()
+        try:
+            return orig_invoke(self, function, handler, records)
+        finally:
+            METER.record_request(route, time.perf_counter() - t0)
+            ROUTE.reset(token)
+
+    StreamReader._invoke = invoke  # type: ignore[method-assign]  # patches the stack in place (bench instrumentation)
 
 
 def patch_uvicorn() -> None:
@@ -164,6 +192,7 @@ def serve_counters(port: int) -> None:
 def main() -> None:
     install()
     patch_uvicorn()
+    patch_streams()
     port = int(os.environ.get("BENCH_COUNTERS_PORT", "0"))
     if port:
         serve_counters(port)

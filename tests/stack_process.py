@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,6 +54,14 @@ class StackProcess:
     @property
     def aws_endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.emulator_port}"
+
+    def emulator_pid(self) -> int:
+        """The embedded emulator's process id, as the stack printed it (a kill -9 test kills it too)."""
+        for line in self.startup + self.output:
+            match = re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError("no emulator pid in:\n" + "\n".join(self.output))
 
     def start(self, timeout: float = 120.0) -> StackProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}

@@ -161,7 +161,14 @@ class LocalStack:
             # Stream-fed functions (fan-out to subscribers, trigger evaluation) always run:
             # without them live events never reach anyone.
             assert self.aws_endpoint_url is not None
-            self._streams = StreamReader(stream_functions(), self.aws_endpoint_url, self.region, self.table_name)
+            self._streams = StreamReader(
+                stream_functions(),
+                self.aws_endpoint_url,
+                self.region,
+                self.table_name,
+                # Resume state lives beside the embedded emulator's journal (an external store keeps its own).
+                state_dir=self.data_dir if self._emulator is not None else None,
+            )
             self._streams.start()
             if self.run_schedules:
                 self._ticker = Ticker(scheduled_functions(), speedup=self.schedule_speedup)

@@ -6,8 +6,10 @@ oldest item has waited ``interval`` seconds, or at once when someone flushes; it
 flight make the next batch. One sender and a FIFO queue keep a task run's state events in the order they
 happened. The queue is bounded (``max_queued`` items): past it, producers wait for the sender instead of
 growing memory without limit. ``flush()`` blocks until everything queued before the call has been sent; the
-engine calls it before a flow run's final state (also when the flow raised), so the server has recorded the
-task runs and logs when the run is reported finished; the interpreter's exit drains what is left.
+engine calls it before a flow run's final state (also when the flow raised), so the server has acknowledged
+(stored) the run's task-run events and logs when the run is reported finished; the interpreter's exit drains
+what is left. The server records the task runs from the stored events asynchronously (typically well under a
+second later), as prefect's server does: the flow never waits for that.
 """
 
 from __future__ import annotations
@@ -66,11 +68,20 @@ class BatchShipper:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every item queued so far is sent. Returns False on timeout."""
-        deadline = time.monotonic() + timeout
+        return self.wait_sent(self.request_flush(), timeout)
+
+    def request_flush(self) -> int:
+        """Send everything queued so far without waiting for more items; returns the sequence number to wait for."""
         with self._cond:
             target = self._queued
             self._flush_to = max(self._flush_to, target)
             self._cond.notify_all()
+            return target
+
+    def wait_sent(self, target: int, timeout: float) -> bool:
+        """Wait until the items up to ``target`` (request_flush) are sent. Returns False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
             while self._shipped < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._thread.is_alive():
@@ -170,15 +181,22 @@ def _new_shipper(kind: str, api_url: str, api_key: str | None) -> BatchShipper:
     return BatchShipper(kind, lambda batch: client().create_logs(batch), interval=settings.flush_interval)
 
 
+def flush_together(shippers: list[BatchShipper], timeout: float) -> bool:
+    """Flush several shippers at once (their senders work in parallel: the wait is the slowest one's, not the
+    sum), all within ``timeout`` seconds. False if something is still queued."""
+    deadline = time.monotonic() + timeout
+    targets = [(shipper, shipper.request_flush()) for shipper in shippers]
+    done = True
+    for shipper, target in targets:
+        done = shipper.wait_sent(target, max(0.0, deadline - time.monotonic())) and done
+    return done
+
+
 def flush_all(timeout: float = 30.0) -> bool:
     """Flush every shipper, all within ``timeout`` seconds in total. False if something is still queued."""
-    deadline = time.monotonic() + timeout
     with _lock:
         shippers = list(_shippers.values())
-    done = True
-    for shipper in shippers:
-        done = shipper.flush(max(0.0, deadline - time.monotonic())) and done
-    return done
+    return flush_together(shippers, timeout)
 
 
 @atexit.register

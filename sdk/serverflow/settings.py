@@ -61,15 +61,16 @@ class Settings:
             persist_results=(_env("SERVERFLOW_PERSIST_RESULTS") or "false").lower() in ("1", "true", "yes"),
             log_to_api=(_env("SERVERFLOW_LOGGING_TO_API") or "true").lower() in ("1", "true", "yes"),
             # 200 events is ~300 KB: far below API Gateway/Lambda payload limits, and small enough that a slow
-            # recorder still answers within batch_timeout.
+            # store still answers within batch_timeout.
             events_batch_size=int(_float(_env("SERVERFLOW_EVENTS_BATCH_SIZE"), 200)),
             # A partial batch leaves once its oldest item has waited this long: events ship while the flow runs,
-            # so little is left to send (and record) when it ends; items queued during a send batch up anyway.
+            # so little is left to send when it ends; items queued during a send batch up anyway.
             flush_interval=_float(_env("SERVERFLOW_FLUSH_INTERVAL"), 0.25),
             batch_timeout=_float(_env("SERVERFLOW_BATCH_TIMEOUT"), 60.0),
-            # Before a flow run's final state the engine waits up to this long for queued events/logs to be sent
-            # (the server records them before answering), so the task runs are there when the run is reported
-            # finished; only an API slower than this lets the flow end first (the process exit still drains).
+            # Before a flow run's final state the engine waits up to this long for queued events/logs to be
+            # acknowledged (stored by the server, which records the task runs from them asynchronously), so none
+            # is outstanding when the run is reported finished; only an API slower than this lets the flow end
+            # first (the process exit still drains).
             final_flush_timeout=_float(_env("SERVERFLOW_FINAL_FLUSH_TIMEOUT"), 60.0),
             # At interpreter exit, queued events/logs are drained for at most this long (then they are lost).
             exit_flush_timeout=_float(_env("SERVERFLOW_EXIT_FLUSH_TIMEOUT"), 120.0),

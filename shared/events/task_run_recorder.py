@@ -1,18 +1,31 @@
-"""Turn the client's `prefect.task-run.*` events into task runs and states.
+"""Turn the client's `prefect.task-run.*` events into task runs and states, and record them.
 
 In Prefect 3.9.1 the engine orchestrates task runs client-side and reports every
 transition as an event; the server's recorder rebuilds the TaskRun and its State
-from it. The mapping here is pure; `ingest` hands the result to storage (task_runs.record_many),
-whose conditional writes make the newest state win in any arrival order.
+from it. Ingestion only stores the events (tagged recordable); the stream-fed recorder
+(functions/task_run_recorder) hands each batch it takes from the table's stream to `record`,
+which groups the events per task run so one batch costs one run write per run (its newest
+state), whatever number of its states the batch holds. Storage's conditional writes make the
+newest state win in any arrival order, and a replayed batch writes no run.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
-from shared.schemas.events import Event
+from pydantic import ValidationError
+
+from shared.schemas.events import Event, ReceivedEvent
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
+from shared.storage.task_run_states import record_many as record_history
+from shared.storage.task_runs import record_many as record_task_runs
+
+logger = logging.getLogger("serverflow.events")
 
 EVENT_PREFIX = "prefect.task-run"
 TASK_RUN_RESOURCE = "prefect.task-run"
@@ -52,3 +65,35 @@ def task_run_from_event(event: Event) -> tuple[TaskRun, State]:
         }
     )
     return run, state
+
+
+def record(events: Iterable[ReceivedEvent]) -> int:
+    """Record the task runs the recordable events describe; returns how many runs.
+
+    Cost for a batch: the batched upsert of its task runs with their newest states (task_runs.record_many:
+    one BatchGetItem per 50 runs, one TransactWriteItems per 50 new runs, nothing for a run already at that
+    state; older states in the batch go to history only), and one BatchWriteItem per 25 history states.
+    """
+    per_run = list(_task_run_states(events).values())
+    if not per_run:
+        return 0
+    canonical = record_task_runs([states[-1] for states in per_run])
+    record_history((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states)
+    return len(per_run)
+
+
+def _task_run_states(events: Iterable[ReceivedEvent]) -> dict[UUID, list[tuple[TaskRun, State]]]:
+    """Recordable events grouped per task run, oldest state first."""
+    grouped: dict[UUID, list[tuple[TaskRun, State]]] = defaultdict(list)
+    for event in events:
+        if not is_recordable(event):
+            continue
+        try:
+            run, state = task_run_from_event(event)
+        except (ValueError, ValidationError):
+            logger.warning("Dropping malformed task-run event %s (%s)", event.id, event.event, exc_info=True)
+            continue
+        grouped[run.id].append((run, state))
+    for states in grouped.values():
+        states.sort(key=lambda pair: pair[1].timestamp)
+    return grouped

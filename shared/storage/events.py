@@ -10,6 +10,8 @@ Access patterns (keys):
                               sparse: `prefect.task-run.*` events are not in it (names or
                               prefixes that can match them read the time index)
 - by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
+- task-run recorder feed .... stream_feed="task_run" on the events the stream-fed recorder records
+                              (the template's FilterCriteria match it: the body is compressed)
 - retention ................. expires_at = received + SERVERFLOW_EVENTS_RETENTION_DAYS (default 7);
                               reads also drop expired items (TTL deletes lazily, up to ~48 h late)
 No Scan: `query_events` picks the narrowest of these from the filter, bounded by the occurred
@@ -26,7 +28,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from uuid import UUID
 
 from shared.schemas.events import (
@@ -44,6 +46,9 @@ from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "event"
+# stream_feed of the events the task-run recorder (functions/task_run_recorder) takes from the stream;
+# template.yaml's FilterCriteria names the same value.
+TASK_RUN_FEED = "task_run"
 # Reference: counts bucket time from this pivot (the Monday before the first possible event).
 PIVOT = datetime.datetime(2024, 4, 1, tzinfo=datetime.UTC)
 MAX_BUCKETS = 1000
@@ -111,7 +116,8 @@ def _days_with_events(days: list[str]) -> list[str]:
     return [d for d in days if d in marked]
 
 
-def to_item(event: ReceivedEvent) -> TableItem:
+def to_item(event: ReceivedEvent, *, recordable: bool = False) -> TableItem:
+    """The event's item; `recordable` ones carry the task-run recorder's stream feed tag."""
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
     _mark_day(day)  # before the item can be stored (callers write it, here or in their transaction)
@@ -126,6 +132,7 @@ def to_item(event: ReceivedEvent) -> TableItem:
         GSI2SK=f"{occurred}#{event.id}",
         GSI4PK=key("EVENT_RESOURCE", event.resource.id),
         GSI4SK=f"{occurred}#{event.id}",
+        stream_feed=TASK_RUN_FEED if recordable else None,
     )
     if _name_indexed(event.event):
         item.GSI3PK = sharded(key("EVENT_NAMES", day), event.id, NAME_SHARDS)
@@ -145,9 +152,13 @@ def write(event: ReceivedEvent) -> bool:
     return True
 
 
-def write_many(events: Iterable[ReceivedEvent]) -> int:
-    """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id)."""
-    return store.batch_put(to_item(event) for event in events)
+def write_many(events: Iterable[ReceivedEvent], recordable: Callable[[ReceivedEvent], bool] | None = None) -> int:
+    """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id).
+
+    Events for which `recordable` says yes are tagged for the stream-fed task-run recorder: storing them is
+    the whole acknowledgement, the recorder builds their task runs from the table's stream.
+    """
+    return store.batch_put(to_item(event, recordable=bool(recordable and recordable(event))) for event in events)
 
 
 def read(event_id: UUID) -> ReceivedEvent | None:

@@ -2,7 +2,7 @@
 
 The only code that knows which stored items are events, logs and queued background task
 runs on the stream: the
-fan-out and the trigger evaluator receive domain objects, so a change in how events are
+fan-out, the trigger evaluator and the task-run recorder receive domain objects, so a change in how events are
 stored changes this module, not them. Records of other entities, removals (TTL expiry,
 deletes) and bodies that no longer validate are skipped.
 """

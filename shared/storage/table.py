@@ -100,6 +100,9 @@ class TableItem(Model):
     denied_changed_at = NumberAttribute(null=True)
     # Epoch seconds; DynamoDB TTL deletes events, logs and heartbeats after it.
     expires_at = NumberAttribute(null=True)
+    # Plain text a stream consumer's FilterCriteria can match (the body is compressed): set only on the
+    # items that consumer handles, e.g. "task_run" on the events the task-run recorder records.
+    stream_feed = UnicodeAttribute(null=True)
 
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)

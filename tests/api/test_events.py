@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.events import eventually, lifecycle, running_flow_run, utc_now
+from tests.support.events import lifecycle, recorded, running_flow_run, utc_now
 
 
 def _ws_url(api_url: str) -> str:
@@ -136,10 +136,9 @@ def test_websocket_handshake_events_and_checkpoint_pings(client: httpx.Client, a
             await ws.close()
 
     asyncio.run(scenario())
-    # Recorded as each frame is received (no queue/consumer in between).
-    run = eventually(
-        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
-    )
+    # Stored as each frame is received; the recorder builds the task run from the table's stream.
+    recorded(client)
+    run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED" and run["flow_run_id"] == flow_run["id"]
     states = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
     assert [s["type"] for s in states] == ["PENDING", "RUNNING", "COMPLETED"]
@@ -171,9 +170,8 @@ def test_websocket_without_subprotocol_is_accepted_in_legacy_mode(client: httpx.
             await asyncio.wait_for(await ws.ping(), timeout=10)
 
     asyncio.run(scenario())
-    run = eventually(
-        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
-    )
+    recorded(client)
+    run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED"
 
 
@@ -240,8 +238,7 @@ def test_real_prefect_events_client(client: httpx.Client, api_url: str, tmp_path
         timeout=120,
     )
     assert result.returncode == 0 and "EMITTED" in result.stdout, result.stdout + result.stderr
-    run = eventually(
-        lambda: client.get(f"/task_runs/{task_run_id}").json(), lambda r: r.get("state_type") == "COMPLETED"
-    )
+    recorded(client)
+    run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED" and run["name"] == "via-prefect-client"
     assert run["flow_run_id"] == flow_run["id"]

@@ -1,4 +1,5 @@
-"""The task-run recorder over HTTP (POST /events): newest state wins in any order, replays are no-ops."""
+"""The task-run recorder over HTTP (POST /events, recorded from the table's stream): newest state wins in any
+order, replays are no-ops."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.events import lifecycle, running_flow_run, task_run_event, utc_now
+from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def flow_run(client: httpx.Client) -> dict[str, Any]:
 def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
     response = client.post("/events", json=events)
     assert response.status_code == 204, response.text
+    recorded(client)  # the recorder takes the events from the table's stream
 
 
 def _states(client: httpx.Client, task_run_id: str) -> list[str]:

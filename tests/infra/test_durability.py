@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import threading
 import time
@@ -70,14 +69,6 @@ def _writer(api_url: str, flow_id: str, ledger: Ledger, stop: threading.Event) -
                         break
 
 
-def _emulator_pid(stack: StackProcess) -> int:
-    for line in stack.startup + stack.output:
-        match = re.match(r"AWS emulator: \S+ \(pid (\d+)\)", line)
-        if match:
-            return int(match.group(1))
-    raise AssertionError("no emulator pid in:\n" + "\n".join(stack.output))
-
-
 def _start(data: Path) -> StackProcess:
     env = {"SERVERFLOW_SNAPSHOT_BYTES": "30000", "SERVERFLOW_SNAPSHOT_INTERVAL": "0.3"}
     return StackProcess(extra_args=["--data-dir", str(data), "--no-schedules"], env=env).start(timeout=120)
@@ -129,7 +120,7 @@ def test_kill_9_under_concurrent_writes_loses_no_acknowledged_write(tmp_path: Pa
                 acked_before = len(ledger.acked)
             # kill -9, stack and emulator at the same instant, writes in flight.
             assert stack.process is not None
-            emulator = _emulator_pid(stack)
+            emulator = stack.emulator_pid()
             stack.process.send_signal(signal.SIGKILL)
             os.kill(emulator, signal.SIGKILL)
             stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from moto import mock_aws
 from moto.dynamodb.responses import DynamoResult
 
 from infra.local import fast_responses, moto_speedups
+from infra.local.emulator import build_server
 
 ITEM = {
     "PK": {"S": "p"},
@@ -83,3 +85,39 @@ def test_errors_keep_motos_serializer(client: Any) -> None:
         client.query(
             TableName="missing", KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}
         )
+
+
+def test_stream_records_direct_json_equals_motos_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Served by the emulator's own app on loopback: moto's in-process mock does not route DynamoDB Streams.
+    server = build_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session = {
+            "endpoint_url": f"http://127.0.0.1:{server.server_port}",
+            "region_name": "us-east-1",
+            "aws_access_key_id": "x",
+            "aws_secret_access_key": "x",
+        }
+        ddb = boto3.client("dynamodb", **session)
+        arn = ddb.create_table(
+            TableName="s",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]["LatestStreamArn"]
+        for pk in ("1", "2"):
+            ddb.put_item(TableName="s", Item={k: v for k, v in ITEM.items() if k != "SK"} | {"PK": {"S": pk}})
+        streams = boto3.client("dynamodbstreams", **session)
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+        def records() -> list[dict[str, Any]]:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+            return list(streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=10)["Records"])
+
+        ours = records()
+        monkeypatch.setattr(fast_responses.DynamoDBStreamsHandler, "get_records", fast_responses.moto_get_records)
+        assert ours == records()
+        assert len(ours) == 2 and ours[0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xff"}
+    finally:
+        server.shutdown()

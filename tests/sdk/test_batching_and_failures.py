@@ -59,8 +59,9 @@ def tasks_then_raise(n: int) -> None:
 
 
 def test_task_runs_are_recorded_when_the_flow_returns_even_if_it_raised(sdk_env: str, reader: Any) -> None:
-    # Events ship in the background while the flow runs; its end flushes them and waits for the server's answer
-    # (which it gives once they are recorded), also when the body raised: the task runs are read at once, no polling.
+    # Events ship in the background while the flow runs; its end flushes them and waits for the server's
+    # acknowledgement (they are stored), also when the body raised; the server records the task runs from them
+    # asynchronously, as the reference does, so they are polled for with a bound.
     with pytest.raises(RuntimeError, match="failed after its tasks"):
         tasks_then_raise(N_BEFORE_RAISE)
     (flow_run,) = reader.http.post(
@@ -68,10 +69,16 @@ def test_task_runs_are_recorded_when_the_flow_returns_even_if_it_raised(sdk_env:
         json={"flows": {"name": {"any_": ["tasks-then-raise"]}}, "sort": "START_TIME_DESC", "limit": 1},
     ).json()
     assert flow_run["state_type"] == "FAILED"
-    runs = reader.task_runs(flow_run["id"])
-    assert len(runs) == N_BEFORE_RAISE and all(run["state_type"] == "COMPLETED" for run in runs)
+
+    def all_completed() -> list[dict[str, Any]] | None:
+        found = reader.task_runs(flow_run["id"])
+        done = len(found) == N_BEFORE_RAISE and all(run["state_type"] == "COMPLETED" for run in found)
+        return found if done else None
+
+    runs = reader.wait_until(all_completed)
     # One sender, in order: each run's history is its transitions as they happened.
-    assert [s["type"] for s in reader.task_run_states(runs[0]["id"])] == ["PENDING", "RUNNING", "COMPLETED"]
+    history = reader.wait_until(lambda: len(states := reader.task_run_states(runs[0]["id"])) == 3 and states)
+    assert [s["type"] for s in history] == ["PENDING", "RUNNING", "COMPLETED"]
 
 
 def _free_port() -> int:

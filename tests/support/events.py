@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from typing import Any
 
@@ -98,14 +99,19 @@ def lifecycle(task_run_id: str, flow_run_id: str | None, start: datetime.datetim
     ]
 
 
-def eventually(read: Any, check: Any, timeout: float = 5.0) -> Any:
-    """Poll `read()` until `check(value)`: a websocket pong/close acknowledges receipt,
-    and the server records the frames it has taken in a few milliseconds later."""
-    import time
+def recorded(client: httpx.Client, timeout: float = 30.0) -> None:
+    """Wait until the task-run recorder has recorded every event stored before this call.
 
+    The recorder takes events from the table's stream after POST /events acknowledged them. The local
+    stack runs it on one ordered stream, and a batch writes its runs, then their history in order, so once
+    the state history of a fresh sentinel event (a background task run, in no flow run) is recorded,
+    everything stored before it is too: an exact barrier, bounded by `timeout`.
+    """
+    sentinel = str(uuid.uuid4())
+    event = task_run_event(sentinel, None, "PENDING", utc_now(), name="recorder-barrier", task_key="recorder-barrier")
+    response = client.post("/events", json=[event])
+    assert response.status_code == 204, response.text
     deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if check(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
+    while not client.get("/task_run_states/", params={"task_run_id": sentinel}).json():
+        assert time.monotonic() < deadline, f"the task-run recorder did not catch up within {timeout}s"
+        time.sleep(0.02)

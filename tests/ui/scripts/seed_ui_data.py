@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -54,6 +55,18 @@ def parent(a: int = 1, b: int = 2) -> int:
     return child(doubled)
 
 
+def _recorded_task_run(client: Any, flow_run_id: Any, name_prefix: str, timeout: float = 30.0) -> Any:
+    """The server records task runs from the client's events asynchronously (as prefect's does): poll, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [t for t in client.read_task_runs() if t.name.startswith(name_prefix) and t.flow_run_id == flow_run_id]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {name_prefix!r} task run recorded within {timeout}s")
+        time.sleep(0.2)
+
+
 def main() -> None:
     summary: dict[str, Any] = {"missing": {}}
 
@@ -70,8 +83,7 @@ def main() -> None:
         runs = client.read_flow_runs()
         parent_run = next(r for r in runs if r.name == "serverflow-ui-parent-run")
         child_run = next(r for r in runs if r.name == "serverflow-ui-child-run")
-        task_runs = client.read_task_runs()
-        add_run = next(t for t in task_runs if t.name.startswith("ui-add") and t.flow_run_id == parent_run.id)
+        add_run = _recorded_task_run(client, parent_run.id, "ui-add")
         summary.update(
             parent_state=state.type.value,
             flow_id=str(parent_run.flow_id),
