@@ -74,8 +74,20 @@ _stray_reports: list[str] = []  # what to print and fail the run for (this proce
 _worker_summaries: list[tuple[str, list[str]]] = []  # the conformance tables an xdist worker measured
 
 
+def _pool_worker(thread: threading.Thread) -> bool:
+    """A concurrent.futures pool thread (e.g. storage's scatter-gather pool, used in-process by tests that
+    call storage directly): idle on its work queue, and joined by the interpreter's own exit hook after it
+    tells the pool to stop, so it cannot keep the process alive past the summary."""
+    target = getattr(thread, "_target", None)
+    return getattr(target, "__module__", None) == "concurrent.futures.thread"
+
+
 def _stray_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive() and not _pool_worker(t)
+    ]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
