@@ -74,8 +74,20 @@ _stray_reports: list[str] = []  # what to print and fail the run for (this proce
 _worker_summaries: list[tuple[str, list[str]]] = []  # the conformance tables an xdist worker measured
 
 
+# Storage's process-wide scatter-gather pool (shared/storage/store.py), used by maintenance code run in
+# process: its idle workers are stopped by concurrent.futures' own exit hook, so they never block exit.
+EXIT_JOINED_POOLS = ("storage-scatter",)
+
+
 def _stray_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+        and not t.daemon
+        and t.is_alive()
+        and not t.name.startswith(EXIT_JOINED_POOLS)
+    ]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
