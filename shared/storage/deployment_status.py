@@ -90,7 +90,8 @@ def mark_queues_polled(queues: Iterable[WorkQueue], now: datetime.datetime) -> N
     pool, or per queue when a single queue of a pool was polled)."""
     by_pool: dict[str, list[WorkQueue]] = {}
     for queue in queues:
-        by_pool.setdefault(queue.work_pool_name or "", []).append(queue)
+        if queue.work_pool_name:  # a deployment is found by its pool's name (GSI3)
+            by_pool.setdefault(queue.work_pool_name, []).append(queue)
     for pool_name, polled in by_pool.items():
         queue_name = polled[0].name if len(polled) == 1 else None
         ids = {q.id for q in polled}
