@@ -27,8 +27,8 @@ from shared.schemas.deployments import DeploymentFlowRunCreate
 from shared.schemas.flow_runs import FlowRun, FlowRunBulkCreateResponse, FlowRunCreateResult
 from shared.schemas.types import DateTime
 from shared.schemas.work_queue_check import WorkQueueCore, queue_accepts
+from shared.storage import deployment_status, deployments_pools, run_lifecycle
 from shared.storage import deployments as deployment_store
-from shared.storage import deployments_pools, run_lifecycle
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_queues as work_queue_store
 from shared.storage.errors import ObjectNotFound
@@ -203,7 +203,7 @@ def get_scheduled_flow_runs_for_deployments(
             work_queue_id=deployment.work_queue_id, deployment_id=deployment.id, before=scheduled_before, limit=None
         )
         runs.extend(r for r in waiting if r.deployment_id == deployment.id)
-    deployment_store.mark_polled(deployments, now_utc())
+    deployment_status.mark_polled(deployments, now_utc())
     far = datetime.datetime.max.replace(tzinfo=datetime.UTC)
     runs.sort(key=lambda r: r.next_scheduled_start_time or far)
     return runs[:limit]

@@ -22,7 +22,7 @@ from shared.schemas.sorting import TaskRunSort
 from shared.schemas.states import StateCreate
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunPaginationResponse, TaskRunUpdate
 from shared.schemas.types import DateTime
-from shared.storage import queries
+from shared.storage import queries, run_lifecycle
 from shared.storage import task_runs as task_run_store
 from shared.storage.errors import ObjectNotFound
 
@@ -117,7 +117,7 @@ def paginate_task_runs(
 @router.delete("/{id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_task_run(task_run_id: UUID = Path(..., alias="id")) -> None:
     """Delete a task run by id."""
-    if task_run_store.delete(task_run_id) is None:
+    if run_lifecycle.delete_task_run(task_run_id) is None:
         raise ObjectNotFound("Task not found")
 
 

@@ -33,8 +33,8 @@ from shared.schemas.work_pools import (
     WorkQueueCreate,
     WorkQueueUpdate,
 )
+from shared.storage import deployment_status, work_pools_writes
 from shared.storage import work_pools as pool_store
-from shared.storage import work_pools_writes
 from shared.storage import work_queues as queue_store
 from shared.storage import workers as worker_store
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
@@ -177,8 +177,11 @@ def get_scheduled_flow_runs(
     candidates, _ = selection.scheduled_candidates(queues, scheduled_before, scheduled_after, limit)
     pool_active = selection.pool_active_slots(all_queues) if pool.concurrency_limit is not None else 0
     chosen = selection.select_runs(pool, sorted(candidates, key=lambda c: c.queue.priority), pool_active, limit)
-    # A poll marks the polled queues READY (the reference's mark_work_queues_ready).
-    queue_store.record_polls(queues)
+    # A poll marks the polled queues and the deployments they serve READY (the reference's
+    # mark_work_queues_ready and mark_deployments_ready).
+    stamp = now_utc()
+    queue_store.record_polls(queues, stamp)
+    deployment_status.mark_queues_polled(queues, stamp)
     return [WorkerFlowRunResponse(work_pool_id=pool.id, work_queue_id=queue.id, flow_run=run) for queue, run in chosen]
 
 

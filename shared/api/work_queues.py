@@ -26,9 +26,9 @@ from shared.schemas.work_pools import (
     WorkQueueStatusDetail,
     WorkQueueUpdate,
 )
+from shared.storage import deployment_status, work_pools_writes
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import work_pools as pool_store
-from shared.storage import work_pools_writes
 from shared.storage import work_queues as queue_store
 from shared.storage.errors import ObjectAlreadyExists, ObjectNotFound
 from shared.storage.work_pools import StoredWorkPool
@@ -126,7 +126,9 @@ def read_work_queue_runs(
     runs = [run for item in candidates for run in item.runs if run.empirical_policy.retry_type != "in_process"]
     # The UI only looks; a worker's call counts as a poll.
     if not x_prefect_ui:
-        queue_store.record_polls([queue])
+        stamp = now_utc()
+        queue_store.record_polls([queue], stamp)
+        deployment_status.mark_queues_polled([queue], stamp)
     return runs
 
 

@@ -22,24 +22,29 @@ Access patterns:
 - without a work queue ...... GSI6PK=DEPLOYMENTS#UNQUEUED, GSI6SK=<id> (sparse; their scheduled
                               runs sit in the runs' per-deployment scheduled partition, which the
                               late-runs function must visit besides the per-queue ones)
+- READY by last poll ........ GSI7PK=DEPLOYMENTS#READY, GSI7SK=<sortable last_polled>#<id>
+                              (sparse: only while READY with a last_polled; the foreman reads
+                              `GSI7SK < now - 60 s`, exactly the deployments it may mark NOT_READY)
 No Scan. Filters read the narrowest of these (deployments_filter.py).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
 from uuid import UUID
 
 from pydantic import Field
 
 from shared.schemas.base import now_utc
 from shared.schemas.deployments import Deployment, DeploymentStatus
+from shared.schemas.events import ReceivedEvent
+from shared.storage import events as event_store
 from shared.storage import flows as flow_store
 from shared.storage import store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound
-from shared.storage.keys import key
+from shared.storage.keys import key, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "deployment"
@@ -47,6 +52,7 @@ ALL_DEPLOYMENTS = "DEPLOYMENTS"
 SCHEDULED_DEPLOYMENTS = "DEPLOYMENTS#SCHEDULED"
 PAUSED_DEPLOYMENTS = "DEPLOYMENTS#PAUSED"
 UNQUEUED_DEPLOYMENTS = "DEPLOYMENTS#UNQUEUED"
+READY_DEPLOYMENTS = "DEPLOYMENTS#READY"
 MAX_WRITE_ATTEMPTS = 6
 
 
@@ -118,6 +124,8 @@ def to_item(deployment: StoredDeployment, version: int) -> TableItem:
         item.GSI5PK, item.GSI5SK = PAUSED_DEPLOYMENTS, name_sk
     if deployment.work_queue_id is None:
         item.GSI6PK, item.GSI6SK = UNQUEUED_DEPLOYMENTS, did
+    if deployment.status == DeploymentStatus.READY and deployment.last_polled is not None:
+        item.GSI7PK, item.GSI7SK = READY_DEPLOYMENTS, f"{sortable_time(deployment.last_polled)}#{did}"
     return item
 
 
@@ -204,6 +212,16 @@ def list_unqueued() -> list[StoredDeployment]:
     ]
 
 
+def list_ready_polled_before(threshold: datetime.datetime) -> list[StoredDeployment]:
+    """READY deployments last polled before `threshold` (GSI lag: re-checked on the body)."""
+    items = store.query(READY_DEPLOYMENTS, index="GSI7", sk_lte=sortable_time(threshold))
+    return [
+        d
+        for d in store.readable(items, from_item)
+        if d.status == DeploymentStatus.READY and d.last_polled is not None and d.last_polled < threshold
+    ]
+
+
 def flow_has_deployment(flow_id: UUID) -> bool:
     return next(iter(store.query(flow_partition(flow_id), index="GSI2", limit=1)), None) is not None
 
@@ -250,29 +268,17 @@ def delete(deployment: StoredDeployment) -> None:
     store.transact(store.WriteBatch().delete(to_item(deployment, 0)).delete(guard_item(deployment)))
 
 
-# A runner polls every few seconds; refreshing last_polled more often than this is noise.
-POLL_WRITE_INTERVAL_SECONDS = 10
+def write_bookkeeping(deployment: StoredDeployment, version: int, event: ReceivedEvent | None = None) -> bool:
+    """Write a poll's or the foreman's change (status, last_polled) over `version`; False on a lost race.
 
-
-def mark_polled(deployments: Iterable[StoredDeployment], now: Any) -> None:
-    """READY + last_polled after a runner's poll; `updated` is left alone (the reference too).
-
-    Best effort: a lost race means someone else just wrote the deployment, and the next
-    poll (seconds away) writes again.
+    `updated` is left alone, as the reference does (it would look like a user's change). A status
+    change carries its event, written in the same transaction.
     """
-    for deployment in deployments:
-        fresh = (
-            deployment.last_polled is not None
-            and (now - deployment.last_polled).total_seconds() < POLL_WRITE_INTERVAL_SECONDS
-        )
-        if deployment.status == DeploymentStatus.READY and fresh:
-            continue
-        loaded = load(deployment.id)
-        if loaded is None:
-            continue
-        current, version = loaded
-        current.status, current.last_polled = DeploymentStatus.READY, now
-        try:
-            store.put(to_item(current, version + 1), condition=TableItem.version == version)
-        except ConcurrentUpdate:
-            pass
+    batch = store.WriteBatch().put(to_item(deployment, version + 1), TableItem.version == version)
+    if event is not None:
+        batch.put(event_store.to_item(event))
+    try:
+        store.transact(batch)
+    except ConcurrentUpdate:
+        return False
+    return True

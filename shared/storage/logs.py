@@ -14,6 +14,8 @@ query returns logs in timestamp order and a timestamp filter becomes a range):
   Write-sharded so ingest is not capped by one index partition; a read queries every
   shard and merges the (already ordered) streams.
 - delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
+- delete a task run's logs ...... query GSI1PK=LOGS_TR#<task_run_id> (the index holds the base
+  keys), BatchWriteItem deletes
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
   streamed candidates; reading stops as soon as offset+limit matches are found.
 
@@ -220,13 +222,23 @@ def read_logs(
     return apply_sort(window, sort)[offset:wanted]
 
 
+def _delete_items(items: Iterable[TableItem]) -> int:
+    deleted = list(items)
+    with TableItem.batch_write() as batch:
+        for item in deleted:
+            batch.delete(item)
+    return len(deleted)
+
+
 def delete_for_flow_run(flow_run_id: UUID) -> int:
     """Delete a flow run's logs (the flow-runs repository calls this when a run is deleted)."""
-    items = list(store.query(_flow_run_pk(flow_run_id)))
-    with TableItem.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
-    return len(items)
+    return _delete_items(store.query(_flow_run_pk(flow_run_id)))
+
+
+def delete_for_task_run(task_run_id: UUID) -> int:
+    """Delete a task run's logs, wherever their flow run's partition is (a deleted task run's
+    logs go with it, as the reference's delete_task_run_logs)."""
+    return _delete_items(store.query(_task_run_pk(task_run_id), index="GSI1"))
 
 
 def stream_flow_run_logs(flow_run_id: UUID) -> Iterator[Log]:

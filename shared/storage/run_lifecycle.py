@@ -6,7 +6,8 @@ state event, conditionally); what follows in other repositories happens here, ri
 - a subflow's parent task run mirrors the subflow's state (the reference's
   UpdateSubflowParentTask, done there in the same DB transaction);
 - deleting a run deletes its task runs and logs (the reference's FK cascade and queued log
-  deletion); deleting a flow deletes its runs, with the same cascade.
+  deletion); deleting a flow deletes its runs, with the same cascade; deleting a task run
+  deletes its logs.
 Sending a SCHEDULED run to its work pool's queue is the dispatcher's (shared.dispatch.dispatcher),
 called by the layer above with what these functions return.
 """
@@ -23,6 +24,7 @@ from shared.schemas.common import CreatedBy
 from shared.schemas.flow_runs import FlowRun, FlowRunCreate
 from shared.schemas.flows import Flow
 from shared.schemas.states import State, StateCreate, StateType
+from shared.schemas.task_runs import TaskRun
 from shared.schemas.types import now_utc
 from shared.storage import flow_run_input, flow_runs
 from shared.storage import flows as flow_store
@@ -115,6 +117,14 @@ def delete_flow(flow_id: UUID) -> Flow:
     for run_id in flow_runs.delete_for_flow(flow_id):
         _cascade_delete(run_id)
     return flow_store.delete(flow_id)
+
+
+def delete_task_run(task_run_id: UUID) -> TaskRun | None:
+    """Delete a task run and its logs; None if there is no such run."""
+    run = task_run_store.delete(task_run_id)
+    if run is not None:
+        log_store.delete_for_task_run(task_run_id)
+    return run
 
 
 def _cascade_delete(run_id: UUID) -> None:

@@ -35,7 +35,7 @@ from shared.schemas.work_pools import (
     WorkPoolStatus,
     worker_status,
 )
-from shared.storage import store
+from shared.storage import deployment_status, store
 from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
 from shared.storage.errors import ConcurrentUpdate, ObjectNotFound
@@ -167,6 +167,7 @@ def delete_items_for_pool(pool_name: str) -> list[TableItem]:
 class ExpiryResult:
     workers_offline: int = 0
     pools_not_ready: int = 0
+    deployments_not_ready: int = 0
     queues_not_ready: int = 0
     # (pool name, worker name) of the workers this tick marked OFFLINE: their runs are crashed
     # by shared.maintenance.worker_crashes.
@@ -191,8 +192,9 @@ def _mark_offline_if_stale(hit: StoredWorker, now: datetime.datetime) -> bool:
 def expire(
     now: datetime.datetime | None = None, queue_poll_timeout: datetime.timedelta = queue_store.LAST_POLLED_TIMEOUT
 ) -> ExpiryResult:
-    """Stale workers -> OFFLINE; READY pools without an online worker -> NOT_READY;
-    READY queues not polled within the timeout -> NOT_READY. Reads only the sparse indexes."""
+    """Stale workers -> OFFLINE; READY pools without an online worker -> NOT_READY; READY
+    deployments not polled (nor their queue) within 60 s -> NOT_READY; READY queues not polled
+    within the timeout -> NOT_READY. Reads only the sparse indexes."""
     stamp = now or now_utc()
     result = ExpiryResult()
     stale = store.query(ONLINE_WORKERS, index="GSI2", sk_lte=f"{sortable_time(stamp)}~")
@@ -207,9 +209,11 @@ def expire(
         except pool_store.WorkPoolNotFound:
             continue  # deleted since the index was read
         result.pools_not_ready += updated.status == WorkPoolStatus.NOT_READY
+    # The rule reads last_polled (the deployment's and its queue's), never the queue's status.
+    result.deployments_not_ready = deployment_status.mark_not_ready_if_stale(stamp)
     result.queues_not_ready = queue_store.mark_not_ready_if_stale(
         queue_store.list_ready_polled_before(stamp - queue_poll_timeout), stamp - queue_poll_timeout
     )
-    if result.workers_offline or result.pools_not_ready or result.queues_not_ready:
+    if result.workers_offline or result.pools_not_ready or result.deployments_not_ready or result.queues_not_ready:
         logger.info("worker expiry: %s", result)
     return result

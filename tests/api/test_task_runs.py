@@ -70,6 +70,39 @@ def test_read_update_delete(client: httpx.Client, flow_run: dict[str, Any]) -> N
     assert _create(client, flow_run["id"]).status_code == 201
 
 
+def _logs(client: httpx.Client, **run_filter: Any) -> list[str]:
+    [(field, value)] = run_filter.items()
+    response = client.post("/logs/filter", json={"logs": {field: {"any_": [value]}}})
+    assert response.status_code == 200, response.text
+    return sorted(log["message"] for log in response.json())
+
+
+def test_delete_deletes_its_logs_and_only_its_logs(client: httpx.Client, flow_run: dict[str, Any]) -> None:
+    # A task run of the flow run (its logs sit in the flow run's partition), a sibling, and a
+    # background task run without a flow run (its logs sit in partitions of their own).
+    doomed, sibling = _create(client, flow_run["id"]).json(), _create(client, flow_run["id"], task_key="s").json()
+    background = _create(client, None, task_key=f"bg-{uuid.uuid4().hex[:6]}").json()
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    logs = [
+        {"name": "t", "level": 20, "message": message, "timestamp": now, "flow_run_id": fr, "task_run_id": tr}
+        for message, fr, tr in [
+            ("doomed-1", flow_run["id"], doomed["id"]),
+            ("doomed-2", flow_run["id"], doomed["id"]),
+            ("sibling", flow_run["id"], sibling["id"]),
+            ("flow", flow_run["id"], None),
+            ("background", None, background["id"]),
+        ]
+    ]
+    assert client.post("/logs/", json=logs).status_code == 201
+    assert _logs(client, task_run_id=doomed["id"]) == ["doomed-1", "doomed-2"]
+
+    assert client.delete(f"/task_runs/{doomed['id']}").status_code == 204
+    assert client.delete(f"/task_runs/{background['id']}").status_code == 204
+    assert _logs(client, task_run_id=doomed["id"]) == []
+    assert _logs(client, task_run_id=background["id"]) == []
+    assert _logs(client, flow_run_id=flow_run["id"]) == ["flow", "sibling"]
+
+
 def test_missing_runs_answer_like_the_reference(client: httpx.Client) -> None:
     missing = str(uuid.uuid4())
     read = client.get(f"/task_runs/{missing}")

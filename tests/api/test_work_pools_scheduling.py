@@ -279,3 +279,59 @@ def test_expiry_handler_accepts_an_eventbridge_event(in_stack: str) -> None:
     assert {"workers_offline", "pools_not_ready", "queues_not_ready", "runs_crashed"} <= set(
         module.handler(event, None)
     )
+
+
+def _deployment(client: httpx.Client, flow_id: str, pool: str, queue: str) -> dict[str, Any]:
+    body = {"name": f"dep-{uuid.uuid4().hex[:8]}", "flow_id": flow_id, "work_pool_name": pool, "work_queue_name": queue}
+    return ok(client.post("/deployments/", json=body), 201)
+
+
+def _deployment_events(client: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
+    window = {"since": iso(now() - datetime.timedelta(minutes=5)), "until": iso(now() + datetime.timedelta(minutes=5))}
+    body = {
+        "filter": {
+            "occurred": window,
+            "resource": {"id": [f"prefect.deployment.{deployment_id}"]},
+            "event": {"prefix": ["prefect.deployment."]},
+        },
+        "limit": 50,
+    }
+    return sorted(ok(client.post("/events/filter", json=body))["events"], key=lambda e: e["occurred"])
+
+
+def test_polls_mark_deployments_ready_and_expiry_marks_them_not_ready(
+    client: httpx.Client, in_stack: str, flow_id: str
+) -> None:
+    from shared.storage import workers as worker_store
+
+    pool = create_pool(client)
+    name = pool["name"]
+    other = _queue(client, name, "other")
+    in_default, in_other = _deployment(client, flow_id, name, "default"), _deployment(client, flow_id, name, "other")
+    assert in_default["status"] == in_other["status"] == "NOT_READY"
+
+    # A worker polling only the default queue readies only that queue's deployment; twice, one event.
+    for _ in range(2):
+        _poll(client, name, work_queue_names=["default"])
+    ready = ok(client.get(f"/deployments/{in_default['id']}"))
+    assert ready["status"] == "READY" and ready["last_polled"] is not None
+    assert ok(client.get(f"/deployments/{in_other['id']}"))["status"] == "NOT_READY"
+    # A poll of the queue itself (the work-queue path) readies the other one.
+    ok(client.post(f"/work_queues/{other['id']}/get_runs", json={}))
+    assert ok(client.get(f"/deployments/{in_other['id']}"))["status"] == "READY"
+    assert [e["event"] for e in _deployment_events(client, in_default["id"])] == ["prefect.deployment.ready"]
+
+    # The foreman, as of two minutes from now: neither the deployments nor their queues were polled within 60 s.
+    worker_store.expire(now=now() + datetime.timedelta(minutes=2))
+    for deployment in (in_default, in_other):
+        assert ok(client.get(f"/deployments/{deployment['id']}"))["status"] == "NOT_READY"
+    events = _deployment_events(client, in_other["id"])
+    assert [e["event"] for e in events] == ["prefect.deployment.ready", "prefect.deployment.not-ready"]
+    assert events[-1]["resource"]["prefect.resource.name"] == in_other["name"]
+    related = {r["prefect.resource.role"]: r for r in events[-1]["related"]}
+    assert related["flow"]["prefect.resource.id"] == f"prefect.flow.{flow_id}"
+    assert related["work-queue"]["prefect.resource.name"] == "other"
+    assert (
+        related["work-pool"]["prefect.resource.name"] == name
+        and related["work-pool"]["prefect.work-pool.type"] == "process"
+    )
