@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Secret": "blocks",
     "JSON": "blocks",
     "emit_event": "events",
+    "flush": "_shipper",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     # `X as X`: re-exported for type checkers (the names resolve lazily at run time, above).
     from . import runtime as runtime
     from . import variables as variables
+    from ._shipper import flush as flush
     from .artifacts import create_link_artifact as create_link_artifact
     from .artifacts import create_markdown_artifact as create_markdown_artifact
     from .artifacts import create_table_artifact as create_table_artifact

@@ -5,11 +5,11 @@ queued and one daemon thread per kind posts them in order, in batches: a batch l
 oldest item has waited ``interval`` seconds, or at once when someone flushes; items queued while a batch is in
 flight make the next batch. One sender and a FIFO queue keep a task run's state events in the order they
 happened. The queue is bounded (``max_queued`` items): past it, producers wait for the sender instead of
-growing memory without limit. ``flush()`` blocks until everything queued before the call has been sent; the
-engine calls it before a flow run's final state (also when the flow raised), so the server has acknowledged
-(stored) the run's task-run events and logs when the run is reported finished; the interpreter's exit drains
-what is left. The server records the task runs from the stored events asynchronously (typically well under a
-second later), as prefect's server does: the flow never waits for that.
+growing memory without limit. ``flush()`` blocks until everything queued before the call has been sent
+(acknowledged: stored by the server). A flow's end does not wait for it, as prefect's engine does not wait for
+its events worker; the interpreter's exit drains what is left, and ``serverflow.flush()`` waits
+for everything where a process may be frozen or killed right after a flow (a Lambda handler). The server records
+the task runs from the stored events asynchronously (typically well under a second later), as prefect's does.
 """
 
 from __future__ import annotations
@@ -192,8 +192,9 @@ def flush_together(shippers: list[BatchShipper], timeout: float) -> bool:
     return done
 
 
-def flush_all(timeout: float = 30.0) -> bool:
-    """Flush every shipper, all within ``timeout`` seconds in total. False if something is still queued."""
+def flush(timeout: float = 30.0) -> bool:
+    """Wait until every task-run event and log queued so far is acknowledged by the API (stored), within
+    ``timeout`` seconds in total. False if something is still queued. Public as ``serverflow.flush``."""
     with _lock:
         shippers = list(_shippers.values())
     return flush_together(shippers, timeout)
@@ -203,4 +204,4 @@ def flush_all(timeout: float = 30.0) -> bool:
 def _flush_at_exit() -> None:
     from .settings import get_settings
 
-    flush_all(timeout=get_settings().exit_flush_timeout)
+    flush(timeout=get_settings().exit_flush_timeout)

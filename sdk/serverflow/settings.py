@@ -41,7 +41,6 @@ class Settings:
     events_batch_size: int
     flush_interval: float
     batch_timeout: float
-    final_flush_timeout: float
     exit_flush_timeout: float
 
     @classmethod
@@ -67,11 +66,6 @@ class Settings:
             # so little is left to send when it ends; items queued during a send batch up anyway.
             flush_interval=_float(_env("SERVERFLOW_FLUSH_INTERVAL"), 0.25),
             batch_timeout=_float(_env("SERVERFLOW_BATCH_TIMEOUT"), 60.0),
-            # Before a flow run's final state the engine waits up to this long for queued events/logs to be
-            # acknowledged (stored by the server, which records the task runs from them asynchronously), so none
-            # is outstanding when the run is reported finished; only an API slower than this lets the flow end
-            # first (the process exit still drains).
-            final_flush_timeout=_float(_env("SERVERFLOW_FINAL_FLUSH_TIMEOUT"), 60.0),
             # At interpreter exit, queued events/logs are drained for at most this long (then they are lost).
             exit_flush_timeout=_float(_env("SERVERFLOW_EXIT_FLUSH_TIMEOUT"), 120.0),
         )

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import serverflow
 from serverflow import flow, task, unmapped
-from serverflow._shipper import flush_all
 from serverflow.client import requests_sent
 from serverflow.exceptions import APIUnreachable, Unauthorized
 
@@ -32,10 +32,11 @@ def wide_flow(n: int) -> int:
 
 
 def test_500_task_map_batches_requests(sdk_env: str, reader: Any) -> None:
-    flush_all()  # nothing queued by earlier tests counts against this flow
+    serverflow.flush()  # nothing queued by earlier tests counts against this flow
     before = requests_sent()
     state = wide_flow(N_TASKS, return_state=True)
-    assert flush_all(timeout=120), "queued events were not all sent"
+    # The flow returned without waiting for its events (as prefect's engine); the public flush waits for them.
+    assert serverflow.flush(timeout=120), "queued events were not all sent"
     requests = requests_sent() - before  # includes every event and log batch
     assert state.result() == 3 * sum(range(N_TASKS))
     state_changes = 3 * N_TASKS + 2  # Pending/Running/Completed per task, Running/Completed for the flow
@@ -59,9 +60,8 @@ def tasks_then_raise(n: int) -> None:
 
 
 def test_task_runs_are_recorded_when_the_flow_returns_even_if_it_raised(sdk_env: str, reader: Any) -> None:
-    # Events ship in the background while the flow runs; its end flushes them and waits for the server's
-    # acknowledgement (they are stored), also when the body raised; the server records the task runs from them
-    # asynchronously, as the reference does, so they are polled for with a bound.
+    # Events ship in the background while the flow runs and after it ended (also when the body raised); the
+    # server records the task runs from them asynchronously, as the reference does, so they are polled for.
     with pytest.raises(RuntimeError, match="failed after its tasks"):
         tasks_then_raise(N_BEFORE_RAISE)
     (flow_run,) = reader.http.post(
@@ -161,4 +161,4 @@ def test_wrong_api_key_against_the_stack(sdk_env: str, keyed_stack_url: str, mon
         trivial_flow()
     monkeypatch.setenv("SERVERFLOW_API_KEY", "the-right-key")
     assert trivial_flow() == 1
-    flush_all()  # the stack stops after this module; send its last logs now
+    serverflow.flush()  # the stack stops after this module; send its last logs now

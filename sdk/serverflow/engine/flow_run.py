@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._ids import slug
 from .._params import call_with, run_name
-from .._shipper import flush_together, get_shipper
+from .._shipper import get_shipper
 from ..cache_policies import stable_hash
 from ..client import SyncClient
 from ..client.models import FlowRun
@@ -275,12 +275,12 @@ class FlowRunEngine:
         return Failed(exc, message=f"Flow run encountered an exception: {type(exc).__name__}: {exc}")
 
     def end_attempt(self) -> None:
-        """Let submitted tasks finish and make sure their events and the logs are acknowledged before the final
-        state (the server records the task runs from the events afterwards, asynchronously: not waited for)."""
+        """Let submitted tasks finish before the final state. Their events and the logs keep leaving in the
+        background (batches every flush interval) and are not waited for here, as prefect's engine does not wait
+        for its events worker: a flow costs its own work, not the server's storing; the process exit drains what
+        is left, and ``serverflow.flush()`` waits for it where a process may be frozen instead (a Lambda)."""
         if self.ctx is not None:
             self.ctx.shutdown()
-        shippers = [self.events] if self.logs is None else [self.events, self.logs]
-        flush_together(shippers, self.settings.final_flush_timeout)
 
     def finish(self, proposed: State[Any]) -> bool:
         """Propose the attempt's final state. True when the run is over; False when the server scheduled a retry."""
