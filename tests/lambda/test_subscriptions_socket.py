@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -142,6 +143,35 @@ def test_invalid_filter_closes_and_disconnect_cleans_up(aws: None) -> None:
     assert events_connections.read_state(good) is None
 
 
+def _wait_for_the_stacks_fanout(client: httpx.Client, tag: str) -> None:
+    """The running stack's own fan-out reads the same table stream as this test's in-process handlers. Let it
+    pass everything written so far before workers subscribe here: otherwise it may claim this test's run and
+    post it to connection ids only this process knows (gone, for the stack), dropping those workers. The
+    sentinel: a worker that only this process knows subscribes to a fresh key, a run is queued for that key
+    (after everything so far, on the ordered stream), and the stack's fan-out, once it gets there, finds the
+    worker gone and drops its subscription."""
+    from functions.events_socket import handler as socket_module
+    from shared.events.apigw_socket import handle
+    from shared.events.task_subscriptions import CHANNEL
+    from shared.storage import subscriptions
+
+    sentinel_key, connection_id = f"tests.sentinel-{tag}", f"sentinel-{tag}="
+    connect = ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"})
+    connect["queryStringParameters"] = {"serverflow-channel": "task-runs"}
+    socket_module.handler(connect, LambdaContext())
+    api = RecordingApi()
+    handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), lambda _: api)
+    subscribe = {"type": "subscribe", "keys": [sentinel_key], "client_id": f"sentinel-{tag}"}
+    handle(ws_event("$default", connection_id, json.dumps(subscribe)), lambda _: api)
+    scheduled = {"type": "SCHEDULED", "name": "Scheduled", "state_details": {"deferred": True}}
+    sentinel = {"name": "sentinel", "task_key": sentinel_key, "dynamic_key": tag, "state": scheduled}
+    assert client.post("/task_runs/", json=sentinel).status_code == 201
+    deadline = time.monotonic() + 30
+    while connection_id in [s.connection_id for s in subscriptions.of_channel(CHANNEL)]:
+        assert time.monotonic() < deadline, "the stack's fan-out did not reach the sentinel run in 30 s"
+        time.sleep(0.05)
+
+
 def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.Client) -> None:
     """Runs queued before the workers subscribe reach exactly one of them (backlog drain
     claims); a redelivered stream record of an already delivered run posts nothing."""
@@ -160,6 +190,7 @@ def test_task_worker_channel_gets_each_queued_run_once(aws: None, client: httpx.
     assert created.status_code == 201, created.text
     queued = task_queue.backlog(task_key)
     assert [q.task_run.id for q in queued] == [uuid.UUID(created.json()["id"])]  # no worker yet: it waits
+    _wait_for_the_stacks_fanout(client, tag)
 
     api = RecordingApi()
     workers = [f"worker-{n}-{tag}=" for n in range(2)]
