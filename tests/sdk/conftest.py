@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import serverflow
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +26,18 @@ def sdk_api_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def sdk_env(sdk_api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Environment of a flow process: API URL, a private result directory, quick background flushes."""
+def sdk_env(sdk_api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Environment of a flow process: API URL, a private result directory, quick background flushes.
+
+    A flow returns before its events and logs are sent (as prefect's): the test's own are sent before the
+    next test starts, so they never land in another test's reads of the shared stack."""
     monkeypatch.setenv("SERVERFLOW_API_URL", sdk_api_url)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.delenv("SERVERFLOW_API_KEY", raising=False)
     monkeypatch.setenv("SERVERFLOW_LOCAL_STORAGE_PATH", str(tmp_path / "results"))
     monkeypatch.setenv("SERVERFLOW_FLUSH_INTERVAL", "0.5")
-    return sdk_api_url
+    yield sdk_api_url
+    serverflow.flush(timeout=60)
 
 
 @pytest.fixture
