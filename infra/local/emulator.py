@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
+from infra.local.fast_reads import FastReads
+from infra.local.http_server import KeepAliveServer
 from infra.local.persistence import DurableStore
 
 
@@ -32,15 +32,11 @@ def build_app(directory: Path | None = None) -> DurableStore:
     from infra.local import moto_speedups
 
     moto_speedups.apply()
-    return DurableStore(DomainDispatcherApplication(create_backend_app), directory)
+    return DurableStore(FastReads(DomainDispatcherApplication(create_backend_app)), directory)
 
 
-def build_server(host: str, port: int, app: Any | None = None) -> BaseWSGIServer:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    return make_server(
-        host, port, app if app is not None else build_app(), threaded=True, request_handler=MotoRequestHandler
-    )
+def build_server(host: str, port: int, app: Any | None = None) -> KeepAliveServer:
+    return KeepAliveServer(host, port, app if app is not None else build_app())
 
 
 def exit_with_parent(interval: float = 0.5) -> None:

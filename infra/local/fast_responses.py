@@ -46,13 +46,18 @@ def _binary(value: Any) -> Any:
     raise TypeError(f"Cannot serialise {type(value)!r}")
 
 
+def dumps(result: dict[str, Any]) -> str:
+    """A read's result (already in DynamoDB's JSON form) as the body DynamoDB sends."""
+    body = {key: value for key, value in result.items() if value is not None}  # moto omits unset members
+    return json.dumps(body, default=_binary)
+
+
 def _json_response(result: dict[str, Any], context: ActionContext) -> Any:
     serializer = context.serializer_class(operation_model=context.operation_model)
     response = serializer._create_default_response()
-    body = {key: value for key, value in result.items() if value is not None}  # moto omits unset members
     content_type = serializer._get_protocol_specific_content_type()  # type: ignore[attr-defined]  # moto's own JSON serializers have it; the lock pins moto
     response["headers"]["Content-Type"] = content_type
-    return response["status_code"], response["headers"], json.dumps(body, default=_binary)
+    return response["status_code"], response["headers"], dumps(result)
 
 
 class _JsonResult(ActionResult):

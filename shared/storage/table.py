@@ -80,6 +80,10 @@ class TableItem(Model):
         host: str | None = None
         max_retry_attempts = 8
         base_backoff_ms = 25
+        # One client is shared by a request's scatter workers (store.SCATTER_WORKERS) and, in a long-lived
+        # server, every request thread: beyond the pool urllib3 drops a connection after its request and
+        # the next one opens (and the endpoint accepts) a new one. Idle pooled sockets cost nothing.
+        max_pool_connections = 64
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)

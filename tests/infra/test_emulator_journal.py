@@ -100,22 +100,29 @@ def test_acknowledged_writes_survive_sigkill_and_a_torn_tail_is_cut_off(tmp_path
     assert segment.stat().st_size < size_with_garbage
 
 
+def _compacted(data: Path) -> bool:
+    """A snapshot is on disk and no journal segment older than the newest snapshot is left."""
+    snapshots = sorted(data.glob("snapshot-*.log"))
+    if not snapshots:
+        return False
+    newest = int(snapshots[-1].stem.split("-")[1])
+    return all(int(p.stem.split("-")[1]) >= newest for p in data.glob("journal-*.log"))
+
+
 def test_snapshots_compact_the_journal_and_replay_the_same_state(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with emulator(data, SERVERFLOW_SNAPSHOT_BYTES="2000", SERVERFLOW_SNAPSHOT_INTERVAL="0.2") as (endpoint, process):
         create_table(endpoint, "us-east-1", "j")
         _put(endpoint, 40)
         deadline = time.monotonic() + 30
-        while not list(data.glob("snapshot-*.log")) and time.monotonic() < deadline:
+        # The snapshot file appears before the emulator deletes the segments it replaces: wait for both.
+        while not _compacted(data) and time.monotonic() < deadline:
             time.sleep(0.1)
         _client(endpoint).delete_item(TableName="j", Key={"PK": {"S": "k0"}, "SK": {"S": "#META"}})
         process.kill()
         process.wait()
-    snapshots = sorted(data.glob("snapshot-*.log"))
-    assert snapshots, sorted(p.name for p in data.iterdir())
     # Segments older than the newest snapshot were compacted away.
-    newest = int(snapshots[-1].stem.split("-")[1])
-    assert all(int(p.stem.split("-")[1]) >= newest for p in data.glob("journal-*.log"))
+    assert _compacted(data), sorted(p.name for p in data.iterdir())
     with emulator(data) as (endpoint, _):
         assert _count(endpoint) == 39
         described = _client(endpoint).describe_table(TableName="j")["Table"]
