@@ -1,6 +1,7 @@
-"""Embedded AWS emulator: moto's server on loopback, for machines without Docker.
+"""Embedded AWS emulator: moto's app on loopback, for machines without Docker.
 
-DynamoDB requests are served one at a time (moto does not lock; DynamoDB applies a
+Served over kept-alive HTTP/1.1 connections (infra/local/http_server.py), DynamoDB reads
+without moto's per-request web machinery (infra/local/fast_reads.py). DynamoDB requests are served one at a time (moto does not lock; DynamoDB applies a
 conditional write atomically). With `--data-dir` every acknowledged write is first
 journaled and fsynced, and the directory is replayed at start (infra/local/persistence.py).
 
