@@ -71,8 +71,10 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     """Record the task runs the recordable events describe; returns how many runs.
 
     Cost for a batch: the batched upsert of its task runs with their newest states (task_runs.record_many:
-    one BatchGetItem per 50 runs, one TransactWriteItems per 50 new runs, nothing for a run already at that
-    state; older states in the batch go to history only), and one BatchWriteItem per 25 history states.
+    one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
+    conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
+    already at that state; older states in the batch go to history only), and one BatchWriteItem per 25
+    history states.
     """
     per_run = list(_task_run_states(events).values())
     if not per_run:

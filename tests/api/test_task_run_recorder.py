@@ -1,22 +1,39 @@
 """The task-run recorder over HTTP (POST /events, recorded from the table's stream): newest state wins in any
-order, replays are no-ops."""
+order, replays are no-ops, a replay repairs a recorder stopped between its writes, concurrent recorders lose
+no update."""
 
 from __future__ import annotations
 
 import datetime
 import itertools
+import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.aws_env import stack_aws_env
 from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
 
 
 @pytest.fixture
 def flow_run(client: httpx.Client) -> dict[str, Any]:
     return running_flow_run(client)
+
+
+@pytest.fixture
+def aws(aws_endpoint_url: str) -> Iterator[None]:
+    """Storage in this process on the stack's table: the recorder run here as a second (or a crashing) one."""
+    with stack_aws_env(aws_endpoint_url):
+        yield
+
+
+def _received(events: list[dict[str, Any]]) -> list[Any]:
+    from shared.schemas.events import ReceivedEvent
+
+    return [ReceivedEvent.model_validate(event) for event in events]
 
 
 def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
@@ -146,3 +163,69 @@ def test_a_batch_of_many_task_runs_is_recorded_together(client: httpx.Client, fl
     assert _states(client, newer) == ["PENDING", "RUNNING", "COMPLETED"]
     assert _states(client, known) == ["PENDING", "RUNNING", "COMPLETED"]
     assert _states(client, claimed["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
+
+
+class _Stopped(Exception):
+    """The recorder's process dying at its run write."""
+
+
+def test_a_replay_repairs_a_recorder_stopped_between_the_guard_and_the_run(
+    client: httpx.Client, flow_run: dict[str, Any], aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.events.task_run_recorder import record
+    from shared.storage import store
+
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30), dynamic_key="stop")
+
+    def stop(*_: Any, **__: Any) -> None:
+        raise _Stopped
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "put", stop)  # the natural-key guard is a put_new: it is written, the run is not
+        with pytest.raises(_Stopped):
+            record(_received(events))
+    assert client.get(f"/task_runs/{task_run_id}").status_code == 404
+    # The stream re-delivers the batch: the stored guard names this id, the run is written.
+    _post(client, events)
+    run = client.get(f"/task_runs/{task_run_id}").json()
+    assert (run["state_type"], run["state_id"]) == ("COMPLETED", events[-1]["id"])
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def test_concurrent_recorders_of_one_new_task_run_lose_no_update(
+    client: httpx.Client, flow_run: dict[str, Any], aws: None
+) -> None:
+    # Each round: three recorders at once, each with one state of a run none has seen; the last state under
+    # another id of the same natural key. One run per key, holding the newest state with the whole history.
+    from shared.events.task_run_recorder import record
+
+    start = utc_now() - datetime.timedelta(seconds=60)
+    for round_ in range(4):
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        events = lifecycle(first, flow_run["id"], start, dynamic_key=f"race{round_}")
+        events[2] = lifecycle(second, flow_run["id"], start, dynamic_key=f"race{round_}")[2]
+        barrier = threading.Barrier(len(events))
+        failures: list[BaseException] = []
+
+        def recorder(event: dict[str, Any]) -> None:
+            try:
+                barrier.wait(timeout=30)
+                record(_received([event]))
+            except BaseException as exc:  # reported by the test thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=recorder, args=(event,)) for event in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not failures, failures
+        runs = [
+            run
+            for run in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
+            if run["dynamic_key"] == f"race{round_}"
+        ]
+        assert len(runs) == 1 and runs[0]["id"] in (first, second), runs
+        assert (runs[0]["state_type"], runs[0]["state_id"]) == ("COMPLETED", events[2]["id"])
+        assert _states(client, runs[0]["id"]) == ["PENDING", "RUNNING", "COMPLETED"]
