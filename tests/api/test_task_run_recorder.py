@@ -9,6 +9,7 @@ import itertools
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -193,34 +194,28 @@ def test_a_replay_repairs_a_recorder_stopped_between_the_guard_and_the_run(
     assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
 
 
+def _record_after(barrier: threading.Barrier, event: dict[str, Any]) -> None:
+    from shared.events.task_run_recorder import record
+
+    barrier.wait(timeout=30)
+    record(_received([event]))
+
+
 def test_concurrent_recorders_of_one_new_task_run_lose_no_update(
     client: httpx.Client, flow_run: dict[str, Any], aws: None
 ) -> None:
     # Each round: three recorders at once, each with one state of a run none has seen; the last state under
     # another id of the same natural key. One run per key, holding the newest state with the whole history.
-    from shared.events.task_run_recorder import record
-
     start = utc_now() - datetime.timedelta(seconds=60)
     for round_ in range(4):
         first, second = str(uuid.uuid4()), str(uuid.uuid4())
         events = lifecycle(first, flow_run["id"], start, dynamic_key=f"race{round_}")
         events[2] = lifecycle(second, flow_run["id"], start, dynamic_key=f"race{round_}")[2]
         barrier = threading.Barrier(len(events))
-        failures: list[BaseException] = []
-
-        def recorder(event: dict[str, Any]) -> None:
-            try:
-                barrier.wait(timeout=30)
-                record(_received([event]))
-            except BaseException as exc:  # reported by the test thread
-                failures.append(exc)
-
-        threads = [threading.Thread(target=recorder, args=(event,)) for event in events]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not failures, failures
+        with ThreadPoolExecutor(max_workers=len(events)) as pool:
+            recorders = [pool.submit(_record_after, barrier, event) for event in events]
+            for recorder in recorders:
+                recorder.result(timeout=60)
         runs = [
             run
             for run in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
