@@ -105,6 +105,7 @@ class Meter:
         return {
             "requests": 0,
             "ws_messages": 0,
+            "log_bytes": 0,
             "server_s": 0.0,
             "ddb_calls": 0,
             "ops": defaultdict(int),
@@ -135,6 +136,11 @@ class Meter:
     def record_ws_message(self, route: str) -> None:
         with self.lock:
             self.routes[route]["ws_messages"] += 1
+
+    def record_log(self, route: str, nbytes: int) -> None:
+        """A log record the deployed functions would send to CloudWatch Logs, `nbytes` as ingested."""
+        with self.lock:
+            self.routes[route]["log_bytes"] += nbytes
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
