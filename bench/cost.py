@@ -192,6 +192,25 @@ def run_costs(flow0: Routes | None, flow_n: Routes | None, n_tasks: int, prices:
     return out
 
 
+def storage_cost(floor: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    """Storage per 1M runs (bench/storage_floor.py's net bytes left in the table): $ per month for what is kept
+    (runs and their states: RunRetentionDays defaults to forever), and $ once for what expires, billed over
+    its retention (events and logs: the template's EventRetentionDays / LogRetentionDays defaults, plus the
+    up to two days DynamoDB's TTL takes to delete)."""
+    per_gb_month = prices["dynamodb_on_demand"]["storage_per_gb_month"]
+    days = max(float(_parameter_default("EventRetentionDays", "7")), float(_parameter_default("LogRetentionDays", "7")))
+    out: dict[str, Any] = {"retention_days_assumed": days}
+    for what in ("flow_run", "task_run"):
+        f = floor.get(what) or {}
+        if "stored_kept" not in f:
+            continue
+        out[f"per_million_{what}s"] = {
+            "kept_usd_per_month": round(f["stored_kept"] * 1e6 / 1e9 * per_gb_month, 4),
+            "expiring_usd_once": round(f["stored_expiring"] * 1e6 / 1e9 * per_gb_month * (days + 2) / 30, 4),
+        }
+    return out
+
+
 def idle_cost(ticks: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, Any]:
     """$ per month with no runs: every scheduled function ticking on its rate (tick work measured once each),
     plus, separately, one always-on worker long-polling its SQS queue."""
