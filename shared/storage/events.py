@@ -17,6 +17,9 @@ Access patterns (keys):
                               BatchGetItem of EVENT#<state id>; read for a resource id
                               `prefect.task-run.<id>` besides the GSI4 Query (non-recordable events
                               of the run, items stored before the index was sparse), deduplicated
+- flow-run state events ..... the same through the flow run's history (flow_run_states.state_ids):
+                              the server's `prefect.flow-run.<State>` event has its state's id and
+                              timestamp and is written with it, so it skips GSI4 as well
 - event references .......... PK=EVENT_REF#<id>, SK=#META, GSI4 keys as above, no body, the event's
                               TTL: put for the recordable events their resource's history cannot
                               find (a dropped malformed event, a run that adopted another id, a
@@ -58,7 +61,7 @@ from shared.schemas.events import (
     TimeUnit,
 )
 from shared.schemas.types import now_utc
-from shared.storage import store
+from shared.storage import flow_run_states, store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
@@ -85,8 +88,9 @@ class InvalidCountParameters(ValueError):
 
 # --- keys ----------------------------------------------------------------------------
 
-# Primary resources whose recordable events the task-run state history indexes.
+# Primary resources whose state events their run's state history indexes (the state id is the event id).
 TASK_RUN_RESOURCE_PREFIX = "prefect.task-run."
+FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 
 def _day(value: datetime.datetime) -> str:
@@ -140,11 +144,11 @@ def _resource_keys(event: ReceivedEvent) -> tuple[str, str]:
     return key("EVENT_RESOURCE", event.resource.id), f"{sortable_time(event.occurred)}#{event.id}"
 
 
-def _task_run_id(resource_id: str) -> UUID | None:
-    if not resource_id.startswith(TASK_RUN_RESOURCE_PREFIX):
+def _run_id(resource_id: str, prefix: str) -> UUID | None:
+    if not resource_id.startswith(prefix):
         return None
     try:
-        return UUID(resource_id.removeprefix(TASK_RUN_RESOURCE_PREFIX))
+        return UUID(resource_id.removeprefix(prefix))
     except ValueError:
         return None
 
@@ -153,8 +157,9 @@ def _expires_at(event: ReceivedEvent) -> int:
     return int((event.received + events_retention()).timestamp())
 
 
-def to_item(event: ReceivedEvent, *, recordable: bool = False) -> TableItem:
-    """The event's item; `recordable` ones carry the task-run recorder's stream feed tag."""
+def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool = False) -> TableItem:
+    """The event's item; `recordable` ones carry the task-run recorder's stream feed tag. `in_history`: a flow
+    run's state event, written with the history state of the same id (flow_runs), which indexes it by resource."""
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
     _mark_day(day)  # before the item can be stored (callers write it, here or in their transaction)
@@ -168,9 +173,10 @@ def to_item(event: ReceivedEvent, *, recordable: bool = False) -> TableItem:
         GSI2SK=f"{occurred}#{event.id}",
         stream_feed=TASK_RUN_FEED if recordable else None,
     )
-    if not recordable:
-        # A recordable event becomes a state of its task run under its own id: that history indexes it by
-        # resource (see _by_resource), so it skips this copy (a WRU per event, three per task run).
+    if not (recordable or in_history):
+        # A recordable event becomes a state of its task run under its own id, a flow run's state event is
+        # written with its state: that history indexes it by resource (see _by_resource), so it skips this
+        # copy (a WRU per event: three per task run, three per flow run).
         item.GSI4PK, item.GSI4SK = _resource_keys(event)
     if _name_indexed(event.event):
         item.GSI3PK = sharded(key("EVENT_NAMES", day), event.id, NAME_SHARDS)
@@ -221,9 +227,9 @@ def index_by_resource(events: Iterable[ReceivedEvent]) -> int:
     return store.batch_put(_ref_item(event) for event in events)
 
 
-def keep_findable(task_run_id: UUID, state_ids: Iterable[UUID]) -> int:
-    """Before a task run's history is deleted: reference its recordable events that only that history indexed."""
-    resource_id = f"{TASK_RUN_RESOURCE_PREFIX}{task_run_id}"
+def keep_findable(resource_id: str, state_ids: Iterable[UUID]) -> int:
+    """Before a run's history is deleted (`resource_id`: prefect.task-run.<id> or prefect.flow-run.<id>):
+    reference its state events that only that history indexed."""
     refs: list[TableItem] = []
     for item in store.batch_get((key("EVENT", i), store.META) for i in state_ids):
         if item.GSI4PK:
@@ -296,11 +302,14 @@ def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
             to_get.append(UUID(item.PK.split("#", 1)[1]))
         else:
             events.append(item)
-    task_run_id = _task_run_id(resource_id)
+    # Every state id is read once: a state of no event (a task run's set over REST) is not found, an event
+    # both here and on GSI4 (stored before the index was sparse) was found there already.
+    task_run_id = _run_id(resource_id, TASK_RUN_RESOURCE_PREFIX)
     if task_run_id is not None:
-        # Every state id is read once: a state of no event (set over REST) is not found, an event both here
-        # and on GSI4 (stored before the index was sparse) was found there already.
         to_get.extend(state_store.state_ids(task_run_id, lo, hi))
+    flow_run_id = _run_id(resource_id, FLOW_RUN_RESOURCE_PREFIX)
+    if flow_run_id is not None:
+        to_get.extend(flow_run_states.state_ids(flow_run_id, lo, hi))
     found = {item.PK for item in events}
     yield from events
     yield from store.batch_get((pk, store.META) for i in to_get if (pk := key("EVENT", i)) not in found)

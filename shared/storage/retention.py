@@ -10,9 +10,9 @@ like the event and log retentions (`SERVERFLOW_EVENTS_RETENTION_DAYS`,
 two days; until then they still read back. Natural-key and idempotency guards (~100 bytes
 each) are kept.
 
-A task run's state history also indexes its client events by resource (the state id is the
-event id: shared/storage/events.py), so a task-run history item is kept at least as long as its
-event can be: the events retention plus a day of client clock skew (`history_expiry`).
+A run's state history also indexes its state events by resource (the state id is the event id:
+shared/storage/events.py), so a history item is kept at least as long as its event can be: the
+events retention plus a day of client clock skew (`history_expiry`).
 """
 
 from __future__ import annotations
@@ -55,5 +55,5 @@ def run_expiry(state: State | None) -> int | None:
 
 
 def history_expiry(state: State | None) -> int | None:
-    """`expires_at` of a task-run state-history item: never before the event it indexes can expire."""
+    """`expires_at` of a flow- or task-run state-history item: never before the event it indexes can expire."""
     return state_expiry(state, at_least=events_retention() + CLIENT_CLOCK_SKEW)

@@ -192,3 +192,32 @@ def test_recorded_events_are_found_by_resource_without_their_own_index_copy(
     # Events outlive their task run, as the reference's do.
     assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
     assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == expected
+
+
+def test_flow_run_state_events_are_found_by_resource_through_the_run_history(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """The server's `prefect.flow-run.<State>` events skip the by-resource index: each has the id of the state
+    it is written with, so the flow run's history finds them, before and after the run is deleted."""
+    run_id = flow_run["id"]
+    response = client.post(f"/flow_runs/{run_id}/set_state", json={"state": {"type": "COMPLETED"}})
+    assert response.json()["status"] == "ACCEPT", response.text
+    history = client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()
+    assert [state["type"] for state in history] == ["PENDING", "RUNNING", "COMPLETED"]
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    for state in history:
+        key = {"PK": {"S": f"EVENT#{state['id']}"}, "SK": {"S": "#META"}}
+        item = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"]
+        assert "GSI4PK" not in item and "GSI2PK" in item
+
+    def by_resource() -> list[str]:
+        body = {"filter": {"resource": {"id": [f"prefect.flow-run.{run_id}"]}, "order": "ASC"}, "limit": 50}
+        response = client.post("/events/filter", json=body)
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()["events"]]
+
+    expected = [state["id"] for state in history]
+    assert by_resource() == expected
+    assert client.delete(f"/flow_runs/{run_id}").status_code == 204
+    assert by_resource() == expected  # events outlive their run, as the reference's do
