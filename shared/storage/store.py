@@ -164,6 +164,13 @@ def delete_key(pk: str, sk: str = META) -> None:
     TableItem(pk, sk).delete()
 
 
+def take_key(pk: str, sk: str = META) -> TableItem | None:
+    """Delete an item and return what it held (None if absent): one DeleteItem, no read before it."""
+    response = TableItem._get_connection().delete_item(pk, sk, return_values="ALL_OLD")
+    old = response.get("Attributes")
+    return TableItem.from_raw_data(old) if old else None
+
+
 def update(item: TableItem, actions: list[Any], condition: Condition | None = None) -> None:
     try:
         item.update(actions=actions, condition=condition)

@@ -53,6 +53,7 @@ from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store, task_queue
+from shared.storage import events as event_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
@@ -573,8 +574,14 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     if guard_item is not None and guard_item.body and json.loads(guard_item.body).get("id") == str(run.id):
         batch.delete(guard)
     store.transact(batch)
-    for history in state_store.history_items(task_run_id):
-        store.delete(history)
+    history = state_store.history_items(task_run_id)
+    # The history indexed the run's client events by resource (events.py): those outlive the run, as the
+    # reference's do, so they get a reference on the by-resource index first.
+    event_store.keep_findable(
+        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}", (state_store.state_id(item) for item in history)
+    )
+    for item in history:
+        store.delete(item)
     return run
 
 

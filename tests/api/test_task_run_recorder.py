@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.aws_env import stack_aws_env
+from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
 from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
 
 
@@ -107,6 +107,9 @@ def test_natural_key_conflict_adopts_the_existing_id(client: httpx.Client, flow_
     run = client.get(f"/task_runs/{created['id']}").json()
     assert run["state_type"] == "COMPLETED"
     assert _states(client, created["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
+    # Their states are the adopted run's history, yet the events stay found by their own resource id.
+    until = (start + datetime.timedelta(minutes=1)).isoformat()  # they occur after "now", the default until
+    assert _by_resource(client, other_id, until=until)["total"] == 3
 
 
 def test_only_client_orchestrated_task_run_events_are_recorded(client: httpx.Client, flow_run: dict[str, Any]) -> None:
@@ -224,3 +227,74 @@ def test_concurrent_recorders_of_one_new_task_run_lose_no_update(
         assert len(runs) == 1 and runs[0]["id"] in (first, second), runs
         assert (runs[0]["state_type"], runs[0]["state_id"]) == ("COMPLETED", events[2]["id"])
         assert _states(client, runs[0]["id"]) == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def _by_resource(client: httpx.Client, task_run_id: str, **occurred: str) -> dict[str, Any]:
+    body = {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}, "occurred": occurred}
+    response = client.post("/events/filter", json={"filter": body})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_recorded_events_are_found_by_resource_without_their_own_index_copy(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """Client task-run events skip the by-resource index: their run's state history finds them."""
+    task_run_id, malformed_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = lifecycle(task_run_id, flow_run["id"], start)
+    server_side = task_run_event(
+        task_run_id, flow_run["id"], "CANCELLED", start + datetime.timedelta(seconds=3), orchestration="server"
+    )
+    malformed = task_run_event(malformed_id, flow_run["id"], "RUNNING", start)
+    del malformed["payload"]["validated_state"]  # the recorder drops it: no history holds it
+    _post(client, [*events, server_side, malformed])
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+
+    def stored(event: dict[str, Any]) -> dict[str, Any]:
+        key = {"PK": {"S": f"EVENT#{event['id']}"}, "SK": {"S": "#META"}}
+        return dict(dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"])
+
+    assert "GSI4PK" not in stored(events[0]) and "GSI2PK" in stored(events[0])
+    assert "GSI4PK" in stored(server_side)
+
+    expected = [server_side["id"], *[e["id"] for e in reversed(events)]]  # newest first, each once
+    found = _by_resource(client, task_run_id)
+    assert (found["total"], [e["id"] for e in found["events"]]) == (4, expected)
+    since = (start + datetime.timedelta(seconds=0.5)).isoformat()
+    assert [e["id"] for e in _by_resource(client, task_run_id, since=since)["events"]] == expected[:3]
+    assert [e["id"] for e in _by_resource(client, malformed_id)["events"]] == [malformed["id"]]
+
+    # Events outlive their task run, as the reference's do.
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == expected
+
+
+def test_flow_run_state_events_are_found_by_resource_through_the_run_history(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """The server's `prefect.flow-run.<State>` events skip the by-resource index: each has the id of the state
+    it is written with, so the flow run's history finds them, before and after the run is deleted."""
+    run_id = flow_run["id"]
+    response = client.post(f"/flow_runs/{run_id}/set_state", json={"state": {"type": "COMPLETED"}})
+    assert response.json()["status"] == "ACCEPT", response.text
+    history = client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()
+    assert [state["type"] for state in history] == ["PENDING", "RUNNING", "COMPLETED"]
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    for state in history:
+        key = {"PK": {"S": f"EVENT#{state['id']}"}, "SK": {"S": "#META"}}
+        item = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"]
+        assert "GSI4PK" not in item and "GSI2PK" in item
+
+    def by_resource() -> list[str]:
+        body = {"filter": {"resource": {"id": [f"prefect.flow-run.{run_id}"]}, "order": "ASC"}, "limit": 50}
+        response = client.post("/events/filter", json=body)
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()["events"]]
+
+    expected = [state["id"] for state in history]
+    assert by_resource() == expected
+    assert client.delete(f"/flow_runs/{run_id}").status_code == 204
+    assert by_resource() == expected  # events outlive their run, as the reference's do
