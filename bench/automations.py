@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from bench import ddb_meter
-from bench.cost import lambda_conf, load_prices
+from bench.cost import lambda_conf, load_prices, platform_log_bytes
 from tests.aws_env import stack_aws_env
 from tests.stack_process import StackProcess
 
@@ -155,7 +155,7 @@ def measure_cost(aws_endpoint_url: str, evaluated: int) -> dict[str, Any]:
             automation_store.delete(automation.id)
     prices = load_prices()
     mem_mb, arch = lambda_conf(prices)
-    lam, a = prices["lambda"], prices["assumptions"]
+    lam = prices["lambda"]
     invocations = evaluated / BATCH
     per = 1e6 / evaluated
     usd = {
@@ -165,7 +165,7 @@ def measure_cost(aws_endpoint_url: str, evaluated: int) -> dict[str, Any]:
         "dynamodb_write": counters.get("wru", 0.0) * per / 1e6 * prices["dynamodb_on_demand"]["per_million_wru"],
         "cloudwatch_logs": invocations
         * per
-        * a["log_bytes_per_invocation"]
+        * platform_log_bytes(prices)
         / 1e9
         * prices["also"]["cloudwatch_logs_ingest_per_gb"],
     }

@@ -58,6 +58,31 @@ def tracing_default() -> bool:
         return True
 
 
+# Lambda's platform records (START, REPORT) go to CloudWatch Logs only at SystemLogLevel INFO or DEBUG.
+VERBOSE_SYSTEM_LEVELS = {"INFO", "DEBUG"}
+
+
+def _parameter_default(name: str, fallback: str) -> str:
+    try:
+        from infra.template import load_template
+
+        return str(load_template().get("Parameters", {}).get(name, {}).get("Default", fallback))
+    except Exception:  # noqa: BLE001 - no template: the fallback (the costlier setting)
+        return fallback
+
+
+def platform_log_bytes(prices: dict[str, Any]) -> float:
+    """Bytes of platform records per invocation at the template's default `SystemLogLevel` (0 at WARN)."""
+    if _parameter_default("SystemLogLevel", "INFO").upper() in VERBOSE_SYSTEM_LEVELS:
+        return float(prices["assumptions"]["platform_log_bytes_per_invocation"])
+    return 0.0
+
+
+def application_log_level() -> str:
+    """The functions' own log level as deployed (template parameter `ApplicationLogLevel`'s default)."""
+    return _parameter_default("ApplicationLogLevel", "INFO").upper()
+
+
 AWS_WS_PREFIX = "WS aws:"
 # A stream-fed function's batches (bench/sf_server.py): one Lambda invocation each, no API Gateway or CloudFront.
 STREAM_PREFIX = "stream:"
@@ -84,12 +109,13 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
     lam, a = prices["lambda"], prices["assumptions"]
     per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
     http_req = ws_msgs = invocations = ws_connections = 0
-    gb_s = conn_min = rru = wru = 0.0
+    gb_s = conn_min = rru = wru = app_log_bytes = 0.0
     for route, r in routes.items():
         if route == "background" and not include_background:
             continue
         rru += r.get("rru", 0.0)
         wru += r.get("wru", 0.0)
+        app_log_bytes += r.get("log_bytes", 0.0)
         if route.startswith(AWS_WS_PREFIX):
             # One invocation per message ($connect, auth, frames, $disconnect), each billed for its own time.
             n = r.get("ws_messages", 0)
@@ -122,8 +148,9 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
         "lambda_compute": gb_s * per_gbs,
         "dynamodb_read": rru / m * prices["dynamodb_on_demand"]["per_million_rru"],
         "dynamodb_write": wru / m * prices["dynamodb_on_demand"]["per_million_wru"],
-        "cloudwatch_logs": invocations
-        * a["log_bytes_per_invocation"]
+        # Platform records per invocation (template's SystemLogLevel) + the functions' own records at the
+        # template's ApplicationLogLevel, as the server emitted them during the measured work (sf_server.py).
+        "cloudwatch_logs": (invocations * platform_log_bytes(prices) + app_log_bytes)
         / 1e9
         * prices["also"]["cloudwatch_logs_ingest_per_gb"],
         "xray": invocations * a["xray_sampled_fraction"] / m * prices["also"]["xray_per_million_traces_recorded"]
@@ -165,6 +192,25 @@ def run_costs(flow0: Routes | None, flow_n: Routes | None, n_tasks: int, prices:
     return out
 
 
+def storage_cost(floor: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    """Storage per 1M runs (bench/storage_floor.py's net bytes left in the table): $ per month for what is kept
+    (runs and their states: RunRetentionDays defaults to forever), and $ once for what expires, billed over
+    its retention (events and logs: the template's EventRetentionDays / LogRetentionDays defaults, plus the
+    up to two days DynamoDB's TTL takes to delete)."""
+    per_gb_month = prices["dynamodb_on_demand"]["storage_per_gb_month"]
+    days = max(float(_parameter_default("EventRetentionDays", "7")), float(_parameter_default("LogRetentionDays", "7")))
+    out: dict[str, Any] = {"retention_days_assumed": days}
+    for what in ("flow_run", "task_run"):
+        f = floor.get(what) or {}
+        if "stored_kept" not in f:
+            continue
+        out[f"per_million_{what}s"] = {
+            "kept_usd_per_month": round(f["stored_kept"] * 1e6 / 1e9 * per_gb_month, 4),
+            "expiring_usd_once": round(f["stored_expiring"] * 1e6 / 1e9 * per_gb_month * (days + 2) / 30, 4),
+        }
+    return out
+
+
 def idle_cost(ticks: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, Any]:
     """$ per month with no runs: every scheduled function ticking on its rate (tick work measured once each),
     plus, separately, one always-on worker long-polling its SQS queue."""
@@ -182,7 +228,7 @@ def idle_cost(ticks: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, 
             + t.get("rru", 0) * prices["dynamodb_on_demand"]["per_million_rru"] / 1e6
             + t.get("wru", 0) * prices["dynamodb_on_demand"]["per_million_wru"] / 1e6
             + (prices["eventbridge_scheduler"]["per_million_invocations"] / 1e6 if t.get("v2") else 0)
-            + a["log_bytes_per_invocation"] / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"]
+            + platform_log_bytes(prices) / 1e9 * prices["also"]["cloudwatch_logs_ingest_per_gb"]
         )
         rows.append(
             {

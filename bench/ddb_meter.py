@@ -97,6 +97,8 @@ class Meter:
         # last known index keys of each item (by key): which GSIs hold it, under which keys. A write that
         # moves an item within an index is a delete plus a put there (two index writes), as DynamoDB bills it.
         self.index_keys: dict[str, dict[str, tuple[Any, Any]]] = {}
+        # Items written with a TTL attribute (expires_at): their storage is bounded by a retention period.
+        self.expiring: set[str] = set()
         # WRU of the call being estimated, by item kind (key prefixes) and "+GSIn" for its index writes.
         self._by = threading.local()
 
@@ -105,6 +107,9 @@ class Meter:
         return {
             "requests": 0,
             "ws_messages": 0,
+            "log_bytes": 0,
+            "stored_kept": 0,
+            "stored_expiring": 0,
             "server_s": 0.0,
             "ddb_calls": 0,
             "ops": defaultdict(int),
@@ -135,6 +140,11 @@ class Meter:
     def record_ws_message(self, route: str) -> None:
         with self.lock:
             self.routes[route]["ws_messages"] += 1
+
+    def record_log(self, route: str, nbytes: int) -> None:
+        """A log record the deployed functions would send to CloudWatch Logs, `nbytes` as ingested."""
+        with self.lock:
+            self.routes[route]["log_bytes"] += nbytes
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -202,7 +212,9 @@ class Meter:
             r["rru"] += rru
             r["wru"] += wru
             for name, units in self._by.value.items():
-                if name.startswith("key:"):
+                if name.startswith("stored:"):
+                    r[f"stored_{name[7:]}"] += units  # net bytes stored: item + index copies + overhead
+                elif name.startswith("key:"):
                     r["wru_by_key"][name[4:]] += units
                 elif name.startswith("bytes:"):
                     r["put_bytes_by"][name[6:]] += units  # stored bytes of the items put, by kind
@@ -282,6 +294,19 @@ class Meter:
         self.index_keys[key] = after
         return units
 
+    def _stored_size(self, table: str, key: str, size: int | None) -> int:
+        """Bytes DynamoDB bills storage for: the item plus its copy in each index holding it (all of it under
+        an ALL projection, its keys otherwise), each with the 100 bytes of per-item overhead."""
+        if size is None:
+            return 0
+        projections = {h: projection for h, _, projection in self.gsis.get(table, [])}
+        copies = sum(size if projections.get(h) == "ALL" else 64 for h in self.index_keys.get(key, {}))
+        return size + 100 + copies + 100 * len(self.index_keys.get(key, {}))
+
+    def _note_stored(self, key: str, before: int, after: int) -> None:
+        """Net change of stored bytes, split by whether the item expires (TTL) or is kept."""
+        self._note("stored:expiring" if key in self.expiring else "stored:kept", after - before)
+
     def _item_index_keys(self, table: str, item: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         return {
             h: (repr(item[h]), repr(item.get(r)) if r else None) for h, r, _ in self.gsis.get(table, []) if h in item
@@ -296,22 +321,35 @@ class Meter:
         self._note(kind, base * (2 if txn else 1))
         self._note(f"key:table {key_pattern(str((item.get('PK') or {}).get('S', '?')))}", base * (2 if txn else 1))
         self._note(f"bytes:{kind}", size)
-        return base * (2 if txn else 1) + self._index_writes(
+        stored_before = self._stored_size(table, key, self.sizes.get(key))
+        if key in self.expiring:
+            self._note_stored(key, stored_before, 0)  # re-added below under the item's new TTL status
+            stored_before = 0
+        (self.expiring.add if "expires_at" in item else self.expiring.discard)(key)
+        self.sizes[key] = size
+        units = base * (2 if txn else 1) + self._index_writes(
             table, key, self._item_index_keys(table, item), set(), set(), base, kind
         )
+        self._note_stored(key, stored_before, self._stored_size(table, key, size))
+        return units
 
     def _update(self, table: str, p: dict[str, Any], txn: bool, op: str) -> float:
         key = _key_id(p.get("Key"))
         kind = self._kind(p.get("Key"))
         if op == "Delete":
+            stored_before = self._stored_size(table, key, self.sizes.get(key))
             size = self.sizes.pop(key, 1)
             base = math.ceil(max(size, 1) / 1024)
             self._note(f"{kind}(delete)", base * (2 if txn else 1))
-            return base * (2 if txn else 1) + self._index_writes(table, key, {}, set(), set(), base, kind)
+            units = base * (2 if txn else 1) + self._index_writes(table, key, {}, set(), set(), base, kind)
+            self._note_stored(key, stored_before, 0)
+            self.expiring.discard(key)
+            return units
         if op == "ConditionCheck":
             self._note(f"{kind}(check)", float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1)))
             return float(math.ceil(max(self.sizes.get(key, 1), 1) / 1024) * (2 if txn else 1))
         vals = p.get("ExpressionAttributeValues") or {}
+        stored_before = self._stored_size(table, key, self.sizes.get(key))
         size = max(self.sizes.get(key, 0), item_size(p.get("Key")) + sum(attr_size(v) for v in vals.values()))
         self.sizes[key] = size
         expression = p.get("UpdateExpression") or ""
@@ -322,15 +360,14 @@ class Meter:
         removed = {aliases.get(w, w) for w in removed_part.replace(",", " ").split()}
         base = math.ceil(max(size, 1) / 1024)
         self._note(f"{kind}(update)", base * (2 if txn else 1))
-        return base * (2 if txn else 1) + self._index_writes(table, key, None, names - removed, removed, base, kind)
+        units = base * (2 if txn else 1) + self._index_writes(table, key, None, names - removed, removed, base, kind)
+        self._note_stored(key, stored_before, self._stored_size(table, key, size))
+        return units
 
     def _units(self, op: str, p: dict[str, Any], out: dict[str, Any]) -> tuple[float, float, int, int]:
         table = p.get("TableName", "")
         factor = 1.0 if p.get("ConsistentRead") else 0.5
         if op == "PutItem":
-            self.sizes[_key_id({k: v for k, v in (p.get("Item") or {}).items() if k in ("PK", "SK")})] = item_size(
-                p.get("Item")
-            )
             return 0.0, self._put(table, p, False), 0, 0
         if op in ("UpdateItem", "DeleteItem"):
             return 0.0, self._update(table, p, False, "Delete" if op == "DeleteItem" else "Update"), 0, 0

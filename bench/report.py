@@ -322,6 +322,14 @@ def cost_table(res: dict[str, Any]) -> str:
         lines.append(
             "  $ per 1M API operations: " + ", ".join(f"{k} {v['usd_per_million']:.2f}" for k, v in per_op.items())
         )
+    storage = cost.get("storage") or {}
+    for key in ("per_million_flow_runs", "per_million_task_runs"):
+        st = storage.get(key)
+        if st:
+            lines.append(
+                f"  storage {key.replace('_', ' ')}: {st['kept_usd_per_month']:.2f} per month while kept, + "
+                f"{st['expiring_usd_once']:.2f} once for what expires (~{storage['retention_days_assumed'] + 2:.0f} days)"
+            )
     lines += cost_targets(cost)
     p = cost.get("prices", {})
     lines.append(

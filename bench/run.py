@@ -297,6 +297,7 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
         # The bill AWS sends: every websocket frame its own invocation (with its own DynamoDB work).
         out["aws_path"] = costmod.run_costs(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks, prices)
         out["storage_floor"] = storage_floor.breakdown(aws.get("sequential_0"), aws.get(f"sequential_{tasks}"), tasks)
+        out["storage"] = costmod.storage_cost(out["storage_floor"], prices)
     sdk = sf.get("sdk_flow_counters") or {}
     if sdk:
         out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)

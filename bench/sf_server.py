@@ -2,7 +2,8 @@
 
     python -m bench.sf_server --port P --emulator-port E     (BENCH_COUNTERS_PORT=C in the environment)
 
-Adds, without touching the stack's code: botocore hooks counting DynamoDB calls (bench.ddb_meter), an ASGI
+Adds, without touching the stack's code: a logging handler metering the bytes the functions would log to
+CloudWatch Logs at the template's ApplicationLogLevel, botocore hooks counting DynamoDB calls (bench.ddb_meter), an ASGI
 wrapper that attributes them to routes and times each request server-side (and each batch of the priced
 stream-fed functions, route "stream:<LogicalId>"), and a side HTTP server on
 127.0.0.1:C answering GET /counters (JSON), POST /reset, POST /tick, POST /seed (unmeasured bulk seeding,
@@ -13,6 +14,7 @@ AWS runs them: bench/ws_replay.py).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -21,6 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench.cost import application_log_level, load_prices
 from bench.ddb_meter import METER, ROUTE, install
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -184,6 +187,37 @@ def seed(bodies: list[dict[str, Any]]) -> dict[str, Any]:
     return {"ids": ids, "seconds": round(time.perf_counter() - t0, 2)}
 
 
+# Loggers of the local stack only (uvicorn, the emulator, the stack's runner): no Lambda emits them.
+LOCAL_ONLY_LOGGERS = ("uvicorn", "infra", "moto", "werkzeug")
+
+
+class LogMeter(logging.Handler):
+    """Counts, per route, the bytes of the log records the functions would send to CloudWatch Logs: those at
+    or above the template's ApplicationLogLevel, each as a JSON record (message + Powertools' envelope)."""
+
+    def __init__(self, level: int, envelope_bytes: int) -> None:
+        super().__init__(level)
+        self.envelope_bytes = envelope_bytes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(LOCAL_ONLY_LOGGERS):
+            return
+        size = len(record.getMessage().encode()) + self.envelope_bytes
+        if record.exc_info:
+            size += len(self.format(record).encode())
+        METER.record_log(ROUTE.get(), size)
+
+
+def install_log_meter() -> None:
+    level = logging.getLevelName(application_log_level())
+    level = level if isinstance(level, int) else logging.INFO
+    envelope = int(load_prices()["assumptions"]["json_log_envelope_bytes"])
+    root = logging.getLogger()
+    root.addHandler(LogMeter(level, envelope))
+    if root.level > level:
+        root.setLevel(level)
+
+
 def serve_counters(port: int) -> None:
     srv = ThreadingHTTPServer(("127.0.0.1", port), _Counters)
     threading.Thread(target=srv.serve_forever, daemon=True, name="bench-counters").start()
@@ -191,6 +225,7 @@ def serve_counters(port: int) -> None:
 
 def main() -> None:
     install()
+    install_log_meter()
     patch_uvicorn()
     patch_streams()
     port = int(os.environ.get("BENCH_COUNTERS_PORT", "0"))

@@ -37,6 +37,10 @@ def _totals(routes: Routes | None) -> dict[str, float]:
         "ddb_calls": sum(r.get("ddb_calls", 0) for r in routes.values()),
         "rru": sum(r.get("rru", 0.0) for r in routes.values()),
         "wru": sum(r.get("wru", 0.0) for r in routes.values()),
+        # Net bytes left in the table (items, index copies, 100 bytes of overhead each): kept until deleted,
+        # or expiring with a retention period (TTL).
+        "stored_kept": sum(r.get("stored_kept", 0.0) for r in routes.values()),
+        "stored_expiring": sum(r.get("stored_expiring", 0.0) for r in routes.values()),
     }
 
 
@@ -139,6 +143,11 @@ def render(floor: dict[str, Any]) -> str:
             f"  per {what.replace('_', ' ')}: {f['ddb_calls']:.2f} DynamoDB calls, RRU {f['rru']:.2f}, "
             f"WRU {f['wru']:.2f}, stored {f['stored_bytes']:.0f} bytes"
         )
+        if "stored_kept" in f:
+            lines.append(
+                f"      left in the table: {f['stored_kept']:.0f} bytes kept (runs, states: RunRetentionDays, default "
+                f"forever) + {f['stored_expiring']:.0f} bytes expiring (events, logs, connections: their retention)"
+            )
         for name, units in sorted(f["wru_by"].items(), key=lambda kv: -kv[1])[:14]:
             lines.append(f"      {units:7.2f} WRU  {name}")
     hot = floor.get("hot_keys") or []

@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,13 @@ logger = logging.getLogger("serverflow.events_socket")
 
 Poster = Callable[[str, dict[str, Any]], None]
 Closer = Callable[[str], None]
+
+# Connections this container has seen authenticated, with their channel: their later frames skip the read
+# of the connection item (one per frame otherwise). Authentication is never revoked on a live connection,
+# and API Gateway delivers nothing for a connection after its $disconnect, so an entry cannot go stale
+# in a way that matters; bounded, oldest forgotten first (a forgotten one is read again).
+_authenticated: OrderedDict[str, str] = OrderedDict()
+AUTHENTICATED_CACHE_SIZE = 10_000
 
 CHANNEL_PARAMETER = "serverflow-channel"
 # connection channel -> subscription channel
@@ -89,21 +97,36 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     if protocol.SUBPROTOCOL not in offered:
         if api_key:
             return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
-        connections.open_connection(connection_id, channel)
-        connections.mark_authenticated(connection_id)  # legacy clients skip the handshake
+        connections.open_connection(connection_id, channel, authenticated=True)  # legacy clients skip the handshake
         return {"statusCode": 200}
-    connections.open_connection(connection_id, channel)
-    if protocol.bearer_matches(authorization, api_key):
-        connections.mark_authenticated(connection_id)
+    connections.open_connection(connection_id, channel, authenticated=protocol.bearer_matches(authorization, api_key))
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": protocol.SUBPROTOCOL}}
+
+
+def _remember(connection_id: str, channel: str) -> None:
+    _authenticated[connection_id] = channel
+    while len(_authenticated) > AUTHENTICATED_CACHE_SIZE:
+        _authenticated.popitem(last=False)
+
+
+def _connection_state(connection_id: str) -> tuple[bool | None, str]:
+    """(authenticated, channel): from this container's memory, else the connection item."""
+    channel = _authenticated.get(connection_id)
+    if channel is not None:
+        return True, channel
+    known = connections.read_state(connection_id)
+    if known is None:
+        return None, connections.DEFAULT_CHANNEL
+    if known[0]:
+        _remember(connection_id, known[1])
+    return known
 
 
 def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, Any]:
     connection_id = event["requestContext"]["connectionId"]
     body = _body(event)
     api_key = get_settings().api_key
-    known = connections.read_state(connection_id)
-    state, channel = (known[0], known[1]) if known is not None else (None, connections.DEFAULT_CHANNEL)
+    state, channel = _connection_state(connection_id)
     if state is None and api_key is None and not _is_auth_message(body):
         # The $connect record is gone (TTL, missed event) but nothing needs checking.
         state = True
@@ -120,8 +143,10 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     post(connection_id, decision.reply())
     if decision.ok:
         if state is None:
-            connections.open_connection(connection_id, channel)
-        connections.mark_authenticated(connection_id)
+            connections.open_connection(connection_id, channel, authenticated=True)
+        else:
+            connections.mark_authenticated(connection_id)
+        _remember(connection_id, channel)
     else:
         close(connection_id)
     return {"statusCode": 200}
@@ -162,7 +187,9 @@ def _is_auth_message(body: str | None) -> bool:
 
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = event["requestContext"]["connectionId"]
-    connections.close_connection(connection_id)
+    _authenticated.pop(connection_id, None)
+    if connections.close_connection(connection_id) == connections.DEFAULT_CHANNEL:
+        return {"statusCode": 200}  # /events/in never subscribes: nothing more to forget
     subscription = subscription_store.read(connection_id)
     if subscription is not None and subscription.channel == task_subscriptions.CHANNEL:
         task_subscriptions.unsubscribe(subscription, connection_id)
@@ -193,6 +220,7 @@ def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = managem
         try:
             api().delete_connection(ConnectionId=connection_id)
         finally:
+            _authenticated.pop(connection_id, None)
             connections.close_connection(connection_id)
             subscriptions.unsubscribe(connection_id)
 

@@ -7,6 +7,10 @@ from it. Ingestion only stores the events (tagged recordable); the stream-fed re
 which groups the events per task run so one batch costs one run write per run (its newest
 state), whatever number of its states the batch holds. Storage's conditional writes make the
 newest state win in any arrival order, and a replayed batch writes no run.
+
+Recordable events are stored off the by-resource event index: the state history of their task run
+finds them (state id = event id). The few that history cannot find, a malformed event it drops or a
+run recorded under an adopted id, get a reference on that index (events.index_by_resource).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic import ValidationError
 from shared.schemas.events import Event, ReceivedEvent
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
+from shared.storage import events as event_store
 from shared.storage.task_run_states import record_many as record_history
 from shared.storage.task_runs import record_many as record_task_runs
 
@@ -71,23 +76,33 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     """Record the task runs the recordable events describe; returns how many runs.
 
     Cost for a batch: the batched upsert of its task runs with their newest states (task_runs.record_many:
-    one BatchGetItem per 50 runs, one TransactWriteItems per 50 new runs, nothing for a run already at that
-    state; older states in the batch go to history only), and one BatchWriteItem per 25 history states.
+    one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
+    conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
+    already at that state; older states in the batch go to history only), and one BatchWriteItem per 25
+    history states (and per 25 references, for the rare events their own run's history does not hold).
     """
+    events = [event for event in events if is_recordable(event)]
     per_run = list(_task_run_states(events).values())
-    if not per_run:
-        return 0
-    canonical = record_task_runs([states[-1] for states in per_run])
-    record_history((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states)
+    canonical = record_task_runs([states[-1] for states in per_run]) if per_run else []
+    # The history of each event's own task run indexes it by resource, unless it goes into another run's
+    # history (the natural key was another id's) or into none (malformed). Before the history, so that
+    # once a batch's history is readable, all of the batch is (tests/support/events.recorded relies on it).
+    in_own_history = {
+        state.id
+        for run, states in zip(canonical, per_run, strict=False)
+        for event_run, state in states
+        if run.id == event_run.id
+    }
+    event_store.index_by_resource(event for event in events if event.id not in in_own_history)
+    if per_run:
+        record_history((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states)
     return len(per_run)
 
 
 def _task_run_states(events: Iterable[ReceivedEvent]) -> dict[UUID, list[tuple[TaskRun, State]]]:
-    """Recordable events grouped per task run, oldest state first."""
+    """Recordable events (the caller's) grouped per task run, oldest state first."""
     grouped: dict[UUID, list[tuple[TaskRun, State]]] = defaultdict(list)
     for event in events:
-        if not is_recordable(event):
-            continue
         try:
             run, state = task_run_from_event(event)
         except (ValueError, ValidationError):

@@ -10,12 +10,34 @@ Access patterns (keys):
                               sparse: `prefect.task-run.*` events are not in it (names or
                               prefixes that can match them read the time index)
 - by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
+                              sparse: recordable events (client task-run state events, 3 per task
+                              run) are not in it: the run's state history indexes them (below)
+- recordable events by run .. the state history of task run <id> (task_run_states.state_ids: the
+                              recorder gives each state its event's id and `occurred`), then a
+                              BatchGetItem of EVENT#<state id>; read for a resource id
+                              `prefect.task-run.<id>` besides the GSI4 Query (non-recordable events
+                              of the run, items stored before the index was sparse), deduplicated
+- flow-run state events ..... the same through the flow run's history (flow_run_states.state_ids):
+                              the server's `prefect.flow-run.<State>` event has its state's id and
+                              timestamp and is written with it, so it skips GSI4 as well
+- event references .......... PK=EVENT_REF#<id>, SK=#META, GSI4 keys as above, no body, the event's
+                              TTL: put for the recordable events their resource's history cannot
+                              find (a dropped malformed event, a run that adopted another id, a
+                              deleted task run), so a by-resource read still finds every event
 - task-run recorder feed .... stream_feed="task_run" on the events the stream-fed recorder records
                               (the template's FilterCriteria match it: the body is compressed)
 - retention ................. expires_at = received + SERVERFLOW_EVENTS_RETENTION_DAYS (default 7);
                               reads also drop expired items (TTL deletes lazily, up to ~48 h late)
 No Scan: `query_events` picks the narrowest of these from the filter, bounded by the occurred
 window (clamped to the retention period), and evaluates the whole EventFilter in Python.
+
+Between storing a recordable event and the recorder writing its state (the stream, usually well
+under a second) a by-resource read does not see it; every other read (time, name, id, related)
+does. That lag is the reference's own: its event persister writes events to the database in
+batches (every 5 s or 20 events), so its /events/filter and websocket backfill lag the bus too. No
+caller reads a task run's events by resource id to act on them: the prefect client's waiters and
+subscribers filter by event name or `any_resource`, automations evaluate the stream itself, and the
+UI refreshes. An index written at ingestion to close that gap would be the GSI4 copy this saves.
 <shard> = crc32(event id) % TIME_SHARDS / NAME_SHARDS: the day keys are write-sharded.
 """
 
@@ -25,7 +47,6 @@ import base64
 import datetime
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -40,12 +61,15 @@ from shared.schemas.events import (
     TimeUnit,
 )
 from shared.schemas.types import now_utc
-from shared.storage import store
+from shared.storage import flow_run_states, store
+from shared.storage import task_run_states as state_store
 from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.retention import events_retention
 from shared.storage.table import TableItem
 
 ENTITY = "event"
+REF_ENTITY = "event_ref"
 # stream_feed of the events the task-run recorder (functions/task_run_recorder) takes from the stream;
 # template.yaml's FilterCriteria names the same value.
 TASK_RUN_FEED = "task_run"
@@ -62,11 +86,11 @@ class InvalidCountParameters(ValueError):
     """count-by parameters the reference rejects with 422."""
 
 
-def retention() -> datetime.timedelta:
-    return datetime.timedelta(days=float(os.environ.get("SERVERFLOW_EVENTS_RETENTION_DAYS", "7")))
-
-
 # --- keys ----------------------------------------------------------------------------
+
+# Primary resources whose state events their run's state history indexes (the state id is the event id).
+TASK_RUN_RESOURCE_PREFIX = "prefect.task-run."
+FLOW_RUN_RESOURCE_PREFIX = "prefect.flow-run."
 
 
 def _day(value: datetime.datetime) -> str:
@@ -105,7 +129,7 @@ def _mark_day(day: str) -> None:
         last = _marked_days.get(day)
         if last is not None and now - last < DAY_MARKER_REFRESH:
             return
-    expires = now + retention() + FUTURE_SKEW + DAY_MARKER_REFRESH
+    expires = now + events_retention() + FUTURE_SKEW + DAY_MARKER_REFRESH
     store.put(TableItem(key("EVENT_DAY", day), store.META, entity="event_day", expires_at=int(expires.timestamp())))
     with _marked_lock:
         _marked_days[day] = now
@@ -116,24 +140,44 @@ def _days_with_events(days: list[str]) -> list[str]:
     return [d for d in days if d in marked]
 
 
-def to_item(event: ReceivedEvent, *, recordable: bool = False) -> TableItem:
-    """The event's item; `recordable` ones carry the task-run recorder's stream feed tag."""
+def _resource_keys(event: ReceivedEvent) -> tuple[str, str]:
+    return key("EVENT_RESOURCE", event.resource.id), f"{sortable_time(event.occurred)}#{event.id}"
+
+
+def _run_id(resource_id: str, prefix: str) -> UUID | None:
+    if not resource_id.startswith(prefix):
+        return None
+    try:
+        return UUID(resource_id.removeprefix(prefix))
+    except ValueError:
+        return None
+
+
+def _expires_at(event: ReceivedEvent) -> int:
+    return int((event.received + events_retention()).timestamp())
+
+
+def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool = False) -> TableItem:
+    """The event's item; `recordable` ones carry the task-run recorder's stream feed tag. `in_history`: a flow
+    run's state event, written with the history state of the same id (flow_runs), which indexes it by resource."""
     occurred = sortable_time(event.occurred)
     day = _day(event.occurred)
     _mark_day(day)  # before the item can be stored (callers write it, here or in their transaction)
-    expires = event.received + retention()
     item = TableItem(
         key("EVENT", event.id),
         store.META,
         entity=ENTITY,
         body=event.model_dump_json(),
-        expires_at=int(expires.timestamp()),
+        expires_at=_expires_at(event),
         GSI2PK=sharded(key("EVENTS", day), event.id, TIME_SHARDS),
         GSI2SK=f"{occurred}#{event.id}",
-        GSI4PK=key("EVENT_RESOURCE", event.resource.id),
-        GSI4SK=f"{occurred}#{event.id}",
         stream_feed=TASK_RUN_FEED if recordable else None,
     )
+    if not (recordable or in_history):
+        # A recordable event becomes a state of its task run under its own id, a flow run's state event is
+        # written with its state: that history indexes it by resource (see _by_resource), so it skips this
+        # copy (a WRU per event: three per task run, three per flow run).
+        item.GSI4PK, item.GSI4SK = _resource_keys(event)
     if _name_indexed(event.event):
         item.GSI3PK = sharded(key("EVENT_NAMES", day), event.id, NAME_SHARDS)
         item.GSI3SK = f"{event.event}#{occurred}#{event.id}"
@@ -161,6 +205,41 @@ def write_many(events: Iterable[ReceivedEvent], recordable: Callable[[ReceivedEv
     return store.batch_put(to_item(event, recordable=bool(recordable and recordable(event))) for event in events)
 
 
+def _ref_item(event: ReceivedEvent) -> TableItem:
+    gsi4pk, gsi4sk = _resource_keys(event)
+    return TableItem(
+        key("EVENT_REF", event.id),
+        store.META,
+        entity=REF_ENTITY,
+        expires_at=_expires_at(event),
+        GSI4PK=gsi4pk,
+        GSI4SK=gsi4sk,
+    )
+
+
+def index_by_resource(events: Iterable[ReceivedEvent]) -> int:
+    """Reference recordable events on the by-resource index that their resource's history will not find: the
+    recorder dropped them (malformed) or recorded them into another run's history (an adopted id).
+
+    Separate items (~100 bytes, 1 WRU + 1 GSI4 copy), not GSI4 keys on the event: a resent event overwrites
+    its own item, and would drop them again.
+    """
+    return store.batch_put(_ref_item(event) for event in events)
+
+
+def keep_findable(resource_id: str, state_ids: Iterable[UUID]) -> int:
+    """Before a run's history is deleted (`resource_id`: prefect.task-run.<id> or prefect.flow-run.<id>):
+    reference its state events that only that history indexed."""
+    refs: list[TableItem] = []
+    for item in store.batch_get((key("EVENT", i), store.META) for i in state_ids):
+        if item.GSI4PK:
+            continue  # on the by-resource index already
+        event = decode(item, ReceivedEvent)
+        if event.resource.id == resource_id:
+            refs.append(_ref_item(event))
+    return store.batch_put(refs)
+
+
 def read(event_id: UUID) -> ReceivedEvent | None:
     item = store.get(key("EVENT", event_id))
     return decode(item, ReceivedEvent) if item else None
@@ -181,7 +260,7 @@ FUTURE_SKEW = datetime.timedelta(days=1)
 def _window(event_filter: EventFilter) -> tuple[datetime.datetime, datetime.datetime]:
     # Nothing older than the retention period exists, so never query days before it.
     now = now_utc()
-    since = max(event_filter.occurred.since, now - retention() - datetime.timedelta(days=2))
+    since = max(event_filter.occurred.since, now - events_retention() - datetime.timedelta(days=2))
     # Events are stored per day, so a far-future `until` would mean millions of empty day
     # partitions; clients stamp events with their own clock, so a day of skew is ample.
     until = min(event_filter.occurred.until, now + FUTURE_SKEW)
@@ -199,7 +278,7 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
         return
     if "resource_id" in hints:
         for resource_id in dict.fromkeys(hints["resource_id"]):
-            yield from store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi)
+            yield from _by_resource(resource_id, lo, hi)
         return
     prefixes = _name_prefixes(event_filter)
     days = _days_with_events(_days(since, until))
@@ -211,6 +290,29 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
         pks = [pk for day in days for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS)]
         for prefix in prefixes:
             yield from store.query_shards(pks, index="GSI3", sk_prefix=prefix)
+
+
+def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
+    """The events of one primary resource in [lo, hi]: GSI4 (events and references), plus, for a task run,
+    the recordable events its state history indexes; each event item once."""
+    events: list[TableItem] = []
+    to_get: list[UUID] = []
+    for item in store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi):
+        if item.entity == REF_ENTITY:
+            to_get.append(UUID(item.PK.split("#", 1)[1]))
+        else:
+            events.append(item)
+    # Every state id is read once: a state of no event (a task run's set over REST) is not found, an event
+    # both here and on GSI4 (stored before the index was sparse) was found there already.
+    task_run_id = _run_id(resource_id, TASK_RUN_RESOURCE_PREFIX)
+    if task_run_id is not None:
+        to_get.extend(state_store.state_ids(task_run_id, lo, hi))
+    flow_run_id = _run_id(resource_id, FLOW_RUN_RESOURCE_PREFIX)
+    if flow_run_id is not None:
+        to_get.extend(flow_run_states.state_ids(flow_run_id, lo, hi))
+    found = {item.PK for item in events}
+    yield from events
+    yield from store.batch_get((pk, store.META) for i in to_get if (pk := key("EVENT", i)) not in found)
 
 
 def _name_prefixes(event_filter: EventFilter) -> list[str] | None:

@@ -4,9 +4,11 @@ transport is stateless).
 Access pattern: one item per open connection, PK=EVENTS_SOCKET#<connectionId>, SK=#META,
 attribute `version` = 1 once the auth handshake succeeded, `body` = the channel the
 connection was opened on ("events-in", "events-out", "logs-out"; absent means
-"events-in"). Written on $connect, read on every $default message, deleted on
-$disconnect; expires_at (TTL) = connect + 3 h, past API Gateway's 2 h connection limit,
-so a missed $disconnect leaves nothing behind.
+"events-in"). Written on $connect (already authenticated when the upgrade carried the key:
+one put), read on a $default message until the connection is known authenticated (the
+socket Lambda remembers that per container), deleted on $disconnect, which learns the
+channel from the delete itself (ALL_OLD); expires_at (TTL) = connect + 3 h, past API
+Gateway's 2 h connection limit, so a missed $disconnect leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ def _key(connection_id: str) -> str:
 DEFAULT_CHANNEL = "events-in"
 
 
-def open_connection(connection_id: str, channel: str = DEFAULT_CHANNEL) -> None:
+def open_connection(connection_id: str, channel: str = DEFAULT_CHANNEL, *, authenticated: bool = False) -> None:
     store.put(
         TableItem(
             _key(connection_id),
             store.META,
             entity=ENTITY,
-            version=0,
+            version=1 if authenticated else 0,
             body=channel,
             expires_at=int(time.time()) + TTL_SECONDS,
         )
@@ -64,5 +66,9 @@ def mark_authenticated(connection_id: str) -> None:
     store.update(TableItem(_key(connection_id), store.META), actions=[attr.set(1)])
 
 
-def close_connection(connection_id: str) -> None:
-    store.delete_key(_key(connection_id))
+def close_connection(connection_id: str) -> str | None:
+    """Forget a connection; returns the channel it was opened on (None if it was unknown)."""
+    item = store.take_key(_key(connection_id))
+    if item is None:
+        return None
+    return item.body or DEFAULT_CHANNEL

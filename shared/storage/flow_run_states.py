@@ -6,6 +6,9 @@ Access patterns:
                                     as the run, so one strongly consistent Query)
 - read a state by id .............. GSI1PK=FLOW_RUN_STATE#<state_id>, GSI1SK=#
                                     (GET /flow_run_states/{id}; ids are not derivable from the run)
+- the run's state events by resource: a state's id is its `prefect.flow-run.<State>` event's id,
+                                    so the history is that event's by-resource index (events.py);
+                                    kept at least as long as the event (retention.history_expiry)
 
 A state item is written right after the conditional write of the run item that points at
 it (see flow_runs._write_state_change; in the same transaction when other items commit with
@@ -23,7 +26,7 @@ from shared.schemas.states import State
 from shared.storage import store
 from shared.storage.errors import ItemTooLarge
 from shared.storage.keys import decode, key, sortable_time
-from shared.storage.retention import state_expiry
+from shared.storage.retention import history_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "flow_run_state"
@@ -63,7 +66,8 @@ def to_item(run_id: UUID, state: State) -> TableItem:
         body=checked_body(StoredState(flow_run_id=run_id, state=state).model_dump_json(), "flow run state"),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
-        expires_at=state_expiry(state),
+        # It indexes the run's state event by resource (events.py): kept at least as long as that event.
+        expires_at=history_expiry(state),
         GSI1PK=_by_id_key(state.id),
         GSI1SK="#",
     )
@@ -94,6 +98,17 @@ def history(run_id: UUID) -> list[State]:
         states.append(current)
         states.sort(key=lambda state: state.timestamp)
     return states
+
+
+def state_ids(run_id: UUID, since: str, until: str) -> list[UUID]:
+    """Ids of the run's history states with a sortable timestamp in [since, until], oldest first."""
+    items = store.query(run_key(run_id), sk_gte=f"{STATE_PREFIX}{since}", sk_lte=f"{STATE_PREFIX}{until}")
+    return [state_id(item) for item in items]
+
+
+def state_id(item: TableItem) -> UUID:
+    """The id of a history item's state, from its sort key (STATE#<timestamp>#<state id>)."""
+    return UUID(item.SK.rsplit("#", 1)[1])
 
 
 def history_items(run_id: UUID) -> list[TableItem]:

@@ -276,7 +276,7 @@ def insert(run: FlowRun) -> bool:
     task run in step."""
     assert run.state is not None, "a new run carries its initial state"
     batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
-    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state)))
+    batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state), in_history=True))
     if run.idempotency_key:
         guard = TableItem(
             _idempotency_key(run.flow_id, run.idempotency_key),
@@ -351,6 +351,12 @@ def _delete_run(run: FlowRun) -> None:
     # (and anything else in its partition) follows.
     store.delete_key(run_key(run.id))
     leftovers = list(store.query(run_key(run.id)))
+    # The history indexed the run's state events by resource (events.py): those outlive the run, as the
+    # reference's do, so they get a reference on the by-resource index first.
+    event_store.keep_findable(
+        f"{event_store.FLOW_RUN_RESOURCE_PREFIX}{run.id}",
+        (flow_run_states.state_id(item) for item in leftovers if item.SK.startswith(flow_run_states.STATE_PREFIX)),
+    )
     with TableItem.batch_write() as batch:
         for item in leftovers:
             batch.delete(item)
@@ -401,7 +407,7 @@ def _write_outcome(
     batch = store.WriteBatch().put(_to_item(new_run, version + 1), _state_condition(run, version))
     batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
     # The server-side `prefect.flow-run.<State>` event commits with the state it describes.
-    batch.put(event_store.to_item(flow_run_state_change_event(new_run, run.state, outcome.state)))
+    batch.put(event_store.to_item(flow_run_state_change_event(new_run, run.state, outcome.state), in_history=True))
     for item in extra or []:
         batch.put(item)
     if slots is not None:

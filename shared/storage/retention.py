@@ -9,6 +9,10 @@ like the event and log retentions (`SERVERFLOW_EVENTS_RETENTION_DAYS`,
 `SERVERFLOW_LOG_RETENTION_DAYS`, default 7 each). DynamoDB deletes expired items within about
 two days; until then they still read back. Natural-key and idempotency guards (~100 bytes
 each) are kept.
+
+A run's state history also indexes its state events by resource (the state id is the event id:
+shared/storage/events.py), so a history item is kept at least as long as its event can be: the
+events retention plus a day of client clock skew (`history_expiry`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ import os
 from shared.schemas.states import State
 
 ENV = "SERVERFLOW_RUN_RETENTION_DAYS"
+EVENTS_ENV = "SERVERFLOW_EVENTS_RETENTION_DAYS"
+# Events are kept from their `received` time, states from their `timestamp` (the event's client-stamped
+# `occurred`): this margin covers a client clock that runs behind.
+CLIENT_CLOCK_SKEW = datetime.timedelta(days=1)
+
+
+def events_retention() -> datetime.timedelta:
+    return datetime.timedelta(days=float(os.environ.get(EVENTS_ENV, "7")))
 
 
 def run_retention() -> datetime.timedelta | None:
@@ -27,12 +39,12 @@ def run_retention() -> datetime.timedelta | None:
     return datetime.timedelta(days=days) if days > 0 else None
 
 
-def state_expiry(state: State | None) -> int | None:
+def state_expiry(state: State | None, *, at_least: datetime.timedelta = datetime.timedelta(0)) -> int | None:
     """`expires_at` of a state-history item (epoch seconds), or None to keep it."""
     keep = run_retention()
     if keep is None or state is None:
         return None
-    return int((state.timestamp + keep).timestamp())
+    return int((state.timestamp + max(keep, at_least)).timestamp())
 
 
 def run_expiry(state: State | None) -> int | None:
@@ -40,3 +52,8 @@ def run_expiry(state: State | None) -> int | None:
     if state is None or not state.is_final():
         return None
     return state_expiry(state)
+
+
+def history_expiry(state: State | None) -> int | None:
+    """`expires_at` of a flow- or task-run state-history item: never before the event it indexes can expire."""
+    return state_expiry(state, at_least=events_retention() + CLIENT_CLOCK_SKEW)

@@ -7,6 +7,10 @@ Access patterns:
 - one state by id ......................... GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=#
 - idempotent write: the key is derived from (task run, timestamp, state id), so the
   same event recorded twice rewrites the same item (BatchWriteItem, 25 states a call).
+- state ids of a run in a time range .... the history Query above with SK between STATE#<since>
+  and STATE#<until>, ids read from the sort key: a state recorded from a client event has the
+  event's id and timestamp (= its `occurred`), so this indexes the run's client events by
+  resource for shared/storage/events.py (kept at least as long as the events: retention.history_expiry).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from uuid import UUID
 from shared.schemas.states import State
 from shared.storage import observed_states, store
 from shared.storage.keys import decode, key, sortable_time
-from shared.storage.retention import state_expiry
+from shared.storage.retention import history_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state"
@@ -36,7 +40,7 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
         body=state.model_dump_json(),
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
-        expires_at=state_expiry(state),
+        expires_at=history_expiry(state),
         GSI1PK=key("TASK_RUN_STATE", state.id),
         GSI1SK="#",
     )
@@ -58,6 +62,17 @@ def read(state_id: UUID) -> State | None:
 
 def read_for_run(task_run_id: UUID) -> list[State]:
     return [decode(item, State) for item in store.query(run_key(task_run_id), sk_prefix=STATE_SK_PREFIX)]
+
+
+def state_ids(task_run_id: UUID, since: str, until: str) -> list[UUID]:
+    """Ids of the run's history states with a sortable timestamp in [since, until], oldest first."""
+    items = store.query(run_key(task_run_id), sk_gte=f"{STATE_SK_PREFIX}{since}", sk_lte=f"{STATE_SK_PREFIX}{until}")
+    return [state_id(item) for item in items]
+
+
+def state_id(item: TableItem) -> UUID:
+    """The id of a history item's state, from its sort key (STATE#<timestamp>#<state id>)."""
+    return UUID(item.SK.rsplit("#", 1)[1])
 
 
 def history_items(task_run_id: UUID) -> list[TableItem]:

@@ -4,9 +4,9 @@ Access patterns (keys):
 - read by id ................... PK=TASK_RUN#<id>, SK=#META (body = TaskRun JSON with its state;
                                  `state_id` / `state_timestamp` attributes guard conditional writes)
 - natural-key uniqueness ....... PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META,
-                                 body {"id"}; written in the same transaction as a new run, so
-                                 POST /task_runs/ and the event recorder upsert on it
-                                 (flow_run_id may be null: REST creates still upsert on it)
+                                 body {"id"}; POST /task_runs/ writes it in the same transaction as a
+                                 new run, the event recorder with a put_new just before the run; both
+                                 upsert on it (flow_run_id may be null: REST creates still upsert on it)
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
 - all task runs, id order ...... GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id>   (ID_DESC is the default sort)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
@@ -29,12 +29,14 @@ Writes:
   `attribute_not_exists(PK) OR attribute_not_exists(state_timestamp) OR state_timestamp < :new`
   so the newest state wins regardless of arrival order, and replays are no-ops.
   The recorder works a batch of events at once (`record_many`): one BatchGetItem reads the
-  guards and runs of 50 task runs, new runs are written 50 to a TransactWriteItems.
+  guards and runs of 50 task runs; new runs take a guard put_new, then the run's conditional put
+  (no transaction: the guard first, so a replay repairs a stop between the two), sent concurrently.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -51,6 +53,7 @@ from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, observed_states, store, task_queue
+from shared.storage import events as event_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
@@ -409,11 +412,25 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
 
 
 # --- recorder upsert (events) --------------------------------------------------------
-
-# DynamoDB's limits for one TransactWriteItems call: 100 items, 4 MB. A grouped write of new runs stays under both
-# (two items per run: its guard and the run); the byte budget leaves room for keys and attribute names.
-TRANSACT_MAX_ITEMS = 100
-TRANSACT_MAX_BYTES = 3_000_000
+# The recorder writes single items under conditions, never a transaction (DynamoDB bills one at twice the
+# units): a new run costs its guard (put_new, 1 WRU) and the run (put if newer, 1 WRU + its index copies).
+# The two writes are not atomic, so their order carries the invariant: the guard goes FIRST and the run
+# only once the guard stands, so a run never exists without its guard (the REST create writes both in one
+# transaction). A recorder stopped between the two leaves a guard naming the event's id and no run; the
+# stream re-delivers the failed batch, whose BatchGetItem finds that guard with the run absent, which is
+# the known-run path: the conditional put writes the run. Until the replay the natural key names an id
+# without a run (a GET of the id is a 404, a REST create of the same key a 409): the window of one failed
+# batch.
+# The guard of a run the BatchGetItem found unclaimed stays a conditional put_new rather than joining an
+# unconditional BatchWriteItem (the same 1 WRU, only fewer calls): two writers racing on one natural key
+# under different ids (two recorders, or a REST create) would each overwrite the other's guard and write
+# their own run, two runs for one key; put_new lets exactly one win and sends the other through
+# `_record_one`, which adopts the winner's id.
+# Latency: two requests per new run where a TransactWriteItems carried 50 runs; on DynamoDB the pool sends 8
+# at once, so a batch takes two rounds of ~N/8 single writes. The local emulator serves one request at a time
+# (~3 ms each, HTTP and moto's dispatch, against ~0.4 ms per item inside one request): there the pool does not
+# shorten a batch, and a 200-task flow's runs are all recorded ~1.3 s after it returns (0.1 s with the
+# transaction; bench "sf recorded").
 
 
 def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableItem | None) -> TaskRun:
@@ -437,57 +454,44 @@ def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableIte
     )
 
 
+def _claim(run: TaskRun) -> bool:
+    """Write the run's natural-key guard (one conditional put_new); False if another writer holds the key."""
+    try:
+        store.put_new(_guard(run))
+    except ObjectAlreadyExists:
+        return False
+    return True
+
+
+def _put_if_newer(run: TaskRun) -> None:
+    """Write the run (one conditional put) unless the stored one holds an equal or newer state: then only its
+    history is written (the caller's)."""
+    assert run.state is not None
+    try:
+        store.put(_to_item(run), condition=_newer_than_stored(run.state))
+    except ConcurrentUpdate:
+        pass
+
+
 def _record_one(run: TaskRun, state: State) -> TaskRun:
     """`record_many` for one run the batched path could not settle: resolves the id, reads and writes one at a
-    time and retries lost races."""
+    time and retries lost races. An unclaimed natural key is claimed before the run is written (see above),
+    which also repairs a run stored without its guard."""
     for _ in range(WRITE_ATTEMPTS):
         task_run_id = run.id
-        guard_needed = False
+        unclaimed = False
         if run.flow_run_id is not None:
             existing_id = id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
             if existing_id is None:
-                guard_needed = True
+                unclaimed = True
             else:
                 task_run_id = existing_id
         canonical = _as_recorded(run, state, task_run_id, store.get(_run_key(task_run_id)))
-        assert canonical.state is not None
-        try:
-            if guard_needed:
-                batch = (
-                    store.WriteBatch()
-                    .put_new(_guard(canonical))
-                    .put(_to_item(canonical), _newer_than_stored(canonical.state))
-                )
-                store.transact(batch)
-            else:
-                store.put(_to_item(canonical), condition=_newer_than_stored(canonical.state))
-        except (ConcurrentUpdate, ObjectAlreadyExists):
-            if guard_needed:
-                if id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key) is not None:
-                    continue  # another writer claimed the natural key: re-resolve the id
-                # The run holds a newer state but lacked its guard: add the guard alone.
-                try:
-                    store.put_new(_guard(canonical))
-                except ObjectAlreadyExists:
-                    continue
-            # Otherwise an equal or newer state is stored already: only history is written.
+        if unclaimed and not _claim(canonical):
+            continue  # another writer claimed the natural key meanwhile: re-resolve the id
+        _put_if_newer(canonical)
         return canonical
     raise ConcurrentUpdate(str(run.id))
-
-
-def _transact_groups(runs: list[TaskRun]) -> list[list[tuple[TaskRun, TableItem]]]:
-    """New runs with their items, split into TransactWriteItems-sized groups (guard + run per run)."""
-    groups: list[list[tuple[TaskRun, TableItem]]] = [[]]
-    size = 0
-    for run in runs:
-        item = _to_item(run)
-        run_bytes = len(item.body or "") + 1_000  # keys, index attributes, the guard
-        if groups[-1] and (2 * (len(groups[-1]) + 1) > TRANSACT_MAX_ITEMS or size + run_bytes > TRANSACT_MAX_BYTES):
-            groups.append([])
-            size = 0
-        groups[-1].append((run, item))
-        size += run_bytes
-    return [group for group in groups if group]
 
 
 def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
@@ -498,11 +502,12 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
     never overwrites a newer one (conditional writes), whatever the order or number of deliveries.
 
     Cost for a batch of N runs: one BatchGetItem per 50 runs (guard and run together: the run is read under the
-    event's id, which is the stored id unless the natural key was claimed by another id); new runs are written
-    in TransactWriteItems of up to 50 runs (guard put_new + run put, all-or-nothing); known runs with a newer
-    state take one conditional put each; a run whose stored state is as new or newer is not written. Whatever
-    the batch cannot settle (an adopted id, a conflict in a grouped write, a run twice in the batch) goes
-    through `_record_one`, which retries lost races.
+    event's id, which is the stored id unless the natural key was claimed by another id); then, no transaction,
+    single-item conditional writes sent concurrently (store.concurrently) in two rounds: the guards of new runs
+    (put_new, 1 WRU each), then the runs, new and known, with a newer state (put if newer, 1 WRU each + index
+    copies); a run whose stored state is as new or newer is not written. Whatever the batch cannot settle (an
+    adopted id, a guard another writer took meanwhile, a run stored without its guard, a natural key twice in
+    the batch) goes through `_record_one`, which retries lost races.
     """
     keys: list[tuple[str, str]] = []
     for run, _ in newest:
@@ -535,28 +540,20 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
         elif stored is not None and stored.state_timestamp and stored.state_timestamp >= sortable_time(state.timestamp):
             recorded[index] = canonical  # an equal or newer state is stored already: only history is written
         else:
+            # Known runs, and a guard with this id whose run is absent (a recorder stopped between its two
+            # writes; this is the replay): the conditional put writes it.
             known_runs.append((index, canonical))
 
-    by_id = {run.id: index for index, run in new_runs}
-    for group in _transact_groups([run for _, run in new_runs]):
-        batch = store.WriteBatch()
-        for run, item in group:
-            assert run.state is not None
-            batch.put_new(_guard(run)).put(item, _newer_than_stored(run.state))
-        try:
-            store.transact(batch)
-        except ConcurrentUpdate:
-            # Someone wrote one of them meanwhile: settle each on its own (nothing of the group was written).
-            one_by_one.extend(by_id[run.id] for run, _ in group)
-            continue
-        recorded.update((by_id[run.id], run) for run, _ in group)
-    for index, run in known_runs:
-        assert run.state is not None
-        try:
-            store.put(_to_item(run), condition=_newer_than_stored(run.state))
-        except ConcurrentUpdate:
-            pass  # a newer state was stored meanwhile: only history is written
-        recorded[index] = run
+    # Guards first (see above), then the runs whose guard now stands, with the known runs.
+    claimed = store.concurrently(functools.partial(_claim, run) for _, run in new_runs)
+    writes = list(known_runs)
+    for (index, run), won in zip(new_runs, claimed, strict=True):
+        if won:
+            writes.append((index, run))
+        else:
+            one_by_one.append(index)  # another writer claimed the key meanwhile: adopt its id
+    store.concurrently(functools.partial(_put_if_newer, run) for _, run in writes)
+    recorded.update(writes)
     for index in sorted(one_by_one):
         recorded[index] = _record_one(*newest[index])
     return [recorded[index] for index in range(len(newest))]
@@ -577,8 +574,14 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     if guard_item is not None and guard_item.body and json.loads(guard_item.body).get("id") == str(run.id):
         batch.delete(guard)
     store.transact(batch)
-    for history in state_store.history_items(task_run_id):
-        store.delete(history)
+    history = state_store.history_items(task_run_id)
+    # The history indexed the run's client events by resource (events.py): those outlive the run, as the
+    # reference's do, so they get a reference on the by-resource index first.
+    event_store.keep_findable(
+        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}", (state_store.state_id(item) for item in history)
+    )
+    for item in history:
+        store.delete(item)
     return run
 
 

@@ -1,22 +1,40 @@
 """The task-run recorder over HTTP (POST /events, recorded from the table's stream): newest state wins in any
-order, replays are no-ops."""
+order, replays are no-ops, a replay repairs a recorder stopped between its writes, concurrent recorders lose
+no update."""
 
 from __future__ import annotations
 
 import datetime
 import itertools
+import threading
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
 from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
 
 
 @pytest.fixture
 def flow_run(client: httpx.Client) -> dict[str, Any]:
     return running_flow_run(client)
+
+
+@pytest.fixture
+def aws(aws_endpoint_url: str) -> Iterator[None]:
+    """Storage in this process on the stack's table: the recorder run here as a second (or a crashing) one."""
+    with stack_aws_env(aws_endpoint_url):
+        yield
+
+
+def _received(events: list[dict[str, Any]]) -> list[Any]:
+    from shared.schemas.events import ReceivedEvent
+
+    return [ReceivedEvent.model_validate(event) for event in events]
 
 
 def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
@@ -89,6 +107,9 @@ def test_natural_key_conflict_adopts_the_existing_id(client: httpx.Client, flow_
     run = client.get(f"/task_runs/{created['id']}").json()
     assert run["state_type"] == "COMPLETED"
     assert _states(client, created["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
+    # Their states are the adopted run's history, yet the events stay found by their own resource id.
+    until = (start + datetime.timedelta(minutes=1)).isoformat()  # they occur after "now", the default until
+    assert _by_resource(client, other_id, until=until)["total"] == 3
 
 
 def test_only_client_orchestrated_task_run_events_are_recorded(client: httpx.Client, flow_run: dict[str, Any]) -> None:
@@ -146,3 +167,134 @@ def test_a_batch_of_many_task_runs_is_recorded_together(client: httpx.Client, fl
     assert _states(client, newer) == ["PENDING", "RUNNING", "COMPLETED"]
     assert _states(client, known) == ["PENDING", "RUNNING", "COMPLETED"]
     assert _states(client, claimed["id"]) == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
+
+
+class _Stopped(Exception):
+    """The recorder's process dying at its run write."""
+
+
+def test_a_replay_repairs_a_recorder_stopped_between_the_guard_and_the_run(
+    client: httpx.Client, flow_run: dict[str, Any], aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.events.task_run_recorder import record
+    from shared.storage import store
+
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30), dynamic_key="stop")
+
+    def stop(*_: Any, **__: Any) -> None:
+        raise _Stopped
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "put", stop)  # the natural-key guard is a put_new: it is written, the run is not
+        with pytest.raises(_Stopped):
+            record(_received(events))
+    assert client.get(f"/task_runs/{task_run_id}").status_code == 404
+    # The stream re-delivers the batch: the stored guard names this id, the run is written.
+    _post(client, events)
+    run = client.get(f"/task_runs/{task_run_id}").json()
+    assert (run["state_type"], run["state_id"]) == ("COMPLETED", events[-1]["id"])
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def _record_after(barrier: threading.Barrier, event: dict[str, Any]) -> None:
+    from shared.events.task_run_recorder import record
+
+    barrier.wait(timeout=30)
+    record(_received([event]))
+
+
+def test_concurrent_recorders_of_one_new_task_run_lose_no_update(
+    client: httpx.Client, flow_run: dict[str, Any], aws: None
+) -> None:
+    # Each round: three recorders at once, each with one state of a run none has seen; the last state under
+    # another id of the same natural key. One run per key, holding the newest state with the whole history.
+    start = utc_now() - datetime.timedelta(seconds=60)
+    for round_ in range(4):
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        events = lifecycle(first, flow_run["id"], start, dynamic_key=f"race{round_}")
+        events[2] = lifecycle(second, flow_run["id"], start, dynamic_key=f"race{round_}")[2]
+        barrier = threading.Barrier(len(events))
+        with ThreadPoolExecutor(max_workers=len(events)) as pool:
+            recorders = [pool.submit(_record_after, barrier, event) for event in events]
+            for recorder in recorders:
+                recorder.result(timeout=60)
+        runs = [
+            run
+            for run in client.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run["id"]]}}}).json()
+            if run["dynamic_key"] == f"race{round_}"
+        ]
+        assert len(runs) == 1 and runs[0]["id"] in (first, second), runs
+        assert (runs[0]["state_type"], runs[0]["state_id"]) == ("COMPLETED", events[2]["id"])
+        assert _states(client, runs[0]["id"]) == ["PENDING", "RUNNING", "COMPLETED"]
+
+
+def _by_resource(client: httpx.Client, task_run_id: str, **occurred: str) -> dict[str, Any]:
+    body = {"resource": {"id": [f"prefect.task-run.{task_run_id}"]}, "occurred": occurred}
+    response = client.post("/events/filter", json={"filter": body})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_recorded_events_are_found_by_resource_without_their_own_index_copy(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """Client task-run events skip the by-resource index: their run's state history finds them."""
+    task_run_id, malformed_id = str(uuid.uuid4()), str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = lifecycle(task_run_id, flow_run["id"], start)
+    server_side = task_run_event(
+        task_run_id, flow_run["id"], "CANCELLED", start + datetime.timedelta(seconds=3), orchestration="server"
+    )
+    malformed = task_run_event(malformed_id, flow_run["id"], "RUNNING", start)
+    del malformed["payload"]["validated_state"]  # the recorder drops it: no history holds it
+    _post(client, [*events, server_side, malformed])
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+
+    def stored(event: dict[str, Any]) -> dict[str, Any]:
+        key = {"PK": {"S": f"EVENT#{event['id']}"}, "SK": {"S": "#META"}}
+        return dict(dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"])
+
+    assert "GSI4PK" not in stored(events[0]) and "GSI2PK" in stored(events[0])
+    assert "GSI4PK" in stored(server_side)
+
+    expected = [server_side["id"], *[e["id"] for e in reversed(events)]]  # newest first, each once
+    found = _by_resource(client, task_run_id)
+    assert (found["total"], [e["id"] for e in found["events"]]) == (4, expected)
+    since = (start + datetime.timedelta(seconds=0.5)).isoformat()
+    assert [e["id"] for e in _by_resource(client, task_run_id, since=since)["events"]] == expected[:3]
+    assert [e["id"] for e in _by_resource(client, malformed_id)["events"]] == [malformed["id"]]
+
+    # Events outlive their task run, as the reference's do.
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == expected
+
+
+def test_flow_run_state_events_are_found_by_resource_through_the_run_history(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """The server's `prefect.flow-run.<State>` events skip the by-resource index: each has the id of the state
+    it is written with, so the flow run's history finds them, before and after the run is deleted."""
+    run_id = flow_run["id"]
+    response = client.post(f"/flow_runs/{run_id}/set_state", json={"state": {"type": "COMPLETED"}})
+    assert response.json()["status"] == "ACCEPT", response.text
+    history = client.get("/flow_run_states/", params={"flow_run_id": run_id}).json()
+    assert [state["type"] for state in history] == ["PENDING", "RUNNING", "COMPLETED"]
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    for state in history:
+        key = {"PK": {"S": f"EVENT#{state['id']}"}, "SK": {"S": "#META"}}
+        item = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"]
+        assert "GSI4PK" not in item and "GSI2PK" in item
+
+    def by_resource() -> list[str]:
+        body = {"filter": {"resource": {"id": [f"prefect.flow-run.{run_id}"]}, "order": "ASC"}, "limit": 50}
+        response = client.post("/events/filter", json=body)
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()["events"]]
+
+    expected = [state["id"] for state in history]
+    assert by_resource() == expected
+    assert client.delete(f"/flow_runs/{run_id}").status_code == 204
+    assert by_resource() == expected  # events outlive their run, as the reference's do

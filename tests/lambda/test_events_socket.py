@@ -169,3 +169,48 @@ def test_failed_auth_replies_and_closes(socket_env: None) -> None:
     finally:
         os.environ.pop("SERVERFLOW_API_KEY", None)
         reset_settings_cache()
+
+
+def _socket_calls() -> tuple[list[tuple[str, str]], Any]:
+    """(operation, PK) of every DynamoDB call on the connection items, and a function that stops recording."""
+    from shared.storage.table import TableItem
+
+    calls: list[tuple[str, str]] = []
+    events = TableItem._get_connection().connection.client.meta.events
+
+    def note(params: dict[str, Any], model: Any, **_: Any) -> None:
+        pk = str(((params.get("Key") or params.get("Item") or {}).get("PK") or {}).get("S", ""))
+        if pk.startswith(("EVENTS_SOCKET#", "SUBSCRIPTION")):
+            calls.append((model.name, pk))
+
+    events.register("provide-client-params.dynamodb", note)
+    return calls, lambda: events.unregister("provide-client-params.dynamodb", note)
+
+
+def test_a_connection_costs_one_put_and_one_delete(socket_env: None, client: httpx.Client) -> None:
+    """Issue #13: the auth message reads the connection and marks it authenticated, later frames do not read it
+    again (this container knows), and $disconnect of an /events/in connection deletes it in one call (there is
+    no subscription to look for)."""
+    from functions.events_socket import handler as module
+    from shared.events.apigw_socket import handle
+
+    flow_run = running_flow_run(client)
+    connection_id = f"conn-{uuid.uuid4().hex[:8]}="
+    api = StubbedManagementApi()
+    calls, stop = _socket_calls()
+    try:
+        module.handler(
+            ws_event("$connect", connection_id, headers={"Sec-WebSocket-Protocol": "prefect"}), LambdaContext()
+        )
+        api.expect_post(connection_id, {"type": "auth_success"})
+        with api.stubber:
+            handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), api.factory)
+            for event in lifecycle(str(uuid.uuid4()), flow_run["id"], utc_now()):
+                handle(ws_event("$default", connection_id, json.dumps(event)), api.factory)
+        module.handler(ws_event("$disconnect", connection_id), LambdaContext())
+    finally:
+        stop()
+    key = f"EVENTS_SOCKET#{connection_id}"
+    # The auth frame reads the connection (another container may have answered $connect); the reference wants
+    # the auth message first even with no key, so the item records that it came.
+    assert calls == [("PutItem", key), ("GetItem", key), ("UpdateItem", key), ("DeleteItem", key)]

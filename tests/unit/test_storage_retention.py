@@ -43,3 +43,15 @@ def test_finished_runs_and_states_expire_after_the_retention(monkeypatch: pytest
     assert task_run_states.to_item(finished.id, state).expires_at == expected
     running, _ = _run(StateType.RUNNING)
     assert task_runs._to_item(running).expires_at is None  # only a finished run expires
+
+
+def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The history finds a task run's client events by resource (shared/storage/events.py): a run retention
+    # shorter than the events' keeps the history for the events retention + a day of client clock skew.
+    monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "1")
+    monkeypatch.setenv("SERVERFLOW_EVENTS_RETENTION_DAYS", "7")
+    finished, state = _run(StateType.COMPLETED)
+    assert task_runs._to_item(finished).expires_at == int((STAMP + datetime.timedelta(days=1)).timestamp())
+    assert task_run_states.to_item(finished.id, state).expires_at == int(
+        (STAMP + datetime.timedelta(days=8)).timestamp()
+    )

@@ -1,0 +1,96 @@
+"""The cost model prices CloudWatch Logs as template.yaml deploys the functions, and storage from what a run
+leaves in the table (issue #13).
+
+Lambda sends its platform records (START, REPORT) and the functions' own records below the configured
+levels nowhere, so they cost nothing; what is sent is priced per byte ingested.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+from bench import cost
+from bench.ddb_meter import METER, ROUTE
+from bench.sf_server import LogMeter
+from infra.template import load_template
+
+
+def test_functions_log_at_warn_in_json_by_default() -> None:
+    template = load_template()
+    logging_config = template["Globals"]["Function"]["LoggingConfig"]
+    # Log-level filtering exists only with the JSON format.
+    assert logging_config["LogFormat"] == "JSON"
+    assert logging_config["ApplicationLogLevel"] == {"Ref": "ApplicationLogLevel"}
+    assert logging_config["SystemLogLevel"] == {"Ref": "SystemLogLevel"}
+    assert template["Parameters"]["SystemLogLevel"]["Default"] == "WARN"
+    assert template["Parameters"]["ApplicationLogLevel"]["Default"] == "WARN"
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "ApplicationLogLevel"}
+
+
+def test_logs_are_priced_from_what_is_sent() -> None:
+    prices = cost.load_prices()
+    assert cost.platform_log_bytes(prices) == 0.0  # SystemLogLevel WARN: no START/REPORT records
+    quiet = {"POST /api/flow_runs/": {"requests": 1000, "server_s": 5.0}}
+    noisy = {"POST /api/flow_runs/": {"requests": 1000, "server_s": 5.0, "log_bytes": 2_000_000_000}}
+    assert cost.cost_of(quiet, prices)["cloudwatch_logs"] == 0.0
+    per_gb = prices["also"]["cloudwatch_logs_ingest_per_gb"]
+    assert abs(cost.cost_of(noisy, prices)["cloudwatch_logs"] - 2 * per_gb) < 1e-9
+
+
+def test_log_meter_counts_records_at_or_above_the_level_per_route() -> None:
+    meter = LogMeter(logging.WARNING, envelope_bytes=300)
+    route = "GET /api/test-log-meter"
+    token = ROUTE.set(route)
+    try:
+        before = METER.snapshot().get(route, {}).get("log_bytes", 0)
+        log = logging.getLogger("serverflow.test")
+        for level, msg in ((logging.INFO, "dropped"), (logging.WARNING, "kept")):
+            record = log.makeRecord(log.name, level, __file__, 1, msg, (), None)
+            if record.levelno >= meter.level:
+                meter.handle(record)
+        local = logging.getLogger("uvicorn.error").makeRecord("uvicorn.error", logging.ERROR, "", 1, "x", (), None)
+        meter.handle(local)  # the local server's own records never reach CloudWatch
+    finally:
+        ROUTE.reset(token)
+    assert METER.snapshot()[route]["log_bytes"] - before == len("kept") + 300
+
+
+def _call(meter: Any, op: str, params: dict[str, Any]) -> None:
+    """One DynamoDB call as botocore's hooks report it to the meter."""
+    model, context = SimpleNamespace(name=op), {}
+    meter.before_call(params, model, context)
+    meter.after_call({}, model, context)
+
+
+def test_storage_is_metered_as_net_bytes_left_in_the_table() -> None:
+    """Storage is priced from what a run leaves in the table: each item with its index copies and DynamoDB's
+    100 bytes of overhead per item, split into what is kept and what expires (TTL)."""
+    from bench.ddb_meter import Meter, item_size
+
+    meter = Meter()
+    meter.gsis["t"] = [("GSI1PK", "GSI1SK", "ALL"), ("GSI2PK", "GSI2SK", "KEYS_ONLY")]
+    route = "POST /api/test-storage"
+    token = ROUTE.set(route)
+    try:
+        run = {"PK": {"S": "RUN#1"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "RUNS"}, "body": {"S": "x" * 500}}
+        _call(meter, "PutItem", {"TableName": "t", "Item": run})
+        kept = meter.snapshot()[route]["stored_kept"]
+        assert kept == 2 * item_size(run) + 200  # in one ALL index: the item twice, the overhead twice
+        _call(meter, "PutItem", {"TableName": "t", "Item": run})  # an overwrite adds nothing
+        assert meter.snapshot()[route]["stored_kept"] == kept
+        event = {"PK": {"S": "EVENT#1"}, "SK": {"S": "#META"}, "expires_at": {"N": "1"}, "GSI2PK": {"S": "E"}}
+        _call(meter, "PutItem", {"TableName": "t", "Item": event})
+        # A keys-only copy costs its keys, not the item.
+        assert meter.snapshot()[route]["stored_expiring"] == item_size(event) + 64 + 200
+        _call(meter, "DeleteItem", {"TableName": "t", "Key": {"PK": {"S": "RUN#1"}, "SK": {"S": "#META"}}})
+        assert meter.snapshot()[route]["stored_kept"] == 0
+    finally:
+        ROUTE.reset(token)
+    prices = cost.load_prices()
+    floor = {"task_run": {"stored_kept": 1000.0, "stored_expiring": 3000.0}}
+    storage = cost.storage_cost(floor, prices)["per_million_task_runs"]
+    assert storage["kept_usd_per_month"] == round(1000 * 1e6 / 1e9 * 0.25, 4)
+    assert storage["expiring_usd_once"] > 0
