@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 from pathlib import Path
@@ -83,6 +84,30 @@ def application_log_level() -> str:
     return _parameter_default("ApplicationLogLevel", "INFO").upper()
 
 
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CloudFront's managed CachingDisabled policy
+
+
+def edge_cached_paths() -> list[str]:
+    """Path patterns of the REST behaviours template.yaml lets CloudFront cache (their cache policy is not
+    CachingDisabled): a GET there is answered from the edge cache, the origin asked once per TTL per edge."""
+    try:
+        from infra.template import load_template
+
+        behaviours = load_template()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    except Exception:  # noqa: BLE001 - no template: nothing is cached (the costlier assumption)
+        return []
+    return [
+        str(b["PathPattern"])
+        for b in behaviours
+        if b.get("TargetOriginId") == "rest" and b.get("CachePolicyId") != CACHING_DISABLED
+    ]
+
+
+def _edge_cached(route: str, paths: list[str]) -> bool:
+    method, _, path = route.partition(" ")
+    return method in ("GET", "HEAD") and any(fnmatch.fnmatchcase(path, p) for p in paths)
+
+
 AWS_WS_PREFIX = "WS aws:"
 # A stream-fed function's batches (bench/sf_server.py): one Lambda invocation each, no API Gateway or CloudFront.
 STREAM_PREFIX = "stream:"
@@ -108,8 +133,9 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
     gb = mem_mb / 1024
     lam, a = prices["lambda"], prices["assumptions"]
     per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
-    http_req = ws_msgs = invocations = ws_connections = 0
+    http_req = ws_msgs = invocations = ws_connections = edge_hits = 0
     gb_s = conn_min = rru = wru = app_log_bytes = 0.0
+    cached_paths = edge_cached_paths()
     for route, r in routes.items():
         if route == "background" and not include_background:
             continue
@@ -133,6 +159,10 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
             invocations += r.get("ws_messages", 0)
             ws_connections += r.get("requests", 0)
             gb_s += r.get("ws_messages", 0) * a["lambda_ms_per_ws_message"] / 1000 * gb
+        elif route != "background" and _edge_cached(route, cached_paths):
+            # Answered by CloudFront's cache: at a million runs a month the origin's once per TTL per edge
+            # location is noise, so neither API Gateway nor Lambda (nor the measured server time) is billed.
+            edge_hits += r.get("requests", 0)
         elif route != "background":
             n = r.get("requests", 0)
             http_req += n
@@ -157,7 +187,7 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
         if tracing_default()
         else 0.0,
         # Every HTTP request and websocket upgrade passes the one CloudFront distribution (same host + /api).
-        "cloudfront": (http_req + ws_connections) / m * prices["cloudfront"]["per_million_https_requests"],
+        "cloudfront": (http_req + ws_connections + edge_hits) / m * prices["cloudfront"]["per_million_https_requests"],
     }
     c["total"] = sum(c.values())
     return {k: round(v, 9) for k, v in c.items()}

@@ -94,3 +94,13 @@ def test_storage_is_metered_as_net_bytes_left_in_the_table() -> None:
     storage = cost.storage_cost(floor, prices)["per_million_task_runs"]
     assert storage["kept_usd_per_month"] == round(1000 * 1e6 / 1e9 * 0.25, 4)
     assert storage["expiring_usd_once"] > 0
+
+
+def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:
+    prices = cost.load_prices()
+    assert cost.edge_cached_paths() == ["/api/admin/version"]
+    cached = cost.cost_of({"GET /api/admin/version": {"requests": 1_000_000, "server_s": 2000.0}}, prices)
+    assert cached["total"] == cached["cloudfront"] == prices["cloudfront"]["per_million_https_requests"]
+    # Anything else under /api goes through API Gateway and a Lambda as well.
+    other = cost.cost_of({"GET /api/admin/settings": {"requests": 1_000_000, "server_s": 2000.0}}, prices)
+    assert other["api_gateway_http"] > 0 and other["lambda_requests"] > 0 and other["lambda_compute"] > 0
