@@ -113,7 +113,7 @@ class FastReads:
             )
             handler.current_account = handler.get_current_account()
             result = getattr(handler, method)()
-        except Exception:  # noqa: BLE001  # any refusal is moto's to format: its full path answers the same read
+        except Exception:  # noqa: BLE001 - any refusal is moto's to format: its full path answers the same read
             return None
         if not isinstance(result, DynamoResult) or not isinstance(result.result, dict):
             return None
