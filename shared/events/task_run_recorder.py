@@ -78,8 +78,10 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     Cost for a batch: the batched upsert of its task runs with their newest states (task_runs.record_many:
     one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
     conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
-    already at that state; older states in the batch go to history only), and one BatchWriteItem per 25
-    history states (and per 25 references, for the rare events their own run's history does not hold).
+    already at that state; older states in the batch go to history only), and the history: per run one group
+    item holding the batch's states of the run and a pointer per state (task_run_states.record_many), in
+    BatchWriteItem calls of 25 items (and one per 25 references, for the rare events their own run's history
+    does not hold).
     """
     events = [event for event in events if is_recordable(event)]
     per_run = list(_task_run_states(events).values())

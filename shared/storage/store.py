@@ -160,6 +160,15 @@ def batch_put(items: Iterable[TableItem]) -> int:
     return len(unique)
 
 
+def batch_delete(keys: Iterable[tuple[str, str]]) -> int:
+    """Unconditional deletes, 25 per BatchWriteItem call (absent keys are no error)."""
+    unique = list(dict.fromkeys(keys))
+    with TableItem.batch_write() as batch:
+        for pk, sk in unique:
+            batch.delete(TableItem(pk, sk))
+    return len(unique)
+
+
 def delete_key(pk: str, sk: str = META) -> None:
     TableItem(pk, sk).delete()
 

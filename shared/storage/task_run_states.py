@@ -1,22 +1,39 @@
 """Task-run state history in the table.
 
 Access patterns:
-- history of one task run, oldest first .. PK=TASK_RUN#<task_run_id>, SK=STATE#<timestamp>#<state_id>
-  (same partition as the run, so history reads are strongly consistent and a run's
-  delete finds its states with one Query)
-- one state by id ......................... GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=#
-- idempotent write: the key is derived from (task run, timestamp, state id), so the
-  same event recorded twice rewrites the same item (BatchWriteItem, 25 states a call).
-- state ids of a run in a time range .... the history Query above with SK between STATE#<since>
-  and STATE#<until>, ids read from the sort key: a state recorded from a client event has the
-  event's id and timestamp (= its `occurred`), so this indexes the run's client events by
-  resource for shared/storage/events.py (kept at least as long as the events: retention.history_expiry).
+- history of one task run, oldest first .. PK=TASK_RUN#<task_run_id>, SK begins_with STATE# (same
+  partition as the run, so history reads are strongly consistent and a run's delete finds its states
+  with one Query). Two kinds of history item live there:
+  - a state group (entity task_run_state_group), written by the stream-fed recorder: every state of
+    the run that one recorder batch holds, oldest first, in one item without an index copy,
+    SK=STATE#<first state's timestamp>#<first state id>#<digest of the group's state ids>;
+  - a single state (entity task_run_state), SK=STATE#<timestamp>#<state_id>, with its GSI1 copy:
+    written by REST set_state, and by the recorder before groups existed.
+  The read flattens both and keeps each state id once, ordered by (timestamp, id) as the sort keys
+  of single states are.
+- one state by id ......................... a group's state: its pointer PK=TASK_RUN_STATE#<state_id>,
+  SK=#META naming the run and the group's SK, then that group (GetItem + GetItem); a single state:
+  GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when no pointer exists).
+- idempotent, lossless recorder writes: a group's key is derived from its set of states, so a replayed
+  batch rewrites the same group and pointers (BatchWriteItem, 25 items a call), and a replay split
+  differently writes other groups next to the first ones, never over them: a state is never lost,
+  duplicates are dropped at read. A pointer names whichever group holding its state was written last.
+  A 3-state run recorded in one batch costs 1 group + 3 pointers = 4 WRU (single states: 3 + 3 GSI1 = 6).
+- state ids of a run in a time range .... the run's history Query above up to STATE#<until> (a group's
+  SK carries only its first timestamp, so each state is then selected by its own timestamp): a state
+  recorded from a client event has the event's id and timestamp (= its `occurred`), so this indexes
+  the run's client events by resource for shared/storage/events.py (kept at least as long as the
+  events: retention.history_expiry, on groups and pointers alike).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
 from collections.abc import Iterable
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from shared.schemas.states import State
 from shared.storage import observed_states, store
@@ -25,14 +42,41 @@ from shared.storage.retention import history_expiry
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state"
+GROUP_ENTITY = "task_run_state_group"
+POINTER_ENTITY = "task_run_state_pointer"
 STATE_SK_PREFIX = "STATE#"
+# DynamoDB rejects items over 400 KB: a batch's states of one run past this much JSON go into more groups.
+MAX_GROUP_JSON_BYTES = 300 * 1024
+
+
+class StateGroup(BaseModel):
+    """A group item's body: states of one run, oldest first."""
+
+    states: list[State]
+
+
+class StatePointer(BaseModel):
+    """A pointer item's body: where a recorded state is stored."""
+
+    task_run_id: UUID
+    history_sk: str
 
 
 def run_key(task_run_id: UUID | str) -> str:
     return key("TASK_RUN", task_run_id)
 
 
+def _pointer_key(state_id: UUID | str) -> str:
+    return key("TASK_RUN_STATE", state_id)
+
+
+def _order(state: State) -> tuple[str, str]:
+    """The order of single states' sort keys (timestamp, then id): history reads sort by it."""
+    return sortable_time(state.timestamp), str(state.id)
+
+
 def to_item(task_run_id: UUID, state: State) -> TableItem:
+    """One state as its own history item with its by-id index copy (REST set_state)."""
     return TableItem(
         run_key(task_run_id),
         f"{STATE_SK_PREFIX}{sortable_time(state.timestamp)}#{state.id}",
@@ -41,40 +85,126 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
         state_id=str(state.id),
         state_timestamp=sortable_time(state.timestamp),
         expires_at=history_expiry(state),
-        GSI1PK=key("TASK_RUN_STATE", state.id),
+        GSI1PK=_pointer_key(state.id),
         GSI1SK="#",
     )
 
 
+def _group_items(task_run_id: UUID, states: list[State]) -> list[TableItem]:
+    """A group of states (distinct, oldest first) and a pointer per state."""
+    first = states[0]
+    digest = hashlib.blake2b("|".join(str(state.id) for state in states).encode(), digest_size=8).hexdigest()
+    sk = f"{STATE_SK_PREFIX}{sortable_time(first.timestamp)}#{first.id}#{digest}"
+    expiries = [history_expiry(state) for state in states]
+    # The group lives as long as its longest-kept state; the pointers as long as the group.
+    expires_at = None if None in expiries else max(e for e in expiries if e is not None)
+    group = TableItem(
+        run_key(task_run_id),
+        sk,
+        entity=GROUP_ENTITY,
+        body=StateGroup(states=states).model_dump_json(),
+        state_id=str(first.id),
+        state_timestamp=sortable_time(first.timestamp),
+        expires_at=expires_at,
+    )
+    pointer_body = StatePointer(task_run_id=task_run_id, history_sk=sk)
+    pointers = [
+        TableItem(
+            _pointer_key(state.id),
+            store.META,
+            entity=POINTER_ENTITY,
+            body=pointer_body.model_dump_json(),
+            expires_at=expires_at,
+        )
+        for state in states
+    ]
+    return [group, *pointers]
+
+
+def _chunks(states: list[State]) -> Iterable[list[State]]:
+    """The states in groups small enough to store, the same split for the same states."""
+    chunk: list[State] = []
+    size = 0
+    for state in states:
+        state_size = len(state.model_dump_json().encode())
+        if chunk and size + state_size > MAX_GROUP_JSON_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(state)
+        size += state_size
+    if chunk:
+        yield chunk
+
+
 def record_many(states: Iterable[tuple[UUID, State]]) -> int:
-    """History items for a batch of states; replays rewrite the same item (keyed by state id)."""
-    states = list(states)
-    written = store.batch_put(to_item(task_run_id, state) for task_run_id, state in states)
-    observed_states.note(state for _, state in states)
-    return written
+    """Record a recorder batch's states: per run, one group item holding them and a pointer per state.
+
+    Replays rewrite the same items (keys derived from the states); returns how many states."""
+    per_run: dict[UUID, dict[UUID, State]] = defaultdict(dict)
+    for task_run_id, state in states:
+        per_run[task_run_id][state.id] = state
+    items = [
+        item
+        for task_run_id, by_id in per_run.items()
+        for chunk in _chunks(sorted(by_id.values(), key=_order))
+        for item in _group_items(task_run_id, chunk)
+    ]
+    # Groups before pointers (item order is call order): a pointer never names a group not yet written.
+    store.batch_put(sorted(items, key=lambda item: item.entity != GROUP_ENTITY))
+    observed_states.note(state for by_id in per_run.values() for state in by_id.values())
+    return sum(len(by_id) for by_id in per_run.values())
+
+
+def _states_of(item: TableItem) -> list[State]:
+    if item.entity == GROUP_ENTITY:
+        return decode(item, StateGroup).states
+    return [decode(item, State)]
+
+
+def _flattened(items: Iterable[TableItem]) -> list[State]:
+    """The states of history items, each id once, ordered by (timestamp, id)."""
+    by_id = {state.id: state for item in items for state in _states_of(item)}
+    return sorted(by_id.values(), key=_order)
 
 
 def read(state_id: UUID) -> State | None:
-    for item in store.query(key("TASK_RUN_STATE", state_id), index="GSI1", limit=1):
+    pointer_item = store.get(_pointer_key(state_id))
+    if pointer_item is not None:
+        pointer = decode(pointer_item, StatePointer)
+        group = store.get(run_key(pointer.task_run_id), pointer.history_sk)
+        states = _states_of(group) if group is not None else read_for_run(pointer.task_run_id)
+        for state in states:
+            if state.id == state_id:
+                return state
+    for item in store.query(_pointer_key(state_id), index="GSI1", limit=1):
         return decode(item, State)
     return None
 
 
 def read_for_run(task_run_id: UUID) -> list[State]:
-    return [decode(item, State) for item in store.query(run_key(task_run_id), sk_prefix=STATE_SK_PREFIX)]
+    return _flattened(history_items(task_run_id))
 
 
 def state_ids(task_run_id: UUID, since: str, until: str) -> list[UUID]:
     """Ids of the run's history states with a sortable timestamp in [since, until], oldest first."""
-    items = store.query(run_key(task_run_id), sk_gte=f"{STATE_SK_PREFIX}{since}", sk_lte=f"{STATE_SK_PREFIX}{until}")
-    return [state_id(item) for item in items]
-
-
-def state_id(item: TableItem) -> UUID:
-    """The id of a history item's state, from its sort key (STATE#<timestamp>#<state id>)."""
-    return UUID(item.SK.rsplit("#", 1)[1])
+    # A group's SK has its first timestamp: none after `until` holds a state in range, earlier ones may.
+    items = store.query(run_key(task_run_id), sk_gte=STATE_SK_PREFIX, sk_lte=f"{STATE_SK_PREFIX}{until}")
+    return [state.id for state in _flattened(items) if since <= sortable_time(state.timestamp) <= until]
 
 
 def history_items(task_run_id: UUID) -> list[TableItem]:
-    """Every history item of a run (for deletes)."""
+    """Every history item of a run: groups and single states."""
     return list(store.query(run_key(task_run_id), sk_prefix=STATE_SK_PREFIX))
+
+
+def history_state_ids(items: Iterable[TableItem]) -> list[UUID]:
+    """The ids of the states that history items hold, each once, oldest first."""
+    return [state.id for state in _flattened(items)]
+
+
+def delete_history(items: list[TableItem]) -> None:
+    """Delete a run's history items (`history_items`) and the pointers of their grouped states."""
+    pointers = [
+        (_pointer_key(s.id), store.META) for item in items if item.entity == GROUP_ENTITY for s in _states_of(item)
+    ]
+    store.batch_delete([(item.PK, item.SK) for item in items] + pointers)

@@ -578,10 +578,9 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     # The history indexed the run's client events by resource (events.py): those outlive the run, as the
     # reference's do, so they get a reference on the by-resource index first.
     event_store.keep_findable(
-        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}", (state_store.state_id(item) for item in history)
+        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}", state_store.history_state_ids(history)
     )
-    for item in history:
-        store.delete(item)
+    state_store.delete_history(history)
     return run
 
 

@@ -298,3 +298,67 @@ def test_flow_run_state_events_are_found_by_resource_through_the_run_history(
     assert by_resource() == expected
     assert client.delete(f"/flow_runs/{run_id}").status_code == 204
     assert by_resource() == expected  # events outlive their run, as the reference's do
+
+
+def _history_items(aws_endpoint_url: str, task_run_id: str) -> list[dict[str, Any]]:
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    return list(
+        dynamodb.query(
+            TableName=AWS_ENV["SERVERFLOW_TABLE"],
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues={":pk": {"S": f"TASK_RUN#{task_run_id}"}, ":sk": {"S": "STATE#"}},
+            ConsistentRead=True,
+        )["Items"]
+    )
+
+
+def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
+    record(_received(events))  # one recorder batch (over the stream, a POST's events may come in two)
+
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [(s["id"], s["type"]) for s in history] == list(
+        zip([e["id"] for e in events], ["PENDING", "RUNNING", "COMPLETED"], strict=True)
+    )
+    for state in history:
+        assert client.get(f"/task_run_states/{state['id']}").json() == state
+
+    items = _history_items(aws_endpoint_url, task_run_id)
+    assert len(items) == 1 and "GSI1PK" not in items[0], items  # no index copy: the pointers find its states
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    for event in events:
+        key = {"PK": {"S": f"TASK_RUN_STATE#{event['id']}"}, "SK": {"S": "#META"}}
+        pointer = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True)["Item"]
+        assert not any(name.startswith("GSI") for name in pointer), pointer
+
+    # The run's delete takes its history and the pointers with it.
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _history_items(aws_endpoint_url, task_run_id) == []
+    assert client.get(f"/task_run_states/{events[0]['id']}").status_code == 404
+
+
+def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = lifecycle(task_run_id, flow_run["id"], start)
+    _post(client, events)
+    before = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in before] == [e["id"] for e in events]
+    # The stream re-delivers the events split over two batches: the first state alone, then the other two.
+    for replayed in (events[:1], events[1:]):
+        record(_received(replayed))  # the first batch alone must not hide the states it does not hold
+        assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == before
+    assert len(_history_items(aws_endpoint_url, task_run_id)) >= 2  # the replay's groups beside the first
+    assert [client.get(f"/task_run_states/{e['id']}").json()["id"] for e in events] == [e["id"] for e in events]
+    since = (start + datetime.timedelta(seconds=0.5)).isoformat()
+    found = _by_resource(client, task_run_id, since=since)
+    assert [e["id"] for e in found["events"]] == [e["id"] for e in reversed(events[1:])]
