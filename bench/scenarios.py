@@ -125,7 +125,7 @@ async def create_flows(client: httpx.AsyncClient, count: int) -> list[str]:
     return ids
 
 
-async def _retrying(client: httpx.AsyncClient, req: Request, attempts: int = 10) -> httpx.Response:
+async def _retrying(client: httpx.AsyncClient, req: Request, attempts: int = 30) -> httpx.Response:
     """Unmeasured setup request: retry 5xx/transport errors a bounded number of times."""
     method, path, body = req
     last: str = ""

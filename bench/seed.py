@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -87,6 +88,9 @@ def sf_seed(bodies: list[dict[str, Any]], chunk: int = 250, threads: int = 4) ->
 # --- reference ---------------------------------------------------------------------------------------------
 
 
+REF_CHUNK_ATTEMPTS = 8
+
+
 async def _ref_seed(bodies: list[dict[str, Any]], chunk: int = 250) -> list[str]:
     from prefect.server import models, schemas
     from prefect.server.database import provide_database_interface
@@ -94,16 +98,28 @@ async def _ref_seed(bodies: list[dict[str, Any]], chunk: int = 250) -> list[str]
     db = provide_database_interface()
     ids: list[str] = []
     for k in range(0, len(bodies), chunk):
-        async with db.session_context(begin_transaction=True) as session:
-            for body in bodies[k : k + chunk]:
-                create = schemas.actions.FlowRunCreate.model_validate(body)
-                run = schemas.core.FlowRun(**create.model_dump())
-                if not run.state:
-                    run.state = schemas.states.Pending()
-                model = await models.flow_runs.create_flow_run(
-                    session=session, flow_run=run, orchestration_parameters={}
-                )
-                ids.append(str(model.id))
+        # The server's own background services write to the same SQLite file: a chunk that meets
+        # "database is locked" rolled back whole, so it is simply tried again (bounded).
+        for attempt in range(REF_CHUNK_ATTEMPTS):
+            chunk_ids: list[str] = []
+            try:
+                async with db.session_context(begin_transaction=True) as session:
+                    for body in bodies[k : k + chunk]:
+                        create = schemas.actions.FlowRunCreate.model_validate(body)
+                        run = schemas.core.FlowRun(**create.model_dump())
+                        if not run.state:
+                            run.state = schemas.states.Pending()
+                        model = await models.flow_runs.create_flow_run(
+                            session=session, flow_run=run, orchestration_parameters={}
+                        )
+                        chunk_ids.append(str(model.id))
+            except Exception as exc:
+                if "database is locked" not in str(exc) or attempt == REF_CHUNK_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            ids.extend(chunk_ids)
+            break
     return ids
 
 
@@ -118,7 +134,11 @@ def ref_seed(env: dict[str, str], bodies: list[dict[str, Any]], timeout_s: float
         timeout=timeout_s,
     )
     if p.returncode != 0:
-        raise RuntimeError(f"reference seeder failed ({p.returncode}): {p.stderr[-2000:]}")
+        # The exception's own lines first: its SQL and parameters come after and would fill any tail.
+        errors = [ln for ln in p.stderr.splitlines() if re.match(r"^[\w.]+(Error|Exception)\b", ln)]
+        raise RuntimeError(
+            f"reference seeder failed ({p.returncode}): {' | '.join(errors)[:600]} ... {p.stderr[-500:]}"
+        )
     ids: list[str] = json.loads(p.stdout.strip().splitlines()[-1])
     return ids
 
