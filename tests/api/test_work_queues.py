@@ -80,8 +80,10 @@ def test_get_runs_and_status(client: httpx.Client, in_stack: str) -> None:
     pool = create_pool(client)
     queue = ok(client.post(f"/work_pools/{pool['name']}/queues", json={"name": "runs", "concurrency_limit": 2}), 201)
     flow_id = create_flow(client)
+    # Due a few seconds ago, well inside the 15 s after which the stack's late-runs tick (once a minute) would
+    # mark them Late and the queue unhealthy (seen once in a clean-clone run with 30 s).
     runs = [
-        scheduled_run(client, in_stack, flow_id, pool, queue, now() - datetime.timedelta(seconds=30 - i))
+        scheduled_run(client, in_stack, flow_id, pool, queue, now() - datetime.timedelta(seconds=3 - i))
         for i in range(3)
     ]
     later = scheduled_run(client, in_stack, flow_id, pool, queue, now() + datetime.timedelta(hours=1))
