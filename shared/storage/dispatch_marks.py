@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 
 from shared.storage import store
-from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.flow_run_states import run_key
 from shared.storage.keys import epoch_seconds, sortable_time
 from shared.storage.table import TableItem
@@ -36,11 +35,7 @@ def _item(run_id: object, scheduled: datetime.datetime | None) -> TableItem:
 
 def claim(run_id: object, scheduled: datetime.datetime | None) -> bool:
     """True if this caller is the first to dispatch the run for this time."""
-    try:
-        store.put_new(_item(run_id, scheduled))
-    except ObjectAlreadyExists:
-        return False
-    return True
+    return store.put_if_absent(_item(run_id, scheduled))
 
 
 def release(run_id: object, scheduled: datetime.datetime | None) -> None:

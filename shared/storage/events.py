@@ -63,7 +63,6 @@ from shared.schemas.events import (
 from shared.schemas.types import now_utc
 from shared.storage import flow_run_states, store
 from shared.storage import task_run_states as state_store
-from shared.storage.errors import ObjectAlreadyExists
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import events_retention
 from shared.storage.table import TableItem
@@ -189,11 +188,7 @@ def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool 
 
 def write(event: ReceivedEvent) -> bool:
     """Store an event once; False if its id was already stored (a duplicate delivery)."""
-    try:
-        store.put_new(to_item(event))
-    except ObjectAlreadyExists:
-        return False
-    return True
+    return store.put_if_absent(to_item(event))
 
 
 def write_many(events: Iterable[ReceivedEvent], recordable: Callable[[ReceivedEvent], bool] | None = None) -> int:

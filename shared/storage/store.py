@@ -128,6 +128,15 @@ def put_new(item: TableItem) -> None:
         raise
 
 
+def put_if_absent(item: TableItem) -> bool:
+    """`put_new` for claims: False instead of ObjectAlreadyExists when the key is taken."""
+    try:
+        put_new(item)
+    except ObjectAlreadyExists:
+        return False
+    return True
+
+
 def put(item: TableItem, condition: Condition | None = None) -> None:
     check_keys(item)
     try:

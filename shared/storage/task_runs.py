@@ -456,11 +456,7 @@ def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableIte
 
 def _claim(run: TaskRun) -> bool:
     """Write the run's natural-key guard (one conditional put_new); False if another writer holds the key."""
-    try:
-        store.put_new(_guard(run))
-    except ObjectAlreadyExists:
-        return False
-    return True
+    return store.put_if_absent(_guard(run))
 
 
 def _put_if_newer(run: TaskRun) -> None:
