@@ -413,8 +413,22 @@ def render(res: dict[str, Any]) -> str:
         "",
         "Storage floor (AWS path, real prefect client; bench/storage_floor.py):",
         storage_floor.render((res.get("cost") or {}).get("storage_floor") or {}),
+        periodic_line(res),
     ]
     return "\n".join(parts)
+
+
+def periodic_line(res: dict[str, Any]) -> str:
+    """The observed-state pairs' once-a-minute writes seen during the measured flows, left out of the per-run
+    figures (bench/cost.py `split_periodic`): they are billed per API process-minute, not per run."""
+    seen = (res.get("serverflow") or {}).get("periodic_wru") or {}
+    if not seen:
+        return ""
+    flows = ", ".join(f"{k} {v:g}" for k, v in sorted(seen.items()))
+    return (
+        "  periodic writes left out of the per-run figures (observed-state pairs, at most once a minute per API "
+        f"process and pair, ~1.5 WRU each): WRU seen during the measured flows: {flows}"
+    )
 
 
 def write_json(res: dict[str, Any], out_dir: Path = RESULTS_DIR) -> Path:

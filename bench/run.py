@@ -181,6 +181,8 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                     res["server_quiet_after_s"] = wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                     d = costmod.diff_routes(snapshot(counters), before)
                     d.pop(BENCH_POLL_ROUTE, None)  # the bench's own polling is not the flow's work
+                    d, periodic = costmod.split_periodic(d)
+                    out.setdefault("periodic_wru", {})[f"client_{mode}_{tasks}"] = periodic
                     out["client_flow_counters"][f"{mode}_{tasks}"] = d
                     if mode == "sequential" and frames_file:
                         # The same frames as AWS runs them: one websocket Lambda invocation each.
@@ -212,6 +214,8 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                 wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                 d = costmod.diff_routes(snapshot(counters), before)
                 d.pop(BENCH_POLL_ROUTE, None)
+                d, periodic = costmod.split_periodic(d)
+                out.setdefault("periodic_wru", {})[f"sdk_sequential_{tasks}"] = periodic
                 out["sdk_flow_counters"][f"sequential_{tasks}"] = d  # plain HTTP: the local path is AWS's
             sdk_ms = per_task_overhead_ms(out["sdk_flows"])
             prefect_ms = per_task_overhead_ms(out.get("client_flows", []))

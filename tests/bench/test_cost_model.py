@@ -104,3 +104,31 @@ def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:
     # Anything else under /api goes through API Gateway and a Lambda as well.
     other = cost.cost_of({"GET /api/admin/settings": {"requests": 1_000_000, "server_s": 2000.0}}, prices)
     assert other["api_gateway_http"] > 0 and other["lambda_requests"] > 0 and other["lambda_compute"] > 0
+
+
+def test_periodic_observed_state_writes_are_left_out_of_per_run_figures() -> None:
+    # A flow's counters in which one observed-state pair was written (its once-a-minute refresh fell inside).
+    routes: cost.Routes = {
+        "POST /api/flow_runs/{id}/set_state": {
+            "requests": 1,
+            "ddb_calls": 5,
+            "wru": 14.5,
+            "stored_kept": 2000.0,
+            "wru_by": {"PutItem:FLOW_RUN": 1.0, "PutItem:OBSERVED_STATE": 1.0, "PutItem:OBSERVED_STATE+GSI1": 0.5},
+            "puts_by": {"FLOW_RUN": 1, "OBSERVED_STATE": 2},
+            "put_bytes_by": {"FLOW_RUN": 700.0, "OBSERVED_STATE": 300.0},
+            "wru_by_key": {
+                "table FLOW_RUN#<id>": 1.0,
+                "table OBSERVED_STATE#COMPLETED": 1.0,
+                "GSI1 OBSERVED_STATES": 0.5,
+            },
+        }
+    }
+    per_run, periodic = cost.split_periodic(routes)
+    r = per_run["POST /api/flow_runs/{id}/set_state"]
+    assert periodic == 1.5
+    assert r["wru"] == 13.0 and r["ddb_calls"] == 3 and r["stored_kept"] == 1700.0
+    assert r["wru_by"] == {"PutItem:FLOW_RUN": 1.0}
+    assert r["wru_by_key"] == {"table FLOW_RUN#<id>": 1.0}
+    # The measured counters themselves are left as they were.
+    assert routes["POST /api/flow_runs/{id}/set_state"]["wru"] == 14.5
