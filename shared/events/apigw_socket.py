@@ -4,10 +4,10 @@ side of the `prefect` protocol.
 API Gateway owns the socket (it answers protocol pings itself); the Lambda sees three
 routes. $connect accepts and echoes the `prefect` subprotocol, $default carries the auth
 message first, $disconnect forgets the connection (and its subscription). An /events/in
-connection already authenticated at $connect (no API key configured, or the upgrade carried it)
-costs no write at all: the absence of its connection item is what says so (see
-shared.storage.events_connections). Which path the
-client opened arrives as the `serverflow-channel` query parameter (CloudFront's path
+connection already authenticated at $connect (no API key configured, or the upgrade carried it: a
+bearer header, or the basic one the prefect client sends with PREFECT_API_AUTH_STRING) costs no
+write at all: the absence of its connection item is what says so (see
+shared.storage.events_connections). Which path the client opened arrives as the `serverflow-channel` query parameter (CloudFront's path
 rewrite adds it; API Gateway answers only on /{stage}). On /events/in every later frame is
 one Event JSON; on the /out paths the next frame is the filter message, answered with the
 backfill, after which the stream-fed fan-out posts live frames.
@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.config import get_settings
+from shared.credentials import header_carries_key
 from shared.events import protocol, subscriptions, task_subscriptions
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
@@ -89,18 +90,14 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     api_key = get_settings().api_key
     connection_id = event["requestContext"]["connectionId"]
     channel = _channel(event)
-    authorization = headers.get("authorization")
-    if (
-        authorization
-        and authorization.lower().startswith("bearer")
-        and not protocol.bearer_matches(authorization, api_key)
-        and api_key
-    ):
-        return {"statusCode": 401}
+    carried = header_carries_key(headers.get("authorization"), api_key)
+    if carried is False:
+        return {"statusCode": 401}  # bearer or basic credentials that are not the key, as the HTTP API answers
     legacy = protocol.SUBPROTOCOL not in offered  # legacy clients skip the handshake
     if legacy and api_key:
         return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
-    authenticated = legacy or protocol.bearer_matches(authorization, api_key)
+    # The prefect client sends its PREFECT_API_AUTH_STRING as a basic header on the upgrade too.
+    authenticated = legacy or carried is True
     if channel != connections.DEFAULT_CHANNEL or (api_key and not authenticated):
         connections.open_connection(connection_id, channel, authenticated=authenticated)
     # Else no item: a frame that finds none takes the connection for an authenticated /events/in one. With no

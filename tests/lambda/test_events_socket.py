@@ -186,9 +186,9 @@ def test_with_an_api_key_only_the_key_gets_in(keyed: None) -> None:
     from shared.storage import events_connections
 
     assert handle(ws_event("$connect", "no-proto", headers={})) == {"statusCode": 400}
-    assert handle(
-        ws_event("$connect", "bad-bearer", headers={"Sec-WebSocket-Protocol": "prefect", "Authorization": "Bearer no"})
-    ) == {"statusCode": 401}
+    for wrong in ("Bearer no", "Basic bm8=", "Basic %%%"):
+        headers = {"Sec-WebSocket-Protocol": "prefect", "Authorization": wrong}
+        assert handle(ws_event("$connect", "wrong-key", headers=headers)) == {"statusCode": 401}, wrong
 
     intruder = f"conn-{uuid.uuid4().hex[:8]}="
     assert handle(ws_event("$connect", intruder, headers={"Sec-WebSocket-Protocol": "prefect"}))["statusCode"] == 200
@@ -216,18 +216,20 @@ def test_with_an_api_key_only_the_key_gets_in(keyed: None) -> None:
         api.stubber.assert_no_pending_responses()
     assert events_connections.read_state(good) == (True, "events-in")
 
-    bearer = f"conn-{uuid.uuid4().hex[:8]}="
+    # The upgrade carried the key: our SDK's bearer header, the prefect client's basic one (its auth string).
+    carried = {f"conn-{uuid.uuid4().hex[:8]}=": "Bearer s3cret", f"conn-{uuid.uuid4().hex[:8]}=": "Basic czNjcmV0"}
     calls, stop = _socket_calls()
     try:
-        headers = {"Sec-WebSocket-Protocol": "prefect", "Authorization": "Bearer s3cret"}
-        assert handle(ws_event("$connect", bearer, headers=headers))["statusCode"] == 200
-        api = StubbedManagementApi()
-        api.expect_post(bearer, {"type": "auth_success"})
-        with api.stubber:
-            handle(ws_event("$default", bearer, _auth(None)), api.factory)  # the upgrade carried the key
-            handle(ws_event("$default", bearer, event), api.factory)
-            api.stubber.assert_no_pending_responses()
-        handle(ws_event("$disconnect", bearer))
+        for connection_id, authorization in carried.items():
+            headers = {"Sec-WebSocket-Protocol": "prefect", "Authorization": authorization}
+            assert handle(ws_event("$connect", connection_id, headers=headers))["statusCode"] == 200
+            api = StubbedManagementApi()
+            api.expect_post(connection_id, {"type": "auth_success"})
+            with api.stubber:
+                handle(ws_event("$default", connection_id, _auth(None)), api.factory)
+                handle(ws_event("$default", connection_id, event), api.factory)
+                api.stubber.assert_no_pending_responses()
+            handle(ws_event("$disconnect", connection_id))
     finally:
         stop()
-    assert calls == [("GetItem", f"EVENTS_SOCKET#{bearer}", True)]
+    assert calls == [("GetItem", f"EVENTS_SOCKET#{connection_id}", True) for connection_id in carried]
