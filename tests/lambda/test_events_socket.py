@@ -217,7 +217,7 @@ def test_with_an_api_key_only_the_key_gets_in(keyed: None) -> None:
     assert events_connections.read_state(good) == (True, "events-in")
 
     # The upgrade carried the key: our SDK's bearer header, the prefect client's basic one (its auth string).
-    carried = {f"conn-{uuid.uuid4().hex[:8]}=": "Bearer s3cret", f"conn-{uuid.uuid4().hex[:8]}=": "Basic czNjcmV0"}
+    carried = {f"conn-{uuid.uuid4().hex[:8]}=": header for header in ("Bearer s3cret", "Basic czNjcmV0")}
     calls, stop = _socket_calls()
     try:
         for connection_id, authorization in carried.items():
