@@ -6,14 +6,13 @@ and does not buffer streaming responses.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from shared.config import get_settings
+from shared.credentials import header_carries_key
 from shared.schemas.json_limits import JsonTooDeep, check_json_depth
 
 Scope = MutableMapping[str, Any]
@@ -117,19 +116,11 @@ class GuardMiddleware:
 
     @staticmethod
     def _authorized(scope: Scope, api_key: str) -> bool:
-        header = _header(scope, b"authorization") or ""
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "basic":
-            # Prefect's UI (auth "BASIC" in /ui-settings) and PREFECT_API_AUTH_STRING send base64(key).
-            try:
-                decoded = base64.b64decode(token.strip(), validate=True)
-            except ValueError:
-                return False
-            return hmac.compare_digest(decoded, api_key.encode())
-        if scheme.lower() != "bearer":
+        carried = header_carries_key(_header(scope, b"authorization"), api_key)
+        if carried is None:
             # Websocket clients send the key in their first "auth" message instead.
             return bool(scope["type"] == "websocket")
-        return hmac.compare_digest(token.strip(), api_key)
+        return carried
 
     @staticmethod
     def _limited(receive: Receive, limit: int, send: Send) -> Receive:

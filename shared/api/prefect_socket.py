@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from shared.config import get_settings
+from shared.credentials import header_carries_key
 from shared.events import local_hub, protocol, task_subscriptions
 from shared.events import subscriptions as subscription_service
 from shared.storage.subscriptions import Channel
@@ -33,7 +34,7 @@ async def accept_prefect_socket(websocket: WebSocket) -> bool:
         first = await websocket.receive_text()
     except WebSocketDisconnect:
         return False
-    header_ok = protocol.bearer_matches(websocket.headers.get("authorization"), api_key)
+    header_ok = header_carries_key(websocket.headers.get("authorization"), api_key) is True
     decision = protocol.authenticate(first, api_key, header_authorized=header_ok)
     await websocket.send_json(decision.reply())
     if not decision.ok:

@@ -3,8 +3,11 @@ side of the `prefect` protocol.
 
 API Gateway owns the socket (it answers protocol pings itself); the Lambda sees three
 routes. $connect accepts and echoes the `prefect` subprotocol, $default carries the auth
-message first, $disconnect forgets the connection (and its subscription). Which path the
-client opened arrives as the `serverflow-channel` query parameter (CloudFront's path
+message first, $disconnect forgets the connection (and its subscription). An /events/in
+connection already authenticated at $connect (no API key configured, or the upgrade carried it: a
+bearer header, or the basic one the prefect client sends with PREFECT_API_AUTH_STRING) costs no
+write at all: the absence of its connection item is what says so (see
+shared.storage.events_connections). Which path the client opened arrives as the `serverflow-channel` query parameter (CloudFront's path
 rewrite adds it; API Gateway answers only on /{stage}). On /events/in every later frame is
 one Event JSON; on the /out paths the next frame is the filter message, answered with the
 backfill, after which the stream-fed fan-out posts live frames.
@@ -22,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.config import get_settings
+from shared.credentials import header_carries_key
 from shared.events import protocol, subscriptions, task_subscriptions
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
@@ -86,20 +90,20 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     api_key = get_settings().api_key
     connection_id = event["requestContext"]["connectionId"]
     channel = _channel(event)
-    authorization = headers.get("authorization")
-    if (
-        authorization
-        and authorization.lower().startswith("bearer")
-        and not protocol.bearer_matches(authorization, api_key)
-        and api_key
-    ):
-        return {"statusCode": 401}
-    if protocol.SUBPROTOCOL not in offered:
-        if api_key:
-            return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
-        connections.open_connection(connection_id, channel, authenticated=True)  # legacy clients skip the handshake
+    carried = header_carries_key(headers.get("authorization"), api_key)
+    if carried is False:
+        return {"statusCode": 401}  # bearer or basic credentials that are not the key, as the HTTP API answers
+    legacy = protocol.SUBPROTOCOL not in offered  # legacy clients skip the handshake
+    if legacy and api_key:
+        return {"statusCode": 400}  # as the reference: no subprotocol, no way to authenticate
+    # The prefect client sends its PREFECT_API_AUTH_STRING as a basic header on the upgrade too.
+    authenticated = legacy or carried is True
+    if channel != connections.DEFAULT_CHANNEL or (api_key and not authenticated):
+        connections.open_connection(connection_id, channel, authenticated=authenticated)
+    # Else no item: a frame that finds none takes the connection for an authenticated /events/in one. With no
+    # key that also lets a client skip the auth message the reference wants first (it is still answered).
+    if legacy:
         return {"statusCode": 200}
-    connections.open_connection(connection_id, channel, authenticated=protocol.bearer_matches(authorization, api_key))
     return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": protocol.SUBPROTOCOL}}
 
 
@@ -110,11 +114,11 @@ def _remember(connection_id: str, channel: str) -> None:
 
 
 def _connection_state(connection_id: str) -> tuple[bool | None, str]:
-    """(authenticated, channel): from this container's memory, else the connection item."""
+    """(authenticated, channel): from this container's memory, else the connection item (None: no item)."""
     channel = _authenticated.get(connection_id)
     if channel is not None:
         return True, channel
-    known = connections.read_state(connection_id)
+    known = connections.read_state(connection_id)  # consistent: a just-written unauthenticated item must show
     if known is None:
         return None, connections.DEFAULT_CHANNEL
     if known[0]:
@@ -127,8 +131,13 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     body = _body(event)
     api_key = get_settings().api_key
     state, channel = _connection_state(connection_id)
-    if state is None and api_key is None and not _is_auth_message(body):
-        # The $connect record is gone (TTL, missed event) but nothing needs checking.
+    if state is None:
+        # No item: $connect authenticated this /events/in connection (only such a connection has none while
+        # it can still send). Its auth message, which the client waits on, is answered without a write.
+        _remember(connection_id, channel)
+        if _is_auth_message(body):
+            post(connection_id, protocol.AUTH_SUCCESS)
+            return {"statusCode": 200}
         state = True
     if state is True:
         if channel in OUT_CHANNELS:
@@ -142,10 +151,7 @@ def on_message(event: dict[str, Any], post: Poster, close: Closer) -> dict[str, 
     decision = protocol.authenticate(body, api_key)
     post(connection_id, decision.reply())
     if decision.ok:
-        if state is None:
-            connections.open_connection(connection_id, channel, authenticated=True)
-        else:
-            connections.mark_authenticated(connection_id)
+        connections.mark_authenticated(connection_id)
         _remember(connection_id, channel)
     else:
         close(connection_id)
@@ -187,9 +193,24 @@ def _is_auth_message(body: str | None) -> bool:
 
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = event["requestContext"]["connectionId"]
-    _authenticated.pop(connection_id, None)
-    if connections.close_connection(connection_id) == connections.DEFAULT_CHANNEL:
-        return {"statusCode": 200}  # /events/in never subscribes: nothing more to forget
+    channel = _authenticated.pop(connection_id, None)
+    if channel == connections.DEFAULT_CHANNEL:
+        # /events/in never subscribes; remembered here, it most likely has no item (one it has expires by TTL).
+        return {"statusCode": 200}
+    if channel is None:
+        # Eventually consistent (half a strong read; a DeleteItem bills a write even when there is no item): an
+        # item it misses is left to its TTL, a subscription it misses to its own TTL and the fan-out's Gone.
+        known = connections.read_state(connection_id, consistent=False)
+        if known is None:
+            return {"statusCode": 200}  # an /events/in connection authenticated at $connect: nothing stored
+        authenticated, channel = known
+        if not authenticated:
+            # Left to its TTL (it never subscribed): deleted now, a frame still in flight would find no item
+            # and pass for an authenticated /events/in connection.
+            return {"statusCode": 200}
+    connections.close_connection(connection_id)
+    if channel == connections.DEFAULT_CHANNEL:
+        return {"statusCode": 200}
     subscription = subscription_store.read(connection_id)
     if subscription is not None and subscription.channel == task_subscriptions.CHANNEL:
         task_subscriptions.unsubscribe(subscription, connection_id)
@@ -220,8 +241,9 @@ def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = managem
         try:
             api().delete_connection(ConnectionId=connection_id)
         finally:
+            # The connection item stays until $disconnect (an unauthenticated one until its TTL): until then
+            # a frame still in flight must find it.
             _authenticated.pop(connection_id, None)
-            connections.close_connection(connection_id)
             subscriptions.unsubscribe(connection_id)
 
     return on_message(event, post, close)

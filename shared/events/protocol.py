@@ -36,14 +36,6 @@ def offered_subprotocols(header_values: list[str]) -> list[str]:
     return [p.strip() for value in header_values for p in value.split(",") if p.strip()]
 
 
-def bearer_matches(authorization: str | None, api_key: str | None) -> bool:
-    """The upgrade request already carried the API key (e.g. from our SDK)."""
-    if not authorization or not api_key:
-        return False
-    scheme, _, token = authorization.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), api_key)
-
-
 def authenticate(raw: str | bytes | None, api_key: str | None, *, header_authorized: bool = False) -> AuthDecision:
     """Decide the first message of a connection."""
     try:

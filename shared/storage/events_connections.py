@@ -1,14 +1,21 @@
-"""API Gateway WebSocket connections of /events/in, /events/out and /logs/out (the Lambda
-transport is stateless).
+"""API Gateway WebSocket connections of /events/in, /events/out, /logs/out and the task-run
+subscriptions (the Lambda transport is stateless).
 
-Access pattern: one item per open connection, PK=EVENTS_SOCKET#<connectionId>, SK=#META,
-attribute `version` = 1 once the auth handshake succeeded, `body` = the channel the
-connection was opened on ("events-in", "events-out", "logs-out"; absent means
-"events-in"). Written on $connect (already authenticated when the upgrade carried the key:
-one put), read on a $default message until the connection is known authenticated (the
-socket Lambda remembers that per container), deleted on $disconnect, which learns the
-channel from the delete itself (ALL_OLD); expires_at (TTL) = connect + 3 h, past API
-Gateway's 2 h connection limit, so a missed $disconnect leaves nothing behind.
+Access pattern: at most one item per open connection, PK=EVENTS_SOCKET#<connectionId>, SK=#META,
+attribute `version` = 1 once the auth handshake succeeded, `body` = the channel the connection was
+opened on ("events-in", "events-out", "logs-out", "task-runs"; absent means "events-in").
+- No item means an /events/in connection authenticated at $connect (no API key configured, or the
+  upgrade carried it): the common case writes nothing. On API Gateway every connection had its
+  $connect, and an item outlives the connection, so "no item" cannot describe any other connection.
+- Written on $connect for every other connection (an /events/in one that must still send the key
+  in its auth message, and every /out and task-runs one: only $connect sees the channel), read
+  (consistently: access depends on it) on a $default message until the socket Lambda's container
+  knows the connection authenticated, marked authenticated by the auth message.
+- $disconnect reads it eventually consistently (to learn the channel; a missed item is an
+  /events/in one or expires below) and deletes an authenticated one. An unauthenticated one is left
+  to its TTL: deleted early, a frame still in flight would find no item and pass as authenticated.
+- expires_at (TTL) = connect + 3 h, past API Gateway's 2 h connection limit: a missed or skipped
+  delete leaves nothing behind, and no item vanishes while its connection can still send.
 """
 
 from __future__ import annotations
@@ -45,20 +52,12 @@ def open_connection(connection_id: str, channel: str = DEFAULT_CHANNEL, *, authe
     )
 
 
-def read_state(connection_id: str) -> tuple[bool, str] | None:
-    """(authenticated, channel) of a known connection, None if unknown."""
-    item = store.get(_key(connection_id))
+def read_state(connection_id: str, *, consistent: bool = True) -> tuple[bool, str] | None:
+    """(authenticated, channel) of a connection with an item, None if it has none."""
+    item = store.get(_key(connection_id), consistent=consistent)
     if item is None:
         return None
     return bool(item.version), item.body or DEFAULT_CHANNEL
-
-
-def is_authenticated(connection_id: str) -> bool | None:
-    """True/False for a known connection, None if unknown (e.g. $connect was missed)."""
-    item = store.get(_key(connection_id))
-    if item is None:
-        return None
-    return bool(item.version)
 
 
 def mark_authenticated(connection_id: str) -> None:
@@ -66,9 +65,6 @@ def mark_authenticated(connection_id: str) -> None:
     store.update(TableItem(_key(connection_id), store.META), actions=[attr.set(1)])
 
 
-def close_connection(connection_id: str) -> str | None:
-    """Forget a connection; returns the channel it was opened on (None if it was unknown)."""
-    item = store.take_key(_key(connection_id))
-    if item is None:
-        return None
-    return item.body or DEFAULT_CHANNEL
+def close_connection(connection_id: str) -> None:
+    """Forget an authenticated connection's item (an absent one is no error)."""
+    store.delete_key(_key(connection_id))

@@ -97,11 +97,12 @@ def readable(items: Iterable[TableItem], decode: Callable[[TableItem], T]) -> It
             logger.error("Skipping unreadable %s item %s %s: %s", item.entity, item.PK, item.SK, str(exc)[:500])
 
 
-def get(pk: str, sk: str = META) -> TableItem | None:
+def get(pk: str, sk: str = META, *, consistent: bool = True) -> TableItem | None:
+    """One item by key. `consistent=False` halves the read's price where a just-written item may be missed."""
     if not _fits(pk, sk):
         return None  # nothing can be stored under a key DynamoDB would refuse
     try:
-        item = TableItem.get(pk, sk, consistent_read=True)
+        item = TableItem.get(pk, sk, consistent_read=consistent)
     except TableItem.DoesNotExist:
         return None
     read_stats().items_read += 1
@@ -180,13 +181,6 @@ def batch_delete(keys: Iterable[tuple[str, str]]) -> int:
 
 def delete_key(pk: str, sk: str = META) -> None:
     TableItem(pk, sk).delete()
-
-
-def take_key(pk: str, sk: str = META) -> TableItem | None:
-    """Delete an item and return what it held (None if absent): one DeleteItem, no read before it."""
-    response = TableItem._get_connection().delete_item(pk, sk, return_values="ALL_OLD")
-    old = response.get("Attributes")
-    return TableItem.from_raw_data(old) if old else None
 
 
 def update(item: TableItem, actions: list[Any], condition: Condition | None = None) -> None:

@@ -129,6 +129,9 @@ def test_invalid_filter_closes_and_disconnect_cleans_up(aws: None) -> None:
     handle(ws_event("$default", connection_id, json.dumps({"type": "auth", "token": None})), lambda _: api)
     handle(ws_event("$default", connection_id, json.dumps({"type": "nope"})), lambda _: api)
     assert api.deleted == [connection_id]
+    # The item stays for the $disconnect that API Gateway sends after the close (a frame in flight finds it).
+    assert events_connections.read_state(connection_id) == (True, "logs-out")
+    socket_module.handler(ws_event("$disconnect", connection_id), LambdaContext())
     assert events_connections.read_state(connection_id) is None
 
     good = f"good-{uuid.uuid4().hex[:8]}="
