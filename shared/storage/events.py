@@ -7,8 +7,10 @@ Access patterns (keys):
                               (TIME_SHARDS partitions per UTC day; a range query reads each)
 - by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>#<shard>, GSI3SK=<event name>#<occurred>#<id>
                               (begins_with(prefix) per day; an exact name uses "<name>#");
-                              sparse: `prefect.task-run.*` events are not in it (names or
-                              prefixes that can match them read the time index)
+                              sparse: `prefect.task-run.*` and `prefect.flow-run.*` events are
+                              not in it (names or prefixes that can match them read the time
+                              index, which holds every event; items written with GSI3 keys
+                              before stay on both)
 - by primary resource id .... GSI4PK=EVENT_RESOURCE#<resource id>, GSI4SK=<occurred>#<id>
                               sparse: recordable events (client task-run state events, 3 per task
                               run) are not in it: the run's state history indexes them (below)
@@ -97,9 +99,10 @@ def _day(value: datetime.datetime) -> str:
 
 
 # Names left out of the by-name index: the client's task-run state events are most of all
-# events (three per task run), so indexing them by name would bill a write and load the day's
-# name partition for names that a query can as well find on the time index.
-UNINDEXED_NAME_PREFIX = "prefect.task-run."
+# events (three per task run), and the server's flow-run state events are three per flow run, so
+# indexing them by name would bill a write each and load the day's name partition for names that a
+# query can as well find on the time index.
+UNINDEXED_NAME_PREFIXES = ("prefect.task-run.", "prefect.flow-run.")
 
 
 # Write shards of the day partitions (keys.sharded by event id): at 10,000 task runs/s and 1,000
@@ -110,7 +113,12 @@ NAME_SHARDS = 8
 
 
 def _name_indexed(name: str) -> bool:
-    return not name.startswith(UNINDEXED_NAME_PREFIX)
+    return not name.startswith(UNINDEXED_NAME_PREFIXES)
+
+
+def _prefix_may_match_unindexed(prefix: str) -> bool:
+    """A name prefix some unindexed name can start with (`prefect.`, `prefect.flow-run`, `prefect.task-run.x`)."""
+    return any(prefix.startswith(u) or u.startswith(prefix) for u in UNINDEXED_NAME_PREFIXES)
 
 
 # Days that hold events: PK=EVENT_DAY#<yyyy-mm-dd>, written before an event of that day is
@@ -317,14 +325,14 @@ def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
         return None
     if names.name:
         if not all(_name_indexed(n) for n in names.name):
-            return None  # task-run events are on the time index only
+            return None  # task-run and flow-run events are on the time index only
         return [f"{n}#" for n in dict.fromkeys(names.name)]
     if names.prefix:
         if "" in names.prefix:
             # Every name starts with "": read the time index (DynamoDB refuses begins_with on "", a 500 before).
             return None
-        if any(p.startswith(UNINDEXED_NAME_PREFIX) or UNINDEXED_NAME_PREFIX.startswith(p) for p in names.prefix):
-            return None  # a prefix that can match task-run events: the time index holds them
+        if any(_prefix_may_match_unindexed(p) for p in names.prefix):
+            return None  # a prefix that can match task-run or flow-run events: the time index holds them
         # Overlapping prefixes would read items twice; keep the shortest of each family.
         kept: list[str] = []
         for prefix in sorted(set(names.prefix), key=len):
