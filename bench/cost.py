@@ -113,25 +113,70 @@ def application_log_level() -> str:
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CloudFront's managed CachingDisabled policy
 
 
-def edge_cached_paths() -> list[str]:
-    """Path patterns of the REST behaviours template.yaml lets CloudFront cache (their cache policy is not
-    CachingDisabled): a GET there is answered from the edge cache, the origin asked once per TTL per edge."""
+def _distribution() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """template.yaml's resources and its CloudFront distribution's path behaviours, in CloudFront's order."""
     try:
         from infra.template import load_template
 
-        behaviours = load_template()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
-    except Exception:  # noqa: BLE001 - no template: nothing is cached (the costlier assumption)
-        return []
+        found = load_template()["Resources"]
+        behaviours: list[dict[str, Any]] = found["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    except Exception:  # noqa: BLE001 - no template: no behaviours (nothing cached, no functions)
+        return {}, []
+    return found, behaviours
+
+
+def edge_cached_paths() -> list[str]:
+    """Path patterns of the REST behaviours template.yaml lets CloudFront cache (their cache policy is not
+    CachingDisabled): a GET there is answered from the edge cache, the origin asked once per TTL per edge."""
+    return [
+        str(b["PathPattern"])
+        for b in _distribution()[1]
+        if b.get("TargetOriginId") == "rest" and b.get("CachePolicyId") != CACHING_DISABLED
+    ]
+
+
+def _viewer_function_code(behaviour: dict[str, Any], found: dict[str, Any]) -> str | None:
+    for association in behaviour.get("FunctionAssociations", []):
+        if association.get("EventType") == "viewer-request":
+            code = found[association["FunctionARN"]["Fn::GetAtt"][0]]["Properties"]["FunctionCode"]
+            return str(code["Fn::Sub"] if isinstance(code, dict) else code)
+    return None
+
+
+def edge_function_paths() -> list[str]:
+    """Path patterns of the behaviours that run a CloudFront Function on every viewer request (the websocket
+    upgrades' path rewrite, /ui-settings, /api/csrf-token): one function invocation per request."""
+    found, behaviours = _distribution()
+    return [str(b["PathPattern"]) for b in behaviours if _viewer_function_code(b, found) is not None]
+
+
+def edge_answered_paths() -> list[str]:
+    """Path patterns of the REST behaviours whose viewer-request function answers GETs itself (its code returns
+    a response, a `statusCode`, not the request): neither API Gateway nor Lambda sees them. There it answers what
+    the prefect client sends (GET /api/csrf-token?client=...; tests/infra/test_csrf_edge.py), the bench's requests."""
+    found, behaviours = _distribution()
     return [
         str(b["PathPattern"])
         for b in behaviours
-        if b.get("TargetOriginId") == "rest" and b.get("CachePolicyId") != CACHING_DISABLED
+        if b.get("TargetOriginId") == "rest" and "statusCode" in (_viewer_function_code(b, found) or "")
     ]
 
 
 def _edge_cached(route: str, paths: list[str]) -> bool:
     method, _, path = route.partition(" ")
     return method in ("GET", "HEAD") and any(fnmatch.fnmatchcase(path, p) for p in paths)
+
+
+def _edge_answered(route: str, paths: list[str]) -> bool:
+    method, _, path = route.partition(" ")
+    return method == "GET" and any(fnmatch.fnmatchcase(path, p) for p in paths)
+
+
+def _runs_edge_function(route: str, paths: list[str]) -> bool:
+    """Whether a request on `route` ("GET /api/x", "WS /api/events/in", "WS aws:/api/events/in") passes a
+    behaviour with a viewer-request function."""
+    path = route.partition(" ")[2].removeprefix("aws:")
+    return any(fnmatch.fnmatchcase(path, p) for p in paths)
 
 
 AWS_WS_PREFIX = "WS aws:"
@@ -154,26 +199,29 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
     batched socket is priced at an assumed time per message); every batch of a stream-fed function ("stream:...",
     e.g. the task-run recorder) = a Lambda invocation billed for its measured time (the local reader polls every
     50 ms, Lambda ~4x/s per shard: AWS batches are as large or larger, so this is an upper bound); X-Ray only
-    when the template turns it on."""
+    when the template turns it on. A request on a behaviour that runs a CloudFront Function adds an invocation of
+    it; one the function answers itself (edge_answered_paths) or CloudFront's cache serves (edge_cached_paths) is
+    a CloudFront request only."""
     mem_mb, arch = lambda_conf(prices)
     gb = mem_mb / 1024
     lam, a = prices["lambda"], prices["assumptions"]
     per_gbs = lam[f"per_gb_second_{arch.replace('-', '_')}"]
-    http_req = ws_msgs = invocations = ws_connections = edge_hits = 0
+    ws_msgs = invocations = http_req = viewer_total = edge_functions = 0
     gb_s = conn_min = rru = wru = app_log_bytes = 0.0
-    cached_paths = edge_cached_paths()
+    cached_paths, answered_paths, function_paths = edge_cached_paths(), edge_answered_paths(), edge_function_paths()
     for route, r in routes.items():
         if route == "background" and not include_background:
             continue
         rru += r.get("rru", 0.0)
         wru += r.get("wru", 0.0)
         app_log_bytes += r.get("log_bytes", 0.0)
+        viewer_requests = 0  # what passes CloudFront: HTTP requests and websocket upgrades
         if route.startswith(AWS_WS_PREFIX):
             # One invocation per message ($connect, auth, frames, $disconnect), each billed for its own time.
             n = r.get("ws_messages", 0)
             ws_msgs += n
             invocations += n
-            ws_connections += 1 if n else 0
+            viewer_requests = 1 if n else 0
             gb_s += (r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000) * gb
         elif route.startswith(STREAM_PREFIX):
             n = r.get("requests", 0)
@@ -183,18 +231,22 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
             conn_min += r.get("server_s", 0.0) / 60
             ws_msgs += r.get("ws_messages", 0)
             invocations += r.get("ws_messages", 0)
-            ws_connections += r.get("requests", 0)
+            viewer_requests = r.get("requests", 0)
             gb_s += r.get("ws_messages", 0) * a["lambda_ms_per_ws_message"] / 1000 * gb
-        elif route != "background" and _edge_cached(route, cached_paths):
-            # Answered by CloudFront's cache: at a million runs a month the origin's once per TTL per edge
-            # location is noise, so neither API Gateway nor Lambda (nor the measured server time) is billed.
-            edge_hits += r.get("requests", 0)
+        elif route != "background" and (_edge_answered(route, answered_paths) or _edge_cached(route, cached_paths)):
+            # Answered at the edge, by the behaviour's CloudFront Function or from CloudFront's cache (at a
+            # million runs a month the origin's once per TTL per edge location is noise): neither API Gateway
+            # nor Lambda (nor the measured server time) is billed.
+            viewer_requests = r.get("requests", 0)
         elif route != "background":
-            n = r.get("requests", 0)
+            n = viewer_requests = r.get("requests", 0)
             http_req += n
             invocations += n
             billed_s = r.get("server_s", 0.0) + n * lam["billing_granularity_ms"] / 2000  # round-up, on average
             gb_s += billed_s * gb
+        viewer_total += viewer_requests
+        if _runs_edge_function(route, function_paths):
+            edge_functions += viewer_requests  # the behaviour's viewer-request CloudFront Function
     m = 1e6
     c = {
         "api_gateway_http": http_req / m * prices["api_gateway_http"]["per_million_requests"],
@@ -213,7 +265,8 @@ def cost_of(routes: Routes, prices: dict[str, Any], include_background: bool = F
         if tracing_default()
         else 0.0,
         # Every HTTP request and websocket upgrade passes the one CloudFront distribution (same host + /api).
-        "cloudfront": (http_req + ws_connections + edge_hits) / m * prices["cloudfront"]["per_million_https_requests"],
+        "cloudfront": viewer_total / m * prices["cloudfront"]["per_million_https_requests"],
+        "cloudfront_functions": edge_functions / m * prices["cloudfront_functions"]["per_million_invocations"],
     }
     c["total"] = sum(c.values())
     return {k: round(v, 9) for k, v in c.items()}

@@ -106,6 +106,25 @@ def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:
     assert other["api_gateway_http"] > 0 and other["lambda_requests"] > 0 and other["lambda_compute"] > 0
 
 
+def test_edge_answered_routes_cost_a_cloudfront_request_and_a_function_invocation_only() -> None:
+    prices = cost.load_prices()
+    assert cost.edge_answered_paths() == ["/api/csrf-token"]
+    answered = cost.cost_of({"GET /api/csrf-token": {"requests": 1_000_000, "server_s": 2000.0}}, prices)
+    cloudfront = prices["cloudfront"]["per_million_https_requests"]
+    function = prices["cloudfront_functions"]["per_million_invocations"]
+    assert (answered["cloudfront"], answered["cloudfront_functions"]) == (cloudfront, function)
+    assert answered["total"] == round(cloudfront + function, 9)
+    # A method the function passes on reaches API Gateway and a Lambda, after the function ran.
+    posted = cost.cost_of({"POST /api/csrf-token": {"requests": 1_000_000, "server_s": 2000.0}}, prices)
+    assert (
+        posted["cloudfront_functions"] == function and posted["api_gateway_http"] > 0 and posted["lambda_requests"] > 0
+    )
+    # The websocket upgrades' path rewrite runs once per connection; plain REST runs no function.
+    socket = cost.cost_of({"WS /api/events/in": {"requests": 3, "ws_messages": 9, "server_s": 1.0}}, prices)
+    assert socket["cloudfront_functions"] == round(3 / 1e6 * function, 9)
+    assert cost.cost_of({"GET /api/flows/x": {"requests": 5, "server_s": 0.1}}, prices)["cloudfront_functions"] == 0
+
+
 def test_periodic_observed_state_writes_are_left_out_of_per_run_figures() -> None:
     # A flow's counters in which one observed-state pair was written (its once-a-minute refresh fell inside).
     routes: cost.Routes = {
