@@ -200,11 +200,11 @@ def _time_range(logs: LogFilter | None) -> tuple[str | None, str | None]:
     )
 
 
-def _window_before(moment: datetime.datetime) -> str:
+def _window_before(moment: datetime.datetime) -> str | None:
     try:
         return sortable_time(moment - log_groups.WINDOW)
-    except OverflowError:  # within WINDOW of year 1: nothing is earlier
-        return ""
+    except OverflowError:  # within WINDOW of year 1: no lower bound
+        return None
 
 
 def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableItem]]:

@@ -162,6 +162,7 @@ def test_a_group_spanning_a_time_bound_is_found_by_a_range_read(client: httpx.Cl
         flt = {"flow_run_id": {"any_": [flow_run_id]}, "timestamp": bounds}
         return [log["message"] for log in _filter(client, logs=flt)]
 
+    assert messages(after_="0001-01-01T00:00:01+00:00") == [f"at {s}" for s in seconds]  # no earlier key
     assert messages(after_=_at(seconds[1])) == [f"at {seconds[1]}", f"at {seconds[2]}"]
     assert messages(after_=_at(seconds[2] - 0.001)) == [f"at {seconds[2]}"]
     assert messages(before_=_at(seconds[1] - 0.001)) == [f"at {seconds[0]}"]
