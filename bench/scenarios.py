@@ -308,6 +308,13 @@ async def run_api_bench(
     ops["logs_batch_create"] = await load(
         "logs_batch_create", [logs_req(run_ids[i % len(run_ids)], i, cfg.log_batch) for i in range(cfg.n)]
     )
+    # The UI's flow-run page reads the run's logs oldest first, a page at a time.
+    page = {"logs": {"flow_run_id": {"any_": [run_ids[0]]}, "level": {"ge_": 0}}, "sort": "TIMESTAMP_ASC"}
+    first = await client.post("logs/filter", json={**page, "limit": cfg.filter_limit})
+    setup["ui_flow_run_logs_returned"] = len(first.json()) if first.status_code == 200 else f"HTTP {first.status_code}"
+    ops["ui_flow_run_logs"] = await load(
+        "ui_flow_run_logs", [("POST", "logs/filter", {**page, "limit": cfg.filter_limit})] * cfg.filter_n
+    )
     setup["flow_ids"] = flow_ids
     setup["sample_run_ids"] = run_ids[:5]
     return {"ops": {k: v.to_dict() for k, v in ops.items()}, "setup": setup}

@@ -1,23 +1,35 @@
 """Logs in the table.
 
-Logs are write-heavy (the client posts batches of hundreds), read by flow run in
-time order (the UI's run page), and expire. Every log is one item written with
-BatchWriteItem, carrying a TTL.
+Logs are write-heavy (the client posts a batch every ~2 s), read by flow run in time order (the UI's
+run page), and expire. The lines of one POST that share a flow run and a task run are stored as
+group items (log_groups.py: at most 10 s and 64 KB of JSON each, compressed), written with
+BatchWriteItem and carrying a TTL: a group costs what its compressed size costs, not a WRU per line
+and index copy.
 
-Access patterns (SK values are `<sortable UTC timestamp>#<log id>`, so a key-range
-query returns logs in timestamp order and a timestamp filter becomes a range):
-- logs of a flow run, by time ... PK=LOGS_FR#<flow_run_id>, SK=<ts>#<id>
-  (a log without a flow run gets its own partition PK=LOG#<id>: nothing reads it
-  by flow run, and it must not share one hot "no run" partition)
-- logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=<ts>#<id>
-- all logs, by time ............. GSI2PK=LOGS#<shard 0..LOG_SHARDS-1>, GSI2SK=<ts>#<id>
-  Write-sharded so ingest is not capped by one index partition; a read queries every
-  shard and merges the (already ordered) streams.
+Access patterns (SK values are `<first line's sortable UTC timestamp>#<first line id>#<digest>`, so a
+key-range query returns groups in the order of their first lines; a read flattens them into lines in
+exact (timestamp, id) order, log_groups.in_order):
+- logs of a flow run, by time ... PK=LOGS_FR#<flow_run_id>, SK=<ts>#<id>#<digest>
+  (logs without a flow run get their group's own partition PK=LOG#<first line id>: nothing reads them
+  by flow run, and they must not share one hot "no run" partition)
+- logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK (sparse)
+- all logs, by time ............. GSI2PK=LOGS#<shard 0..LOG_SHARDS-1>, GSI2SK=SK
+  Write-sharded (by the first line id) so ingest is not capped by one index partition; a read queries
+  every shard and merges the (already ordered) streams.
+- a timestamp range ............. the key range from `after_` - log_groups.WINDOW (a group starting
+  up to WINDOW earlier may hold lines in range) to `before_`; each line is then checked by the filter.
 - delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
 - delete a task run's logs ...... query GSI1PK=LOGS_TR#<task_run_id> (the index holds the base
-  keys), BatchWriteItem deletes
+  keys; a group holds one task run's lines only), BatchWriteItem deletes
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
-  streamed candidates; reading stops as soon as offset+limit matches are found.
+  streamed lines; reading stops as soon as offset+limit matches are found.
+
+Idempotent writes: a line's id is a UUIDv7 of its timestamp whose random bits hash the line (flow run,
+task run, name, level, message, timestamp, and its rank among identical lines of the request), so a
+retried POST rewrites the same groups instead of adding copies (a retry grouped differently adds
+groups, and reads keep each id once).
+
+Items of one line each (entity `log`, SK=<ts>#<id>, written before groups) are read as groups of one.
 
 Retention: `expires_at` = ingest time + SERVERFLOW_LOG_RETENTION_DAYS (default 7,
 read per request so it can be changed without a deploy of code). DynamoDB's TTL
@@ -25,19 +37,21 @@ sweep deletes lazily (up to ~2 days late), so reads also drop expired items.
 It counts from ingest, not from the log's own timestamp, so back-dated logs are
 still kept for the full retention period.
 
-Size: a DynamoDB item is capped at 400 KB. A message whose JSON would push the item
-over MAX_LOG_ITEM_BYTES is truncated and ends with TRUNCATION_MARKER, which says
-how many characters were cut (one log stays one item, so filters and limits work
-on whole logs). NUL characters are stripped and lone surrogates replaced, as the
-reference does for PostgreSQL, because DynamoDB rejects invalid UTF-8.
+Size: a DynamoDB item is capped at 400 KB. A message whose JSON would make one log exceed
+MAX_LOG_ITEM_BYTES is truncated and ends with TRUNCATION_MARKER, which says how many characters
+were cut (such a line is then a group of its own, so filters and limits work on whole logs). NUL
+characters are stripped and lone surrogates replaced, as the reference does for PostgreSQL, because
+DynamoDB rejects invalid UTF-8.
 """
 
 from __future__ import annotations
 
 import datetime
 import heapq
+import json
 import os
 import sys
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -47,11 +61,11 @@ from shared.schemas.base import now_utc
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort, apply_sort
-from shared.storage import store
-from shared.storage.keys import all_shards, decode, epoch_seconds, key, sharded, sortable_time
+from shared.schemas.types import uuid7_of
+from shared.storage import log_groups, store
+from shared.storage.keys import all_shards, epoch_seconds, key, sharded, sortable_time
 from shared.storage.table import TableItem
 
-ENTITY = "log"
 ALL_LOGS = "LOGS"
 # 16: at 10,000 task runs/s + 1,000 flow runs/s (a log line each) 8 shards took 1,500 WCU/s per key.
 LOG_SHARDS = 16  # changing it orphans logs written under the old count until they expire
@@ -69,10 +83,6 @@ def retention() -> datetime.timedelta:
 # --- keys ------------------------------------------------------------------------
 
 
-def _sort_key(log: Log) -> str:
-    return f"{sortable_time(log.timestamp)}#{log.id}"
-
-
 def _flow_run_pk(flow_run_id: UUID) -> str:
     return key("LOGS_FR", flow_run_id)
 
@@ -81,21 +91,22 @@ def _task_run_pk(task_run_id: UUID) -> str:
     return key("LOGS_TR", task_run_id)
 
 
-def _to_item(log: Log, body: str, expires_at: int) -> TableItem:
-    sk = _sort_key(log)
+def _group_item(lines: Sequence[Log], expires_at: int) -> TableItem:
+    """The item of a group of lines of one (flow run, task run), keyed as its first line."""
+    first = lines[0]
+    sk = log_groups.sort_key(lines)
     item = TableItem(
-        _flow_run_pk(log.flow_run_id) if log.flow_run_id else key("LOG", log.id),
+        _flow_run_pk(first.flow_run_id) if first.flow_run_id else key("LOG", first.id),
         sk,
-        entity=ENTITY,
-        body=body,
+        entity=log_groups.GROUP_ENTITY,
+        body=log_groups.body(lines),
         expires_at=expires_at,
-        # keys.sharded (crc32 of the id): readers query every shard, so a log written under the
-        # earlier hash of the id's bytes is still read.
-        GSI2PK=sharded(ALL_LOGS, log.id, LOG_SHARDS),
+        # keys.sharded (crc32 of the id): readers query every shard.
+        GSI2PK=sharded(ALL_LOGS, first.id, LOG_SHARDS),
         GSI2SK=sk,
     )
-    if log.task_run_id is not None:
-        item.GSI1PK = _task_run_pk(log.task_run_id)
+    if first.task_run_id is not None:
+        item.GSI1PK = _task_run_pk(first.task_run_id)
         item.GSI1SK = sk
     return item
 
@@ -109,11 +120,10 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _fit(log: Log) -> str:
-    """The log's JSON body, its message truncated (with a marker) to fit one item."""
-    body = log.model_dump_json()
-    size = len(body.encode("utf-8"))
-    message = log.message
+def _fit(log: Log) -> Log:
+    """The log, its message truncated (with a marker) so that its JSON fits one item alone."""
+    size = len(log.model_dump_json().encode("utf-8"))
+    message, fitted = log.message, log
     while size > MAX_LOG_ITEM_BYTES:
         # Every character costs at least one byte, so cutting `excess` characters
         # (plus the marker) converges in a few rounds even for multi-byte text.
@@ -122,29 +132,53 @@ def _fit(log: Log) -> str:
         keep = max(0, len(message) - excess - marker_room)
         message = message[:keep]
         cut = len(log.message) - keep
-        body = log.model_copy(update={"message": message + TRUNCATION_MARKER.format(cut=cut)}).model_dump_json()
-        size = len(body.encode("utf-8"))
-    return body
+        fitted = log.model_copy(update={"message": message + TRUNCATION_MARKER.format(cut=cut)})
+        size = len(fitted.model_dump_json().encode("utf-8"))
+    return fitted
 
 
-def build(create: LogCreate, stamp: datetime.datetime) -> Log:
-    return Log(
-        **create.model_dump(exclude={"name", "message"}),
-        name=_clean(create.name),
-        message=_clean(create.message),
-        created=stamp,
-        updated=stamp,
-    )
+def build(creates: Sequence[LogCreate], stamp: datetime.datetime) -> list[Log]:
+    """The logs of a request. A line's id is a UUIDv7 of its timestamp whose random bits hash the line
+    and its rank among identical lines of the request: a retried POST gives its lines the same ids,
+    so it rewrites its groups instead of adding copies."""
+    seen: Counter[str] = Counter()
+    logs = []
+    for create in creates:
+        name, message = _clean(create.name), _clean(create.message)
+        line = json.dumps(
+            [
+                str(create.flow_run_id),
+                str(create.task_run_id),
+                name,
+                create.level,
+                message,
+                sortable_time(create.timestamp),
+            ]
+        )
+        log_id = uuid7_of(create.timestamp, f"{line}{seen[line]}".encode())
+        seen[line] += 1
+        logs.append(
+            Log(
+                **create.model_dump(exclude={"name", "message"}),
+                id=log_id,
+                name=name,
+                message=message,
+                created=stamp,
+                updated=stamp,
+            )
+        )
+    return logs
 
 
 def create_many(creates: Sequence[LogCreate]) -> list[Log]:
-    """Write a batch with BatchWriteItem (25 per call, unprocessed items retried)."""
+    """Write a batch as group items with BatchWriteItem (25 per call, unprocessed items retried)."""
     stamp = now_utc()
     expires_at = epoch_seconds(stamp + retention())
-    logs = [build(create, stamp) for create in creates]
-    with TableItem.batch_write() as batch:
-        for log in logs:
-            batch.save(_to_item(log, _fit(log), expires_at))
+    logs = build(creates, stamp)
+    by_run: dict[tuple[UUID | None, UUID | None], list[Log]] = defaultdict(list)
+    for log in logs:
+        by_run[(log.flow_run_id, log.task_run_id)].append(_fit(log))
+    store.batch_put(_group_item(chunk, expires_at) for lines in by_run.values() for chunk in log_groups.chunks(lines))
     return logs
 
 
@@ -158,11 +192,19 @@ def _time_range(logs: LogFilter | None) -> tuple[str | None, str | None]:
     if logs._is_or() and logs._criteria_count() > 1:
         return None, None  # OR-ed with other criteria: the bound is not necessary
     after, before = logs.timestamp.after_, logs.timestamp.before_
-    # "~" sorts after "#<id>", so the upper bound includes every id at that instant.
+    # A group is keyed by its first line: one starting up to WINDOW before `after` may hold lines in range.
+    # "~" sorts after "#<id>...", so the upper bound includes every group starting at that instant.
     return (
-        sortable_time(after) if after else None,
+        _window_before(after) if after else None,
         f"{sortable_time(before)}~" if before else None,
     )
+
+
+def _window_before(moment: datetime.datetime) -> str | None:
+    try:
+        return sortable_time(moment - log_groups.WINDOW)
+    except OverflowError:  # within WINDOW of year 1: no lower bound
+        return None
 
 
 def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableItem]]:
@@ -187,12 +229,12 @@ def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[Ta
     return heapq.merge(*streams, key=sk, reverse=descending)
 
 
-def _live(items: Iterable[TableItem]) -> Iterator[Log]:
+def _live(items: Iterable[TableItem]) -> Iterator[TableItem]:
     now = epoch_seconds(now_utc())
     for item in items:
         if item.expires_at is not None and item.expires_at <= now:
             continue  # past TTL but not swept yet
-        yield decode(item, Log)
+        yield item
 
 
 def read_logs(
@@ -205,9 +247,8 @@ def read_logs(
     if limit == 0:
         return []
     descending = sort == LogSort.TIMESTAMP_DESC
-    matches = (
-        log for log in _live(_merged(_streams(logs, descending), descending)) if logs is None or logs.matches(log)
-    )
+    lines = log_groups.in_order(_live(_merged(_streams(logs, descending), descending)), descending)
+    matches = (log for log in lines if logs is None or logs.matches(log))
     # islice takes at most sys.maxsize: an offset past that (a 500 before) just pages past every log.
     wanted = min(offset + limit, sys.maxsize)
     window = list(islice(matches, wanted))
@@ -231,12 +272,12 @@ def _delete_items(items: Iterable[TableItem]) -> int:
 
 
 def delete_for_flow_run(flow_run_id: UUID) -> int:
-    """Delete a flow run's logs (the flow-runs repository calls this when a run is deleted)."""
+    """Delete a flow run's log items (the flow-runs repository calls this when a run is deleted)."""
     return _delete_items(store.query(_flow_run_pk(flow_run_id)))
 
 
 def delete_for_task_run(task_run_id: UUID) -> int:
-    """Delete a task run's logs, wherever their flow run's partition is (a deleted task run's
+    """Delete a task run's log items, wherever their flow run's partition is (a deleted task run's
     logs go with it, as the reference's delete_task_run_logs)."""
     return _delete_items(store.query(_task_run_pk(task_run_id), index="GSI1"))
 
@@ -244,4 +285,4 @@ def delete_for_task_run(task_run_id: UUID) -> int:
 def stream_flow_run_logs(flow_run_id: UUID) -> Iterator[Log]:
     """Every live log of a flow run, oldest first, read page by page from the run's partition
     (`GET /flow_runs/{id}/logs/download` streams these without holding them all)."""
-    return _live(store.query(_flow_run_pk(flow_run_id), page_size=1000))
+    return log_groups.in_order(_live(store.query(_flow_run_pk(flow_run_id), page_size=200)), descending=False)

@@ -170,6 +170,25 @@ def batch_put(items: Iterable[TableItem]) -> int:
     return len(unique)
 
 
+def chunked(
+    items: Iterable[T], size: Callable[[T], int], max_size: int, splits: Callable[[T, T], bool] | None = None
+) -> Iterator[list[T]]:
+    """Items, in the given order, in runs of at most `max_size` (summed `size`; an item bigger alone is a
+    run of its own), a new run also where `splits(first item of the run, item)`: for group items (several
+    entities in one item, under DynamoDB's 400 KB), the same items always make the same groups."""
+    chunk: list[T] = []
+    total = 0
+    for item in items:
+        item_size = size(item)
+        if chunk and (total + item_size > max_size or (splits is not None and splits(chunk[0], item))):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(item)
+        total += item_size
+    if chunk:
+        yield chunk
+
+
 def batch_delete(keys: Iterable[tuple[str, str]]) -> int:
     """Unconditional deletes, 25 per BatchWriteItem call (absent keys are no error)."""
     unique = list(dict.fromkeys(keys))

@@ -19,8 +19,7 @@ from pydantic import ValidationError
 from shared.schemas.events import ReceivedEvent
 from shared.schemas.logs import Log
 from shared.storage import events as event_store
-from shared.storage import logs as log_store
-from shared.storage import task_queue
+from shared.storage import log_groups, task_queue
 from shared.storage.table import TableItem, body_of_image
 
 logger = logging.getLogger("serverflow.stream")
@@ -59,8 +58,8 @@ def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
                 if record.get("eventName") == "INSERT" and str(event.id) not in seen_events:
                     seen_events.add(str(event.id))
                     found.events.append(event)
-            elif entity == log_store.ENTITY:
-                found.logs.append(Log.model_validate_json(body))
+            elif entity in log_groups.ENTITIES:
+                found.logs.extend(log_groups.logs_in(entity, body))
             elif entity == task_queue.ENTITY and record.get("eventName") == "INSERT":
                 pk, sk = _string(image, "PK"), _string(image, "SK")
                 if pk and sk:

@@ -123,17 +123,7 @@ def _group_items(task_run_id: UUID, states: list[State]) -> list[TableItem]:
 
 def _chunks(states: list[State]) -> Iterable[list[State]]:
     """The states in groups small enough to store, the same split for the same states."""
-    chunk: list[State] = []
-    size = 0
-    for state in states:
-        state_size = len(state.model_dump_json().encode())
-        if chunk and size + state_size > MAX_GROUP_JSON_BYTES:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(state)
-        size += state_size
-    if chunk:
-        yield chunk
+    return store.chunked(states, lambda state: len(state.model_dump_json().encode()), MAX_GROUP_JSON_BYTES)
 
 
 def record_many(states: Iterable[tuple[UUID, State]]) -> int:

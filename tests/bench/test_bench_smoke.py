@@ -29,6 +29,7 @@ OPS = {
     "ui_task_runs_dashboard_counts",
     "ui_task_runs_count",
     "flow_run_graph_v2",
+    "ui_flow_run_logs",  # after logs_batch_create: the UI's run page reading a run's logs
 }
 
 
@@ -58,7 +59,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     setup = res["serverflow"]["api"]["setup"]
     assert all(
         setup[f"{op}_returned"] > 0
-        for op in ("ui_flows_next_runs", "ui_task_runs_dashboard_counts", "ui_task_runs_count")
+        for op in ("ui_flows_next_runs", "ui_task_runs_dashboard_counts", "ui_task_runs_count", "ui_flow_run_logs")
     )
     for op in sorted(o for o in OPS if o.startswith("ui_") or o == "flow_run_graph_v2"):
         returned = setup[f"{op}_returned"]

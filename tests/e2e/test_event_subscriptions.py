@@ -173,22 +173,25 @@ def test_a_filtered_subscriber_gets_only_matching_events_and_a_backfill(
 def test_logs_out_streams_a_flow_runs_logs_live(api_url: str, client: httpx.Client, started: list[Lines]) -> None:
     run_id = str(uuid.uuid4())
     other_run = str(uuid.uuid4())
-    sub = Lines([sys.executable, str(SCRIPTS / "subscribe.py"), "logs", "1", run_id], api_url)
+    # Two lines of the run per POST: stored as one group item, streamed as two logs.
+    sub = Lines([sys.executable, str(SCRIPTS / "subscribe.py"), "logs", "2", run_id], api_url)
     started.append(sub)
     sub.wait_for(lambda line: '"ready"' in line)
-    now = datetime.datetime.now(datetime.UTC).isoformat()
     deadline = time.monotonic() + 60
-    # Live-only (no backfill, as the reference): repeat until the subscription is in place.
+    # Live-only (no backfill, as the reference): repeat until the subscription is in place, with new lines
+    # each time (a POST of the same lines is a retry: it rewrites the stored ones, nothing new to stream).
     while sub.process.poll() is None and time.monotonic() < deadline:
+        now = datetime.datetime.now(datetime.UTC).isoformat()
         logs = [
             {"name": "t", "level": 20, "message": "not mine", "timestamp": now, "flow_run_id": other_run},
+            {"name": "t", "level": 20, "message": "mine", "timestamp": now, "flow_run_id": run_id},
             {"name": "t", "level": 20, "message": "mine", "timestamp": now, "flow_run_id": run_id},
         ]
         assert client.post("/logs/", json=logs).status_code == 201
         time.sleep(0.5)
     assert sub.finish() == 0
     got = [line for line in _json_lines(sub.seen) if "log" in line]
-    assert got and all(line == {"log": "mine", "flow_run_id": run_id} for line in got)
+    assert len(got) == 2 and all(line == {"log": "mine", "flow_run_id": run_id} for line in got)
 
 
 def _subscriptions(aws_endpoint_url: str) -> list[str]:

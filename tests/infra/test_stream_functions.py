@@ -7,6 +7,7 @@ from typing import Any
 
 from infra.local.streams import StreamFunction, passes, stream_functions
 from shared.storage import events as event_store
+from shared.storage import log_groups
 
 
 def _function(logical_id: str) -> StreamFunction:
@@ -25,6 +26,15 @@ def test_the_recorder_takes_inserts_of_the_events_storage_tags_for_it_only() -> 
     assert not passes(recorder, _record("MODIFY", tagged))  # a resent event: recorded from its INSERT
     assert not passes(recorder, _record("INSERT", {"entity": {"S": event_store.ENTITY}}))  # any other event
     assert not passes(recorder, _record("INSERT", {"entity": {"S": "log"}}))
+
+
+def test_the_fan_out_takes_inserts_of_log_items_of_both_kinds_only() -> None:
+    """/logs/out is fed by log group items and, written before groups, single-line items; a retried POST
+    rewrites its groups (MODIFY): nothing new to send."""
+    fan_out = _function("SubscriptionsFanoutFunction")
+    for entity in log_groups.ENTITIES:
+        assert passes(fan_out, _record("INSERT", {"entity": {"S": entity}}))
+        assert not passes(fan_out, _record("MODIFY", {"entity": {"S": entity}}))
 
 
 def test_only_idempotent_consumers_replay_the_stream_at_start() -> None:
