@@ -166,6 +166,11 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
     return item
 
 
+def expected_start_prefix(when: datetime.datetime | None) -> str:
+    """How the by-expected-start sort key (GSI7SK) of every run expected to start at `when` begins."""
+    return f"{sortable_time(when)}#"
+
+
 def _anchor(run: FlowRun) -> TableItem:
     """The run's index anchor (flow_run_index.py): its state-independent keys, expiring with the run."""
     rid = str(run.id)
@@ -180,7 +185,7 @@ def _anchor(run: FlowRun) -> TableItem:
         GSI2SK=rid,
         # All runs by expected start time: the UI's default flow-run listing order.
         GSI7PK=sharded(ALL_RUNS, rid, SHARDS),
-        GSI7SK=f"{sortable_time(run.expected_start_time)}#{rid}",
+        GSI7SK=f"{expected_start_prefix(run.expected_start_time)}{rid}",
     )
     if run.parent_task_run_id is not None:
         item.GSI3PK, item.GSI3SK = parent_task_partition(run.parent_task_run_id), rid

@@ -33,6 +33,7 @@ from shared.storage import flow_runs as runs
 from shared.storage import task_runs as task_run_store
 from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
+from shared.storage.table import TableItem
 
 # Above this many flows, one query per flow costs more than reading all runs once.
 MAX_FLOW_PARTITIONS = 25
@@ -183,12 +184,21 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
         return []
     descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
     page: list[FlowRun] = []
-    items = store.query_shards(
+    entries = store.query_shards(
         runs.all_runs_partitions(), index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE)
     )
-    for run in runs.runs_of(items, first_page=offset + limit):
-        if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
-            break
+
+    def through_ties_of_a_full_page(entries: Iterator[TableItem]) -> Iterator[TableItem]:
+        # Decided on the index entry (its sort key starts with the expected start), so the run past
+        # the page is never fetched.
+        for entry in entries:
+            if len(page) >= offset + limit and not (entry.GSI7SK or "").startswith(
+                runs.expected_start_prefix(page[-1].expected_start_time)
+            ):
+                return
+            yield entry
+
+    for run in runs.runs_of(through_ties_of_a_full_page(entries), first_page=offset + limit):
         if keep(run):
             page.append(run)
     return paginate(apply_sort(page, sort), offset, limit)
