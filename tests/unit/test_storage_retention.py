@@ -79,6 +79,8 @@ def test_a_finished_flow_runs_index_anchor_expires_with_it(monkeypatch: pytest.M
     finished = running.model_copy(update={"state": State(type=StateType.COMPLETED, timestamp=STAMP)})
     rewritten = flow_runs._anchor_change(stored_anchor, finished)
     assert rewritten is not None
-    assert rewritten.expires_at == flow_runs._to_item(finished, 2).expires_at == int(
-        (STAMP + datetime.timedelta(days=30)).timestamp()
+    assert (
+        rewritten.expires_at
+        == flow_runs._to_item(finished, 2).expires_at
+        == int((STAMP + datetime.timedelta(days=30)).timestamp())
     )
