@@ -1,7 +1,7 @@
 """A deployment's flow runs, as the deployment paths and the scheduler need them.
 
 Reads use the flow runs' own indexes (see ACCESS_PATTERNS.md, "Flow runs"):
-- future runs of a deployment: GSI4 (by deployment) with `GSI4SK >= <uuid7 floor of now>`.
+- future runs of a deployment: GSI4 (by deployment; the runs' index anchors, runs fetched by key) with `GSI4SK >= <uuid7 floor of now>`.
   Auto-scheduled runs get ids whose UUIDv7 time is their *scheduled* time
   (shared.scheduling.scheduled_run_id), so this range holds exactly the runs scheduled
   from now on (plus runs created from now on), however long the deployment's history.
@@ -33,7 +33,7 @@ def uuid7_floor(when: datetime.datetime) -> str:
 def runs_from(deployment_id: UUID, since: datetime.datetime) -> list[FlowRun]:
     """Runs of the deployment whose id time is at or after `since` (see module docstring)."""
     items = store.query(flow_run_store.deployment_partition(deployment_id), index="GSI4", sk_gte=uuid7_floor(since))
-    return list(store.readable(items, flow_run_store.from_item))
+    return list(flow_run_store.runs_of(items))
 
 
 def future_auto_scheduled(deployment_id: UUID, now: datetime.datetime) -> list[FlowRun]:

@@ -5,16 +5,23 @@ is one GetItem), `state_id` = current state id, `version` = write counter. Every
 of the item is conditional on `version`; a state change is additionally conditional on
 `state_id` (attribute_not_exists for a run without a state), so of two racing proposals
 exactly one is written. The run's state history lives in the same partition
-(see flow_run_states.py).
+(see flow_run_states.py), and so does its index anchor (PK=FLOW_RUN#<id>, SK=#INDEX, no body;
+flow_run_index.py): the GSI1/2/3/4/7 keys below are on the anchor, written with the run's create
+and rewritten only when one of them changes, so a state change does not copy the run into those
+indexes; their readers fetch the runs by key (flow_run_index.hydrate). A writer reads the run and
+its anchor in one consistent Query (`_load_for_write`): a run without an anchor (stored before
+anchors existed, with the keys on its item, or whose create died between its two writes) gets one
+on its next write, and its item loses those keys.
 
 Access patterns (ids are UUIDv7, so an id sort key is creation order):
 - read by id ................. PK=FLOW_RUN#<id>, SK=#META (consistent GetItem / BatchGetItem)
 - state history / by state id  see flow_run_states.py
-- list all, newest first ..... GSI1PK=FLOW_RUNS#<shard>, GSI1SK=<id> (<shard> = crc32(id) % SHARDS:
+- list all, newest first ..... anchor: GSI1PK=FLOW_RUNS#<shard>, GSI1SK=<id> (<shard> = crc32(id) % SHARDS:
                                write-sharded, read as one merged stream, store.query_shards)
-- by flow .................... GSI2PK=FLOW_RUNS#FLOW#<flow_id>, GSI2SK=<id>
-- subflows by parent task .... GSI3PK=FLOW_RUNS#PARENT_TASK#<task_run_id>, GSI3SK=<id> (sparse)
-- by deployment .............. GSI4PK=FLOW_RUNS#DEPLOYMENT#<deployment_id>, GSI4SK=<id> (sparse)
+- by flow .................... anchor: GSI2PK=FLOW_RUNS#FLOW#<flow_id>, GSI2SK=<id>
+- subflows by parent task .... anchor: GSI3PK=FLOW_RUNS#PARENT_TASK#<task_run_id>, GSI3SK=<id> (sparse)
+- by deployment .............. anchor: GSI4PK=FLOW_RUNS#DEPLOYMENT#<deployment_id>, GSI4SK=<id> (sparse)
+- all runs by expected start . anchor: GSI7PK=<the GSI1 shard>, GSI7SK=<sortable expected_start_time>#<id>
 - by state type .............. GSI5PK=FLOW_RUNS#STATE#<state type>#<shard>, GSI5SK=<id>
 - scheduled and due .......... GSI6PK=SCHEDULED_FLOW_RUNS#QUEUE#<work_queue_id>
                                (no queue: ...#DEPLOYMENT#<deployment_id>, else ...#UNQUEUED),
@@ -37,7 +44,7 @@ import datetime
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +55,7 @@ from shared.schemas.concurrency_limits import ConcurrencyLeaseHolder
 from shared.schemas.flow_runs import FlowRun, FlowRunUpdate
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.types import now_utc
-from shared.storage import concurrency_slots, flow_run_states, observed_states, store
+from shared.storage import concurrency_slots, flow_run_index, flow_run_states, observed_states, store
 from shared.storage import events as event_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
@@ -57,8 +64,8 @@ from shared.storage.table import TableItem
 
 ENTITY = "flow_run"
 ALL_RUNS = "FLOW_RUNS"
-# The all-runs (GSI1, GSI7) and by-state (GSI5) partitions are write-sharded (keys.sharded):
-# ~3 index writes per flow run each, 3,000 WCU/s at 1,000 flow runs/s, over 4 keys.
+# The all-runs (GSI1, GSI7) and by-state (GSI5) partitions are write-sharded (keys.sharded): at
+# most ~3 index writes per flow run each (GSI5; the anchors' GSI1/GSI7 one), over 4 keys.
 SHARDS = 4
 # Re-read, re-orchestrate and retry this often when a conditional write loses a race;
 # after that the client gets 503 + Retry-After (the prefect client retries it).
@@ -108,7 +115,7 @@ def state_partitions(state_type: StateType | str) -> list[str]:
 
 
 def items_in_state(state_type: StateType | str, sk_gte: str | None = None) -> Iterator[TableItem]:
-    """Run items indexed under `state_type` (GSI5, every shard), in id order."""
+    """Run items indexed under `state_type` (GSI5, every shard: the run item's own key), in id order."""
     return store.query_shards(state_partitions(state_type), index="GSI5", sk_gte=sk_gte)
 
 
@@ -132,6 +139,7 @@ def _idempotency_key(flow_id: UUID, idempotency_key: str) -> str:
 
 
 def _to_item(run: FlowRun, version: int) -> TableItem:
+    """The run item: the keys that follow its state (GSI5, GSI6, GSI8); the others are its anchor's."""
     rid = str(run.id)
     item = TableItem(
         run_key(run.id),
@@ -145,18 +153,7 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         version=version,
         expires_at=run_expiry(run.state),
-        GSI1PK=sharded(ALL_RUNS, rid, SHARDS),
-        GSI1SK=rid,
-        GSI2PK=flow_partition(run.flow_id),
-        GSI2SK=rid,
-        # All runs by expected start time: the UI's default flow-run listing order.
-        GSI7PK=sharded(ALL_RUNS, rid, SHARDS),
-        GSI7SK=f"{sortable_time(run.expected_start_time)}#{rid}",
     )
-    if run.parent_task_run_id is not None:
-        item.GSI3PK, item.GSI3SK = parent_task_partition(run.parent_task_run_id), rid
-    if run.deployment_id is not None:
-        item.GSI4PK, item.GSI4SK = deployment_partition(run.deployment_id), rid
     if run.state_type is not None:
         item.GSI5PK, item.GSI5SK = sharded(state_partition(run.state_type), rid, SHARDS), rid
     if run.state_type == StateType.SCHEDULED:
@@ -167,6 +164,42 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
             item.GSI8PK = scheduled_flow_partition(run.flow_id)
             item.GSI8SK = f"{sortable_time(run.next_scheduled_start_time)}#{rid}"
     return item
+
+
+def expected_start_prefix(when: datetime.datetime | None) -> str:
+    """How the by-expected-start sort key (GSI7SK) of every run expected to start at `when` begins."""
+    return f"{sortable_time(when)}#"
+
+
+def _anchor(run: FlowRun) -> TableItem:
+    """The run's index anchor (flow_run_index.py): its state-independent keys, expiring with the run."""
+    rid = str(run.id)
+    item = TableItem(
+        run_key(run.id),
+        flow_run_index.INDEX_SK,
+        entity=flow_run_index.ENTITY,
+        expires_at=run_expiry(run.state),
+        GSI1PK=sharded(ALL_RUNS, rid, SHARDS),
+        GSI1SK=rid,
+        GSI2PK=flow_partition(run.flow_id),
+        GSI2SK=rid,
+        # All runs by expected start time: the UI's default flow-run listing order.
+        GSI7PK=sharded(ALL_RUNS, rid, SHARDS),
+        GSI7SK=f"{expected_start_prefix(run.expected_start_time)}{rid}",
+    )
+    if run.parent_task_run_id is not None:
+        item.GSI3PK, item.GSI3SK = parent_task_partition(run.parent_task_run_id), rid
+    if run.deployment_id is not None:
+        item.GSI4PK, item.GSI4SK = deployment_partition(run.deployment_id), rid
+    return item
+
+
+def _anchor_change(stored: TableItem | None, run: FlowRun) -> TableItem | None:
+    """The anchor to write with `run` (None: the stored one is still right). Written after the run's
+    conditional put, in the batch that follows it: a writer dying in between leaves the run without
+    (or with a stale) anchor until its next write, which compares again."""
+    wanted = _anchor(run)
+    return wanted if flow_run_index.differs(stored, wanted) else None
 
 
 def with_estimates(run: FlowRun, now: datetime.datetime | None = None) -> FlowRun:
@@ -197,16 +230,19 @@ def from_item(item: TableItem) -> FlowRun:
 # --- reads --------------------------------------------------------------------------
 
 
-def _load(run_id: UUID) -> tuple[FlowRun, int] | None:
-    item = store.get(run_key(run_id))
-    if item is None:
+def _load_for_write(run_id: UUID) -> tuple[FlowRun, int, TableItem | None] | None:
+    """(run, version, its anchor or None) in one consistent Query: `#INDEX` and `#META` are adjacent
+    sort keys of the run's partition (nothing else sorts between them), about a GetItem's units."""
+    items = {item.SK: item for item in store.query(run_key(run_id), sk_gte=flow_run_index.INDEX_SK, sk_lte=store.META)}
+    run_item = items.get(store.META)
+    if run_item is None:
         return None
-    return from_item(item), int(item.version or 0)
+    return from_item(run_item), int(run_item.version or 0), items.get(flow_run_index.INDEX_SK)
 
 
 def read(run_id: UUID) -> FlowRun | None:
-    loaded = _load(run_id)
-    return loaded[0] if loaded else None
+    item = store.get(run_key(run_id))
+    return from_item(item) if item is not None else None
 
 
 def read_or_404(run_id: UUID) -> FlowRun:
@@ -220,6 +256,11 @@ def read_many(run_ids: list[UUID]) -> list[FlowRun]:
     return list(store.readable(store.batch_get((run_key(rid), store.META) for rid in run_ids), from_item))
 
 
+def runs_of(entries: Iterable[TableItem], first_page: int = flow_run_index.MAX_PAGE) -> Iterator[FlowRun]:
+    """The runs a GSI1/2/3/4/7 stream lists, in its order (see flow_run_index.hydrate)."""
+    return flow_run_index.hydrate(entries, from_item, first_page)
+
+
 def read_by_idempotency_key(flow_id: UUID, idempotency_key: str) -> FlowRun | None:
     guard = store.get(_idempotency_key(flow_id, idempotency_key))
     if guard is None or not guard.body:
@@ -231,7 +272,7 @@ def has_subflow(task_run_id: UUID) -> bool:
     """Whether a flow run has `task_run_id` as its parent task run (GSI3, one item read).
     GSIs are eventually consistent: the body is re-checked."""
     items = store.query(parent_task_partition(task_run_id), index="GSI3", page_size=1)
-    return any(run.parent_task_run_id == task_run_id for run in store.readable(items, from_item))
+    return any(run.parent_task_run_id == task_run_id for run in runs_of(items, first_page=1))
 
 
 def read_scheduled(
@@ -277,6 +318,7 @@ def insert(run: FlowRun) -> bool:
     assert run.state is not None, "a new run carries its initial state"
     batch = store.WriteBatch().put_new(_to_item(run, 1)).put_new(flow_run_states.to_item(run.id, run.state))
     batch.put(event_store.to_item(flow_run_state_change_event(run, None, run.state), in_history=True))
+    batch.put(_anchor(run))
     if run.idempotency_key:
         guard = TableItem(
             _idempotency_key(run.flow_id, run.idempotency_key),
@@ -286,7 +328,7 @@ def insert(run: FlowRun) -> bool:
         )
         batch.put_new(guard)
     try:
-        if len(batch) == 3:
+        if not run.idempotency_key:
             _write_state_change(batch, on_conflict=ObjectAlreadyExists)
         else:
             store.transact(batch, on_conflict=ObjectAlreadyExists)
@@ -302,14 +344,17 @@ def insert(run: FlowRun) -> bool:
 def _modify(run_id: UUID, change: Callable[[FlowRun], FlowRun]) -> FlowRun:
     """Read-modify-write guarded by `version`; re-applied if another write got in between."""
     for _ in range(MAX_WRITE_ATTEMPTS):
-        loaded = _load(run_id)
+        loaded = _load_for_write(run_id)
         if loaded is None:
             raise FlowRunNotFound("Flow run not found")
-        run, version = loaded
+        run, version, anchor = loaded
         updated = change(run.model_copy(deep=True))
         updated.updated = now_utc()
+        batch = store.WriteBatch().put(_to_item(updated, version + 1), TableItem.version == version)
+        if (new_anchor := _anchor_change(anchor, updated)) is not None:
+            batch.put(new_anchor)
         try:
-            store.put(_to_item(updated, version + 1), condition=TableItem.version == version)
+            store.put_then_batch(batch)
         except ConcurrentUpdate:
             _backoff()
             continue
@@ -347,8 +392,8 @@ def delete(run_id: UUID) -> FlowRun:
 
 
 def _delete_run(run: FlowRun) -> None:
-    # The run item goes first, so the run vanishes from every index at once; its history
-    # (and anything else in its partition) follows.
+    # The run item goes first, so the run vanishes from every index at once (readers skip an
+    # anchor whose run is gone); its anchor and history (anything else in its partition) follow.
     store.delete_key(run_key(run.id))
     leftovers = list(store.query(run_key(run.id)))
     # The history indexed the run's state events by resource (events.py): those outlive the run, as the
@@ -368,10 +413,11 @@ def delete_for_flow(flow_id: UUID) -> list[UUID]:
     """Delete every run of a flow (the flow's delete cascades, as the reference's FK does);
     returns the ids of the runs read back, whose task runs and logs the caller cascades to."""
     items = list(store.query(flow_partition(flow_id), index="GSI2"))
-    runs = list(store.readable(items, from_item))
+    runs = list(runs_of(items))
     for run in runs:
         _delete_run(run)
-    # A run item that no longer reads back still belongs to the flow: delete it by key.
+    # A run item that no longer reads back, or an anchor whose run is gone, still belongs to the
+    # flow: delete its partition by key.
     readable = {run_key(run.id) for run in runs}
     for item in items:
         if item.PK not in readable:
@@ -398,6 +444,7 @@ def _state_condition(run: FlowRun, version: int) -> Any:
 def _write_outcome(
     run: FlowRun,
     version: int,
+    anchor: TableItem | None,
     outcome: OrchestrationOutcome[FlowRun],
     extra: list[TableItem] | None = None,
     slots: concurrency_slots.SlotSnapshot | None = None,
@@ -408,13 +455,17 @@ def _write_outcome(
     batch.put_new(flow_run_states.to_item(new_run.id, outcome.state))
     # The server-side `prefect.flow-run.<State>` event commits with the state it describes.
     batch.put(event_store.to_item(flow_run_state_change_event(new_run, run.state, outcome.state), in_history=True))
+    # Normally unchanged: only an expected start time, an expiry or a legacy run's keys move it.
+    if (new_anchor := _anchor_change(anchor, new_run)) is not None:
+        batch.put(new_anchor)
+    follows_the_run = len(batch)
     for item in extra or []:
         batch.put(item)
     if slots is not None:
         # Deployment concurrency slots are taken / given back with the state, atomically.
         holder = ConcurrencyLeaseHolder(type="flow_run", id=run.id)
         concurrency_slots.add_changes(batch, slots, outcome.slot_changes, holder)
-    if len(batch) == 3:
+    if len(batch) == follows_the_run:
         _write_state_change(batch)
     else:
         store.transact(batch)
@@ -423,11 +474,12 @@ def _write_outcome(
 
 
 def _write_state_change(batch: store.WriteBatch, on_conflict: type[Exception] = ConcurrentUpdate) -> None:
-    """Run + its new state + the state's event, with nothing else to commit alongside: the run's
-    conditional put alone decides the race (a transaction would bill every item twice), then the
-    history item and the event, keyed by the new state's id, follow in one BatchWriteItem. A
-    process dying between the two leaves the run authoritative: `flow_run_states.history` adds
-    the run's current state when its item is missing."""
+    """Run + its new state + the state's event (+ its anchor when that changes), with nothing else
+    to commit alongside: the run's conditional put alone decides the race (a transaction would bill
+    every item twice), then the history item, the event and the anchor follow in one
+    BatchWriteItem. A process dying between the two leaves the run authoritative:
+    `flow_run_states.history` adds the run's current state when its item is missing, and the run's
+    next write writes the anchor."""
     store.put_then_batch(batch, on_conflict=on_conflict)
 
 
@@ -438,10 +490,10 @@ def _orchestrate_and_write(
     proposed_type: StateType | None = None,
 ) -> OrchestrationOutcome[FlowRun]:
     for _ in range(MAX_WRITE_ATTEMPTS):
-        loaded = _load(run_id)
+        loaded = _load_for_write(run_id)
         if loaded is None:
             raise FlowRunStateTargetNotFound(f"Flow run with id {run_id} not found")
-        run, version = loaded
+        run, version, anchor = loaded
         # The concurrency rules decide on slot state read now; a slot taken by another run
         # before our write makes the write fail, and we decide again (next attempt).
         slots = concurrency_slots.flow_run_slots(run, proposed_type)
@@ -449,7 +501,7 @@ def _orchestrate_and_write(
         if not outcome.write:
             return outcome
         try:
-            _write_outcome(run, version, outcome, extra(outcome) if extra else [], slots)
+            _write_outcome(run, version, anchor, outcome, extra(outcome) if extra else [], slots)
         except ConcurrentUpdate:
             # Someone else changed the run since we read it: decide again against the fresh
             # state, so the loser of a race gets the answer the rules give (e.g. ABORT).

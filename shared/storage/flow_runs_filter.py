@@ -12,7 +12,9 @@ the filters of several entities meet); this module reads repositories only. Inde
   state type                           -> GSI5
   otherwise                            -> GSI1 (all runs)
 Every index above is sorted by run id (UUIDv7), so with the default ID_DESC sort and a
-single partition the read stops as soon as offset+limit runs matched.
+single partition the read stops as soon as offset+limit runs matched. GSI1-4 (and GSI7, the
+expected-start sorts) list the runs' index anchors: their runs are fetched by key a page at a
+time (offset+limit first), so an early-stopping read fetches about the runs it returns.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from shared.schemas.filters.deployments import WorkPoolFilter, WorkQueueFilter
 from shared.schemas.filters.runs import FlowRunFilter
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.sorting import FlowRunSort, apply_sort, paginate
+from shared.storage import flow_run_index, store
 from shared.storage import flow_runs as runs
-from shared.storage import store
 from shared.storage import task_runs as task_run_store
 from shared.storage import work_pools as pool_store
 from shared.storage import work_queues as queue_store
+from shared.storage.table import TableItem
 
 # Above this many flows, one query per flow costs more than reading all runs once.
 MAX_FLOW_PARTITIONS = 25
@@ -88,21 +91,25 @@ ALL_RUNS: Partition = (tuple(runs.all_runs_partitions()), "GSI1")
 MIN_PAGE_SIZE = 100
 
 
-def _stream(partition: Partition, page_size: int | None = None) -> Iterator[FlowRun]:
+def _stream(partition: Partition, wanted: int | None = None) -> Iterator[FlowRun]:
+    """The partition's runs, newest first. GSI5 lists run items; the others list index anchors
+    (flow_runs.runs_of fetches their runs: `wanted` of them first, for a reader that stops early)."""
     pks, index = partition
-    return store.readable(
-        store.query_shards(list(pks), index=index, descending=True, page_size=page_size), runs.from_item
-    )
+    page_size = None if wanted is None else max(wanted, MIN_PAGE_SIZE)
+    entries = store.query_shards(list(pks), index=index, descending=True, page_size=page_size)
+    if index == "GSI5":
+        return store.readable(entries, runs.from_item)
+    return runs.runs_of(entries, first_page=wanted or flow_run_index.MAX_PAGE)
 
 
 def _candidates(
-    hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None, page_size: int | None = None
+    hints: dict[str, list[Any]], run_ids: set[UUID] | None, flow_ids: set[UUID] | None, wanted: int | None = None
 ) -> Iterator[FlowRun]:
     if run_ids is not None:
         yield from runs.read_many(sorted(run_ids))
         return
     for partition in _partitions(hints, flow_ids):
-        yield from _stream(partition, page_size)
+        yield from _stream(partition, wanted)
 
 
 def _allowed_run_ids(hints: dict[str, list[Any]], task_run_ids: set[UUID] | None) -> set[UUID] | None:
@@ -150,7 +157,7 @@ def filter_runs(
         if offset + limit == 0:
             return []
         page: list[FlowRun] = []
-        for run in _candidates(hints, run_ids, flow_ids, page_size=max(offset + limit, MIN_PAGE_SIZE)):
+        for run in _candidates(hints, run_ids, flow_ids, wanted=offset + limit):
             if keep(run):
                 page.append(run)
                 if len(page) >= offset + limit:
@@ -177,12 +184,21 @@ def _by_expected_start(keep: Callable[[FlowRun], bool], sort: FlowRunSort, offse
         return []
     descending = sort == FlowRunSort.EXPECTED_START_TIME_DESC
     page: list[FlowRun] = []
-    items = store.query_shards(
+    entries = store.query_shards(
         runs.all_runs_partitions(), index="GSI7", descending=descending, page_size=max(offset + limit, MIN_PAGE_SIZE)
     )
-    for run in store.readable(items, runs.from_item):
-        if len(page) >= offset + limit and run.expected_start_time != page[-1].expected_start_time:
-            break
+
+    def through_ties_of_a_full_page(entries: Iterator[TableItem]) -> Iterator[TableItem]:
+        # Decided on the index entry (its sort key starts with the expected start), so the run past
+        # the page is never fetched.
+        for entry in entries:
+            if len(page) >= offset + limit and not (entry.GSI7SK or "").startswith(
+                runs.expected_start_prefix(page[-1].expected_start_time)
+            ):
+                return
+            yield entry
+
+    for run in runs.runs_of(through_ties_of_a_full_page(entries), first_page=offset + limit):
         if keep(run):
             page.append(run)
     return paginate(apply_sort(page, sort), offset, limit)

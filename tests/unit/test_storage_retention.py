@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 
+from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import State, StateType
 from shared.schemas.task_runs import TaskRun
-from shared.storage import task_run_states, task_runs
+from shared.storage import flow_runs, task_run_states, task_runs
 
 STAMP = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -64,3 +65,22 @@ def test_a_recorded_state_group_and_its_pointers_expire_with_its_newest_state(mo
     items = task_run_states._group_items(finished.id, [earlier, state])
     assert [item.entity for item in items] == ["task_run_state_group", *["task_run_state_pointer"] * 2]
     assert {item.expires_at for item in items} == {int((STAMP + datetime.timedelta(days=30)).timestamp())}
+
+
+def test_a_finished_flow_runs_index_anchor_expires_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The anchor carries the run's GSI1/2/3/4/7 keys (flow_run_index.py): left behind, it would list a run
+    # that expired. It is rewritten when the run finishes (its expiry changed), not on other state changes.
+    monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
+    running = FlowRun(flow_id=uuid.uuid4(), state=State(type=StateType.RUNNING, timestamp=STAMP))
+    stored_anchor = flow_runs._anchor(running)
+    assert stored_anchor.expires_at is None
+    retried = running.model_copy(update={"state": State(type=StateType.PENDING, timestamp=STAMP)})
+    assert flow_runs._anchor_change(stored_anchor, retried) is None
+    finished = running.model_copy(update={"state": State(type=StateType.COMPLETED, timestamp=STAMP)})
+    rewritten = flow_runs._anchor_change(stored_anchor, finished)
+    assert rewritten is not None
+    assert (
+        rewritten.expires_at
+        == flow_runs._to_item(finished, 2).expires_at
+        == int((STAMP + datetime.timedelta(days=30)).timestamp())
+    )
