@@ -8,14 +8,35 @@ the graph's nodes + states + artifacts), so the bench prints items read per item
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from bench.load import Request
 
+# The dashboard's default window: the last day (the seeded runs' expected starts spread a week either side of now).
+DASHBOARD_WINDOW = timedelta(days=1)
+
+
+def dashboard_flow_runs(window_end: str) -> dict[str, Any]:
+    """The flow-run criteria of the dashboard's cards: runs expected to start within its window."""
+    end = datetime.fromisoformat(window_end)
+    window = {"after_": (end - DASHBOARD_WINDOW).isoformat(), "before_": end.isoformat()}
+    return {"operator": "and_", "expected_start_time": window}
+
 
 def ui_requests(flow_ids: list[str], run_ids: list[str], limit: int, window_start: str) -> dict[str, Request]:
-    """`window_start`: the task-run counts' window (scenarios.seed_task_runs made runs before and in it)."""
+    """`window_start`: the task-run counts' window (scenarios.seed_task_runs made runs before and in it); the
+    dashboard's flow-run window is the day before it."""
+    flow_runs = dashboard_flow_runs(window_start)
     return {
+        # The dashboard's flow-runs card: every run in its window (no limit: the server's default page).
+        "ui_dashboard_flow_runs": (
+            "POST",
+            "flow_runs/filter",
+            {"sort": "EXPECTED_START_TIME_DESC", "offset": 0, "flow_runs": flow_runs},
+        ),
+        # Its total (its per-state-family counts add a state type: see ACCESS_PATTERNS.md, Flow runs).
+        "ui_dashboard_flow_runs_count": ("POST", "flow_runs/count", {"flow_runs": flow_runs}),
         "ui_flow_runs_history": ("POST", "ui/flow_runs/history", {"sort": "EXPECTED_START_TIME_DESC", "limit": limit}),
         "ui_flows_count_deployments": ("POST", "ui/flows/count-deployments", {"flow_ids": flow_ids}),
         "ui_flows_next_runs": ("POST", "ui/flows/next-runs", {"flow_ids": flow_ids}),
@@ -36,6 +57,8 @@ def rows(op: str, body: Any) -> int:
         return len(body["nodes"]) + len(body["states"]) + len(body["artifacts"])
     if op == "ui_task_runs_dashboard_counts":
         return sum(b["completed"] + b["failed"] for b in body)
+    if op == "ui_dashboard_flow_runs_count":
+        return int(body)
     if op in ("ui_task_runs_count", "ui_flows_count_deployments", "ui_flow_runs_count_task_runs"):
         return sum(body.values())
     if op == "ui_flows_next_runs":

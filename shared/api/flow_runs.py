@@ -127,7 +127,7 @@ def count_flow_runs(
     criteria: JoinedFilters = Depends(joined_filters),
 ) -> int:
     """Query for flow runs."""
-    return len(queries.filter_flow_runs(**criteria.filter_kwargs()))
+    return queries.count_flow_runs(**criteria.filter_kwargs())
 
 
 @router.post("/lateness")

@@ -22,6 +22,7 @@ Access patterns (ids are UUIDv7, so an id sort key is creation order):
 - subflows by parent task .... anchor: GSI3PK=FLOW_RUNS#PARENT_TASK#<task_run_id>, GSI3SK=<id> (sparse)
 - by deployment .............. anchor: GSI4PK=FLOW_RUNS#DEPLOYMENT#<deployment_id>, GSI4SK=<id> (sparse)
 - all runs by expected start . anchor: GSI7PK=<the GSI1 shard>, GSI7SK=<sortable expected_start_time>#<id>
+                               (an expected-start window is a key range: `expected_start_range`)
 - by state type .............. GSI5PK=FLOW_RUNS#STATE#<state type>#<shard>, GSI5SK=<id>
 - scheduled and due .......... GSI6PK=SCHEDULED_FLOW_RUNS#QUEUE#<work_queue_id>
                                (no queue: ...#DEPLOYMENT#<deployment_id>, else ...#UNQUEUED),
@@ -58,7 +59,7 @@ from shared.schemas.types import now_utc
 from shared.storage import concurrency_slots, flow_run_index, flow_run_states, observed_states, store
 from shared.storage import events as event_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound, StorageError
-from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
+from shared.storage.keys import NO_TIME, all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
@@ -169,6 +170,20 @@ def _to_item(run: FlowRun, version: int) -> TableItem:
 def expected_start_prefix(when: datetime.datetime | None) -> str:
     """How the by-expected-start sort key (GSI7SK) of every run expected to start at `when` begins."""
     return f"{sortable_time(when)}#"
+
+
+def expected_start_range(
+    after: datetime.datetime | None, before: datetime.datetime | None
+) -> tuple[str | None, str | None] | None:
+    """The GSI7 sort-key bounds (gte, lte) of the runs expected to start within [after, before]
+    (inclusive; None: unbounded), or None when no run can be (after > before). A run without an
+    expected start (NO_TIME, sorting after every time) is never inside."""
+    if after is not None and before is not None and sortable_time(after) > sortable_time(before):
+        return None
+    lower = expected_start_prefix(after) if after is not None else None
+    # Ids sort before NO_TIME ("~"): "<before>#~" is past every run expected at `before`.
+    upper = f"{expected_start_prefix(before)}{NO_TIME}" if before is not None else NO_TIME
+    return lower, upper
 
 
 def _anchor(run: FlowRun) -> TableItem:

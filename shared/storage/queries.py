@@ -58,8 +58,31 @@ def filter_flow_runs(
     )
 
 
-def count_flow_runs(**filters: Any) -> int:
-    return len(filter_flow_runs(**filters))
+def count_flow_runs(
+    flow_runs: FlowRunFilter | None = None,
+    task_runs: TaskRunFilter | None = None,
+    flows: FlowFilter | None = None,
+    deployments: DeploymentFilter | None = None,
+    work_pools: WorkPoolFilter | None = None,
+    work_queues: WorkQueueFilter | None = None,
+) -> int:
+    """How many runs match every given filter. Without joins, a flow-run filter the index read
+    answers alone (no criteria, or only an expected-start window) is counted on the index, not
+    by fetching each run (flow_runs_filter.count_in_index)."""
+    if task_runs is None and flows is None and deployments is None and work_pools is None and work_queues is None:
+        counted = flow_runs_filter.count_in_index(flow_runs)
+        if counted is not None:
+            return counted
+    return len(
+        filter_flow_runs(
+            flow_runs=flow_runs,
+            task_runs=task_runs,
+            flows=flows,
+            deployments=deployments,
+            work_pools=work_pools,
+            work_queues=work_queues,
+        )
+    )
 
 
 # --- task runs --------------------------------------------------------------------------

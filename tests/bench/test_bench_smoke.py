@@ -22,6 +22,8 @@ OPS = {
     "filter_sorted_expected_start",
     "logs_batch_create",
     # The UI's dashboard / list queries (bench/ui_queries.py).
+    "ui_dashboard_flow_runs",
+    "ui_dashboard_flow_runs_count",
     "ui_flow_runs_history",
     "ui_flows_count_deployments",
     "ui_flows_next_runs",
@@ -59,7 +61,14 @@ def test_bench_smoke(tmp_path: Path) -> None:
     setup = res["serverflow"]["api"]["setup"]
     assert all(
         setup[f"{op}_returned"] > 0
-        for op in ("ui_flows_next_runs", "ui_task_runs_dashboard_counts", "ui_task_runs_count", "ui_flow_run_logs")
+        for op in (
+            "ui_flows_next_runs",
+            "ui_task_runs_dashboard_counts",
+            "ui_task_runs_count",
+            "ui_flow_run_logs",
+            "ui_dashboard_flow_runs",
+            "ui_dashboard_flow_runs_count",
+        )
     )
     for op in sorted(o for o in OPS if o.startswith("ui_") or o == "flow_run_graph_v2"):
         returned = setup[f"{op}_returned"]

@@ -130,6 +130,19 @@ def test_index_hints():
     assert FlowFilter(id={"any_": [fr]}, name={"any_": ["x"]}).index_hints() == {"id": [fr], "name": ["x"]}
 
 
+def test_range_hints_are_the_windows_every_match_lies_in():
+    day = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
+    later = day + datetime.timedelta(hours=6)
+    window = {"after_": day, "before_": later}
+    assert FlowRunFilter(expected_start_time=window).range_hints() == {"expected_start_time": (day, later)}
+    # AND: the window holds with other criteria; an OR of several criteria guarantees none of them.
+    both = FlowRunFilter(expected_start_time={"after_": day}, name={"any_": ["x"]})
+    assert both.range_hints() == {"expected_start_time": (day, None)}
+    assert FlowRunFilter(operator="or_", expected_start_time=window, name={"any_": ["x"]}).range_hints() == {}
+    # start_time bounds COALESCE(start_time, expected_start_time): no window on either attribute.
+    assert FlowRunFilter(start_time=window).range_hints() == {}
+
+
 def test_task_run_flow_run_id_default_excludes_orphans():
     orphan = TaskRun(task_key="k", dynamic_key="0")
     attached = TaskRun(task_key="k", dynamic_key="0", flow_run_id=uuid.uuid4())

@@ -12,7 +12,10 @@ the reference's SQL WHERE clause:
 - `any_=[]` matches nothing (`IN ()`), while `not_any_=[]` and `all_=[]` are ignored.
 
 `index_hints()` returns the equality constraints that every match must satisfy
-(attribute -> allowed values), so storage can pick a partition key or GSI.
+(attribute -> allowed values), so storage can pick a partition key or GSI; `range_hints()`
+the time windows every match must lie in (attribute -> inclusive (after, before) bounds), so
+storage can read a time-sorted index as a key range. Both follow the same AND rule: an OR of
+several criteria guarantees none of them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ from pydantic import BaseModel, ConfigDict
 from shared.schemas.types import DateTime
 
 Hints = dict[str, list[Any]]
+# attribute -> (after, before): inclusive bounds, None = unbounded on that side.
+Window = tuple[datetime.datetime | None, datetime.datetime | None]
+Ranges = dict[str, Window]
 
 
 class Operator(str, enum.Enum):
@@ -143,6 +149,22 @@ def merge_hints(target: Hints, extra: Hints) -> Hints:
     return target
 
 
+def _later(a: datetime.datetime | None, b: datetime.datetime | None) -> datetime.datetime | None:
+    return b if a is None else a if b is None else max(_aware(a), _aware(b))
+
+
+def _earlier(a: datetime.datetime | None, b: datetime.datetime | None) -> datetime.datetime | None:
+    return b if a is None else a if b is None else min(_aware(a), _aware(b))
+
+
+def merge_ranges(target: Ranges, extra: Ranges) -> Ranges:
+    """AND two sets of windows (intersect the windows of a shared attribute)."""
+    for attr, (after, before) in extra.items():
+        known_after, known_before = target.get(attr, (None, None))
+        target[attr] = (_later(known_after, after), _earlier(known_before, before))
+    return target
+
+
 # --- models ------------------------------------------------------------------
 
 
@@ -184,6 +206,14 @@ class FilterBaseModel(BaseModel):
             if isinstance(value := getattr(self, name), FilterBaseModel)
         ]
 
+    def _own_ranges(self) -> list[Ranges]:
+        """Necessary time windows per criterion (time-range leaf filters override)."""
+        return [
+            value.range_hints()
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), FilterBaseModel)
+        ]
+
     def _criteria_count(self) -> int:
         return sum(1 for name in type(self).model_fields if isinstance(getattr(self, name), FilterBaseModel))
 
@@ -197,6 +227,15 @@ class FilterBaseModel(BaseModel):
         merged: Hints = {}
         for hints in self._own_hints():
             merge_hints(merged, hints)
+        return merged
+
+    def range_hints(self) -> Ranges:
+        """attribute -> (after, before): every matching object has attribute within these inclusive bounds."""
+        if self._is_or() and self._criteria_count() > 1:
+            return {}  # an OR of several criteria guarantees none of them
+        merged: Ranges = {}
+        for ranges in self._own_ranges():
+            merge_ranges(merged, ranges)
         return merged
 
 
@@ -230,6 +269,8 @@ __all__ = [
     "LeafCounting",
     "Operator",
     "OperatorFilterBaseModel",
+    "Ranges",
+    "Window",
     "has_all",
     "has_any",
     "ilike_contains",
@@ -237,6 +278,7 @@ __all__ = [
     "is_empty",
     "is_in",
     "merge_hints",
+    "merge_ranges",
     "need_resolver",
     "not_in",
     "on_or_after",

@@ -12,6 +12,7 @@ from shared.schemas.filters.base import (
     Hints,
     LeafCounting,
     OperatorFilterBaseModel,
+    Ranges,
     has_all,
     has_any,
     ilike_contains,
@@ -84,6 +85,11 @@ class _TimeRange(FilterBaseModel):
 
     def _own_hints(self) -> list[Hints]:
         return []
+
+    def _own_ranges(self) -> list[Ranges]:
+        if self.before_ is None and self.after_ is None:
+            return []
+        return [{self._attr: (self.after_, self.before_)}]
 
 
 class _TimeRangeNullable(_TimeRange):
@@ -285,6 +291,9 @@ class FlowRunFilterStartTime(_TimeRangeNullable):
     def _value(self, obj: Any) -> Any:
         start = _get(obj, "start_time")
         return start if start is not None else _get(obj, "expected_start_time")
+
+    def _own_ranges(self) -> list[Ranges]:
+        return []  # bounds a fallback of two attributes, not start_time itself
 
 
 class FlowRunFilterEndTime(_TimeRangeNullable):
