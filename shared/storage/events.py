@@ -3,8 +3,14 @@
 Access patterns (keys):
 - dedupe / read by id ....... PK=EVENT#<id>, SK=#META; written with attribute_not_exists(PK),
                               so a replayed event (client reconnect resend) is stored once
-- by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>#<shard>, GSI2SK=<occurred>#<id>
-                              (TIME_SHARDS partitions per UTC day; a range query reads each)
+- by occurred time .......... the time feed (event_feed.py): pages of (occurred, id, name) entries that
+                              the stream-fed EventFeedFunction writes per batch and minute; a window
+                              reads the pages of its minutes, then BatchGets the events it picked.
+                              Events stored before the feed carry GSI2PK=EVENTS#<yyyy-mm-dd>#<shard>,
+                              GSI2SK=<occurred>#<id>: read for the days whose marker says so (below)
+- days with events .......... PK=EVENT_DAY#<yyyy-mm-dd>, version FEED_ONLY (2): every event of the day is
+                              on the feed; FEED_AND_INDEX (1) or none (written before the feed): read the
+                              GSI2 time index of that day too
 - by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>#<shard>, GSI3SK=<event name>#<occurred>#<id>
                               (begins_with(prefix) per day; an exact name uses "<name>#");
                               sparse: `prefect.task-run.*` and `prefect.flow-run.*` events are
@@ -40,6 +46,9 @@ batches (every 5 s or 20 events), so its /events/filter and websocket backfill l
 caller reads a task run's events by resource id to act on them: the prefect client's waiters and
 subscribers filter by event name or `any_resource`, automations evaluate the stream itself, and the
 UI refreshes. An index written at ingestion to close that gap would be the GSI4 copy this saves.
+The time feed lags the same way: an event is on it once its stream batch is processed (the feed
+function's batching window, ~1-2 s); time-window reads (no name, or names the name index leaves out)
+see it then. Reads by id, by resource (non-recordable events) and by indexed name see it at once.
 <shard> = crc32(event id) % TIME_SHARDS / NAME_SHARDS: the day keys are write-sharded.
 """
 
@@ -63,8 +72,9 @@ from shared.schemas.events import (
     TimeUnit,
 )
 from shared.schemas.types import now_utc
-from shared.storage import flow_run_states, store
+from shared.storage import event_feed, flow_run_states, store
 from shared.storage import task_run_states as state_store
+from shared.storage.errors import ConcurrentUpdate
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import events_retention
 from shared.storage.table import TableItem
@@ -106,8 +116,9 @@ UNINDEXED_NAME_PREFIXES = ("prefect.task-run.", "prefect.flow-run.")
 
 
 # Write shards of the day partitions (keys.sharded by event id): at 10,000 task runs/s and 1,000
-# flow runs/s the time index takes ~34,000 events/s and the name index ~4,000 (flow-run and
-# other events); DynamoDB serves 1,000 WCU/s per key. Readers query every shard of each day.
+# flow runs/s the time index took ~34,000 events/s (events stored before the time feed still have those
+# keys) and the name index takes ~4,000 (flow-run and other events); DynamoDB serves 1,000 WCU/s per key.
+# Readers query every shard of each day.
 TIME_SHARDS = 40
 NAME_SHARDS = 8
 
@@ -123,9 +134,14 @@ def _prefix_may_match_unindexed(prefix: str) -> bool:
 
 # Days that hold events: PK=EVENT_DAY#<yyyy-mm-dd>, written before an event of that day is
 # stored (by each process at most once an hour, its TTL pushed on), so a read queries the
-# TIME_SHARDS x NAME_SHARDS partitions of the days that have events only (the default
-# window spans the whole retention period, ~10 days).
+# partitions of the days that have events only (the default window spans the whole retention
+# period, ~10 days). Its `version` says where the day's events are found by time: FEED_ONLY, the
+# time feed; anything else (FEED_AND_INDEX, or no version: a marker written before the feed) the
+# GSI2 time index as well. A marker goes FEED_ONLY only when it is new, so a day that already had
+# events (on GSI2) keeps reading GSI2; a marker put by code from before the feed (during a
+# deployment) drops the version, which reads both again: never fewer places than needed.
 DAY_MARKER_REFRESH = datetime.timedelta(hours=1)
+FEED_ONLY, FEED_AND_INDEX = 2, 1
 _marked_days: dict[str, datetime.datetime] = {}
 _marked_lock = threading.Lock()
 
@@ -136,15 +152,26 @@ def _mark_day(day: str) -> None:
         last = _marked_days.get(day)
         if last is not None and now - last < DAY_MARKER_REFRESH:
             return
-    expires = now + events_retention() + FUTURE_SKEW + DAY_MARKER_REFRESH
-    store.put(TableItem(key("EVENT_DAY", day), store.META, entity="event_day", expires_at=int(expires.timestamp())))
+    expires = int((now + events_retention() + FUTURE_SKEW + DAY_MARKER_REFRESH).timestamp())
+    marker = TableItem(key("EVENT_DAY", day), store.META)
+
+    def actions(version: int) -> list[object]:
+        return [TableItem.entity.set("event_day"), TableItem.expires_at.set(expires), TableItem.version.set(version)]
+
+    try:
+        store.update(marker, actions(FEED_ONLY), TableItem.PK.does_not_exist() | (TableItem.version == FEED_ONLY))
+    except ConcurrentUpdate:
+        # Marked before the feed existed (or FEED_AND_INDEX already): the day has events on GSI2.
+        store.update(marker, actions(FEED_AND_INDEX))
     with _marked_lock:
         _marked_days[day] = now
 
 
-def _days_with_events(days: list[str]) -> list[str]:
-    marked = {item.PK.split("#", 1)[1] for item in store.batch_get((key("EVENT_DAY", d), store.META) for d in days)}
-    return [d for d in days if d in marked]
+def _days_with_events(days: list[str]) -> dict[str, bool]:
+    """The days of `days` that have events, each with whether its events may be on the GSI2 time index."""
+    markers = store.batch_get((key("EVENT_DAY", d), store.META) for d in days)
+    legacy = {item.PK.split("#", 1)[1]: item.version != FEED_ONLY for item in markers}
+    return {d: legacy[d] for d in days if d in legacy}
 
 
 def _resource_keys(event: ReceivedEvent) -> tuple[str, str]:
@@ -160,8 +187,7 @@ def _run_id(resource_id: str, prefix: str) -> UUID | None:
         return None
 
 
-def _expires_at(event: ReceivedEvent) -> int:
-    return int((event.received + events_retention()).timestamp())
+_expires_at = event_feed.expires_at
 
 
 def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool = False) -> TableItem:
@@ -176,8 +202,7 @@ def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool 
         entity=ENTITY,
         body=event.model_dump_json(),
         expires_at=_expires_at(event),
-        GSI2PK=sharded(key("EVENTS", day), event.id, TIME_SHARDS),
-        GSI2SK=f"{occurred}#{event.id}",
+        # No GSI2 (time) keys: the stream-fed feed function pages its INSERT (event_feed.py).
         stream_feed=TASK_RUN_FEED if recordable else None,
     )
     if not (recordable or in_history):
@@ -287,12 +312,25 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
     days = _days_with_events(_days(since, until))
     # Every shard of every day at once (store.query_shards sends the Queries concurrently).
     if prefixes is None:
-        pks = [pk for day in days for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
-        yield from store.query_shards(pks, index="GSI2", sk_gte=lo, sk_lte=hi)
+        yield from _by_time(event_filter, days, lo, hi)
     else:
         pks = [pk for day in days for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS)]
         for prefix in prefixes:
             yield from store.query_shards(pks, index="GSI3", sk_prefix=prefix)
+
+
+def _by_time(event_filter: EventFilter, days: dict[str, bool], lo: str, hi: str) -> Iterator[TableItem]:
+    """The events in [lo, hi]: the time feed's entries whose name the filter can take, then their items; plus,
+    for days marked before the feed, the GSI2 time index."""
+    names = event_filter.event
+    picked = [
+        key("EVENT", entry.id)
+        for entry in event_feed.entries(days, lo, hi)
+        if names is None or names.includes(entry.name)
+    ]
+    yield from store.batch_get((pk, store.META) for pk in picked)
+    legacy = [pk for day, on_index in days.items() if on_index for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
+    yield from store.query_shards(legacy, index="GSI2", sk_gte=lo, sk_lte=hi)
 
 
 def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:

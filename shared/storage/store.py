@@ -382,7 +382,7 @@ def _scatter(queries: list[Iterator[TableItem]]) -> list[Iterator[TableItem]]:
 
 
 def query_shards(
-    pks: list[str], *, index: str, page_size: int | None = None, **key_range: Unpack[KeyRange]
+    pks: list[str], *, index: str | None, page_size: int | None = None, **key_range: Unpack[KeyRange]
 ) -> Iterator[TableItem]:
     """One stream in index sort-key order over the shards of a write-sharded partition: each
     shard's Query (sent concurrently), merged. A reader that stops early reads about `page_size`
@@ -396,6 +396,6 @@ def query_shards(
     opened = _scatter([_results(pk, index, key_range, page_size=share) for pk in pks])
     stats = read_stats()
     streams = [_counted(results, _label(pk, index), stats) for pk, results in zip(pks, opened, strict=True)]
-    sk_attr = f"{index}SK"
+    sk_attr = f"{index}SK" if index else "SK"  # index None: the table's own partitions
     descending = key_range.get("descending", False)
     return heapq.merge(*streams, key=lambda item: getattr(item, sk_attr) or "", reverse=descending)
