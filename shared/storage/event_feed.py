@@ -7,7 +7,7 @@ time window. Indexing each event item on a GSI for that cost a second full write
 `occurred`, one page:
 
 - key ........ PK=EVENT_FEED#<yyyy-mm-dd>#<shard>, SK=<yyyy-mm-ddTHH:MM of occurred>#<digest of the page's ids>
-- body ....... JSON list of [sortable occurred, id, name], compressed like every body (CompactBody)
+- body ....... JSON list of [sortable occurred, id, name, expires_at], compressed like every body (CompactBody)
 - TTL ........ the latest expiry of its events (an expired entry's event is dropped by the reader anyway)
 
 The digest (of the sorted ids) names the page and picks its shard, so a retried batch rewrites the same pages
@@ -21,6 +21,7 @@ id, by resource and by name (GSI3) see it at once.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import time
@@ -51,6 +52,10 @@ class FeedEntry:
     id: UUID
     name: str
 
+    @property
+    def occurred_at(self) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(self.occurred)
+
 
 def expires_at(event: ReceivedEvent) -> int:
     """Epoch seconds after which the event (and its feed entry) is gone: received + the events retention."""
@@ -62,7 +67,7 @@ def _day(occurred: str) -> str:
 
 
 def _page(day: str, minute: str, events: list[ReceivedEvent]) -> TableItem:
-    entries = sorted((sortable_time(e.occurred), str(e.id), e.event) for e in events)
+    entries = sorted((sortable_time(e.occurred), str(e.id), e.event, expires_at(e)) for e in events)
     digest = hashlib.sha256("\n".join(entry[1] for entry in entries).encode()).hexdigest()[:20]
     shard = int(digest[:8], 16) % FEED_SHARDS
     return TableItem(
@@ -93,13 +98,13 @@ def write(events: Iterable[ReceivedEvent]) -> int:
 
 
 def entries(days: Iterable[str], lo: str, hi: str) -> Iterator[FeedEntry]:
-    """The feed's entries with `lo <= occurred <= hi` (sortable times) on these UTC days, unordered; an event
-    in two pages (a batch split differently when retried) comes twice."""
+    """The feed's entries with `lo <= occurred <= hi` (sortable times) on these UTC days whose event has not
+    expired, unordered; an event in two pages (a batch split differently when retried) comes twice."""
     pks = [pk for day in days for pk in all_shards(key("EVENT_FEED", day), FEED_SHARDS)]
     now = time.time()
     for item in store.query_shards(pks, index=None, sk_gte=lo[:MINUTE_CHARS], sk_lte=hi[:MINUTE_CHARS] + "~"):
         if (item.expires_at is not None and item.expires_at < now) or not item.body:
             continue
-        for occurred, event_id, name in json.loads(item.body):
-            if lo <= occurred <= hi:
+        for occurred, event_id, name, expires in json.loads(item.body):
+            if lo <= occurred <= hi and expires >= now:
                 yield FeedEntry(occurred, UUID(event_id), name)

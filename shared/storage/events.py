@@ -5,7 +5,9 @@ Access patterns (keys):
                               so a replayed event (client reconnect resend) is stored once
 - by occurred time .......... the time feed (event_feed.py): pages of (occurred, id, name) entries that
                               the stream-fed EventFeedFunction writes per batch and minute; a window
-                              reads the pages of its minutes, then BatchGets the events it picked.
+                              reads the pages of its minutes, then BatchGets the events it picked
+                              (only the returned page's when the entries decide the filter: occurred
+                              and names only, no day of the window on GSI2).
                               Events stored before the feed carry GSI2PK=EVENTS#<yyyy-mm-dd>#<shard>,
                               GSI2SK=<occurred>#<id>: read for the days whose marker says so (below)
 - days with events .......... PK=EVENT_DAY#<yyyy-mm-dd>, version FEED_ONLY (2): every event of the day is
@@ -40,8 +42,8 @@ No Scan: `query_events` picks the narrowest of these from the filter, bounded by
 window (clamped to the retention period), and evaluates the whole EventFilter in Python.
 
 Between storing a recordable event and the recorder writing its state (the stream, usually well
-under a second) a by-resource read does not see it; every other read (time, name, id, related)
-does. That lag is the reference's own: its event persister writes events to the database in
+under a second) a by-resource read does not see it; a read by id does, time-window reads (which
+task-run names and `related` filters use) once the time feed has it (below). That lag is the reference's own: its event persister writes events to the database in
 batches (every 5 s or 20 events), so its /events/filter and websocket backfill lag the bus too. No
 caller reads a task run's events by resource id to act on them: the prefect client's waiters and
 subscribers filter by event name or `any_resource`, automations evaluate the stream itself, and the
@@ -322,15 +324,53 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
 def _by_time(event_filter: EventFilter, days: dict[str, bool], lo: str, hi: str) -> Iterator[TableItem]:
     """The events in [lo, hi]: the time feed's entries whose name the filter can take, then their items; plus,
     for days marked before the feed, the GSI2 time index."""
-    names = event_filter.event
-    picked = [
-        key("EVENT", entry.id)
-        for entry in event_feed.entries(days, lo, hi)
-        if names is None or names.includes(entry.name)
-    ]
-    yield from store.batch_get((pk, store.META) for pk in picked)
+    picked = [key("EVENT", entry.id) for entry in _feed_entries(event_filter, days, lo, hi)]
+    # Eventually consistent: an event item is written before its stream record pages it, and never changes.
+    yield from store.batch_get(((pk, store.META) for pk in picked), consistent=False)
     legacy = [pk for day, on_index in days.items() if on_index for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
     yield from store.query_shards(legacy, index="GSI2", sk_gte=lo, sk_lte=hi)
+
+
+def _feed_entries(event_filter: EventFilter, days: Iterable[str], lo: str, hi: str) -> Iterator[event_feed.FeedEntry]:
+    names = event_filter.event
+    return (e for e in event_feed.entries(days, lo, hi) if names is None or names.includes(e.name))
+
+
+def _decided_by_feed(event_filter: EventFilter) -> list[event_feed.FeedEntry] | None:
+    """The matches in order, from the time feed's entries alone, when they decide the filter: criteria on
+    occurred and names only (read by time), and every day of the window on the feed only. None otherwise.
+
+    The commonest reads (the UI's event feed and its chart, a backfill by name) then fetch only the events of
+    the page they return, instead of every event of the window."""
+    if event_filter.resource or event_filter.related or event_filter.any_resource or event_filter.text:
+        return None
+    if event_filter.id.id or _name_prefixes(event_filter) is not None:
+        return None  # read by id or on the name index
+    since, until = _window(event_filter)
+    if since > until:
+        return []
+    days = _days_with_events(_days(since, until))
+    if any(days.values()):
+        return None  # a day with events on GSI2 (stored before the feed)
+    found = {e.id: e for e in _feed_entries(event_filter, days, sortable_time(since), sortable_time(until) + "~")}
+    return sorted(found.values(), key=lambda e: (e.occurred, str(e.id)), reverse=event_filter.order == EventOrder.DESC)
+
+
+def _events_of(entries: list[event_feed.FeedEntry]) -> list[ReceivedEvent]:
+    """The events the entries name, in their order (eventually consistent, as in _by_time)."""
+    items = {
+        item.PK: item for item in store.batch_get(((key("EVENT", e.id), store.META) for e in entries), consistent=False)
+    }
+    return [decode(items[pk], ReceivedEvent) for e in entries if (pk := key("EVENT", e.id)) in items]
+
+
+def _page_of_matches(event_filter: EventFilter, offset: int, size: int) -> tuple[list[ReceivedEvent], int]:
+    """Matches [offset, offset + size) and how many match in all."""
+    entries = _decided_by_feed(event_filter)
+    if entries is not None:
+        return _events_of(entries[offset : offset + size]), len(entries)
+    events = _matching(event_filter)
+    return events[offset : offset + size], len(events)
 
 
 def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
@@ -426,8 +466,8 @@ def _page_token(event_filter: EventFilter, count: int, page_size: int, offset: i
 
 def query_events(event_filter: EventFilter, page_size: int) -> tuple[list[ReceivedEvent], int, str | None]:
     """First page, total and the token of the next page (as the reference's query_events)."""
-    events = _matching(event_filter)
-    return events[:page_size], len(events), _page_token(event_filter, len(events), page_size, 0)
+    events, total = _page_of_matches(event_filter, 0, page_size)
+    return events, total, _page_token(event_filter, total, page_size, 0)
 
 
 def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | None]:
@@ -437,8 +477,8 @@ def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | No
         count, page_size, offset = int(params["count"]), int(params["page_size"]), int(params["offset"])
     except Exception as exc:  # any malformed token means "nothing for you"
         raise InvalidPageToken("Unable to parse page token") from exc
-    events = _matching(event_filter)
-    return events[offset : offset + page_size], count, _page_token(event_filter, count, page_size, offset)
+    events, _ = _page_of_matches(event_filter, offset, page_size)
+    return events, count, _page_token(event_filter, count, page_size, offset)
 
 
 # --- counting ------------------------------------------------------------------------
@@ -482,7 +522,7 @@ def _validate_buckets(since: datetime.datetime, until: datetime.datetime, unit: 
 
 
 def _time_counts(
-    events: list[ReceivedEvent], event_filter: EventFilter, unit: TimeUnit, interval: float
+    occurred: list[datetime.datetime], event_filter: EventFilter, unit: TimeUnit, interval: float
 ) -> list[EventCount]:
     since, until = event_filter.occurred.since, event_filter.occurred.until
     _validate_buckets(since, until, unit, interval)
@@ -510,8 +550,8 @@ def _time_counts(
             "The time buckets would fall outside the supported datetimes (years 1-9999); "
             "narrow the occurred range or use a smaller interval."
         ) from None
-    for event in events:
-        index = math.floor((event.occurred - PIVOT) / delta) - first
+    for moment in occurred:
+        index = math.floor((moment - PIVOT) / delta) - first
         if 0 <= index < len(counts):
             counts[index].count += 1
     return counts
@@ -549,7 +589,15 @@ def count_events(
     _validate_buckets(event_filter.occurred.since, event_filter.occurred.until, time_unit, time_interval)
     if countable == Countable.day:
         # The legacy `day` countable is `time` bucketed by one day.
-        return _time_counts(_matching(event_filter), event_filter, TimeUnit.day, 1.0)
+        return _time_counts(_occurred_of_matches(event_filter), event_filter, TimeUnit.day, 1.0)
     if countable == Countable.time:
-        return _time_counts(_matching(event_filter), event_filter, time_unit, time_interval)
+        return _time_counts(_occurred_of_matches(event_filter), event_filter, time_unit, time_interval)
     return _grouped_counts(_matching(event_filter), countable)
+
+
+def _occurred_of_matches(event_filter: EventFilter) -> list[datetime.datetime]:
+    """When each match occurred: from the time feed's entries where they decide the filter (no event read)."""
+    entries = _decided_by_feed(event_filter)
+    if entries is not None:
+        return [e.occurred_at for e in entries]
+    return [e.occurred for e in _matching(event_filter)]

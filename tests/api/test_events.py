@@ -263,23 +263,33 @@ def _legacy_event_item(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _all_pages(client: httpx.Client, event_filter: dict[str, Any], total: int) -> list[str]:
+    """The ids of every page of a filter, 4 events a page (/events/filter, then /events/filter/next)."""
+    page = client.post("/events/filter", json={"filter": event_filter, "limit": 4}).json()
+    seen = [e["id"] for e in page["events"]]
+    while page["next_page"]:
+        page = client.get(page["next_page"]).json()
+        assert page["total"] == total
+        seen += [e["id"] for e in page["events"]]
+    return seen
+
+
 def test_time_windows_read_the_feed_in_both_orders_across_pages_and_legacy_days(
     client: httpx.Client, aws_endpoint_url: str
 ) -> None:
     marker = uuid.uuid4().hex[:8]
+    name_a, name_b = f"prefect.flow-run.Feed{marker}A", f"prefect.flow-run.Feed{marker}B"
     now = utc_now()
-    # Over several minutes (several feed pages), unindexed names: read by time only.
+    # Over several minutes (several feed pages), names left out of the name index: read by time only.
     recent = [
         _plain_event(
-            f"prefect.flow-run.Feed{'A' if i % 2 else 'B'}",
-            f"feed.{marker}.{i % 3}",
-            now - datetime.timedelta(seconds=600 - 70 * i),
+            name_a if i % 2 else name_b, f"feed.{marker}.{i % 3}", now - datetime.timedelta(seconds=600 - 70 * i)
         )
         for i in range(7)
     ]
     # A day that had events before the feed: its marker and an event from then, then a new event that day.
     old_day = now - datetime.timedelta(days=3)
-    legacy = _plain_event("prefect.flow-run.FeedA", f"feed.{marker}.legacy", old_day)
+    legacy = _plain_event(name_a, f"feed.{marker}.legacy", old_day)
     table = boto3.resource(
         "dynamodb",
         endpoint_url=aws_endpoint_url,
@@ -297,7 +307,7 @@ def test_time_windows_read_the_feed_in_both_orders_across_pages_and_legacy_days(
         UpdateExpression="SET entity = :e",
         ExpressionAttributeValues={":e": "event"},
     )
-    same_day = _plain_event("prefect.flow-run.FeedB", f"feed.{marker}.0", old_day + datetime.timedelta(seconds=1))
+    same_day = _plain_event(name_b, f"feed.{marker}.0", old_day + datetime.timedelta(seconds=1))
     everything = [legacy, same_day, *recent]
     assert client.post("/events", json=[same_day, *recent]).status_code == 204
     assert client.post("/events", json=recent[:3]).status_code == 204  # resent: stored and paged once
@@ -305,27 +315,23 @@ def test_time_windows_read_the_feed_in_both_orders_across_pages_and_legacy_days(
     # The old day stays on GSI2 (the new event's marking must not hide it).
     assert table.get_item(Key=day_marker)["Item"].get("version") != event_store.FEED_ONLY
 
-    window = {"since": (old_day - datetime.timedelta(minutes=1)).isoformat(), "until": utc_now().isoformat()}
-    of_marker = {"resource": {"id_prefix": [f"feed.{marker}."]}, "occurred": window}
-    by_time = sorted(everything, key=lambda e: e["occurred"])
-    for order, expected in (("ASC", by_time), ("DESC", by_time[::-1])):
-        page = client.post("/events/filter", json={"filter": {**of_marker, "order": order}, "limit": 4}).json()
-        seen = [e["id"] for e in page["events"]]
-        while page["next_page"]:
-            page = client.get(page["next_page"]).json()
-            assert page["total"] == len(everything)
-            seen += [e["id"] for e in page["events"]]
-        assert seen == [e["id"] for e in expected], order
+    since_old_day = {"since": (old_day - datetime.timedelta(minutes=1)).isoformat(), "until": utc_now().isoformat()}
+    since_recent = {"since": (now - datetime.timedelta(minutes=15)).isoformat(), "until": utc_now().isoformat()}
+    of_marker = {"resource": {"id_prefix": [f"feed.{marker}."]}, "occurred": since_old_day}
+    # By name only, on days on the feed only: the feed's entries decide it (only the pages' events are read).
+    by_name = {"event": {"prefix": [f"prefect.flow-run.Feed{marker}"]}, "occurred": since_recent}
+    for event_filter, events in ((of_marker, everything), (by_name, recent)):
+        by_time = [e["id"] for e in sorted(events, key=lambda e: e["occurred"])]
+        assert _all_pages(client, {**event_filter, "order": "ASC"}, len(events)) == by_time
+        assert _all_pages(client, {**event_filter, "order": "DESC"}, len(events)) == by_time[::-1]
+        by_minute = client.post(
+            "/events/count-by/time", json={"filter": event_filter, "time_unit": "minute", "time_interval": 5}
+        ).json()
+        assert sum(c["count"] for c in by_minute) == len(events)
 
-    named = {**of_marker, "event": {"name": ["prefect.flow-run.FeedA"]}, "order": "ASC"}
+    named = {**of_marker, "event": {"name": [name_a]}, "order": "ASC"}
     found = client.post("/events/filter", json={"filter": named}).json()
-    assert [e["id"] for e in found["events"]] == [e["id"] for e in by_time if e["event"].endswith("FeedA")]
+    ordered = sorted(everything, key=lambda e: e["occurred"])
+    assert [e["id"] for e in found["events"]] == [e["id"] for e in ordered if e["event"] == name_a]
     counted = client.post("/events/count-by/event", json={"filter": of_marker}).json()
-    assert sorted((c["value"], c["count"]) for c in counted) == [
-        ("prefect.flow-run.FeedA", 4),
-        ("prefect.flow-run.FeedB", 5),
-    ]
-    by_day = client.post(
-        "/events/count-by/day", json={"filter": of_marker, "time_unit": "day", "time_interval": 1}
-    ).json()
-    assert sum(c["count"] for c in by_day) == len(everything)
+    assert sorted((c["value"], c["count"]) for c in counted) == [(name_a, 4), (name_b, 5)]
