@@ -64,9 +64,10 @@ class MeterMiddleware:
 
 
 # Stream-fed functions whose invocations are priced as such (route "stream:<LogicalId>": one Lambda invocation
-# per batch, no API Gateway): the task-run recorder does the recording a client's task runs cost. The others
+# per batch, no API Gateway): the task-run recorder does the recording a client's task runs cost, the event feed
+# the time index of their events. The others
 # (fan-out, automations) stay "background", as before.
-PRICED_STREAM_FUNCTIONS = {"TaskRunRecorderFunction"}
+PRICED_STREAM_FUNCTIONS = {"TaskRunRecorderFunction", "EventFeedFunction"}
 
 
 def patch_streams() -> None:

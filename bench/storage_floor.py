@@ -101,10 +101,11 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import events, flow_runs, logs, task_runs
+    from shared.storage import event_feed, events, flow_runs, logs, task_runs
 
     return {
         "EVENTS": events.TIME_SHARDS,
+        "EVENT_FEED": event_feed.FEED_SHARDS,
         "EVENT_NAMES": events.NAME_SHARDS,
         "FLOW_RUNS": flow_runs.SHARDS,
         "LOGS": logs.LOG_SHARDS,

@@ -4,7 +4,8 @@ Each function declared with a `DynamoDB` event on the table's stream gets its ow
 (an event source mapping is independent per function): it long-polls the emulator's
 DynamoDB Streams API from the event's StartingPosition, applies the event's FilterCriteria,
 and invokes the handler with batches of up to BatchSize records, the same `{"Records": [...]}`
-event Lambda delivers. A failing batch is retried (as Lambda does, bounded here), then skipped.
+event Lambda delivers. With a MaximumBatchingWindowInSeconds, records are gathered until the batch
+is full or the window since its first record is over, as Lambda does. A failing batch is retried (as Lambda does, bounded here), then skipped.
 
 Each start of the stack creates its mappings anew, as a fresh deployment does. At start the
 emulator has replayed its journal through the same API, so its stream holds the regenerated
@@ -56,6 +57,7 @@ class StreamFunction:
     batch_size: int
     filter_patterns: tuple[dict[str, Any], ...]
     starting_position: str = "LATEST"
+    batching_window: float = 0.0
 
 
 def stream_functions() -> list[StreamFunction]:
@@ -75,6 +77,7 @@ def stream_functions() -> list[StreamFunction]:
                     int(event_props.get("BatchSize", 100)),
                     patterns,
                     str(event_props.get("StartingPosition", "LATEST")),
+                    float(event_props.get("MaximumBatchingWindowInSeconds", 0)),
                 )
             )
     return found
@@ -158,9 +161,12 @@ class StreamReader:
         module_name, attr = function.handler.rsplit(".", 1)
         handler = getattr(importlib.import_module(module_name), attr)
         idle_wait = POLL_SECONDS
+        # Records gathered for the next batch (a batching window), and when the window closes.
+        pending: list[dict[str, Any]] = []
+        window_ends = 0.0
         while not self._stop.is_set():
             try:
-                answer = streams.get_records(ShardIterator=iterator, Limit=function.batch_size)
+                answer = streams.get_records(ShardIterator=iterator, Limit=function.batch_size - len(pending))
             except Exception as exc:
                 if is_unavailable(exc):
                     # The emulator is down or restarting: say so once a second, without a traceback.
@@ -191,9 +197,16 @@ class StreamReader:
                 continue
             iterator = answer.get("NextShardIterator") or iterator
             records = [_jsonable(r) for r in answer.get("Records", []) if passes(function, r)]
-            if records and not self._invoke(function, handler, records):
-                self._skipped.add(function.logical_id)
-            self._iterators[function.logical_id] = iterator
+            if records and not pending:
+                window_ends = time.monotonic() + function.batching_window
+            pending.extend(records)
+            if pending and (len(pending) >= function.batch_size or time.monotonic() >= window_ends):
+                if not self._invoke(function, handler, pending):
+                    self._skipped.add(function.logical_id)
+                pending = []
+            if not pending:
+                # Only what was handed to the function counts as taken (the drain at stop resumes here).
+                self._iterators[function.logical_id] = iterator
             if answer.get("Records"):
                 idle_wait = POLL_SECONDS
             else:

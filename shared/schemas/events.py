@@ -224,7 +224,10 @@ class EventNameFilter(_EventFilterBase):
     exclude_name: list[str] | None = None
 
     def matches(self, event: Event) -> bool:
-        name = event.event
+        return self.includes(event.event)
+
+    def includes(self, name: str) -> bool:
+        """Whether an event of this name passes (the time feed picks candidates by name alone)."""
         if self.prefix and not any(name.startswith(p) for p in self.prefix):
             return False
         if self.exclude_prefix and any(name.startswith(p) for p in self.exclude_prefix):

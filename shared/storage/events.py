@@ -3,8 +3,16 @@
 Access patterns (keys):
 - dedupe / read by id ....... PK=EVENT#<id>, SK=#META; written with attribute_not_exists(PK),
                               so a replayed event (client reconnect resend) is stored once
-- by occurred time .......... GSI2PK=EVENTS#<yyyy-mm-dd of occurred>#<shard>, GSI2SK=<occurred>#<id>
-                              (TIME_SHARDS partitions per UTC day; a range query reads each)
+- by occurred time .......... the time feed (event_feed.py): pages of (occurred, id, name) entries that
+                              the stream-fed EventFeedFunction writes per batch and minute; a window
+                              reads the pages of its minutes, then BatchGets the events it picked
+                              (only the returned page's when the entries decide the filter: occurred
+                              and names only, no day of the window on GSI2).
+                              Events stored before the feed carry GSI2PK=EVENTS#<yyyy-mm-dd>#<shard>,
+                              GSI2SK=<occurred>#<id>: read for the days whose marker says so (below)
+- days with events .......... PK=EVENT_DAY#<yyyy-mm-dd>, version FEED_ONLY (2): every event of the day is
+                              on the feed; FEED_AND_INDEX (1) or none (written before the feed): read the
+                              GSI2 time index of that day too
 - by event name / prefix .... GSI3PK=EVENT_NAMES#<yyyy-mm-dd>#<shard>, GSI3SK=<event name>#<occurred>#<id>
                               (begins_with(prefix) per day; an exact name uses "<name>#");
                               sparse: `prefect.task-run.*` and `prefect.flow-run.*` events are
@@ -34,12 +42,15 @@ No Scan: `query_events` picks the narrowest of these from the filter, bounded by
 window (clamped to the retention period), and evaluates the whole EventFilter in Python.
 
 Between storing a recordable event and the recorder writing its state (the stream, usually well
-under a second) a by-resource read does not see it; every other read (time, name, id, related)
-does. That lag is the reference's own: its event persister writes events to the database in
+under a second) a by-resource read does not see it; a read by id does, time-window reads (which
+task-run names and `related` filters use) once the time feed has it (below). That lag is the reference's own: its event persister writes events to the database in
 batches (every 5 s or 20 events), so its /events/filter and websocket backfill lag the bus too. No
 caller reads a task run's events by resource id to act on them: the prefect client's waiters and
 subscribers filter by event name or `any_resource`, automations evaluate the stream itself, and the
 UI refreshes. An index written at ingestion to close that gap would be the GSI4 copy this saves.
+The time feed lags the same way: an event is on it once its stream batch is processed (the feed
+function's batching window, ~1-2 s); time-window reads (no name, or names the name index leaves out)
+see it then. Reads by id, by resource (non-recordable events) and by indexed name see it at once.
 <shard> = crc32(event id) % TIME_SHARDS / NAME_SHARDS: the day keys are write-sharded.
 """
 
@@ -63,8 +74,9 @@ from shared.schemas.events import (
     TimeUnit,
 )
 from shared.schemas.types import now_utc
-from shared.storage import flow_run_states, store
+from shared.storage import event_feed, flow_run_states, store
 from shared.storage import task_run_states as state_store
+from shared.storage.errors import ConcurrentUpdate
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
 from shared.storage.retention import events_retention
 from shared.storage.table import TableItem
@@ -106,8 +118,9 @@ UNINDEXED_NAME_PREFIXES = ("prefect.task-run.", "prefect.flow-run.")
 
 
 # Write shards of the day partitions (keys.sharded by event id): at 10,000 task runs/s and 1,000
-# flow runs/s the time index takes ~34,000 events/s and the name index ~4,000 (flow-run and
-# other events); DynamoDB serves 1,000 WCU/s per key. Readers query every shard of each day.
+# flow runs/s the time index took ~34,000 events/s (events stored before the time feed still have those
+# keys) and the name index takes ~4,000 (flow-run and other events); DynamoDB serves 1,000 WCU/s per key.
+# Readers query every shard of each day.
 TIME_SHARDS = 40
 NAME_SHARDS = 8
 
@@ -123,9 +136,14 @@ def _prefix_may_match_unindexed(prefix: str) -> bool:
 
 # Days that hold events: PK=EVENT_DAY#<yyyy-mm-dd>, written before an event of that day is
 # stored (by each process at most once an hour, its TTL pushed on), so a read queries the
-# TIME_SHARDS x NAME_SHARDS partitions of the days that have events only (the default
-# window spans the whole retention period, ~10 days).
+# partitions of the days that have events only (the default window spans the whole retention
+# period, ~10 days). Its `version` says where the day's events are found by time: FEED_ONLY, the
+# time feed; anything else (FEED_AND_INDEX, or no version: a marker written before the feed) the
+# GSI2 time index as well. A marker goes FEED_ONLY only when it is new, so a day that already had
+# events (on GSI2) keeps reading GSI2; a marker put by code from before the feed (during a
+# deployment) drops the version, which reads both again: never fewer places than needed.
 DAY_MARKER_REFRESH = datetime.timedelta(hours=1)
+FEED_ONLY, FEED_AND_INDEX = 2, 1
 _marked_days: dict[str, datetime.datetime] = {}
 _marked_lock = threading.Lock()
 
@@ -136,15 +154,26 @@ def _mark_day(day: str) -> None:
         last = _marked_days.get(day)
         if last is not None and now - last < DAY_MARKER_REFRESH:
             return
-    expires = now + events_retention() + FUTURE_SKEW + DAY_MARKER_REFRESH
-    store.put(TableItem(key("EVENT_DAY", day), store.META, entity="event_day", expires_at=int(expires.timestamp())))
+    expires = int((now + events_retention() + FUTURE_SKEW + DAY_MARKER_REFRESH).timestamp())
+    marker = TableItem(key("EVENT_DAY", day), store.META)
+
+    def actions(version: int) -> list[object]:
+        return [TableItem.entity.set("event_day"), TableItem.expires_at.set(expires), TableItem.version.set(version)]
+
+    try:
+        store.update(marker, actions(FEED_ONLY), TableItem.PK.does_not_exist() | (TableItem.version == FEED_ONLY))
+    except ConcurrentUpdate:
+        # Marked before the feed existed (or FEED_AND_INDEX already): the day has events on GSI2.
+        store.update(marker, actions(FEED_AND_INDEX))
     with _marked_lock:
         _marked_days[day] = now
 
 
-def _days_with_events(days: list[str]) -> list[str]:
-    marked = {item.PK.split("#", 1)[1] for item in store.batch_get((key("EVENT_DAY", d), store.META) for d in days)}
-    return [d for d in days if d in marked]
+def _days_with_events(days: list[str]) -> dict[str, bool]:
+    """The days of `days` that have events, each with whether its events may be on the GSI2 time index."""
+    markers = store.batch_get((key("EVENT_DAY", d), store.META) for d in days)
+    legacy = {item.PK.split("#", 1)[1]: item.version != FEED_ONLY for item in markers}
+    return {d: legacy[d] for d in days if d in legacy}
 
 
 def _resource_keys(event: ReceivedEvent) -> tuple[str, str]:
@@ -160,8 +189,7 @@ def _run_id(resource_id: str, prefix: str) -> UUID | None:
         return None
 
 
-def _expires_at(event: ReceivedEvent) -> int:
-    return int((event.received + events_retention()).timestamp())
+_expires_at = event_feed.expires_at
 
 
 def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool = False) -> TableItem:
@@ -176,8 +204,7 @@ def to_item(event: ReceivedEvent, *, recordable: bool = False, in_history: bool 
         entity=ENTITY,
         body=event.model_dump_json(),
         expires_at=_expires_at(event),
-        GSI2PK=sharded(key("EVENTS", day), event.id, TIME_SHARDS),
-        GSI2SK=f"{occurred}#{event.id}",
+        # No GSI2 (time) keys: the stream-fed feed function pages its INSERT (event_feed.py).
         stream_feed=TASK_RUN_FEED if recordable else None,
     )
     if not (recordable or in_history):
@@ -287,12 +314,63 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
     days = _days_with_events(_days(since, until))
     # Every shard of every day at once (store.query_shards sends the Queries concurrently).
     if prefixes is None:
-        pks = [pk for day in days for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
-        yield from store.query_shards(pks, index="GSI2", sk_gte=lo, sk_lte=hi)
+        yield from _by_time(event_filter, days, lo, hi)
     else:
         pks = [pk for day in days for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS)]
         for prefix in prefixes:
             yield from store.query_shards(pks, index="GSI3", sk_prefix=prefix)
+
+
+def _by_time(event_filter: EventFilter, days: dict[str, bool], lo: str, hi: str) -> Iterator[TableItem]:
+    """The events in [lo, hi]: the time feed's entries whose name the filter can take, then their items; plus,
+    for days marked before the feed, the GSI2 time index."""
+    picked = [key("EVENT", entry.id) for entry in _feed_entries(event_filter, days, lo, hi)]
+    # Eventually consistent: an event item is written before its stream record pages it, and never changes.
+    yield from store.batch_get(((pk, store.META) for pk in picked), consistent=False)
+    legacy = [pk for day, on_index in days.items() if on_index for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
+    yield from store.query_shards(legacy, index="GSI2", sk_gte=lo, sk_lte=hi)
+
+
+def _feed_entries(event_filter: EventFilter, days: Iterable[str], lo: str, hi: str) -> Iterator[event_feed.FeedEntry]:
+    names = event_filter.event
+    return (e for e in event_feed.entries(days, lo, hi) if names is None or names.includes(e.name))
+
+
+def _decided_by_feed(event_filter: EventFilter) -> list[event_feed.FeedEntry] | None:
+    """The matches in order, from the time feed's entries alone, when they decide the filter: criteria on
+    occurred and names only (read by time), and every day of the window on the feed only. None otherwise.
+
+    The commonest reads (the UI's event feed and its chart, a backfill by name) then fetch only the events of
+    the page they return, instead of every event of the window."""
+    if event_filter.resource or event_filter.related or event_filter.any_resource or event_filter.text:
+        return None
+    if event_filter.id.id or _name_prefixes(event_filter) is not None:
+        return None  # read by id or on the name index
+    since, until = _window(event_filter)
+    if since > until:
+        return []
+    days = _days_with_events(_days(since, until))
+    if any(days.values()):
+        return None  # a day with events on GSI2 (stored before the feed)
+    found = {e.id: e for e in _feed_entries(event_filter, days, sortable_time(since), sortable_time(until) + "~")}
+    return sorted(found.values(), key=lambda e: (e.occurred, str(e.id)), reverse=event_filter.order == EventOrder.DESC)
+
+
+def _events_of(entries: list[event_feed.FeedEntry]) -> list[ReceivedEvent]:
+    """The events the entries name, in their order (eventually consistent, as in _by_time)."""
+    items = {
+        item.PK: item for item in store.batch_get(((key("EVENT", e.id), store.META) for e in entries), consistent=False)
+    }
+    return [decode(items[pk], ReceivedEvent) for e in entries if (pk := key("EVENT", e.id)) in items]
+
+
+def _page_of_matches(event_filter: EventFilter, offset: int, size: int) -> tuple[list[ReceivedEvent], int]:
+    """Matches [offset, offset + size) and how many match in all."""
+    entries = _decided_by_feed(event_filter)
+    if entries is not None:
+        return _events_of(entries[offset : offset + size]), len(entries)
+    events = _matching(event_filter)
+    return events[offset : offset + size], len(events)
 
 
 def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
@@ -388,8 +466,8 @@ def _page_token(event_filter: EventFilter, count: int, page_size: int, offset: i
 
 def query_events(event_filter: EventFilter, page_size: int) -> tuple[list[ReceivedEvent], int, str | None]:
     """First page, total and the token of the next page (as the reference's query_events)."""
-    events = _matching(event_filter)
-    return events[:page_size], len(events), _page_token(event_filter, len(events), page_size, 0)
+    events, total = _page_of_matches(event_filter, 0, page_size)
+    return events, total, _page_token(event_filter, total, page_size, 0)
 
 
 def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | None]:
@@ -399,8 +477,8 @@ def query_next_page(page_token: str) -> tuple[list[ReceivedEvent], int, str | No
         count, page_size, offset = int(params["count"]), int(params["page_size"]), int(params["offset"])
     except Exception as exc:  # any malformed token means "nothing for you"
         raise InvalidPageToken("Unable to parse page token") from exc
-    events = _matching(event_filter)
-    return events[offset : offset + page_size], count, _page_token(event_filter, count, page_size, offset)
+    events, _ = _page_of_matches(event_filter, offset, page_size)
+    return events, count, _page_token(event_filter, count, page_size, offset)
 
 
 # --- counting ------------------------------------------------------------------------
@@ -444,7 +522,7 @@ def _validate_buckets(since: datetime.datetime, until: datetime.datetime, unit: 
 
 
 def _time_counts(
-    events: list[ReceivedEvent], event_filter: EventFilter, unit: TimeUnit, interval: float
+    occurred: list[datetime.datetime], event_filter: EventFilter, unit: TimeUnit, interval: float
 ) -> list[EventCount]:
     since, until = event_filter.occurred.since, event_filter.occurred.until
     _validate_buckets(since, until, unit, interval)
@@ -472,8 +550,8 @@ def _time_counts(
             "The time buckets would fall outside the supported datetimes (years 1-9999); "
             "narrow the occurred range or use a smaller interval."
         ) from None
-    for event in events:
-        index = math.floor((event.occurred - PIVOT) / delta) - first
+    for moment in occurred:
+        index = math.floor((moment - PIVOT) / delta) - first
         if 0 <= index < len(counts):
             counts[index].count += 1
     return counts
@@ -511,7 +589,15 @@ def count_events(
     _validate_buckets(event_filter.occurred.since, event_filter.occurred.until, time_unit, time_interval)
     if countable == Countable.day:
         # The legacy `day` countable is `time` bucketed by one day.
-        return _time_counts(_matching(event_filter), event_filter, TimeUnit.day, 1.0)
+        return _time_counts(_occurred_of_matches(event_filter), event_filter, TimeUnit.day, 1.0)
     if countable == Countable.time:
-        return _time_counts(_matching(event_filter), event_filter, time_unit, time_interval)
+        return _time_counts(_occurred_of_matches(event_filter), event_filter, time_unit, time_interval)
     return _grouped_counts(_matching(event_filter), countable)
+
+
+def _occurred_of_matches(event_filter: EventFilter) -> list[datetime.datetime]:
+    """When each match occurred: from the time feed's entries where they decide the filter (no event read)."""
+    entries = _decided_by_feed(event_filter)
+    if entries is not None:
+        return [e.occurred_at for e in entries]
+    return [e.occurred for e in _matching(event_filter)]

@@ -110,8 +110,9 @@ def get(pk: str, sk: str = META, *, consistent: bool = True) -> TableItem | None
 
 
 def batch_get(keys: Iterable[tuple[str, str]], *, consistent: bool = True) -> list[TableItem]:
-    """Items by key, in no particular order (absent keys are left out). `consistent=False` halves the
-    read units: for readers whose keys come from an (eventually consistent) index anyway."""
+    """Items by key (each once), in no particular order (absent keys are left out). `consistent=False` halves
+    the read units: for readers whose keys come from an (eventually consistent) index, or whose items cannot
+    have just changed."""
     unique = [k for k in dict.fromkeys(keys) if _fits(*k)]
     if not unique:
         return []
@@ -403,7 +404,7 @@ def _scatter(queries: list[Iterator[TableItem]]) -> list[Iterator[TableItem]]:
 
 
 def query_shards(
-    pks: list[str], *, index: str, page_size: int | None = None, **key_range: Unpack[KeyRange]
+    pks: list[str], *, index: str | None, page_size: int | None = None, **key_range: Unpack[KeyRange]
 ) -> Iterator[TableItem]:
     """One stream in index sort-key order over the shards of a write-sharded partition: each
     shard's Query (sent concurrently), merged. A reader that stops early reads about `page_size`
@@ -417,6 +418,6 @@ def query_shards(
     opened = _scatter([_results(pk, index, key_range, page_size=share) for pk in pks])
     stats = read_stats()
     streams = [_counted(results, _label(pk, index), stats) for pk, results in zip(pks, opened, strict=True)]
-    sk_attr = f"{index}SK"
+    sk_attr = f"{index}SK" if index else "SK"  # index None: the table's own partitions
     descending = key_range.get("descending", False)
     return heapq.merge(*streams, key=lambda item: getattr(item, sk_attr) or "", reverse=descending)

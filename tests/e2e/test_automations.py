@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.prefect_env import SCRIPTS, prefect_env
+from tests.support.events import fed
 
 
 def _flow_and_deployment(client: httpx.Client, tag: str) -> tuple[str, str]:
@@ -56,6 +57,7 @@ def _wait(predicate: Any, timeout: float) -> Any:
 
 
 def _events(client: httpx.Client, name: str, resource_id: str) -> list[dict[str, Any]]:
+    fed(client)  # prefect.flow-run.* names are read by time: once the feed has paged them
     body = {
         "filter": {
             "event": {"name": [name]},

@@ -1,11 +1,16 @@
 """The template's stream-fed functions as the local stack runs them: the task-run recorder's filter matches
-exactly the event items storage tags for it, and only idempotent consumers start from TRIM_HORIZON."""
+exactly the event items storage tags for it, only idempotent consumers start from TRIM_HORIZON, and the event
+feed's pages are the same whenever a batch is retried."""
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from typing import Any
 
 from infra.local.streams import StreamFunction, passes, stream_functions
+from shared.schemas.events import ReceivedEvent
+from shared.storage import event_feed
 from shared.storage import events as event_store
 from shared.storage import log_groups
 
@@ -40,5 +45,36 @@ def test_the_fan_out_takes_inserts_of_log_items_of_both_kinds_only() -> None:
 def test_only_idempotent_consumers_replay_the_stream_at_start() -> None:
     # The recorder re-takes what a crash left unprocessed; the automations evaluator must never fire twice.
     assert _function("TaskRunRecorderFunction").starting_position == "TRIM_HORIZON"
+    assert _function("EventFeedFunction").starting_position == "TRIM_HORIZON"
     assert _function("AutomationTriggersFunction").starting_position == "LATEST"
     assert _function("SubscriptionsFanoutFunction").starting_position == "LATEST"
+
+
+def test_the_event_feed_pages_every_inserted_event_and_a_retried_batch_writes_the_same_pages() -> None:
+    feed = _function("EventFeedFunction")
+    assert feed.batching_window >= 1  # a quiet stack still gathers a flow run's events into few pages
+    assert passes(feed, _record("INSERT", {"entity": {"S": event_store.ENTITY}}))
+    assert not passes(feed, _record("MODIFY", {"entity": {"S": event_store.ENTITY}}))  # resent: paged at INSERT
+    assert not passes(feed, _record("INSERT", {"entity": {"S": "log"}}))
+
+    start = datetime.datetime(2026, 1, 1, 12, 0, 50, tzinfo=datetime.UTC)
+    batch = [
+        ReceivedEvent(
+            id=uuid.uuid4(),
+            occurred=start + datetime.timedelta(seconds=5 * i),
+            event=f"e.{i}",
+            resource={"prefect.resource.id": f"r.{i}"},
+            received=start,
+        )
+        for i in range(4)
+    ]
+
+    def written(events: list[ReceivedEvent]) -> list[tuple[str, str, str | None]]:
+        return sorted((page.PK, page.SK, page.body) for page in event_feed.pages(events))
+
+    pages = written(batch)
+    # One page per minute of `occurred` (12:00 and 12:01), each entry once, in keys of that day.
+    assert [pk.rsplit("#", 1)[0] for pk, _, _ in pages] == ["EVENT_FEED#2026-01-01"] * 2
+    assert sorted(sk[:16] for _, sk, _ in pages) == ["2026-01-01T12:00", "2026-01-01T12:01"]
+    # Retried in another order, with an event delivered twice: the same keys and bodies (no duplicate entry).
+    assert written([*batch[::-1], batch[0]]) == pages

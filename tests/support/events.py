@@ -115,3 +115,27 @@ def recorded(client: httpx.Client, timeout: float = 30.0) -> None:
     while not client.get("/task_run_states/", params={"task_run_id": sentinel}).json():
         assert time.monotonic() < deadline, f"the task-run recorder did not catch up within {timeout}s"
         time.sleep(0.02)
+
+
+def fed(client: httpx.Client, timeout: float = 30.0) -> None:
+    """Wait until the events' time feed holds every event stored before this call.
+
+    The stream-fed feed function pages new events in batches (a ~1 s batching window): a time-window read
+    (no name, or a `prefect.flow-run.*` / `prefect.task-run.*` name) finds an event once that is done. The
+    local stack runs it on one ordered stream, so once a fresh sentinel event is found by time, everything
+    stored before it is too: an exact barrier, bounded by `timeout`.
+    """
+    sentinel = f"feed-barrier.{uuid.uuid4()}"
+    event = {
+        "id": str(uuid.uuid4()),
+        "occurred": utc_now().isoformat(),
+        "event": "sf.feed-barrier",
+        "resource": {"prefect.resource.id": sentinel},
+    }
+    response = client.post("/events", json=[event])
+    assert response.status_code == 204, response.text
+    by_time = {"filter": {"resource": {"id_prefix": [sentinel]}}, "limit": 1}
+    deadline = time.monotonic() + timeout
+    while not client.post("/events/filter", json=by_time).json()["events"]:
+        assert time.monotonic() < deadline, f"the events' time feed did not catch up within {timeout}s"
+        time.sleep(0.05)
