@@ -10,9 +10,8 @@ from typing import Any
 
 from infra.local.streams import StreamFunction, passes, stream_functions
 from shared.schemas.events import ReceivedEvent
-from shared.storage import event_feed
+from shared.storage import event_feed, log_groups
 from shared.storage import events as event_store
-from shared.storage import log_groups
 
 
 def _function(logical_id: str) -> StreamFunction:
