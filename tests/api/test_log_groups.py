@@ -170,7 +170,8 @@ def test_a_group_spanning_a_time_bound_is_found_by_a_range_read(client: httpx.Cl
 
 
 def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx.Client, aws_endpoint_url: str) -> None:
-    """Items of one line each (entity `log`, SK <ts>#<id>, the Log as body) read back among new groups."""
+    """Items of one line each (entity `log`, SK <ts>#<id>, the Log as body) and groups indexed on GSI2 (written
+    before the all-logs feed) read back among new groups, by run and by time."""
     flow_run_id, old_id = str(uuid.uuid4()), str(uuid.uuid4())
     _post(
         client,
@@ -203,9 +204,92 @@ def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx
             "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
         },
     )
+    # A group written before the feed: indexed on GSI2 (all logs by time), no feed entry.
+    group_id = str(uuid.uuid4())
+    group = {
+        "flow_run_id": flow_run_id,
+        "task_run_id": None,
+        "created": _at(303),
+        "lines": [{"id": group_id, "name": "n", "level": 20, "message": "old group", "timestamp": _at(303)}],
+    }
+    group_sk = f"{(BASE + datetime.timedelta(seconds=303)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{group_id}#0"
+    emulator_client("dynamodb", aws_endpoint_url).put_item(
+        TableName=AWS_ENV["SERVERFLOW_TABLE"],
+        Item={
+            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
+            "SK": {"S": group_sk},
+            "entity": {"S": "log_group"},
+            "body": {"S": json.dumps(group)},
+            "GSI2PK": {"S": "LOGS#7"},
+            "GSI2SK": {"S": group_sk},
+            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
+        },
+    )
+    assert [log["message"] for log in _filter(client, logs={"timestamp": {"after_": _at(299)}}, limit=4)] == [
+        "new 0",
+        "old",
+        "new 2",
+        "old group",
+    ]
+    assert [
+        log["message"]
+        for log in _filter(client, logs={"timestamp": {"before_": _at(304)}}, sort="TIMESTAMP_DESC", limit=3)
+    ] == [
+        "old group",
+        "new 2",
+        "old",
+    ]
     run = {"flow_run_id": {"any_": [flow_run_id]}}
-    assert [log["message"] for log in _filter(client, logs=run)] == ["new 0", "old", "new 2"]
-    assert [log["message"] for log in _filter(client, logs=run, sort="TIMESTAMP_DESC", limit=2)] == ["new 2", "old"]
+    assert [log["message"] for log in _filter(client, logs=run)] == ["new 0", "old", "new 2", "old group"]
+    assert [log["message"] for log in _filter(client, logs=run, sort="TIMESTAMP_DESC", limit=2)] == [
+        "old group",
+        "new 2",
+    ]
     assert [log["id"] for log in _filter(client, logs={**run, "level": {"ge_": 30}})] == [old_id]
     window = {"timestamp": {"after_": _at(300.5), "before_": _at(301.5)}}
     assert [log["message"] for log in _filter(client, logs=window)] == ["old"]
+
+
+def test_the_all_logs_feed_reads_every_request_in_order_and_each_line_once(client: httpx.Client) -> None:
+    """Reads without a run filter go through the feed pages (one per request and minute): lines of several
+    requests over three minutes, with and without a flow run, read back in the reference order in both sorts
+    and every page of offset/limit, and retried POSTs (as sent, and batched differently) add no copies."""
+    runs = [str(uuid.uuid4()) for _ in range(3)]
+    task_only = str(uuid.uuid4())  # lines with a task run and no flow run: their groups have their own partitions
+    requests: list[list[Line]] = []
+    for r in range(6):
+        requests.append(
+            [
+                {
+                    "name": "n",
+                    "level": 40 if (r + i) % 3 == 0 else 20,
+                    "message": f"request {r} line {i}",
+                    # 600..~760 s: three minutes (11:10-11:12), requests interleaved in time; pairs share a timestamp.
+                    "timestamp": _at(600 + (r * 7 + i // 2 * 13) % 160),
+                    "flow_run_id": runs[r % 3] if r != 5 else None,
+                    "task_run_id": task_only if r == 5 else None,
+                }
+                for i in range(8)
+            ]
+        )
+    for logs in requests:
+        _post(client, logs)
+    stored = [line for fr in runs for line in _filter(client, logs={"flow_run_id": {"any_": [fr]}})]
+    stored += _filter(client, logs={"task_run_id": {"any_": [task_only]}})
+    assert len(stored) == 48
+    window = {"timestamp": {"after_": _at(600), "before_": _at(760)}}
+    for flt, keep in (
+        (window, lambda log: True),
+        ({**window, "level": {"ge_": 40}}, lambda log: log["level"] >= 40),
+    ):
+        for sort in ("TIMESTAMP_ASC", "TIMESTAMP_DESC"):
+            expected = [log["id"] for log in _reference_order(stored, sort == "TIMESTAMP_DESC") if keep(log)]
+            for offset, limit in ((0, 200), (0, 1), (5, 7), (len(expected) - 3, 10)):
+                got = _filter(client, logs=flt, sort=sort, offset=offset, limit=limit)
+                assert [log["id"] for log in got] == expected[offset : offset + limit], (flt, sort, offset, limit)
+
+    everything = [log["id"] for log in _filter(client, logs=window)]
+    _post(client, requests[0])
+    _post(client, requests[1][:3])
+    _post(client, requests[1] + requests[2])
+    assert [log["id"] for log in _filter(client, logs=window)] == everything
