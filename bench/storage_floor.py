@@ -117,7 +117,7 @@ def shard_counts() -> dict[str, int]:
 
 
 def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
-    """Key families: `LOGS#3` and `LOGS#5` are shards of `LOGS#<shard>`: (summed units, shard count)."""
+    """Key families: `LOG_FEED#3` and `LOG_FEED#5` are shards of `LOG_FEED#<shard>`: (summed units, shard count)."""
     counts = shard_counts()
     out: dict[str, tuple[float, int]] = {}
     for pattern, units in by_key.items():
