@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.aws_env import AWS_ENV, emulator_client
+from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
 
 # A time no other test logs at (after test_logs.py's oldest): reads without a run filter see only these lines there.
 BASE = datetime.datetime(2019, 3, 7, 11, 0, tzinfo=datetime.UTC)
@@ -43,6 +43,28 @@ def _filter(client: httpx.Client, **body: Any) -> list[Line]:
 def _post(client: httpx.Client, logs: list[Line]) -> None:
     response = client.post("/logs/", json=logs)
     assert response.status_code == 201, response.text
+
+
+def _sortable(seconds: float) -> str:
+    return _when_at(seconds).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _put_indexed_before_the_feed(
+    aws_endpoint_url: str, flow_run_id: str, sk: str, entity: str, body: dict[str, Any], shard: int
+) -> None:
+    """A log item as written before the all-logs feed: in its flow run's partition, indexed on GSI2 by time."""
+    emulator_client("dynamodb", aws_endpoint_url).put_item(
+        TableName=AWS_ENV["SERVERFLOW_TABLE"],
+        Item={
+            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
+            "SK": {"S": sk},
+            "entity": {"S": entity},
+            "body": {"S": json.dumps(body)},  # the oldest format: a String body
+            "GSI2PK": {"S": f"LOGS#{shard}"},
+            "GSI2SK": {"S": sk},
+            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
+        },
+    )
 
 
 def _reference_order(logs: list[Line], descending: bool) -> list[Line]:
@@ -191,19 +213,7 @@ def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx
         "flow_run_id": flow_run_id,
         "task_run_id": None,
     }
-    sk = f"{(BASE + datetime.timedelta(seconds=301)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{old_id}"
-    emulator_client("dynamodb", aws_endpoint_url).put_item(
-        TableName=AWS_ENV["SERVERFLOW_TABLE"],
-        Item={
-            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
-            "SK": {"S": sk},
-            "entity": {"S": "log"},
-            "body": {"S": json.dumps(old)},  # the oldest format: a String body
-            "GSI2PK": {"S": "LOGS#0"},
-            "GSI2SK": {"S": sk},
-            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
-        },
-    )
+    _put_indexed_before_the_feed(aws_endpoint_url, flow_run_id, f"{_sortable(301)}#{old_id}", "log", old, shard=0)
     # A group written before the feed: indexed on GSI2 (all logs by time), no feed entry.
     group_id = str(uuid.uuid4())
     group = {
@@ -212,18 +222,8 @@ def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx
         "created": _at(303),
         "lines": [{"id": group_id, "name": "n", "level": 20, "message": "old group", "timestamp": _at(303)}],
     }
-    group_sk = f"{(BASE + datetime.timedelta(seconds=303)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{group_id}#0"
-    emulator_client("dynamodb", aws_endpoint_url).put_item(
-        TableName=AWS_ENV["SERVERFLOW_TABLE"],
-        Item={
-            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
-            "SK": {"S": group_sk},
-            "entity": {"S": "log_group"},
-            "body": {"S": json.dumps(group)},
-            "GSI2PK": {"S": "LOGS#7"},
-            "GSI2SK": {"S": group_sk},
-            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
-        },
+    _put_indexed_before_the_feed(
+        aws_endpoint_url, flow_run_id, f"{_sortable(303)}#{group_id}#0", "log_group", group, shard=7
     )
     assert [log["message"] for log in _filter(client, logs={"timestamp": {"after_": _at(299)}}, limit=4)] == [
         "new 0",
@@ -293,3 +293,31 @@ def test_the_all_logs_feed_reads_every_request_in_order_and_each_line_once(clien
     _post(client, requests[1][:3])
     _post(client, requests[1] + requests[2])
     assert [log["id"] for log in _filter(client, logs=window)] == everything
+
+
+def test_items_indexed_on_gsi2_are_read_until_the_legacy_marker_says_they_expired(
+    client: httpx.Client, aws_endpoint_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first all-logs read writes LOG_FEED/LEGACY_UNTIL (now + the log retention); until then reads merge
+    the GSI2 items in, after it they read the feed alone (here in this process, on the stack's table)."""
+    from shared.schemas.filters.logs import LogFilter
+    from shared.storage import log_feed, logs, store
+
+    flow_run_id, old_id = str(uuid.uuid4()), str(uuid.uuid4())
+    _post(client, [{"name": "n", "level": 20, "message": "new", "timestamp": _at(400), "flow_run_id": flow_run_id}])
+    old = {"id": old_id, "created": _at(401), "updated": _at(401), "name": "n", "level": 20, "message": "old"}
+    old |= {"timestamp": _at(401), "flow_run_id": flow_run_id, "task_run_id": None}
+    _put_indexed_before_the_feed(aws_endpoint_url, flow_run_id, f"{_sortable(401)}#{old_id}", "log", old, shard=3)
+    window = LogFilter.model_validate({"timestamp": {"after_": _at(399), "before_": _at(402)}})
+    with stack_aws_env(aws_endpoint_url):
+        monkeypatch.setattr(log_feed, "_cached_legacy_until", None)
+        store.delete_key(*log_feed.LEGACY_MARKER)  # as on a table the feed never served
+        read_at = datetime.datetime.now(datetime.UTC)
+        assert [log.message for log in logs.read_logs(window, 0, 10)] == ["new", "old"]
+        marker = store.get(*log_feed.LEGACY_MARKER)
+        assert marker is not None and marker.body
+        until = datetime.datetime.fromtimestamp(json.loads(marker.body)["legacy_until"], datetime.UTC)
+        assert abs(until - (read_at + logs.retention())) < datetime.timedelta(minutes=1)
+
+        monkeypatch.setattr(log_feed, "_cached_legacy_until", int(read_at.timestamp()) - 1)  # retention passed
+        assert [log.message for log in logs.read_logs(window, 0, 10)] == ["new"]
