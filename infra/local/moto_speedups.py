@@ -15,6 +15,8 @@ only inside the emulator process, keeps moto's semantics but:
 - serialises item-heavy read responses with `json.dumps` (`fast_responses`);
 - checks the 400 KB item limit from a running size instead of re-measuring every attribute of the item
   on each attribute set (quadratic per item written: ~30% of the emulator's CPU per write);
+- refuses a Query whose BETWEEN has its lower bound above its upper one, as DynamoDB does (moto answers it
+  with nothing: code that would fail on AWS passed locally);
 - remembers which service a request's host names and which actions a response class has: moto
   lists its package directory (an isdir per service module) and inspects the class's members on
   every request, ~0.7 ms of the ~1.1 ms an empty Query costs the emulator, and sharded reads send
@@ -47,7 +49,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from infra.local import fast_responses
 from infra.local.ordered_query import ordered_query
-from infra.local.sorted_partitions import indexes, lookup, spec_for
+from infra.local.sorted_partitions import indexes, lookup, sort_value, spec_for
 
 # Enough for the stream-fed functions to catch up after a burst of writes (a reader that still falls
 # behind resumes at the newest record: infra/local/streams.py).
@@ -126,6 +128,13 @@ def _patch_table() -> None:
     def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # moto passes index_name positionally; bind to read it whichever way it comes.
         arguments = signature.bind(self, hash_key, *args, **kwargs).arguments
+        comparison, bounds = arguments.get("range_comparison"), arguments.get("range_objs") or []
+        is_between = (comparison or "").upper() == "BETWEEN" and len(bounds) == 2
+        if is_between and sort_value(bounds[0]) > sort_value(bounds[1]):
+            raise MockValidationException(
+                "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than"
+                " or equal to lower bound"
+            )
         answer = ordered_query(
             self,
             hash_key,

@@ -7,7 +7,6 @@ These encode the reference API's input rules once so every model that has a
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import random
@@ -129,14 +128,6 @@ def uuid7() -> UUID:
     Time ordering keeps DynamoDB sort keys built from ids roughly chronological.
     """
     return _uuid7(time.time_ns() // 1_000_000, random.getrandbits(12), random.getrandbits(62))
-
-
-def uuid7_of(moment: datetime.datetime, name: bytes) -> UUID:
-    """The v7 UUID of `moment` whose random bits are a hash of `name`: the same (moment, name)
-    always gives the same id, so a retried write of the same thing rewrites it instead of adding one."""
-    digest = int.from_bytes(hashlib.blake2b(name, digest_size=10).digest())
-    ms = min(max(int(moment.timestamp() * 1000), 0), (1 << 48) - 1)  # v7 holds 1970..10889
-    return _uuid7(ms, digest >> 68, digest & ((1 << 62) - 1))
 
 
 def _uuid7(ms: int, rand_a: int, rand_b: int) -> UUID:

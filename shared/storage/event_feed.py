@@ -40,9 +40,10 @@ ENTITY = "event_feed"
 # 10,000 task runs/s and 1,000 flow runs/s (~34,000 events/s, full batches) the feed takes ~1,500 WCU/s in all,
 # ~100 per shard; the bench's hot-key table measures the (much sparser) pages of a quiet stack.
 FEED_SHARDS = 16
-# Entries per page: a full stream batch (1,000 events of one minute) makes two pages of ~20 KB compressed,
-# far below DynamoDB's 400 KB item limit.
-MAX_ENTRIES = 500
+# JSON bytes per page: a full stream batch (1,000 events of one minute, ~110 bytes of entry each) makes two
+# pages of ~20 KB compressed. Bounded in bytes, not entries: names may be 1,024 characters (6 KB of JSON when
+# escaped), and a page past DynamoDB's 400 KB item limit would fail its batch on every retry.
+MAX_PAGE_JSON_BYTES = 64 * 1024
 MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 
 
@@ -66,8 +67,19 @@ def _day(occurred: str) -> str:
     return occurred[:10]
 
 
+Entry = tuple[str, str, str, int]  # (sortable occurred, id, name, expires_at)
+
+
+def _entry(event: ReceivedEvent) -> Entry:
+    return sortable_time(event.occurred), str(event.id), event.event, expires_at(event)
+
+
+def _entry_bytes(event: ReceivedEvent) -> int:
+    return len(json.dumps(_entry(event), separators=(",", ":")))
+
+
 def _page(day: str, minute: str, events: list[ReceivedEvent]) -> TableItem:
-    entries = sorted((sortable_time(e.occurred), str(e.id), e.event, expires_at(e)) for e in events)
+    entries = sorted(_entry(e) for e in events)
     digest = hashlib.sha256("\n".join(entry[1] for entry in entries).encode()).hexdigest()[:20]
     shard = int(digest[:8], 16) % FEED_SHARDS
     return TableItem(
@@ -80,15 +92,16 @@ def _page(day: str, minute: str, events: list[ReceivedEvent]) -> TableItem:
 
 
 def pages(events: Iterable[ReceivedEvent]) -> list[TableItem]:
-    """The pages of a batch: per minute of `occurred`, its events (each id once) in pages of MAX_ENTRIES."""
+    """The pages of a batch: per minute of `occurred`, its events (each id once) in pages of at most
+    MAX_PAGE_JSON_BYTES (a single entry is smaller: a name is at most 1,024 characters)."""
     by_minute: dict[str, dict[UUID, ReceivedEvent]] = {}
     for event in events:
         by_minute.setdefault(sortable_time(event.occurred)[:MINUTE_CHARS], {})[event.id] = event
     found: list[TableItem] = []
     for minute, unique in sorted(by_minute.items()):
         ordered = sorted(unique.values(), key=lambda e: str(e.id))
-        for start in range(0, len(ordered), MAX_ENTRIES):
-            found.append(_page(_day(minute), minute, ordered[start : start + MAX_ENTRIES]))
+        for chunk in store.chunked(ordered, _entry_bytes, MAX_PAGE_JSON_BYTES):
+            found.append(_page(_day(minute), minute, chunk))
     return found
 
 

@@ -23,7 +23,10 @@ def sortable_time(value: datetime.datetime | None) -> str:
         return NO_TIME
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(datetime.UTC)
+    # Not strftime's %Y: glibc writes year 999 as "999", which sorts after "2026" (a key range from or to a
+    # year below 1000 would hold the wrong items).
+    return f"{value.year:04d}{value.strftime('-%m-%dT%H:%M:%S.%fZ')}"
 
 
 def key(prefix: str, value: UUID | str) -> str:

@@ -11,11 +11,12 @@ minute of the groups' first lines (at most MAX_ENTRIES groups each), one page:
                compressed like every body: a one-group page is ~150 bytes, 1 WRU per request, not per group
 - TTL ........ the latest expiry of its groups (a reader drops entries whose group is gone)
 
-The digest (of the sorted entries) names the page and picks its shard, so a retried POST (same lines, same
-groups: logs.build) rewrites the same pages. A reader Queries the FEED_SHARDS partitions for the SK range of
-the window's minutes in the requested direction, takes one minute's pages at a time (all shards merged), sorts
-their entries by group SK (a group's first line falls in its page's minute, so minutes come out in order),
-and BatchGets the groups in that order, a few at a time, so a read that stops early fetches few groups.
+The digest (of the sorted entries) names the page and picks its shard: the same groups make the same page,
+so a write retried with them (BatchWriteItem's unprocessed items) rewrites it instead of adding one. A reader
+Queries the FEED_SHARDS partitions for the SK range of the window's minutes in the requested direction, takes
+one minute's pages at a time (all shards merged), sorts their entries by group SK (a group's first line falls
+in its page's minute, so minutes come out in order), and BatchGets the groups in that order, a few at a
+time, so a read that stops early fetches few groups.
 
 Items written before the feed have GSI2 keys (`LOGS#<shard>`): LEGACY_MARKER, written once by the first
 all-logs read, holds until when such items can still be live (its time + the log retention); until then a
@@ -41,7 +42,8 @@ FEED = "LOG_FEED"
 # A request's pages go to a shard by their digest. At 10,000 task runs/s + 1,000 flow runs/s, each posting its
 # logs (a one-page request: 1 WRU), 16 shards take ~690 WCU/s each.
 FEED_SHARDS = 16
-# An entry is ~130 characters of JSON: 200 make a ~26 KB page (a few KB compressed), far below 400 KB.
+# An entry is at most ~140 characters of JSON (a sortable time, two UUIDs, a 16-hex digest, a key prefix: no
+# user text), so 200 make at most a ~28 KB page (a few KB compressed), far below DynamoDB's 400 KB.
 MAX_ENTRIES = 200
 MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 # BatchGetItem takes 100 keys a call; a read that stops early (limit 1-50) needs a handful of groups.

@@ -12,8 +12,9 @@ compressed body (body_codec) with the keys one line would have, billed by its si
 - at most MAX_GROUP_JSON_BYTES of JSON (or one line, which logs.py truncates to fit an item alone):
   the item stays far under DynamoDB's 400 KB and a read of a few lines reads a few KB.
 Sort key: `<first line's sortable timestamp>#<first line id>#<digest of the group's line ids>`. A
-line's id is derived from the line (logs.py, `uuid7_of`), so a retried POST rewrites the same groups;
-a retry batched differently writes other groups beside them, and `in_order` keeps each id once.
+line's id is a new UUIDv7 (logs.py `build`), so every POST stores its lines, as the
+reference does; a rewrite of the same group (a retried batch write) changes nothing, and `in_order` keeps
+each id once.
 WINDOW is part of the stored format: readers assume every stored group spans at most WINDOW (a
 larger value is safe for groups written under a smaller one, a smaller one is not).
 

@@ -25,10 +25,8 @@ exact (timestamp, id) order, log_groups.in_order):
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
   streamed lines; reading stops as soon as offset+limit matches are found.
 
-Idempotent writes: a line's id is a UUIDv7 of its timestamp whose random bits hash the line (flow run,
-task run, name, level, message, timestamp, and its rank among identical lines of the request), so a
-retried POST rewrites the same groups instead of adding copies (a retry grouped differently adds
-groups, and reads keep each id once).
+Ids: a line's id is a new UUIDv7 (`build`): every POST stores its lines, as the
+reference does (two identical lines in two requests are two logs); reads keep each id once.
 
 Items of one line each (entity `log`, SK=<ts>#<id>, written before groups) are read as groups of one.
 
@@ -49,10 +47,9 @@ from __future__ import annotations
 
 import datetime
 import heapq
-import json
 import os
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import islice
@@ -62,7 +59,7 @@ from shared.schemas.base import now_utc
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort, apply_sort
-from shared.schemas.types import uuid7_of
+from shared.schemas.types import uuid7
 from shared.storage import log_feed, log_groups, store
 from shared.storage.keys import epoch_seconds, key, sortable_time
 from shared.storage.table import TableItem
@@ -133,31 +130,17 @@ def _fit(log: Log) -> Log:
 
 
 def build(creates: Sequence[LogCreate], stamp: datetime.datetime) -> list[Log]:
-    """The logs of a request. A line's id is a UUIDv7 of its timestamp whose random bits hash the line
-    and its rank among identical lines of the request: a retried POST gives its lines the same ids,
-    so it rewrites its groups instead of adding copies."""
-    seen: Counter[str] = Counter()
+    """The logs of a request, each with a new id (UUIDv7), as the reference gives every stored log. Every
+    POST stores its lines: two identical lines sent in two requests (or a retried POST) are two logs each;
+    deduplicating them by content would drop a line the server had acknowledged."""
     logs = []
     for create in creates:
-        name, message = _clean(create.name), _clean(create.message)
-        line = json.dumps(
-            [
-                str(create.flow_run_id),
-                str(create.task_run_id),
-                name,
-                create.level,
-                message,
-                sortable_time(create.timestamp),
-            ]
-        )
-        log_id = uuid7_of(create.timestamp, f"{line}{seen[line]}".encode())
-        seen[line] += 1
         logs.append(
             Log(
                 **create.model_dump(exclude={"name", "message"}),
-                id=log_id,
-                name=name,
-                message=message,
+                id=uuid7(),
+                name=_clean(create.name),
+                message=_clean(create.message),
                 created=stamp,
                 updated=stamp,
             )

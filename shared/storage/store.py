@@ -319,6 +319,10 @@ def _results(
     if sk_prefix is not None:
         range_condition = sk_attr.startswith(sk_prefix)
     elif sk_gte is not None and sk_lte is not None:
+        if sk_gte > sk_lte:
+            # No key is in it (a time window closing before it opens), and DynamoDB refuses such a BETWEEN
+            # with a ValidationException. Python orders str by code point, as DynamoDB by UTF-8 bytes.
+            return iter(())
         range_condition = sk_attr.between(sk_gte, sk_lte)
     elif sk_gte is not None:
         range_condition = sk_attr >= sk_gte

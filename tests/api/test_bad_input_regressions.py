@@ -198,3 +198,20 @@ def test_non_standard_json_constants_are_422_not_stored_as_null(client: httpx.Cl
     # A string that merely contains the word is fine.
     ok = client.post("/flow_runs/", json={"flow_id": flow["id"], "parameters": {"x": "NaN and Infinity"}})
     assert ok.status_code == 201 and ok.json()["parameters"] == {"x": "NaN and Infinity"}
+
+
+def test_a_time_window_closing_before_it_opens_matches_nothing(client: httpx.Client) -> None:
+    # The reference answers []. Read as a key range its bounds are reversed, which DynamoDB refuses with a
+    # ValidationException (a 500 on AWS; the local emulator refuses it too now).
+    opens, closes = "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"
+    window = {"after_": opens, "before_": closes}
+    pool = client.post("/work_pools/", json={"name": f"reversed-{uuid.uuid4().hex[:8]}", "type": "process"}).json()
+    for path, body in (
+        ("/logs/filter", {"logs": {"timestamp": window}, "sort": "TIMESTAMP_DESC"}),
+        ("/logs/filter", {"logs": {"timestamp": window, "flow_run_id": {"any_": [str(uuid.uuid4())]}}}),
+        ("/task_runs/filter", {"task_runs": {"start_time": window}}),
+        (f"/work_pools/{pool['name']}/get_scheduled_flow_runs", {"scheduled_after": opens, "scheduled_before": closes}),
+    ):
+        response = client.post(path, json=body)
+        assert response.status_code == 200, (path, response.text)
+        assert response.json() == [], path

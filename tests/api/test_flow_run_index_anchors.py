@@ -102,3 +102,28 @@ def test_runs_stored_before_anchors_still_list_and_move_on_their_next_write(
     assert {name: items["#INDEX"][name] for name in ANCHORED} == keys  # the anchor took the keys
     assert all(name not in items["#META"] for name in ANCHORED)  # and the run item dropped them
     _assert_listed(client, run, tag, [(run["id"], "PENDING")])  # listed once
+
+
+def test_a_retried_delete_finishes_what_a_stopped_delete_left(client: httpx.Client, aws_endpoint_url: str) -> None:
+    """A delete removes the run item first (every listing drops it at once), then its partition: one that
+    stopped in between left the anchor, which an index-only count still counts, until a retried DELETE."""
+    run = _scheduled_run(client, f"stopped-delete-{uuid.uuid4().hex[:8]}")
+    when = datetime.datetime.fromisoformat(run["expected_start_time"])
+    window = {
+        "flow_runs": {
+            "expected_start_time": {
+                "after_": (when - datetime.timedelta(seconds=1)).isoformat(),
+                "before_": (when + datetime.timedelta(seconds=1)).isoformat(),
+            }
+        }
+    }
+    assert client.post("/flow_runs/count", json=window).json() == 1
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    dynamodb.delete_item(TableName=TABLE, Key={"PK": {"S": f"FLOW_RUN#{run['id']}"}, "SK": {"S": "#META"}})
+    assert "#INDEX" in _partition(dynamodb, run["id"])
+    assert client.post("/flow_runs/count", json=window).json() == 1  # the stopped delete's leftover anchor
+
+    response = client.delete(f"/flow_runs/{run['id']}")
+    assert response.status_code == 404, response.text
+    assert _partition(dynamodb, run["id"]) == {}
+    assert client.post("/flow_runs/count", json=window).json() == 0

@@ -114,3 +114,18 @@ def test_counts_on_the_index_count_a_run_listed_twice_once(client: httpx.Client,
     backwards = {"after_": _window(start)["before_"], "before_": _window(start)["after_"]}
     assert _ids(client, "/flow_runs/count", {"flow_runs": {"expected_start_time": backwards}}) == 0
     assert _ids(client, "/flow_runs/filter", {"flow_runs": {"expected_start_time": backwards}}) == []
+
+
+def test_a_window_bound_before_year_1000_compares_as_a_time(client: httpx.Client) -> None:
+    # Years below 1000 are valid bounds (the reference compares datetimes); read as a key range they must
+    # still sort before year 2400, or a window opening in year 999 would hold no run and one closing there all.
+    _, start, runs = _window_runs(client)
+    early = "0999-01-01T00:00:00+00:00"
+    up_to_the_window = {"expected_start_time": {"after_": early, "before_": _window(start)["before_"]}}
+    assert _ids(client, "/flow_runs/count", {"flow_runs": up_to_the_window}) >= len(INSIDE) + 1
+    assert runs[0]["id"] in _ids(
+        client, "/flow_runs/filter", {"flow_runs": up_to_the_window, "sort": "EXPECTED_START_TIME_DESC", "limit": 50}
+    )
+    before_year_1000 = {"flow_runs": {"expected_start_time": {"before_": early}}}
+    assert _ids(client, "/flow_runs/count", before_year_1000) == 0
+    assert _ids(client, "/flow_runs/filter", before_year_1000) == []

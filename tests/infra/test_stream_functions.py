@@ -5,6 +5,8 @@ feed's pages are the same whenever a batch is retried."""
 from __future__ import annotations
 
 import datetime
+import json
+import random
 import uuid
 from typing import Any
 
@@ -12,6 +14,7 @@ from infra.local.streams import StreamFunction, passes, stream_functions
 from shared.schemas.events import ReceivedEvent
 from shared.storage import event_feed, log_groups
 from shared.storage import events as event_store
+from shared.storage.table import TableItem
 
 
 def _function(logical_id: str) -> StreamFunction:
@@ -77,3 +80,27 @@ def test_the_event_feed_pages_every_inserted_event_and_a_retried_batch_writes_th
     assert sorted(sk[:16] for _, sk, _ in pages) == ["2026-01-01T12:00", "2026-01-01T12:01"]
     # Retried in another order, with an event delivered twice: the same keys and bodies (no duplicate entry).
     assert written([*batch[::-1], batch[0]]) == pages
+
+
+def test_feed_pages_of_long_varied_event_names_fit_in_a_dynamodb_item() -> None:
+    # Event names may be 1,024 characters. A page over DynamoDB's 400 KB item limit fails its whole batch, which
+    # the event source mapping then retries until the records expire: no later event would reach the feed.
+    rng = random.Random(13)
+    start = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
+    batch = [
+        ReceivedEvent(
+            id=uuid.uuid4(),
+            occurred=start,
+            event="".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(1024)),
+            resource={"prefect.resource.id": f"r.{i}"},
+            received=start,
+        )
+        for i in range(300)
+    ]
+    pages = event_feed.pages(batch)
+    assert sorted(entry[1] for page in pages for entry in json.loads(page.body or "")) == sorted(
+        str(e.id) for e in batch
+    )
+    for page in pages:
+        stored_bytes = len(page.PK) + len(page.SK) + len(TableItem.body.serialize(page.body or "")) + 100
+        assert stored_bytes < 400 * 1024
