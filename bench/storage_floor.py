@@ -101,14 +101,14 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import event_feed, events, flow_runs, logs, task_runs
+    from shared.storage import event_feed, events, flow_runs, log_feed, task_runs
 
     return {
         "EVENTS": events.TIME_SHARDS,
         "EVENT_FEED": event_feed.FEED_SHARDS,
         "EVENT_NAMES": events.NAME_SHARDS,
         "FLOW_RUNS": flow_runs.SHARDS,
-        "LOGS": logs.LOG_SHARDS,
+        "LOG_FEED": log_feed.FEED_SHARDS,
         "TASK_RUNS": task_runs.ALL_RUNS_SHARDS,
         "TASK_RUNS_IN": task_runs.STATE_SHARDS,
         "TASK_RUNS_STARTED#ACTIVE": task_runs.ACTIVE_SHARDS,
@@ -117,7 +117,7 @@ def shard_counts() -> dict[str, int]:
 
 
 def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
-    """Key families: `LOGS#3` and `LOGS#5` are shards of `LOGS#<shard>`: (summed units, shard count)."""
+    """Key families: `LOG_FEED#3` and `LOG_FEED#5` are shards of `LOG_FEED#<shard>`: (summed units, shard count)."""
     counts = shard_counts()
     out: dict[str, tuple[float, int]] = {}
     for pattern, units in by_key.items():

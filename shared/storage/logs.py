@@ -13,9 +13,10 @@ exact (timestamp, id) order, log_groups.in_order):
   (logs without a flow run get their group's own partition PK=LOG#<first line id>: nothing reads them
   by flow run, and they must not share one hot "no run" partition)
 - logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK (sparse)
-- all logs, by time ............. GSI2PK=LOGS#<shard 0..LOG_SHARDS-1>, GSI2SK=SK
-  Write-sharded (by the first line id) so ingest is not capped by one index partition; a read queries
-  every shard and merges the (already ordered) streams.
+- all logs, by time ............. the feed (log_feed.py): per request and minute of its groups' first
+  lines, one page naming the groups (PK=LOG_FEED#<shard>), written in the groups' BatchWriteItem; a read
+  takes the window's pages minute by minute and BatchGets their groups in SK order (and, while items
+  written before the feed can be live, merges GSI2PK=LOGS#<shard> in).
 - a timestamp range ............. the key range from `after_` - log_groups.WINDOW (a group starting
   up to WINDOW earlier may hold lines in range) to `before_`; each line is then checked by the filter.
 - delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
@@ -59,13 +60,10 @@ from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort, apply_sort
 from shared.schemas.types import uuid7
-from shared.storage import log_groups, store
-from shared.storage.keys import all_shards, epoch_seconds, key, sharded, sortable_time
+from shared.storage import log_feed, log_groups, store
+from shared.storage.keys import epoch_seconds, key, sortable_time
 from shared.storage.table import TableItem
 
-ALL_LOGS = "LOGS"
-# 16: at 10,000 task runs/s + 1,000 flow runs/s (a log line each) 8 shards took 1,500 WCU/s per key.
-LOG_SHARDS = 16  # changing it orphans logs written under the old count until they expire
 DEFAULT_RETENTION_DAYS = 7.0
 # Leaves room under DynamoDB's 409,600-byte item limit for keys and attributes.
 MAX_LOG_ITEM_BYTES = 350_000
@@ -98,9 +96,6 @@ def _group_item(lines: Sequence[Log], expires_at: int) -> TableItem:
         entity=log_groups.GROUP_ENTITY,
         body=log_groups.body(lines),
         expires_at=expires_at,
-        # keys.sharded (crc32 of the id): readers query every shard.
-        GSI2PK=sharded(ALL_LOGS, first.id, LOG_SHARDS),
-        GSI2SK=sk,
     )
     if first.task_run_id is not None:
         item.GSI1PK = _task_run_pk(first.task_run_id)
@@ -161,7 +156,9 @@ def create_many(creates: Sequence[LogCreate]) -> list[Log]:
     by_run: dict[tuple[UUID | None, UUID | None], list[Log]] = defaultdict(list)
     for log in logs:
         by_run[(log.flow_run_id, log.task_run_id)].append(_fit(log))
-    store.batch_put(_group_item(chunk, expires_at) for lines in by_run.values() for chunk in log_groups.chunks(lines))
+    groups = [_group_item(chunk, expires_at) for lines in by_run.values() for chunk in log_groups.chunks(lines)]
+    # One BatchWriteItem for both: a page naming a group not written yet is skipped by readers (no transaction).
+    store.batch_put([*groups, *log_feed.pages(groups)])
     return logs
 
 
@@ -199,9 +196,7 @@ def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableIte
         return [common(_flow_run_pk(fid)) for fid in dict.fromkeys(hints["flow_run_id"])]
     if "task_run_id" in hints:
         return [common(_task_run_pk(tid), index="GSI1") for tid in dict.fromkeys(hints["task_run_id"])]
-    # The shards' Queries go out concurrently and come back as one stream ordered on GSI2SK (= SK).
-    shards = all_shards(ALL_LOGS, LOG_SHARDS)
-    return [store.query_shards(shards, index="GSI2", sk_gte=gte, sk_lte=lte, descending=descending)]
+    return [log_feed.groups(gte, lte, descending, retention())]
 
 
 def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[TableItem]:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.aws_env import AWS_ENV, emulator_client
+from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
 
 # A time no other test logs at (after test_logs.py's oldest): reads without a run filter see only these lines there.
 BASE = datetime.datetime(2019, 3, 7, 11, 0, tzinfo=datetime.UTC)
@@ -43,6 +43,28 @@ def _filter(client: httpx.Client, **body: Any) -> list[Line]:
 def _post(client: httpx.Client, logs: list[Line]) -> None:
     response = client.post("/logs/", json=logs)
     assert response.status_code == 201, response.text
+
+
+def _sortable(seconds: float) -> str:
+    return _when_at(seconds).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _put_indexed_before_the_feed(
+    aws_endpoint_url: str, flow_run_id: str, sk: str, entity: str, body: dict[str, Any], shard: int
+) -> None:
+    """A log item as written before the all-logs feed: in its flow run's partition, indexed on GSI2 by time."""
+    emulator_client("dynamodb", aws_endpoint_url).put_item(
+        TableName=AWS_ENV["SERVERFLOW_TABLE"],
+        Item={
+            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
+            "SK": {"S": sk},
+            "entity": {"S": entity},
+            "body": {"S": json.dumps(body)},  # the oldest format: a String body
+            "GSI2PK": {"S": f"LOGS#{shard}"},
+            "GSI2SK": {"S": sk},
+            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
+        },
+    )
 
 
 def _reference_order(logs: list[Line], descending: bool) -> list[Line]:
@@ -169,7 +191,8 @@ def test_a_group_spanning_a_time_bound_is_found_by_a_range_read(client: httpx.Cl
 
 
 def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx.Client, aws_endpoint_url: str) -> None:
-    """Items of one line each (entity `log`, SK <ts>#<id>, the Log as body) read back among new groups."""
+    """Items of one line each (entity `log`, SK <ts>#<id>, the Log as body) and groups indexed on GSI2 (written
+    before the all-logs feed) read back among new groups, by run and by time."""
     flow_run_id, old_id = str(uuid.uuid4()), str(uuid.uuid4())
     _post(
         client,
@@ -189,22 +212,110 @@ def test_a_single_line_item_written_before_groups_still_reads_back(client: httpx
         "flow_run_id": flow_run_id,
         "task_run_id": None,
     }
-    sk = f"{(BASE + datetime.timedelta(seconds=301)).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{old_id}"
-    emulator_client("dynamodb", aws_endpoint_url).put_item(
-        TableName=AWS_ENV["SERVERFLOW_TABLE"],
-        Item={
-            "PK": {"S": f"LOGS_FR#{flow_run_id}"},
-            "SK": {"S": sk},
-            "entity": {"S": "log"},
-            "body": {"S": json.dumps(old)},  # the oldest format: a String body
-            "GSI2PK": {"S": "LOGS#0"},
-            "GSI2SK": {"S": sk},
-            "expires_at": {"N": str(int(datetime.datetime.now(datetime.UTC).timestamp()) + 3600)},
-        },
+    _put_indexed_before_the_feed(aws_endpoint_url, flow_run_id, f"{_sortable(301)}#{old_id}", "log", old, shard=0)
+    # A group written before the feed: indexed on GSI2 (all logs by time), no feed entry.
+    group_id = str(uuid.uuid4())
+    group = {
+        "flow_run_id": flow_run_id,
+        "task_run_id": None,
+        "created": _at(303),
+        "lines": [{"id": group_id, "name": "n", "level": 20, "message": "old group", "timestamp": _at(303)}],
+    }
+    _put_indexed_before_the_feed(
+        aws_endpoint_url, flow_run_id, f"{_sortable(303)}#{group_id}#0", "log_group", group, shard=7
     )
+    assert [log["message"] for log in _filter(client, logs={"timestamp": {"after_": _at(299)}}, limit=4)] == [
+        "new 0",
+        "old",
+        "new 2",
+        "old group",
+    ]
+    assert [
+        log["message"]
+        for log in _filter(client, logs={"timestamp": {"before_": _at(304)}}, sort="TIMESTAMP_DESC", limit=3)
+    ] == [
+        "old group",
+        "new 2",
+        "old",
+    ]
     run = {"flow_run_id": {"any_": [flow_run_id]}}
-    assert [log["message"] for log in _filter(client, logs=run)] == ["new 0", "old", "new 2"]
-    assert [log["message"] for log in _filter(client, logs=run, sort="TIMESTAMP_DESC", limit=2)] == ["new 2", "old"]
+    assert [log["message"] for log in _filter(client, logs=run)] == ["new 0", "old", "new 2", "old group"]
+    assert [log["message"] for log in _filter(client, logs=run, sort="TIMESTAMP_DESC", limit=2)] == [
+        "old group",
+        "new 2",
+    ]
     assert [log["id"] for log in _filter(client, logs={**run, "level": {"ge_": 30}})] == [old_id]
     window = {"timestamp": {"after_": _at(300.5), "before_": _at(301.5)}}
     assert [log["message"] for log in _filter(client, logs=window)] == ["old"]
+
+
+def test_the_all_logs_feed_reads_every_request_in_order_and_each_line_once(client: httpx.Client) -> None:
+    """Reads without a run filter go through the feed pages (one per request and minute): lines of several
+    requests over three minutes, with and without a flow run, read back in the reference order in both sorts
+    and every page of offset/limit, each stored line once (a request posted again: its lines once more)."""
+    runs = [str(uuid.uuid4()) for _ in range(3)]
+    task_only = str(uuid.uuid4())  # lines with a task run and no flow run: their groups have their own partitions
+    requests: list[list[Line]] = []
+    for r in range(6):
+        requests.append(
+            [
+                {
+                    "name": "n",
+                    "level": 40 if (r + i) % 3 == 0 else 20,
+                    "message": f"request {r} line {i}",
+                    # 600..~760 s: three minutes (11:10-11:12), requests interleaved in time; pairs share a timestamp.
+                    "timestamp": _at(600 + (r * 7 + i // 2 * 13) % 160),
+                    "flow_run_id": runs[r % 3] if r != 5 else None,
+                    "task_run_id": task_only if r == 5 else None,
+                }
+                for i in range(8)
+            ]
+        )
+    for logs in requests:
+        _post(client, logs)
+    stored = [line for fr in runs for line in _filter(client, logs={"flow_run_id": {"any_": [fr]}})]
+    stored += _filter(client, logs={"task_run_id": {"any_": [task_only]}})
+    assert len(stored) == 48
+    window = {"timestamp": {"after_": _at(600), "before_": _at(760)}}
+    for flt, keep in (
+        (window, lambda log: True),
+        ({**window, "level": {"ge_": 40}}, lambda log: log["level"] >= 40),
+    ):
+        for sort in ("TIMESTAMP_ASC", "TIMESTAMP_DESC"):
+            expected = [log["id"] for log in _reference_order(stored, sort == "TIMESTAMP_DESC") if keep(log)]
+            for offset, limit in ((0, 200), (0, 1), (5, 7), (len(expected) - 3, 10)):
+                got = _filter(client, logs=flt, sort=sort, offset=offset, limit=limit)
+                assert [log["id"] for log in got] == expected[offset : offset + limit], (flt, sort, offset, limit)
+
+    everything = {log["id"] for log in _filter(client, logs=window)}
+    _post(client, requests[0])  # the same lines again: stored again, as the reference does
+    again = [log["id"] for log in _filter(client, logs=window)]
+    assert len(again) == len(set(again)) == len(everything) + 8 and everything <= set(again)
+
+
+def test_items_indexed_on_gsi2_are_read_until_the_legacy_marker_says_they_expired(
+    client: httpx.Client, aws_endpoint_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first all-logs read writes LOG_FEED/LEGACY_UNTIL (now + the log retention); until then reads merge
+    the GSI2 items in, after it they read the feed alone (here in this process, on the stack's table)."""
+    from shared.schemas.filters.logs import LogFilter
+    from shared.storage import log_feed, logs, store
+
+    flow_run_id, old_id = str(uuid.uuid4()), str(uuid.uuid4())
+    _post(client, [{"name": "n", "level": 20, "message": "new", "timestamp": _at(400), "flow_run_id": flow_run_id}])
+    old = {"id": old_id, "created": _at(401), "updated": _at(401), "name": "n", "level": 20, "message": "old"}
+    old |= {"timestamp": _at(401), "flow_run_id": flow_run_id, "task_run_id": None}
+    _put_indexed_before_the_feed(aws_endpoint_url, flow_run_id, f"{_sortable(401)}#{old_id}", "log", old, shard=3)
+    window = LogFilter.model_validate({"timestamp": {"after_": _at(399), "before_": _at(402)}})
+    with stack_aws_env(aws_endpoint_url):
+        monkeypatch.setattr(log_feed, "_cached_legacy_until", None)
+        store.delete_key(*log_feed.LEGACY_MARKER)  # as on a table the feed never served
+        read_at = datetime.datetime.now(datetime.UTC)
+        assert [log.message for log in logs.read_logs(window, 0, 10)] == ["new", "old"]
+        marker = store.get(*log_feed.LEGACY_MARKER)
+        assert marker is not None and marker.body
+        until = datetime.datetime.fromtimestamp(json.loads(marker.body)["legacy_until"], datetime.UTC)
+        assert abs(until - (read_at + logs.retention())) < datetime.timedelta(minutes=1)
+
+        monkeypatch.setattr(log_feed, "_cached_legacy_until", int(read_at.timestamp()) - 1)  # retention passed
+        assert [log.message for log in logs.read_logs(window, 0, 10)] == ["new"]
