@@ -41,10 +41,12 @@ def _reference_order(runs: list[dict[str, Any]], descending: bool) -> list[str]:
 
 
 def test_latest_expected_starts_page_in_descending_order(client: httpx.Client) -> None:
-    runs = _runs_at(client, datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC))  # the latest in the store
+    # The latest in the store: other tests keep runs up to a few centuries ahead (the window tests' 2400-2600).
+    runs = _runs_at(client, datetime.datetime(9000, 1, 1, tzinfo=datetime.UTC))
     assert _pages(client, "EXPECTED_START_TIME_DESC", (3, 3, 2)) == _reference_order(runs, descending=True)
 
 
 def test_earliest_expected_starts_page_in_ascending_order(client: httpx.Client) -> None:
-    runs = _runs_at(client, datetime.datetime(1971, 1, 1, tzinfo=datetime.UTC))  # the earliest in the store
+    # The earliest in the store: no test keeps a run before 1971.
+    runs = _runs_at(client, datetime.datetime(1971, 1, 1, tzinfo=datetime.UTC))
     assert _pages(client, "EXPECTED_START_TIME_ASC", (2, 4, 2)) == _reference_order(runs, descending=False)
