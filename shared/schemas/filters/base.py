@@ -178,13 +178,13 @@ class FilterBaseModel(BaseModel):
     model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid", ser_json_timedelta="float", defer_build=True)
 
     # Criteria AND-ed; operator filters override `_combine`.
+    def _sub_filters(self) -> list[FilterBaseModel]:
+        """The nested filters that are set (the criteria of a filter made of filters)."""
+        return [value for name in type(self).model_fields if isinstance(value := getattr(self, name), FilterBaseModel)]
+
     def _checks(self, obj: Any, ctx: FilterContext | None) -> list[bool]:
         """One boolean per criterion that is set. Default: nested sub-filters."""
-        return [
-            value.matches(obj, ctx)
-            for name in type(self).model_fields
-            if isinstance(value := getattr(self, name), FilterBaseModel)
-        ]
+        return [value.matches(obj, ctx) for value in self._sub_filters()]
 
     def _combine(self, results: list[bool]) -> bool:
         return all(results)
@@ -200,22 +200,14 @@ class FilterBaseModel(BaseModel):
 
     def _own_hints(self) -> list[Hints]:
         """Necessary equality constraints per criterion (leaf filters override)."""
-        return [
-            value.index_hints()
-            for name in type(self).model_fields
-            if isinstance(value := getattr(self, name), FilterBaseModel)
-        ]
+        return [value.index_hints() for value in self._sub_filters()]
 
     def _own_ranges(self) -> list[Ranges]:
         """Necessary time windows per criterion (time-range leaf filters override)."""
-        return [
-            value.range_hints()
-            for name in type(self).model_fields
-            if isinstance(value := getattr(self, name), FilterBaseModel)
-        ]
+        return [value.range_hints() for value in self._sub_filters()]
 
     def _criteria_count(self) -> int:
-        return sum(1 for name in type(self).model_fields if isinstance(getattr(self, name), FilterBaseModel))
+        return len(self._sub_filters())
 
     def _is_or(self) -> bool:
         return False
