@@ -161,17 +161,20 @@ def test_log_filter_offset_past_sys_maxsize_is_an_empty_page(client: httpx.Clien
 def test_event_filter_with_an_empty_name_prefix_matches_everything(client: httpx.Client) -> None:
     # begins_with(GSI3SK, "") is a DynamoDB ValidationException (a 500); "" prefixes every name.
     name = f"bad.input.{uuid.uuid4().hex[:8]}"
-    now = datetime.datetime.now(datetime.UTC)
+    # A moment of its own, so the first page of the window holds it whatever else the shared stack stored.
+    occurred = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
+        minutes=40, microseconds=uuid.uuid4().int % 10**6
+    )
     event = {
         "id": str(uuid.uuid4()),
-        "occurred": now.isoformat(),
+        "occurred": occurred.isoformat(),
         "event": name,
         "resource": {"prefect.resource.id": "a.b"},
     }
     assert client.post("/events", json=[event]).status_code == 204
     fed(client)  # "" prefixes every name: read by time
-    hour = datetime.timedelta(hours=1)
-    window = {"since": (now - hour).isoformat(), "until": (now + hour).isoformat()}
+    ms = datetime.timedelta(milliseconds=1)
+    window = {"since": (occurred - ms).isoformat(), "until": (occurred + ms).isoformat()}
     body = {"filter": {"occurred": window, "event": {"prefix": ["", "h"]}}}
     response = client.post("/events/filter", json=body)
     assert response.status_code == 200, response.text
