@@ -124,8 +124,11 @@ def _random_request(rng: random.Random, table: str, sk_type: str) -> dict[str, A
     if rng.random() < 0.4:
         request["FilterExpression"] = "v >= :f"
         request["ExpressionAttributeValues"][":f"] = {"N": str(rng.randint(0, 9))}
-    if rng.random() < 0.2:
+    roll = rng.random()
+    if roll < 0.2:
         request["ProjectionExpression"] = "PK, SK, v"
+    elif roll < 0.4:
+        request["Select"] = "COUNT"  # the storage layer's counts: Count and ScannedCount without the items
     return request
 
 
