@@ -13,6 +13,7 @@ only inside the emulator process, keeps moto's semantics but:
   writes, rolling back only the touched items if a write fails;
 - keeps the last STREAM_RECORDS_KEPT stream records (DynamoDB keeps 24 hours);
 - serialises item-heavy read responses with `json.dumps` (`fast_responses`);
+- hashes and compares string and binary key values on their value (moto recomputes a cast per lookup);
 - checks the 400 KB item limit from a running size instead of re-measuring every attribute of the item
   on each attribute set (quadratic per item written: ~30% of the emulator's CPU per write);
 - refuses a Query whose BETWEEN has its lower bound above its upper one, as DynamoDB does (moto answers it
@@ -334,6 +335,33 @@ def _patch_item_size() -> None:
     LimitedSizeDict.__delitem__ = del_item  # type: ignore[method-assign,assignment]  # patches moto in place (running item size)
 
 
+# --- key lookups: string and binary values hash and compare on their value ----------------------------
+# moto's DynamoType hashes and compares `(type, cast_value)`, and `cast_value` walks five type checks
+# before it returns a string's or a binary's own value: every item a Query walks is looked up by its
+# table key (two dict lookups, each a hash and an equality), ~40% of a COUNT Query's time. For S and B
+# values the same hash and equality are computed directly (identical answers: `cast_value` is the value).
+
+
+def _patch_dynamo_type() -> None:
+    original_hash: Callable[[DynamoType], int] = DynamoType.__hash__
+    original_eq: Callable[[DynamoType, Any], bool] = DynamoType.__eq__
+
+    def value_hash(self: DynamoType) -> int:
+        kind = self.type
+        if kind == "S" or kind == "B":
+            return hash((kind, self.value))
+        return original_hash(self)
+
+    def value_eq(self: DynamoType, other: Any) -> bool:
+        kind = self.type
+        if (kind == "S" or kind == "B") and type(other) is DynamoType:
+            return kind == other.type and bool(self.value == other.value)
+        return original_eq(self, other)
+
+    DynamoType.__hash__ = value_hash  # type: ignore[method-assign]  # patches moto in place (same answers, faster)
+    DynamoType.__eq__ = value_eq  # type: ignore[method-assign]  # patches moto in place (same answers, faster)
+
+
 # Distinct hosts are a few service names and endpoints; the bound only guards against odd Host headers.
 BACKEND_HOSTS_KEPT = 256
 
@@ -366,6 +394,7 @@ def apply() -> None:
     _patch_update()
     _patch_stream()
     _patch_item_size()
+    _patch_dynamo_type()
     _patch_dispatch()
     fast_responses.apply()
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # patches the library in place (local emulator / bench instrumentation)
