@@ -29,6 +29,7 @@ from shared.storage.table import GSI_COUNT, INDEXES, TableItem
 
 META = "#META"
 T = TypeVar("T")
+K = TypeVar("K")
 logger = logging.getLogger("serverflow.storage")
 
 
@@ -457,6 +458,25 @@ def concurrently(calls: Iterable[Callable[[], T]]) -> list[T]:
     futures = [_scatter_pool.submit(contextvars.copy_context().run, call) for call in pending]
     wait(futures)
     return [future.result() for future in futures]
+
+
+def _each(call: Callable[[K], T], keys: list[K]) -> list[T]:
+    return [call(key) for key in keys]
+
+
+def map_concurrently(call: Callable[[K], T], keys: Iterable[K]) -> dict[K, T]:
+    """`call(key)` for each distinct key (a table read each), on the scatter pool: the keys dealt into one
+    slice per worker, each slice read in turn. Locally, one pool task per key cost ~30% more CPU in thread
+    hand-offs for no gain (the emulator answers one request at a time); on AWS the slices' reads overlap."""
+    unique = list(dict.fromkeys(keys))
+    slices = [unique[k::SCATTER_WORKERS] for k in range(min(len(unique), SCATTER_WORKERS))]
+    answers = concurrently(functools.partial(_each, call, part) for part in slices)
+    found = {
+        key: answer
+        for part, part_answers in zip(slices, answers, strict=True)
+        for key, answer in zip(part, part_answers, strict=True)
+    }
+    return {key: found[key] for key in unique}
 
 
 def _opened(results: Iterator[TableItem]) -> Iterator[TableItem]:

@@ -8,7 +8,6 @@ task runs by flow run (task runs' GSI1).
 from __future__ import annotations
 
 import datetime
-import functools
 from collections import Counter
 from collections.abc import Iterable
 from uuid import UUID
@@ -39,9 +38,7 @@ FAILED_TYPES = (StateType.FAILED, StateType.CRASHED)
 
 def count_deployments_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, int]:
     """One COUNT Query per flow (no deployment is sent back), sent concurrently."""
-    unique = list(dict.fromkeys(flow_ids))
-    counts = store.concurrently(functools.partial(deployment_store.count_for_flow, flow_id) for flow_id in unique)
-    return dict(zip(unique, counts, strict=True))
+    return store.map_concurrently(deployment_store.count_for_flow, flow_ids)
 
 
 def next_runs_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, FlowRun | None]:
@@ -65,9 +62,7 @@ def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]
     """Task runs per flow run, not counting the task runs that stand for subflows (told by their state,
     inside the compressed body: so each flow run's task runs are read, one Query per flow run, sent
     concurrently)."""
-    unique = list(dict.fromkeys(flow_run_ids))
-    counts = store.concurrently(functools.partial(_task_run_count, flow_run_id) for flow_run_id in unique)
-    return dict(zip(unique, counts, strict=True))
+    return store.map_concurrently(_task_run_count, flow_run_ids)
 
 
 def terminal_task_runs(
