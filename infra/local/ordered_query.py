@@ -245,7 +245,8 @@ def ordered_query(
     # response is serialised before the next request runs (requests are serialised), as GetItem already relies on.
     if index_name:
         index = table.get_index(index_name)
-        results = [index.project(item) for item in results]
+        if (index.projection or {}).get("ProjectionType") not in (None, "ALL"):  # ALL: moto's project() keeps the item
+            results = [index.project(item) for item in results]
     if filter_expression is not None:
         keep = _predicate(filter_expression)
         results = [item for item in results if keep(item)]
