@@ -402,7 +402,7 @@ class Tally:
         return Tally(self.read + other.read, self.matched + other.matched)
 
 
-def _tally(pk: str, index: str | None, where: Condition | None, key_range: KeyRange, stats: ReadStats) -> Tally:
+def _tally(pk: str, index: str | None, where: Condition | None, key_range: KeyRange) -> Tally:
     if _holds_nothing(pk, key_range):
         return Tally()
     # pynamodb's own pager (Model.count's), so the page totals of ScannedCount stay readable as well.
@@ -417,10 +417,14 @@ def _tally(pk: str, index: str | None, where: Condition | None, key_range: KeyRa
             "select": COUNT,
         },
     )
-    tally = sum((Tally(page[SCANNED_COUNT], page[CAMEL_COUNT]) for page in pages), Tally())
+    return sum((Tally(page[SCANNED_COUNT], page[CAMEL_COUNT]) for page in pages), Tally())
+
+
+def _counted_tally(tally: Tally, label: str, stats: ReadStats) -> Tally:
+    """Count one COUNT Query's items read into `stats` (in the request's thread, as `_counted`)."""
     stats.queries += 1
     stats.items_read += tally.read
-    stats.by_query.append((_label(pk, index), tally.read))
+    stats.by_query.append((label, tally.read))
     return tally
 
 
@@ -428,7 +432,7 @@ def count(pk: str, *, index: str | None = None, where: Condition | None = None, 
     """Count a partition's items (of the table or one GSI, optionally a sort-key range) with a COUNT Query:
     DynamoDB reads them as a Query would (same units), but answers with their number, not the items.
     `where`: a FilterExpression on plain attributes (a compressed body cannot be tested)."""
-    return _tally(pk, index, where, key_range, read_stats())
+    return _counted_tally(_tally(pk, index, where, key_range), _label(pk, index), read_stats())
 
 
 # --- scatter-gather over write-sharded partitions ------------------------------------------------
@@ -494,9 +498,9 @@ def count_shards(
     pks: list[str], *, index: str | None, where: Condition | None = None, **key_range: Unpack[KeyRange]
 ) -> Tally:
     """`count` over the shards of a write-sharded partition (their COUNT Queries sent concurrently), summed."""
+    tallies = concurrently(functools.partial(_tally, pk, index, where, key_range) for pk in pks)
     stats = read_stats()
-    tallies = concurrently(functools.partial(_tally, pk, index, where, key_range, stats) for pk in pks)
-    return sum(tallies, Tally())
+    return sum((_counted_tally(t, _label(pk, index), stats) for pk, t in zip(pks, tallies, strict=True)), Tally())
 
 
 def query_shards(
