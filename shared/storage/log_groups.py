@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.schemas.logs import Log
 from shared.schemas.types import DateTime
@@ -63,8 +63,9 @@ class LogLine(BaseModel):
     level: int
     message: str
     timestamp: DateTime
-    # None in groups written before flow-run grouping: their task run is the group's.
-    task_run_id: UUID | None = None
+    # Absent in groups written before flow-run grouping (their task run is the group's), and left out of the
+    # JSON for a flow run's own lines, so their bytes (and WRU) are what they were.
+    task_run_id: UUID | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class LogGroup(BaseModel):

@@ -1,18 +1,24 @@
 """Logs in the table.
 
 Logs are write-heavy (the client posts a batch every ~2 s), read by flow run in time order (the UI's
-run page), and expire. The lines of one POST that share a flow run and a task run are stored as
-group items (log_groups.py: at most 10 s and 64 KB of JSON each, compressed), written with
-BatchWriteItem and carrying a TTL: a group costs what its compressed size costs, not a WRU per line
-and index copy.
+run page), and expire. The lines of one POST that share a flow run (the flow run's own and all its task
+runs', each line naming its task run) are stored as group items (log_groups.py: at most 10 s and 64 KB of
+JSON each, compressed), written with BatchWriteItem and carrying a TTL: a group costs what its compressed
+size costs, not a WRU per line and index copy, and a batch's "Finished in state ..." lines of many task
+runs share one group instead of costing each task run a group and its by-task-run index copy.
 
 Access patterns (SK values are `<first line's sortable UTC timestamp>#<first line id>#<digest>`, so a
-key-range query returns groups in the order of their first lines; a read flattens them into lines in
+key-range query returns groups in the order of their keys; a read flattens them into lines in
 exact (timestamp, id) order, log_groups.in_order):
 - logs of a flow run, by time ... PK=LOGS_FR#<flow_run_id>, SK=<ts>#<id>#<digest>
-  (logs without a flow run get their group's own partition PK=LOG#<first line id>: nothing reads them
-  by flow run, and they must not share one hot "no run" partition)
-- logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK (sparse)
+  (logs without a flow run are grouped per task run and get their group's own partition
+  PK=LOG#<first line id>: nothing reads them by flow run, and they must not share one hot "no run" partition)
+- logs of a task run, by time ... the task run (read by id) names its flow run and time span: the flow
+  run's groups over [earliest recorded time - TASK_RUN_SLACK - WINDOW, end + TASK_RUN_SLACK] (open-ended
+  while the run is not final), keeping its lines; merged with GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK
+  (sparse: groups without a flow run, and the per-(flow run, task run) groups written before flow-run
+  grouping). A task run that does not exist has no lines in flow runs' groups: a deleted one's were
+  deleted with it, as the reference's; lines naming a never-created task run are read with their flow run.
 - all logs, by time ............. the feed (log_feed.py): per request and minute of its groups' first
   lines, one page naming the groups (PK=LOG_FEED#<shard>), written in the groups' BatchWriteItem; a read
   takes the window's pages minute by minute and BatchGets their groups in SK order (and, while items
@@ -20,8 +26,9 @@ exact (timestamp, id) order, log_groups.in_order):
 - a timestamp range ............. the key range from `after_` - log_groups.WINDOW (a group starting
   up to WINDOW earlier may hold lines in range) to `before_`; each line is then checked by the filter.
 - delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
-- delete a task run's logs ...... query GSI1PK=LOGS_TR#<task_run_id> (the index holds the base
-  keys; a group holds one task run's lines only), BatchWriteItem deletes
+- delete a task run's logs ...... its GSI1 groups (one task run's lines each) deleted whole; in its flow run's
+  groups over its span, its lines cut out: each group rewritten under its key (deleted if emptied),
+  conditional on the group's `version`, re-read and retried on a concurrent change (`_cut`)
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
   streamed lines; reading stops as soon as offset+limit matches are found.
 
