@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.aws_env import AWS_ENV, emulator_client
+from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
 from tests.support.events import running_flow_run
 
 Line = dict[str, Any]
@@ -223,3 +223,24 @@ def test_groups_stored_per_task_run_before_still_read(client: httpx.Client, aws_
     assert said(_filter(client, logs=all_logs)) == left
     assert said(_filter(client, logs={"task_run_id": {"any_": [sibling["id"]]}})) == ["sibling 3"]
     assert len(_partition(aws_endpoint_url, f"LOGS_FR#{flow_run['id']}")) == 3  # the cut group keeps its key
+
+
+def test_a_cut_from_a_stale_read_keeps_another_cuts_work(client: httpx.Client, aws_endpoint_url: str) -> None:
+    """Two task runs of a flow run deleted at once, their lines in one group: the cut that read the group
+    before the other's rewrite fails its version condition, re-reads and cuts again, so neither task run's
+    lines come back and the other lines all stay."""
+    from shared.storage import logs, store
+
+    flow_run = running_flow_run(client)
+    runs = {name: _task_run(client, flow_run["id"], name) for name in ("a", "b", "c")}
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    lines = [{"name": "n", "level": 20, "message": "flow", "timestamp": now, "flow_run_id": flow_run["id"]}]
+    lines += [line | {"message": name, "task_run_id": run["id"]} for name, run in runs.items() for line in lines[:1]]
+    assert client.post("/logs/", json=lines).status_code == 201
+    with stack_aws_env(aws_endpoint_url):
+        [stale] = list(store.query(f"LOGS_FR#{flow_run['id']}"))  # as b's delete reads it, before a's cut
+    assert client.delete(f"/task_runs/{runs['a']['id']}").status_code == 204
+    with stack_aws_env(aws_endpoint_url):
+        assert logs._cut(stale, uuid.UUID(runs["b"]["id"])) == 1
+    in_run = {"flow_run_id": {"any_": [flow_run["id"]]}}
+    assert sorted(line["message"] for line in _filter(client, logs=in_run)) == ["c", "flow"]
