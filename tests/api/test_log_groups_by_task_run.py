@@ -115,11 +115,13 @@ def test_reads_by_task_run_find_exactly_its_lines_in_order_and_pages(
                 assert _ids(got) == _ids(expected)[offset : offset + limit], (flt, sort, offset, limit)
 
 
-def test_a_finished_task_runs_lines_are_read_over_its_span(client: httpx.Client) -> None:
-    """Once finished, a task run's lines are read up to its end (plus a slack): one logged right after it is
-    found; lines of the same flow run's other task runs around it are not returned."""
+def test_a_task_runs_lines_are_read_over_its_span(client: httpx.Client) -> None:
+    """By task run alone, a task run's lines are read from before its first recorded time to its end, each
+    widened by a minute (docs/compatibility.md): lines logged after it finished are found, lines far outside
+    are found with its flow run only, as are the lines naming a task run never created; a sibling's are not."""
     flow_run = running_flow_run(client)
     task, sibling = _task_run(client, flow_run["id"], "a"), _task_run(client, flow_run["id"], "b")
+    never_created = str(uuid.uuid4())
     now = datetime.datetime.now(datetime.UTC)
     lines = [
         {
@@ -128,18 +130,26 @@ def test_a_finished_task_runs_lines_are_read_over_its_span(client: httpx.Client)
             "message": f"{who} {s}",
             "timestamp": (now + datetime.timedelta(seconds=s)).isoformat(),
         }
-        | {"flow_run_id": flow_run["id"], "task_run_id": run["id"]}
-        for s in (0, 3, 12)
-        for who, run in (("task", task), ("sibling", sibling))
+        | {"flow_run_id": flow_run["id"], "task_run_id": run_id}
+        for s in (-300, 0, 3, 12, 300)
+        for who, run_id in (("task", task["id"]), ("sibling", sibling["id"]), ("never", never_created))
     ]
     assert client.post("/logs/", json=lines).status_code == 201
     finished = client.post(f"/task_runs/{task['id']}/set_state", json={"state": {"type": "COMPLETED"}, "force": True})
     assert finished.json()["status"] == "ACCEPT", finished.text
     assert client.get(f"/task_runs/{task['id']}").json()["end_time"] is not None
-    by_task = _filter(client, logs={"task_run_id": {"any_": [task["id"]]}})
-    assert [line["message"] for line in by_task] == ["task 0", "task 3", "task 12"]
+
+    def said(**flt: Any) -> list[str]:
+        return [line["message"] for line in _filter(client, logs=flt)]
+
+    assert said(task_run_id={"any_": [task["id"]]}) == ["task 0", "task 3", "task 12"]
     newest = _filter(client, logs={"task_run_id": {"any_": [task["id"]]}}, sort="TIMESTAMP_DESC", limit=1)
     assert [line["message"] for line in newest] == ["task 12"]
+    assert said(task_run_id={"any_": [sibling["id"]]}) == ["sibling 0", "sibling 3", "sibling 12", "sibling 300"]
+    assert said(task_run_id={"any_": [never_created]}) == []
+    in_run = {"flow_run_id": {"any_": [flow_run["id"]]}}
+    assert said(**in_run, task_run_id={"any_": [never_created]}) == [f"never {s}" for s in (-300, 0, 3, 12, 300)]
+    assert said(**in_run, task_run_id={"any_": [task["id"]]}) == [f"task {s}" for s in (-300, 0, 3, 12, 300)]
 
 
 def test_groups_stored_per_task_run_before_still_read(client: httpx.Client, aws_endpoint_url: str) -> None:
