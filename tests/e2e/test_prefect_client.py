@@ -41,6 +41,26 @@ def test_logs_and_artifact_are_recorded(summary: dict) -> None:
     assert artifacts and artifacts[0]["type"] == "markdown" and artifacts[0]["data"].startswith("# Report")
 
 
+def test_each_task_runs_logs_read_by_task_run_alone(summary: dict) -> None:
+    """The client's lines of all task runs share their flow run's groups; read by task run (the UI's task-run
+    page) each task run gets exactly its lines, in order: every one its flow run's read before held, and none
+    its flow run's read after does not hold (lines may still arrive in between)."""
+
+    def of(task_run_id: str, lines: list[dict]) -> list[str]:
+        return [line["id"] for line in lines if line["task_run_id"] == task_run_id]
+
+    for task_run in summary["task_runs"]:
+        lines = summary["logs_by_task_run"][task_run["id"]]
+        got = [line["id"] for line in lines]
+        assert all(line["task_run_id"] == task_run["id"] for line in lines)
+        before, after = of(task_run["id"], summary["log_lines_before"]), of(task_run["id"], summary["log_lines"])
+        assert set(before) <= set(got) and got == [i for i in after if i in set(got)], (task_run, lines)
+        if task_run["name"].rsplit("-", 1)[0] in ("add", "flaky", "shout"):
+            assert any(line["message"].startswith("Finished in state") for line in lines), (task_run, lines)
+    shout = next(tr for tr in summary["task_runs"] if tr["name"].startswith("shout"))
+    assert "shouting hello" in [line["message"] for line in summary["logs_by_task_run"][shout["id"]]]
+
+
 def test_failing_flow_ends_failed(summary: dict) -> None:
     assert summary["failing"]["state"] == "FAILED"
 

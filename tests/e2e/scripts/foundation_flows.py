@@ -18,6 +18,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     LogFilter,
     LogFilterFlowRunId,
+    LogFilterTaskRunId,
     TaskRunFilter,
     TaskRunFilterFlowRunId,
 )
@@ -95,9 +96,15 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
         subflows = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_task_run_id={"any_": [tr.id for tr in task_runs]})
         )
-        logs = await client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows]))
-        )
+        in_flow_runs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows]))
+        logs_before = await client.read_logs(log_filter=in_flow_runs)
+        # As the UI's task-run page: each task run's logs by task run alone (stored in its flow run's groups).
+        by_task_run = {
+            str(tr.id): await client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[tr.id])))
+            for tr in task_runs
+        }
+        # Read before and after those: a task run's lines read by task run are between the two.
+        logs = await client.read_logs(log_filter=in_flow_runs)
         artifacts = await client.read_artifacts()
         failing_run = await client.read_flow_run(failing_id)
         retried_run = await client.read_flow_run(retried_id)
@@ -125,6 +132,14 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
                 for tr in task_runs
             ],
             "logs": [log.message for log in logs],
+            "log_lines": [{"id": str(log.id), "task_run_id": str(log.task_run_id)} for log in logs],
+            "log_lines_before": [{"id": str(log.id), "task_run_id": str(log.task_run_id)} for log in logs_before],
+            "logs_by_task_run": {
+                task_run_id: [
+                    {"id": str(log.id), "task_run_id": str(log.task_run_id), "message": log.message} for log in lines
+                ]
+                for task_run_id, lines in by_task_run.items()
+            },
             "artifacts": [
                 {"key": a.key, "type": a.type, "data": a.data, "flow_run_id": str(a.flow_run_id)} for a in artifacts
             ],
