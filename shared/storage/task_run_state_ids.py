@@ -82,6 +82,11 @@ def _entry_bytes(entry: Entry) -> int:
     return len(json.dumps(entry, separators=(",", ":")))
 
 
+def _past_page_span(first: Entry, entry: Entry) -> bool:
+    """Whether `entry` was made too long after a page's first entry to share its page (ids in order)."""
+    return _id_millis(UUID(entry.state_id)) - _id_millis(UUID(first.state_id)) > PAGE_SPAN_MS
+
+
 def _page(pk: str, entries: list[Entry], expires_at: float | None) -> TableItem:
     digest = hashlib.blake2b("\n".join(" ".join(e) for e in entries).encode(), digest_size=8).hexdigest()
     return TableItem(
@@ -106,14 +111,7 @@ def pages(located: Iterable[tuple[Entry, float | None]]) -> list[TableItem]:
     found = []
     for pk, expiries in sorted(by_partition.items()):
         ordered = sorted(expiries)
-        for chunk in store.chunked(
-            ordered,
-            _entry_bytes,
-            MAX_PAGE_JSON_BYTES,
-            splits=lambda first, entry: (
-                _id_millis(UUID(entry.state_id)) - _id_millis(UUID(first.state_id)) > PAGE_SPAN_MS
-            ),
-        ):
+        for chunk in store.chunked(ordered, _entry_bytes, MAX_PAGE_JSON_BYTES, splits=_past_page_span):
             chunk_expiries = [expiries[entry] for entry in chunk]
             expires_at = None if None in chunk_expiries else max(e for e in chunk_expiries if e is not None)
             found.append(_page(pk, chunk, expires_at))

@@ -446,6 +446,29 @@ def test_a_replayed_batch_rewrites_the_same_pages_and_pointers(
     assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
 
 
+def test_states_of_one_page_partition_further_apart_than_a_page_spans_are_all_found(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A read Queries only the pages that start PAGE_SPAN_MS before its id: a batch whose ids of one minute and
+    shard lie further apart goes into more pages, each found."""
+    from shared.events.task_run_recorder import record
+    from shared.storage.task_run_state_ids import PAGE_SPAN_MS, partition
+
+    task_run_id = str(uuid.uuid4())
+    minute = utc_now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=2)
+    events = lifecycle(task_run_id, flow_run["id"], minute + datetime.timedelta(seconds=5))
+    events[2]["occurred"] = (minute + datetime.timedelta(seconds=5, milliseconds=3 * PAGE_SPAN_MS)).isoformat()
+    with_client_ids(events)
+    for event in events[1:]:  # ids made at the same moments, until they fall in the first one's shard
+        while partition(uuid.UUID(event["id"])) != partition(uuid.UUID(events[0]["id"])):
+            with_client_ids([event])
+    record(_received(events))
+
+    assert len(_pages_of(aws_endpoint_url, [e["id"] for e in events])) == 2  # the first two, then the last
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [client.get(f"/task_run_states/{e['id']}").json() for e in events] == history
+
+
 def test_a_client_state_stored_before_pages_is_read_through_its_pointer(
     client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
 ) -> None:
