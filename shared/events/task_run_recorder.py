@@ -79,7 +79,8 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
     conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
     already at that state; older states in the batch go to history only), and the history: per run one group
-    item holding the batch's states of the run and a pointer per state (task_run_states.record_many), in
+    item holding the batch's states of the run, and the batch's pages of state ids (one per minute and shard of
+    its UUIDv7 state ids; a pointer per other id) that find a state by id (task_run_states.record_many), in
     BatchWriteItem calls of 25 items (and one per 25 references, for the rare events their own run's history
     does not hold).
     """

@@ -11,19 +11,24 @@ Access patterns:
     written by REST set_state, and by the recorder before groups existed.
   The read flattens both and keeps each state id once, ordered by (timestamp, id) as the sort keys
   of single states are.
-- one state by id ......................... a group's state: its pointer PK=TASK_RUN_STATE#<state_id>,
-  SK=#META naming the run and the group's SK, then that group (GetItem + GetItem); a single state:
-  GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when no pointer exists).
+- one state by id ......................... a group's state with a UUIDv7 id (prefect 3.9.1's and the
+  SDK's): the page of state ids its id's minute and shard name (task_run_state_ids.py: one Query)
+  names the run and the group's SK, then that group (GetItem); a group's state with any other id,
+  or stored before pages: its pointer PK=TASK_RUN_STATE#<state_id>, SK=#META (GetItem + GetItem); a
+  single state: GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when neither finds it).
+  If the group named is gone, the run's history is read.
 - idempotent, lossless recorder writes: a group's key is derived from its set of states, so a replayed
-  batch rewrites the same group and pointers (BatchWriteItem, 25 items a call), and a replay split
-  differently writes other groups next to the first ones, never over them: a state is never lost,
-  duplicates are dropped at read. A pointer names whichever group holding its state was written last.
-  A 3-state run recorded in one batch costs 1 group + 3 pointers = 4 WRU (single states: 3 + 3 GSI1 = 6).
+  batch rewrites the same group, pages and pointers (BatchWriteItem, 25 items a call), and a replay
+  split differently writes other groups (and pages) next to the first ones, never over them: a state
+  is never lost, duplicates are dropped at read. A pointer names whichever group holding its state was
+  written last. A 3-state run recorded in one batch costs 1 group + its share of the batch's pages
+  (from ~0.1 WRU a state in full batches up to 1 WRU a state alone in its page); with non-UUIDv7 ids,
+  1 group + 3 pointers = 4 WRU (single states: 3 + 3 GSI1 = 6).
 - state ids of a run in a time range .... the run's history Query above up to STATE#<until> (a group's
   SK carries only its first timestamp, so each state is then selected by its own timestamp): a state
   recorded from a client event has the event's id and timestamp (= its `occurred`), so this indexes
   the run's client events by resource for shared/storage/events.py (kept at least as long as the
-  events: retention.history_expiry, on groups and pointers alike).
+  events: retention.history_expiry, on groups, pages and pointers alike).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from shared.schemas.states import State
-from shared.storage import observed_states, store
+from shared.storage import observed_states, store, task_run_state_ids
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.retention import history_expiry
 from shared.storage.table import TableItem
@@ -44,6 +49,9 @@ from shared.storage.table import TableItem
 ENTITY = "task_run_state"
 GROUP_ENTITY = "task_run_state_group"
 POINTER_ENTITY = "task_run_state_pointer"
+# `version` of a group whose UUIDv7 states are found through pages (task_run_state_ids.py), not pointers:
+# groups written before pages (no version) have a pointer per state, which the run's delete removes.
+PAGED_GROUP_VERSION = 2
 STATE_SK_PREFIX = "STATE#"
 # DynamoDB rejects items over 400 KB: a batch's states of one run past this much JSON go into more groups.
 MAX_GROUP_JSON_BYTES = 300 * 1024
@@ -90,35 +98,45 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
     )
 
 
-def _group_items(task_run_id: UUID, states: list[State]) -> list[TableItem]:
-    """A group of states (distinct, oldest first) and a pointer per state."""
+def _group(task_run_id: UUID, states: list[State]) -> TableItem:
     first = states[0]
     digest = hashlib.blake2b("|".join(str(state.id) for state in states).encode(), digest_size=8).hexdigest()
-    sk = f"{STATE_SK_PREFIX}{sortable_time(first.timestamp)}#{first.id}#{digest}"
     expiries = [history_expiry(state) for state in states]
-    # The group lives as long as its longest-kept state; the pointers as long as the group.
-    expires_at = None if None in expiries else max(e for e in expiries if e is not None)
-    group = TableItem(
+    # The group lives as long as its longest-kept state; its pages and pointers as long as the group.
+    return TableItem(
         run_key(task_run_id),
-        sk,
+        f"{STATE_SK_PREFIX}{sortable_time(first.timestamp)}#{first.id}#{digest}",
         entity=GROUP_ENTITY,
         body=StateGroup(states=states).model_dump_json(),
         state_id=str(first.id),
         state_timestamp=sortable_time(first.timestamp),
-        expires_at=expires_at,
+        expires_at=None if None in expiries else max(e for e in expiries if e is not None),
+        version=PAGED_GROUP_VERSION,
     )
-    pointer_body = StatePointer(task_run_id=task_run_id, history_sk=sk)
+
+
+def _locators(groups: list[tuple[UUID, TableItem, list[State]]]) -> list[TableItem]:
+    """What finds the (run, group, its states) states by id: the pages of the UUIDv7 ids (one set for all the
+    groups of a batch), a pointer for each other id."""
+    paged = [
+        (task_run_state_ids.Entry(str(state.id), str(task_run_id), str(group.SK)), group.expires_at)
+        for task_run_id, group, states in groups
+        for state in states
+        if task_run_state_ids.partition(state.id) is not None
+    ]
     pointers = [
         TableItem(
             _pointer_key(state.id),
             store.META,
             entity=POINTER_ENTITY,
-            body=pointer_body.model_dump_json(),
-            expires_at=expires_at,
+            body=StatePointer(task_run_id=task_run_id, history_sk=str(group.SK)).model_dump_json(),
+            expires_at=group.expires_at,
         )
+        for task_run_id, group, states in groups
         for state in states
+        if task_run_state_ids.partition(state.id) is None
     ]
-    return [group, *pointers]
+    return [*task_run_state_ids.pages(paged), *pointers]
 
 
 def _chunks(states: list[State]) -> Iterable[list[State]]:
@@ -127,20 +145,20 @@ def _chunks(states: list[State]) -> Iterable[list[State]]:
 
 
 def record_many(states: Iterable[tuple[UUID, State]]) -> int:
-    """Record a recorder batch's states: per run, one group item holding them and a pointer per state.
+    """Record a recorder batch's states: per run, one group item holding them; the batch's pages of state ids
+    (per minute and shard of the UUIDv7 ids) and a pointer per other state.
 
     Replays rewrite the same items (keys derived from the states); returns how many states."""
     per_run: dict[UUID, dict[UUID, State]] = defaultdict(dict)
     for task_run_id, state in states:
         per_run[task_run_id][state.id] = state
-    items = [
-        item
+    groups = [
+        (task_run_id, _group(task_run_id, chunk), chunk)
         for task_run_id, by_id in per_run.items()
         for chunk in _chunks(sorted(by_id.values(), key=_order))
-        for item in _group_items(task_run_id, chunk)
     ]
-    # Groups before pointers (item order is call order): a pointer never names a group not yet written.
-    store.batch_put(sorted(items, key=lambda item: item.entity != GROUP_ENTITY))
+    # Groups before pages and pointers (item order is call order): neither names a group not yet written.
+    store.batch_put([group for _, group, _ in groups] + _locators(groups))
     observed_states.note(state for by_id in per_run.values() for state in by_id.values())
     return sum(len(by_id) for by_id in per_run.values())
 
@@ -157,12 +175,23 @@ def _flattened(items: Iterable[TableItem]) -> list[State]:
     return sorted(by_id.values(), key=_order)
 
 
-def read(state_id: UUID) -> State | None:
+def _located(state_id: UUID) -> list[tuple[UUID, str]]:
+    """(run, group SK) of the groups said to hold a state: its pages, else (other ids, states stored before
+    pages) its pointer."""
+    paged = task_run_state_ids.locations(state_id)
+    if paged:
+        return paged
     pointer_item = store.get(_pointer_key(state_id))
-    if pointer_item is not None:
-        pointer = decode(pointer_item, StatePointer)
-        group = store.get(run_key(pointer.task_run_id), pointer.history_sk)
-        states = _states_of(group) if group is not None else read_for_run(pointer.task_run_id)
+    if pointer_item is None:
+        return []
+    pointer = decode(pointer_item, StatePointer)
+    return [(pointer.task_run_id, pointer.history_sk)]
+
+
+def read(state_id: UUID) -> State | None:
+    for task_run_id, history_sk in _located(state_id):
+        group = store.get(run_key(task_run_id), history_sk)
+        states = _states_of(group) if group is not None else read_for_run(task_run_id)
         for state in states:
             if state.id == state_id:
                 return state
@@ -193,8 +222,13 @@ def history_state_ids(items: Iterable[TableItem]) -> list[UUID]:
 
 
 def delete_history(items: list[TableItem]) -> None:
-    """Delete a run's history items (`history_items`) and the pointers of their grouped states."""
+    """Delete a run's history items (`history_items`) and the pointers of their grouped states (a paged state's
+    entry stays in its page until the page's TTL: reads then find neither its group nor the run's history)."""
     pointers = [
-        (_pointer_key(s.id), store.META) for item in items if item.entity == GROUP_ENTITY for s in _states_of(item)
+        (_pointer_key(s.id), store.META)
+        for item in items
+        if item.entity == GROUP_ENTITY
+        for s in _states_of(item)
+        if item.version != PAGED_GROUP_VERSION or task_run_state_ids.partition(s.id) is None
     ]
     store.batch_delete([(item.PK, item.SK) for item in items] + pointers)

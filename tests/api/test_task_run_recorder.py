@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
-from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
+from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now, with_client_ids
 
 
 @pytest.fixture
@@ -316,6 +317,7 @@ def _history_items(aws_endpoint_url: str, task_run_id: str) -> list[dict[str, An
 def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
     client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
 ) -> None:
+    """State ids that are not UUIDv7 (uuid4 here: older clients) have no page of state ids: a pointer each."""
     from shared.events.task_run_recorder import record
 
     task_run_id = str(uuid.uuid4())
@@ -363,3 +365,138 @@ def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
     since = (start + datetime.timedelta(seconds=0.5)).isoformat()
     found = _by_resource(client, task_run_id, since=since)
     assert [e["id"] for e in found["events"]] == [e["id"] for e in reversed(events[1:])]
+
+
+def _table(aws_endpoint_url: str) -> tuple[Any, str]:
+    return emulator_client("dynamodb", aws_endpoint_url), AWS_ENV["SERVERFLOW_TABLE"]
+
+
+def _pointer(aws_endpoint_url: str, state_id: str) -> dict[str, Any] | None:
+    dynamodb, table = _table(aws_endpoint_url)
+    key = {"PK": {"S": f"TASK_RUN_STATE#{state_id}"}, "SK": {"S": "#META"}}
+    item: dict[str, Any] | None = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return item
+
+
+def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
+    """The page items (of state ids) that list any of these states: the pages of their partitions hold
+    other tests' states too."""
+    from shared.storage.table import body_of_image
+    from shared.storage.task_run_state_ids import partition
+
+    dynamodb, table = _table(aws_endpoint_url)
+    found = []
+    for pk in sorted({str(partition(uuid.UUID(state_id))) for state_id in state_ids}):
+        for item in dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        )["Items"]:
+            if any(state_id in (body_of_image(item) or "") for state_id in state_ids):
+                found.append(item)
+    return found
+
+
+def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """prefect 3.9.1's state ids are UUIDv7: the recorder writes no pointer per state, the page of the id's
+    minute and shard finds its group; a deleted run's states are gone even though its page entries stay."""
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    _post(client, events)  # recorded from the table's stream
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == [e["id"] for e in events]
+    for state in history:
+        assert client.get(f"/task_run_states/{state['id']}").json() == state
+    assert [_pointer(aws_endpoint_url, e["id"]) for e in events] == [None] * 3
+    pages = _pages_of(aws_endpoint_url, [e["id"] for e in events])
+    assert pages and all(page["entity"]["S"] == "task_run_state_ids" for page in pages), pages
+
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _pages_of(aws_endpoint_url, [e["id"] for e in events]) == pages
+    for event in events:
+        assert client.get(f"/task_run_states/{event['id']}").status_code == 404
+
+
+def test_a_replayed_batch_rewrites_the_same_pages_and_pointers(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    events[1]["id"] = str(uuid.uuid4())  # a state id that is not UUIDv7 in the same batch: a pointer
+    ids = [e["id"] for e in events]
+
+    def stored() -> list[Any]:
+        return [_history_items(aws_endpoint_url, task_run_id), _pages_of(aws_endpoint_url, ids), _pointer_items()]
+
+    def _pointer_items() -> list[dict[str, Any] | None]:
+        return [_pointer(aws_endpoint_url, state_id) for state_id in ids]
+
+    record(_received(events))
+    first = stored()
+    assert len(first[0]) == 1 and first[1], first  # one group, pages for the UUIDv7 ids
+    assert [item is not None for item in first[2]] == [False, True, False]
+    record(_received(events))  # the stream re-delivers the batch
+    assert stored() == first  # the same items, nothing new
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+
+
+def test_states_of_one_page_partition_further_apart_than_a_page_spans_are_all_found(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A read Queries only the pages that start PAGE_SPAN_MS before its id: a batch whose ids of one minute and
+    shard lie further apart goes into more pages, each found."""
+    from shared.events.task_run_recorder import record
+    from shared.storage.task_run_state_ids import PAGE_SPAN_MS, partition
+
+    task_run_id = str(uuid.uuid4())
+    minute = utc_now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=2)
+    events = lifecycle(task_run_id, flow_run["id"], minute + datetime.timedelta(seconds=5))
+    events[2]["occurred"] = (minute + datetime.timedelta(seconds=5, milliseconds=3 * PAGE_SPAN_MS)).isoformat()
+    with_client_ids(events)
+    for event in events[1:]:  # ids made at the same moments, until they fall in the first one's shard
+        while partition(uuid.UUID(event["id"])) != partition(uuid.UUID(events[0]["id"])):
+            with_client_ids([event])
+    record(_received(events))
+
+    assert len(_pages_of(aws_endpoint_url, [e["id"] for e in events])) == 2  # the first two, then the last
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [client.get(f"/task_run_states/{e['id']}").json() for e in events] == history
+
+
+def test_a_client_state_stored_before_pages_is_read_through_its_pointer(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A UUIDv7 state recorded before pages existed: its group has no version and a pointer per state. It reads
+    back without a backfill, and the run's delete removes those pointers."""
+    from shared.events.task_run_recorder import record
+    from shared.storage import store
+    from shared.storage.table import TableItem
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    ids = [e["id"] for e in events]
+    record(_received(events))
+    # The layout written before pages: the same group without `version`, a pointer per state, no page.
+    dynamodb, table = _table(aws_endpoint_url)
+    for page in _pages_of(aws_endpoint_url, ids):
+        dynamodb.delete_item(TableName=table, Key={"PK": page["PK"], "SK": page["SK"]})
+    (group,) = _history_items(aws_endpoint_url, task_run_id)
+    dynamodb.update_item(TableName=table, Key={"PK": group["PK"], "SK": group["SK"]}, UpdateExpression="REMOVE version")
+    pointer = json.dumps({"task_run_id": task_run_id, "history_sk": group["SK"]["S"]})
+    store.batch_put(
+        TableItem(f"TASK_RUN_STATE#{state_id}", "#META", entity="task_run_state_pointer", body=pointer)
+        for state_id in ids
+    )
+
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == ids
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert [_pointer(aws_endpoint_url, state_id) for state_id in ids] == [None] * 3
+    assert client.get(f"/task_run_states/{ids[0]}").status_code == 404

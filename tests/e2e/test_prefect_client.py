@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 
 import pytest
@@ -30,6 +31,13 @@ def test_every_task_run_recorded_with_final_state_and_run_count(summary: dict) -
     assert by_name["add"]["run_count"] == 1
     # The subflow's parent task run follows the subflow's state.
     assert str(by_name["child"]["id"]) == summary["subflows"][0]["parent_task_run_id"]
+
+
+def test_each_task_run_state_reads_back_by_its_id(summary: dict) -> None:
+    # The client makes state ids UUIDv7: the recorder's pages of state ids find them (task_run_state_ids.py).
+    assert [s["type"] for s in summary["flaky_states"]][-1] == "COMPLETED" and len(summary["flaky_states"]) >= 4
+    assert all(uuid.UUID(s["id"]).version == 7 for s in summary["flaky_states"])
+    assert summary["flaky_states_by_id"] == summary["flaky_states"]
 
 
 def test_logs_and_artifact_are_recorded(summary: dict) -> None:

@@ -58,12 +58,15 @@ def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.Mon
     )
 
 
-def test_a_recorded_state_group_and_its_pointers_expire_with_its_newest_state(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recorded_state_group_its_page_and_its_pointer_expire_with_its_newest_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
-    finished, state = _run(StateType.COMPLETED)
-    earlier = State(type=StateType.PENDING, timestamp=STAMP - datetime.timedelta(days=2))
-    items = task_run_states._group_items(finished.id, [earlier, state])
-    assert [item.entity for item in items] == ["task_run_state_group", *["task_run_state_pointer"] * 2]
+    finished, state = _run(StateType.COMPLETED)  # a UUIDv7 state id: found through a page of state ids
+    earlier = State(id=uuid.uuid4(), type=StateType.PENDING, timestamp=STAMP - datetime.timedelta(days=2))
+    group = task_run_states._group(finished.id, [earlier, state])
+    items = [group, *task_run_states._locators([(finished.id, group, [earlier, state])])]
+    assert [item.entity for item in items] == ["task_run_state_group", "task_run_state_ids", "task_run_state_pointer"]
     assert {item.expires_at for item in items} == {int((STAMP + datetime.timedelta(days=30)).timestamp())}
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 from typing import Any
 
+import httpx
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.filters import (
@@ -80,6 +81,15 @@ def retried() -> str:
     return "ok"
 
 
+async def _state_by_id(client: Any, state_id: Any) -> dict[str, Any] | int:
+    """GET /task_run_states/{id}: the state's id and type, or the error status (the client raises on it)."""
+    try:
+        response = await client.request("GET", "/task_run_states/{id}", path_params={"id": state_id})
+    except httpx.HTTPStatusError as error:
+        return error.response.status_code
+    return {"id": response.json()["id"], "type": response.json()["type"]}
+
+
 async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[str, Any]:
     async with get_client() as client:
         # Task runs arrive over the events websocket; give the stream a moment to drain.
@@ -112,6 +122,15 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent_id, failing_id, retried_id]))
         )
         states = await client.read_flow_run_states(parent_id)
+        # Each state of a task run, read by its (client-made, UUIDv7) id: GET /task_run_states/{id}.
+        flaky_run = next(tr for tr in task_runs if tr.name.startswith("flaky"))
+        # The recorder writes a batch's runs before their history: wait for the final state there too.
+        history_deadline = time.monotonic() + 20
+        flaky_states = await client.read_task_run_states(flaky_run.id)
+        while (not flaky_states or flaky_states[-1].type.value != "COMPLETED") and time.monotonic() < history_deadline:
+            await asyncio.sleep(0.2)
+            flaky_states = await client.read_task_run_states(flaky_run.id)
+        by_id = [await _state_by_id(client, state.id) for state in flaky_states]
         return {
             "parent": {
                 "state": parent_run.state_type.value,
@@ -147,6 +166,8 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
             "retried": {"state": retried_run.state_type.value, "run_count": retried_run.run_count},
             "filtered_count": len(flow_runs),
             "parent_state_history": [s.type.value for s in states],
+            "flaky_states": [{"id": str(state.id), "type": state.type.value} for state in flaky_states],
+            "flaky_states_by_id": by_id,
         }
 
 
