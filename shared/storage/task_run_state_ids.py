@@ -39,11 +39,15 @@ from shared.storage.table import TableItem
 
 ENTITY = "task_run_state_ids"
 PARTITION = "TASK_RUN_STATE_IDS"
-# Write shards of a minute's pages. The hot-key rule: 10,000 task runs/s record 30,000 states/s; in the worst
-# case (batches of one state per minute and shard) each state is a page of its own, 1 WRU: 30,000 WCU/s over
-# 32 shards is ~940 WCU/s per key, under DynamoDB's 1,000. Full batches (1,000 states) make pages of ~30
-# entries, ~0.1 WRU a state. Part of the stored keys: changing it hides the pages written before from reads.
-SHARDS = 32
+# Write shards of a minute's pages. Every recorder batch writes one page per shard its states fall in, so
+# more shards cost more page writes per state: with batches of ~45 events (the bench) 32 shards cost ~0.55 WRU
+# per task run, 8 about a third of that. The hot-key rule still holds at 8: at 10,000 task runs/s (30,000
+# states/s) the table's stream has tens of shards and the recorder (ParallelizationFactor 1) takes each
+# shard's records ~4 times a second, so batches hold ~100 states and a batch writes at most 8 pages of ~13
+# entries (~1 WRU each): ~300 WCU/s per key. Pages of one state each (30,000 WCU/s) would need 30,000
+# batches a second, which that polling cannot make. Part of the stored keys: changing it hides the pages
+# written before from reads.
+SHARDS = 8
 # A page holds ids made within this span of each other, so a read Queries only the pages that start this
 # long before its id: at 30,000 states/s, ~2,000 entries (~200 KB) of one shard, not the minute's ~60,000.
 # The ids of one recorder batch were made within a second or two of each other (state changes are recorded
