@@ -10,13 +10,16 @@ Access patterns:
   - a single state (entity task_run_state), SK=STATE#<timestamp>#<state_id>, with its GSI1 copy:
     written by REST set_state, and by the recorder before groups existed.
   The read flattens both and keeps each state id once, ordered by (timestamp, id) as the sort keys
-  of single states are.
+  of single states are. The states of the recorder batch that created a run are on the run's
+  natural-key guard instead (task_run_keys.py): the read Queries the partition from the run item
+  (#META sorts before STATE#) and adds the states of the guard its natural key names (one GetItem).
 - one state by id ......................... a group's state with a UUIDv7 id (prefect 3.9.1's and the
   SDK's): the page of state ids its id's minute and shard name (task_run_state_ids.py: one Query)
   names the run and the group's SK, then that group (GetItem); a group's state with any other id,
   or stored before pages: its pointer PK=TASK_RUN_STATE#<state_id>, SK=#META (GetItem + GetItem); a
   single state: GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when neither finds it).
-  If the group named is gone, the run's history is read.
+  If the group named is gone, the run's history is read. A page entry or pointer of a state its run's
+  guard holds names the guard's PK (TASK_RUN_KEY#...) in place of a group SK: one GetItem.
 - idempotent, lossless recorder writes: a group's key is derived from its set of states, so a replayed
   batch rewrites the same group, pages and pointers (BatchWriteItem, 25 items a call), and a replay
   split differently writes other groups (and pages) next to the first ones, never over them: a state
@@ -28,7 +31,8 @@ Access patterns:
   SK carries only its first timestamp, so each state is then selected by its own timestamp): a state
   recorded from a client event has the event's id and timestamp (= its `occurred`), so this indexes
   the run's client events by resource for shared/storage/events.py (kept at least as long as the
-  events: retention.history_expiry, on groups, pages and pointers alike).
+  events: retention.history_expiry, on groups, pages and pointers alike; the guard's states only while
+  runs are kept forever, task_run_keys.holds_history), plus the guard's states in range.
 """
 
 from __future__ import annotations
