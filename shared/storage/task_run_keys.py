@@ -80,15 +80,10 @@ def holds_history() -> bool:
     return run_retention() is None
 
 
-def _size(item: TableItem) -> int:
-    """The item's billed size: attribute names and values (the body as stored)."""
-    assert item.body is not None
-    texts = {"PK": item.PK, "SK": item.SK, "entity": item.entity or ""}
-    return (
-        sum(len(name) + len(value.encode()) for name, value in texts.items())
-        + len("body")
-        + len(body_codec.pack(item.body))
-    )
+def _size(natural: str, stored_body: bytes) -> int:
+    """A guard item's billed size: its attributes' names and values (the body as stored)."""
+    texts = {"PK": natural, "SK": store.META, "entity": ENTITY}
+    return sum(len(name) + len(value.encode()) for name, value in texts.items()) + len("body") + len(stored_body)
 
 
 def guard_item(natural: str, task_run_id: UUID) -> TableItem:
@@ -99,16 +94,11 @@ def guard_item(natural: str, task_run_id: UUID) -> TableItem:
 def holding_item(natural: str, task_run_id: UUID, states: Sequence[State]) -> TableItem | None:
     """The guard naming `task_run_id` and holding `states`, or None when they would not fit one write unit."""
     distinct = list({state.id: state for state in states}.values())
-    body = Guard(id=task_run_id, states=distinct).model_dump_json()
-    item = TableItem(natural, store.META, entity=ENTITY, body=body)
-    return item if _size(item) <= MAX_HELD_ITEM_BYTES else None
-
-
-def held_id(item: TableItem) -> UUID | None:
-    """The run a guard item names (None for a guard without a body)."""
-    if not item.body:
+    stored = body_codec.pack(Guard(id=task_run_id, states=distinct).model_dump_json())
+    if _size(natural, stored) > MAX_HELD_ITEM_BYTES:
         return None
-    return UUID(json.loads(item.body)["id"])
+    # The body as unpacked text keeps its stored bytes: the write does not compress it again.
+    return TableItem(natural, store.META, entity=ENTITY, body=body_codec.unpack(stored))
 
 
 def held_states(item: TableItem | None, task_run_id: UUID) -> list[State]:
