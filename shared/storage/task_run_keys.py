@@ -24,7 +24,9 @@ natural key). The guard holds states only while runs are kept forever (`holds_hi
 `SERVERFLOW_RUN_RETENTION_DAYS` 0): then run, guard and history are all kept, so the history is always
 found through its run. With a run retention the run expires before the events its history indexes
 (retention.history_expiry), and states held by a guard the run no longer names would be unreadable and
-never deleted: the recorder writes groups then, as before.
+never deleted: the recorder writes groups then, as before. Runs recorded before a retention is turned on
+keep the states their guards hold; once such a run expires, its history (and so its events by resource,
+if they outlive it) is no longer found, and its guard stays.
 """
 
 from __future__ import annotations

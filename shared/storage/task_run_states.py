@@ -151,8 +151,9 @@ def _chunks(states: list[State]) -> Iterable[list[State]]:
 
 def record_many(states: Iterable[tuple[UUID, State]], held: Mapping[UUID, task_run_keys.Held] | None = None) -> int:
     """Record a recorder batch's states: per run, one group item holding them; the batch's pages of state ids
-    (per minute and shard of the UUIDv7 ids) and a pointer per other state. The states of a run that its new
-    guard holds (`held`, from task_runs.record_many) go in no group: their pages and pointers name the guard.
+    (per minute and shard of the UUIDv7 ids) and a pointer per other state. The states of a run that its guard
+    holds (`held`, from task_runs.record_many: the guards it wrote for new runs, and those it read holding states
+    already, as on a replay) go in no group: their pages and pointers name the guard.
 
     Replays rewrite the same items (keys derived from the states); returns how many states."""
     held = held or {}
