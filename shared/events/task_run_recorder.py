@@ -90,8 +90,9 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     recorded = record_task_runs([states[-1] for states in per_run], [[s for _, s in states] for states in per_run])
     canonical = recorded.runs
     # The history of each event's own task run indexes it by resource, unless it goes into another run's
-    # history (the natural key was another id's) or into none (malformed). Before the history, so that
-    # once a batch's history is readable, all of the batch is (tests/support/events.recorded relies on it).
+    # history (the natural key was another id's) or into none (malformed). Before the history groups, so that
+    # once a batch's groups are readable, all of the batch is (tests/support/events.recorded relies on it: its
+    # sentinel run has no flow run, hence no guard to hold its state; guards holding states come earlier).
     in_own_history = {
         state.id
         for run, states in zip(canonical, per_run, strict=False)
