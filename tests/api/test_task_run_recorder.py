@@ -314,11 +314,31 @@ def _history_items(aws_endpoint_url: str, task_run_id: str) -> list[dict[str, An
     )
 
 
-def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
+def _guard_item(
+    aws_endpoint_url: str, flow_run_id: str, task_key: str = "my_task-1a2b3c", dynamic_key: str = "0"
+) -> Any:
+    """The natural-key guard item of a task run, as stored (None if absent)."""
+    from shared.storage.task_run_keys import natural_key
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    key = {"PK": {"S": natural_key(uuid.UUID(flow_run_id), task_key, dynamic_key)}, "SK": {"S": "#META"}}
+    return dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True).get("Item")
+
+
+def _held(guard: dict[str, Any]) -> list[str]:
+    """The state ids a stored guard item holds."""
+    from shared.storage.table import body_of_image
+
+    return [state["id"] for state in json.loads(body_of_image(guard) or "{}").get("states", [])]
+
+
+def test_a_new_runs_first_states_ride_on_its_guard_and_a_pointer_per_state_names_it(
     client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
 ) -> None:
-    """State ids that are not UUIDv7 (uuid4 here: older clients) have no page of state ids: a pointer each."""
+    """The batch that creates a run puts its states on the run's natural-key guard (written anyway, no index
+    copy): no history item. State ids that are not UUIDv7 (uuid4 here: older clients) get a pointer each."""
     from shared.events.task_run_recorder import record
+    from shared.storage.table import body_of_image
 
     task_run_id = str(uuid.uuid4())
     events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
@@ -331,18 +351,78 @@ def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
     for state in history:
         assert client.get(f"/task_run_states/{state['id']}").json() == state
 
-    items = _history_items(aws_endpoint_url, task_run_id)
-    assert len(items) == 1 and "GSI1PK" not in items[0], items  # no index copy: the pointers find its states
-    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
-    for event in events:
-        key = {"PK": {"S": f"TASK_RUN_STATE#{event['id']}"}, "SK": {"S": "#META"}}
-        pointer = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True)["Item"]
-        assert not any(name.startswith("GSI") for name in pointer), pointer
-
-    # The run's delete takes its history and the pointers with it.
-    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
     assert _history_items(aws_endpoint_url, task_run_id) == []
+    guard = _guard_item(aws_endpoint_url, flow_run["id"])
+    assert _held(guard) == [e["id"] for e in events] and not any(name.startswith("GSI") for name in guard)
+    for event in events:
+        pointer = body_of_image(_pointer(aws_endpoint_url, event["id"]) or {})
+        assert json.loads(pointer or "{}")["history_sk"] == guard["PK"]["S"]
+
+    # The run's delete takes its guard and the pointers with it; the events outlive it.
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _guard_item(aws_endpoint_url, flow_run["id"]) is None
+    assert [_pointer(aws_endpoint_url, e["id"]) for e in events] == [None] * 3
     assert client.get(f"/task_run_states/{events[0]['id']}").status_code == 404
+
+
+def test_a_run_recorded_over_two_batches_keeps_its_first_states_on_its_guard(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A long task: Pending and Running in the batch that creates the run (on its guard), Completed in the next
+    (a history group). A replay of both in one batch rewrites neither. The run's delete takes both; its
+    events stay found by resource."""
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    ids = [e["id"] for e in events]
+    _post(client, events[:2])  # recorded from the table's stream: two batches
+    _post(client, events[2:])
+
+    def stored() -> list[Any]:
+        return [_history_items(aws_endpoint_url, task_run_id), _guard_item(aws_endpoint_url, flow_run["id"])]
+
+    first = stored()
+    assert len(first[0]) == 1 and _held(first[1]) == ids[:2], first
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == ids
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == ids[::-1]
+
+    record(_received(events))  # the stream re-delivers both batches as one: no new group (pages may be new)
+    assert stored() == first
+    assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == history
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _history_items(aws_endpoint_url, task_run_id) == [] and _guard_item(aws_endpoint_url, flow_run["id"]) is None
+    assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == []
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == ids[::-1]
+
+
+def test_states_a_guard_cannot_hold_go_to_a_history_group(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A guard holds states only within one write unit; and when a later event moves the run to another natural
+    key, the states its first guard holds are copied to a group (readers find a guard through the run's key)."""
+    from shared.events.task_run_recorder import record
+
+    big, moved = str(uuid.uuid4()), str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = lifecycle(big, flow_run["id"], start, dynamic_key="big")
+    # 2.5 KB of random hex: ~1.3 KB compressed, past the guard's one write unit.
+    events[1]["payload"]["validated_state"]["message"] = "".join(uuid.uuid4().hex for _ in range(80))
+    record(_received(events))
+    assert _held(_guard_item(aws_endpoint_url, flow_run["id"], dynamic_key="big")) == []
+    assert len(_history_items(aws_endpoint_url, big)) == 1
+    assert _states(client, big) == ["PENDING", "RUNNING", "COMPLETED"]
+
+    events = lifecycle(moved, flow_run["id"], start, dynamic_key="before")
+    record(_received(events[:2]))
+    assert len(_held(_guard_item(aws_endpoint_url, flow_run["id"], dynamic_key="before"))) == 2
+    record(_received(lifecycle(moved, flow_run["id"], start, dynamic_key="after")[2:]))
+    assert client.get(f"/task_runs/{moved}").json()["dynamic_key"] == "after"
+    assert _states(client, moved) == ["PENDING", "RUNNING", "COMPLETED"]
 
 
 def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
@@ -360,7 +440,7 @@ def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
     for replayed in (events[:1], events[1:]):
         record(_received(replayed))  # the first batch alone must not hide the states it does not hold
         assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == before
-    assert len(_history_items(aws_endpoint_url, task_run_id)) >= 2  # the replay's groups beside the first
+    assert _history_items(aws_endpoint_url, task_run_id) == []  # the run's guard holds them: no group
     assert [client.get(f"/task_run_states/{e['id']}").json()["id"] for e in events] == [e["id"] for e in events]
     since = (start + datetime.timedelta(seconds=0.5)).isoformat()
     found = _by_resource(client, task_run_id, since=since)
@@ -413,9 +493,15 @@ def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
     assert [_pointer(aws_endpoint_url, e["id"]) for e in events] == [None] * 3
     pages = _pages_of(aws_endpoint_url, [e["id"] for e in events])
     assert pages and all(page["entity"]["S"] == "task_run_state_ids" for page in pages), pages
+    # The batch that created the run put its states on the run's guard; later batches (the stream may split a
+    # POST's events) wrote a group each.
+    held = _held(_guard_item(aws_endpoint_url, flow_run["id"]))
+    assert held and held == [e["id"] for e in events][: len(held)], held
+    assert len(_history_items(aws_endpoint_url, task_run_id)) <= 3 - len(held)
 
     assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
     assert _pages_of(aws_endpoint_url, [e["id"] for e in events]) == pages
+    assert _guard_item(aws_endpoint_url, flow_run["id"]) is None
     for event in events:
         assert client.get(f"/task_run_states/{event['id']}").status_code == 404
 
@@ -431,14 +517,19 @@ def test_a_replayed_batch_rewrites_the_same_pages_and_pointers(
     ids = [e["id"] for e in events]
 
     def stored() -> list[Any]:
-        return [_history_items(aws_endpoint_url, task_run_id), _pages_of(aws_endpoint_url, ids), _pointer_items()]
+        return [
+            _history_items(aws_endpoint_url, task_run_id),
+            _pages_of(aws_endpoint_url, ids),
+            _pointer_items(),
+            _guard_item(aws_endpoint_url, flow_run["id"]),
+        ]
 
     def _pointer_items() -> list[dict[str, Any] | None]:
         return [_pointer(aws_endpoint_url, state_id) for state_id in ids]
 
     record(_received(events))
     first = stored()
-    assert len(first[0]) == 1 and first[1], first  # one group, pages for the UUIDv7 ids
+    assert first[0] == [] and first[1] and _held(first[3]) == ids, first  # on the guard, pages for UUIDv7 ids
     assert [item is not None for item in first[2]] == [False, True, False]
     record(_received(events))  # the stream re-delivers the batch
     assert stored() == first  # the same items, nothing new
@@ -470,18 +561,22 @@ def test_states_of_one_page_partition_further_apart_than_a_page_spans_are_all_fo
 
 
 def test_a_client_state_stored_before_pages_is_read_through_its_pointer(
-    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A UUIDv7 state recorded before pages existed: its group has no version and a pointer per state. It reads
-    back without a backfill, and the run's delete removes those pointers."""
+    """A UUIDv7 state recorded before pages existed (and before guards held states): its group has no version
+    and a pointer per state. It reads back without a backfill, and the run's delete removes those pointers."""
     from shared.events.task_run_recorder import record
     from shared.storage import store
+    from shared.storage.retention import ENV
     from shared.storage.table import TableItem
 
     task_run_id = str(uuid.uuid4())
     events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
     ids = [e["id"] for e in events]
-    record(_received(events))
+    with monkeypatch.context() as patched:
+        patched.setenv(ENV, "3650")  # with a run retention guards hold no states: the group layout
+        record(_received(events))
+    assert _held(_guard_item(aws_endpoint_url, flow_run["id"])) == []
     # The layout written before pages: the same group without `version`, a pointer per state, no page.
     dynamodb, table = _table(aws_endpoint_url)
     for page in _pages_of(aws_endpoint_url, ids):
