@@ -101,7 +101,7 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import event_feed, events, flow_runs, log_feed, task_runs
+    from shared.storage import event_feed, events, flow_runs, log_feed, task_run_state_ids, task_runs
 
     return {
         "EVENTS": events.TIME_SHARDS,
@@ -113,6 +113,7 @@ def shard_counts() -> dict[str, int]:
         "TASK_RUNS_IN": task_runs.STATE_SHARDS,
         "TASK_RUNS_STARTED#ACTIVE": task_runs.ACTIVE_SHARDS,
         "TASK_RUNS_STARTED#TERMINAL": task_runs.TERMINAL_SHARDS,
+        "TASK_RUN_STATE_IDS": task_run_state_ids.SHARDS,
     }
 
 

@@ -79,16 +79,20 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
     conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
     already at that state; older states in the batch go to history only), and the history: per run one group
-    item holding the batch's states of the run and a pointer per state (task_run_states.record_many), in
+    item holding the batch's states of the run (none for a run the batch creates: its guard holds them when
+    they fit, task_run_keys.py), and the batch's pages of state ids (one per minute and shard of
+    its UUIDv7 state ids; a pointer per other id) that find a state by id (task_run_states.record_many), in
     BatchWriteItem calls of 25 items (and one per 25 references, for the rare events their own run's history
     does not hold).
     """
     events = [event for event in events if is_recordable(event)]
     per_run = list(_task_run_states(events).values())
-    canonical = record_task_runs([states[-1] for states in per_run]) if per_run else []
+    recorded = record_task_runs([states[-1] for states in per_run], [[s for _, s in states] for states in per_run])
+    canonical = recorded.runs
     # The history of each event's own task run indexes it by resource, unless it goes into another run's
-    # history (the natural key was another id's) or into none (malformed). Before the history, so that
-    # once a batch's history is readable, all of the batch is (tests/support/events.recorded relies on it).
+    # history (the natural key was another id's) or into none (malformed). Before the history groups, so that
+    # once a batch's groups are readable, all of the batch is (tests/support/events.recorded relies on it: its
+    # sentinel run has no flow run, hence no guard to hold its state; guards holding states come earlier).
     in_own_history = {
         state.id
         for run, states in zip(canonical, per_run, strict=False)
@@ -97,7 +101,10 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     }
     event_store.index_by_resource(event for event in events if event.id not in in_own_history)
     if per_run:
-        record_history((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states)
+        record_history(
+            ((run.id, state) for run, states in zip(canonical, per_run, strict=False) for _, state in states),
+            recorded.held,
+        )
     return len(per_run)
 
 

@@ -1,11 +1,14 @@
-"""Log groups: the lines of one POST /logs/ that share a flow run and a task run, as one stored item.
+"""Log groups: the lines of one POST /logs/ that share a flow run, as one stored item.
 
 DynamoDB bills a write per started KB of an item and of each index copy, so one item per 300-byte
 line cost a WRU per line and copy (a task printing 100 lines: 200-300 WRU). A group of lines is one
 compressed body (body_codec) with the keys one line would have, billed by its size: those 100 lines
-(41 KB of JSON) compress to ~13 KB, 13 WRU per copy. What bounds a group, and why:
-- one (flow_run_id, task_run_id): the group has that line's partition and index keys, so every read
-  by flow run or task run finds exactly its lines, and a task run's delete deletes whole groups;
+(41 KB of JSON) compress to ~13 KB, 13 WRU. What bounds a group, and why:
+- one flow run (the lines of all its task runs and its own, each line naming its task run): the
+  client posts every ~2 s one batch holding a "Finished in state ..." line per task run, and a group
+  per (flow run, task run) with a by-task-run index copy cost every task run 2 WRU; one group per flow
+  run costs the batch ~1 WRU. Lines without a flow run are grouped per task run (or alone) as before,
+  in partitions of their own with the by-task-run index copy (logs.py);
 - lines oldest first, (timestamp, id) order; the last at most WINDOW after the first: the group is
   keyed by its first line, so a read from `since` starts WINDOW early, and a newest-first read holds a
   line back until no group still to come can hold a newer one (see `in_order`);
@@ -14,12 +17,15 @@ compressed body (body_codec) with the keys one line would have, billed by its si
 Sort key: `<first line's sortable timestamp>#<first line id>#<digest of the group's line ids>`. A
 line's id is a new UUIDv7 (logs.py `build`), so every POST stores its lines, as the
 reference does; a rewrite of the same group (a retried batch write) changes nothing, and `in_order` keeps
-each id once.
+each id once. A deleted task run's lines are cut out of its flow run's groups (logs.py), which keep their
+key: the sort key then names a line no longer there, and readers order a group by its key, not by its
+first remaining line (every remaining line is still at or after the key's and within WINDOW of it).
 WINDOW is part of the stored format: readers assume every stored group spans at most WINDOW (a
 larger value is safe for groups written under a smaller one, a smaller one is not).
 
-Items of one line (entity `log`, SK `<ts>#<id>`, the body a Log) were written before groups and
-still read back: `logs_of` reads both.
+Groups written before flow-run grouping hold one task run's lines (`task_run_id` on the group, none on
+the lines); items of one line (entity `log`, SK `<ts>#<id>`, the body a Log) were written before
+groups. Both still read back: `logs_of` reads every layout.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.schemas.logs import Log
 from shared.schemas.types import DateTime
@@ -50,17 +56,21 @@ MAX_GROUP_JSON_BYTES = 64 * 1024
 
 
 class LogLine(BaseModel):
-    """A line in a group: what differs between the lines of one (flow run, task run) and request."""
+    """A line in a group: what differs between the lines of one flow run and request."""
 
     id: UUID
     name: str
     level: int
     message: str
     timestamp: DateTime
+    # Absent in groups written before flow-run grouping (their task run is the group's), and left out of the
+    # JSON for a flow run's own lines, so their bytes (and WRU) are what they were.
+    task_run_id: UUID | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class LogGroup(BaseModel):
-    """A group item's body."""
+    """A group item's body. `task_run_id` is set when every line has that task run (a group of lines
+    without a flow run, or one written before flow-run grouping), so a line's task run is its own or this."""
 
     flow_run_id: UUID | None
     task_run_id: UUID | None
@@ -73,9 +83,15 @@ class LogGroup(BaseModel):
             "created": self.created,
             "updated": self.created,
             "flow_run_id": self.flow_run_id,
-            "task_run_id": self.task_run_id,
         }
-        return [Log.model_construct(**line.model_dump(), **common) for line in self.lines]
+        return [
+            Log.model_construct(
+                **line.model_dump(exclude={"task_run_id"}),
+                task_run_id=line.task_run_id or self.task_run_id,
+                **common,
+            )
+            for line in self.lines
+        ]
 
 
 def _line(log: Log) -> LogLine:
@@ -94,11 +110,14 @@ def sort_key(lines: Sequence[Log]) -> str:
 
 
 def body(lines: Sequence[Log]) -> str:
-    """The JSON body of a group of lines of one (flow run, task run), written at their `created`."""
+    """The JSON body of a group of lines of one flow run (or, without one, of one task run), written at
+    their `created`: each line names its task run, the group too when all share one (then readers that
+    predate line-level task runs still read every line's)."""
     first = lines[0]
+    shared_task_run = {log.task_run_id for log in lines}
     group = LogGroup(
         flow_run_id=first.flow_run_id,
-        task_run_id=first.task_run_id,
+        task_run_id=first.task_run_id if len(shared_task_run) == 1 else None,
         created=first.created or first.timestamp,
         lines=[_line(log) for log in lines],
     )
@@ -110,7 +129,8 @@ def _line_bytes(log: Log) -> int:
 
 
 def chunks(logs: Iterable[Log]) -> Iterator[list[Log]]:
-    """Lines of one (flow run, task run) in groups, oldest first: the same lines give the same groups."""
+    """Lines of one flow run (or task run without one) in groups, oldest first: the same lines give the
+    same groups."""
     return store.chunked(
         sorted(logs, key=line_order),
         _line_bytes,
@@ -145,6 +165,21 @@ class _Newest:
         return self.order > other.order
 
 
+def _key_order(item: TableItem) -> tuple[str, str]:
+    """(timestamp, id) of the line an item is keyed by: at or before each of its lines, which are at most
+    WINDOW after it (its first line, unless a task run's delete cut that line out)."""
+    moment, line_id = str(item.SK).split("#")[:2]
+    return moment, line_id
+
+
+def _window_after(moment: str) -> str | None:
+    """The sortable time WINDOW after a sortable time; None past the calendar's end."""
+    try:
+        return sortable_time(datetime.datetime.fromisoformat(moment) + WINDOW)
+    except OverflowError:
+        return None
+
+
 def _lines_in_order(items: Iterable[TableItem], descending: bool) -> Iterator[Log]:
     pending: list[tuple[Any, int, tuple[str, str], Log]] = []  # (heap rank, arrival, order, line)
     arrival = itertools.count()
@@ -152,10 +187,15 @@ def _lines_in_order(items: Iterable[TableItem], descending: bool) -> Iterator[Lo
         lines = logs_of(item)
         if not lines:
             continue
-        first, start = lines[0], line_order(lines[0])
+        start = _key_order(item)
         # Lines no item from this one on can precede in the read's order are final.
-        while pending and (pending[0][3].timestamp - first.timestamp > WINDOW if descending else pending[0][2] < start):
-            yield heapq.heappop(pending)[3]
+        if descending:
+            latest = _window_after(start[0])
+            while pending and latest is not None and pending[0][2][0] > latest:
+                yield heapq.heappop(pending)[3]
+        else:
+            while pending and pending[0][2] < start:
+                yield heapq.heappop(pending)[3]
         for log in lines:
             order = line_order(log)
             heapq.heappush(pending, (_Newest(order) if descending else order, next(arrival), order, log))
@@ -167,9 +207,9 @@ def in_order(items: Iterable[TableItem], descending: bool) -> Iterator[Log]:
     """The lines of log items (ordered by sort key, i.e. by first line) in exact (timestamp, id) order,
     `descending` or not, each id once.
 
-    A line is given out once no item still to come can hold one before it: oldest first, once an item
-    starts after it (an item's lines are at or after its first); newest first, once an item starts more
-    than WINDOW before it (an item's lines are at most WINDOW after its first). Copies of a line (a retry
+    A line is given out once no item still to come can hold one before it: oldest first, once an item's
+    key starts after it (an item's lines are at or after its key's line); newest first, once an item's key
+    is more than WINDOW before it (an item's lines are at most WINDOW after its key's line). Copies of a line (a retry
     batched differently) have the same (timestamp, id), so they come out one after the other.
     """
     last: UUID | None = None

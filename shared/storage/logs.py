@@ -1,18 +1,24 @@
 """Logs in the table.
 
 Logs are write-heavy (the client posts a batch every ~2 s), read by flow run in time order (the UI's
-run page), and expire. The lines of one POST that share a flow run and a task run are stored as
-group items (log_groups.py: at most 10 s and 64 KB of JSON each, compressed), written with
-BatchWriteItem and carrying a TTL: a group costs what its compressed size costs, not a WRU per line
-and index copy.
+run page), and expire. The lines of one POST that share a flow run (the flow run's own and all its task
+runs', each line naming its task run) are stored as group items (log_groups.py: at most 10 s and 64 KB of
+JSON each, compressed), written with BatchWriteItem and carrying a TTL: a group costs what its compressed
+size costs, not a WRU per line and index copy, and a batch's "Finished in state ..." lines of many task
+runs share one group instead of costing each task run a group and its by-task-run index copy.
 
 Access patterns (SK values are `<first line's sortable UTC timestamp>#<first line id>#<digest>`, so a
-key-range query returns groups in the order of their first lines; a read flattens them into lines in
+key-range query returns groups in the order of their keys; a read flattens them into lines in
 exact (timestamp, id) order, log_groups.in_order):
 - logs of a flow run, by time ... PK=LOGS_FR#<flow_run_id>, SK=<ts>#<id>#<digest>
-  (logs without a flow run get their group's own partition PK=LOG#<first line id>: nothing reads them
-  by flow run, and they must not share one hot "no run" partition)
-- logs of a task run, by time ... GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK (sparse)
+  (logs without a flow run are grouped per task run and get their group's own partition
+  PK=LOG#<first line id>: nothing reads them by flow run, and they must not share one hot "no run" partition)
+- logs of a task run, by time ... the task run (read by id) names its flow run and time span: the flow
+  run's groups over [earliest recorded time - TASK_RUN_SLACK - WINDOW, end + TASK_RUN_SLACK] (open-ended
+  while the run is not final), keeping its lines; merged with GSI1PK=LOGS_TR#<task_run_id>, GSI1SK=SK
+  (sparse: groups without a flow run, and the per-(flow run, task run) groups written before flow-run
+  grouping). A task run that does not exist has no lines in flow runs' groups: a deleted one's were
+  deleted with it, as the reference's; lines naming a never-created task run are read with their flow run.
 - all logs, by time ............. the feed (log_feed.py): per request and minute of its groups' first
   lines, one page naming the groups (PK=LOG_FEED#<shard>), written in the groups' BatchWriteItem; a read
   takes the window's pages minute by minute and BatchGets their groups in SK order (and, while items
@@ -20,8 +26,9 @@ exact (timestamp, id) order, log_groups.in_order):
 - a timestamp range ............. the key range from `after_` - log_groups.WINDOW (a group starting
   up to WINDOW earlier may hold lines in range) to `before_`; each line is then checked by the filter.
 - delete a flow run's logs ...... query PK=LOGS_FR#<flow_run_id>, BatchWriteItem deletes
-- delete a task run's logs ...... query GSI1PK=LOGS_TR#<task_run_id> (the index holds the base
-  keys; a group holds one task run's lines only), BatchWriteItem deletes
+- delete a task run's logs ...... its GSI1 groups (one task run's lines each) deleted whole; in its flow run's
+  groups over its span, its lines cut out: each group rewritten under its key (deleted if emptied),
+  conditional on the group's `version`, re-read and retried on a concurrent change (`_cut`)
 - level / name / text / task_run_id is_null_ filters are evaluated in Python on the
   streamed lines; reading stops as soon as offset+limit matches are found.
 
@@ -59,8 +66,11 @@ from shared.schemas.base import now_utc
 from shared.schemas.filters.logs import LogFilter
 from shared.schemas.logs import Log, LogCreate
 from shared.schemas.sorting import LogSort, apply_sort
+from shared.schemas.task_runs import TaskRun
 from shared.schemas.types import uuid7
 from shared.storage import log_feed, log_groups, store
+from shared.storage import task_runs as task_run_store
+from shared.storage.errors import ConcurrentUpdate
 from shared.storage.keys import epoch_seconds, key, sortable_time
 from shared.storage.table import TableItem
 
@@ -68,6 +78,13 @@ DEFAULT_RETENTION_DAYS = 7.0
 # Leaves room under DynamoDB's 409,600-byte item limit for keys and attributes.
 MAX_LOG_ITEM_BYTES = 350_000
 TRUNCATION_MARKER = "... [message truncated by Serverflow: {cut} characters removed]"
+# A task run's lines are looked for in its flow run's groups from its earliest recorded time to its end,
+# this much wider on each side: lines logged just before its first state or after its final one (the
+# "Finished in state" line, hooks), and a client clock (lines) a little off the server's (`created`).
+TASK_RUN_SLACK = datetime.timedelta(minutes=1)
+# Cutting a deleted task run's lines out of a group retries when another writer changed the group since it
+# was read: each retry follows someone else's successful write, so this bounds a burst of concurrent deletes.
+MAX_CUT_ATTEMPTS = 25
 
 
 def retention() -> datetime.timedelta:
@@ -87,7 +104,9 @@ def _task_run_pk(task_run_id: UUID) -> str:
 
 
 def _group_item(lines: Sequence[Log], expires_at: int) -> TableItem:
-    """The item of a group of lines of one (flow run, task run), keyed as its first line."""
+    """The item of a group of lines of one flow run (or, without one, of one task run), keyed as its
+    first line. Only groups without a flow run are indexed by task run: a task run's lines in a flow run
+    are found through the task run (its flow run and time span, `_task_run_streams`)."""
     first = lines[0]
     sk = log_groups.sort_key(lines)
     item = TableItem(
@@ -97,10 +116,15 @@ def _group_item(lines: Sequence[Log], expires_at: int) -> TableItem:
         body=log_groups.body(lines),
         expires_at=expires_at,
     )
-    if first.task_run_id is not None:
+    if first.flow_run_id is None and first.task_run_id is not None:
         item.GSI1PK = _task_run_pk(first.task_run_id)
         item.GSI1SK = sk
     return item
+
+
+def _group_of(log: Log) -> tuple[UUID | None, UUID | None]:
+    """What a line is grouped by: its flow run, or without one its task run."""
+    return (log.flow_run_id, None) if log.flow_run_id is not None else (None, log.task_run_id)
 
 
 # --- writes ----------------------------------------------------------------------
@@ -155,7 +179,7 @@ def create_many(creates: Sequence[LogCreate]) -> list[Log]:
     logs = build(creates, stamp)
     by_run: dict[tuple[UUID | None, UUID | None], list[Log]] = defaultdict(list)
     for log in logs:
-        by_run[(log.flow_run_id, log.task_run_id)].append(_fit(log))
+        by_run[_group_of(log)].append(_fit(log))
     groups = [_group_item(chunk, expires_at) for lines in by_run.values() for chunk in log_groups.chunks(lines)]
     # One BatchWriteItem for both: a page naming a group not written yet is skipped by readers (no transaction).
     store.batch_put([*groups, *log_feed.pages(groups)])
@@ -195,8 +219,72 @@ def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableIte
     if "flow_run_id" in hints:
         return [common(_flow_run_pk(fid)) for fid in dict.fromkeys(hints["flow_run_id"])]
     if "task_run_id" in hints:
-        return [common(_task_run_pk(tid), index="GSI1") for tid in dict.fromkeys(hints["task_run_id"])]
+        return _task_run_streams(list(dict.fromkeys(hints["task_run_id"])), gte, lte, descending)
     return [log_feed.groups(gte, lte, descending, retention())]
+
+
+def _shifted(moment: datetime.datetime, by: datetime.timedelta) -> datetime.datetime | None:
+    """moment + by; None past either end of the calendar (no bound there)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return None
+
+
+def _task_run_span(run: TaskRun) -> tuple[str | None, str | None]:
+    """SK bounds of the groups of its flow run that can hold a task run's lines: from its earliest recorded
+    time (less TASK_RUN_SLACK, and WINDOW: a group starting that much earlier may hold its first line) to
+    its end (plus TASK_RUN_SLACK); open-ended while the run is not finished (it may still log)."""
+    times = [run.created, run.expected_start_time, run.start_time, run.state.timestamp if run.state else None]
+    earliest = min((moment for moment in times if moment is not None), default=None)
+    lower = _shifted(earliest, -(TASK_RUN_SLACK + log_groups.WINDOW)) if earliest else None
+    upper = None
+    if run.state is not None and run.state.is_final():
+        finished = max(moment for moment in (run.end_time, run.state.timestamp) if moment is not None)
+        upper = _shifted(finished, TASK_RUN_SLACK)
+    return (sortable_time(lower) if lower else None, f"{sortable_time(upper)}~" if upper else None)
+
+
+def _narrowed(
+    outer: tuple[str | None, str | None], inner: tuple[str | None, str | None]
+) -> tuple[str | None, str | None] | None:
+    """The intersection of two SK ranges (None: no bound), or None when it is empty."""
+    gte = max((bound for bound in (outer[0], inner[0]) if bound is not None), default=None)
+    lte = min((bound for bound in (outer[1], inner[1]) if bound is not None), default=None)
+    return None if gte is not None and lte is not None and gte > lte else (gte, lte)
+
+
+def _widened(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> tuple[str | None, str | None]:
+    """The smallest SK range holding both (None: no bound)."""
+    return (
+        None if a[0] is None or b[0] is None else min(a[0], b[0]),
+        None if a[1] is None or b[1] is None else max(a[1], b[1]),
+    )
+
+
+def _task_run_streams(
+    task_run_ids: list[UUID], gte: str | None, lte: str | None, descending: bool
+) -> list[Iterator[TableItem]]:
+    """The items that can hold these task runs' lines: by task run on GSI1 (groups without a flow run, and
+    groups written before flow-run grouping), and the groups of each one's flow run over its span. A task
+    run that does not exist (deleted: its lines were deleted with it) has no lines in any flow run's groups."""
+    streams = [
+        store.query(_task_run_pk(tid), index="GSI1", sk_gte=gte, sk_lte=lte, descending=descending)
+        for tid in task_run_ids
+    ]
+    spans: dict[UUID, tuple[str | None, str | None]] = {}
+    for run in task_run_store.read_many(task_run_ids):
+        if run.flow_run_id is not None:
+            span = _task_run_span(run)
+            known = spans.get(run.flow_run_id)
+            spans[run.flow_run_id] = span if known is None else _widened(known, span)
+    for flow_run_id, span in spans.items():
+        bounds = _narrowed((gte, lte), span)
+        if bounds is not None:
+            streams.append(
+                store.query(_flow_run_pk(flow_run_id), sk_gte=bounds[0], sk_lte=bounds[1], descending=descending)
+            )
+    return streams
 
 
 def _merged(streams: list[Iterator[TableItem]], descending: bool) -> Iterator[TableItem]:
@@ -254,10 +342,57 @@ def delete_for_flow_run(flow_run_id: UUID) -> int:
     return _delete_items(store.query(_flow_run_pk(flow_run_id)))
 
 
-def delete_for_task_run(task_run_id: UUID) -> int:
-    """Delete a task run's log items, wherever their flow run's partition is (a deleted task run's
-    logs go with it, as the reference's delete_task_run_logs)."""
-    return _delete_items(store.query(_task_run_pk(task_run_id), index="GSI1"))
+def delete_for_task_run(run: TaskRun) -> int:
+    """Delete a (just deleted) task run's lines, as the reference's delete_task_run_logs; returns how many
+    items were deleted or rewritten. Its groups indexed by task run (without a flow run, or written before
+    flow-run grouping) go whole; in its flow run's groups over its span its lines are cut out (`_cut`)."""
+    changed = _delete_items(store.query(_task_run_pk(run.id), index="GSI1"))
+    if run.flow_run_id is not None:
+        gte, lte = _task_run_span(run)
+        for item in list(store.query(_flow_run_pk(run.flow_run_id), sk_gte=gte, sk_lte=lte)):
+            changed += _cut(item, run.id)
+    return changed
+
+
+def _cut(item: TableItem, task_run_id: UUID) -> int:
+    """Rewrite a group without a task run's lines, under its key (deleted when no line is left): 1 if it
+    changed. Conditional on the group's version, so a concurrent cut of another task run's lines is
+    re-read and kept, never overwritten."""
+    current: TableItem | None = item
+    for _attempt in range(MAX_CUT_ATTEMPTS):
+        if current is None:
+            return 0  # deleted meanwhile (its flow run's delete, the TTL)
+        lines = log_groups.logs_of(current)
+        kept = [log for log in lines if log.task_run_id != task_run_id]
+        if len(kept) == len(lines):
+            return 0
+        unchanged = (
+            TableItem.version.does_not_exist() if current.version is None else TableItem.version == current.version
+        )
+        try:
+            if kept:
+                store.put(_without(current, kept), condition=unchanged)
+            else:
+                store.delete(current, condition=unchanged)
+            return 1
+        except ConcurrentUpdate:
+            current = store.get(str(current.PK), str(current.SK))
+    raise ConcurrentUpdate(f"log group {item.PK}/{item.SK}")
+
+
+def _without(item: TableItem, kept: Sequence[Log]) -> TableItem:
+    """The group item holding only `kept`, under the same key, TTL and index keys, one version on."""
+    rewritten = TableItem(
+        item.PK,
+        item.SK,
+        entity=log_groups.GROUP_ENTITY,
+        body=log_groups.body(kept),
+        expires_at=item.expires_at,
+        version=(item.version or 0) + 1,
+    )
+    for attribute in ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"):
+        setattr(rewritten, attribute, getattr(item, attribute))
+    return rewritten
 
 
 def stream_flow_run_logs(flow_run_id: UUID) -> Iterator[Log]:

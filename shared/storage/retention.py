@@ -8,7 +8,9 @@ that lasts longer than the retention loses its oldest history entries first). Re
 like the event and log retentions (`SERVERFLOW_EVENTS_RETENTION_DAYS`,
 `SERVERFLOW_LOG_RETENTION_DAYS`, default 7 each). DynamoDB deletes expired items within about
 two days; until then they still read back. Natural-key and idempotency guards (~100 bytes
-each) are kept.
+each) are kept. A task run's guard holds the first states of its run only while runs are kept
+forever (task_run_keys.holds_history): a guard never expires, and readers find it through its
+run, which a retention would expire before the history the guard holds.
 
 A run's state history also indexes its state events by resource (the state id is the event id:
 shared/storage/events.py), so a history item is kept at least as long as its event can be: the

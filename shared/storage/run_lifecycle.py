@@ -123,7 +123,7 @@ def delete_task_run(task_run_id: UUID) -> TaskRun | None:
     """Delete a task run and its logs; None if there is no such run."""
     run = task_run_store.delete(task_run_id)
     if run is not None:
-        log_store.delete_for_task_run(task_run_id)
+        log_store.delete_for_task_run(run)
     return run
 
 

@@ -10,33 +10,43 @@ Access patterns:
   - a single state (entity task_run_state), SK=STATE#<timestamp>#<state_id>, with its GSI1 copy:
     written by REST set_state, and by the recorder before groups existed.
   The read flattens both and keeps each state id once, ordered by (timestamp, id) as the sort keys
-  of single states are.
-- one state by id ......................... a group's state: its pointer PK=TASK_RUN_STATE#<state_id>,
-  SK=#META naming the run and the group's SK, then that group (GetItem + GetItem); a single state:
-  GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when no pointer exists).
+  of single states are. The states of the recorder batch that created a run are on the run's
+  natural-key guard instead (task_run_keys.py): the read Queries the partition from the run item
+  (#META sorts before STATE#) and adds the states of the guard its natural key names (one GetItem).
+- one state by id ......................... a group's state with a UUIDv7 id (prefect 3.9.1's and the
+  SDK's): the page of state ids its id's minute and shard name (task_run_state_ids.py: one Query)
+  names the run and the group's SK, then that group (GetItem); a group's state with any other id,
+  or stored before pages: its pointer PK=TASK_RUN_STATE#<state_id>, SK=#META (GetItem + GetItem); a
+  single state: GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when neither finds it).
+  If the group named is gone, the run's history is read. A page entry or pointer of a state its run's
+  guard holds names the guard's PK (TASK_RUN_KEY#...) in place of a group SK: one GetItem.
 - idempotent, lossless recorder writes: a group's key is derived from its set of states, so a replayed
-  batch rewrites the same group and pointers (BatchWriteItem, 25 items a call), and a replay split
-  differently writes other groups next to the first ones, never over them: a state is never lost,
-  duplicates are dropped at read. A pointer names whichever group holding its state was written last.
-  A 3-state run recorded in one batch costs 1 group + 3 pointers = 4 WRU (single states: 3 + 3 GSI1 = 6).
+  batch rewrites the same group, pages and pointers (BatchWriteItem, 25 items a call), and a replay
+  split differently writes other groups (and pages) next to the first ones, never over them: a state
+  is never lost, duplicates are dropped at read. A pointer names whichever group holding its state was
+  written last. A 3-state run recorded in one batch costs 1 group + its share of the batch's pages
+  (from ~0.1 WRU a state in full batches up to 1 WRU a state alone in its page); with non-UUIDv7 ids,
+  1 group + 3 pointers = 4 WRU (single states: 3 + 3 GSI1 = 6).
 - state ids of a run in a time range .... the run's history Query above up to STATE#<until> (a group's
   SK carries only its first timestamp, so each state is then selected by its own timestamp): a state
   recorded from a client event has the event's id and timestamp (= its `occurred`), so this indexes
   the run's client events by resource for shared/storage/events.py (kept at least as long as the
-  events: retention.history_expiry, on groups and pointers alike).
+  events: retention.history_expiry, on groups, pages and pointers alike; the guard's states only while
+  runs are kept forever, task_run_keys.holds_history), plus the guard's states in range.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from shared.schemas.states import State
-from shared.storage import observed_states, store
+from shared.schemas.task_runs import TaskRun
+from shared.storage import observed_states, store, task_run_keys, task_run_state_ids
 from shared.storage.keys import decode, key, sortable_time
 from shared.storage.retention import history_expiry
 from shared.storage.table import TableItem
@@ -44,6 +54,9 @@ from shared.storage.table import TableItem
 ENTITY = "task_run_state"
 GROUP_ENTITY = "task_run_state_group"
 POINTER_ENTITY = "task_run_state_pointer"
+# `version` of a group whose UUIDv7 states are found through pages (task_run_state_ids.py), not pointers:
+# groups written before pages (no version) have a pointer per state, which the run's delete removes.
+PAGED_GROUP_VERSION = 2
 STATE_SK_PREFIX = "STATE#"
 # DynamoDB rejects items over 400 KB: a batch's states of one run past this much JSON go into more groups.
 MAX_GROUP_JSON_BYTES = 300 * 1024
@@ -90,35 +103,45 @@ def to_item(task_run_id: UUID, state: State) -> TableItem:
     )
 
 
-def _group_items(task_run_id: UUID, states: list[State]) -> list[TableItem]:
-    """A group of states (distinct, oldest first) and a pointer per state."""
+def _group(task_run_id: UUID, states: list[State]) -> TableItem:
     first = states[0]
     digest = hashlib.blake2b("|".join(str(state.id) for state in states).encode(), digest_size=8).hexdigest()
-    sk = f"{STATE_SK_PREFIX}{sortable_time(first.timestamp)}#{first.id}#{digest}"
     expiries = [history_expiry(state) for state in states]
-    # The group lives as long as its longest-kept state; the pointers as long as the group.
-    expires_at = None if None in expiries else max(e for e in expiries if e is not None)
-    group = TableItem(
+    # The group lives as long as its longest-kept state; its pages and pointers as long as the group.
+    return TableItem(
         run_key(task_run_id),
-        sk,
+        f"{STATE_SK_PREFIX}{sortable_time(first.timestamp)}#{first.id}#{digest}",
         entity=GROUP_ENTITY,
         body=StateGroup(states=states).model_dump_json(),
         state_id=str(first.id),
         state_timestamp=sortable_time(first.timestamp),
-        expires_at=expires_at,
+        expires_at=None if None in expiries else max(e for e in expiries if e is not None),
+        version=PAGED_GROUP_VERSION,
     )
-    pointer_body = StatePointer(task_run_id=task_run_id, history_sk=sk)
+
+
+def _locators(stored: list[tuple[UUID, str, float | None, list[State]]]) -> list[TableItem]:
+    """What finds the (run, where: a group's SK or a guard's PK, its expiry, the states there) states by id:
+    the pages of the UUIDv7 ids (one set for all the groups of a batch), a pointer for each other id."""
+    paged = [
+        (task_run_state_ids.Entry(str(state.id), str(task_run_id), where), expires_at)
+        for task_run_id, where, expires_at, states in stored
+        for state in states
+        if task_run_state_ids.partition(state.id) is not None
+    ]
     pointers = [
         TableItem(
             _pointer_key(state.id),
             store.META,
             entity=POINTER_ENTITY,
-            body=pointer_body.model_dump_json(),
+            body=StatePointer(task_run_id=task_run_id, history_sk=where).model_dump_json(),
             expires_at=expires_at,
         )
+        for task_run_id, where, expires_at, states in stored
         for state in states
+        if task_run_state_ids.partition(state.id) is None
     ]
-    return [group, *pointers]
+    return [*task_run_state_ids.pages(paged), *pointers]
 
 
 def _chunks(states: list[State]) -> Iterable[list[State]]:
@@ -126,21 +149,37 @@ def _chunks(states: list[State]) -> Iterable[list[State]]:
     return store.chunked(states, lambda state: len(state.model_dump_json().encode()), MAX_GROUP_JSON_BYTES)
 
 
-def record_many(states: Iterable[tuple[UUID, State]]) -> int:
-    """Record a recorder batch's states: per run, one group item holding them and a pointer per state.
+def record_many(states: Iterable[tuple[UUID, State]], held: Mapping[UUID, task_run_keys.Held] | None = None) -> int:
+    """Record a recorder batch's states: per run, one group item holding them; the batch's pages of state ids
+    (per minute and shard of the UUIDv7 ids) and a pointer per other state. The states of a run that its guard
+    holds (`held`, from task_runs.record_many: the guards it wrote for new runs, and those it read holding states
+    already, as on a replay) go in no group: their pages and pointers name the guard.
 
     Replays rewrite the same items (keys derived from the states); returns how many states."""
+    held = held or {}
     per_run: dict[UUID, dict[UUID, State]] = defaultdict(dict)
     for task_run_id, state in states:
         per_run[task_run_id][state.id] = state
-    items = [
-        item
+
+    def on_guard(task_run_id: UUID, state: State) -> bool:
+        return task_run_id in held and state.id in held[task_run_id].state_ids
+
+    groups = [
+        (task_run_id, _group(task_run_id, chunk), chunk)
         for task_run_id, by_id in per_run.items()
-        for chunk in _chunks(sorted(by_id.values(), key=_order))
-        for item in _group_items(task_run_id, chunk)
+        for chunk in _chunks(sorted((s for s in by_id.values() if not on_guard(task_run_id, s)), key=_order))
     ]
-    # Groups before pointers (item order is call order): a pointer never names a group not yet written.
-    store.batch_put(sorted(items, key=lambda item: item.entity != GROUP_ENTITY))
+    stored: list[tuple[UUID, str, float | None, list[State]]] = [
+        (task_run_id, str(group.SK), group.expires_at, chunk) for task_run_id, group, chunk in groups
+    ]
+    # A guard has no TTL (task_run_keys.py): neither have the pages and pointers of the states it holds.
+    stored += [
+        (task_run_id, where.guard_pk, None, [s for s in per_run[task_run_id].values() if on_guard(task_run_id, s)])
+        for task_run_id, where in held.items()
+    ]
+    # Groups before pages and pointers (item order is call order; the guards were written before this call):
+    # none names a group not yet written.
+    store.batch_put([group for _, group, _ in groups] + _locators(stored))
     observed_states.note(state for by_id in per_run.values() for state in by_id.values())
     return sum(len(by_id) for by_id in per_run.values())
 
@@ -157,13 +196,32 @@ def _flattened(items: Iterable[TableItem]) -> list[State]:
     return sorted(by_id.values(), key=_order)
 
 
-def read(state_id: UUID) -> State | None:
+def _located(state_id: UUID) -> list[tuple[UUID, str]]:
+    """(run, group SK or guard PK) of the items said to hold a state: its pages, else (other ids, states stored
+    before pages) its pointer."""
+    paged = task_run_state_ids.locations(state_id)
+    if paged:
+        return paged
     pointer_item = store.get(_pointer_key(state_id))
-    if pointer_item is not None:
-        pointer = decode(pointer_item, StatePointer)
-        group = store.get(run_key(pointer.task_run_id), pointer.history_sk)
-        states = _states_of(group) if group is not None else read_for_run(pointer.task_run_id)
-        for state in states:
+    if pointer_item is None:
+        return []
+    pointer = decode(pointer_item, StatePointer)
+    return [(pointer.task_run_id, pointer.history_sk)]
+
+
+def _stored_at(task_run_id: UUID, where: str) -> list[State] | None:
+    """The states the item a locator names holds (None when it is gone, or is a guard that no longer holds
+    the run's states)."""
+    if task_run_keys.is_guard_key(where):
+        return task_run_keys.held_states(store.get(where), task_run_id) or None
+    group = store.get(run_key(task_run_id), where)
+    return _states_of(group) if group is not None else None
+
+
+def read(state_id: UUID) -> State | None:
+    for task_run_id, where in _located(state_id):
+        states = _stored_at(task_run_id, where)
+        for state in read_for_run(task_run_id) if states is None else states:
             if state.id == state_id:
                 return state
     for item in store.query(_pointer_key(state_id), index="GSI1", limit=1):
@@ -171,15 +229,43 @@ def read(state_id: UUID) -> State | None:
     return None
 
 
+def guard_held(run_item: TableItem | None) -> list[State]:
+    """The states the natural-key guard of a stored run (its #META item) holds: one GetItem (task_run_keys.py).
+    Only the recorder's runs, which always have a flow run, can have them."""
+    if run_item is None:
+        return []
+    run = decode(run_item, TaskRun)
+    if run.flow_run_id is None:
+        return []
+    natural = task_run_keys.natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
+    return task_run_keys.held_states(store.get(natural), run.id)
+
+
+def _with_held(items: Iterable[TableItem]) -> list[State]:
+    """The states of a Query of a run's partition from its #META item on: its history items' and its guard's,
+    each id once, ordered by (timestamp, id)."""
+    run_item: TableItem | None = None
+    history: list[TableItem] = []
+    for item in items:
+        if item.SK == store.META:
+            run_item = item
+        elif item.SK.startswith(STATE_SK_PREFIX):
+            history.append(item)
+    by_id = {state.id: state for state in guard_held(run_item)}
+    by_id.update((state.id, state) for state in _flattened(history))
+    return sorted(by_id.values(), key=_order)
+
+
 def read_for_run(task_run_id: UUID) -> list[State]:
-    return _flattened(history_items(task_run_id))
+    # One Query for the run item (#META sorts before STATE#) and its history, then its guard.
+    return _with_held(store.query(run_key(task_run_id), sk_gte=store.META, sk_lte=f"{STATE_SK_PREFIX}~"))
 
 
 def state_ids(task_run_id: UUID, since: str, until: str) -> list[UUID]:
     """Ids of the run's history states with a sortable timestamp in [since, until], oldest first."""
     # A group's SK has its first timestamp: none after `until` holds a state in range, earlier ones may.
-    items = store.query(run_key(task_run_id), sk_gte=STATE_SK_PREFIX, sk_lte=f"{STATE_SK_PREFIX}{until}")
-    return [state.id for state in _flattened(items) if since <= sortable_time(state.timestamp) <= until]
+    items = store.query(run_key(task_run_id), sk_gte=store.META, sk_lte=f"{STATE_SK_PREFIX}{until}")
+    return [state.id for state in _with_held(items) if since <= sortable_time(state.timestamp) <= until]
 
 
 def history_items(task_run_id: UUID) -> list[TableItem]:
@@ -192,9 +278,16 @@ def history_state_ids(items: Iterable[TableItem]) -> list[UUID]:
     return [state.id for state in _flattened(items)]
 
 
-def delete_history(items: list[TableItem]) -> None:
-    """Delete a run's history items (`history_items`) and the pointers of their grouped states."""
+def delete_history(items: list[TableItem], held: Iterable[State] = ()) -> None:
+    """Delete a run's history items (`history_items`) and the pointers of their grouped states and of the
+    states its guard held (`held`: the guard goes with the run). A paged state's entry stays in its page until
+    the page's TTL: reads then find neither its group or guard nor the run's history."""
     pointers = [
-        (_pointer_key(s.id), store.META) for item in items if item.entity == GROUP_ENTITY for s in _states_of(item)
+        (_pointer_key(s.id), store.META)
+        for item in items
+        if item.entity == GROUP_ENTITY
+        for s in _states_of(item)
+        if item.version != PAGED_GROUP_VERSION or task_run_state_ids.partition(s.id) is None
     ]
+    pointers += [(_pointer_key(s.id), store.META) for s in held if task_run_state_ids.partition(s.id) is None]
     store.batch_delete([(item.PK, item.SK) for item in items] + pointers)

@@ -6,7 +6,9 @@ Access patterns (keys):
 - natural-key uniqueness ....... PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META,
                                  body {"id"}; POST /task_runs/ writes it in the same transaction as a
                                  new run, the event recorder with a put_new just before the run; both
-                                 upsert on it (flow_run_id may be null: REST creates still upsert on it)
+                                 upsert on it (flow_run_id may be null: REST creates still upsert on it).
+                                 The recorder's guard of a run it creates also holds the states of the
+                                 run in that batch (task_run_keys.py: no history group for them)
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
 - all task runs, id order ...... GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id>   (ID_DESC is the default sort)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
@@ -31,16 +33,17 @@ Writes:
   The recorder works a batch of events at once (`record_many`): one BatchGetItem reads the
   guards and runs of 50 task runs; new runs take a guard put_new, then the run's conditional put
   (no transaction: the guard first, so a replay repairs a stop between the two), sent concurrently.
+  The guard of a new run holds the batch's states of the run (task_run_keys.py); other runs' states
+  go to history groups (task_run_states.record_many).
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pynamodb.expressions.condition import Condition
@@ -52,7 +55,7 @@ from shared.schemas.filters.runs import TaskRunFilter
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
-from shared.storage import concurrency_slots, observed_states, store, task_queue
+from shared.storage import concurrency_slots, observed_states, store, task_queue, task_run_keys
 from shared.storage import events as event_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
@@ -88,9 +91,7 @@ def _run_key(task_run_id: UUID | str) -> str:
 
 
 def _natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> str:
-    # Hashed: task keys are user-controlled, may contain '#' and may be long.
-    raw = json.dumps([str(flow_run_id) if flow_run_id else None, task_key, dynamic_key])
-    return key("TASK_RUN_KEY", hashlib.sha256(raw.encode()).hexdigest())
+    return task_run_keys.natural_key(flow_run_id, task_key, dynamic_key)
 
 
 def _by_flow_run_key(flow_run_id: UUID | None) -> str:
@@ -136,12 +137,7 @@ def _to_item(run: TaskRun) -> TableItem:
 
 
 def _guard(run: TaskRun) -> TableItem:
-    return TableItem(
-        _natural_key(run.flow_run_id, run.task_key, run.dynamic_key),
-        store.META,
-        entity="task_run_key",
-        body=json.dumps({"id": str(run.id)}),
-    )
+    return task_run_keys.guard_item(_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), run.id)
 
 
 def _newer_than_stored(state: State) -> Condition:
@@ -454,9 +450,24 @@ def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableIte
     )
 
 
-def _claim(run: TaskRun) -> bool:
-    """Write the run's natural-key guard (one conditional put_new); False if another writer holds the key."""
-    return store.put_if_absent(_guard(run))
+def _claim(run: TaskRun, holding: TableItem | None = None) -> bool:
+    """Write the run's natural-key guard (one conditional put_new), `holding` states of it if given; False if
+    another writer holds the key."""
+    return store.put_if_absent(holding or _guard(run))
+
+
+def _keep_held_history(stored: TableItem | None, run: TaskRun) -> None:
+    """Before a stored run is rewritten under another natural key (an event changed its task or dynamic key:
+    no prefect client does), copy the states its first guard holds into a history group: readers find a
+    guard through the run's current key only."""
+    if stored is None:
+        return
+    before = decode(stored, TaskRun)
+    if (before.flow_run_id, before.task_key, before.dynamic_key) == (run.flow_run_id, run.task_key, run.dynamic_key):
+        return
+    held = state_store.guard_held(stored)
+    if held:
+        state_store.record_many((run.id, state) for state in held)
 
 
 def _put_if_newer(run: TaskRun) -> None:
@@ -482,17 +493,37 @@ def _record_one(run: TaskRun, state: State) -> TaskRun:
                 unclaimed = True
             else:
                 task_run_id = existing_id
-        canonical = _as_recorded(run, state, task_run_id, store.get(_run_key(task_run_id)))
+        stored = store.get(_run_key(task_run_id))
+        canonical = _as_recorded(run, state, task_run_id, stored)
         if unclaimed and not _claim(canonical):
             continue  # another writer claimed the natural key meanwhile: re-resolve the id
+        _keep_held_history(stored, canonical)
         _put_if_newer(canonical)
         return canonical
     raise ConcurrentUpdate(str(run.id))
 
 
-def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
+class Recorded(NamedTuple):
+    """What `record_many` wrote: the runs as keyed (canonical ids), in order; and for each run whose guard
+    holds states of it, where and which (task_run_states.record_many writes no group for those states)."""
+
+    runs: list[TaskRun]
+    held: dict[UUID, task_run_keys.Held]
+
+
+def _holding(run: TaskRun, states: list[State]) -> TableItem | None:
+    """The guard of a run the batch creates, holding the batch's `states` of it, if the guard may hold them."""
+    if not states or not task_run_keys.holds_history():
+        return None
+    return task_run_keys.holding_item(_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), run.id, states)
+
+
+def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] | None = None) -> Recorded:
     """Upsert task runs rebuilt from client events, each with its newest state in the batch; returns them as
-    keyed (canonical ids), in order. The state history is the caller's (task_run_states.record_many).
+    keyed (canonical ids), in order. The state history is the caller's (task_run_states.record_many), except
+    that the guard of a run this batch creates holds `history[i]` (the batch's states of newest[i]'s run)
+    when they fit (task_run_keys.py): `Recorded.held` says which, with the states the guards of known runs
+    (read anyway) hold already, so that a replayed batch writes no group of them.
 
     Natural-key conflicts adopt the stored id (as the reference rewrites the event's id), and an older state
     never overwrites a newer one (conditional writes), whatever the order or number of deliveries.
@@ -516,6 +547,7 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
     one_by_one: list[int] = []
     new_runs: list[tuple[int, TaskRun]] = []
     known_runs: list[tuple[int, TaskRun]] = []
+    held: dict[UUID, task_run_keys.Held] = {}
     seen: set[str] = set()
     for index, (run, state) in enumerate(newest):
         run_pk = _run_key(run.id)
@@ -526,6 +558,10 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
             one_by_one.append(index)
             continue
         seen.update(pk for pk in (run_pk, guard_pk) if pk)
+        on_guard = task_run_keys.held_states(guard, run.id)
+        if on_guard:
+            # A replay (or a later batch) of a run whose guard holds states: those are not written again.
+            held[run.id] = task_run_keys.Held(str(guard_pk), frozenset(s.id for s in on_guard))
         stored = found.get((run_pk, store.META))
         canonical = _as_recorded(run, state, run.id, stored)
         if guard_pk is not None and guard is None:
@@ -541,18 +577,24 @@ def record_many(newest: list[tuple[TaskRun, State]]) -> list[TaskRun]:
             known_runs.append((index, canonical))
 
     # Guards first (see above), then the runs whose guard now stands, with the known runs.
-    claimed = store.concurrently(functools.partial(_claim, run) for _, run in new_runs)
+    batch_states = history or [[] for _ in newest]
+    holding = [_holding(run, batch_states[index]) for index, run in new_runs]
+    claimed = store.concurrently(
+        functools.partial(_claim, run, guard) for (_, run), guard in zip(new_runs, holding, strict=True)
+    )
     writes = list(known_runs)
-    for (index, run), won in zip(new_runs, claimed, strict=True):
+    for (index, run), guard, won in zip(new_runs, holding, claimed, strict=True):
         if won:
             writes.append((index, run))
+            if guard is not None:
+                held[run.id] = task_run_keys.Held(guard.PK, frozenset(s.id for s in batch_states[index]))
         else:
             one_by_one.append(index)  # another writer claimed the key meanwhile: adopt its id
     store.concurrently(functools.partial(_put_if_newer, run) for _, run in writes)
     recorded.update(writes)
     for index in sorted(one_by_one):
         recorded[index] = _record_one(*newest[index])
-    return [recorded[index] for index in range(len(newest))]
+    return Recorded([recorded[index] for index in range(len(newest))], held)
 
 
 # --- deletes -------------------------------------------------------------------------
@@ -566,17 +608,20 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     run = decode(item, TaskRun)
     guard = _guard(run)
     guard_item = store.get(guard.PK)
+    held = task_run_keys.held_states(guard_item, run.id)
+    history = state_store.history_items(task_run_id)
+    # The history (its items, and the states the guard holds) indexed the run's client events by resource
+    # (events.py): those outlive the run, as the reference's do, so they get a reference on the by-resource
+    # index first, while the run still leads readers to its guard's states.
+    event_store.keep_findable(
+        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}",
+        [*state_store.history_state_ids(history), *(state.id for state in held)],
+    )
     batch = store.WriteBatch().delete(_to_item(run))
     if guard_item is not None and guard_item.body and json.loads(guard_item.body).get("id") == str(run.id):
         batch.delete(guard)
     store.transact(batch)
-    history = state_store.history_items(task_run_id)
-    # The history indexed the run's client events by resource (events.py): those outlive the run, as the
-    # reference's do, so they get a reference on the by-resource index first.
-    event_store.keep_findable(
-        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}", state_store.history_state_ids(history)
-    )
-    state_store.delete_history(history)
+    state_store.delete_history(history, held)
     return run
 
 

@@ -114,8 +114,9 @@ def test_every_filter_sort_and_page_reads_what_single_lines_did(client: httpx.Cl
 
     cases: list[tuple[dict[str, Any], Callable[[Line], bool]]] = [
         (in_run, lambda log: True),
-        ({"task_run_id": {"any_": [task_a]}}, lambda log: log["task_run_id"] == task_a),
-        ({"task_run_id": {"any_": [task_a, task_b]}}, lambda log: log["task_run_id"] is not None),
+        # (These task runs were never created: by task run alone they are read in test_log_groups_by_task_run.)
+        ({**in_run, "task_run_id": {"any_": [task_a]}}, lambda log: log["task_run_id"] == task_a),
+        ({**in_run, "task_run_id": {"any_": [task_a, task_b]}}, lambda log: log["task_run_id"] is not None),
         ({**in_run, "task_run_id": {"is_null_": True}}, lambda log: log["task_run_id"] is None),
         ({**in_run, "task_run_id": {"is_null_": False}}, lambda log: log["task_run_id"] is not None),
         ({**in_run, "level": {"ge_": 40}}, lambda log: log["level"] >= 40),
@@ -128,7 +129,7 @@ def test_every_filter_sort_and_page_reads_what_single_lines_did(client: httpx.Cl
             lambda log: mid <= _when(log) <= end,
         ),
         (
-            {"task_run_id": {"any_": [task_b]}, "timestamp": {"before_": mid.isoformat()}},
+            {**in_run, "task_run_id": {"any_": [task_b]}, "timestamp": {"before_": mid.isoformat()}},
             lambda log: log["task_run_id"] == task_b and _when(log) <= mid,
         ),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
-from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now
+from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now, with_client_ids
 
 
 @pytest.fixture
@@ -313,10 +314,31 @@ def _history_items(aws_endpoint_url: str, task_run_id: str) -> list[dict[str, An
     )
 
 
-def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
+def _guard_item(
+    aws_endpoint_url: str, flow_run_id: str, task_key: str = "my_task-1a2b3c", dynamic_key: str = "0"
+) -> Any:
+    """The natural-key guard item of a task run, as stored (None if absent)."""
+    from shared.storage.task_run_keys import natural_key
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    key = {"PK": {"S": natural_key(uuid.UUID(flow_run_id), task_key, dynamic_key)}, "SK": {"S": "#META"}}
+    return dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True).get("Item")
+
+
+def _held(guard: dict[str, Any]) -> list[str]:
+    """The state ids a stored guard item holds."""
+    from shared.storage.table import body_of_image
+
+    return [state["id"] for state in json.loads(body_of_image(guard) or "{}").get("states", [])]
+
+
+def test_a_new_runs_first_states_ride_on_its_guard_and_a_pointer_per_state_names_it(
     client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
 ) -> None:
+    """The batch that creates a run puts its states on the run's natural-key guard (written anyway, no index
+    copy): no history item. State ids that are not UUIDv7 (uuid4 here: older clients) get a pointer each."""
     from shared.events.task_run_recorder import record
+    from shared.storage.table import body_of_image
 
     task_run_id = str(uuid.uuid4())
     events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30))
@@ -329,18 +351,78 @@ def test_a_batch_of_states_of_a_run_is_one_history_item_and_a_pointer_per_state(
     for state in history:
         assert client.get(f"/task_run_states/{state['id']}").json() == state
 
-    items = _history_items(aws_endpoint_url, task_run_id)
-    assert len(items) == 1 and "GSI1PK" not in items[0], items  # no index copy: the pointers find its states
-    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
-    for event in events:
-        key = {"PK": {"S": f"TASK_RUN_STATE#{event['id']}"}, "SK": {"S": "#META"}}
-        pointer = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True)["Item"]
-        assert not any(name.startswith("GSI") for name in pointer), pointer
-
-    # The run's delete takes its history and the pointers with it.
-    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
     assert _history_items(aws_endpoint_url, task_run_id) == []
+    guard = _guard_item(aws_endpoint_url, flow_run["id"])
+    assert _held(guard) == [e["id"] for e in events] and not any(name.startswith("GSI") for name in guard)
+    for event in events:
+        pointer = body_of_image(_pointer(aws_endpoint_url, event["id"]) or {})
+        assert json.loads(pointer or "{}")["history_sk"] == guard["PK"]["S"]
+
+    # The run's delete takes its guard and the pointers with it; the events outlive it.
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _guard_item(aws_endpoint_url, flow_run["id"]) is None
+    assert [_pointer(aws_endpoint_url, e["id"]) for e in events] == [None] * 3
     assert client.get(f"/task_run_states/{events[0]['id']}").status_code == 404
+
+
+def test_a_run_recorded_over_two_batches_keeps_its_first_states_on_its_guard(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A long task: Pending and Running in the batch that creates the run (on its guard), Completed in the next
+    (a history group). A replay of both in one batch rewrites neither. The run's delete takes both; its
+    events stay found by resource."""
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    ids = [e["id"] for e in events]
+    _post(client, events[:2])  # recorded from the table's stream: two batches
+    _post(client, events[2:])
+
+    def stored() -> list[Any]:
+        return [_history_items(aws_endpoint_url, task_run_id), _guard_item(aws_endpoint_url, flow_run["id"])]
+
+    first = stored()
+    assert len(first[0]) == 1 and _held(first[1]) == ids[:2], first
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == ids
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == ids[::-1]
+
+    record(_received(events))  # the stream re-delivers both batches as one: no new group (pages may be new)
+    assert stored() == first
+    assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == history
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _history_items(aws_endpoint_url, task_run_id) == [] and _guard_item(aws_endpoint_url, flow_run["id"]) is None
+    assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == []
+    assert [e["id"] for e in _by_resource(client, task_run_id)["events"]] == ids[::-1]
+
+
+def test_states_a_guard_cannot_hold_go_to_a_history_group(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A guard holds states only within one write unit; and when a later event moves the run to another natural
+    key, the states its first guard holds are copied to a group (readers find a guard through the run's key)."""
+    from shared.events.task_run_recorder import record
+
+    big, moved = str(uuid.uuid4()), str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = lifecycle(big, flow_run["id"], start, dynamic_key="big")
+    # 2.5 KB of random hex: ~1.3 KB compressed, past the guard's one write unit.
+    events[1]["payload"]["validated_state"]["message"] = "".join(uuid.uuid4().hex for _ in range(80))
+    record(_received(events))
+    assert _held(_guard_item(aws_endpoint_url, flow_run["id"], dynamic_key="big")) == []
+    assert len(_history_items(aws_endpoint_url, big)) == 1
+    assert _states(client, big) == ["PENDING", "RUNNING", "COMPLETED"]
+
+    events = lifecycle(moved, flow_run["id"], start, dynamic_key="before")
+    record(_received(events[:2]))
+    assert len(_held(_guard_item(aws_endpoint_url, flow_run["id"], dynamic_key="before"))) == 2
+    record(_received(lifecycle(moved, flow_run["id"], start, dynamic_key="after")[2:]))
+    assert client.get(f"/task_runs/{moved}").json()["dynamic_key"] == "after"
+    assert _states(client, moved) == ["PENDING", "RUNNING", "COMPLETED"]
 
 
 def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
@@ -358,8 +440,158 @@ def test_a_replay_split_differently_neither_duplicates_nor_loses_a_state(
     for replayed in (events[:1], events[1:]):
         record(_received(replayed))  # the first batch alone must not hide the states it does not hold
         assert client.get("/task_run_states/", params={"task_run_id": task_run_id}).json() == before
-    assert len(_history_items(aws_endpoint_url, task_run_id)) >= 2  # the replay's groups beside the first
+    assert _history_items(aws_endpoint_url, task_run_id) == []  # the run's guard holds them: no group
     assert [client.get(f"/task_run_states/{e['id']}").json()["id"] for e in events] == [e["id"] for e in events]
     since = (start + datetime.timedelta(seconds=0.5)).isoformat()
     found = _by_resource(client, task_run_id, since=since)
     assert [e["id"] for e in found["events"]] == [e["id"] for e in reversed(events[1:])]
+
+
+def _table(aws_endpoint_url: str) -> tuple[Any, str]:
+    return emulator_client("dynamodb", aws_endpoint_url), AWS_ENV["SERVERFLOW_TABLE"]
+
+
+def _pointer(aws_endpoint_url: str, state_id: str) -> dict[str, Any] | None:
+    dynamodb, table = _table(aws_endpoint_url)
+    key = {"PK": {"S": f"TASK_RUN_STATE#{state_id}"}, "SK": {"S": "#META"}}
+    item: dict[str, Any] | None = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return item
+
+
+def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
+    """The page items (of state ids) that list any of these states: the pages of their partitions hold
+    other tests' states too."""
+    from shared.storage.table import body_of_image
+    from shared.storage.task_run_state_ids import partition
+
+    dynamodb, table = _table(aws_endpoint_url)
+    found = []
+    for pk in sorted({str(partition(uuid.UUID(state_id))) for state_id in state_ids}):
+        for item in dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        )["Items"]:
+            if any(state_id in (body_of_image(item) or "") for state_id in state_ids):
+                found.append(item)
+    return found
+
+
+def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """prefect 3.9.1's state ids are UUIDv7: the recorder writes no pointer per state, the page of the id's
+    minute and shard finds its group; a deleted run's states are gone even though its page entries stay."""
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    _post(client, events)  # recorded from the table's stream
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == [e["id"] for e in events]
+    for state in history:
+        assert client.get(f"/task_run_states/{state['id']}").json() == state
+    assert [_pointer(aws_endpoint_url, e["id"]) for e in events] == [None] * 3
+    pages = _pages_of(aws_endpoint_url, [e["id"] for e in events])
+    assert pages and all(page["entity"]["S"] == "task_run_state_ids" for page in pages), pages
+    # The batch that created the run put its states on the run's guard; later batches (the stream may split a
+    # POST's events) wrote a group each.
+    held = _held(_guard_item(aws_endpoint_url, flow_run["id"]))
+    assert held and held == [e["id"] for e in events][: len(held)], held
+    assert len(_history_items(aws_endpoint_url, task_run_id)) <= 3 - len(held)
+
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert _pages_of(aws_endpoint_url, [e["id"] for e in events]) == pages
+    assert _guard_item(aws_endpoint_url, flow_run["id"]) is None
+    for event in events:
+        assert client.get(f"/task_run_states/{event['id']}").status_code == 404
+
+
+def test_a_replayed_batch_rewrites_the_same_pages_and_pointers(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    from shared.events.task_run_recorder import record
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    events[1]["id"] = str(uuid.uuid4())  # a state id that is not UUIDv7 in the same batch: a pointer
+    ids = [e["id"] for e in events]
+
+    def stored() -> list[Any]:
+        return [
+            _history_items(aws_endpoint_url, task_run_id),
+            _pages_of(aws_endpoint_url, ids),
+            _pointer_items(),
+            _guard_item(aws_endpoint_url, flow_run["id"]),
+        ]
+
+    def _pointer_items() -> list[dict[str, Any] | None]:
+        return [_pointer(aws_endpoint_url, state_id) for state_id in ids]
+
+    record(_received(events))
+    first = stored()
+    assert first[0] == [] and first[1] and _held(first[3]) == ids, first  # on the guard, pages for UUIDv7 ids
+    assert [item is not None for item in first[2]] == [False, True, False]
+    record(_received(events))  # the stream re-delivers the batch
+    assert stored() == first  # the same items, nothing new
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+
+
+def test_states_of_one_page_partition_further_apart_than_a_page_spans_are_all_found(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A read Queries only the pages that start PAGE_SPAN_MS before its id: a batch whose ids of one minute and
+    shard lie further apart goes into more pages, each found."""
+    from shared.events.task_run_recorder import record
+    from shared.storage.task_run_state_ids import PAGE_SPAN_MS, partition
+
+    task_run_id = str(uuid.uuid4())
+    minute = utc_now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=2)
+    events = lifecycle(task_run_id, flow_run["id"], minute + datetime.timedelta(seconds=5))
+    events[2]["occurred"] = (minute + datetime.timedelta(seconds=5, milliseconds=3 * PAGE_SPAN_MS)).isoformat()
+    with_client_ids(events)
+    for event in events[1:]:  # ids made at the same moments, until they fall in the first one's shard
+        while partition(uuid.UUID(event["id"])) != partition(uuid.UUID(events[0]["id"])):
+            with_client_ids([event])
+    record(_received(events))
+
+    assert len(_pages_of(aws_endpoint_url, [e["id"] for e in events])) == 2  # the first two, then the last
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [client.get(f"/task_run_states/{e['id']}").json() for e in events] == history
+
+
+def test_a_client_state_stored_before_pages_is_read_through_its_pointer(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A UUIDv7 state recorded before pages existed (and before guards held states): its group has no version
+    and a pointer per state. It reads back without a backfill, and the run's delete removes those pointers."""
+    from shared.events.task_run_recorder import record
+    from shared.storage import store
+    from shared.storage.retention import ENV
+    from shared.storage.table import TableItem
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    ids = [e["id"] for e in events]
+    with monkeypatch.context() as patched:
+        patched.setenv(ENV, "3650")  # with a run retention guards hold no states: the group layout
+        record(_received(events))
+    assert _held(_guard_item(aws_endpoint_url, flow_run["id"])) == []
+    # The layout written before pages: the same group without `version`, a pointer per state, no page.
+    dynamodb, table = _table(aws_endpoint_url)
+    for page in _pages_of(aws_endpoint_url, ids):
+        dynamodb.delete_item(TableName=table, Key={"PK": page["PK"], "SK": page["SK"]})
+    (group,) = _history_items(aws_endpoint_url, task_run_id)
+    dynamodb.update_item(TableName=table, Key={"PK": group["PK"], "SK": group["SK"]}, UpdateExpression="REMOVE version")
+    pointer = json.dumps({"task_run_id": task_run_id, "history_sk": group["SK"]["S"]})
+    store.batch_put(
+        TableItem(f"TASK_RUN_STATE#{state_id}", "#META", entity="task_run_state_pointer", body=pointer)
+        for state_id in ids
+    )
+
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+    assert [s["id"] for s in history] == ids
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    assert [_pointer(aws_endpoint_url, state_id) for state_id in ids] == [None] * 3
+    assert client.get(f"/task_run_states/{ids[0]}").status_code == 404

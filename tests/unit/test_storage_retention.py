@@ -10,7 +10,7 @@ import pytest
 from shared.schemas.flow_runs import FlowRun
 from shared.schemas.states import State, StateType
 from shared.schemas.task_runs import TaskRun
-from shared.storage import flow_runs, task_run_states, task_runs
+from shared.storage import flow_runs, task_run_keys, task_run_states, task_runs
 
 STAMP = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -58,13 +58,29 @@ def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.Mon
     )
 
 
-def test_a_recorded_state_group_and_its_pointers_expire_with_its_newest_state(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recorded_state_group_its_page_and_its_pointer_expire_with_its_newest_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
-    finished, state = _run(StateType.COMPLETED)
-    earlier = State(type=StateType.PENDING, timestamp=STAMP - datetime.timedelta(days=2))
-    items = task_run_states._group_items(finished.id, [earlier, state])
-    assert [item.entity for item in items] == ["task_run_state_group", *["task_run_state_pointer"] * 2]
+    finished, state = _run(StateType.COMPLETED)  # a UUIDv7 state id: found through a page of state ids
+    earlier = State(id=uuid.uuid4(), type=StateType.PENDING, timestamp=STAMP - datetime.timedelta(days=2))
+    group = task_run_states._group(finished.id, [earlier, state])
+    items = [group, *task_run_states._locators([(finished.id, str(group.SK), group.expires_at, [earlier, state])])]
+    assert [item.entity for item in items] == ["task_run_state_group", "task_run_state_ids", "task_run_state_pointer"]
     assert {item.expires_at for item in items} == {int((STAMP + datetime.timedelta(days=30)).timestamp())}
+
+
+def test_guards_hold_task_run_states_only_while_runs_are_kept_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A guard has no TTL and is found through its run: with a run retention the run would expire before the
+    # history it holds, so the recorder writes groups (which expire) then.
+    monkeypatch.delenv("SERVERFLOW_RUN_RETENTION_DAYS", raising=False)
+    run, state = _run(StateType.COMPLETED)
+    assert task_run_keys.holds_history()
+    guard = task_run_keys.holding_item(task_run_keys.natural_key(uuid.uuid4(), "k", "0"), run.id, [state])
+    assert guard is not None and guard.expires_at is None and task_run_keys.held_states(guard, run.id) == [state]
+    assert task_run_keys.held_states(guard, uuid.uuid4()) == []  # a guard names one run: only its states count
+    monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
+    assert not task_run_keys.holds_history()
 
 
 def test_a_finished_flow_runs_index_anchor_expires_with_it(monkeypatch: pytest.MonkeyPatch) -> None:

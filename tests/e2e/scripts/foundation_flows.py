@@ -11,6 +11,7 @@ import sys
 import time
 from typing import Any
 
+import httpx
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.filters import (
@@ -18,6 +19,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     LogFilter,
     LogFilterFlowRunId,
+    LogFilterTaskRunId,
     TaskRunFilter,
     TaskRunFilterFlowRunId,
 )
@@ -79,6 +81,15 @@ def retried() -> str:
     return "ok"
 
 
+async def _state_by_id(client: Any, state_id: Any) -> dict[str, Any] | int:
+    """GET /task_run_states/{id}: the state's id and type, or the error status (the client raises on it)."""
+    try:
+        response = await client.request("GET", "/task_run_states/{id}", path_params={"id": state_id})
+    except httpx.HTTPStatusError as error:
+        return error.response.status_code
+    return {"id": response.json()["id"], "type": response.json()["type"]}
+
+
 async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[str, Any]:
     async with get_client() as client:
         # Task runs arrive over the events websocket; give the stream a moment to drain.
@@ -95,9 +106,15 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
         subflows = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_task_run_id={"any_": [tr.id for tr in task_runs]})
         )
-        logs = await client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows]))
-        )
+        in_flow_runs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent_id] + [s.id for s in subflows]))
+        logs_before = await client.read_logs(log_filter=in_flow_runs)
+        # As the UI's task-run page: each task run's logs by task run alone (stored in its flow run's groups).
+        by_task_run = {
+            str(tr.id): await client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[tr.id])))
+            for tr in task_runs
+        }
+        # Read before and after those: a task run's lines read by task run are between the two.
+        logs = await client.read_logs(log_filter=in_flow_runs)
         artifacts = await client.read_artifacts()
         failing_run = await client.read_flow_run(failing_id)
         retried_run = await client.read_flow_run(retried_id)
@@ -105,6 +122,15 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[parent_id, failing_id, retried_id]))
         )
         states = await client.read_flow_run_states(parent_id)
+        # Each state of a task run, read by its (client-made, UUIDv7) id: GET /task_run_states/{id}.
+        flaky_run = next(tr for tr in task_runs if tr.name.startswith("flaky"))
+        # The recorder writes a batch's runs before their history: wait for the final state there too.
+        history_deadline = time.monotonic() + 20
+        flaky_states = await client.read_task_run_states(flaky_run.id)
+        while (not flaky_states or flaky_states[-1].type.value != "COMPLETED") and time.monotonic() < history_deadline:
+            await asyncio.sleep(0.2)
+            flaky_states = await client.read_task_run_states(flaky_run.id)
+        by_id = [await _state_by_id(client, state.id) for state in flaky_states]
         return {
             "parent": {
                 "state": parent_run.state_type.value,
@@ -125,6 +151,14 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
                 for tr in task_runs
             ],
             "logs": [log.message for log in logs],
+            "log_lines": [{"id": str(log.id), "task_run_id": str(log.task_run_id)} for log in logs],
+            "log_lines_before": [{"id": str(log.id), "task_run_id": str(log.task_run_id)} for log in logs_before],
+            "logs_by_task_run": {
+                task_run_id: [
+                    {"id": str(log.id), "task_run_id": str(log.task_run_id), "message": log.message} for log in lines
+                ]
+                for task_run_id, lines in by_task_run.items()
+            },
             "artifacts": [
                 {"key": a.key, "type": a.type, "data": a.data, "flow_run_id": str(a.flow_run_id)} for a in artifacts
             ],
@@ -132,6 +166,8 @@ async def read_back(parent_id: Any, failing_id: Any, retried_id: Any) -> dict[st
             "retried": {"state": retried_run.state_type.value, "run_count": retried_run.run_count},
             "filtered_count": len(flow_runs),
             "parent_state_history": [s.type.value for s in states],
+            "flaky_states": [{"id": str(state.id), "type": state.type.value} for state in flaky_states],
+            "flaky_states_by_id": by_id,
         }
 
 
