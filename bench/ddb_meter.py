@@ -8,7 +8,8 @@ Request units are *estimated* from DynamoDB's sizing rules, because the emulator
 ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction), plus each GSI the write
 touches (a put into or delete from an index, or an in-place rewrite, is one write there; a change of the
 item's index key is a delete plus a put, two writes), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
-charged for the items it read (ScannedCount x the average size of the items it returned).
+charged for the items it read (ScannedCount x the average size of the items it returned; a COUNT Query returns
+none: x the average of what a Query of the same partition, else index, last returned).
 """
 
 from __future__ import annotations
@@ -87,6 +88,16 @@ def _key_id(key: dict[str, Any] | None) -> str:
     return repr(sorted((key or {}).items()))
 
 
+_HASH_CONDITION = re.compile(r"^\s*\(?\s*[#\w]+\s*=\s*(:\w+)")
+
+
+def _partition_value(params: dict[str, Any]) -> str:
+    """The partition key value a Query names (its key condition's first `name = :value`), or ""."""
+    found = _HASH_CONDITION.match(params.get("KeyConditionExpression") or "")
+    value = (params.get("ExpressionAttributeValues") or {}).get(found.group(1)) if found else None
+    return str(value) if value is not None else ""
+
+
 class Meter:
     """Thread-safe per-route counters of DynamoDB calls, estimated RRU/WRU and Query selectivity."""
 
@@ -103,6 +114,9 @@ class Meter:
         self.expiring: set[str] = set()
         # WRU of the call being estimated, by item kind (key prefixes) and "+GSIn" for its index writes.
         self._by = threading.local()
+        # Average size of the entries a Query returned, by (table, index, partition) and by (table, index):
+        # a COUNT Query returns none, yet is charged for the ones it read (sized as that partition's last).
+        self.entry_sizes: dict[tuple[str, ...], float] = {}
 
     @staticmethod
     def _blank() -> dict[str, Any]:
@@ -388,7 +402,14 @@ class Meter:
             items = out.get("Items") or []
             returned = int(out.get("Count", len(items)))
             scanned = int(out.get("ScannedCount", returned))
-            avg = (sum(item_size(i) for i in items) / len(items)) if items else 512
+            index = (table, p.get("IndexName") or "")
+            partition = (*index, _partition_value(p))
+            if items:
+                avg = sum(item_size(i) for i in items) / len(items)
+                if "ProjectionExpression" not in p:
+                    self.entry_sizes[partition] = self.entry_sizes[index] = avg
+            else:
+                avg = self.entry_sizes.get(partition) or self.entry_sizes.get(index) or 512
             return max(0.5, math.ceil(scanned * avg / 4096) * factor), 0.0, scanned, returned
         if op == "BatchGetItem":
             sizes = [item_size(i) for items in (out.get("Responses") or {}).values() for i in items]

@@ -190,6 +190,11 @@ def list_for_flow(flow_id: UUID) -> list[StoredDeployment]:
     return list(store.readable(store.query(flow_partition(flow_id), index="GSI2"), from_item))
 
 
+def count_for_flow(flow_id: UUID) -> int:
+    """The flow's deployments, counted on its GSI2 partition (one entry per deployment) by a COUNT Query."""
+    return store.count(flow_partition(flow_id), index="GSI2").matched
+
+
 def list_for_pool(pool_name: str, queue_name: str | None = None) -> list[StoredDeployment]:
     prefix = f"{queue_name}#" if queue_name is not None else None
     return list(store.readable(store.query(pool_partition(pool_name), index="GSI3", sk_prefix=prefix), from_item))

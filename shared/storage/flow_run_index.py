@@ -20,6 +20,8 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from pynamodb.expressions.condition import Condition
+
 from shared.storage import store
 from shared.storage.table import TableItem
 
@@ -38,6 +40,12 @@ T = TypeVar("T")
 
 def is_anchor(item: TableItem) -> bool:
     return item.SK == INDEX_SK
+
+
+def anchors_only() -> Condition:
+    """A Query filter keeping an index's anchors (a legacy run item listed there is left out)."""
+    anchor: Condition = TableItem.SK == INDEX_SK
+    return anchor
 
 
 def differs(stored: TableItem | None, wanted: TableItem) -> bool:

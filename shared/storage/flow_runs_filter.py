@@ -267,9 +267,11 @@ def count_in_index(flow_runs: FlowRunFilter | None) -> int | None:
     range). None: the filter needs the runs (queries.count_flow_runs then filters).
 
     Each entry is an anchor (tiny) or a run stored before anchors (its item); a legacy item and
-    its new anchor can both be listed for a while, so distinct runs are counted. Eventually
-    consistent, as every index read; exact but for an anchor outliving its run for the moment
-    between the run's delete and its anchor's (or TTL deleting one before the other)."""
+    its new anchor can both be listed for a while, so distinct runs are counted. One COUNT Query
+    per shard, anchors only (no entry is sent back): with no legacy entry in the range (each run
+    has one anchor) that is the answer; otherwise the entries' keys are read and distinct runs
+    counted. Eventually consistent, as every index read; exact but for an anchor outliving its run
+    for the moment between the run's delete and its anchor's (or TTL deleting one before the other)."""
     criteria = [] if flow_runs is None else [name for name in _CRITERIA if getattr(flow_runs, name) is not None]
     if not criteria:
         source = ALL_RUNS
@@ -277,7 +279,12 @@ def count_in_index(flow_runs: FlowRunFilter | None) -> int | None:
         source = window
     else:
         return None
-    entries = store.query_shards(list(source.pks), index=source.index, sk_gte=source.sk_gte, sk_lte=source.sk_lte)
+    pks, sk_gte, sk_lte = list(source.pks), source.sk_gte, source.sk_lte
+    anchors = flow_run_index.anchors_only()
+    tally = store.count_shards(pks, index=source.index, where=anchors, sk_gte=sk_gte, sk_lte=sk_lte)
+    if tally.matched == tally.read:
+        return tally.matched
+    entries = store.query_shards(pks, index=source.index, attributes=["PK"], sk_gte=sk_gte, sk_lte=sk_lte)
     return len({entry.PK for entry in entries})
 
 

@@ -127,3 +127,42 @@ def test_a_retried_delete_finishes_what_a_stopped_delete_left(client: httpx.Clie
     assert response.status_code == 404, response.text
     assert _partition(dynamodb, run["id"]) == {}
     assert client.post("/flow_runs/count", json=window).json() == 0
+
+
+def test_window_count_counts_each_run_once_whatever_its_index_entries(
+    client: httpx.Client, aws_endpoint_url: str
+) -> None:
+    """The dashboard's count of an expected-start window is answered by COUNT Queries of the anchors; a run
+    listed by its legacy item (stored before anchors), alone or beside its new anchor, is still counted once."""
+    tag = uuid.uuid4().hex[:10]
+    runs = [_scheduled_run(client, tag) for _ in range(3)]
+    starts = sorted(datetime.datetime.fromisoformat(run["expected_start_time"]) for run in runs)
+    window = {
+        "expected_start_time": {
+            "after_": starts[0].isoformat(),
+            "before_": starts[-1].isoformat(),
+        }
+    }
+
+    def counted() -> int:
+        response = client.post("/flow_runs/count", json={"flow_runs": window})
+        assert response.status_code == 200, response.text
+        return int(response.json())
+
+    def listed() -> int:
+        # Every run the window holds, by the filter (runs of other tests may share it).
+        response = client.post("/flow_runs/filter", json={"flow_runs": window})
+        assert response.status_code == 200, response.text
+        return len(response.json())
+
+    before = listed()
+    assert before >= len(runs)
+    assert counted() == before
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    legacy, both = runs[0], runs[1]
+    items = _partition(dynamodb, legacy["id"])  # stored before anchors: keys on the run item, no anchor
+    dynamodb.put_item(TableName=TABLE, Item={**items["#META"], **{n: items["#INDEX"][n] for n in ANCHORED}})
+    dynamodb.delete_item(TableName=TABLE, Key={"PK": items["#INDEX"]["PK"], "SK": items["#INDEX"]["SK"]})
+    items = _partition(dynamodb, both["id"])  # a legacy item whose anchor is written too: listed twice
+    dynamodb.put_item(TableName=TABLE, Item={**items["#META"], **{n: items["#INDEX"][n] for n in ANCHORED}})
+    assert counted() == listed() == before

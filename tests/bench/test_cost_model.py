@@ -8,11 +8,12 @@ levels nowhere, so they cost nothing; what is sent is priced per byte ingested.
 from __future__ import annotations
 
 import logging
+import math
 from types import SimpleNamespace
 from typing import Any
 
 from bench import cost
-from bench.ddb_meter import METER, ROUTE
+from bench.ddb_meter import METER, ROUTE, Meter, item_size
 from bench.sf_server import LogMeter
 from infra.template import load_template
 
@@ -94,6 +95,22 @@ def test_storage_is_metered_as_net_bytes_left_in_the_table() -> None:
     storage = cost.storage_cost(floor, prices)["per_million_task_runs"]
     assert storage["kept_usd_per_month"] == round(1000 * 1e6 / 1e9 * 0.25, 4)
     assert storage["expiring_usd_once"] > 0
+
+
+def test_a_count_query_is_charged_for_the_entries_it_read() -> None:
+    """A COUNT Query returns no item, yet DynamoDB bills the entries it read: sized as what a Query of the
+    same partition last returned."""
+    meter = Meter()
+    query = {
+        "TableName": "t",
+        "IndexName": "GSI7",
+        "KeyConditionExpression": "#0 = :0",
+        "ExpressionAttributeValues": {":0": {"S": "P#1"}},
+    }
+    entry = {"PK": {"S": "RUN#1"}, "SK": {"S": "#INDEX"}, "GSI7PK": {"S": "P#1"}, "pad": {"S": "x" * 1000}}
+    listed = meter._units("Query", query, {"Items": [entry] * 4, "Count": 4, "ScannedCount": 4})
+    counted = meter._units("Query", {**query, "Select": "COUNT"}, {"Count": 4, "ScannedCount": 4})
+    assert counted == listed == (math.ceil(4 * item_size(entry) / 4096) * 0.5, 0.0, 4, 4)
 
 
 def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:

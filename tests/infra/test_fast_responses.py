@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import utilities as moto_utilities
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.responses import DynamoResult
 
 from infra.local import fast_responses, moto_speedups
@@ -121,3 +123,10 @@ def test_stream_records_direct_json_equals_motos_serializer(monkeypatch: pytest.
         assert len(ours) == 2 and ours[0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xff"}
     finally:
         server.shutdown()
+
+
+def test_read_results_convert_every_attribute_type_as_moto_does(client: Any) -> None:
+    original = moto_speedups.moto_dynamo_to_dict
+    assert original is not None and moto_utilities.dynamo_to_dict is not original
+    result = {"Items": [{name: DynamoType(value) for name, value in ITEM.items()}], "Count": 1, "ScannedCount": 1}
+    assert moto_utilities.dynamo_to_dict(result) == original(result)

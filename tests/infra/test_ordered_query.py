@@ -121,11 +121,18 @@ def _random_request(rng: random.Random, table: str, sk_type: str) -> dict[str, A
         request["IndexName"] = "GIX"
     if rng.random() < 0.7:
         request["Limit"] = rng.randint(1, 7)
-    if rng.random() < 0.4:
+    roll = rng.random()
+    if roll < 0.3:
         request["FilterExpression"] = "v >= :f"
         request["ExpressionAttributeValues"][":f"] = {"N": str(rng.randint(0, 9))}
-    if rng.random() < 0.2:
+    elif roll < 0.5:  # `attribute = :string`, tested on the value directly (missing on some items)
+        request["FilterExpression"] = "GPK = :f"
+        request["ExpressionAttributeValues"][":f"] = {"S": rng.choice(["g0", "g1"])}
+    roll = rng.random()
+    if roll < 0.2:
         request["ProjectionExpression"] = "PK, SK, v"
+    elif roll < 0.4:
+        request["Select"] = "COUNT"  # the storage layer's counts: Count and ScannedCount without the items
     return request
 
 
