@@ -10,8 +10,10 @@ Access patterns (keys):
                                  The recorder's guard of a run it creates also holds the states of the
                                  run in that batch (task_run_keys.py: no history group for them)
 - by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
-- all task runs, id order ...... GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id>   (ID_DESC is the default sort)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
+- all task runs ................ the by-state keys of every state type, and GSI2PK=TASK_RUNS#<shard>,
+                                 GSI2SK=<id> (sparse: only runs without a state, and runs stored before
+                                 a run with a state left GSI2, until their next write)
 - started, by start time ....... GSI4PK=TASK_RUNS_STARTED#TERMINAL#<shard> (terminal state) or
                                  TASK_RUNS_STARTED#ACTIVE#<shard> (any other),
                                  GSI4SK=<sortable start_time>#<id>; sparse: only runs with a start_time.
@@ -68,8 +70,9 @@ ENTITY = "task_run"
 ALL_RUNS = "TASK_RUNS"
 NO_FLOW_RUN = "none"
 # Write shards per key family (keys.sharded), sized from the index writes each takes per task run
-# so that at 10,000 task runs/s no key takes DynamoDB's 1,000 WCU/s: TASK_RUNS (GSI2) is rewritten
-# with the item at create, RUNNING and COMPLETED (3 per run: 750 per key over 40); a by-state key
+# so that at 10,000 task runs/s no key takes DynamoDB's 1,000 WCU/s: TASK_RUNS (GSI2) took every
+# write of every run (3 per run: 750 per key over 40; today only runs without a state write it, and
+# readers still query the 40 shards for the runs written before); a by-state key
 # takes a put when a run enters the state and a delete when it leaves (<= 2: 833 over 24); the
 # started keys a put at start and a delete at the end (ACTIVE, 2: 833 over 24) or one put (TERMINAL,
 # 1: 833 over 12). Readers query every shard, so fewer shards are fewer Queries per read (the UI's
@@ -122,12 +125,15 @@ def _to_item(run: TaskRun) -> TableItem:
         expires_at=run_expiry(run.state),
         GSI1PK=_by_flow_run_key(run.flow_run_id),
         GSI1SK=str(run.id),
-        GSI2PK=sharded(ALL_RUNS, run.id, ALL_RUNS_SHARDS),
-        GSI2SK=str(run.id),
     )
     if run.state_type is not None:
         item.GSI3PK = sharded(_by_state_key(run.state_type), run.id, STATE_SHARDS)
         item.GSI3SK = str(run.id)
+    else:
+        # Every run is in exactly one of the by-state keys or the all-runs key: a run with a state is
+        # listed among all runs through its state's key, so it pays no all-runs copy (1 WRU each write).
+        item.GSI2PK = sharded(ALL_RUNS, run.id, ALL_RUNS_SHARDS)
+        item.GSI2SK = str(run.id)
     if run.start_time is not None:
         # Terminal runs apart from the others: a window of ended runs reads only those.
         terminal = run.state_type in TERMINAL_STATES
@@ -257,8 +263,19 @@ def candidates(
         types = list(dict.fromkeys(hints["state_type"]))
         pks = [pk for t in types for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
         return _distinct_runs(store.query_shards(pks, index="GSI3"))
-    everything = shards_and_legacy(ALL_RUNS, ALL_RUNS_SHARDS)
-    return _distinct_runs(store.query_shards(everything, index="GSI2", descending=True))
+    return _distinct_runs([*_in_any_state(), *_without_state()])
+
+
+def _in_any_state() -> list[TableItem]:
+    """Every run with a state: the by-state keys of all state types (GSI3)."""
+    pks = [pk for t in StateType for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
+    return list(store.query_shards(pks, index="GSI3"))
+
+
+def _without_state() -> list[TableItem]:
+    """The all-runs key (GSI2): runs without a state, and runs stored before runs with a state left it (they
+    are in their state's key too; `_distinct_runs` keeps each once) until their next write."""
+    return list(store.query_shards(shards_and_legacy(ALL_RUNS, ALL_RUNS_SHARDS), index="GSI2"))
 
 
 # --- REST create / update ------------------------------------------------------------

@@ -229,9 +229,49 @@ def _unshard(aws_endpoint_url: str, task_run_id: str) -> None:
     item = dynamodb.get_item(
         TableName=AWS_ENV["SERVERFLOW_TABLE"], Key={"PK": {"S": f"TASK_RUN#{task_run_id}"}, "SK": {"S": "#META"}}
     )["Item"]
-    legacy = {name: {"S": item[name]["S"].rsplit("#", 1)[0]} for name in ("GSI2PK", "GSI3PK", "GSI4PK") if name in item}
-    assert legacy["GSI2PK"] == {"S": "TASK_RUNS"}  # the stored key had a shard suffix
+    legacy = {name: {"S": item[name]["S"].rsplit("#", 1)[0]} for name in ("GSI3PK", "GSI4PK") if name in item}
+    assert legacy["GSI3PK"]["S"].count("#") == 1  # the stored key had a shard suffix
+    # Every run had an all-runs copy then.
+    legacy |= {"GSI2PK": {"S": "TASK_RUNS"}, "GSI2SK": {"S": task_run_id}}
     dynamodb.put_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Item={**item, **legacy})
+
+
+def _stored(aws_endpoint_url: str, task_run_id: str) -> dict[str, Any]:
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    key = {"PK": {"S": f"TASK_RUN#{task_run_id}"}, "SK": {"S": "#META"}}
+    item: dict[str, Any] = dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key)["Item"]
+    return item
+
+
+def test_all_runs_are_listed_through_their_state_keys_and_runs_stored_with_an_all_runs_copy_once(
+    client: httpx.Client, flow_run: dict[str, Any], aws_endpoint_url: str
+) -> None:
+    """A run with a state writes no all-runs copy (GSI2): a filter without a narrower hint lists it through its
+    state's key; a run stored before, with its all-runs copy, is listed once, and its next write drops the copy."""
+    tag = f"all-{uuid.uuid4().hex[:8]}"
+    states = ["PENDING", "RUNNING", "COMPLETED", "FAILED"]
+    ids = [
+        _create(client, flow_run["id"], dynamic_key=f"{tag}-{i}", tags=[tag], state={"type": state}).json()["id"]
+        for i, state in enumerate(states)
+    ]
+    assert all("GSI2PK" not in _stored(aws_endpoint_url, run_id) for run_id in ids)
+    tagged = {"task_runs": {"tags": {"all_": [tag]}}}  # no index hint: every run is read
+    newest_first = sorted(ids, reverse=True)
+    assert [r["id"] for r in client.post("/task_runs/filter", json=tagged).json()] == newest_first
+    assert client.post("/task_runs/count", json=tagged).json() == 4
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    before = _stored(aws_endpoint_url, ids[1])  # as stored before: with its (sharded) all-runs copy
+    before |= {"GSI2PK": {"S": "TASK_RUNS#0"}, "GSI2SK": {"S": ids[1]}}
+    dynamodb.put_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Item=before)
+    assert [r["id"] for r in client.post("/task_runs/filter", json=tagged).json()] == newest_first
+    assert client.post("/task_runs/count", json=tagged).json() == 4
+    assert client.post(f"/task_runs/{ids[1]}/set_state", json={"state": {"type": "COMPLETED"}}).status_code == 201
+    assert "GSI2PK" not in _stored(aws_endpoint_url, ids[1])
+    listed = client.post("/task_runs/filter", json=tagged).json()
+    assert [(r["id"], r["state_type"]) for r in listed] == [
+        (run_id, "COMPLETED" if run_id == ids[1] else states[ids.index(run_id)]) for run_id in newest_first
+    ]
 
 
 def test_sharded_indexes_list_in_order_and_still_read_runs_stored_unsharded(
