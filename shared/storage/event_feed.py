@@ -31,7 +31,7 @@ from uuid import UUID
 
 from shared.schemas.events import ReceivedEvent
 from shared.storage import store
-from shared.storage.keys import all_shards, key, sortable_time
+from shared.storage.keys import MINUTE_CHARS, all_shards, key, sortable_time
 from shared.storage.retention import events_retention
 from shared.storage.table import TableItem
 
@@ -44,7 +44,6 @@ FEED_SHARDS = 16
 # pages of ~20 KB compressed. Bounded in bytes, not entries: names may be 1,024 characters (6 KB of JSON when
 # escaped), and a page past DynamoDB's 400 KB item limit would fail its batch on every retry.
 MAX_PAGE_JSON_BYTES = 64 * 1024
-MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ M = TypeVar("M", bound=BaseModel)
 
 # Sorts after every ISO timestamp, so "no time yet" lands last ascending.
 NO_TIME = "~"
+# The minute prefix of a sortable_time string ("yyyy-mm-ddTHH:MM"): the bucket of the per-minute pages (event
+# feed, log feed, state-id pages).
+MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 
 
 def sortable_time(value: datetime.datetime | None) -> str:

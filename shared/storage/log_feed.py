@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from shared.schemas.base import now_utc
 from shared.storage import store
-from shared.storage.keys import all_shards, epoch_seconds, key
+from shared.storage.keys import MINUTE_CHARS, all_shards, epoch_seconds, key
 from shared.storage.table import TableItem
 
 ENTITY = "log_feed"
@@ -45,7 +45,6 @@ FEED_SHARDS = 16
 # An entry is at most ~140 characters of JSON (a sortable time, two UUIDs, a 16-hex digest, a key prefix: no
 # user text), so 200 make at most a ~28 KB page (a few KB compressed), far below DynamoDB's 400 KB.
 MAX_ENTRIES = 200
-MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 # BatchGetItem takes 100 keys a call; a read that stops early (limit 1-50) needs a handful of groups.
 FIRST_FETCH = 16
 MAX_FETCH = 100

@@ -34,7 +34,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from shared.storage import store
-from shared.storage.keys import key, shard_of, sortable_time
+from shared.storage.keys import MINUTE_CHARS, key, shard_of, sortable_time
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state_ids"
@@ -55,7 +55,6 @@ SHARDS = 8
 PAGE_SPAN_MS = 2_000
 # JSON bytes of entries per page (~150 each): far below DynamoDB's 400 KB item limit.
 MAX_PAGE_JSON_BYTES = 32 * 1024
-MINUTE_CHARS = len("yyyy-mm-ddTHH:MM")
 
 
 class Entry(NamedTuple):
