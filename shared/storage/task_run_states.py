@@ -123,24 +123,17 @@ def _group(task_run_id: UUID, states: list[State]) -> TableItem:
 def _locators(stored: list[tuple[UUID, str, float | None, list[State]]]) -> list[TableItem]:
     """What finds the (run, where: a group's SK or a guard's PK, its expiry, the states there) states by id:
     the pages of the UUIDv7 ids (one set for all the groups of a batch), a pointer for each other id."""
-    paged = [
-        (task_run_state_ids.Entry(str(state.id), str(task_run_id), where), expires_at)
-        for task_run_id, where, expires_at, states in stored
-        for state in states
-        if task_run_state_ids.partition(state.id) is not None
-    ]
-    pointers = [
-        TableItem(
-            _pointer_key(state.id),
-            store.META,
-            entity=POINTER_ENTITY,
-            body=StatePointer(task_run_id=task_run_id, history_sk=where).model_dump_json(),
-            expires_at=expires_at,
-        )
-        for task_run_id, where, expires_at, states in stored
-        for state in states
-        if task_run_state_ids.partition(state.id) is None
-    ]
+    paged: list[tuple[task_run_state_ids.Entry, float | None]] = []
+    pointers: list[TableItem] = []
+    for task_run_id, where, expires_at, states in stored:
+        for state in states:
+            if task_run_state_ids.partition(state.id) is not None:
+                paged.append((task_run_state_ids.Entry(str(state.id), str(task_run_id), where), expires_at))
+                continue
+            body = StatePointer(task_run_id=task_run_id, history_sk=where).model_dump_json()
+            pointers.append(
+                TableItem(_pointer_key(state.id), store.META, entity=POINTER_ENTITY, body=body, expires_at=expires_at)
+            )
     return [*task_run_state_ids.pages(paged), *pointers]
 
 
@@ -190,10 +183,15 @@ def _states_of(item: TableItem) -> list[State]:
     return [decode(item, State)]
 
 
+def _in_order(states: Iterable[State]) -> list[State]:
+    """Each state id once (the last seen wins), ordered by (timestamp, id)."""
+    by_id = {state.id: state for state in states}
+    return sorted(by_id.values(), key=_order)
+
+
 def _flattened(items: Iterable[TableItem]) -> list[State]:
     """The states of history items, each id once, ordered by (timestamp, id)."""
-    by_id = {state.id: state for item in items for state in _states_of(item)}
-    return sorted(by_id.values(), key=_order)
+    return _in_order(state for item in items for state in _states_of(item))
 
 
 def _located(state_id: UUID) -> list[tuple[UUID, str]]:
@@ -251,9 +249,7 @@ def _with_held(items: Iterable[TableItem]) -> list[State]:
             run_item = item
         elif item.SK.startswith(STATE_SK_PREFIX):
             history.append(item)
-    by_id = {state.id: state for state in guard_held(run_item)}
-    by_id.update((state.id, state) for state in _flattened(history))
-    return sorted(by_id.values(), key=_order)
+    return _in_order([*guard_held(run_item), *(state for item in history for state in _states_of(item))])
 
 
 def read_for_run(task_run_id: UUID) -> list[State]:
