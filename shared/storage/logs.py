@@ -189,6 +189,14 @@ def create_many(creates: Sequence[LogCreate]) -> list[Log]:
 # --- reads -----------------------------------------------------------------------
 
 
+def _shifted(moment: datetime.datetime, by: datetime.timedelta) -> datetime.datetime | None:
+    """moment + by; None past either end of the calendar (no bound there)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return None
+
+
 def _time_range(logs: LogFilter | None) -> tuple[str | None, str | None]:
     """SK bounds implied by the timestamp filter, when every match must satisfy it."""
     if logs is None or logs.timestamp is None:
@@ -198,17 +206,11 @@ def _time_range(logs: LogFilter | None) -> tuple[str | None, str | None]:
     after, before = logs.timestamp.after_, logs.timestamp.before_
     # A group is keyed by its first line: one starting up to WINDOW before `after` may hold lines in range.
     # "~" sorts after "#<id>...", so the upper bound includes every group starting at that instant.
+    lower = _shifted(after, -log_groups.WINDOW) if after else None  # None within WINDOW of year 1: no bound
     return (
-        _window_before(after) if after else None,
+        sortable_time(lower) if lower else None,
         f"{sortable_time(before)}~" if before else None,
     )
-
-
-def _window_before(moment: datetime.datetime) -> str | None:
-    try:
-        return sortable_time(moment - log_groups.WINDOW)
-    except OverflowError:  # within WINDOW of year 1: no lower bound
-        return None
 
 
 def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableItem]]:
@@ -221,14 +223,6 @@ def _streams(logs: LogFilter | None, descending: bool) -> list[Iterator[TableIte
     if "task_run_id" in hints:
         return _task_run_streams(list(dict.fromkeys(hints["task_run_id"])), gte, lte, descending)
     return [log_feed.groups(gte, lte, descending, retention())]
-
-
-def _shifted(moment: datetime.datetime, by: datetime.timedelta) -> datetime.datetime | None:
-    """moment + by; None past either end of the calendar (no bound there)."""
-    try:
-        return moment + by
-    except OverflowError:
-        return None
 
 
 def _task_run_span(run: TaskRun) -> tuple[str | None, str | None]:
