@@ -7,7 +7,8 @@ request (the scheduled functions ticking) go to "background".
 Request units are *estimated* from DynamoDB's sizing rules, because the emulator reports fixed
 ConsumedCapacity values: write = ceil(item KB / 1) WRU (x2 in a transaction), plus each GSI the write
 touches (a put into or delete from an index, or an in-place rewrite, is one write there; a change of the
-item's index key is a delete plus a put, two writes), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction); a Query is
+item's index key is a delete plus a put, two writes), read = ceil(KB / 4) RRU (x0.5 eventually consistent, x2 in a transaction;
+a key read with no item there costs the minimum, 1 RRU or 0.5); a Query is
 charged for the items it read (ScannedCount x the average size of the items it returned; a COUNT Query returns
 none: x the average of what a Query of the same partition, else index, last returned).
 """
@@ -412,8 +413,16 @@ class Meter:
                 avg = self.entry_sizes.get(partition) or self.entry_sizes.get(index) or 512
             return max(0.5, math.ceil(scanned * avg / 4096) * factor), 0.0, scanned, returned
         if op == "BatchGetItem":
-            sizes = [item_size(i) for items in (out.get("Responses") or {}).values() for i in items]
-            return sum(math.ceil(max(s, 1) / 4096) * 0.5 for s in sizes) or 0.5, 0.0, 0, 0
+            # Each key is read as its own GetItem: a key with no item still costs the minimum unit, and a
+            # table's ConsistentRead doubles its keys' units.
+            rru = 0.0
+            for tname, request in (p.get("RequestItems") or {}).items():
+                unit = 1.0 if request.get("ConsistentRead") else 0.5
+                found = [item_size(i) for i in (out.get("Responses") or {}).get(tname) or []]
+                unread = len(((out.get("UnprocessedKeys") or {}).get(tname) or {}).get("Keys") or [])
+                missing = max(len(request.get("Keys") or []) - len(found) - unread, 0)
+                rru += (sum(math.ceil(max(s, 1) / 4096) for s in found) + missing) * unit
+            return rru or 0.5, 0.0, 0, 0
         if op == "BatchWriteItem":
             w = 0.0
             for tname, reqs in (p.get("RequestItems") or {}).items():

@@ -1,6 +1,18 @@
 """A task run's natural-key guard, and the first states it may hold.
 
-Key: PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META, no index keys, no TTL.
+Keys:
+- a run with a flow run: PK=TASK_RUN_KEYS#<flow_run_id>, SK=<sha256(task_key, dynamic_key), 32 hex>: the
+  guards of a flow run's task runs share its partition, so one Query of it lists them (their ids: the
+  runs are then read by id). That listing is what the runs' by-flow-run index copy (GSI1, 1 WRU a run)
+  was for: a run guarded here has none.
+- a run without a flow run (REST creates only), and every run stored before the guards moved:
+  PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META ("legacy"): such a run is
+  listed by its GSI1 copy (TASK_RUNS_OF#<flow_run_id|none>), and keeps it on every rewrite. Which key
+  a stored run's guard has is told by its item: a GSI1 key means the legacy guard (`stored_key`).
+  A natural key is looked up under both (`lookup_keys`): only the legacy one can name a run stored
+  before, and no writer puts a legacy guard for a run with a flow run any more, so the two never
+  disagree.
+No index keys, no TTL.
 Body: {"id": <task run id>} (the run the natural key names), and for a run the stream-fed recorder
 created, "states": the states of the run its creating batch held, oldest first.
 
@@ -13,8 +25,8 @@ items in the run's partition (task_run_states.py), whose readers add the guard's
 - a run's history / its state ids in a time range: the run item (the same Query as the history: it is
   the #META item of the history's partition) gives flow_run_id, task_key and dynamic_key, hence the guard
   key: one GetItem, its states counted only when its id is the run's (`held_states`);
-- a state by id: its page of state ids (or pointer) names the guard's PK instead of a group SK
-  (`is_guard_key`): one GetItem;
+- a state by id: its page of state ids (or pointer) names the guard (`GuardKey.where`: its PK, or
+  PK#SK for a guard in its flow run's partition) instead of a group SK (`is_guard_key`): one GetItem;
 - a run's delete: the guard goes with the run (as before), its states' events get their by-resource
   references first (task_runs.delete).
 Reads drop duplicate state ids, so a replay that writes a group beside the guard's states is harmless.
@@ -26,7 +38,8 @@ found through its run. With a run retention the run expires before the events it
 (retention.history_expiry), and states held by a guard the run no longer names would be unreadable and
 never deleted: the recorder writes groups then, as before. Runs recorded before a retention is turned on
 keep the states their guards hold; once such a run expires, its history (and so its events by resource,
-if they outlive it) is no longer found, and its guard stays.
+if they outlive it) is no longer found, and its guard stays (and, in its flow run's partition, a listing
+of the flow run reads it, finds no run under its id and skips it).
 """
 
 from __future__ import annotations
@@ -46,17 +59,28 @@ from shared.storage.retention import run_retention
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_key"
-PARTITION = "TASK_RUN_KEY"
+PARTITION = "TASK_RUN_KEY"  # legacy guards: one partition per natural key
+FLOW_RUN_PARTITION = "TASK_RUN_KEYS"  # guards of a flow run's task runs: one partition per flow run
+# 128 bits of the SHA-256 of (task_key, dynamic_key): collision-free in practice, and short, since page
+# entries and pointers of the states a guard holds spell out its key.
+DIGEST_CHARS = 32
 # A guard holds states only while the whole item stays within one write unit (1 KB): key, attribute names
 # and the compressed body. Three states of a prefect client's task run compress to ~350 bytes.
 MAX_HELD_ITEM_BYTES = 1024
 
 
 class Held(NamedTuple):
-    """States of a run its guard holds (the recorder's batch that created the run): where, and which."""
+    """States of a run its guard holds (the recorder's batch that created the run): where (`GuardKey.where`),
+    and which."""
 
-    guard_pk: str
+    where: str
     state_ids: frozenset[UUID]
+
+
+class _Named(BaseModel):
+    """A guard's body read for the run it names only (its states are left unparsed)."""
+
+    id: UUID
 
 
 class Guard(BaseModel):
@@ -66,15 +90,83 @@ class Guard(BaseModel):
     states: list[State] = []
 
 
+class GuardKey(NamedTuple):
+    """Where a natural key's guard is stored."""
+
+    pk: str
+    sk: str
+
+    @property
+    def where(self) -> str:
+        """How page entries and pointers name the guard: its PK (a legacy guard), else PK#SK."""
+        return self.pk if self.sk == store.META else f"{self.pk}#{self.sk}"
+
+
 def natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> str:
-    # Hashed: task keys are user-controlled, may contain '#' and may be long.
+    """The legacy guard's PK. Hashed: task keys are user-controlled, may contain '#' and may be long."""
     raw = json.dumps([str(flow_run_id) if flow_run_id else None, task_key, dynamic_key])
     return key(PARTITION, hashlib.sha256(raw.encode()).hexdigest())
 
 
+def legacy_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> GuardKey:
+    return GuardKey(natural_key(flow_run_id, task_key, dynamic_key), store.META)
+
+
+def flow_run_partition(flow_run_id: UUID) -> str:
+    return key(FLOW_RUN_PARTITION, flow_run_id)
+
+
+def new_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> GuardKey:
+    """The key a new run's guard is written under: in its flow run's partition, if it has one."""
+    if flow_run_id is None:
+        return legacy_key(flow_run_id, task_key, dynamic_key)
+    digest = hashlib.sha256(json.dumps([task_key, dynamic_key]).encode()).hexdigest()[:DIGEST_CHARS]
+    return GuardKey(flow_run_partition(flow_run_id), digest)
+
+
+def lookup_keys(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> list[GuardKey]:
+    """Every key a natural key's guard may be under: the new one, and the legacy one of a run stored before."""
+    keys = [new_key(flow_run_id, task_key, dynamic_key)]
+    if flow_run_id is not None:
+        keys.append(legacy_key(flow_run_id, task_key, dynamic_key))
+    return keys
+
+
+def stored_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str, *, listed_by_index: bool) -> GuardKey:
+    """The guard of a stored run: legacy when the run item has its by-flow-run index copy (GSI1)."""
+    if listed_by_index:
+        return legacy_key(flow_run_id, task_key, dynamic_key)
+    return new_key(flow_run_id, task_key, dynamic_key)
+
+
 def is_guard_key(where: str) -> bool:
     """Whether a state's location (a page entry's or pointer's group SK) names a guard."""
-    return where.startswith(f"{PARTITION}#")
+    return where.startswith((f"{PARTITION}#", f"{FLOW_RUN_PARTITION}#"))
+
+
+def located(where: str) -> GuardKey:
+    """The guard a location (`GuardKey.where`) names."""
+    if where.startswith(f"{FLOW_RUN_PARTITION}#"):
+        pk, sk = where.rsplit("#", 1)
+        return GuardKey(pk, sk)
+    return GuardKey(where, store.META)
+
+
+def read(guard: GuardKey) -> TableItem | None:
+    return store.get(guard.pk, guard.sk)
+
+
+def named_id(item: TableItem | None) -> UUID | None:
+    """The run a stored guard names (None: no guard, or one without a body)."""
+    if item is None or not item.body:
+        return None
+    return _Named.model_validate_json(item.body).id
+
+
+def ids_in_flow_run(flow_run_id: UUID) -> list[UUID]:
+    """The runs the guards in a flow run's partition name (one Query; runs keyed before keep GSI1 instead)."""
+    ids = (named_id(item) for item in store.query(flow_run_partition(flow_run_id)))
+    return [found for found in ids if found is not None]
 
 
 def holds_history() -> bool:
@@ -82,25 +174,25 @@ def holds_history() -> bool:
     return run_retention() is None
 
 
-def _size(natural: str, stored_body: bytes) -> int:
+def _size(guard: GuardKey, stored_body: bytes) -> int:
     """A guard item's billed size: its attributes' names and values (the body as stored)."""
-    texts = {"PK": natural, "SK": store.META, "entity": ENTITY}
+    texts = {"PK": guard.pk, "SK": guard.sk, "entity": ENTITY}
     return sum(len(name) + len(value.encode()) for name, value in texts.items()) + len("body") + len(stored_body)
 
 
-def guard_item(natural: str, task_run_id: UUID) -> TableItem:
+def guard_item(guard: GuardKey, task_run_id: UUID) -> TableItem:
     """The guard naming `task_run_id`, holding no states."""
-    return TableItem(natural, store.META, entity=ENTITY, body=json.dumps({"id": str(task_run_id)}))
+    return TableItem(guard.pk, guard.sk, entity=ENTITY, body=json.dumps({"id": str(task_run_id)}))
 
 
-def holding_item(natural: str, task_run_id: UUID, states: Sequence[State]) -> TableItem | None:
+def holding_item(guard: GuardKey, task_run_id: UUID, states: Sequence[State]) -> TableItem | None:
     """The guard naming `task_run_id` and holding `states`, or None when they would not fit one write unit."""
     distinct = list({state.id: state for state in states}.values())
     stored = body_codec.pack(Guard(id=task_run_id, states=distinct).model_dump_json())
-    if _size(natural, stored) > MAX_HELD_ITEM_BYTES:
+    if _size(guard, stored) > MAX_HELD_ITEM_BYTES:
         return None
     # The body as unpacked text keeps its stored bytes: the write does not compress it again.
-    return TableItem(natural, store.META, entity=ENTITY, body=body_codec.unpack(stored))
+    return TableItem(guard.pk, guard.sk, entity=ENTITY, body=body_codec.unpack(stored))
 
 
 def held_states(item: TableItem | None, task_run_id: UUID) -> list[State]:

@@ -19,7 +19,8 @@ Access patterns:
   or stored before pages: its pointer PK=TASK_RUN_STATE#<state_id>, SK=#META (GetItem + GetItem); a
   single state: GSI1PK=TASK_RUN_STATE#<state_id>, GSI1SK=# (the Query tried when neither finds it).
   If the group named is gone, the run's history is read. A page entry or pointer of a state its run's
-  guard holds names the guard's PK (TASK_RUN_KEY#...) in place of a group SK: one GetItem.
+  guard holds names the guard (its PK, TASK_RUN_KEY#..., or PK#SK, TASK_RUN_KEYS#<flow run>#<digest>) in
+  place of a group SK: one GetItem.
 - idempotent, lossless recorder writes: a group's key is derived from its set of states, so a replayed
   batch rewrites the same group, pages and pointers (BatchWriteItem, 25 items a call), and a replay
   split differently writes other groups (and pages) next to the first ones, never over them: a state
@@ -121,7 +122,7 @@ def _group(task_run_id: UUID, states: list[State]) -> TableItem:
 
 
 def _locators(stored: list[tuple[UUID, str, float | None, list[State]]]) -> list[TableItem]:
-    """What finds the (run, where: a group's SK or a guard's PK, its expiry, the states there) states by id:
+    """What finds the (run, where: a group's SK or a guard's location, its expiry, the states there) states by id:
     the pages of the UUIDv7 ids (one set for all the groups of a batch), a pointer for each other id."""
     paged: list[tuple[task_run_state_ids.Entry, float | None]] = []
     pointers: list[TableItem] = []
@@ -167,8 +168,8 @@ def record_many(states: Iterable[tuple[UUID, State]], held: Mapping[UUID, task_r
     ]
     # A guard has no TTL (task_run_keys.py): neither have the pages and pointers of the states it holds.
     stored += [
-        (task_run_id, where.guard_pk, None, [s for s in per_run[task_run_id].values() if on_guard(task_run_id, s)])
-        for task_run_id, where in held.items()
+        (task_run_id, guard.where, None, [s for s in per_run[task_run_id].values() if on_guard(task_run_id, s)])
+        for task_run_id, guard in held.items()
     ]
     # Groups before pages and pointers (item order is call order; the guards were written before this call):
     # none names a group not yet written.
@@ -195,7 +196,7 @@ def _flattened(items: Iterable[TableItem]) -> list[State]:
 
 
 def _located(state_id: UUID) -> list[tuple[UUID, str]]:
-    """(run, group SK or guard PK) of the items said to hold a state: its pages, else (other ids, states stored
+    """(run, group SK or guard location) of the items said to hold a state: its pages, else (other ids, states stored
     before pages) its pointer."""
     paged = task_run_state_ids.locations(state_id)
     if paged:
@@ -211,7 +212,7 @@ def _stored_at(task_run_id: UUID, where: str) -> list[State] | None:
     """The states the item a locator names holds (None when it is gone, or is a guard that no longer holds
     the run's states)."""
     if task_run_keys.is_guard_key(where):
-        return task_run_keys.held_states(store.get(where), task_run_id) or None
+        return task_run_keys.held_states(task_run_keys.read(task_run_keys.located(where)), task_run_id) or None
     group = store.get(run_key(task_run_id), where)
     return _states_of(group) if group is not None else None
 
@@ -235,8 +236,11 @@ def guard_held(run_item: TableItem | None) -> list[State]:
     run = decode(run_item, TaskRun)
     if run.flow_run_id is None:
         return []
-    natural = task_run_keys.natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
-    return task_run_keys.held_states(store.get(natural), run.id)
+    # A run item with its by-flow-run index copy has a legacy guard (task_run_keys.py).
+    guard = task_run_keys.stored_key(
+        run.flow_run_id, run.task_key, run.dynamic_key, listed_by_index=run_item.GSI1PK is not None
+    )
+    return task_run_keys.held_states(task_run_keys.read(guard), run.id)
 
 
 def _with_held(items: Iterable[TableItem]) -> list[State]:

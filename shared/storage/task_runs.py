@@ -3,13 +3,18 @@
 Access patterns (keys):
 - read by id ................... PK=TASK_RUN#<id>, SK=#META (body = TaskRun JSON with its state;
                                  `state_id` / `state_timestamp` attributes guard conditional writes)
-- natural-key uniqueness ....... PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META,
-                                 body {"id"}; POST /task_runs/ writes it in the same transaction as a
-                                 new run, the event recorder with a put_new just before the run; both
-                                 upsert on it (flow_run_id may be null: REST creates still upsert on it).
+- natural-key uniqueness ....... the guard (task_run_keys.py): PK=TASK_RUN_KEYS#<flow_run_id>,
+                                 SK=<digest of task_key, dynamic_key>, body {"id"}; runs without a flow
+                                 run, and runs stored before, PK=TASK_RUN_KEY#<sha256(...)>, SK=#META.
+                                 POST /task_runs/ writes it in the same transaction as a new run, the
+                                 event recorder with a put_new just before the run; both upsert on it
+                                 (flow_run_id may be null: REST creates still upsert on it).
                                  The recorder's guard of a run it creates also holds the states of the
                                  run in that batch (task_run_keys.py: no history group for them)
-- by flow run .................. GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id>
+- by flow run .................. the guards in the flow run's partition (one Query: ids), then the runs
+                                 (BatchGetItem); runs with a legacy guard (no flow run, or stored before)
+                                 carry GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id> instead, and
+                                 keep it on every rewrite (its presence tells a stored run's guard key)
 - by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
 - all task runs ................ the by-state keys of every state type, and GSI2PK=TASK_RUNS#<shard>,
                                  GSI2SK=<id> (sparse: only runs without a state, and runs stored before
@@ -43,7 +48,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -93,8 +97,23 @@ def _run_key(task_run_id: UUID | str) -> str:
     return state_store.run_key(task_run_id)
 
 
-def _natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> str:
-    return task_run_keys.natural_key(flow_run_id, task_key, dynamic_key)
+def _new_guard_key(run: TaskRun) -> task_run_keys.GuardKey:
+    return task_run_keys.new_key(run.flow_run_id, run.task_key, run.dynamic_key)
+
+
+def _listed_by_index(run: TaskRun, stored: TableItem | None) -> bool:
+    """Whether the run is listed among its flow run's task runs by its GSI1 copy (its guard is a legacy one),
+    rather than by its guard in the flow run's partition: runs without a flow run, and runs stored so."""
+    if stored is not None:
+        return stored.GSI1PK is not None
+    return run.flow_run_id is None
+
+
+def _guard_key_of(run: TaskRun, stored: TableItem) -> task_run_keys.GuardKey:
+    """The guard of a stored run."""
+    return task_run_keys.stored_key(
+        run.flow_run_id, run.task_key, run.dynamic_key, listed_by_index=_listed_by_index(run, stored)
+    )
 
 
 def _by_flow_run_key(flow_run_id: UUID | None) -> str:
@@ -114,7 +133,8 @@ def _started_shards(terminal: bool) -> int:
     return TERMINAL_SHARDS if terminal else ACTIVE_SHARDS
 
 
-def _to_item(run: TaskRun) -> TableItem:
+def _to_item(run: TaskRun, listed_by_index: bool) -> TableItem:
+    """The run's item; `listed_by_index`: it keeps the by-flow-run index copy (`_listed_by_index`)."""
     item = TableItem(
         _run_key(run.id),
         store.META,
@@ -123,9 +143,10 @@ def _to_item(run: TaskRun) -> TableItem:
         state_id=str(run.state.id) if run.state else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         expires_at=run_expiry(run.state),
-        GSI1PK=_by_flow_run_key(run.flow_run_id),
-        GSI1SK=str(run.id),
     )
+    if listed_by_index:
+        item.GSI1PK = _by_flow_run_key(run.flow_run_id)
+        item.GSI1SK = str(run.id)
     if run.state_type is not None:
         item.GSI3PK = sharded(_by_state_key(run.state_type), run.id, STATE_SHARDS)
         item.GSI3SK = str(run.id)
@@ -142,8 +163,9 @@ def _to_item(run: TaskRun) -> TableItem:
     return item
 
 
-def _guard(run: TaskRun) -> TableItem:
-    return task_run_keys.guard_item(_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), run.id)
+def _guard(run: TaskRun, guard_key: task_run_keys.GuardKey | None = None) -> TableItem:
+    """The guard naming `run`, under `guard_key` (default: where a new run's goes)."""
+    return task_run_keys.guard_item(guard_key or _new_guard_key(run), run.id)
 
 
 def _newer_than_stored(state: State) -> Condition:
@@ -184,20 +206,40 @@ def read_many(task_run_ids: Iterable[UUID]) -> list[TaskRun]:
     return [decode(item, TaskRun) for item in items]
 
 
-def id_for_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> UUID | None:
-    guard = store.get(_natural_key(flow_run_id, task_key, dynamic_key))
-    if guard is None or not guard.body:
-        return None
-    return UUID(json.loads(guard.body)["id"])
+class Holder(NamedTuple):
+    """The run a natural key names, and where its guard is."""
+
+    task_run_id: UUID
+    guard_key: task_run_keys.GuardKey
+
+
+def holder_of_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> Holder | None:
+    """Which run holds a natural key: its guard under either key (task_run_keys.lookup_keys), one BatchGetItem."""
+    guard_keys = task_run_keys.lookup_keys(flow_run_id, task_key, dynamic_key)
+    found = {(item.PK, item.SK): item for item in store.batch_get((g.pk, g.sk) for g in guard_keys)}
+    for guard_key in guard_keys:
+        named = task_run_keys.named_id(found.get(guard_key))
+        if named is not None:
+            return Holder(named, guard_key)
+    return None
 
 
 def read_by_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> TaskRun | None:
-    found = id_for_natural_key(flow_run_id, task_key, dynamic_key)
-    return read(found) if found else None
+    found = holder_of_natural_key(flow_run_id, task_key, dynamic_key)
+    return read(found.task_run_id) if found else None
 
 
 def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
-    return [decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1")]
+    """A flow run's task runs, by id: those its partition's guards name (runs whose flow run changed since
+    are left out), and those listed by their GSI1 copy (task_run_keys.py)."""
+    guarded = task_run_keys.ids_in_flow_run(flow_run_id) if flow_run_id is not None else []
+    # Eventually consistent, as the index copies it replaces were: half the read units.
+    items = store.batch_get(((_run_key(i), store.META) for i in guarded), consistent=False)
+    runs = {run.id: run for run in (decode(item, TaskRun) for item in items) if run.flow_run_id == flow_run_id}
+    for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"):
+        run = decode(item, TaskRun)
+        runs.setdefault(run.id, run)
+    return [runs[task_run_id] for task_run_id in sorted(runs, key=str)]
 
 
 # --- filtering -----------------------------------------------------------------------
@@ -253,9 +295,9 @@ def candidates(
         ids = [UUID(str(v)) for v in dict.fromkeys(by_flow_run)]
         if flow_run_ids is not None:
             ids = [i for i in ids if i in flow_run_ids]
-        return [run for fid in ids for run in list_for_flow_run(fid)]
+        return _listed_for(ids)
     if flow_run_ids is not None:
-        return [run for fid in flow_run_ids for run in list_for_flow_run(fid)]
+        return _listed_for(flow_run_ids)
     window = _start_window(task_runs)
     if window is not None:
         return started_between(*window, state_types=hints.get("state_type"))
@@ -264,6 +306,12 @@ def candidates(
         pks = [pk for t in types for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
         return _distinct_runs(store.query_shards(pks, index="GSI3"))
     return _distinct_runs([*_in_any_state(), *_without_state()])
+
+
+def _listed_for(flow_run_ids: Iterable[UUID]) -> list[TaskRun]:
+    """The task runs of these flow runs, each flow run's read on the scatter pool."""
+    found = store.map_concurrently(list_for_flow_run, flow_run_ids)
+    return [run for runs in found.values() for run in runs]
 
 
 def _in_any_state() -> list[TableItem]:
@@ -311,7 +359,7 @@ def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
     batch = (
         store.WriteBatch()
         .put_new(_guard(new_run))
-        .put_new(_to_item(new_run))
+        .put_new(_to_item(new_run, _listed_by_index(new_run, None)))
         .put_new(state_store.to_item(new_run.id, outcome.state))
     )
     _enqueue_if_deferred(batch, new_run, outcome.state)
@@ -339,7 +387,7 @@ def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
             return run
         updated = run.model_copy(update={**fields, "updated": now_utc()})
         try:
-            store.put(_to_item(updated), condition=TableItem.body == item.body)
+            store.put(_to_item(updated, _listed_by_index(updated, item)), condition=TableItem.body == item.body)
         except ConcurrentUpdate:
             continue
         return updated
@@ -357,12 +405,16 @@ def _enqueue_if_deferred(batch: store.WriteBatch, run: TaskRun, state: State) ->
 
 
 def _write_outcome(
-    before: TaskRun, outcome: OrchestrationOutcome[TaskRun], slots: concurrency_slots.SlotSnapshot | None = None
+    before: TaskRun,
+    outcome: OrchestrationOutcome[TaskRun],
+    listed_by_index: bool,
+    slots: concurrency_slots.SlotSnapshot | None = None,
 ) -> None:
     assert outcome.state is not None
+    after = outcome.run.model_copy(update={"updated": now_utc()})
     batch = (
         store.WriteBatch()
-        .put(_to_item(outcome.run.model_copy(update={"updated": now_utc()})), _state_unchanged(before))
+        .put(_to_item(after, listed_by_index), _state_unchanged(before))
         .put_new(state_store.to_item(outcome.run.id, outcome.state))
     )
     if slots is not None:
@@ -377,9 +429,10 @@ def _write_outcome(
 def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) -> OrchestrationOutcome[TaskRun]:
     """POST /task_runs/{id}/set_state: the task policy, then one conditional transaction."""
     for _ in range(WRITE_ATTEMPTS):
-        run = read(task_run_id)
-        if run is None:
+        stored = store.get(_run_key(task_run_id))
+        if stored is None:
             raise RunNotFound(f"Task run with id {task_run_id} not found")
+        run = decode(stored, TaskRun)
         flow_run = flow_run_store.read(run.flow_run_id) if run.flow_run_id else None
         # Tag limits: the rules decide on slot state read now; if another task run takes
         # the last slot before our write, the write fails and we decide again.
@@ -388,7 +441,7 @@ def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) 
         if not outcome.write:
             return outcome
         try:
-            _write_outcome(run, outcome, slots)
+            _write_outcome(run, outcome, _listed_by_index(run, stored), slots)
         except ConcurrentUpdate:
             continue  # someone changed the state meanwhile: decide again on the new one
         return outcome
@@ -401,9 +454,10 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
     Returns the updated run, or None if the run is gone or already has a newer state.
     """
     for _ in range(WRITE_ATTEMPTS):
-        run = read(task_run_id)
-        if run is None:
+        stored = store.get(_run_key(task_run_id))
+        if stored is None:
             return None
+        run = decode(stored, TaskRun)
         if run.state is not None and run.state.timestamp >= state.timestamp:
             return None
         outcome = orchestrate_task_run(run, state, force=True, now=state.timestamp)
@@ -412,7 +466,10 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
         new_run = outcome.run.model_copy(update={"updated": now_utc()})
         batch = (
             store.WriteBatch()
-            .put(_to_item(new_run), _newer_than_stored(outcome.state) & TableItem.PK.exists())
+            .put(
+                _to_item(new_run, _listed_by_index(new_run, stored)),
+                _newer_than_stored(outcome.state) & TableItem.PK.exists(),
+            )
             .put_new(state_store.to_item(new_run.id, outcome.state))
         )
         try:
@@ -468,8 +525,8 @@ def _as_recorded(run: TaskRun, state: State, task_run_id: UUID, stored: TableIte
 
 
 def _claim(run: TaskRun, holding: TableItem | None = None) -> bool:
-    """Write the run's natural-key guard (one conditional put_new), `holding` states of it if given; False if
-    another writer holds the key."""
+    """Write the run's natural-key guard where a new run's goes (one conditional put_new), `holding` states of it
+    if given; False if another writer holds the key there."""
     return store.put_if_absent(holding or _guard(run))
 
 
@@ -487,12 +544,12 @@ def _keep_held_history(stored: TableItem | None, run: TaskRun) -> None:
         state_store.record_many((run.id, state) for state in held)
 
 
-def _put_if_newer(run: TaskRun) -> None:
+def _put_if_newer(run: TaskRun, listed_by_index: bool) -> None:
     """Write the run (one conditional put) unless the stored one holds an equal or newer state: then only its
     history is written (the caller's)."""
     assert run.state is not None
     try:
-        store.put(_to_item(run), condition=_newer_than_stored(run.state))
+        store.put(_to_item(run, listed_by_index), condition=_newer_than_stored(run.state))
     except ConcurrentUpdate:
         pass
 
@@ -504,18 +561,22 @@ def _record_one(run: TaskRun, state: State) -> TaskRun:
     for _ in range(WRITE_ATTEMPTS):
         task_run_id = run.id
         unclaimed = False
+        listed_by_index = run.flow_run_id is None
         if run.flow_run_id is not None:
-            existing_id = id_for_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
-            if existing_id is None:
+            holder = holder_of_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
+            if holder is None:
                 unclaimed = True
             else:
-                task_run_id = existing_id
+                task_run_id = holder.task_run_id
+                listed_by_index = holder.guard_key != _new_guard_key(run)
         stored = store.get(_run_key(task_run_id))
+        if stored is not None:
+            listed_by_index = _listed_by_index(run, stored)
         canonical = _as_recorded(run, state, task_run_id, stored)
         if unclaimed and not _claim(canonical):
             continue  # another writer claimed the natural key meanwhile: re-resolve the id
         _keep_held_history(stored, canonical)
-        _put_if_newer(canonical)
+        _put_if_newer(canonical, listed_by_index)
         return canonical
     raise ConcurrentUpdate(str(run.id))
 
@@ -532,66 +593,88 @@ def _holding(run: TaskRun, states: list[State]) -> TableItem | None:
     """The guard of a run the batch creates, holding the batch's `states` of it, if the guard may hold them."""
     if not states or not task_run_keys.holds_history():
         return None
-    return task_run_keys.holding_item(_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), run.id, states)
+    return task_run_keys.holding_item(_new_guard_key(run), run.id, states)
 
 
 def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] | None = None) -> Recorded:
     """Upsert task runs rebuilt from client events, each with its newest state in the batch; returns them as
     keyed (canonical ids), in order. The state history is the caller's (task_run_states.record_many), except
     that the guard of a run this batch creates holds `history[i]` (the batch's states of newest[i]'s run)
-    when they fit (task_run_keys.py): `Recorded.held` says which, with the states the guards of known runs
-    (read anyway) hold already, so that a replayed batch writes no group of them.
+    when they fit (task_run_keys.py): `Recorded.held` says which, with the states the legacy guards of known
+    runs (read anyway) hold already, so that a replayed batch writes no group of them.
 
     Natural-key conflicts adopt the stored id (as the reference rewrites the event's id), and an older state
     never overwrites a newer one (conditional writes), whatever the order or number of deliveries.
 
-    Cost for a batch of N runs: one BatchGetItem per 50 runs (guard and run together: the run is read under the
-    event's id, which is the stored id unless the natural key was claimed by another id); then, no transaction,
-    single-item conditional writes sent concurrently (store.concurrently) in two rounds: the guards of new runs
-    (put_new, 1 WRU each), then the runs, new and known, with a newer state (put if newer, 1 WRU each + index
-    copies); a run whose stored state is as new or newer is not written. Whatever the batch cannot settle (an
-    adopted id, a guard another writer took meanwhile, a run stored without its guard, a natural key twice in
-    the batch) goes through `_record_one`, which retries lost races.
+    Cost for a batch of N runs: one BatchGetItem per 50 runs (the run, read under the event's id, which is the
+    stored id unless the natural key was claimed by another id, and the legacy guard of its natural key: only
+    a run stored before the guards moved to their flow run's partition can have one, and it must be found so
+    that no second run takes its key). The guard in the flow run's partition is read only for the runs found
+    (a second BatchGetItem, for the states it holds): a new run's put_new of it says whether the key was free,
+    so a new run costs the same two reads as when its one guard was read with it. Then, no transaction, single-item conditional writes sent
+    concurrently (store.concurrently) in two rounds: the guards of new runs (put_new, 1 WRU each), then the
+    runs, new and known, with a newer state (put if newer, 1 WRU each + index copies); a run whose stored state
+    is as new or newer is not written. Whatever the batch cannot settle (an adopted id, a guard another writer
+    or an earlier delivery of the batch holds, a run stored without its guard, a natural key twice in the
+    batch) goes through `_record_one`, which retries lost races.
     """
     keys: list[tuple[str, str]] = []
     for run, _ in newest:
         keys.append((_run_key(run.id), store.META))
         if run.flow_run_id is not None:
-            keys.append((_natural_key(run.flow_run_id, run.task_key, run.dynamic_key), store.META))
+            keys.append(task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key))
     found = {(item.PK, item.SK): item for item in store.batch_get(keys)}
+    # Known runs guarded in their flow run's partition (later batches of a run, replays): their guards too, in
+    # a second BatchGetItem, for the states they hold (a replay writes no group of them) and the id they name.
+    known_guards = [
+        _new_guard_key(run)
+        for run, _ in newest
+        if (stored := found.get((_run_key(run.id), store.META))) is not None and not _listed_by_index(run, stored)
+    ]
+    found.update({(item.PK, item.SK): item for item in store.batch_get(known_guards)})
 
     recorded: dict[int, TaskRun] = {}
     one_by_one: list[int] = []
     new_runs: list[tuple[int, TaskRun]] = []
-    known_runs: list[tuple[int, TaskRun]] = []
+    known_runs: list[tuple[int, TaskRun, bool]] = []
     held: dict[UUID, task_run_keys.Held] = {}
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for index, (run, state) in enumerate(newest):
-        run_pk = _run_key(run.id)
-        guard_pk = _natural_key(run.flow_run_id, run.task_key, run.dynamic_key) if run.flow_run_id else None
-        guard = found.get((guard_pk, store.META)) if guard_pk else None
-        adopted = guard is not None and (not guard.body or json.loads(guard.body).get("id") != str(run.id))
-        if adopted or run_pk in seen or (guard_pk is not None and guard_pk in seen):
+        run_key = (_run_key(run.id), store.META)
+        stored = found.get(run_key)
+        guard_key: task_run_keys.GuardKey | None = None
+        listed_by_index = True  # no flow run: no guard, listed by GSI1 (TASK_RUNS_OF#none)
+        if run.flow_run_id is not None:
+            legacy = task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key)
+            # A run stored before (or its guard, if its run's write was lost) stays keyed as it was.
+            listed_by_index = legacy in found or (stored is not None and _listed_by_index(run, stored))
+            guard_key = legacy if listed_by_index else _new_guard_key(run)
+        guard = found.get(guard_key) if guard_key else None
+        if guard_key is not None and guard is not None and task_run_keys.named_id(guard) != run.id:
+            one_by_one.append(index)  # the natural key names another run: adopt its id
+            continue
+        if run_key in seen or (guard_key is not None and guard_key in seen):
             one_by_one.append(index)
             continue
-        seen.update(pk for pk in (run_pk, guard_pk) if pk)
+        seen.update(k for k in (run_key, guard_key) if k)
         on_guard = task_run_keys.held_states(guard, run.id)
-        if on_guard:
+        if guard_key is not None and on_guard:
             # A replay (or a later batch) of a run whose guard holds states: those are not written again.
-            held[run.id] = task_run_keys.Held(str(guard_pk), frozenset(s.id for s in on_guard))
-        stored = found.get((run_pk, store.META))
+            held[run.id] = task_run_keys.Held(guard_key.where, frozenset(s.id for s in on_guard))
         canonical = _as_recorded(run, state, run.id, stored)
-        if guard_pk is not None and guard is None:
+        if guard_key is not None and guard is None:
             if stored is not None:
                 one_by_one.append(index)  # a run without its guard: the single path repairs it
                 continue
+            # A new run: its guard's put_new below says whether the key is free in the flow run's partition
+            # (no legacy guard holds it: it was read).
             new_runs.append((index, canonical))
         elif stored is not None and stored.state_timestamp and stored.state_timestamp >= sortable_time(state.timestamp):
             recorded[index] = canonical  # an equal or newer state is stored already: only history is written
         else:
-            # Known runs, and a guard with this id whose run is absent (a recorder stopped between its two
-            # writes; this is the replay): the conditional put writes it.
-            known_runs.append((index, canonical))
+            # Known runs, and a legacy guard with this id whose run is absent (a recorder stopped between its
+            # two writes; this is the replay): the conditional put writes it.
+            known_runs.append((index, canonical, listed_by_index))
 
     # Guards first (see above), then the runs whose guard now stands, with the known runs.
     batch_states = history or [[] for _ in newest]
@@ -602,13 +685,16 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
     writes = list(known_runs)
     for (index, run), guard, won in zip(new_runs, holding, claimed, strict=True):
         if won:
-            writes.append((index, run))
+            writes.append((index, run, False))
             if guard is not None:
-                held[run.id] = task_run_keys.Held(guard.PK, frozenset(s.id for s in batch_states[index]))
+                where = task_run_keys.GuardKey(guard.PK, guard.SK).where
+                held[run.id] = task_run_keys.Held(where, frozenset(s.id for s in batch_states[index]))
         else:
-            one_by_one.append(index)  # another writer claimed the key meanwhile: adopt its id
-    store.concurrently(functools.partial(_put_if_newer, run) for _, run in writes)
-    recorded.update(writes)
+            # The key is held: by another writer's run (adopt its id), or by this run's own guard from an
+            # earlier delivery of the batch whose run write was lost (write the run).
+            one_by_one.append(index)
+    store.concurrently(functools.partial(_put_if_newer, run, listed) for _, run, listed in writes)
+    recorded.update((index, run) for index, run, _ in writes)
     for index in sorted(one_by_one):
         recorded[index] = _record_one(*newest[index])
     return Recorded([recorded[index] for index in range(len(newest))], held)
@@ -623,8 +709,8 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     if item is None:
         return None
     run = decode(item, TaskRun)
-    guard = _guard(run)
-    guard_item = store.get(guard.PK)
+    guard_key = _guard_key_of(run, item)
+    guard_item = task_run_keys.read(guard_key)
     held = task_run_keys.held_states(guard_item, run.id)
     history = state_store.history_items(task_run_id)
     # The history (its items, and the states the guard holds) indexed the run's client events by resource
@@ -634,9 +720,9 @@ def delete(task_run_id: UUID) -> TaskRun | None:
         f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}",
         [*state_store.history_state_ids(history), *(state.id for state in held)],
     )
-    batch = store.WriteBatch().delete(_to_item(run))
-    if guard_item is not None and guard_item.body and json.loads(guard_item.body).get("id") == str(run.id):
-        batch.delete(guard)
+    batch = store.WriteBatch().delete(item)
+    if task_run_keys.named_id(guard_item) == run.id:
+        batch.delete(_guard(run, guard_key))
     store.transact(batch)
     state_store.delete_history(history, held)
     return run
@@ -644,8 +730,4 @@ def delete(task_run_id: UUID) -> TaskRun | None:
 
 def delete_for_flow_run(flow_run_id: UUID) -> int:
     """Delete every task run of a flow run (the reference's cascade); returns how many."""
-    count = 0
-    for item in list(store.query(_by_flow_run_key(flow_run_id), index="GSI1")):
-        if delete(UUID(item.GSI1SK)) is not None:
-            count += 1
-    return count
+    return sum(1 for run in list_for_flow_run(flow_run_id) if delete(run.id) is not None)

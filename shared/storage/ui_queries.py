@@ -60,8 +60,8 @@ def _task_run_count(flow_run_id: UUID) -> int:
 
 def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]:
     """Task runs per flow run, not counting the task runs that stand for subflows (told by their state,
-    inside the compressed body: so each flow run's task runs are read, one Query per flow run, sent
-    concurrently)."""
+    inside the compressed body: so each flow run's task runs are read, task_runs.list_for_flow_run, the flow
+    runs concurrently)."""
     return store.map_concurrently(_task_run_count, flow_run_ids)
 
 

@@ -317,11 +317,12 @@ def _history_items(aws_endpoint_url: str, task_run_id: str) -> list[dict[str, An
 def _guard_item(
     aws_endpoint_url: str, flow_run_id: str, task_key: str = "my_task-1a2b3c", dynamic_key: str = "0"
 ) -> Any:
-    """The natural-key guard item of a task run, as stored (None if absent)."""
-    from shared.storage.task_run_keys import natural_key
+    """The natural-key guard item of a task run, as stored (None if absent): in its flow run's partition."""
+    from shared.storage.task_run_keys import new_key
 
     dynamodb = emulator_client("dynamodb", aws_endpoint_url)
-    key = {"PK": {"S": natural_key(uuid.UUID(flow_run_id), task_key, dynamic_key)}, "SK": {"S": "#META"}}
+    guard = new_key(uuid.UUID(flow_run_id), task_key, dynamic_key)
+    key = {"PK": {"S": guard.pk}, "SK": {"S": guard.sk}}
     return dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True).get("Item")
 
 
@@ -356,7 +357,7 @@ def test_a_new_runs_first_states_ride_on_its_guard_and_a_pointer_per_state_names
     assert _held(guard) == [e["id"] for e in events] and not any(name.startswith("GSI") for name in guard)
     for event in events:
         pointer = body_of_image(_pointer(aws_endpoint_url, event["id"]) or {})
-        assert json.loads(pointer or "{}")["history_sk"] == guard["PK"]["S"]
+        assert json.loads(pointer or "{}")["history_sk"] == f"{guard['PK']['S']}#{guard['SK']['S']}"
 
     # The run's delete takes its guard and the pointers with it; the events outlive it.
     assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
@@ -595,3 +596,66 @@ def test_a_client_state_stored_before_pages_is_read_through_its_pointer(
     assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
     assert [_pointer(aws_endpoint_url, state_id) for state_id in ids] == [None] * 3
     assert client.get(f"/task_run_states/{ids[0]}").status_code == 404
+
+
+def _to_legacy_layout(aws_endpoint_url: str, flow_run_id: str, task_run_id: str) -> None:
+    """Store a run as runs were before guards moved to their flow run's partition: its guard under the hashed
+    legacy key, and its by-flow-run index copy (GSI1) on the run item."""
+    from shared.storage.task_run_keys import legacy_key, new_key
+
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    table = AWS_ENV["SERVERFLOW_TABLE"]
+    moved, legacy = (
+        new_key(uuid.UUID(flow_run_id), "my_task-1a2b3c", "0"),
+        legacy_key(uuid.UUID(flow_run_id), "my_task-1a2b3c", "0"),
+    )
+    guard = _guard_item(aws_endpoint_url, flow_run_id)
+    dynamodb.put_item(TableName=table, Item={**guard, "PK": {"S": legacy.pk}, "SK": {"S": legacy.sk}})
+    dynamodb.delete_item(TableName=table, Key={"PK": {"S": moved.pk}, "SK": {"S": moved.sk}})
+    dynamodb.update_item(
+        TableName=table,
+        Key={"PK": {"S": f"TASK_RUN#{task_run_id}"}, "SK": {"S": "#META"}},
+        UpdateExpression="SET GSI1PK = :pk, GSI1SK = :sk",
+        ExpressionAttributeValues={":pk": {"S": f"TASK_RUNS_OF#{flow_run_id}"}, ":sk": {"S": task_run_id}},
+    )
+
+
+def test_a_run_stored_before_the_guards_moved_keeps_its_key_and_listing(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """A run stored with a legacy guard and a GSI1 copy stays listed by its flow run, keeps its natural key (a
+    REST create and events under another id adopt it), keeps its layout when rewritten, and its delete takes
+    the legacy guard; its guard-held states stay found."""
+    from shared.events.task_run_recorder import record
+    from shared.storage.task_run_keys import legacy_key
+
+    task_run_id = str(uuid.uuid4())
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], start))
+    record(_received(events[:2]))
+    _to_legacy_layout(aws_endpoint_url, flow_run["id"], task_run_id)
+
+    def listed() -> list[str]:
+        body = {"flow_runs": {"id": {"any_": [flow_run["id"]]}}}
+        return [r["id"] for r in client.post("/task_runs/filter", json=body).json()]
+
+    assert listed() == [task_run_id]
+    created = client.post(
+        "/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "my_task-1a2b3c", "dynamic_key": "0"}
+    )
+    assert created.json()["id"] == task_run_id
+    other = str(uuid.uuid4())
+    record(_received(with_client_ids(lifecycle(other, flow_run["id"], start + datetime.timedelta(seconds=1)))[2:]))
+    assert client.get(f"/task_runs/{other}").status_code == 404
+    run = client.get(f"/task_runs/{task_run_id}").json()
+    assert run["state_type"] == "COMPLETED" and listed() == [task_run_id]
+    assert _guard_item(aws_endpoint_url, flow_run["id"]) is None  # no second guard in the flow run's partition
+    assert _states(client, task_run_id) == ["PENDING", "RUNNING", "COMPLETED"]
+    assert client.get(f"/task_run_states/{events[0]['id']}").json()["type"] == "PENDING"  # held by the legacy guard
+
+    assert client.delete(f"/task_runs/{task_run_id}").status_code == 204
+    legacy = legacy_key(uuid.UUID(flow_run["id"]), "my_task-1a2b3c", "0")
+    dynamodb = emulator_client("dynamodb", aws_endpoint_url)
+    key = {"PK": {"S": legacy.pk}, "SK": {"S": legacy.sk}}
+    assert "Item" not in dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True)
+    assert listed() == []

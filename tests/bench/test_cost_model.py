@@ -113,6 +113,19 @@ def test_a_count_query_is_charged_for_the_entries_it_read() -> None:
     assert counted == listed == (math.ceil(4 * item_size(entry) / 4096) * 0.5, 0.0, 4, 4)
 
 
+def test_a_batch_get_is_charged_per_key_asked_found_or_not() -> None:
+    """BatchGetItem reads each key as its own GetItem: a key with no item costs the minimum unit too, and
+    ConsistentRead costs a whole unit per 4 KB."""
+    meter = Meter()
+    keys = [{"PK": {"S": f"K#{n}"}, "SK": {"S": "#META"}} for n in range(3)]
+    found = {**keys[0], "pad": {"S": "x" * 5000}}  # two 4 KB units
+    out = {"Responses": {"t": [found]}, "UnprocessedKeys": {"t": {"Keys": [keys[2]]}}}
+    consistent = meter._units("BatchGetItem", {"RequestItems": {"t": {"Keys": keys, "ConsistentRead": True}}}, out)
+    eventual = meter._units("BatchGetItem", {"RequestItems": {"t": {"Keys": keys}}}, out)
+    assert consistent == (2.0 + 1.0, 0.0, 0, 0)  # the found item, the missing key; not the unprocessed one
+    assert eventual == (1.5, 0.0, 0, 0)
+
+
 def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:
     prices = cost.load_prices()
     assert cost.edge_cached_paths() == ["/api/admin/version"]

@@ -32,7 +32,7 @@ def _run(state_type: StateType) -> tuple[TaskRun, State]:
 def test_runs_are_kept_forever_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SERVERFLOW_RUN_RETENTION_DAYS", raising=False)
     run, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(run).expires_at is None
+    assert task_runs._to_item(run, listed_by_index=False).expires_at is None
     assert task_run_states.to_item(run.id, state).expires_at is None
 
 
@@ -40,10 +40,10 @@ def test_finished_runs_and_states_expire_after_the_retention(monkeypatch: pytest
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
     expected = int((STAMP + datetime.timedelta(days=30)).timestamp())
     finished, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(finished).expires_at == expected
+    assert task_runs._to_item(finished, listed_by_index=False).expires_at == expected
     assert task_run_states.to_item(finished.id, state).expires_at == expected
     running, _ = _run(StateType.RUNNING)
-    assert task_runs._to_item(running).expires_at is None  # only a finished run expires
+    assert task_runs._to_item(running, listed_by_index=False).expires_at is None  # only a finished run expires
 
 
 def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +52,9 @@ def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.Mon
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "1")
     monkeypatch.setenv("SERVERFLOW_EVENTS_RETENTION_DAYS", "7")
     finished, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(finished).expires_at == int((STAMP + datetime.timedelta(days=1)).timestamp())
+    assert task_runs._to_item(finished, listed_by_index=False).expires_at == int(
+        (STAMP + datetime.timedelta(days=1)).timestamp()
+    )
     assert task_run_states.to_item(finished.id, state).expires_at == int(
         (STAMP + datetime.timedelta(days=8)).timestamp()
     )
@@ -76,7 +78,7 @@ def test_guards_hold_task_run_states_only_while_runs_are_kept_forever(monkeypatc
     monkeypatch.delenv("SERVERFLOW_RUN_RETENTION_DAYS", raising=False)
     run, state = _run(StateType.COMPLETED)
     assert task_run_keys.holds_history()
-    guard = task_run_keys.holding_item(task_run_keys.natural_key(uuid.uuid4(), "k", "0"), run.id, [state])
+    guard = task_run_keys.holding_item(task_run_keys.new_key(uuid.uuid4(), "k", "0"), run.id, [state])
     assert guard is not None and guard.expires_at is None and task_run_keys.held_states(guard, run.id) == [state]
     assert task_run_keys.held_states(guard, uuid.uuid4()) == []  # a guard names one run: only its states count
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
