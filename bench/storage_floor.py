@@ -112,7 +112,9 @@ def shard_counts() -> dict[str, int]:
         "TASK_RUNS": task_runs.ALL_RUNS_SHARDS,
         "TASK_RUNS_IN": task_runs.STATE_SHARDS,
         "TASK_RUNS_STARTED#ACTIVE": task_runs.ACTIVE_SHARDS,
-        "TASK_RUNS_STARTED#TERMINAL": task_runs.TERMINAL_SHARDS,
+        # A started terminal run's one index copy: its terminal state type's key (the legacy
+        # TASK_RUNS_STARTED#TERMINAL family is only read now).
+        **{f"TASK_RUNS_STARTED#{t.value}": task_runs.TERMINAL_SHARDS for t in task_runs.TERMINAL_KINDS},
         "TASK_RUN_STATE_IDS": task_run_state_ids.SHARDS,
     }
 

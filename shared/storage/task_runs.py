@@ -15,15 +15,22 @@ Access patterns (keys):
                                  (BatchGetItem); runs with a legacy guard (no flow run, or stored before)
                                  carry GSI1PK=TASK_RUNS_OF#<flow_run_id|none>, GSI1SK=<id> instead, and
                                  keep it on every rewrite (its presence tells a stored run's guard key)
-- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>
-- all task runs ................ the by-state keys of every state type, and GSI2PK=TASK_RUNS#<shard>,
-                                 GSI2SK=<id> (sparse: only runs without a state, and runs stored before
-                                 a run with a state left GSI2, until their next write)
-- started, by start time ....... GSI4PK=TASK_RUNS_STARTED#TERMINAL#<shard> (terminal state) or
-                                 TASK_RUNS_STARTED#ACTIVE#<shard> (any other),
-                                 GSI4SK=<sortable start_time>#<id>; sparse: only runs with a start_time.
-                                 `start_time` windows read only the runs started in them (the dashboard's
-                                 terminal-only charts read only the TERMINAL partition)
+- by state type ................ GSI3PK=TASK_RUNS_IN#<state_type>#<shard>, GSI3SK=<id>, for every run
+                                 with a state except a started terminal one (below: its started key
+                                 lists it by state type too, so it pays one index copy, not two);
+                                 a terminal type's readers add its started keys, without SK bounds
+- all task runs ................ the by-state keys of every state type and the started keys of the
+                                 terminal types, and GSI2PK=TASK_RUNS#<shard>, GSI2SK=<id> (sparse:
+                                 only runs without a state, and runs stored before a run with a state
+                                 left GSI2, until their next write)
+- started, by start time ....... GSI4PK=TASK_RUNS_STARTED#<terminal state type>#<shard> (COMPLETED,
+                                 FAILED, CRASHED, CANCELLED) or TASK_RUNS_STARTED#ACTIVE#<shard> (any
+                                 other), GSI4SK=<sortable start_time>#<id>; sparse: only runs with a
+                                 start_time. `start_time` windows read only the runs started in them
+                                 (the dashboard's terminal-only charts read only the terminal types'
+                                 keys its state hint allows). Runs stored before the per-type keys are
+                                 under TASK_RUNS_STARTED#TERMINAL#<shard> and their state's by-state
+                                 key until their next write: window readers query that family too
 - state history ................ see task_run_states.py (same partition as the run)
 <shard> = crc32(id) % the family's shard count (keys.sharded; see ALL_RUNS_SHARDS): every task run
 writes these keys. A read queries every shard and the unsharded key of runs stored before the
@@ -66,7 +73,7 @@ from shared.storage import events as event_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
-from shared.storage.keys import decode, key, sharded, shards_and_legacy, sortable_time
+from shared.storage.keys import all_shards, decode, key, sharded, shards_and_legacy, sortable_time
 from shared.storage.retention import run_expiry
 from shared.storage.table import TableItem
 
@@ -78,14 +85,20 @@ NO_FLOW_RUN = "none"
 # write of every run (3 per run: 750 per key over 40; today only runs without a state write it, and
 # readers still query the 40 shards for the runs written before); a by-state key
 # takes a put when a run enters the state and a delete when it leaves (<= 2: 833 over 24); the
-# started keys a put at start and a delete at the end (ACTIVE, 2: 833 over 24) or one put (TERMINAL,
-# 1: 833 over 12). Readers query every shard, so fewer shards are fewer Queries per read (the UI's
-# task-run counts read the started keys). Part of the stored keys: changing a count hides runs
-# written under the old one from the readers.
+# started keys a put at start and a delete at the end (ACTIVE, 2: 833 over 24) or one put (a terminal
+# type's, 1: 833 over 12 even if every run ended in that type). Readers query every shard, so fewer
+# shards are fewer Queries per read (the UI's task-run counts read the started keys). Part of the
+# stored keys: changing a count hides runs written under the old one from the readers.
 ALL_RUNS_SHARDS = 40
 STATE_SHARDS = 24
 ACTIVE_SHARDS = 24
 TERMINAL_SHARDS = 12
+# The started keys' kinds: runs in a state that is not terminal share ACTIVE; a terminal run has its
+# state type's own key, which is its by-state copy too. TERMINAL is the one terminal kind runs stored
+# before the per-type keys have (read, never written).
+ACTIVE = "ACTIVE"
+LEGACY_TERMINAL = "TERMINAL"
+TERMINAL_KINDS: tuple[StateType, ...] = tuple(t for t in StateType if t in TERMINAL_STATES)
 # Lost races are retried this many times before the caller sees ConcurrentUpdate (503).
 WRITE_ATTEMPTS = 8
 
@@ -125,12 +138,17 @@ def _by_state_key(state_type: StateType | str) -> str:
     return key("TASK_RUNS_IN", value)
 
 
-def _started_key(terminal: bool) -> str:
-    return key("TASK_RUNS_STARTED", "TERMINAL" if terminal else "ACTIVE")
+def _started_key(kind: StateType | str) -> str:
+    """ACTIVE, a terminal state type, or LEGACY_TERMINAL."""
+    return key("TASK_RUNS_STARTED", kind.value if isinstance(kind, StateType) else kind)
 
 
-def _started_shards(terminal: bool) -> int:
-    return TERMINAL_SHARDS if terminal else ACTIVE_SHARDS
+def _started_shards(kind: StateType | str) -> int:
+    return ACTIVE_SHARDS if kind == ACTIVE else TERMINAL_SHARDS
+
+
+def _started_kind(run: TaskRun) -> StateType | str:
+    return run.state_type if run.state_type in TERMINAL_STATES else ACTIVE
 
 
 def _to_item(run: TaskRun, listed_by_index: bool) -> TableItem:
@@ -147,18 +165,21 @@ def _to_item(run: TaskRun, listed_by_index: bool) -> TableItem:
     if listed_by_index:
         item.GSI1PK = _by_flow_run_key(run.flow_run_id)
         item.GSI1SK = str(run.id)
-    if run.state_type is not None:
-        item.GSI3PK = sharded(_by_state_key(run.state_type), run.id, STATE_SHARDS)
-        item.GSI3SK = str(run.id)
-    else:
-        # Every run is in exactly one of the by-state keys or the all-runs key: a run with a state is
-        # listed among all runs through its state's key, so it pays no all-runs copy (1 WRU each write).
+    # A started run in a terminal state (most runs, once they end) is listed by its state type through
+    # its started key (one per terminal type), so it pays one index copy, not a by-state one as well.
+    by_start_only = run.start_time is not None and run.state_type in TERMINAL_STATES
+    if run.state_type is None:
+        # Every run is in exactly one of the by-state, the terminal started or the all-runs keys: a run with
+        # a state is listed among all runs through those, so it pays no all-runs copy (1 WRU each write).
         item.GSI2PK = sharded(ALL_RUNS, run.id, ALL_RUNS_SHARDS)
         item.GSI2SK = str(run.id)
+    elif not by_start_only:
+        item.GSI3PK = sharded(_by_state_key(run.state_type), run.id, STATE_SHARDS)
+        item.GSI3SK = str(run.id)
     if run.start_time is not None:
-        # Terminal runs apart from the others: a window of ended runs reads only those.
-        terminal = run.state_type in TERMINAL_STATES
-        item.GSI4PK = sharded(_started_key(terminal), run.id, _started_shards(terminal))
+        # Ended runs apart from the others: a window of ended runs reads only those.
+        kind = _started_kind(run)
+        item.GSI4PK = sharded(_started_key(kind), run.id, _started_shards(kind))
         item.GSI4SK = f"{sortable_time(run.start_time)}#{run.id}"
     return item
 
@@ -256,23 +277,43 @@ def _start_window(task_runs: TaskRunFilter | None) -> tuple[datetime.datetime | 
 def started_between(
     after: datetime.datetime | None, before: datetime.datetime | None, state_types: Iterable[Any] | None = None
 ) -> list[TaskRun]:
-    """Task runs that started in [after, before] (inclusive), through GSI4, reading only the
-    terminal or only the active partition when `state_types` allows."""
-    types = None if state_types is None else {StateType(t) for t in state_types}
-    kinds = [
-        terminal
-        for terminal in (True, False)
-        if types is None or any((t in TERMINAL_STATES) == terminal for t in types)
-    ]
-    pks = [pk for terminal in kinds for pk in shards_and_legacy(_started_key(terminal), _started_shards(terminal))]
+    """Task runs that started in [after, before] (inclusive), through GSI4, reading only the started keys of
+    the state types `state_types` allows (all without it)."""
     items = store.query_shards(
-        pks,
+        _started_partitions(_state_types(state_types)),
         index="GSI4",
         sk_gte=sortable_time(after) if after is not None else None,
         # "~" sorts after the "#<id>" suffix, so runs started exactly at `before` are included.
         sk_lte=f"{sortable_time(before)}~" if before is not None else None,
     )
     return _distinct_runs(items)
+
+
+def _state_types(values: Iterable[Any] | None) -> list[StateType]:
+    """The state types a hint allows, in a stable order (every type without a hint)."""
+    allowed = None if values is None else {StateType(v) for v in values}
+    return [t for t in StateType if allowed is None or t in allowed]
+
+
+def _started_partitions(types: list[StateType]) -> list[str]:
+    """Every started key (all shards) of runs in `types`: each terminal type's own, and the legacy TERMINAL
+    family of terminal runs stored before the per-type keys (its runs may be in any terminal type); ACTIVE
+    for the other types."""
+    pks = [pk for t in types if t in TERMINAL_STATES for pk in all_shards(_started_key(t), TERMINAL_SHARDS)]
+    if any(t in TERMINAL_STATES for t in types):
+        pks += shards_and_legacy(_started_key(LEGACY_TERMINAL), TERMINAL_SHARDS)
+    if any(t not in TERMINAL_STATES for t in types):
+        pks += shards_and_legacy(_started_key(ACTIVE), ACTIVE_SHARDS)
+    return pks
+
+
+def _in_states(types: list[StateType]) -> list[TableItem]:
+    """Every run in one of `types`: their by-state keys (GSI3), and for the terminal ones their own started
+    keys, whole (GSI4: the started runs there have no by-state copy). Runs stored before the per-type keys
+    are in their by-state key, so the legacy TERMINAL family is not read."""
+    by_state = [pk for t in types for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
+    started = [pk for t in types if t in TERMINAL_STATES for pk in all_shards(_started_key(t), TERMINAL_SHARDS)]
+    return [*store.query_shards(by_state, index="GSI3"), *store.query_shards(started, index="GSI4")]
 
 
 def _distinct_runs(items: Iterable[TableItem]) -> list[TaskRun]:
@@ -302,22 +343,14 @@ def candidates(
     if window is not None:
         return started_between(*window, state_types=hints.get("state_type"))
     if "state_type" in hints:
-        types = list(dict.fromkeys(hints["state_type"]))
-        pks = [pk for t in types for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
-        return _distinct_runs(store.query_shards(pks, index="GSI3"))
-    return _distinct_runs([*_in_any_state(), *_without_state()])
+        return _distinct_runs(_in_states(_state_types(hints["state_type"])))
+    return _distinct_runs([*_in_states(_state_types(None)), *_without_state()])
 
 
 def _listed_for(flow_run_ids: Iterable[UUID]) -> list[TaskRun]:
     """The task runs of these flow runs, each flow run's read on the scatter pool."""
     found = store.map_concurrently(list_for_flow_run, flow_run_ids)
     return [run for runs in found.values() for run in runs]
-
-
-def _in_any_state() -> list[TableItem]:
-    """Every run with a state: the by-state keys of all state types (GSI3)."""
-    pks = [pk for t in StateType for pk in shards_and_legacy(_by_state_key(t), STATE_SHARDS)]
-    return list(store.query_shards(pks, index="GSI3"))
 
 
 def _without_state() -> list[TableItem]:

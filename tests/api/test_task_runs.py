@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.storage import task_runs as task_run_store
+from shared.storage.keys import sharded
 from tests.aws_env import AWS_ENV, emulator_client
-from tests.support.events import running_flow_run
+from tests.support.events import recorded, running_flow_run, task_run_event
 
 
 @pytest.fixture
@@ -223,17 +225,29 @@ def test_subflow_parent_task_follows_the_subflow(client: httpx.Client, flow_run:
     assert [r["id"] for r in found] == [parent_task["id"]]
 
 
-def _unshard(aws_endpoint_url: str, task_run_id: str) -> None:
-    """Give a stored run the index keys runs had before the keys were sharded (TASK_RUNS, ...#<state>)."""
+def _old_layout(aws_endpoint_url: str, task_run_id: str, *, unsharded: bool = False) -> None:
+    """Give a stored run the index keys runs had before a started terminal run got its one copy: a by-state key
+    whatever the state, TASK_RUNS_STARTED#TERMINAL for a started terminal run; `unsharded`: from before the keys
+    were sharded too (TASK_RUNS_IN#<state>, ...#ACTIVE|TERMINAL, and an all-runs copy, TASK_RUNS)."""
+    item = _stored(aws_endpoint_url, task_run_id)
+    # The state type, from the keys (the body may be stored compressed): a started terminal run's started key.
+    started = item["GSI4PK"]["S"].split("#")[1] if "GSI4PK" in item else None
+    state_type = item["GSI3PK"]["S"].split("#")[1] if "GSI3PK" in item else started
+    keys = {"GSI3PK": sharded(f"TASK_RUNS_IN#{state_type}", task_run_id, task_run_store.STATE_SHARDS)}
+    keys["GSI3SK"] = task_run_id
+    if started is not None:
+        kind, shards = (
+            ("ACTIVE", task_run_store.ACTIVE_SHARDS)
+            if started == "ACTIVE"
+            else ("TERMINAL", task_run_store.TERMINAL_SHARDS)
+        )
+        keys["GSI4PK"] = sharded(f"TASK_RUNS_STARTED#{kind}", task_run_id, shards)
+    if unsharded:
+        keys = {name: value.rsplit("#", 1)[0] if name.endswith("PK") else value for name, value in keys.items()}
+        keys |= {"GSI2PK": "TASK_RUNS", "GSI2SK": task_run_id}  # every run had an all-runs copy then
     dynamodb = emulator_client("dynamodb", aws_endpoint_url)
-    item = dynamodb.get_item(
-        TableName=AWS_ENV["SERVERFLOW_TABLE"], Key={"PK": {"S": f"TASK_RUN#{task_run_id}"}, "SK": {"S": "#META"}}
-    )["Item"]
-    legacy = {name: {"S": item[name]["S"].rsplit("#", 1)[0]} for name in ("GSI3PK", "GSI4PK") if name in item}
-    assert legacy["GSI3PK"]["S"].count("#") == 1  # the stored key had a shard suffix
-    # Every run had an all-runs copy then.
-    legacy |= {"GSI2PK": {"S": "TASK_RUNS"}, "GSI2SK": {"S": task_run_id}}
-    dynamodb.put_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Item={**item, **legacy})
+    item |= {name: {"S": value} for name, value in keys.items()}
+    dynamodb.put_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Item=item)
 
 
 def _stored(aws_endpoint_url: str, task_run_id: str) -> dict[str, Any]:
@@ -287,8 +301,8 @@ def test_sharded_indexes_list_in_order_and_still_read_runs_stored_unsharded(
     ]
     for done in ids[:3]:
         assert client.post(f"/task_runs/{done}/set_state", json={"state": {"type": "COMPLETED"}}).status_code == 201
-    _unshard(aws_endpoint_url, ids[0])  # COMPLETED, under TASK_RUNS / TASK_RUNS_IN#COMPLETED / ...#TERMINAL
-    _unshard(aws_endpoint_url, ids[3])  # RUNNING, under TASK_RUNS / TASK_RUNS_IN#RUNNING / ...#ACTIVE
+    _old_layout(aws_endpoint_url, ids[0], unsharded=True)  # TASK_RUNS / TASK_RUNS_IN#COMPLETED / ...#TERMINAL
+    _old_layout(aws_endpoint_url, ids[3], unsharded=True)  # TASK_RUNS / TASK_RUNS_IN#RUNNING / ...#ACTIVE
 
     tagged = {"tags": {"all_": [tag]}}
     newest_first = sorted(ids, reverse=True)
@@ -309,3 +323,78 @@ def test_sharded_indexes_list_in_order_and_still_read_runs_stored_unsharded(
     counts = client.post("/ui/task_runs/count", json={"task_runs": {**tagged, "start_time": {"after_": window}}})
     assert {k: v for k, v in counts.json().items() if v} == {"COMPLETED": 4, "RUNNING": 2}
     assert [r["id"] for r in client.post("/task_runs/filter", json={"task_runs": tagged}).json()] == newest_first
+
+
+def test_a_started_terminal_run_has_one_index_copy_that_every_reader_finds(
+    client: httpx.Client, flow_run: dict[str, Any], aws_endpoint_url: str
+) -> None:
+    """A run that ended after it started is indexed once, under its terminal type's started key (no by-state copy):
+    the by-state, start-time window (with and without a state hint) and unfiltered reads, the counts, the history
+    and the dashboard find it; so they do a run stored before, under its by-state key and the started TERMINAL
+    key, until its next write moves it."""
+    tag = f"ended-{uuid.uuid4().hex[:8]}"
+    now = datetime.datetime.now(datetime.UTC)
+    window = {"start_time": {"after_": (now - datetime.timedelta(minutes=5)).isoformat()}}
+
+    def make(name: str, first: str, final: str | None = None) -> str:
+        created = _create(client, flow_run["id"], dynamic_key=f"{tag}-{name}", tags=[tag], state={"type": first})
+        run_id: str = created.json()["id"]
+        if final is not None:
+            assert client.post(f"/task_runs/{run_id}/set_state", json={"state": {"type": final}}).status_code == 201
+        return run_id
+
+    done, legacy = make("done", "RUNNING", "COMPLETED"), make("old", "RUNNING", "COMPLETED")
+    failed, running = make("failed", "RUNNING", "FAILED"), make("running", "RUNNING")
+    # A run that ended without starting (a cached task: the client reports it COMPLETED, no start_time; a REST
+    # state change gives an ended run a start_time) keeps its by-state key.
+    unstarted = str(uuid.uuid4())
+    cached = task_run_event(unstarted, flow_run["id"], "COMPLETED", now, task_key=tag, dynamic_key="cached")
+    cached["payload"]["task_run"]["tags"] = [tag]
+    assert client.post("/events", json=[cached]).status_code == 204
+    recorded(client)
+    keys = {run_id: _stored(aws_endpoint_url, run_id) for run_id in (done, failed, running, unstarted)}
+    assert keys[done]["GSI4PK"]["S"].startswith("TASK_RUNS_STARTED#COMPLETED#") and "GSI3PK" not in keys[done]
+    assert keys[failed]["GSI4PK"]["S"].startswith("TASK_RUNS_STARTED#FAILED#") and "GSI3PK" not in keys[failed]
+    assert keys[running]["GSI4PK"]["S"].startswith("TASK_RUNS_STARTED#ACTIVE#") and "GSI3PK" in keys[running]
+    assert keys[unstarted]["GSI3PK"]["S"].startswith("TASK_RUNS_IN#COMPLETED#") and "GSI4PK" not in keys[unstarted]
+    _old_layout(aws_endpoint_url, legacy)  # TASK_RUNS_IN#COMPLETED#<n> and TASK_RUNS_STARTED#TERMINAL#<n>
+
+    def found(**task_runs: Any) -> list[str]:
+        response = client.post("/task_runs/filter", json={"task_runs": {"tags": {"all_": [tag]}, **task_runs}})
+        return sorted(r["id"] for r in response.json())
+
+    def of_type(*types: str) -> dict[str, Any]:
+        return {"state": {"type": {"any_": list(types)}}}
+
+    for _ in range(2):  # as stored before, then after the legacy run's next write moved it to its type's key
+        assert found(**of_type("COMPLETED")) == sorted([done, legacy, unstarted])
+        assert found(**of_type("FAILED", "RUNNING")) == sorted([failed, running])
+        assert found(**window) == sorted([done, failed, legacy, running])
+        assert found(**window, **of_type("COMPLETED")) == sorted([done, legacy])
+        assert found(**window, **of_type("FAILED", "RUNNING")) == sorted([failed, running])
+        assert found() == sorted([done, failed, legacy, running, unstarted])
+        tagged = {"tags": {"all_": [tag]}}
+        assert client.post("/task_runs/count", json={"task_runs": tagged}).json() == 5
+        assert client.post("/task_runs/count", json={"task_runs": {**tagged, **of_type("COMPLETED")}}).json() == 3
+        counts = client.post("/ui/task_runs/count", json={"task_runs": {**tagged, **window}}).json()
+        assert {k: v for k, v in counts.items() if v} == {"COMPLETED": 2, "FAILED": 1, "RUNNING": 1}
+        buckets = client.post("/ui/task_runs/dashboard/counts", json={"task_runs": {**tagged, **window}}).json()
+        assert (sum(b["completed"] for b in buckets), sum(b["failed"] for b in buckets)) == (2, 1)
+        history = client.post(
+            "/task_runs/history",
+            json={
+                "history_start": window["start_time"]["after_"],
+                "history_end": (now + datetime.timedelta(minutes=5)).isoformat(),
+                "history_interval_seconds": 60,
+                "task_runs": tagged,
+            },
+        ).json()
+        by_state: dict[str, int] = {}
+        for bucket in history:
+            for state in bucket["states"]:
+                by_state[state["state_type"]] = by_state.get(state["state_type"], 0) + state["count_runs"]
+        assert by_state == {"COMPLETED": 3, "FAILED": 1, "RUNNING": 1}
+
+        assert client.patch(f"/task_runs/{legacy}", json={"name": "moved"}).status_code == 204
+        moved = _stored(aws_endpoint_url, legacy)
+        assert moved["GSI4PK"]["S"].startswith("TASK_RUNS_STARTED#COMPLETED#") and "GSI3PK" not in moved
