@@ -659,3 +659,40 @@ def test_a_run_stored_before_the_guards_moved_keeps_its_key_and_listing(
     key = {"PK": {"S": legacy.pk}, "SK": {"S": legacy.sk}}
     assert "Item" not in dynamodb.get_item(TableName=AWS_ENV["SERVERFLOW_TABLE"], Key=key, ConsistentRead=True)
     assert listed() == []
+
+
+def test_pages_written_before_with_eight_shards_and_a_row_per_state_are_still_read(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None
+) -> None:
+    """Pages of state ids were once split over LEGACY_SHARDS partitions a minute and listed one
+    [state id, task run id, location] row per state: an id in such a page is still found."""
+    from shared.events.task_run_recorder import record
+    from shared.storage import store
+    from shared.storage.table import TableItem
+    from shared.storage.task_run_state_ids import LEGACY_SHARDS, partition
+
+    task_run_id = str(uuid.uuid4())
+    events = with_client_ids(lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=30)))
+    for event in events:  # ids whose partition differs under the two shard counts
+        while partition(uuid.UUID(event["id"]), LEGACY_SHARDS) == partition(uuid.UUID(event["id"])):
+            with_client_ids([event])
+    ids = [e["id"] for e in events]
+    record(_received(events))
+    history = client.get("/task_run_states/", params={"task_run_id": task_run_id}).json()
+
+    dynamodb, table = _table(aws_endpoint_url)
+    for page in _pages_of(aws_endpoint_url, ids):
+        dynamodb.delete_item(TableName=table, Key={"PK": page["PK"], "SK": page["SK"]})
+    guard = _guard_item(aws_endpoint_url, flow_run["id"])
+    where = f"{guard['PK']['S']}#{guard['SK']['S']}"
+    store.batch_put(
+        TableItem(
+            str(partition(uuid.UUID(state_id), LEGACY_SHARDS)),
+            f"{state_id}#0",
+            entity="task_run_state_ids",
+            body=json.dumps([[state_id, task_run_id, where]]),
+        )
+        for state_id in ids
+    )
+    assert _pages_of(aws_endpoint_url, ids) == []  # none left where pages go now
+    assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
