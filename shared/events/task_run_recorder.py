@@ -76,7 +76,8 @@ def record(events: Iterable[ReceivedEvent]) -> int:
     """Record the task runs the recordable events describe; returns how many runs.
 
     Cost for a batch: the batched upsert of its task runs with their newest states (task_runs.record_many:
-    one BatchGetItem per 50 runs, no transaction: a new run is its guard's conditional put_new then the run's
+    one Query per flow run and a BatchGetItem per 100 keys, no transaction: a new run is its guard's conditional
+    put_new (in its flow run's partition: no by-flow-run index copy) then the run's
     conditional put, 1 WRU each before index copies, a known run one conditional put, nothing for a run
     already at that state; older states in the batch go to history only), and the history: per run one group
     item holding the batch's states of the run (none for a run the batch creates: its guard holds them when

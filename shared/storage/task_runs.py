@@ -45,8 +45,9 @@ Writes:
   `attribute_not_exists(PK) OR attribute_not_exists(state_timestamp) OR state_timestamp < :new`
   so the newest state wins regardless of arrival order, and replays are no-ops.
   The recorder works a batch of events at once (`record_many`): one BatchGetItem reads the
-  guards and runs of 50 task runs; new runs take a guard put_new, then the run's conditional put
-  (no transaction: the guard first, so a replay repairs a stop between the two), sent concurrently.
+  runs (and legacy guards, in flow runs that have runs stored before) of 100 keys; new runs take a
+  guard put_new, then the run's conditional put (no transaction: the guard first, so a replay
+  repairs a stop between the two), sent concurrently.
   The guard of a new run holds the batch's states of the run (task_run_keys.py); other runs' states
   go to history groups (task_run_states.record_many).
 """
@@ -520,11 +521,12 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
 # The two writes are not atomic, so their order carries the invariant: the guard goes FIRST and the run
 # only once the guard stands, so a run never exists without its guard (the REST create writes both in one
 # transaction). A recorder stopped between the two leaves a guard naming the event's id and no run; the
-# stream re-delivers the failed batch, whose BatchGetItem finds that guard with the run absent, which is
-# the known-run path: the conditional put writes the run. Until the replay the natural key names an id
-# without a run (a GET of the id is a 404, a REST create of the same key a 409): the window of one failed
-# batch.
-# The guard of a run the BatchGetItem found unclaimed stays a conditional put_new rather than joining an
+# stream re-delivers the failed batch, whose BatchGetItem finds the run absent: the new-run path, whose guard
+# put_new fails, so `_record_one` finds the guard naming this very id and writes the run (a legacy guard is
+# read with the run: the known-run path). Until the replay the natural key names an id without a run (a GET
+# of the id is a 404, a REST create of the same key a 409, a listing of its flow run skips it): the window of
+# one failed batch.
+# The guard of a run the BatchGetItem found absent stays a conditional put_new rather than joining an
 # unconditional BatchWriteItem (the same 1 WRU, only fewer calls): two writers racing on one natural key
 # under different ids (two recorders, or a REST create) would each overwrite the other's guard and write
 # their own run, two runs for one key; put_new lets exactly one win and sends the other through
