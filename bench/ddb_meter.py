@@ -24,6 +24,15 @@ from collections import defaultdict
 from typing import Any
 
 from shared.storage.flow_run_index import INDEX_SK
+from shared.storage.task_run_keys import FLOW_RUN_PARTITION
+
+_GUARD_PREFIX = f"{FLOW_RUN_PARTITION}#"
+
+
+def _is_anchor(item: dict[str, Any]) -> bool:
+    """A flow run's index anchor, or a task-run guard in its flow run's partition (task_run_keys.py)."""
+    return (item.get("SK") or {}).get("S") == INDEX_SK or (item.get("PK") or {}).get("S", "").startswith(_GUARD_PREFIX)
+
 
 ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="background")
 TXN_OPS = {"TransactWriteItems", "TransactGetItems"}
@@ -245,11 +254,10 @@ class Meter:
                 r["queries" if op == "Query" else "scans"] += 1
                 r["query_scanned"] += scanned
                 r["query_returned"] += returned
-                # Index anchors (flow runs' #INDEX items): index entries that stand for the run
-                # fetched behind them, counted apart from the items read (bench.floor).
-                r["index_anchors"] += sum(
-                    1 for item in (parsed or {}).get("Items") or [] if (item.get("SK") or {}).get("S") == INDEX_SK
-                )
+                # Index anchors (flow runs' #INDEX items, and the task-run guards that list a flow run's
+                # task runs): index entries that stand for the run fetched behind them, counted apart from
+                # the items read (bench.floor).
+                r["index_anchors"] += sum(1 for item in (parsed or {}).get("Items") or [] if _is_anchor(item))
 
     # -- estimation --
     def _note(self, kind: str, units: float) -> None:

@@ -111,8 +111,9 @@ def summarize_op(routes: Routes, count: int) -> dict[str, Any]:
     key_reads = sum(r.get("key_reads", 0) for r in fg.values())
     anchors = sum(r.get("index_anchors", 0) for r in fg.values())
     if scanned or key_reads:
-        # Every item read: Query ScannedCount plus GetItem/BatchGetItem items, but the flow runs' index
-        # anchors: index entries (one per run listed, whose run item is then read by key), counted apart.
+        # Every item read: Query ScannedCount plus GetItem/BatchGetItem items, but the index anchors (flow
+        # runs' anchors, the task-run guards listing a flow run's task runs): index entries (one per run
+        # listed, whose run item is then read by key), counted apart.
         out["items_read_all_per_op"] = round((scanned - anchors + key_reads) / n, 2)
         out["index_anchors_read_per_op"] = round(anchors / n, 2)
     bg = routes.get("background")

@@ -209,9 +209,9 @@ def ui_table(res: dict[str, Any]) -> str:
         ],
         rows,
     ) + (
-        "\n  items read: Query ScannedCount + GetItem/BatchGetItem items, but flow-run index anchors (index entries"
-        " listed in place of their runs, each followed by a read of its run), counted apart; target <= 1.5 per item"
-        " returned"
+        "\n  items read: Query ScannedCount + GetItem/BatchGetItem items, but index anchors (flow runs' anchors and"
+        " the task-run guards listing a flow run's task runs: index entries listed in place of their runs, each"
+        " followed by a read of its run), counted apart; target <= 1.5 per item returned"
         if rows
         else ""
     )

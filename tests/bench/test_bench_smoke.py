@@ -75,7 +75,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert isinstance(returned, int), (op, returned)
         read = floor[op].get("items_read_all_per_op", 0.0)  # absent: nothing read
         assert read <= 1.5 * returned, (op, read, returned)
-        # Flow-run index anchors are counted apart (index entries, each followed by its run's read): as many.
+        # Index anchors (flow runs' anchors, task-run guards listing a flow run) are counted apart (index entries,
+        # each followed by its run's read): as many.
         anchors = floor[op].get("index_anchors_read_per_op", 0.0)
         assert anchors <= 1.5 * returned, (op, anchors, returned)
     assert "total" in res["cost"]["per_million_flow_runs"]

@@ -126,6 +126,18 @@ def test_a_batch_get_is_charged_per_key_asked_found_or_not() -> None:
     assert eventual == (1.5, 0.0, 0, 0)
 
 
+def test_index_anchors_are_flow_run_anchors_and_the_guards_listing_a_flow_runs_task_runs() -> None:
+    """Entries a listing reads in place of runs, each followed by a read of its run, are counted apart from the
+    items read: flow runs' #INDEX anchors and task-run guards in their flow run's partition, not the runs."""
+    from bench.ddb_meter import _is_anchor
+    from shared.storage.flow_run_index import INDEX_SK
+
+    assert _is_anchor({"PK": {"S": "FLOW_RUN#1"}, "SK": {"S": INDEX_SK}})
+    assert _is_anchor({"PK": {"S": "TASK_RUN_KEYS#1"}, "SK": {"S": "0f" * 16}})
+    assert not _is_anchor({"PK": {"S": "TASK_RUN#1"}, "SK": {"S": "#META"}})
+    assert not _is_anchor({"PK": {"S": "TASK_RUN_KEY#" + "0f" * 32}, "SK": {"S": "#META"}})  # a legacy guard
+
+
 def test_edge_cached_routes_cost_a_cloudfront_request_only() -> None:
     prices = cost.load_prices()
     assert cost.edge_cached_paths() == ["/api/admin/version"]
