@@ -72,6 +72,9 @@ def create_built_flow_run(run: FlowRun, initial: StateCreate, now: datetime.date
         if winner is None:
             raise FlowRunAlreadyExists("Flow run already exists")
         return winner, False
+    if outcome.run.parent_task_run_id is not None:
+        # The parent task run now stands for a subflow: the UI's task-run counts leave it out.
+        task_run_store.mark_subflow_parent(outcome.run.parent_task_run_id, outcome.run.id)
     _mirror_to_parent_task(outcome.run, outcome)
     return flow_runs.with_estimates(outcome.run), True
 

@@ -107,6 +107,9 @@ class TableItem(Model):
     # Plain text a stream consumer's FilterCriteria can match (the body is compressed): set only on the
     # items that consumer handles, e.g. "task_run" on the events the task-run recorder records.
     stream_feed = UnicodeAttribute(null=True)
+    # On a task run's natural-key guard: the flow run created as the subflow this task run stands for
+    # (task_run_keys.py), so a COUNT Query of a flow run's guards can leave such task runs out.
+    child_flow_run_id = UnicodeAttribute(null=True)
 
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)

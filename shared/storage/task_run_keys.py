@@ -12,7 +12,9 @@ Keys:
   A natural key is looked up under both (`lookup_keys`): only the legacy one can name a run stored
   before, and no writer puts a legacy guard for a run with a flow run any more, so the two never
   disagree.
-No index keys, no TTL.
+No index keys, no TTL. Attribute `child_flow_run_id`: set when a flow run is created with this run as its
+parent_task_run_id (task_runs.mark_subflow_parent), so a COUNT Query of a flow run's guards leaves out the
+task runs that stand for subflows (the UI's count-task-runs, as the reference's).
 Body: {"id": <task run id>} (the run the natural key names), and for a run the stream-fed recorder
 created, "states": the states of the run its creating batch held, oldest first.
 

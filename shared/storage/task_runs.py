@@ -264,6 +264,32 @@ def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
     return [runs[task_run_id] for task_run_id in sorted(runs, key=str)]
 
 
+def count_for_flow_run(flow_run_id: UUID) -> int:
+    """A flow run's task runs that stand for no subflow (the reference's count-task-runs): one COUNT Query of
+    its guards leaving out those marked as a subflow's parent (`mark_subflow_parent`), and the runs stored
+    before with their GSI1 copy, counted from their state (its child_flow_run_id), as before the marks."""
+    guarded = store.count(
+        task_run_keys.flow_run_partition(flow_run_id), where=TableItem.child_flow_run_id.does_not_exist()
+    ).matched
+    legacy = (decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"))
+    return guarded + sum(1 for run in legacy if run.state is None or run.state.state_details.child_flow_run_id is None)
+
+
+def mark_subflow_parent(task_run_id: UUID, child_flow_run_id: UUID) -> None:
+    """Mark the guard of the task run a subflow was created under (its flow run's parent_task_run_id): one
+    GetItem of the run (its natural key), one UpdateItem of the guard. Nothing when the run or guard is gone."""
+    stored = store.get(_run_key(task_run_id))
+    if stored is None:
+        return
+    run = decode(stored, TaskRun)
+    guard = _guard_key_of(run, stored)
+    item = TableItem(guard.pk, guard.sk)
+    try:
+        store.update(item, [TableItem.child_flow_run_id.set(str(child_flow_run_id))], condition=TableItem.PK.exists())
+    except ConcurrentUpdate:
+        pass  # the guard is gone: its run was deleted meanwhile
+
+
 # --- filtering -----------------------------------------------------------------------
 
 

@@ -50,19 +50,10 @@ def next_runs_by_flow(flow_ids: Iterable[UUID]) -> dict[UUID, FlowRun | None]:
     return {flow_id: flow_run_store.read_next_scheduled(flow_id) for flow_id in dict.fromkeys(flow_ids)}
 
 
-def _task_run_count(flow_run_id: UUID) -> int:
-    return sum(
-        1
-        for run in task_run_store.list_for_flow_run(flow_run_id)
-        if run.state is None or run.state.state_details.child_flow_run_id is None
-    )
-
-
 def task_run_counts_by_flow_run(flow_run_ids: Iterable[UUID]) -> dict[UUID, int]:
-    """Task runs per flow run, not counting the task runs that stand for subflows (told by their state,
-    inside the compressed body: so each flow run's task runs are read, task_runs.list_for_flow_run, the flow
-    runs concurrently)."""
-    return store.map_concurrently(_task_run_count, flow_run_ids)
+    """Task runs per flow run, not counting the task runs that stand for subflows (task_runs.count_for_flow_run:
+    a COUNT Query of each flow run's guards, and its runs stored before), the flow runs concurrently."""
+    return store.map_concurrently(task_run_store.count_for_flow_run, flow_run_ids)
 
 
 def terminal_task_runs(

@@ -640,6 +640,8 @@ def test_a_run_stored_before_the_guards_moved_keeps_its_key_and_listing(
         return [r["id"] for r in client.post("/task_runs/filter", json=body).json()]
 
     assert listed() == [task_run_id]
+    counted = client.post("/ui/flow_runs/count-task-runs", json={"flow_run_ids": [flow_run["id"]]}).json()
+    assert counted == {flow_run["id"]: 1}  # through its GSI1 copy: its guard is no longer in the flow run's partition
     created = client.post(
         "/task_runs/", json={"flow_run_id": flow_run["id"], "task_key": "my_task-1a2b3c", "dynamic_key": "0"}
     )
