@@ -8,7 +8,7 @@ Keys:
 - a run without a flow run (REST creates only), and every run stored before the guards moved:
   PK=TASK_RUN_KEY#<sha256(flow_run_id, task_key, dynamic_key)>, SK=#META ("legacy"): such a run is
   listed by its GSI1 copy (TASK_RUNS_OF#<flow_run_id|none>), and keeps it on every rewrite. Which key
-  a stored run's guard has is told by its item: a GSI1 key means the legacy guard (`stored_key`).
+  a stored run's guard has is told by its item: a GSI1 key means the legacy guard (`of_stored_run`).
   A natural key is looked up under both (`lookup_keys`): only the legacy one can name a run stored
   before, and no writer puts a legacy guard for a run with a flow run any more, so the two never
   disagree.
@@ -55,6 +55,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from shared.schemas.states import State
+from shared.schemas.task_runs import TaskRun
 from shared.storage import body_codec, store
 from shared.storage.keys import key
 from shared.storage.retention import run_retention
@@ -134,11 +135,16 @@ def lookup_keys(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> li
     return keys
 
 
-def stored_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str, *, listed_by_index: bool) -> GuardKey:
-    """The guard of a stored run: legacy when the run item has its by-flow-run index copy (GSI1)."""
-    if listed_by_index:
-        return legacy_key(flow_run_id, task_key, dynamic_key)
-    return new_key(flow_run_id, task_key, dynamic_key)
+def listed_by_index(run_item: TableItem) -> bool:
+    """Whether a stored run item has its by-flow-run index copy (GSI1): then its guard is a legacy one."""
+    return run_item.GSI1PK is not None
+
+
+def of_stored_run(run: TaskRun, run_item: TableItem) -> GuardKey:
+    """The guard of a stored run (`run` decoded from `run_item`)."""
+    if listed_by_index(run_item):
+        return legacy_key(run.flow_run_id, run.task_key, run.dynamic_key)
+    return new_key(run.flow_run_id, run.task_key, run.dynamic_key)
 
 
 def is_guard_key(where: str) -> bool:

@@ -236,11 +236,7 @@ def guard_held(run_item: TableItem | None) -> list[State]:
     run = decode(run_item, TaskRun)
     if run.flow_run_id is None:
         return []
-    # A run item with its by-flow-run index copy has a legacy guard (task_run_keys.py).
-    guard = task_run_keys.stored_key(
-        run.flow_run_id, run.task_key, run.dynamic_key, listed_by_index=run_item.GSI1PK is not None
-    )
-    return task_run_keys.held_states(task_run_keys.read(guard), run.id)
+    return task_run_keys.held_states(task_run_keys.read(task_run_keys.of_stored_run(run, run_item)), run.id)
 
 
 def _with_held(items: Iterable[TableItem]) -> list[State]:

@@ -119,15 +119,8 @@ def _listed_by_index(run: TaskRun, stored: TableItem | None) -> bool:
     """Whether the run is listed among its flow run's task runs by its GSI1 copy (its guard is a legacy one),
     rather than by its guard in the flow run's partition: runs without a flow run, and runs stored so."""
     if stored is not None:
-        return stored.GSI1PK is not None
+        return task_run_keys.listed_by_index(stored)
     return run.flow_run_id is None
-
-
-def _guard_key_of(run: TaskRun, stored: TableItem) -> task_run_keys.GuardKey:
-    """The guard of a stored run."""
-    return task_run_keys.stored_key(
-        run.flow_run_id, run.task_key, run.dynamic_key, listed_by_index=_listed_by_index(run, stored)
-    )
 
 
 def _by_flow_run_key(flow_run_id: UUID | None) -> str:
@@ -282,7 +275,7 @@ def mark_subflow_parent(task_run_id: UUID, child_flow_run_id: UUID) -> None:
     if stored is None:
         return
     run = decode(stored, TaskRun)
-    guard = _guard_key_of(run, stored)
+    guard = task_run_keys.of_stored_run(run, stored)
     item = TableItem(guard.pk, guard.sk)
     try:
         store.update(item, [TableItem.child_flow_run_id.set(str(child_flow_run_id))], condition=TableItem.PK.exists())
@@ -788,7 +781,7 @@ def delete(task_run_id: UUID) -> TaskRun | None:
     if item is None:
         return None
     run = decode(item, TaskRun)
-    guard_key = _guard_key_of(run, item)
+    guard_key = task_run_keys.of_stored_run(run, item)
     guard_item = task_run_keys.read(guard_key)
     held = task_run_keys.held_states(guard_item, run.id)
     history = state_store.history_items(task_run_id)
