@@ -75,7 +75,7 @@ from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate, ObjectAlreadyExists, ObjectNotFound, RunNotFound
 from shared.storage.keys import all_shards, decode, key, sharded, shards_and_legacy, sortable_time
-from shared.storage.retention import run_expiry
+from shared.storage.retention import run_expiry, run_retention
 from shared.storage.table import TableItem
 
 ENTITY = "task_run"
@@ -259,11 +259,18 @@ def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
 
 def count_for_flow_run(flow_run_id: UUID) -> int:
     """A flow run's task runs that stand for no subflow (the reference's count-task-runs): one COUNT Query of
-    its guards leaving out those marked as a subflow's parent (`mark_subflow_parent`), and the runs stored
-    before with their GSI1 copy, counted from their state (its child_flow_run_id), as before the marks."""
-    guarded = store.count(
-        task_run_keys.flow_run_partition(flow_run_id), where=TableItem.child_flow_run_id.does_not_exist()
-    ).matched
+    its guards leaving out those marked as a subflow's parent (`mark_subflow_parent`; with a run retention, the
+    unmarked guards' runs still stored), and the runs stored before with their GSI1 copy, counted from their
+    state (its child_flow_run_id), as before the marks."""
+    partition = task_run_keys.flow_run_partition(flow_run_id)
+    if run_retention() is None:
+        # Runs are kept forever: every guard's run is stored.
+        guarded = store.count(partition, where=TableItem.child_flow_run_id.does_not_exist()).matched
+    else:
+        # Runs expire (TTL), their guards do not (task_run_keys.py): count the runs still stored.
+        unmarked = (task_run_keys.named_id(item) for item in store.query(partition) if item.child_flow_run_id is None)
+        keys = [(_run_key(task_run_id), store.META) for task_run_id in unmarked if task_run_id is not None]
+        guarded = len(store.batch_get(keys, consistent=False))
     legacy = (decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"))
     return guarded + sum(1 for run in legacy if run.state is None or run.state.state_details.child_flow_run_id is None)
 

@@ -698,3 +698,26 @@ def test_pages_written_before_with_eight_shards_and_a_row_per_state_are_still_re
     )
     assert _pages_of(aws_endpoint_url, ids) == []  # none left where pages go now
     assert [client.get(f"/task_run_states/{state_id}").json() for state_id in ids] == history
+
+
+def test_with_a_run_retention_a_flow_runs_task_run_count_leaves_out_expired_runs(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any], aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guards keep no TTL: once a run expires (DynamoDB's TTL deletes its item) a COUNT of its flow run's guards
+    would still count it, so with a run retention the count reads the runs its guards name."""
+    from shared.events.task_run_recorder import record
+    from shared.storage import task_runs
+    from shared.storage.retention import ENV
+
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    start = utc_now() - datetime.timedelta(seconds=30)
+    events = [e for n, tid in enumerate(ids) for e in lifecycle(tid, flow_run["id"], start, dynamic_key=f"r{n}")]
+    monkeypatch.setenv(ENV, "3650")
+    record(_received(events))
+    flow_run_id = uuid.UUID(flow_run["id"])
+    assert task_runs.count_for_flow_run(flow_run_id) == 2
+    dynamodb, table = _table(aws_endpoint_url)
+    dynamodb.delete_item(TableName=table, Key={"PK": {"S": f"TASK_RUN#{ids[0]}"}, "SK": {"S": "#META"}})  # as TTL does
+    assert task_runs.count_for_flow_run(flow_run_id) == 1
+    monkeypatch.delenv(ENV)
+    assert task_runs.count_for_flow_run(flow_run_id) == 2  # runs kept forever: the guards alone are counted
