@@ -171,9 +171,11 @@ def named_id(item: TableItem | None) -> UUID | None:
     return _Named.model_validate_json(item.body).id
 
 
-def ids_in_flow_run(flow_run_id: UUID) -> list[UUID]:
-    """The runs the guards in a flow run's partition name (one Query; runs keyed before keep GSI1 instead)."""
-    ids = (named_id(item) for item in store.query(flow_run_partition(flow_run_id)))
+def ids_in_flow_run(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[UUID]:
+    """The runs the guards in a flow run's partition name (one Query; runs keyed before keep GSI1 instead);
+    `subflow_parents=False` leaves out the guards marked as a subflow's parent (`child_flow_run_id`)."""
+    items = store.query(flow_run_partition(flow_run_id))
+    ids = (named_id(item) for item in items if subflow_parents or item.child_flow_run_id is None)
     return [found for found in ids if found is not None]
 
 

@@ -244,13 +244,19 @@ def read_by_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: st
     return read(found.task_run_id) if found else None
 
 
+def _named(task_run_ids: list[UUID]) -> list[TableItem]:
+    """The stored items of the runs a flow run's guards name: eventually consistent, as the index copies the
+    guards replace were (half the read units)."""
+    return store.batch_get(((_run_key(i), store.META) for i in task_run_ids), consistent=False)
+
+
 def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
     """A flow run's task runs, by id: those its partition's guards name (runs whose flow run changed since
     are left out), and those listed by their GSI1 copy (task_run_keys.py)."""
     guarded = task_run_keys.ids_in_flow_run(flow_run_id) if flow_run_id is not None else []
-    # Eventually consistent, as the index copies it replaces were: half the read units.
-    items = store.batch_get(((_run_key(i), store.META) for i in guarded), consistent=False)
-    runs = {run.id: run for run in (decode(item, TaskRun) for item in items) if run.flow_run_id == flow_run_id}
+    runs = {
+        run.id: run for run in (decode(item, TaskRun) for item in _named(guarded)) if run.flow_run_id == flow_run_id
+    }
     for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"):
         run = decode(item, TaskRun)
         runs.setdefault(run.id, run)
@@ -262,15 +268,13 @@ def count_for_flow_run(flow_run_id: UUID) -> int:
     its guards leaving out those marked as a subflow's parent (`mark_subflow_parent`; with a run retention, the
     unmarked guards' runs still stored), and the runs stored before with their GSI1 copy, counted from their
     state (its child_flow_run_id), as before the marks."""
-    partition = task_run_keys.flow_run_partition(flow_run_id)
     if run_retention() is None:
         # Runs are kept forever: every guard's run is stored.
+        partition = task_run_keys.flow_run_partition(flow_run_id)
         guarded = store.count(partition, where=TableItem.child_flow_run_id.does_not_exist()).matched
     else:
         # Runs expire (TTL), their guards do not (task_run_keys.py): count the runs still stored.
-        unmarked = (task_run_keys.named_id(item) for item in store.query(partition) if item.child_flow_run_id is None)
-        keys = [(_run_key(task_run_id), store.META) for task_run_id in unmarked if task_run_id is not None]
-        guarded = len(store.batch_get(keys, consistent=False))
+        guarded = len(_named(task_run_keys.ids_in_flow_run(flow_run_id, subflow_parents=False)))
     legacy = (decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"))
     return guarded + sum(1 for run in legacy if run.state is None or run.state.state_details.child_flow_run_id is None)
 
@@ -694,11 +698,14 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
     batch) goes through `_record_one`, which retries lost races.
     """
     with_legacy = _flow_runs_with_legacy_runs({run.flow_run_id for run, _ in newest if run.flow_run_id})
-    keys: list[tuple[str, str]] = []
-    for run, _ in newest:
-        keys.append((_run_key(run.id), store.META))
-        if run.flow_run_id in with_legacy:
-            keys.append(task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key))
+    # The legacy guard each run's natural key may have (only in those flow runs), computed once.
+    legacy_keys = {
+        index: task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key)
+        for index, (run, _) in enumerate(newest)
+        if run.flow_run_id in with_legacy
+    }
+    keys: list[tuple[str, str]] = [(_run_key(run.id), store.META) for run, _ in newest]
+    keys += legacy_keys.values()
     # Eventually consistent (half the units): every decision taken on these reads is a conditional write's,
     # which re-decides on a stale read through `_record_one` (consistent reads): a run read as absent that is
     # stored takes the new-run path, whose guard put_new then fails.
@@ -724,10 +731,13 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
         guard_key: task_run_keys.GuardKey | None = None
         listed_by_index = True  # no flow run: no guard, listed by GSI1 (TASK_RUNS_OF#none)
         if run.flow_run_id is not None:
-            legacy = task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key)
+            legacy = legacy_keys.get(index)
             # A run stored before (or its guard, if its run's write was lost) stays keyed as it was.
             listed_by_index = legacy in found or (stored is not None and _listed_by_index(run, stored))
-            guard_key = legacy if listed_by_index else _new_guard_key(run)
+            if listed_by_index:
+                guard_key = legacy or task_run_keys.legacy_key(run.flow_run_id, run.task_key, run.dynamic_key)
+            else:
+                guard_key = _new_guard_key(run)
         guard = found.get(guard_key) if guard_key else None
         if guard_key is not None and guard is not None and task_run_keys.named_id(guard) != run.id:
             one_by_one.append(index)  # the natural key names another run: adopt its id
