@@ -467,24 +467,30 @@ def _pointer(aws_endpoint_url: str, state_id: str) -> dict[str, Any] | None:
     return item
 
 
-def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
-    """The page items (of state ids) that list any of these states: the pages of their partitions hold
-    other tests' states too."""
+def _holding(aws_endpoint_url: str, pks: set[str], ids: list[str]) -> list[dict[str, Any]]:
+    """The items of these partitions whose body names any of these ids: a partition (a minute and shard of
+    UUIDv7 ids) holds other tests' ids too."""
     from shared.storage.table import body_of_image
-    from shared.storage.task_run_state_ids import partition
 
     dynamodb, table = _table(aws_endpoint_url)
     found = []
-    for pk in sorted({str(partition(uuid.UUID(state_id))) for state_id in state_ids}):
+    for pk in sorted(pks):
         for item in dynamodb.query(
             TableName=table,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": {"S": pk}},
             ConsistentRead=True,
         )["Items"]:
-            if any(state_id in (body_of_image(item) or "") for state_id in state_ids):
+            if any(one_id in (body_of_image(item) or "") for one_id in ids):
                 found.append(item)
     return found
+
+
+def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
+    """The page items (of state ids) that list any of these states."""
+    from shared.storage.task_run_state_ids import partition
+
+    return _holding(aws_endpoint_url, {str(partition(uuid.UUID(state_id))) for state_id in state_ids}, state_ids)
 
 
 def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
@@ -516,23 +522,12 @@ def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
 
 
 def _groups_of(aws_endpoint_url: str, event_ids: list[str]) -> list[tuple[str, str]]:
-    """(PK, SK) of the event groups that hold any of these events: their partitions hold other tests' too."""
+    """(PK, SK) of the event groups that hold any of these events."""
     from shared.storage.event_groups import partition
-    from shared.storage.table import body_of_image
 
-    dynamodb, table = _table(aws_endpoint_url)
-    found = []
-    for pk in sorted({str(partition(uuid.UUID(event_id))) for event_id in event_ids}):
-        for item in dynamodb.query(
-            TableName=table,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}},
-            ConsistentRead=True,
-        )["Items"]:
-            assert item["entity"]["S"] == "event_group" and item["stream_feed"]["S"] == "task_run"
-            if any(event_id in (body_of_image(item) or "") for event_id in event_ids):
-                found.append((item["PK"]["S"], item["SK"]["S"]))
-    return found
+    groups = _holding(aws_endpoint_url, {str(partition(uuid.UUID(event_id))) for event_id in event_ids}, event_ids)
+    assert all(item["entity"]["S"] == "event_group" and item["stream_feed"]["S"] == "task_run" for item in groups)
+    return [(item["PK"]["S"], item["SK"]["S"]) for item in groups]
 
 
 def test_a_posted_batch_of_client_state_events_is_stored_in_groups_and_reads_back_as_items_do(
