@@ -238,8 +238,8 @@ def write_many(
     Events for which `recordable` says yes are tagged for the stream-fed task-run recorder: storing them is
     the whole acknowledgement, the recorder builds their task runs from the table's stream. `grouped` (a
     client's batch, POST /events): of those, the ones an item would store without index keys and that have a
-    UUIDv7 id go into event groups (event_groups.py), a fraction of a write unit each instead of one; a group
-    already stored (the same batch retried) is not written again.
+    UUIDv7 id go into event groups (event_groups.py), a fraction of a write unit each instead of one (the same
+    batch retried rewrites the same groups, as it rewrites its items).
     """
     in_groups: list[ReceivedEvent] = []
     items: list[TableItem] = []
@@ -251,8 +251,8 @@ def write_many(
             items.append(to_item(event, recordable=is_recordable))
     for day in {_day(event.occurred) for event in in_groups}:
         _mark_day(day)  # before its events can be stored, as to_item does
-    written = store.batch_put(items)
-    return written + event_groups.write(event_groups.groups(in_groups, TASK_RUN_FEED))
+    # One BatchWriteItem for up to 25 items and groups: a batch's groups reach the stream together (event_groups.py).
+    return store.batch_put([*event_groups.groups(in_groups, TASK_RUN_FEED), *items])
 
 
 def _groupable(event: ReceivedEvent) -> bool:

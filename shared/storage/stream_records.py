@@ -68,7 +68,7 @@ def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
                 if record.get("eventName") == "INSERT":
                     _add_new(found.events, [event], seen_events)
             elif entity == event_groups.ENTITY and record.get("eventName") == "INSERT":
-                # A group is put once (attribute_not_exists): its INSERT delivers its events.
+                # A retried batch rewrites its groups (MODIFY): its events came with the INSERT.
                 _add_new(found.events, event_groups.events_in(body), seen_events)
             elif entity in log_groups.ENTITIES:
                 found.logs.extend(log_groups.logs_in(entity, body))
