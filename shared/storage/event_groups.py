@@ -6,7 +6,7 @@ from event to event, so a group of them compresses to a small fraction of a writ
 that need nothing but a read by id and the stream are grouped (events.py decides: recordable task-run state
 events, which carry no index keys, with a UUIDv7 id); everything else stays an item.
 
-- key ........ PK=EVENT_GROUP#<yyyy-mm-ddTHH:MM of the id's time>#<crc32(id) % SHARDS>,
+- key ........ PK=EVENT_GROUP#<yyyy-mm-ddTHH:MM of the id's time>#<crc32(id) % SHARDS (8)>,
                SK=<the group's lowest event id>#<digest of its ids>   (uuid7_keys: the ids' time orders them)
 - body ....... JSON list of the ReceivedEvents (compressed like every body); entity `event_group`
 - TTL ........ the latest expiry of its events; a reader also drops each event past its own expiry
@@ -47,14 +47,15 @@ from shared.storage.table import TableItem
 
 ENTITY = "event_group"
 PARTITION = "EVENT_GROUP"
-# Write shards of a minute's groups: at 10,000 task runs/s (30,000 state events/s, ~100 bytes each compressed)
-# a minute's groups take ~3,000 WCU/s, ~750 per key of 4, under DynamoDB's 1,000 per key. More shards make
-# more, smaller groups per batch (each rounded up to a whole write unit).
-SHARDS = 4
+# Write shards of a minute's groups: at 10,000 SDK task runs/s (30,000 state events/s, ~130 bytes each compressed)
+# a minute's groups take ~4,000 WCU/s: ~1,000 per key of 4, at DynamoDB's limit per key; ~500 of 8. More shards
+# make more, smaller groups per batch, each rounded up to a whole write unit: the bench's 200-task SDK flow
+# (POSTs of ~200 events) writes 0.41 WRU of groups per task run with 8, 0.39 with 4.
+SHARDS = 8
 # The events of one POST were made within a few seconds (the SDK posts every ~2 s), so the span rarely splits.
 SPAN_MS = 2_000
-# JSON bytes per group (~1,300 per state event): ~10 KB compressed, far under DynamoDB's 400 KB item limit, and a
-# read by id reads at most a few groups.
+# JSON bytes per group (~1,300 per state event): ~50 events, ~7 KB compressed, far under DynamoDB's 400 KB item
+# limit, and a read by id reads at most a few groups.
 MAX_GROUP_JSON_BYTES = 64 * 1024
 
 _EVENTS = TypeAdapter(list[ReceivedEvent])

@@ -30,6 +30,9 @@ Access patterns (keys):
 - flow-run state events ..... the same through the flow run's history (flow_run_states.state_ids):
                               the server's `prefect.flow-run.<State>` event has its state's id and
                               timestamp and is written with it, so it skips GSI4 as well
+- event groups .............. the recordable events of a POST /events batch with UUIDv7 ids (the SDK's): a few
+                              compressed items per minute and shard of their ids (event_groups.py) instead of an
+                              item each; every read by id (`_stored`) looks the ids no item holds up there
 - event references .......... PK=EVENT_REF#<id>, SK=#META, GSI4 keys as above, no body, the event's
                               TTL: put for the recordable events their resource's history cannot
                               find (a dropped malformed event, a run that adopted another id, a
