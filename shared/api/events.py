@@ -36,7 +36,7 @@ router = ServerflowRouter(prefix="/events", tags=["Events"])
 @router.post("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def create_events(events: list[Event]) -> None:
     """Record a batch of events (our SDK sends task-run events this way)."""
-    ingest(events)
+    ingest(events, grouped=True)
 
 
 @router.websocket("/in")

@@ -23,11 +23,15 @@ from shared.storage import events as event_store
 logger = logging.getLogger("serverflow.events")
 
 
-def ingest(events: Iterable[Event]) -> list[ReceivedEvent]:
-    """Receive and store events (one BatchWriteItem per 25); returns them as received."""
+def ingest(events: Iterable[Event], *, grouped: bool = False) -> list[ReceivedEvent]:
+    """Receive and store events (one BatchWriteItem per 25); returns them as received.
+
+    `grouped`: a client's batch (POST /events: the SDK posts up to 500 at once), whose task-run state events are
+    stored in compressed groups (events.write_many). A websocket's frames come one by one: they stay items.
+    """
     received = [event if isinstance(event, ReceivedEvent) else event.receive() for event in events]
     if received:
-        event_store.write_many(received, recordable=is_recordable)
+        event_store.write_many(received, recordable=is_recordable, grouped=grouped)
     return received
 
 

@@ -30,6 +30,9 @@ Access patterns (keys):
 - flow-run state events ..... the same through the flow run's history (flow_run_states.state_ids):
                               the server's `prefect.flow-run.<State>` event has its state's id and
                               timestamp and is written with it, so it skips GSI4 as well
+- event groups .............. the recordable events of a POST /events batch with UUIDv7 ids (the SDK's): a few
+                              compressed items per minute and shard of their ids (event_groups.py) instead of an
+                              item each; every read by id (`_stored`) looks the ids no item holds up there
 - event references .......... PK=EVENT_REF#<id>, SK=#META, GSI4 keys as above, no body, the event's
                               TTL: put for the recordable events their resource's history cannot
                               find (a dropped malformed event, a run that adopted another id, a
@@ -74,7 +77,7 @@ from shared.schemas.events import (
     TimeUnit,
 )
 from shared.schemas.types import now_utc
-from shared.storage import event_feed, flow_run_states, store
+from shared.storage import event_feed, event_groups, flow_run_states, store
 from shared.storage import task_run_states as state_store
 from shared.storage.errors import ConcurrentUpdate
 from shared.storage.keys import all_shards, decode, key, sharded, sortable_time
@@ -226,13 +229,40 @@ def write(event: ReceivedEvent) -> bool:
     return store.put_if_absent(to_item(event))
 
 
-def write_many(events: Iterable[ReceivedEvent], recordable: Callable[[ReceivedEvent], bool] | None = None) -> int:
-    """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id).
+def write_many(
+    events: Iterable[ReceivedEvent],
+    recordable: Callable[[ReceivedEvent], bool] | None = None,
+    *,
+    grouped: bool = False,
+) -> int:
+    """Store a batch with BatchWriteItem; a re-delivered event overwrites its own item (same id). Returns how many
+    items were written.
 
     Events for which `recordable` says yes are tagged for the stream-fed task-run recorder: storing them is
-    the whole acknowledgement, the recorder builds their task runs from the table's stream.
+    the whole acknowledgement, the recorder builds their task runs from the table's stream. `grouped` (a
+    client's batch, POST /events): of those, the ones an item would store without index keys and that have a
+    UUIDv7 id go into event groups (event_groups.py), a fraction of a write unit each instead of one (the same
+    batch retried rewrites the same groups, as it rewrites its items).
     """
-    return store.batch_put(to_item(event, recordable=bool(recordable and recordable(event))) for event in events)
+    in_groups: list[ReceivedEvent] = []
+    items: list[TableItem] = []
+    for event in events:
+        is_recordable = bool(recordable and recordable(event))
+        if grouped and is_recordable and _groupable(event):
+            in_groups.append(event)
+        else:
+            items.append(to_item(event, recordable=is_recordable))
+    for day in {_day(event.occurred) for event in in_groups}:
+        _mark_day(day)  # before its events can be stored, as to_item does
+    # One BatchWriteItem for up to 25 items and groups: a batch's groups reach the stream together (event_groups.py).
+    return store.batch_put([*event_groups.groups(in_groups, TASK_RUN_FEED), *items])
+
+
+def _groupable(event: ReceivedEvent) -> bool:
+    """Whether a recordable event may be stored in a group: its item would have no index keys (recordable: off the
+    by-resource index; its name off the name index), so reads by id and the stream find it, and its id is a
+    UUIDv7, which tells its group's partition."""
+    return not _name_indexed(event.event) and event_groups.partition(event.id) is not None
 
 
 def _ref_item(event: ReceivedEvent) -> TableItem:
@@ -260,19 +290,39 @@ def index_by_resource(events: Iterable[ReceivedEvent]) -> int:
 def keep_findable(resource_id: str, state_ids: Iterable[UUID]) -> int:
     """Before a run's history is deleted (`resource_id`: prefect.task-run.<id> or prefect.flow-run.<id>):
     reference its state events that only that history indexed."""
-    refs: list[TableItem] = []
-    for item in store.batch_get((key("EVENT", i), store.META) for i in state_ids):
-        if item.GSI4PK:
-            continue  # on the by-resource index already
-        event = decode(item, ReceivedEvent)
-        if event.resource.id == resource_id:
-            refs.append(_ref_item(event))
-    return store.batch_put(refs)
+    items, grouped = _stored(state_ids, consistent=True)
+    # Grouped events are never on the by-resource index; items are unless their history indexed them.
+    unindexed = [*(decode(item, ReceivedEvent) for item in items if not item.GSI4PK), *grouped]
+    return store.batch_put(_ref_item(event) for event in unindexed if event.resource.id == resource_id)
+
+
+def _stored(event_ids: Iterable[UUID], *, consistent: bool) -> tuple[list[TableItem], list[ReceivedEvent]]:
+    """The stored events of these ids: the items found (a BatchGetItem), then the unexpired events in groups of
+    the ids no item holds (event_groups.find: a Query per group partition). `consistent=False` for ids that
+    come from an eventually consistent source (their items never change once written)."""
+    wanted = list(dict.fromkeys(event_ids))
+    items = store.batch_get(((key("EVENT", i), store.META) for i in wanted), consistent=consistent)
+    found = {item.PK for item in items}
+    return items, list(event_groups.find(i for i in wanted if key("EVENT", i) not in found))
+
+
+def _live(items: Iterable[TableItem]) -> Iterator[ReceivedEvent]:
+    """The events of event items, leaving out expired ones (TTL deletes lazily, up to ~48 h late)."""
+    now_epoch = time.time()
+    for item in items:
+        if item.expires_at is None or item.expires_at >= now_epoch:
+            yield decode(item, ReceivedEvent)
+
+
+def _by_ids(event_ids: Iterable[UUID], *, consistent: bool = True) -> Iterator[ReceivedEvent]:
+    """The unexpired stored events of these ids, items or grouped, each once, in no particular order."""
+    items, grouped = _stored(event_ids, consistent=consistent)
+    yield from _live(items)
+    yield from grouped
 
 
 def read(event_id: UUID) -> ReceivedEvent | None:
-    item = store.get(key("EVENT", event_id))
-    return decode(item, ReceivedEvent) if item else None
+    return next(_by_ids([event_id]), None)
 
 
 # --- queries -------------------------------------------------------------------------
@@ -297,14 +347,15 @@ def _window(event_filter: EventFilter) -> tuple[datetime.datetime, datetime.date
     return since, until
 
 
-def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
+def _candidates(event_filter: EventFilter) -> Iterator[ReceivedEvent]:
+    """Unexpired events among which every match is (an event may come twice)."""
     since, until = _window(event_filter)
     if since > until:
         return
     lo, hi = sortable_time(since), sortable_time(until) + "~"
     hints = event_filter.index_hints()
     if "id" in hints:
-        yield from store.batch_get((key("EVENT", i), store.META) for i in hints["id"])
+        yield from _by_ids(hints["id"])
         return
     if "resource_id" in hints:
         for resource_id in dict.fromkeys(hints["resource_id"]):
@@ -318,17 +369,17 @@ def _candidate_items(event_filter: EventFilter) -> Iterator[TableItem]:
     else:
         pks = [pk for day in days for pk in all_shards(key("EVENT_NAMES", day), NAME_SHARDS)]
         for prefix in prefixes:
-            yield from store.query_shards(pks, index="GSI3", sk_prefix=prefix)
+            yield from _live(store.query_shards(pks, index="GSI3", sk_prefix=prefix))
 
 
-def _by_time(event_filter: EventFilter, days: dict[str, bool], lo: str, hi: str) -> Iterator[TableItem]:
+def _by_time(event_filter: EventFilter, days: dict[str, bool], lo: str, hi: str) -> Iterator[ReceivedEvent]:
     """The events in [lo, hi]: the time feed's entries whose name the filter can take, then their items; plus,
     for days marked before the feed, the GSI2 time index."""
-    picked = [key("EVENT", entry.id) for entry in _feed_entries(event_filter, days, lo, hi)]
+    picked = [entry.id for entry in _feed_entries(event_filter, days, lo, hi)]
     # Eventually consistent: an event item is written before its stream record pages it, and never changes.
-    yield from store.batch_get(((pk, store.META) for pk in picked), consistent=False)
+    yield from _by_ids(picked, consistent=False)
     legacy = [pk for day, on_index in days.items() if on_index for pk in all_shards(key("EVENTS", day), TIME_SHARDS)]
-    yield from store.query_shards(legacy, index="GSI2", sk_gte=lo, sk_lte=hi)
+    yield from _live(store.query_shards(legacy, index="GSI2", sk_gte=lo, sk_lte=hi))
 
 
 def _feed_entries(event_filter: EventFilter, days: Iterable[str], lo: str, hi: str) -> Iterator[event_feed.FeedEntry]:
@@ -358,10 +409,8 @@ def _decided_by_feed(event_filter: EventFilter) -> list[event_feed.FeedEntry] | 
 
 def _events_of(entries: list[event_feed.FeedEntry]) -> list[ReceivedEvent]:
     """The events the entries name, in their order (eventually consistent, as in _by_time)."""
-    items = {
-        item.PK: item for item in store.batch_get(((key("EVENT", e.id), store.META) for e in entries), consistent=False)
-    }
-    return [decode(items[pk], ReceivedEvent) for e in entries if (pk := key("EVENT", e.id)) in items]
+    found = {event.id: event for event in _by_ids((e.id for e in entries), consistent=False)}
+    return [found[e.id] for e in entries if e.id in found]
 
 
 def _page_of_matches(event_filter: EventFilter, offset: int, size: int) -> tuple[list[ReceivedEvent], int]:
@@ -373,9 +422,9 @@ def _page_of_matches(event_filter: EventFilter, offset: int, size: int) -> tuple
     return events[offset : offset + size], len(events)
 
 
-def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
+def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[ReceivedEvent]:
     """The events of one primary resource in [lo, hi]: GSI4 (events and references), plus, for a task run,
-    the recordable events its state history indexes; each event item once."""
+    the recordable events its state history indexes (items or grouped); each event item once."""
     events: list[TableItem] = []
     to_get: list[UUID] = []
     for item in store.query(key("EVENT_RESOURCE", resource_id), index="GSI4", sk_gte=lo, sk_lte=hi):
@@ -392,8 +441,8 @@ def _by_resource(resource_id: str, lo: str, hi: str) -> Iterator[TableItem]:
     if flow_run_id is not None:
         to_get.extend(flow_run_states.state_ids(flow_run_id, lo, hi))
     found = {item.PK for item in events}
-    yield from events
-    yield from store.batch_get((pk, store.META) for i in to_get if (pk := key("EVENT", i)) not in found)
+    yield from _live(events)
+    yield from _by_ids(i for i in to_get if key("EVENT", i) not in found)
 
 
 def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
@@ -421,13 +470,9 @@ def _name_prefixes(event_filter: EventFilter) -> list[str] | None:
 
 
 def _matching(event_filter: EventFilter) -> list[ReceivedEvent]:
-    now_epoch = time.time()
     seen: set[UUID] = set()
     found: list[ReceivedEvent] = []
-    for item in _candidate_items(event_filter):
-        if item.expires_at is not None and item.expires_at < now_epoch:
-            continue
-        event = decode(item, ReceivedEvent)
+    for event in _candidates(event_filter):
         if event.id in seen or not event_filter.matches(event):
             continue
         seen.add(event.id)

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
 from shared.schemas.events import ReceivedEvent
 from shared.schemas.logs import Log
+from shared.storage import event_groups, log_groups, task_queue
 from shared.storage import events as event_store
-from shared.storage import log_groups, task_queue
 from shared.storage.table import TableItem, body_of_image
 
 logger = logging.getLogger("serverflow.stream")
@@ -40,10 +41,19 @@ def _string(image: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def _add_new(found: list[ReceivedEvent], events: list[ReceivedEvent], seen: set[UUID]) -> None:
+    """Append the events whose id the batch has not delivered yet (a batch split differently when retried
+    stores an event in two groups)."""
+    for event in events:
+        if event.id not in seen:
+            seen.add(event.id)
+            found.append(event)
+
+
 def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
     """Records as Lambda receives them (`{"eventName", "dynamodb": {"NewImage": ...}}`)."""
     found = NewItems()
-    seen_events: set[str] = set()
+    seen_events: set[UUID] = set()
     for record in records:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
             continue
@@ -55,9 +65,11 @@ def decode(records: Iterable[Mapping[str, Any]]) -> NewItems:
             if entity == event_store.ENTITY:
                 event = ReceivedEvent.model_validate_json(body)
                 # A re-delivered event overwrites its own item (MODIFY): deliver it once.
-                if record.get("eventName") == "INSERT" and str(event.id) not in seen_events:
-                    seen_events.add(str(event.id))
-                    found.events.append(event)
+                if record.get("eventName") == "INSERT":
+                    _add_new(found.events, [event], seen_events)
+            elif entity == event_groups.ENTITY and record.get("eventName") == "INSERT":
+                # A retried batch rewrites its groups (MODIFY): its events came with the INSERT.
+                _add_new(found.events, event_groups.events_in(body), seen_events)
             elif entity in log_groups.ENTITIES:
                 found.logs.extend(log_groups.logs_in(entity, body))
             elif entity == task_queue.ENTITY and record.get("eventName") == "INSERT":

@@ -27,16 +27,13 @@ pages until their TTL: a read then finds neither the group nor the run's history
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 from uuid import UUID
 
-from shared.storage import store
-from shared.storage.keys import MINUTE_CHARS, key, shard_of, sortable_time
+from shared.storage import store, uuid7_keys
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_state_ids"
@@ -71,21 +68,10 @@ class Entry(NamedTuple):
     group_sk: str
 
 
-def _id_millis(state_id: UUID) -> int:
-    """The creation time a UUIDv7 carries: ms since the epoch, its first 48 bits."""
-    return state_id.int >> 80
-
-
 def partition(state_id: UUID, shards: int = SHARDS) -> str | None:
     """The page partition of a state id, or None when it has none (not a UUIDv7, or a time past year 9999);
     `shards`: under that shard count (LEGACY_SHARDS: where pages written before put it)."""
-    if state_id.variant != uuid.RFC_4122 or state_id.version != 7:
-        return None
-    try:
-        made = datetime.datetime.fromtimestamp(_id_millis(state_id) / 1000, datetime.UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-    return f"{key(PARTITION, sortable_time(made)[:MINUTE_CHARS])}#{shard_of(state_id, shards)}"
+    return uuid7_keys.minute_partition(PARTITION, state_id, shards)
 
 
 def _entry_bytes(entry: Entry) -> int:
@@ -94,7 +80,7 @@ def _entry_bytes(entry: Entry) -> int:
 
 def _past_page_span(first: Entry, entry: Entry) -> bool:
     """Whether `entry` was made too long after a page's first entry to share its page (ids in order)."""
-    return _id_millis(UUID(entry.state_id)) - _id_millis(UUID(first.state_id)) > PAGE_SPAN_MS
+    return uuid7_keys.millis(UUID(entry.state_id)) - uuid7_keys.millis(UUID(first.state_id)) > PAGE_SPAN_MS
 
 
 def _rows(entries: list[Entry]) -> list[list[object]]:
@@ -146,12 +132,6 @@ def pages(located: Iterable[tuple[Entry, float | None]]) -> list[TableItem]:
     return found
 
 
-def _id_prefix(millis: int) -> str:
-    """The text a UUIDv7 made at `millis` starts with (`tttttttt-tttt`): ids sort by it."""
-    hex_time = f"{max(millis, 0):012x}"
-    return f"{hex_time[:8]}-{hex_time[8:]}"
-
-
 def locations(state_id: UUID) -> list[tuple[UUID, str]]:
     """(task run id, group SK) of each group the pages say holds the state; [] without a page partition.
 
@@ -168,11 +148,11 @@ def locations(state_id: UUID) -> list[tuple[UUID, str]]:
 
 
 def _located_in(pk: str, state_id: UUID) -> list[tuple[UUID, str]]:
-    lowest = _id_prefix(_id_millis(state_id) - PAGE_SPAN_MS)
+    lowest, highest = uuid7_keys.sk_range(state_id, state_id, PAGE_SPAN_MS)
     wanted = str(state_id)
     return [
         (UUID(entry.task_run_id), entry.group_sk)
-        for page in store.query(pk, sk_gte=lowest, sk_lte=f"{wanted}#~")
+        for page in store.query(pk, sk_gte=lowest, sk_lte=highest)
         if page.body
         for entry in _entries(page.body)
         if entry.state_id == wanted

@@ -17,7 +17,15 @@ import httpx
 import pytest
 
 from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
-from tests.support.events import lifecycle, recorded, running_flow_run, task_run_event, utc_now, with_client_ids
+from tests.support.events import (
+    fed,
+    lifecycle,
+    recorded,
+    running_flow_run,
+    task_run_event,
+    utc_now,
+    with_client_ids,
+)
 
 
 @pytest.fixture
@@ -459,24 +467,30 @@ def _pointer(aws_endpoint_url: str, state_id: str) -> dict[str, Any] | None:
     return item
 
 
-def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
-    """The page items (of state ids) that list any of these states: the pages of their partitions hold
-    other tests' states too."""
+def _holding(aws_endpoint_url: str, pks: set[str], ids: list[str]) -> list[dict[str, Any]]:
+    """The items of these partitions whose body names any of these ids: a partition (a minute and shard of
+    UUIDv7 ids) holds other tests' ids too."""
     from shared.storage.table import body_of_image
-    from shared.storage.task_run_state_ids import partition
 
     dynamodb, table = _table(aws_endpoint_url)
     found = []
-    for pk in sorted({str(partition(uuid.UUID(state_id))) for state_id in state_ids}):
+    for pk in sorted(pks):
         for item in dynamodb.query(
             TableName=table,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": {"S": pk}},
             ConsistentRead=True,
         )["Items"]:
-            if any(state_id in (body_of_image(item) or "") for state_id in state_ids):
+            if any(one_id in (body_of_image(item) or "") for one_id in ids):
                 found.append(item)
     return found
+
+
+def _pages_of(aws_endpoint_url: str, state_ids: list[str]) -> list[dict[str, Any]]:
+    """The page items (of state ids) that list any of these states."""
+    from shared.storage.task_run_state_ids import partition
+
+    return _holding(aws_endpoint_url, {str(partition(uuid.UUID(state_id))) for state_id in state_ids}, state_ids)
 
 
 def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
@@ -505,6 +519,105 @@ def test_client_state_ids_are_found_by_id_through_pages_of_state_ids(
     assert _guard_item(aws_endpoint_url, flow_run["id"]) is None
     for event in events:
         assert client.get(f"/task_run_states/{event['id']}").status_code == 404
+
+
+def _groups_of(aws_endpoint_url: str, event_ids: list[str]) -> list[tuple[str, str]]:
+    """(PK, SK) of the event groups that hold any of these events."""
+    from shared.storage.event_groups import partition
+
+    groups = _holding(aws_endpoint_url, {str(partition(uuid.UUID(event_id))) for event_id in event_ids}, event_ids)
+    assert all(item["entity"]["S"] == "event_group" and item["stream_feed"]["S"] == "task_run" for item in groups)
+    return [(item["PK"]["S"], item["SK"]["S"]) for item in groups]
+
+
+def test_a_posted_batch_of_client_state_events_is_stored_in_groups_and_reads_back_as_items_do(
+    client: httpx.Client, aws_endpoint_url: str, flow_run: dict[str, Any]
+) -> None:
+    """POST /events of the SDK's shape: the task-run state events with UUIDv7 ids go into compressed event groups
+    (a fraction of a write unit each), the others stay items; recording, reads by resource, time, name and id,
+    count-by and a run's deletion see them as before, and a retried POST stores and records nothing twice."""
+    from shared.schemas.events import Event
+
+    start = utc_now() - datetime.timedelta(seconds=40)
+    runs = [str(uuid.uuid4()) for _ in range(4)]
+    grouped = [
+        e
+        for i, run in enumerate(runs)
+        for e in with_client_ids(lifecycle(run, flow_run["id"], start, dynamic_key=f"g{i}"))
+    ]
+    not_v7 = lifecycle(str(uuid.uuid4()), flow_run["id"], start, dynamic_key="v4")  # uuid4 ids
+    server_side = with_client_ids(
+        [
+            task_run_event(
+                runs[0], flow_run["id"], "CANCELLED", start + datetime.timedelta(seconds=3), orchestration="server"
+            )
+        ]
+    )  # not recordable
+    batch = [*grouped, *not_v7, *server_side]
+    _post(client, batch)
+
+    dynamodb, table = _table(aws_endpoint_url)
+
+    def item_of(event_id: str) -> dict[str, Any] | None:
+        key = {"PK": {"S": f"EVENT#{event_id}"}, "SK": {"S": "#META"}}
+        found: dict[str, Any] | None = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        return found
+
+    assert [item_of(e["id"]) for e in grouped] == [None] * len(grouped)
+    assert all(item_of(e["id"]) is not None for e in [*not_v7, *server_side])
+    groups = _groups_of(aws_endpoint_url, [e["id"] for e in grouped])
+    assert groups
+
+    def as_posted(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [Event.model_validate(e).model_dump(mode="json") for e in events]
+
+    def as_read(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert all(e["received"] for e in events)
+        return [{k: v for k, v in e.items() if k != "received"} for e in events]
+
+    def related(**body: Any) -> list[dict[str, Any]]:
+        until = (start + datetime.timedelta(seconds=5)).isoformat()
+        event_filter = {"related": {"id": [f"prefect.flow-run.{flow_run['id']}"]}, "order": "ASC", **body}
+        response = client.post("/events/filter", json={"filter": {"occurred": {"until": until}, **event_filter}})
+        assert response.status_code == 200, response.text
+        return list(response.json()["events"])
+
+    def read_back() -> None:
+        for run in runs:
+            assert _states(client, run) == ["PENDING", "RUNNING", "COMPLETED"]
+        own = [e for e in grouped if e["resource"]["prefect.resource.id"] == f"prefect.task-run.{runs[0]}"]
+        found = _by_resource(client, runs[0])
+        assert found["total"] == 4
+        assert as_read(found["events"]) == as_posted([*server_side, *reversed(own)])  # newest first
+        assert client.get(f"/task_run_states/{own[1]['id']}").json()["id"] == own[1]["id"]
+        by_id = client.post("/events/filter", json={"filter": {"id": {"id": [own[2]["id"]]}}}).json()["events"]
+        assert as_read(by_id) == as_posted(own[2:])
+        # By time (the feed's pages, then the events by id): every event of the batch once, in `occurred` order.
+        fed(client)
+        in_order = sorted(batch, key=lambda e: (e["occurred"], e["id"]))
+        assert as_read(related()) == as_posted(in_order)
+        completed = related(event={"name": ["prefect.task-run.Completed"]})
+        assert as_read(completed) == as_posted([e for e in in_order if e["event"] == "prefect.task-run.Completed"])
+        counts = client.post(
+            "/events/count-by/event", json={"filter": {"related": {"id": [f"prefect.flow-run.{flow_run['id']}"]}}}
+        ).json()
+        assert {c["value"]: c["count"] for c in counts} == {
+            "prefect.task-run.Pending": 5,
+            "prefect.task-run.Running": 5,
+            "prefect.task-run.Completed": 5,
+            "prefect.task-run.Cancelled": 1,
+        }
+
+    read_back()
+    # The client retries the same POST: the same groups, written once; nothing recorded or read twice.
+    _post(client, batch)
+    assert _groups_of(aws_endpoint_url, [e["id"] for e in grouped]) == groups
+    read_back()
+
+    # A deleted run's grouped events are still found by resource (its history no longer indexes them).
+    assert client.delete(f"/task_runs/{runs[1]}").status_code == 204
+    own = [e for e in grouped if e["resource"]["prefect.resource.id"] == f"prefect.task-run.{runs[1]}"]
+    assert as_read(_by_resource(client, runs[1])["events"]) == as_posted(own[::-1])
 
 
 def test_a_replayed_batch_rewrites_the_same_pages_and_pointers(

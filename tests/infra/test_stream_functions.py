@@ -1,6 +1,7 @@
 """The template's stream-fed functions as the local stack runs them: the task-run recorder's filter matches
-exactly the event items storage tags for it, only idempotent consumers start from TRIM_HORIZON, and the event
-feed's pages are the same whenever a batch is retried."""
+exactly the event items storage tags for it, every event consumer takes the events of a new event group, only
+idempotent consumers start from TRIM_HORIZON, and the event feed's pages and the event groups are the same
+whenever a batch is retried."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from infra.local.streams import StreamFunction, passes, stream_functions
 from shared.schemas.events import ReceivedEvent
-from shared.storage import event_feed, log_groups
+from shared.storage import event_feed, event_groups, log_groups, stream_records, uuid7_keys
 from shared.storage import events as event_store
 from shared.storage.table import TableItem
 
@@ -104,3 +105,88 @@ def test_feed_pages_of_long_varied_event_names_fit_in_a_dynamodb_item() -> None:
     for page in pages:
         stored_bytes = len(page.PK) + len(page.SK) + len(TableItem.body.serialize(page.body or "")) + 100
         assert stored_bytes < 400 * 1024
+
+
+def _uuid7(millis: int) -> uuid.UUID:
+    """A UUIDv7 made at `millis` (random bits from uuid4), as prefect's client and the SDK make event ids."""
+    random_bits = uuid.uuid4().int & ((1 << 74) - 1)
+    return uuid.UUID(
+        int=millis << 80 | 0x7 << 76 | (random_bits >> 62) << 64 | 0b10 << 62 | random_bits & ((1 << 62) - 1)
+    )
+
+
+def _state_events(start: datetime.datetime, count: int, step_ms: int, name_bytes: int = 10) -> list[ReceivedEvent]:
+    base = int(start.timestamp() * 1000)
+    return [
+        ReceivedEvent(
+            id=_uuid7(base + i * step_ms),
+            occurred=start + datetime.timedelta(milliseconds=i * step_ms),
+            event="prefect.task-run.Running",
+            resource={
+                "prefect.resource.id": f"prefect.task-run.{uuid.uuid4()}",
+                "prefect.resource.name": "x" * name_bytes,
+            },
+            received=start,
+        )
+        for i in range(count)
+    ]
+
+
+def test_every_event_consumer_takes_the_events_of_a_new_event_group_once() -> None:
+    group = {"entity": {"S": event_groups.ENTITY}, "stream_feed": {"S": event_store.TASK_RUN_FEED}}
+    for logical_id in (
+        "TaskRunRecorderFunction",
+        "EventFeedFunction",
+        "AutomationTriggersFunction",
+        "SubscriptionsFanoutFunction",
+    ):
+        assert passes(_function(logical_id), _record("INSERT", group)), logical_id
+        assert not passes(_function(logical_id), _record("MODIFY", group)), logical_id
+    assert not passes(_function("TaskRunRecorderFunction"), _record("INSERT", {"entity": {"S": event_groups.ENTITY}}))
+
+    events = _state_events(datetime.datetime(2026, 1, 1, 12, 0, 10, tzinfo=datetime.UTC), 6, 100)
+    items = event_groups.groups(events, event_store.TASK_RUN_FEED)
+
+    def image(item: TableItem) -> dict[str, Any]:
+        return {
+            "entity": {"S": item.entity},
+            "stream_feed": {"S": item.stream_feed},
+            "body": {"B": TableItem.body.serialize(item.body or "")},
+        }
+
+    # A batch split differently stores an event in two groups: the stream delivers it once per batch of records.
+    twice = event_groups.groups(events[:2], event_store.TASK_RUN_FEED)
+    records = [_record("INSERT", image(item)) for item in [*items, *twice]] + [_record("MODIFY", image(items[0]))]
+    decoded = stream_records.decode(records).events
+    assert sorted(e.id for e in decoded) == sorted(e.id for e in events)
+    assert {e.id: e.model_dump_json() for e in decoded} == {e.id: e.model_dump_json() for e in events}
+
+
+def test_an_event_group_spans_at_most_its_span_of_id_time_and_bytes_and_a_retry_makes_the_same_groups() -> None:
+    """A read by id Queries only the groups that start SPAN_MS before the id, and a group must fit an item."""
+    start = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
+    spread = _state_events(start, 40, 250)  # 10 s of ids in one minute
+    large = _state_events(start + datetime.timedelta(seconds=30), 120, 1, name_bytes=2_000)  # ~290 KB of JSON
+    items = event_groups.groups([*spread, *large], event_store.TASK_RUN_FEED)
+
+    def keyed(groups: list[TableItem]) -> list[tuple[str, str, str | None]]:
+        return [(group.PK, group.SK, group.body) for group in groups]
+
+    # Retried in another order, with an event twice: the same groups (the same conditional puts, nothing new).
+    assert keyed(event_groups.groups([*large[::-1], *spread[::-1], spread[0]], event_store.TASK_RUN_FEED)) == keyed(
+        items
+    )
+    held: list[uuid.UUID] = []
+    for item in items:
+        members = event_groups.events_in(item.body or "")
+        ids = [e.id for e in members]
+        assert {event_groups.partition(i) for i in ids} == {item.PK}
+        assert item.SK.startswith(f"{min(ids)}#") and ids == sorted(ids)
+        assert uuid7_keys.millis(ids[-1]) - uuid7_keys.millis(ids[0]) <= event_groups.SPAN_MS
+        assert len((item.body or "").encode()) <= event_groups.MAX_GROUP_JSON_BYTES + 2
+        assert item.expires_at == max(event_feed.expires_at(e) for e in members)
+        assert item.stream_feed == event_store.TASK_RUN_FEED
+        held.extend(ids)
+    assert sorted(held) == sorted(e.id for e in [*spread, *large])  # each event in exactly one group
+    assert len({item.PK for item in items}) <= event_groups.SHARDS  # the minute's shards
+    assert len(items) > event_groups.SHARDS  # the span and the size bound split some
