@@ -71,21 +71,27 @@ class Entry(NamedTuple):
     group_sk: str
 
 
-def _id_millis(state_id: UUID) -> int:
+def id_millis(state_id: UUID) -> int:
     """The creation time a UUIDv7 carries: ms since the epoch, its first 48 bits."""
     return state_id.int >> 80
+
+
+def minute_partition(family: str, id_: UUID, shards: int) -> str | None:
+    """`<family>#<minute of the UUIDv7's time>#<shard>`: the page partition of an id in a family of per-minute
+    id pages (also task_run_ids.py), or None when it has none (not a UUIDv7, or a time past year 9999)."""
+    if id_.variant != uuid.RFC_4122 or id_.version != 7:
+        return None
+    try:
+        made = datetime.datetime.fromtimestamp(id_millis(id_) / 1000, datetime.UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return f"{key(family, sortable_time(made)[:MINUTE_CHARS])}#{shard_of(id_, shards)}"
 
 
 def partition(state_id: UUID, shards: int = SHARDS) -> str | None:
     """The page partition of a state id, or None when it has none (not a UUIDv7, or a time past year 9999);
     `shards`: under that shard count (LEGACY_SHARDS: where pages written before put it)."""
-    if state_id.variant != uuid.RFC_4122 or state_id.version != 7:
-        return None
-    try:
-        made = datetime.datetime.fromtimestamp(_id_millis(state_id) / 1000, datetime.UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-    return f"{key(PARTITION, sortable_time(made)[:MINUTE_CHARS])}#{shard_of(state_id, shards)}"
+    return minute_partition(PARTITION, state_id, shards)
 
 
 def _entry_bytes(entry: Entry) -> int:
@@ -94,7 +100,7 @@ def _entry_bytes(entry: Entry) -> int:
 
 def _past_page_span(first: Entry, entry: Entry) -> bool:
     """Whether `entry` was made too long after a page's first entry to share its page (ids in order)."""
-    return _id_millis(UUID(entry.state_id)) - _id_millis(UUID(first.state_id)) > PAGE_SPAN_MS
+    return id_millis(UUID(entry.state_id)) - id_millis(UUID(first.state_id)) > PAGE_SPAN_MS
 
 
 def _rows(entries: list[Entry]) -> list[list[object]]:
@@ -146,7 +152,7 @@ def pages(located: Iterable[tuple[Entry, float | None]]) -> list[TableItem]:
     return found
 
 
-def _id_prefix(millis: int) -> str:
+def id_prefix(millis: int) -> str:
     """The text a UUIDv7 made at `millis` starts with (`tttttttt-tttt`): ids sort by it."""
     hex_time = f"{max(millis, 0):012x}"
     return f"{hex_time[:8]}-{hex_time[8:]}"
@@ -168,7 +174,7 @@ def locations(state_id: UUID) -> list[tuple[UUID, str]]:
 
 
 def _located_in(pk: str, state_id: UUID) -> list[tuple[UUID, str]]:
-    lowest = _id_prefix(_id_millis(state_id) - PAGE_SPAN_MS)
+    lowest = id_prefix(id_millis(state_id) - PAGE_SPAN_MS)
     wanted = str(state_id)
     return [
         (UUID(entry.task_run_id), entry.group_sk)
