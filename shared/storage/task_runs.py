@@ -2,7 +2,12 @@
 
 Access patterns (keys):
 - read by id ................... PK=TASK_RUN#<id>, SK=#META (body = TaskRun JSON with its state;
-                                 `state_id` / `state_timestamp` attributes guard conditional writes)
+                                 `state_id` / `state_timestamp` attributes guard conditional writes);
+                                 else a keyed run: its page of run ids (task_run_ids.py), then its place
+- keyed runs ................... a run the recorder creates with a flow run and a UUIDv7 id (runs kept
+                                 forever) is stored AT its natural key, where its guard would be
+                                 (task_run_keys.py): one item for run and guard; `_Place` says where a
+                                 run's item is and what its rewrites carry over
 - natural-key uniqueness ....... the guard (task_run_keys.py): PK=TASK_RUN_KEYS#<flow_run_id>,
                                  SK=<digest of task_key, dynamic_key>, body {"id"}; runs without a flow
                                  run, and runs stored before, PK=TASK_RUN_KEY#<sha256(...)>, SK=#META.
