@@ -24,14 +24,19 @@ from collections import defaultdict
 from typing import Any
 
 from shared.storage.flow_run_index import INDEX_SK
+from shared.storage.task_run_keys import ENTITY as GUARD_ENTITY
 from shared.storage.task_run_keys import FLOW_RUN_PARTITION
 
 _GUARD_PREFIX = f"{FLOW_RUN_PARTITION}#"
 
 
 def _is_anchor(item: dict[str, Any]) -> bool:
-    """A flow run's index anchor, or a task-run guard in its flow run's partition (task_run_keys.py)."""
-    return (item.get("SK") or {}).get("S") == INDEX_SK or (item.get("PK") or {}).get("S", "").startswith(_GUARD_PREFIX)
+    """A flow run's index anchor, or a task-run guard in its flow run's partition (task_run_keys.py; a keyed
+    run there is a run, not an anchor)."""
+    if (item.get("SK") or {}).get("S") == INDEX_SK:
+        return True
+    guard = (item.get("entity") or {}).get("S") == GUARD_ENTITY
+    return guard and (item.get("PK") or {}).get("S", "").startswith(_GUARD_PREFIX)
 
 
 ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="background")

@@ -112,6 +112,16 @@ def get(pk: str, sk: str = META, *, consistent: bool = True) -> TableItem | None
     return item
 
 
+def item_size(item: TableItem) -> int:
+    """An item's size as DynamoDB bills it: each attribute's name and value (bodies as stored, compressed);
+    numbers counted as their text, slightly over DynamoDB's own encoding."""
+    size = 0
+    for name, value in item.serialize().items():
+        (stored,) = value.values()
+        size += len(name) + len(stored if isinstance(stored, bytes) else str(stored).encode())
+    return size
+
+
 def batch_get(keys: Iterable[tuple[str, str]], *, consistent: bool = True) -> list[TableItem]:
     """Items by key (each once), in no particular order (absent keys are left out). `consistent=False` halves
     the read units: for readers whose keys come from an (eventually consistent) index, or whose items cannot

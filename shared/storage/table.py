@@ -110,6 +110,9 @@ class TableItem(Model):
     # On a task run's natural-key guard: the flow run created as the subflow this task run stands for
     # (task_run_keys.py), so a COUNT Query of a flow run's guards can leave such task runs out.
     child_flow_run_id = UnicodeAttribute(null=True)
+    # On a keyed task run (task_run_keys.py): the states of it its creating recorder batch held, compressed like
+    # the body (a JSON list), so that they need no history group of their own.
+    held = CompactBody(null=True)
 
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)

@@ -12,7 +12,14 @@ Keys:
   A natural key is looked up under both (`lookup_keys`): only the legacy one can name a run stored
   before, and no writer puts a legacy guard for a run with a flow run any more, so the two never
   disagree.
-No index keys, no TTL. Attribute `child_flow_run_id`: set when a flow run is created with this run as its
+Keyed runs (issue #13): a run the stream-fed recorder creates in a flow run, with a UUIDv7 id, while runs are
+kept forever (`may_key`), is stored AT its natural key: the item under the new key above is the run itself
+(entity task_run, body the TaskRun, with its index keys), not a guard naming it. One item is both the run and
+its guard: 1 WRU where a run and its guard were 2. Nothing is keyed by its id, so a read by id finds it
+through its page of run ids (task_run_ids.py: `keyed_items`). The states its creating batch held are in its
+`held` attribute (a guard's body holds them). Writers tell a keyed run by its item (`is_keyed_run`) and
+rewrite it in place, carrying `held` and `child_flow_run_id` over (task_runs.py).
+Guards: no index keys, no TTL. Attribute `child_flow_run_id`: set when a flow run is created with this run as its
 parent_task_run_id (task_runs.mark_subflow_parent), so a COUNT Query of a flow run's guards leaves out the
 task runs that stand for subflows (the UI's count-task-runs, as the reference's).
 Body: {"id": <task run id>} (the run the natural key names), and for a run the stream-fed recorder
@@ -48,7 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
@@ -56,12 +63,13 @@ from pydantic import BaseModel
 
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
-from shared.storage import body_codec, store
+from shared.storage import body_codec, store, task_run_ids
 from shared.storage.keys import key
 from shared.storage.retention import run_retention
 from shared.storage.table import TableItem
 
 ENTITY = "task_run_key"
+RUN_ENTITY = "task_run"  # a keyed run (and every run item: task_runs.ENTITY)
 PARTITION = "TASK_RUN_KEY"  # legacy guards: one partition per natural key
 FLOW_RUN_PARTITION = "TASK_RUN_KEYS"  # guards of a flow run's task runs: one partition per flow run
 # 128 bits of the SHA-256 of (task_key, dynamic_key): collision-free in practice, and short, since page
@@ -91,6 +99,12 @@ class Guard(BaseModel):
 
     id: UUID
     states: list[State] = []
+
+
+class HeldStates(BaseModel):
+    """A keyed run's `held` attribute: the states of it its creating recorder batch held, oldest first."""
+
+    states: list[State]
 
 
 class GuardKey(NamedTuple):
@@ -164,30 +178,62 @@ def read(guard: GuardKey) -> TableItem | None:
     return store.get(guard.pk, guard.sk)
 
 
+def is_keyed_run(item: TableItem | None) -> bool:
+    """Whether an item under a natural key is a keyed run (the run itself), not a guard naming one."""
+    return item is not None and item.entity == RUN_ENTITY and item.PK.startswith(f"{FLOW_RUN_PARTITION}#")
+
+
+def may_key(task_run_id: UUID, flow_run_id: UUID | None) -> bool:
+    """Whether a run the recorder creates is keyed: it has a flow run (its partition), a UUIDv7 id (its page
+    of run ids finds it by id) and runs are kept forever (the pages and the run keep no TTL)."""
+    return flow_run_id is not None and task_run_ids.partition(task_run_id) is not None and holds_history()
+
+
+def keyed_location(flow_run_id: UUID, digest: str) -> GuardKey:
+    return GuardKey(flow_run_partition(flow_run_id), digest)
+
+
+def keyed_items(ids: Iterable[UUID], *, consistent: bool = True) -> dict[UUID, TableItem]:
+    """The keyed runs among `ids`, by id (ids that are not keyed, or gone, are left out): their pages of run ids
+    (one Query per partition), then the places those name (one BatchGetItem). An item is taken only if it is a
+    keyed run with that id; were a run at two places (a natural key changed: no prefect client does that), the
+    one with the newest state."""
+    places = task_run_ids.locations(ids)
+    wanted = {keyed_location(flow_run_id, digest) for found in places.values() for flow_run_id, digest in found}
+    found: dict[UUID, TableItem] = {}
+    for item in store.batch_get(((g.pk, g.sk) for g in wanted), consistent=consistent):
+        run_id = named_id(item) if is_keyed_run(item) else None
+        if run_id is None or run_id not in places:
+            continue
+        known = found.get(run_id)
+        if known is None or (item.state_timestamp or "") > (known.state_timestamp or ""):
+            found[run_id] = item
+    return found
+
+
 def named_id(item: TableItem | None) -> UUID | None:
-    """The run a stored guard names (None: no guard, or one without a body)."""
+    """The run a stored guard names, or a keyed run's id (None: no item, or one without a body)."""
     if item is None or not item.body:
         return None
     return _Named.model_validate_json(item.body).id
 
 
-def ids_in_flow_run(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[UUID]:
-    """The runs the guards in a flow run's partition name (one Query; runs keyed before keep GSI1 instead);
-    `subflow_parents=False` leaves out the guards marked as a subflow's parent (`child_flow_run_id`)."""
+def items_in_flow_run(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[TableItem]:
+    """The guards and keyed runs in a flow run's partition (one Query; runs keyed before keep GSI1 instead);
+    `subflow_parents=False` leaves out those marked as a subflow's parent (`child_flow_run_id`)."""
     items = store.query(flow_run_partition(flow_run_id))
-    ids = (named_id(item) for item in items if subflow_parents or item.child_flow_run_id is None)
+    return [item for item in items if subflow_parents or item.child_flow_run_id is None]
+
+
+def ids_in_flow_run(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[UUID]:
+    """The runs the guards (and keyed runs) in a flow run's partition name (`items_in_flow_run`)."""
+    ids = (named_id(item) for item in items_in_flow_run(flow_run_id, subflow_parents=subflow_parents))
     return [found for found in ids if found is not None]
 
 
 def holds_history() -> bool:
     """Whether the recorder may put a new run's states on its guard (see Retention above)."""
     return run_retention() is None
-
-
-def _size(guard: GuardKey, stored_body: bytes) -> int:
-    """A guard item's billed size: its attributes' names and values (the body as stored)."""
-    texts = {"PK": guard.pk, "SK": guard.sk, "entity": ENTITY}
-    return sum(len(name) + len(value.encode()) for name, value in texts.items()) + len("body") + len(stored_body)
 
 
 def guard_item(guard: GuardKey, task_run_id: UUID) -> TableItem:
@@ -199,15 +245,23 @@ def holding_item(guard: GuardKey, task_run_id: UUID, states: Sequence[State]) ->
     """The guard naming `task_run_id` and holding `states`, or None when they would not fit one write unit."""
     distinct = list({state.id: state for state in states}.values())
     stored = body_codec.pack(Guard(id=task_run_id, states=distinct).model_dump_json())
-    if _size(guard, stored) > MAX_HELD_ITEM_BYTES:
-        return None
     # The body as unpacked text keeps its stored bytes: the write does not compress it again.
-    return TableItem(guard.pk, guard.sk, entity=ENTITY, body=body_codec.unpack(stored))
+    item = TableItem(guard.pk, guard.sk, entity=ENTITY, body=body_codec.unpack(stored))
+    return item if store.item_size(item) <= MAX_HELD_ITEM_BYTES else None
+
+
+def held_text(states: Sequence[State]) -> str:
+    """A keyed run's `held` attribute for `states` (each once)."""
+    return HeldStates(states=list({state.id: state for state in states}.values())).model_dump_json()
 
 
 def held_states(item: TableItem | None, task_run_id: UUID) -> list[State]:
-    """The states a guard holds of `task_run_id` ([] when it names another run, or holds none)."""
+    """The states a guard, or a keyed run, holds of `task_run_id` ([] when it names another run, or holds none)."""
     if item is None or not item.body:
         return []
+    if is_keyed_run(item):
+        if not item.held or named_id(item) != task_run_id:
+            return []
+        return HeldStates.model_validate_json(item.held).states
     guard = Guard.model_validate_json(item.body)
     return guard.states if guard.id == task_run_id else []

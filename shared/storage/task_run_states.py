@@ -234,14 +234,17 @@ def guard_held(run_item: TableItem | None) -> list[State]:
     if run_item is None:
         return []
     run = decode(run_item, TaskRun)
+    if task_run_keys.is_keyed_run(run_item):
+        return task_run_keys.held_states(run_item, run.id)  # a keyed run holds them itself
     if run.flow_run_id is None:
         return []
     return task_run_keys.held_states(task_run_keys.read(task_run_keys.of_stored_run(run, run_item)), run.id)
 
 
-def _with_held(items: Iterable[TableItem]) -> list[State]:
+def _with_held(task_run_id: UUID, items: Iterable[TableItem]) -> list[State]:
     """The states of a Query of a run's partition from its #META item on: its history items' and its guard's,
-    each id once, ordered by (timestamp, id)."""
+    each id once, ordered by (timestamp, id). A keyed run has no #META item there: it is found through its
+    page of run ids (task_run_keys.keyed_items), with the states it holds."""
     run_item: TableItem | None = None
     history: list[TableItem] = []
     for item in items:
@@ -249,19 +252,21 @@ def _with_held(items: Iterable[TableItem]) -> list[State]:
             run_item = item
         elif item.SK.startswith(STATE_SK_PREFIX):
             history.append(item)
+    if run_item is None:
+        run_item = task_run_keys.keyed_items([task_run_id]).get(task_run_id)
     return _in_order([*guard_held(run_item), *(state for item in history for state in _states_of(item))])
 
 
 def read_for_run(task_run_id: UUID) -> list[State]:
     # One Query for the run item (#META sorts before STATE#) and its history, then its guard.
-    return _with_held(store.query(run_key(task_run_id), sk_gte=store.META, sk_lte=f"{STATE_SK_PREFIX}~"))
+    return _with_held(task_run_id, store.query(run_key(task_run_id), sk_gte=store.META, sk_lte=f"{STATE_SK_PREFIX}~"))
 
 
 def state_ids(task_run_id: UUID, since: str, until: str) -> list[UUID]:
     """Ids of the run's history states with a sortable timestamp in [since, until], oldest first."""
     # A group's SK has its first timestamp: none after `until` holds a state in range, earlier ones may.
     items = store.query(run_key(task_run_id), sk_gte=store.META, sk_lte=f"{STATE_SK_PREFIX}{until}")
-    return [state.id for state in _with_held(items) if since <= sortable_time(state.timestamp) <= until]
+    return [state.id for state in _with_held(task_run_id, items) if since <= sortable_time(state.timestamp) <= until]
 
 
 def history_items(task_run_id: UUID) -> list[TableItem]:

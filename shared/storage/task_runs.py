@@ -2,7 +2,12 @@
 
 Access patterns (keys):
 - read by id ................... PK=TASK_RUN#<id>, SK=#META (body = TaskRun JSON with its state;
-                                 `state_id` / `state_timestamp` attributes guard conditional writes)
+                                 `state_id` / `state_timestamp` attributes guard conditional writes);
+                                 else a keyed run: its page of run ids (task_run_ids.py), then its place
+- keyed runs ................... a run the recorder creates with a flow run and a UUIDv7 id (runs kept
+                                 forever) is stored AT its natural key, where its guard would be
+                                 (task_run_keys.py): one item for run and guard; `_Place` says where a
+                                 run's item is and what its rewrites carry over
 - natural-key uniqueness ....... the guard (task_run_keys.py): PK=TASK_RUN_KEYS#<flow_run_id>,
                                  SK=<digest of task_key, dynamic_key>, body {"id"}; runs without a flow
                                  run, and runs stored before, PK=TASK_RUN_KEY#<sha256(...)>, SK=#META.
@@ -69,7 +74,7 @@ from shared.schemas.filters.runs import TaskRunFilter
 from shared.schemas.states import TERMINAL_STATES, State, StateCreate, StateType
 from shared.schemas.task_runs import TaskRun, TaskRunCreate, TaskRunUpdate
 from shared.schemas.types import now_utc
-from shared.storage import concurrency_slots, observed_states, store, task_queue, task_run_keys
+from shared.storage import concurrency_slots, observed_states, store, task_queue, task_run_ids, task_run_keys
 from shared.storage import events as event_store
 from shared.storage import flow_runs as flow_run_store
 from shared.storage import task_run_states as state_store
@@ -78,7 +83,7 @@ from shared.storage.keys import all_shards, decode, key, sharded, shards_and_leg
 from shared.storage.retention import run_expiry, run_retention
 from shared.storage.table import TableItem
 
-ENTITY = "task_run"
+ENTITY = task_run_keys.RUN_ENTITY
 ALL_RUNS = "TASK_RUNS"
 NO_FLOW_RUN = "none"
 # Write shards per key family (keys.sharded), sized from the index writes each takes per task run
@@ -145,18 +150,67 @@ def _started_kind(run: TaskRun) -> StateType | str:
     return run.state_type if run.state_type in TERMINAL_STATES else ACTIVE
 
 
-def _to_item(run: TaskRun, listed_by_index: bool) -> TableItem:
-    """The run's item; `listed_by_index`: it keeps the by-flow-run index copy (`_listed_by_index`)."""
+class _Place(NamedTuple):
+    """Where a run's item is written, and what a rewrite carries over: keyed by id (PK=TASK_RUN#<id>), with the
+    by-flow-run index copy or not (`_listed_by_index`), or keyed at its natural key (task_run_keys.py), with the
+    states its creating batch held and its subflow mark (attributes no writer of the run changes)."""
+
+    pk: str
+    sk: str
+    listed_by_index: bool = False
+    keyed: bool = False
+    held: str | None = None
+    child_flow_run_id: str | None = None
+
+
+def _by_id(task_run_id: UUID, listed_by_index: bool) -> _Place:
+    return _Place(_run_key(task_run_id), store.META, listed_by_index)
+
+
+def _place_of(run: TaskRun, stored: TableItem | None) -> _Place:
+    """Where a rewrite of a stored run goes: where it is."""
+    if stored is not None and task_run_keys.is_keyed_run(stored):
+        return _Place(stored.PK, stored.SK, keyed=True, held=stored.held, child_flow_run_id=stored.child_flow_run_id)
+    return _by_id(run.id, _listed_by_index(run, stored))
+
+
+def _keyed_place(run: TaskRun, held: str | None = None) -> _Place:
+    """A new keyed run's place: its natural key in its flow run's partition."""
+    at = _new_guard_key(run)
+    return _Place(at.pk, at.sk, keyed=True, held=held)
+
+
+def _rewrite_condition(place: _Place) -> Condition | None:
+    """A keyed run's subflow mark is set by an UpdateItem (`mark_subflow_parent`) that a rewrite from an
+    earlier read would undo: the rewrite holds only while the mark is as read (a writer that loses re-reads)."""
+    if not place.keyed:
+        return None
+    if place.child_flow_run_id is None:
+        absent: Condition = TableItem.child_flow_run_id.does_not_exist()
+        return absent
+    same: Condition = TableItem.child_flow_run_id == place.child_flow_run_id
+    return same
+
+
+def _and(condition: Condition, place: _Place) -> Condition:
+    extra = _rewrite_condition(place)
+    return condition if extra is None else condition & extra
+
+
+def _to_item(run: TaskRun, place: _Place) -> TableItem:
+    """The run's item at `place`."""
     item = TableItem(
-        _run_key(run.id),
-        store.META,
+        place.pk,
+        place.sk,
         entity=ENTITY,
         body=run.model_dump_json(),
         state_id=str(run.state.id) if run.state else None,
         state_timestamp=sortable_time(run.state.timestamp) if run.state else None,
         expires_at=run_expiry(run.state),
+        held=place.held,
+        child_flow_run_id=place.child_flow_run_id,
     )
-    if listed_by_index:
+    if place.listed_by_index:
         item.GSI1PK = _by_flow_run_key(run.flow_run_id)
         item.GSI1SK = str(run.id)
     # A started run in a terminal state (most runs, once they end) is listed by its state type through
@@ -204,8 +258,17 @@ def _state_unchanged(run: TaskRun) -> Condition:
 # --- reads ---------------------------------------------------------------------------
 
 
-def read(task_run_id: UUID) -> TaskRun | None:
+def _stored(task_run_id: UUID) -> TableItem | None:
+    """A run's item, consistent: keyed by its id (one GetItem), else a keyed run (its page of run ids, then
+    the place it names: task_run_keys.keyed_items)."""
     item = store.get(_run_key(task_run_id))
+    if item is not None:
+        return item
+    return task_run_keys.keyed_items([task_run_id]).get(task_run_id)
+
+
+def read(task_run_id: UUID) -> TaskRun | None:
+    item = _stored(task_run_id)
     return decode(item, TaskRun) if item else None
 
 
@@ -217,15 +280,20 @@ def read_or_404(task_run_id: UUID, message: str = "Task not found") -> TaskRun:
 
 
 def read_many(task_run_ids: Iterable[UUID]) -> list[TaskRun]:
-    items = store.batch_get((_run_key(i), store.META) for i in task_run_ids)
-    return [decode(item, TaskRun) for item in items]
+    """Runs by id: one BatchGetItem of the runs keyed by id, then the keyed runs among the others."""
+    wanted = list(dict.fromkeys(task_run_ids))
+    runs = [decode(item, TaskRun) for item in store.batch_get((_run_key(i), store.META) for i in wanted)]
+    found = {run.id for run in runs}
+    keyed = task_run_keys.keyed_items(i for i in wanted if i not in found)
+    return runs + [decode(item, TaskRun) for item in keyed.values()]
 
 
 class Holder(NamedTuple):
-    """The run a natural key names, and where its guard is."""
+    """The run a natural key names, where its guard is, and the item there (a guard, or the keyed run)."""
 
     task_run_id: UUID
     guard_key: task_run_keys.GuardKey
+    item: TableItem
 
 
 def holder_of_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> Holder | None:
@@ -233,15 +301,18 @@ def holder_of_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: 
     guard_keys = task_run_keys.lookup_keys(flow_run_id, task_key, dynamic_key)
     found = {(item.PK, item.SK): item for item in store.batch_get((g.pk, g.sk) for g in guard_keys)}
     for guard_key in guard_keys:
-        named = task_run_keys.named_id(found.get(guard_key))
-        if named is not None:
-            return Holder(named, guard_key)
+        item = found.get(guard_key)
+        named = task_run_keys.named_id(item)
+        if item is not None and named is not None:
+            return Holder(named, guard_key, item)
     return None
 
 
 def read_by_natural_key(flow_run_id: UUID | None, task_key: str, dynamic_key: str) -> TaskRun | None:
     found = holder_of_natural_key(flow_run_id, task_key, dynamic_key)
-    return read(found.task_run_id) if found else None
+    if found is None:
+        return None
+    return decode(found.item, TaskRun) if task_run_keys.is_keyed_run(found.item) else read(found.task_run_id)
 
 
 def _named(task_run_ids: list[UUID]) -> list[TableItem]:
@@ -250,17 +321,38 @@ def _named(task_run_ids: list[UUID]) -> list[TableItem]:
     return store.batch_get(((_run_key(i), store.META) for i in task_run_ids), consistent=False)
 
 
-def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
-    """A flow run's task runs, by id: those its partition's guards name (runs whose flow run changed since
-    are left out), and those listed by their GSI1 copy (task_run_keys.py)."""
-    guarded = task_run_keys.ids_in_flow_run(flow_run_id) if flow_run_id is not None else []
-    runs = {
-        run.id: run for run in (decode(item, TaskRun) for item in _named(guarded)) if run.flow_run_id == flow_run_id
-    }
+def _runs_in_partition(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[TableItem]:
+    """The run items of a flow run's partition: its keyed runs, and the runs its guards name (one BatchGetItem).
+    Each id once, its newest state (a keyed run whose natural key changed is at two places)."""
+    items = task_run_keys.items_in_flow_run(flow_run_id, subflow_parents=subflow_parents)
+    keyed = [item for item in items if task_run_keys.is_keyed_run(item)]
+    guarded = [task_run_keys.named_id(item) for item in items if not task_run_keys.is_keyed_run(item)]
+    newest: dict[str, TableItem] = {}
+    for item in [*keyed, *_named([i for i in guarded if i is not None])]:
+        run_id = str(task_run_keys.named_id(item))
+        known = newest.get(run_id)
+        if known is None or (item.state_timestamp or "") > (known.state_timestamp or ""):
+            newest[run_id] = item
+    return list(newest.values())
+
+
+def _listed(flow_run_id: UUID | None) -> list[tuple[TaskRun, TableItem]]:
+    """A flow run's task runs with their items, by id: its partition's keyed runs and those its guards name
+    (runs whose flow run changed since are left out), and those listed by their GSI1 copy (task_run_keys.py)."""
+    listed: dict[UUID, tuple[TaskRun, TableItem]] = {}
+    for item in _runs_in_partition(flow_run_id) if flow_run_id is not None else []:
+        run = decode(item, TaskRun)
+        if run.flow_run_id == flow_run_id:
+            listed[run.id] = (run, item)
     for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"):
         run = decode(item, TaskRun)
-        runs.setdefault(run.id, run)
-    return [runs[task_run_id] for task_run_id in sorted(runs, key=str)]
+        listed.setdefault(run.id, (run, item))
+    return [listed[task_run_id] for task_run_id in sorted(listed, key=str)]
+
+
+def list_for_flow_run(flow_run_id: UUID | None) -> list[TaskRun]:
+    """A flow run's task runs, by id (`_listed`)."""
+    return [run for run, _ in _listed(flow_run_id)]
 
 
 def count_for_flow_run(flow_run_id: UUID) -> int:
@@ -274,15 +366,16 @@ def count_for_flow_run(flow_run_id: UUID) -> int:
         guarded = store.count(partition, where=TableItem.child_flow_run_id.does_not_exist()).matched
     else:
         # Runs expire (TTL), their guards do not (task_run_keys.py): count the runs still stored.
-        guarded = len(_named(task_run_keys.ids_in_flow_run(flow_run_id, subflow_parents=False)))
+        guarded = len(_runs_in_partition(flow_run_id, subflow_parents=False))
     legacy = (decode(item, TaskRun) for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"))
     return guarded + sum(1 for run in legacy if run.state is None or run.state.state_details.child_flow_run_id is None)
 
 
 def mark_subflow_parent(task_run_id: UUID, child_flow_run_id: UUID) -> None:
     """Mark the guard of the task run a subflow was created under (its flow run's parent_task_run_id): one
-    GetItem of the run (its natural key), one UpdateItem of the guard. Nothing when the run or guard is gone."""
-    stored = store.get(_run_key(task_run_id))
+    GetItem of the run (its natural key), one UpdateItem of the guard (of a keyed run: of the run itself, whose
+    writers then re-read: `_rewrite_condition`). Nothing when the run or guard is gone."""
+    stored = _stored(task_run_id)
     if stored is None:
         return
     run = decode(stored, TaskRun)
@@ -423,7 +516,7 @@ def create(create_body: TaskRunCreate) -> tuple[TaskRun, bool]:
     batch = (
         store.WriteBatch()
         .put_new(_guard(new_run))
-        .put_new(_to_item(new_run, _listed_by_index(new_run, None)))
+        .put_new(_to_item(new_run, _by_id(new_run.id, _listed_by_index(new_run, None))))
         .put_new(state_store.to_item(new_run.id, outcome.state))
     )
     _enqueue_if_deferred(batch, new_run, outcome.state)
@@ -443,15 +536,16 @@ def update(task_run_id: UUID, changes: TaskRunUpdate) -> TaskRun | None:
     """PATCH: only fields the client set; None if the run does not exist."""
     fields = changes.model_dump(exclude_unset=True)
     for _ in range(WRITE_ATTEMPTS):
-        item = store.get(_run_key(task_run_id))
+        item = _stored(task_run_id)
         if item is None:
             return None
         run = decode(item, TaskRun)
         if not fields:
             return run
         updated = run.model_copy(update={**fields, "updated": now_utc()})
+        place = _place_of(updated, item)
         try:
-            store.put(_to_item(updated, _listed_by_index(updated, item)), condition=TableItem.body == item.body)
+            store.put(_to_item(updated, place), condition=_and(TableItem.body == item.body, place))
         except ConcurrentUpdate:
             continue
         return updated
@@ -471,14 +565,14 @@ def _enqueue_if_deferred(batch: store.WriteBatch, run: TaskRun, state: State) ->
 def _write_outcome(
     before: TaskRun,
     outcome: OrchestrationOutcome[TaskRun],
-    listed_by_index: bool,
+    place: _Place,
     slots: concurrency_slots.SlotSnapshot | None = None,
 ) -> None:
     assert outcome.state is not None
     after = outcome.run.model_copy(update={"updated": now_utc()})
     batch = (
         store.WriteBatch()
-        .put(_to_item(after, listed_by_index), _state_unchanged(before))
+        .put(_to_item(after, place), _and(_state_unchanged(before), place))
         .put_new(state_store.to_item(outcome.run.id, outcome.state))
     )
     if slots is not None:
@@ -493,7 +587,7 @@ def _write_outcome(
 def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) -> OrchestrationOutcome[TaskRun]:
     """POST /task_runs/{id}/set_state: the task policy, then one conditional transaction."""
     for _ in range(WRITE_ATTEMPTS):
-        stored = store.get(_run_key(task_run_id))
+        stored = _stored(task_run_id)
         if stored is None:
             raise RunNotFound(f"Task run with id {task_run_id} not found")
         run = decode(stored, TaskRun)
@@ -505,7 +599,7 @@ def set_state(task_run_id: UUID, proposed: StateCreate, *, force: bool = False) 
         if not outcome.write:
             return outcome
         try:
-            _write_outcome(run, outcome, _listed_by_index(run, stored), slots)
+            _write_outcome(run, outcome, _place_of(run, stored), slots)
         except ConcurrentUpdate:
             continue  # someone changed the state meanwhile: decide again on the new one
         return outcome
@@ -518,7 +612,7 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
     Returns the updated run, or None if the run is gone or already has a newer state.
     """
     for _ in range(WRITE_ATTEMPTS):
-        stored = store.get(_run_key(task_run_id))
+        stored = _stored(task_run_id)
         if stored is None:
             return None
         run = decode(stored, TaskRun)
@@ -528,12 +622,10 @@ def copy_subflow_state(task_run_id: UUID, state: State) -> TaskRun | None:
         if not outcome.write or outcome.state is None:
             return None
         new_run = outcome.run.model_copy(update={"updated": now_utc()})
+        place = _place_of(new_run, stored)
         batch = (
             store.WriteBatch()
-            .put(
-                _to_item(new_run, _listed_by_index(new_run, stored)),
-                _newer_than_stored(outcome.state) & TableItem.PK.exists(),
-            )
+            .put(_to_item(new_run, place), _and(_newer_than_stored(outcome.state) & TableItem.PK.exists(), place))
             .put_new(state_store.to_item(new_run.id, outcome.state))
         )
         try:
@@ -609,24 +701,46 @@ def _keep_held_history(stored: TableItem | None, run: TaskRun) -> None:
         state_store.record_many((run.id, state) for state in held)
 
 
-def _put_if_newer(run: TaskRun, listed_by_index: bool) -> None:
+def _put_if_newer(run: TaskRun, place: _Place) -> None:
     """Write the run (one conditional put) unless the stored one holds an equal or newer state: then only its
-    history is written (the caller's)."""
+    history is written (the caller's). A keyed run whose subflow mark changed since it was read is read again
+    and written again (`_rewrite_condition`)."""
     assert run.state is not None
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            store.put(_to_item(run, place), condition=_and(_newer_than_stored(run.state), place))
+            return
+        except ConcurrentUpdate:
+            if not place.keyed:
+                return  # a newer state is stored
+        stored = store.get(place.pk, place.sk)
+        if stored is None or not task_run_keys.is_keyed_run(stored) or task_run_keys.named_id(stored) != run.id:
+            return  # deleted meanwhile (its natural key may be another run's now)
+        if stored.state_timestamp and stored.state_timestamp >= sortable_time(run.state.timestamp):
+            return
+        place = _place_of(run, stored)
+    raise ConcurrentUpdate(str(run.id))
+
+
+def _forget_place(stored: TableItem) -> None:
+    """Delete a keyed run's item at the natural key it left (the run is keyed by id now: `_record_one`)."""
     try:
-        store.put(_to_item(run, listed_by_index), condition=_newer_than_stored(run.state))
+        store.delete(TableItem(stored.PK, stored.SK), condition=TableItem.body == stored.body)
     except ConcurrentUpdate:
-        pass
+        pass  # rewritten or deleted meanwhile
 
 
 def _record_one(run: TaskRun, state: State) -> TaskRun:
     """`record_many` for one run the batched path could not settle: resolves the id, reads and writes one at a
     time and retries lost races. An unclaimed natural key is claimed before the run is written (see above),
-    which also repairs a run stored without its guard."""
+    which also repairs a run stored without its guard. A keyed run is rewritten where it is, unless the event
+    moved it to another natural key (no prefect client does): it is then keyed by id, under a guard of its new
+    key, and its old place is deleted."""
     for _ in range(WRITE_ATTEMPTS):
         task_run_id = run.id
         unclaimed = False
         listed_by_index = run.flow_run_id is None
+        stored: TableItem | None = None
         if run.flow_run_id is not None:
             holder = holder_of_natural_key(run.flow_run_id, run.task_key, run.dynamic_key)
             if holder is None:
@@ -634,14 +748,25 @@ def _record_one(run: TaskRun, state: State) -> TaskRun:
             else:
                 task_run_id = holder.task_run_id
                 listed_by_index = holder.guard_key != _new_guard_key(run)
-        stored = store.get(_run_key(task_run_id))
-        if stored is not None:
-            listed_by_index = _listed_by_index(run, stored)
+                if task_run_keys.is_keyed_run(holder.item):
+                    stored = holder.item
+        if stored is None:
+            stored = _stored(task_run_id)
         canonical = _as_recorded(run, state, task_run_id, stored)
+        moved = (
+            task_run_keys.is_keyed_run(stored)
+            and stored is not None
+            and (_new_guard_key(canonical)) != (stored.PK, stored.SK)
+        )
+        place = (
+            _place_of(canonical, stored) if stored is not None and not moved else _by_id(task_run_id, listed_by_index)
+        )
         if unclaimed and not _claim(canonical):
             continue  # another writer claimed the natural key meanwhile: re-resolve the id
         _keep_held_history(stored, canonical)
-        _put_if_newer(canonical, listed_by_index)
+        _put_if_newer(canonical, place)
+        if moved and stored is not None:
+            _forget_place(stored)
         return canonical
     raise ConcurrentUpdate(str(run.id))
 
@@ -659,8 +784,8 @@ def _flow_runs_with_legacy_runs(flow_run_ids: set[UUID]) -> set[UUID]:
 
 
 class Recorded(NamedTuple):
-    """What `record_many` wrote: the runs as keyed (canonical ids), in order; and for each run whose guard
-    holds states of it, where and which (task_run_states.record_many writes no group for those states)."""
+    """What `record_many` wrote: the runs as keyed (canonical ids), in order; and for each run whose guard (or
+    keyed item) holds states of it, where and which (task_run_states.record_many writes no group for those)."""
 
     runs: list[TaskRun]
     held: dict[UUID, task_run_keys.Held]
@@ -673,29 +798,48 @@ def _holding(run: TaskRun, states: list[State]) -> TableItem | None:
     return task_run_keys.holding_item(_new_guard_key(run), run.id, states)
 
 
+def _new_keyed(run: TaskRun, states: list[State]) -> tuple[TableItem, bool]:
+    """A new keyed run's item, holding the batch's `states` of it when the item still fits one write unit
+    (task_run_keys.MAX_HELD_ITEM_BYTES; else its states go to a history group); and whether it holds them."""
+    if states:
+        item = _to_item(run, _keyed_place(run, task_run_keys.held_text(states)))
+        if store.item_size(item) <= task_run_keys.MAX_HELD_ITEM_BYTES:
+            return item, True
+    return _to_item(run, _keyed_place(run)), False
+
+
+def _id_row(run: TaskRun) -> task_run_ids.Row:
+    return task_run_ids.Row(str(run.id), str(run.flow_run_id), _new_guard_key(run).sk)
+
+
 def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] | None = None) -> Recorded:
     """Upsert task runs rebuilt from client events, each with its newest state in the batch; returns them as
     keyed (canonical ids), in order. The state history is the caller's (task_run_states.record_many), except
-    that the guard of a run this batch creates holds `history[i]` (the batch's states of newest[i]'s run)
-    when they fit (task_run_keys.py): `Recorded.held` says which, with the states the legacy guards of known
-    runs (read anyway) hold already, so that a replayed batch writes no group of them.
+    that a run this batch creates holds `history[i]` (the batch's states of newest[i]'s run) when they fit, on
+    its keyed item or its guard (task_run_keys.py): `Recorded.held` says which, with the states the items of
+    known runs (read anyway) hold already, so that a replayed batch writes no group of them.
 
     Natural-key conflicts adopt the stored id (as the reference rewrites the event's id), and an older state
     never overwrites a newer one (conditional writes), whatever the order or number of deliveries.
 
+    A new run with a flow run and a UUIDv7 id is keyed (task_run_keys.may_key): stored at its natural key in its
+    flow run's partition, one item for run and guard, found by id through the batch's pages of run ids.
+
     Cost for a batch of N runs: one Query of one GSI1 entry per flow run (does it have task runs stored before
     the guards moved to their flow run's partition?), then one BatchGetItem per 100 keys, eventually consistent:
-    the run, read under the event's id, which is the stored id unless the natural key was claimed by another id,
-    and, in a flow run with runs stored before, the legacy guard of its natural key (only such a run can have
-    one, and it must be found so that no second run takes its key). The guard in the flow run's partition is
-    read only for the runs found (a second BatchGetItem, for the states it holds): a new run's put_new of it
-    says whether the key was free. A new run costs 0.5 RRU of reads (it was 2: its run and guard, consistent).
-    Then, no transaction, single-item conditional writes sent
-    concurrently (store.concurrently) in two rounds: the guards of new runs (put_new, 1 WRU each), then the
-    runs, new and known, with a newer state (put if newer, 1 WRU each + index copies); a run whose stored state
-    is as new or newer is not written. Whatever the batch cannot settle (an adopted id, a guard another writer
-    or an earlier delivery of the batch holds, a run stored without its guard, a natural key twice in the
-    batch) goes through `_record_one`, which retries lost races.
+    for a run with a flow run, its natural key's place in the flow run's partition (a keyed run, or the guard of
+    a run keyed by id), and in a flow run with runs stored before, the legacy guard of its natural key (only such
+    a run can have one, and it must be found so that no second run takes its key); the run keyed by its id
+    for runs that cannot be keyed (no flow run, other ids, a run retention). Only a run the batch's first read
+    found a guard of is read by id (a second BatchGetItem): a run keyed by id with a flow run always has one.
+    A new run costs 0.5 RRU of reads (its empty place).
+    Then, no transaction, single-item conditional writes sent concurrently (store.concurrently) in two rounds:
+    the pages of the new keyed runs' ids (BatchWriteItem, before them), the keyed runs' put_new (1 WRU each with
+    their index copies: the run IS its guard) and the guards of other new runs (put_new, 1 WRU each); then the
+    runs keyed by id, new and known, and the known keyed runs, with a newer state (put if newer, 1 WRU each +
+    index copies); a run whose stored state is as new or newer is not written. Whatever the batch cannot settle
+    (an adopted id, a place another writer or an earlier delivery of the batch holds, a run stored without its
+    guard, a natural key twice in the batch) goes through `_record_one`, which retries lost races.
     """
     with_legacy = _flow_runs_with_legacy_runs({run.flow_run_id for run, _ in newest if run.flow_run_id})
     # The legacy guard each run's natural key may have (only in those flow runs), computed once.
@@ -704,30 +848,36 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
         for index, (run, _) in enumerate(newest)
         if run.flow_run_id in with_legacy
     }
-    keys: list[tuple[str, str]] = [(_run_key(run.id), store.META) for run, _ in newest]
+    places = {index: _new_guard_key(run) for index, (run, _) in enumerate(newest) if run.flow_run_id is not None}
+    keyable = {index for index, (run, _) in enumerate(newest) if task_run_keys.may_key(run.id, run.flow_run_id)}
+    by_id = {index: (_run_key(run.id), store.META) for index, (run, _) in enumerate(newest)}
+    keys: list[tuple[str, str]] = list(places.values())
+    keys += [by_id[index] for index in by_id if index not in keyable]
     keys += legacy_keys.values()
     # Eventually consistent (half the units): every decision taken on these reads is a conditional write's,
     # which re-decides on a stale read through `_record_one` (consistent reads): a run read as absent that is
-    # stored takes the new-run path, whose guard put_new then fails.
+    # stored takes the new-run path, whose put_new then fails.
     found = {(item.PK, item.SK): item for item in store.batch_get(keys, consistent=False)}
-    # Known runs guarded in their flow run's partition (later batches of a run, replays): their guards too, in
-    # a second BatchGetItem, for the states they hold (a replay writes no group of them) and the id they name.
-    known_guards = [
-        _new_guard_key(run)
-        for run, _ in newest
-        if (stored := found.get((_run_key(run.id), store.META))) is not None and not _listed_by_index(run, stored)
+    # Runs that can be keyed but have a guard (a run keyed by id: created over REST, or before keyed runs): the
+    # run, in a second BatchGetItem.
+    guarded = [
+        by_id[index]
+        for index in keyable
+        if legacy_keys.get(index) in found
+        or ((at := found.get(places[index])) is not None and not task_run_keys.is_keyed_run(at))
     ]
-    found.update({(item.PK, item.SK): item for item in store.batch_get(known_guards)})
+    found.update({(item.PK, item.SK): item for item in store.batch_get(guarded, consistent=False)})
 
     recorded: dict[int, TaskRun] = {}
     one_by_one: list[int] = []
     new_runs: list[tuple[int, TaskRun]] = []
-    known_runs: list[tuple[int, TaskRun, bool]] = []
+    known_runs: list[tuple[int, TaskRun, _Place]] = []
     held: dict[UUID, task_run_keys.Held] = {}
     seen: set[tuple[str, str]] = set()
     for index, (run, state) in enumerate(newest):
-        run_key = (_run_key(run.id), store.META)
-        stored = found.get(run_key)
+        run_key = by_id[index]
+        at_place = found.get(places[index]) if index in places else None
+        stored = at_place if task_run_keys.is_keyed_run(at_place) else found.get(run_key)
         guard_key: task_run_keys.GuardKey | None = None
         listed_by_index = True  # no flow run: no guard, listed by GSI1 (TASK_RUNS_OF#none)
         if run.flow_run_id is not None:
@@ -748,33 +898,51 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
         seen.update(k for k in (run_key, guard_key) if k)
         on_guard = task_run_keys.held_states(guard, run.id)
         if guard_key is not None and on_guard:
-            # A replay (or a later batch) of a run whose guard holds states: those are not written again.
+            # A replay (or a later batch) of a run whose guard or keyed item holds states: not written again.
             held[run.id] = task_run_keys.Held(guard_key.where, frozenset(s.id for s in on_guard))
         canonical = _as_recorded(run, state, run.id, stored)
         if guard_key is not None and guard is None:
             if stored is not None:
                 one_by_one.append(index)  # a run without its guard: the single path repairs it
                 continue
-            # A new run: its guard's put_new below says whether the key is free in the flow run's partition
-            # (no legacy guard holds it: it was read).
+            # A new run: its put_new below (the keyed run's, or its guard's) says whether the key is free in the
+            # flow run's partition (no legacy guard holds it: it was read).
             new_runs.append((index, canonical))
         elif stored is not None and stored.state_timestamp and stored.state_timestamp >= sortable_time(state.timestamp):
             recorded[index] = canonical  # an equal or newer state is stored already: only history is written
         else:
-            # Known runs, and a legacy guard with this id whose run is absent (a recorder stopped between its
-            # two writes; this is the replay): the conditional put writes it.
-            known_runs.append((index, canonical, listed_by_index))
+            # Known runs, and a guard with this id whose run is absent (a recorder stopped between its two
+            # writes; this is the replay): the conditional put writes it.
+            place = _place_of(canonical, stored) if stored is not None else _by_id(run.id, listed_by_index)
+            known_runs.append((index, canonical, place))
 
-    # Guards first (see above), then the runs whose guard now stands, with the known runs.
     batch_states = history or [[] for _ in newest]
-    holding = [_holding(run, batch_states[index]) for index, run in new_runs]
+    keyed_new = [(index, run) for index, run in new_runs if index in keyable]
+    guarded_new = [(index, run) for index, run in new_runs if index not in keyable]
+    # A keyed run's row in its page of run ids goes first: a stored keyed run is always found by id.
+    store.batch_put(task_run_ids.pages(_id_row(run) for _, run in keyed_new))
+    keyed_items = [_new_keyed(run, batch_states[index]) for index, run in keyed_new]
+    holding = [_holding(run, batch_states[index]) for index, run in guarded_new]
+    # Round one: keyed runs (each its own claim) and the guards of runs keyed by id, then those runs.
     claimed = store.concurrently(
-        functools.partial(_claim, run, guard) for (_, run), guard in zip(new_runs, holding, strict=True)
+        [
+            *(functools.partial(store.put_if_absent, item) for item, _ in keyed_items),
+            *(functools.partial(_claim, run, guard) for (_, run), guard in zip(guarded_new, holding, strict=True)),
+        ]
     )
-    writes = list(known_runs)
-    for (index, run), guard, won in zip(new_runs, holding, claimed, strict=True):
+    for (index, run), (item, holds), won in zip(keyed_new, keyed_items, claimed, strict=False):
         if won:
-            writes.append((index, run, False))
+            recorded[index] = run
+            if holds:
+                where = task_run_keys.GuardKey(item.PK, item.SK).where
+                held[run.id] = task_run_keys.Held(where, frozenset(s.id for s in batch_states[index]))
+        else:
+            # The key is held: by another writer's run (adopt its id), or by this run from an earlier delivery.
+            one_by_one.append(index)
+    writes = list(known_runs)
+    for (index, run), guard, won in zip(guarded_new, holding, claimed[len(keyed_new) :], strict=True):
+        if won:
+            writes.append((index, run, _by_id(run.id, False)))
             if guard is not None:
                 where = task_run_keys.GuardKey(guard.PK, guard.SK).where
                 held[run.id] = task_run_keys.Held(where, frozenset(s.id for s in batch_states[index]))
@@ -782,7 +950,7 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
             # The key is held: by another writer's run (adopt its id), or by this run's own guard from an
             # earlier delivery of the batch whose run write was lost (write the run).
             one_by_one.append(index)
-    store.concurrently(functools.partial(_put_if_newer, run, listed) for _, run, listed in writes)
+    store.concurrently(functools.partial(_put_if_newer, run, place) for _, run, place in writes)
     recorded.update((index, run) for index, run, _ in writes)
     for index in sorted(one_by_one):
         recorded[index] = _record_one(*newest[index])
@@ -794,23 +962,26 @@ def record_many(newest: list[tuple[TaskRun, State]], history: list[list[State]] 
 
 def delete(task_run_id: UUID) -> TaskRun | None:
     """Delete a run with its natural-key guard and its state history; None if absent."""
-    item = store.get(_run_key(task_run_id))
-    if item is None:
-        return None
+    item = _stored(task_run_id)
+    return _delete(item) if item is not None else None
+
+
+def _delete(item: TableItem) -> TaskRun:
     run = decode(item, TaskRun)
+    keyed = task_run_keys.is_keyed_run(item)
     guard_key = task_run_keys.of_stored_run(run, item)
-    guard_item = task_run_keys.read(guard_key)
+    guard_item = item if keyed else task_run_keys.read(guard_key)
     held = task_run_keys.held_states(guard_item, run.id)
-    history = state_store.history_items(task_run_id)
-    # The history (its items, and the states the guard holds) indexed the run's client events by resource
-    # (events.py): those outlive the run, as the reference's do, so they get a reference on the by-resource
-    # index first, while the run still leads readers to its guard's states.
+    history = state_store.history_items(run.id)
+    # The history (its items, and the states the guard or keyed item holds) indexed the run's client events by
+    # resource (events.py): those outlive the run, as the reference's do, so they get a reference on the
+    # by-resource index first, while the run still leads readers to its held states.
     event_store.keep_findable(
-        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{task_run_id}",
+        f"{event_store.TASK_RUN_RESOURCE_PREFIX}{run.id}",
         [*state_store.history_state_ids(history), *(state.id for state in held)],
     )
     batch = store.WriteBatch().delete(item)
-    if task_run_keys.named_id(guard_item) == run.id:
+    if not keyed and task_run_keys.named_id(guard_item) == run.id:
         batch.delete(_guard(run, guard_key))
     store.transact(batch)
     state_store.delete_history(history, held)
@@ -819,4 +990,9 @@ def delete(task_run_id: UUID) -> TaskRun | None:
 
 def delete_for_flow_run(flow_run_id: UUID) -> int:
     """Delete every task run of a flow run (the reference's cascade); returns how many."""
-    return sum(1 for run in list_for_flow_run(flow_run_id) if delete(run.id) is not None)
+    deleted = 0
+    for run, item in _listed(flow_run_id):
+        # A keyed run is deleted as listed (its partition's Query is consistent); others are read by id again (a
+        # GSI1 copy is eventually consistent, a guard only names its run).
+        deleted += 1 if (_delete(item) if task_run_keys.is_keyed_run(item) else delete(run.id)) is not None else 0
+    return deleted

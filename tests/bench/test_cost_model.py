@@ -133,7 +133,9 @@ def test_index_anchors_are_flow_run_anchors_and_the_guards_listing_a_flow_runs_t
     from shared.storage.flow_run_index import INDEX_SK
 
     assert _is_anchor({"PK": {"S": "FLOW_RUN#1"}, "SK": {"S": INDEX_SK}})
-    assert _is_anchor({"PK": {"S": "TASK_RUN_KEYS#1"}, "SK": {"S": "0f" * 16}})
+    assert _is_anchor({"PK": {"S": "TASK_RUN_KEYS#1"}, "SK": {"S": "0f" * 16}, "entity": {"S": "task_run_key"}})
+    # A keyed run in the same partition is a run the listing returns, not an entry it follows.
+    assert not _is_anchor({"PK": {"S": "TASK_RUN_KEYS#1"}, "SK": {"S": "0f" * 16}, "entity": {"S": "task_run"}})
     assert not _is_anchor({"PK": {"S": "TASK_RUN#1"}, "SK": {"S": "#META"}})
     assert not _is_anchor({"PK": {"S": "TASK_RUN_KEY#" + "0f" * 32}, "SK": {"S": "#META"}})  # a legacy guard
 

@@ -99,13 +99,18 @@ def lifecycle(task_run_id: str, flow_run_id: str | None, start: datetime.datetim
     ]
 
 
+def uuid7_at(moment: datetime.datetime) -> str:
+    """A UUIDv7 made at `moment`, as prefect 3.9.1's client makes task-run and state (= event) ids."""
+    millis = int(moment.timestamp() * 1000)
+    random_bits = uuid.uuid4().int & ((1 << 74) - 1)
+    value = millis << 80 | 0x7 << 76 | (random_bits >> 62) << 64 | 0b10 << 62 | random_bits & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
 def with_client_ids(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events with UUIDv7 ids made at their `occurred`, as prefect 3.9.1's client makes state (= event) ids."""
     for event in events:
-        millis = int(datetime.datetime.fromisoformat(event["occurred"]).timestamp() * 1000)
-        random_bits = uuid.uuid4().int & ((1 << 74) - 1)
-        value = millis << 80 | 0x7 << 76 | (random_bits >> 62) << 64 | 0b10 << 62 | random_bits & ((1 << 62) - 1)
-        event["id"] = str(uuid.UUID(int=value))
+        event["id"] = uuid7_at(datetime.datetime.fromisoformat(event["occurred"]))
     return events
 
 

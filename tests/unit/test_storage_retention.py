@@ -32,7 +32,7 @@ def _run(state_type: StateType) -> tuple[TaskRun, State]:
 def test_runs_are_kept_forever_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SERVERFLOW_RUN_RETENTION_DAYS", raising=False)
     run, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(run, listed_by_index=False).expires_at is None
+    assert task_runs._to_item(run, task_runs._by_id(run.id, False)).expires_at is None
     assert task_run_states.to_item(run.id, state).expires_at is None
 
 
@@ -40,10 +40,12 @@ def test_finished_runs_and_states_expire_after_the_retention(monkeypatch: pytest
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "30")
     expected = int((STAMP + datetime.timedelta(days=30)).timestamp())
     finished, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(finished, listed_by_index=False).expires_at == expected
+    assert task_runs._to_item(finished, task_runs._by_id(finished.id, False)).expires_at == expected
     assert task_run_states.to_item(finished.id, state).expires_at == expected
     running, _ = _run(StateType.RUNNING)
-    assert task_runs._to_item(running, listed_by_index=False).expires_at is None  # only a finished run expires
+    assert (
+        task_runs._to_item(running, task_runs._by_id(running.id, False)).expires_at is None
+    )  # only a finished run expires
 
 
 def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,7 +54,7 @@ def test_task_run_history_outlives_the_events_it_indexes(monkeypatch: pytest.Mon
     monkeypatch.setenv("SERVERFLOW_RUN_RETENTION_DAYS", "1")
     monkeypatch.setenv("SERVERFLOW_EVENTS_RETENTION_DAYS", "7")
     finished, state = _run(StateType.COMPLETED)
-    assert task_runs._to_item(finished, listed_by_index=False).expires_at == int(
+    assert task_runs._to_item(finished, task_runs._by_id(finished.id, False)).expires_at == int(
         (STAMP + datetime.timedelta(days=1)).timestamp()
     )
     assert task_run_states.to_item(finished.id, state).expires_at == int(
