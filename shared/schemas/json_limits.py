@@ -43,6 +43,12 @@ def json_depth(text: str | bytes) -> int:
 
 def check_json_depth(text: str | bytes) -> None:
     """Raise JsonTooDeep when `text` nests deeper than MAX_JSON_DEPTH."""
-    depth = json_depth(text)
+    raw = text.encode() if isinstance(text, str) else text
+    # Nesting never exceeds the number of opening brackets (those inside strings only add to the count): a
+    # text with few of them, every event frame and nearly every request body, needs no regex pass (two
+    # C-level counts, ~2 us, where the pass takes ~60 us: most of a websocket frame's own parsing).
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        return
+    depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
         raise JsonTooDeep(depth)
