@@ -5,7 +5,7 @@ jsonable_encoder and our own recursive helpers, which use Python stack frames pe
 level) must be able to read back what a write accepted. Stored bodies wrap user
 JSON in a few levels of their own (run -> state -> data -> ...), so user JSON is
 limited well below the tightest reader. The check counts brackets on the raw text
-(strings stripped), so it costs one regex pass and can never recurse itself.
+(strings stripped), so it costs one regex pass at most and can never recurse itself.
 """
 
 from __future__ import annotations
