@@ -309,6 +309,26 @@ def cost_targets(cost: dict[str, Any]) -> list[str]:
     return rows
 
 
+def ws_replay_line(res: dict[str, Any]) -> str | None:
+    """The AWS-path websocket replay of the largest client flow, per invocation: the wall time priced, beside the
+    CPU of the handler's own thread (bench/ws_replay.py), which load and the emulator barely move."""
+    flows = [
+        f
+        for f in (res.get("serverflow") or {}).get("client_flows") or []
+        if (f.get("aws_ws_replay") or {}).get("invocations")
+    ]
+    if not flows:
+        return None
+    replay = max(flows, key=lambda f: f.get("tasks") or 0)["aws_ws_replay"]
+    n = replay["invocations"]
+    cpu = replay.get("cpu_seconds")
+    return (
+        f"  AWS-path websocket invocations ({n}): {1000 * replay['seconds'] / n:.2f} ms wall each (priced; mostly "
+        f"the DynamoDB round trip to the emulator), {'-' if cpu is None else f'{1000 * cpu / n:.2f}'} ms CPU of the "
+        "handler's thread"
+    )
+
+
 def cost_table(res: dict[str, Any]) -> str:
     cost = res.get("cost") or {}
     if not cost:
@@ -325,6 +345,9 @@ def cost_table(res: dict[str, Any]) -> str:
             if c:
                 parts = ", ".join(f"{k} {v:.2f}" for k, v in c.items() if k != "total" and v >= 0.005)
                 lines.append(f"  $ {key.replace('_', ' ')}, {label}: {c['total']:.2f}   ({parts})")
+    replay_line = ws_replay_line(res)
+    if replay_line:
+        lines.append(replay_line)
     idle = cost.get("idle")
     if idle:
         lines.append(

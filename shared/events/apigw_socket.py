@@ -27,6 +27,7 @@ from typing import Any
 from shared.config import get_settings
 from shared.credentials import header_carries_key
 from shared.events import protocol, subscriptions, task_subscriptions
+from shared.events.connections_out import management_api
 from shared.events.ingest import ingest_frame
 from shared.storage import events_connections as connections
 from shared.storage import subscriptions as subscription_store
@@ -62,12 +63,6 @@ def management_endpoint(event: dict[str, Any]) -> str:
         return override
     ctx = event["requestContext"]
     return f"https://{ctx['domainName']}/{ctx['stage']}"
-
-
-def management_client(endpoint_url: str) -> Any:
-    import boto3
-
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, region_name=get_settings().region)
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:
@@ -219,7 +214,7 @@ def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
-def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = management_client) -> dict[str, Any]:
+def handle(event: dict[str, Any], client_factory: Callable[[str], Any] = management_api) -> dict[str, Any]:
     """Dispatch one API Gateway WebSocket event."""
     route = event["requestContext"].get("routeKey") or event["requestContext"].get("eventType")
     if route in ("$connect", "CONNECT"):

@@ -5,7 +5,7 @@ jsonable_encoder and our own recursive helpers, which use Python stack frames pe
 level) must be able to read back what a write accepted. Stored bodies wrap user
 JSON in a few levels of their own (run -> state -> data -> ...), so user JSON is
 limited well below the tightest reader. The check counts brackets on the raw text
-(strings stripped), so it costs one regex pass and can never recurse itself.
+(strings stripped), so it costs one regex pass at most and can never recurse itself.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def json_depth(text: str | bytes) -> int:
 
 def check_json_depth(text: str | bytes) -> None:
     """Raise JsonTooDeep when `text` nests deeper than MAX_JSON_DEPTH."""
-    depth = json_depth(text)
+    raw = text.encode() if isinstance(text, str) else text
+    # Nesting never exceeds the number of opening brackets (those inside strings only add to the count): a
+    # text with few of them, every event frame and nearly every request body, needs no regex pass (two
+    # C-level counts, ~2 us, where the pass takes ~60 us: most of a websocket frame's own parsing).
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        return
+    depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
         raise JsonTooDeep(depth)

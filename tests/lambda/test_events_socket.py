@@ -233,3 +233,32 @@ def test_with_an_api_key_only_the_key_gets_in(keyed: None) -> None:
     finally:
         stop()
     assert calls == [("GetItem", f"EVENTS_SOCKET#{connection_id}", True) for connection_id in carried]
+
+
+def test_replies_of_a_container_go_through_one_management_client(socket_env: None) -> None:
+    """The Lambda handler's replies (here two connections' auth replies) reuse the container's client for the
+    endpoint (~4 ms of CPU to build one): stubbing that client answers both, a client built per invocation would
+    call the (unreachable) endpoint. Another endpoint gets its own client."""
+    from functions.events_socket import handler as module
+    from shared.events.connections_out import management_api
+
+    endpoint = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+    assert management_api(endpoint) is management_api(endpoint)
+    assert management_api("https://other.execute-api.us-east-1.amazonaws.com/prod") is not management_api(endpoint)
+    connections = [f"conn-{uuid.uuid4().hex[:8]}=" for _ in range(2)]
+    with Stubber(management_api(endpoint)) as stubber:
+        for connection_id in connections:
+            stubber.add_response(
+                "post_to_connection", {}, {"ConnectionId": connection_id, "Data": b'{"type": "auth_success"}'}
+            )
+            headers = {"Sec-WebSocket-Protocol": "prefect"}
+            assert (
+                module.handler(ws_event("$connect", connection_id, headers=headers), LambdaContext())["statusCode"]
+                == 200
+            )
+            assert module.handler(ws_event("$default", connection_id, _auth(None)), LambdaContext()) == {
+                "statusCode": 200
+            }
+        stubber.assert_no_pending_responses()
+    for connection_id in connections:
+        module.handler(ws_event("$disconnect", connection_id), LambdaContext())
