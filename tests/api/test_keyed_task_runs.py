@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
-from tests.support.events import lifecycle, recorded, running_flow_run, utc_now, uuid7_at, with_client_ids
-
-
-@pytest.fixture
-def flow_run(client: httpx.Client) -> dict[str, Any]:
-    return running_flow_run(client)
-
-
-@pytest.fixture
-def aws(aws_endpoint_url: str) -> Iterator[None]:
-    with stack_aws_env(aws_endpoint_url):
-        yield
+from tests.aws_env import AWS_ENV, emulator_client
+from tests.support.events import lifecycle, recorded, utc_now, uuid7_at, with_client_ids
 
 
 def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:

@@ -9,35 +9,21 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.aws_env import AWS_ENV, emulator_client, stack_aws_env
+from tests.aws_env import AWS_ENV, emulator_client
 from tests.support.events import (
     fed,
     lifecycle,
     recorded,
-    running_flow_run,
     task_run_event,
     utc_now,
     with_client_ids,
 )
-
-
-@pytest.fixture
-def flow_run(client: httpx.Client) -> dict[str, Any]:
-    return running_flow_run(client)
-
-
-@pytest.fixture
-def aws(aws_endpoint_url: str) -> Iterator[None]:
-    """Storage in this process on the stack's table: the recorder run here as a second (or a crashing) one."""
-    with stack_aws_env(aws_endpoint_url):
-        yield
 
 
 def _received(events: list[dict[str, Any]]) -> list[Any]:

@@ -7,17 +7,11 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from shared.storage import task_runs as task_run_store
 from shared.storage.keys import sharded
 from tests.aws_env import AWS_ENV, emulator_client
-from tests.support.events import recorded, running_flow_run, task_run_event
-
-
-@pytest.fixture
-def flow_run(client: httpx.Client) -> dict[str, Any]:
-    return running_flow_run(client)
+from tests.support.events import recorded, task_run_event
 
 
 def _create(client: httpx.Client, flow_run_id: str | None, **extra: Any) -> httpx.Response:
