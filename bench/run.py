@@ -305,6 +305,11 @@ def build_cost(sf: dict[str, Any], tasks: int) -> dict[str, Any]:
     sdk = sf.get("sdk_flow_counters") or {}
     if sdk:
         out["sdk"] = costmod.run_costs(sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks, prices)
+        # The SDK speaks plain HTTP: its counters are already the AWS path's.
+        out["sdk_storage_floor"] = storage_floor.breakdown(
+            sdk.get("sequential_0"), sdk.get(f"sequential_{tasks}"), tasks
+        )
+        out["sdk_storage"] = costmod.storage_cost(out["sdk_storage_floor"], prices)
     if "ticks" in sf and not any(t.get("error") and "name" not in t for t in sf["ticks"]):
         # A tick that failed measured nothing useful: priced at the default tick time, listed as failed.
         ticks = [
