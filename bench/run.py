@@ -190,6 +190,11 @@ def bench_side(kind: str, args: argparse.Namespace, cfg: ApiConfig, started: Fut
                         before = snapshot(counters)
                         res["aws_ws_replay"] = replay_ws(counters, frames)
                         replayed = costmod.diff_routes(snapshot(counters), before)
+                        # The stream-fed functions record the replayed task runs after the replay returns: let them
+                        # finish, or their tail lands in the next measured flow's window (the SDK's 0-task flow
+                        # took 3 task runs' recorder work, 12 WRU, that way). The local run's stream work stands
+                        # for theirs.
+                        wait_quiet(counters, max_s=10.0 if args.smoke else 60.0)
                         out.setdefault("client_flow_counters_aws", {})[f"{mode}_{tasks}"] = costmod.on_aws_path(
                             d, replayed
                         )
