@@ -11,7 +11,7 @@ from typing import Any
 
 from bench import report, storage_floor
 from bench.cost import Routes
-from shared.storage import event_groups
+from shared.storage import event_groups, task_runs
 
 TASKS = 200
 
@@ -31,21 +31,34 @@ def _route(wru_by: dict[str, float], wru_by_key: dict[str, float], calls: int, p
 
 
 def _sdk_flows(groups_per_shard: float) -> tuple[Routes, Routes]:
-    """The SDK's 0-task flow (create, two state changes) and its 200-task flow (the same, plus its task runs'
-    state events posted as event groups in three of the eight shards of a minute, recorded by the stream-fed
-    recorder into keyed task runs)."""
+    """The SDK's 0-task flow (create, two state changes) and its 200-task flow: the same, plus its task runs' state
+    events posted as event groups in three of the eight shards of a minute, and the stream-fed recorder's keyed
+    task runs with their started-terminal index entry in each of the twelve shards (names as a smoke run of the
+    bench recorded them, 2026-11-29)."""
     flow0: Routes = {
-        "POST /api/flow_runs/": _route({"TransactWriteItems:FLOW_RUN": 4.0}, {"table FLOW_RUN#<id>": 4.0}, 2, 900.0),
+        "POST /api/flow_runs/": _route(
+            {"BatchWriteItem:FLOW_RUN": 1.0, "BatchWriteItem:FLOW_RUN+GSI1": 1.0},
+            {"table FLOW_RUN#<id>": 1.0, "GSI1 FLOW_RUNS#3": 1.0},
+            3,
+            900.0,
+        ),
         "POST /api/flow_runs/{id}/set_state": _route(
-            {"TransactWriteItems:FLOW_RUN": 8.0}, {"table FLOW_RUN#<id>": 6.0, "GSI1 FLOW_RUNS#3": 2.0}, 4, 1400.0
+            {"PutItem:FLOW_RUN": 2.0, "PutItem:FLOW_RUN+GSI5": 4.0},
+            {"table FLOW_RUN#<id>": 2.0, "GSI5 FLOW_RUNS#STATE#RUNNING#3": 4.0},
+            6,
+            1400.0,
         ),
     }
     groups = {f"table EVENT_GROUP#<ts>#{shard}": groups_per_shard for shard in (0, 3, 5)}
+    started = {f"GSI4 TASK_RUNS_STARTED#COMPLETED#{shard}": 17.0 if shard < 8 else 16.0 for shard in range(12)}
     flow_n: Routes = {
         **flow0,
-        "POST /api/events": _route({"BatchWriteItem:EVENT_GROUP": sum(groups.values())}, groups, 4, 20_000.0),
-        "stream:TaskRunRecorder": _route(
-            {"PutItem:TASK_RUN": 2.0 * TASKS}, {"table TASK_RUN_KEYS#<id>": 2.0 * TASKS}, 2 * TASKS, 180_000.0
+        "POST /api/events": _route({"BatchWriteItem:EVENT_GROUP/*": sum(groups.values())}, groups, 4, 20_000.0),
+        "stream:TaskRunRecorderFunction": _route(
+            {"PutItem:TASK_RUN_KEYS/*": 1.0 * TASKS, "PutItem:TASK_RUN_KEYS/*+GSI4": 1.0 * TASKS},
+            {"table TASK_RUN_KEYS#<id>": 1.0 * TASKS, **started},
+            TASKS,
+            180_000.0,
         ),
     }
     return flow0, flow_n
@@ -61,19 +74,26 @@ def test_an_sdk_flows_event_group_minute_key_is_rated_over_all_its_shards() -> N
 
     task_run = floor["task_run"]
     assert task_run["wru"] == round((3 * 28.0 + 2.0 * TASKS) / TASKS, 3)
-    assert task_run["wru_by"] == {"BatchWriteItem:EVENT_GROUP": 0.42, "PutItem:TASK_RUN": 2.0}
+    assert task_run["wru_by"] == {
+        "BatchWriteItem:EVENT_GROUP/*": 0.42,
+        "PutItem:TASK_RUN_KEYS/*": 1.0,
+        "PutItem:TASK_RUN_KEYS/*+GSI4": 1.0,
+    }
     assert task_run["stored_bytes"] == round(200_000 / TASKS)
     # The run touched three shards of the minute; at 10,000 task runs/s its writes spread over all eight.
     groups = _row(floor, "table EVENT_GROUP#<ts>#<shard>")
     assert groups["shared"] and groups["shards"] == event_groups.SHARDS
     assert groups["wcu_per_s"] == round(3 * 28.0 / event_groups.SHARDS / TASKS * storage_floor.TASK_RUNS_PER_S)
     assert not groups["over_limit"]
+    started = _row(floor, "GSI4 TASK_RUNS_STARTED#COMPLETED#<shard>")
+    assert started["shards"] == task_runs.TERMINAL_SHARDS
+    assert started["wcu_per_s"] == round(1.0 / task_runs.TERMINAL_SHARDS * storage_floor.TASK_RUNS_PER_S)
     # A task run's own keys are one entity's share, never the verdict's.
     assert not _row(floor, "table TASK_RUN_KEYS#<id>")["shared"]
 
     text = storage_floor.render(floor, "SDK task runs")
     assert "at 10,000 SDK task runs/s + 1,000 flow runs/s" in text
-    assert "0.42 WRU  BatchWriteItem:EVENT_GROUP" in text
+    assert "0.42 WRU  BatchWriteItem:EVENT_GROUP/*" in text
     assert "target no hot key: met" in text
 
 
