@@ -11,6 +11,7 @@ from typing import Any
 
 from bench import report, storage_floor
 from bench.cost import Routes
+from bench.run import build_cost
 from shared.storage import event_groups, task_runs
 
 TASKS = 200
@@ -107,10 +108,14 @@ def test_an_sdk_flow_writing_a_minute_key_past_the_limit_is_not_met() -> None:
     assert "target no hot key: NOT met (1 keys over)" in text
 
 
-def test_the_report_prints_the_sdk_floor_beside_the_real_clients() -> None:
-    sdk = storage_floor.breakdown(*_sdk_flows(groups_per_shard=28.0), TASKS)
-    res = {"cost": {"storage_floor": {}, "sdk_storage_floor": sdk}}
-    lines = report.storage_floor_sections(res)
+def test_the_cost_model_keeps_the_sdk_floor_and_the_report_prints_it_beside_the_real_clients() -> None:
+    flow0, flow_n = _sdk_flows(groups_per_shard=28.0)
+    cost = build_cost({"sdk_flow_counters": {"sequential_0": flow0, f"sequential_{TASKS}": flow_n}}, TASKS)
+    sdk = cost["sdk_storage_floor"]
+    assert sdk == storage_floor.breakdown(flow0, flow_n, TASKS)
+    assert cost["sdk_storage"]["per_million_task_runs"]["kept_usd_per_month"] > 0
+    lines = report.storage_floor_sections({"cost": cost})
+    # The real client's flows were not run here: its section says so, the SDK's is printed whole.
     prefect_at = lines.index("Storage floor (AWS path, real prefect client, bench/storage_floor.py):")
     sdk_at = lines.index(
         "Storage floor (Serverflow SDK, plain HTTP as on AWS, 200-task sequential flow, bench/storage_floor.py):"
