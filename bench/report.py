@@ -360,14 +360,15 @@ def cost_table(res: dict[str, Any]) -> str:
         lines.append(
             "  $ per 1M API operations: " + ", ".join(f"{k} {v['usd_per_million']:.2f}" for k, v in per_op.items())
         )
-    storage = cost.get("storage") or {}
-    for key in ("per_million_flow_runs", "per_million_task_runs"):
-        st = storage.get(key)
-        if st:
-            lines.append(
-                f"  storage {key.replace('_', ' ')}: {st['kept_usd_per_month']:.2f} per month while kept, + "
-                f"{st['expiring_usd_once']:.2f} once for what expires (~{storage['retention_days_assumed'] + 2:.0f} days)"
-            )
+    for client, storage in (("", cost.get("storage") or {}), ("SDK ", cost.get("sdk_storage") or {})):
+        for key in ("per_million_flow_runs", "per_million_task_runs"):
+            st = storage.get(key)
+            if st:
+                lines.append(
+                    f"  storage {client}{key.replace('_', ' ')}: {st['kept_usd_per_month']:.2f} per month while kept, "
+                    f"+ {st['expiring_usd_once']:.2f} once for what expires "
+                    f"(~{storage['retention_days_assumed'] + 2:.0f} days)"
+                )
     lines += cost_targets(cost)
     p = cost.get("prices", {})
     lines.append(
@@ -449,11 +450,29 @@ def render(res: dict[str, Any]) -> str:
         "Cost model (AWS list prices, on-demand):",
         cost_table(res),
         "",
-        "Storage floor (AWS path, real prefect client; bench/storage_floor.py):",
-        storage_floor.render((res.get("cost") or {}).get("storage_floor") or {}),
+        *storage_floor_sections(res),
         periodic_line(res),
     ]
     return "\n".join(parts)
+
+
+# Each client's storage floor in the cost model (bench/run.py build_cost): its key, whose flows, whose task runs.
+STORAGE_FLOORS = (
+    ("storage_floor", "AWS path, real prefect client", "task runs"),
+    ("sdk_storage_floor", "Serverflow SDK, plain HTTP as on AWS", "SDK task runs"),
+)
+
+
+def storage_floor_sections(res: dict[str, Any]) -> list[str]:
+    """The storage floor of the real prefect client's flows, then of the SDK's: the same breakdown and hot-key
+    verdict for each."""
+    cost = res.get("cost") or {}
+    lines: list[str] = []
+    for key, label, task_runs in STORAGE_FLOORS:
+        floor = cost.get(key) or {}
+        tasks = f"{floor['tasks']}-task sequential flow, " if floor.get("tasks") else ""
+        lines += [f"Storage floor ({label}, {tasks}bench/storage_floor.py):", storage_floor.render(floor, task_runs)]
+    return lines
 
 
 def periodic_line(res: dict[str, Any]) -> str:

@@ -1,4 +1,6 @@
-"""Issue #13's storage figures, from the DynamoDB meter's breakdowns of the real-client flows.
+"""Issue #13's storage figures, from the DynamoDB meter's breakdowns of one client's flows (a 0-task flow and an
+N-task flow): the real prefect client's on the AWS path, and the Serverflow SDK's (plain HTTP, already the AWS
+path):
 
 - write units per task run and per flow run by item kind and index (`wru_by`), beside the calls;
 - hot keys: the write units each index partition key takes per run (`wru_by_key`), scaled to
@@ -53,11 +55,12 @@ def breakdown(flow0: Routes | None, flow_n: Routes | None, n_tasks: int) -> dict
     if flow0 is None:
         return {}
     out: dict[str, Any] = {
+        "tasks": n_tasks,
         "flow_run": {
             **_totals(flow0),
             "wru_by": _sum(flow0, "wru_by"),
             "stored_bytes": sum(_sum(flow0, "put_bytes_by").values()),
-        }
+        },
     }
     if flow_n is not None and n_tasks > 0:
         out["task_run"] = {
@@ -101,11 +104,13 @@ SHARD = re.compile(r"#(?:s)?(\d+)$")
 
 def shard_counts() -> dict[str, int]:
     """The write-shard counts of the sharded key families, by their key prefix (the storage's constants)."""
-    from shared.storage import event_feed, events, flow_runs, log_feed, task_run_state_ids, task_runs
+    from shared.storage import event_feed, event_groups, events, flow_runs, log_feed, task_run_state_ids, task_runs
 
     return {
         "EVENTS": events.TIME_SHARDS,
         "EVENT_FEED": event_feed.FEED_SHARDS,
+        # The SDK's task-run state events, compressed in groups: a minute's key spread over its shards.
+        "EVENT_GROUP": event_groups.SHARDS,
         "EVENT_NAMES": events.NAME_SHARDS,
         "FLOW_RUNS": flow_runs.SHARDS,
         "LOG_FEED": log_feed.FEED_SHARDS,
@@ -135,7 +140,8 @@ def _shards(by_key: dict[str, float]) -> dict[str, tuple[float, int]]:
     return out
 
 
-def render(floor: dict[str, Any]) -> str:
+def render(floor: dict[str, Any], task_runs: str = "task runs") -> str:
+    """The breakdown as printed; `task_runs` names whose task runs the write rates are for (e.g. "SDK task runs")."""
     if not floor:
         return "  (not measured)"
     lines = []
@@ -157,7 +163,7 @@ def render(floor: dict[str, Any]) -> str:
     hot = floor.get("hot_keys") or []
     if hot:
         lines.append(
-            f"  write rate per partition key at {TASK_RUNS_PER_S:,} task runs/s + {FLOW_RUNS_PER_S:,} flow runs/s "
+            f"  write rate per partition key at {TASK_RUNS_PER_S:,} {task_runs}/s + {FLOW_RUNS_PER_S:,} flow runs/s "
             f"(target: no shared key > {KEY_LIMIT_WCU_S:,} WCU/s; <id> keys: one entity's share)"
         )
         for row in [r for r in hot if r["shared"]]:
