@@ -13,7 +13,7 @@ from fastapi import Request
 
 from shared.api.routing import ServerflowRouter
 from shared.config import get_settings
-from shared.schemas.ui import UISettings
+from shared.schemas.ui_settings import UISettings
 
 router = ServerflowRouter(tags=["UI"])
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.events import ReceivedEvent
 
@@ -12,6 +13,7 @@ from shared.schemas.events import ReceivedEvent
 class Bucket(BaseModel):
     """One counting window of an event trigger for one for_each key."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     bucketing_key: tuple[str, ...]
     start: datetime.datetime
     end: datetime.datetime

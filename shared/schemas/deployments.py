@@ -8,10 +8,10 @@ Field names and defaults follow Prefect 3.9.1 (`DeploymentResponse`,
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.schemas._jsonschema_tools import SchemaValidationError, check_schema, validate_value
 from shared.schemas.base import ActionBaseModel, APIBaseModel, ObjectBaseModel
@@ -43,6 +43,7 @@ class ConcurrencyLimitStrategy(str, enum.Enum):
 
 
 class ConcurrencyOptions(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     collision_strategy: ConcurrencyLimitStrategy
     grace_period_seconds: int | None = Field(default=None, ge=60, le=86400)
 
@@ -209,6 +210,7 @@ class DeploymentFlowRunCreate(ActionBaseModel):
 
 
 class DeploymentPaginationResponse(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     results: list[Deployment]
     count: int
     limit: int

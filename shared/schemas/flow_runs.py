@@ -7,10 +7,10 @@ start/end times, run_count...) so list and filter endpoints never need a second 
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.schemas.base import ActionBaseModel, APIBaseModel, ObjectBaseModel
 from shared.schemas.common import CreatedBy
@@ -158,6 +158,7 @@ class FlowRunUpdate(ActionBaseModel):
 class FlowRunPaginationResponse(BaseModel):
     """Response of POST /flow_runs/paginate."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     results: list[FlowRun]
     count: int
     limit: int
@@ -174,6 +175,7 @@ class FlowRunCreateResult(BaseModel):
 
 
 class FlowRunBulkCreateResponse(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     results: list[FlowRunCreateResult] = Field(default_factory=list)
 
 

@@ -182,6 +182,7 @@ class TaskRunUpdate(ActionBaseModel):
 class TaskRunPaginationResponse(BaseModel):
     """Response of POST /task_runs/paginate."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     results: list[TaskRun]
     count: int
     limit: int

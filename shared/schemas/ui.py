@@ -1,9 +1,10 @@
-"""Payloads of the routes only Prefect's UI reads (`/ui-settings`, `/ui/...`), as in prefect 3.9.1."""
+"""Payloads of the `/ui/...` routes only Prefect's UI reads, as in prefect 3.9.1 (`/ui-settings` has its own
+module, shared.schemas.ui_settings: its Lambda needs no run schema)."""
 
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -12,23 +13,6 @@ from shared.schemas.base import APIBaseModel
 from shared.schemas.states import StateType
 from shared.schemas.task_runs import TaskRun
 from shared.schemas.types import DateTime
-
-UIVersion = Literal["v1", "v2"]
-
-
-class UISettings(APIBaseModel):
-    """Runtime UI configuration returned by /ui-settings."""
-
-    api_url: str = Field(description="The base URL for API requests.")
-    csrf_enabled: bool = Field(description="Whether CSRF protection is enabled.")
-    auth: str | None = Field(description="Authentication method (e.g., 'BASIC') or null if disabled.")
-    flags: list[str] = Field(default_factory=list, description="List of enabled feature flags.")
-    default_ui: UIVersion = Field(
-        description="The UI neutral entry points open when the browser has no saved preference."
-    )
-    available_uis: list[UIVersion] = Field(default_factory=list, description="UI bundles available on this server.")
-    v1_base_url: str | None = Field(default=None, description="The base URL of the V1 UI, or null when unavailable.")
-    v2_base_url: str | None = Field(default=None, description="The base URL of the V2 UI, or null when unavailable.")
 
 
 class UITaskRun(TaskRun):

@@ -249,6 +249,7 @@ class GetScheduledFlowRuns(APIBaseModel):
 
 
 class WorkerFlowRunResponse(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     work_pool_id: UUID
     work_queue_id: UUID
     flow_run: FlowRun

@@ -18,9 +18,10 @@ history and the run's current state never disagree.
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.schemas.states import State
 from shared.storage import store
@@ -46,6 +47,7 @@ def checked_body(body: str, what: str) -> str:
 class StoredState(BaseModel):
     """A state item's body: the state plus its run (the by-id index needs the owner)."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     flow_run_id: UUID
     state: State
 
@@ -82,6 +84,7 @@ def read(state_id: UUID) -> State | None:
 class _CurrentState(BaseModel):
     """The part of a run item's body that history needs."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     state: State | None = None
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime
 import os
+from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.schemas.task_runs import TaskRun
 from shared.schemas.types import now_utc
@@ -36,6 +37,7 @@ ENTITY = "task_queue"
 class QueuedTaskRun(BaseModel):
     """A queued run plus the opaque position needed to claim it."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
     task_run: TaskRun
     position: str
 

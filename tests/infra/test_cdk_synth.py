@@ -50,6 +50,12 @@ def test_the_lambda_asset_bundles_the_lambda_lock_for_arm64(tmp_path: Path) -> N
         tmp_path / "shared" / "api" / "app.py"
     ).exists()
     assert not (tmp_path / "tests").exists() and not (tmp_path / ".venv").exists()
+    # Bytecode the read-only /var/task loads without checking mtimes (zipping does not keep them), ours and the
+    # dependencies': pyc flags 0b01 = hash-based, source not checked.
+    for module in ("shared/api/app.py", "fastapi/applications.py", "botocore/session.py"):
+        source = tmp_path / module
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 1, module
 
 
 def test_cdk_app_uploads_the_extracted_ui_into_the_templates_ui_bucket(tmp_path: Path) -> None:

@@ -67,3 +67,55 @@ def test_handler_cold_import_skips_xray_when_tracing_is_off(domain: str) -> None
 def test_tracing_on_does_load_xray() -> None:
     """The probe sees the SDK when it is really imported (so the checks above can fail)."""
     assert "aws_xray_sdk" in loaded_modules(API_DOMAIN, tracing=True)
+
+
+# Schema models are built on first use (shared.schemas.base: defer_build); one built at import builds the whole
+# tree it embeds (a pagination response: every FlowRun field) in every Lambda that imports its module. The
+# compound/sequence triggers are rebuilt explicitly for their recursive `Trigger` union.
+EAGER_PROBE = """
+import importlib, json, pkgutil
+import shared.schemas as schemas
+from pydantic import BaseModel
+for info in pkgutil.walk_packages(schemas.__path__, "shared.schemas."):
+    importlib.import_module(info.name)
+
+def models(cls):
+    seen = set(cls.__subclasses__())
+    for sub in list(seen):
+        seen |= models(sub)
+    return seen
+
+def schema_classes(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("cls"), type):
+            yield node["cls"]
+        for value in node.values():
+            yield from schema_classes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from schema_classes(value)
+
+def embeds_a_model(cls):
+    return any(
+        c is not cls and issubclass(c, BaseModel) for c in schema_classes(cls.__pydantic_core_schema__)
+    )
+
+built = sorted(
+    f"{cls.__module__}.{cls.__qualname__}"
+    for cls in models(BaseModel)
+    if cls.__module__.startswith("shared.schemas.") and cls.__pydantic_complete__ and embeds_a_model(cls)
+)
+print("PROBE", json.dumps(built))
+"""
+REBUILT_AT_IMPORT = {"shared.schemas.automations.CompoundTrigger", "shared.schemas.automations.SequenceTrigger"}
+
+
+def test_schema_models_that_embed_models_are_not_built_at_import() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SERVERFLOW_"))}
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (REPO_ROOT, REPO_ROOT / "sdk"))
+    p = subprocess.run(
+        [server_python(), "-c", EAGER_PROBE], cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=120
+    )
+    line = next((ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")), None)
+    assert line is not None, p.stderr[-2000:]
+    assert set(json.loads(line.removeprefix("PROBE "))) == REBUILT_AT_IMPORT
