@@ -56,10 +56,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
@@ -97,12 +97,16 @@ class _Named(BaseModel):
 class Guard(BaseModel):
     """A guard's body: the run its natural key names, and the states of it the guard holds."""
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
+
     id: UUID
     states: list[State] = []
 
 
 class HeldStates(BaseModel):
     """A keyed run's `held` attribute: the states of it its creating recorder batch held, oldest first."""
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
 
     states: list[State]
 

@@ -41,9 +41,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.schemas.states import State
 from shared.schemas.task_runs import TaskRun
@@ -65,6 +66,8 @@ MAX_GROUP_JSON_BYTES = 300 * 1024
 
 class StateGroup(BaseModel):
     """A group item's body: states of one run, oldest first."""
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(defer_build=True)  # built on first use (cold start)
 
     states: list[State]
 
