@@ -321,29 +321,27 @@ def _named(task_run_ids: list[UUID]) -> list[TableItem]:
     return store.batch_get(((_run_key(i), store.META) for i in task_run_ids), consistent=False)
 
 
-def _runs_in_partition(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[TableItem]:
-    """The run items of a flow run's partition: its keyed runs, and the runs its guards name (one BatchGetItem).
-    Each id once, its newest state (a keyed run whose natural key changed is at two places)."""
+def _runs_in_partition(flow_run_id: UUID, *, subflow_parents: bool = True) -> list[tuple[TaskRun, TableItem]]:
+    """The runs of a flow run's partition, each decoded once with its item: its keyed runs, and the runs its
+    guards name (one BatchGetItem). Each id once, its newest state (a keyed run whose natural key changed is at
+    two places)."""
     items = task_run_keys.items_in_flow_run(flow_run_id, subflow_parents=subflow_parents)
     keyed = [item for item in items if task_run_keys.is_keyed_run(item)]
     guarded = [task_run_keys.named_id(item) for item in items if not task_run_keys.is_keyed_run(item)]
-    newest: dict[str, TableItem] = {}
+    newest: dict[UUID, tuple[TaskRun, TableItem]] = {}
     for item in [*keyed, *_named([i for i in guarded if i is not None])]:
-        run_id = str(task_run_keys.named_id(item))
-        known = newest.get(run_id)
-        if known is None or (item.state_timestamp or "") > (known.state_timestamp or ""):
-            newest[run_id] = item
+        run = decode(item, TaskRun)
+        known = newest.get(run.id)
+        if known is None or (item.state_timestamp or "") > (known[1].state_timestamp or ""):
+            newest[run.id] = (run, item)
     return list(newest.values())
 
 
 def _listed(flow_run_id: UUID | None) -> list[tuple[TaskRun, TableItem]]:
     """A flow run's task runs with their items, by id: its partition's keyed runs and those its guards name
     (runs whose flow run changed since are left out), and those listed by their GSI1 copy (task_run_keys.py)."""
-    listed: dict[UUID, tuple[TaskRun, TableItem]] = {}
-    for item in _runs_in_partition(flow_run_id) if flow_run_id is not None else []:
-        run = decode(item, TaskRun)
-        if run.flow_run_id == flow_run_id:
-            listed[run.id] = (run, item)
+    in_partition = _runs_in_partition(flow_run_id) if flow_run_id is not None else []
+    listed = {run.id: (run, item) for run, item in in_partition if run.flow_run_id == flow_run_id}
     for item in store.query(_by_flow_run_key(flow_run_id), index="GSI1"):
         run = decode(item, TaskRun)
         listed.setdefault(run.id, (run, item))
