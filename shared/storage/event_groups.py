@@ -66,10 +66,6 @@ def partition(event_id: UUID) -> str | None:
     return uuid7_keys.minute_partition(PARTITION, event_id, SHARDS)
 
 
-def _past_span(first: tuple[UUID, str], other: tuple[UUID, str]) -> bool:
-    return uuid7_keys.millis(other[0]) - uuid7_keys.millis(first[0]) > SPAN_MS
-
-
 def _member_bytes(member: tuple[UUID, str]) -> int:
     return len(member[1].encode()) + 1  # and its comma
 
@@ -98,12 +94,12 @@ def groups(events: Iterable[ReceivedEvent], stream_feed: str) -> list[TableItem]
             raise ValueError(f"event id {event.id} is not a UUIDv7: it has no group")
         by_partition.setdefault(pk, {})[event.id] = event.model_dump_json()
         expiry[event.id] = expires_at(event)
-    found = []
-    for pk, texts in sorted(by_partition.items()):
-        members = sorted(texts.items())  # a UUID orders as its text: a UUIDv7 by its time
-        for chunk in store.chunked(members, _member_bytes, MAX_GROUP_JSON_BYTES, splits=_past_span):
-            found.append(_group(pk, chunk, expiry, stream_feed))
-    return found
+    # (id, text) members: a UUID orders as its text, a UUIDv7 by its time.
+    members = {pk: texts.items() for pk, texts in by_partition.items()}
+    return [
+        _group(pk, chunk, expiry, stream_feed)
+        for pk, chunk in uuid7_keys.chunks(members, lambda m: m[0], _member_bytes, MAX_GROUP_JSON_BYTES, SPAN_MS)
+    ]
 
 
 def events_in(body: str) -> list[ReceivedEvent]:

@@ -61,10 +61,6 @@ def _row_bytes(row: Row) -> int:
     return len(json.dumps(row, separators=(",", ":")))
 
 
-def _past_page_span(first: Row, row: Row) -> bool:
-    return uuid7_keys.millis(UUID(row.task_run_id)) - uuid7_keys.millis(UUID(first.task_run_id)) > PAGE_SPAN_MS
-
-
 def _page(pk: str, rows: list[Row]) -> TableItem:
     digest = hashlib.blake2b("\n".join(" ".join(r) for r in rows).encode(), digest_size=8).hexdigest()
     return TableItem(pk, f"{rows[0].task_run_id}#{digest}", entity=ENTITY, body=json.dumps(rows, separators=(",", ":")))
@@ -79,11 +75,10 @@ def pages(rows: Iterable[Row]) -> list[TableItem]:
         if pk is None:
             raise ValueError(f"task run id {row.task_run_id} is not a UUIDv7: it has no page")
         by_partition[pk].add(row)
-    found = []
-    for pk, partition_rows in sorted(by_partition.items()):
-        for chunk in store.chunked(sorted(partition_rows), _row_bytes, MAX_PAGE_JSON_BYTES, splits=_past_page_span):
-            found.append(_page(pk, chunk))
-    return found
+    chunks = uuid7_keys.chunks(
+        by_partition, lambda r: UUID(r.task_run_id), _row_bytes, MAX_PAGE_JSON_BYTES, PAGE_SPAN_MS
+    )
+    return [_page(pk, chunk) for pk, chunk in chunks]
 
 
 def _rows_in(pk: str, ids: list[UUID]) -> list[Row]:

@@ -74,13 +74,12 @@ def partition(state_id: UUID, shards: int = SHARDS) -> str | None:
     return uuid7_keys.minute_partition(PARTITION, state_id, shards)
 
 
+def _state_id(entry: Entry) -> UUID:
+    return UUID(entry.state_id)
+
+
 def _entry_bytes(entry: Entry) -> int:
     return len(json.dumps(entry, separators=(",", ":")))
-
-
-def _past_page_span(first: Entry, entry: Entry) -> bool:
-    """Whether `entry` was made too long after a page's first entry to share its page (ids in order)."""
-    return uuid7_keys.millis(UUID(entry.state_id)) - uuid7_keys.millis(UUID(first.state_id)) > PAGE_SPAN_MS
 
 
 def _rows(entries: list[Entry]) -> list[list[object]]:
@@ -123,12 +122,10 @@ def pages(located: Iterable[tuple[Entry, float | None]]) -> list[TableItem]:
             raise ValueError(f"state id {entry.state_id} is not a UUIDv7: it has no page")
         by_partition.setdefault(pk, {})[entry] = expires_at
     found = []
-    for pk, expiries in sorted(by_partition.items()):
-        ordered = sorted(expiries)
-        for chunk in store.chunked(ordered, _entry_bytes, MAX_PAGE_JSON_BYTES, splits=_past_page_span):
-            chunk_expiries = [expiries[entry] for entry in chunk]
-            expires_at = None if None in chunk_expiries else max(e for e in chunk_expiries if e is not None)
-            found.append(_page(pk, chunk, expires_at))
+    for pk, chunk in uuid7_keys.chunks(by_partition, _state_id, _entry_bytes, MAX_PAGE_JSON_BYTES, PAGE_SPAN_MS):
+        chunk_expiries = [by_partition[pk][entry] for entry in chunk]
+        expires_at = None if None in chunk_expiries else max(e for e in chunk_expiries if e is not None)
+        found.append(_page(pk, chunk, expires_at))
     return found
 
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 from uuid import UUID
 
+from shared.storage import store
 from shared.storage.keys import MINUTE_CHARS, key, shard_of, sortable_time
+
+Member = TypeVar("Member", bound=tuple[Any, ...])
 
 
 def is_uuid7(value: UUID) -> bool:
@@ -46,3 +51,22 @@ def sk_range(lowest: UUID, highest: UUID, span_ms: int) -> tuple[str, str]:
     """The sort keys (`<lowest id of the item>#...`) of the items that may hold an id in [lowest, highest] when
     every item spans at most `span_ms` of id time: from the id prefix `span_ms` before `lowest` to `<highest>#~`."""
     return prefix_at(millis(lowest) - span_ms), f"{highest}#~"
+
+
+def chunks(
+    by_partition: Mapping[str, Iterable[Member]],
+    id_of: Callable[[Member], UUID],
+    size: Callable[[Member], int],
+    max_bytes: int,
+    span_ms: int,
+) -> Iterator[tuple[str, list[Member]]]:
+    """The members of each partition (partitions in key order), sorted (a tuple led by its UUIDv7 sorts by its
+    time), in chunks of at most `max_bytes` (summed `size`) whose ids span at most `span_ms` of time: what one
+    item packing ids holds. The same members always make the same chunks (item keys are derived from them)."""
+
+    def past_span(first: Member, other: Member) -> bool:
+        return millis(id_of(other)) - millis(id_of(first)) > span_ms
+
+    for pk, members in sorted(by_partition.items()):
+        for chunk in store.chunked(sorted(members), size, max_bytes, splits=past_span):
+            yield pk, chunk
