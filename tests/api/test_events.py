@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from shared.schemas.events import ReceivedEvent
 from shared.storage import events as event_store
 from shared.storage.keys import key, sharded, sortable_time
-from tests.support.events import fed, lifecycle, recorded, running_flow_run, utc_now
+from tests.support.events import fed, lifecycle, recorded, running_flow_run, stored, utc_now
 
 
 def _ws_url(api_url: str) -> str:
@@ -134,13 +134,14 @@ def test_websocket_handshake_events_and_checkpoint_pings(client: httpx.Client, a
                 await ws.send(json.dumps(event))
             await ws.send("this is not an event")  # skipped, the socket stays open
             await ws.send(json.dumps({"id": "nope"}))
-            # The client's checkpoint: a pong after the frames means they were taken in.
+            # The client's checkpoint: a pong after the frames means they were received.
             await asyncio.wait_for(await ws.ping(), timeout=10)
         finally:
             await ws.close()
 
     asyncio.run(scenario())
-    # Stored as each frame is received; the recorder builds the task run from the table's stream.
+    # Stored as the frames are taken off the socket; the recorder builds the task run from the table's stream.
+    stored(client, [event["id"] for event in events])
     recorded(client)
     run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED" and run["flow_run_id"] == flow_run["id"]
@@ -166,14 +167,17 @@ def test_websocket_without_subprotocol_is_accepted_in_legacy_mode(client: httpx.
     task_run_id = str(uuid.uuid4())
     flow_run = running_flow_run(client)
 
+    events = lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=5))
+
     async def scenario() -> None:
         async with connect(_ws_url(api_url)) as ws:
             assert ws.subprotocol is None
-            for event in lifecycle(task_run_id, flow_run["id"], utc_now() - datetime.timedelta(seconds=5)):
+            for event in events:
                 await ws.send(json.dumps(event))
             await asyncio.wait_for(await ws.ping(), timeout=10)
 
     asyncio.run(scenario())
+    stored(client, [event["id"] for event in events])
     recorded(client)
     run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED"
@@ -216,6 +220,7 @@ PREFECT_CLIENT_SCRIPT = textwrap.dedent(
                 )
                 await client.emit(event)
                 previous = event.id
+                print("EVENT", event.id)
             assert client._unconfirmed_events == [], "checkpoint pings were not answered"
         print("EMITTED")
 
@@ -242,6 +247,7 @@ def test_real_prefect_events_client(client: httpx.Client, api_url: str, tmp_path
         timeout=120,
     )
     assert result.returncode == 0 and "EMITTED" in result.stdout, result.stdout + result.stderr
+    stored(client, [line.split()[1] for line in result.stdout.splitlines() if line.startswith("EVENT ")])
     recorded(client)
     run = client.get(f"/task_runs/{task_run_id}").json()
     assert run["state_type"] == "COMPLETED" and run["name"] == "via-prefect-client"

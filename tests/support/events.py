@@ -114,6 +114,22 @@ def with_client_ids(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def stored(client: httpx.Client, event_ids: list[str], timeout: float = 30.0) -> None:
+    """Wait until every one of `event_ids` is stored (read back by id).
+
+    A websocket's pong is no storage barrier: the socket answers pings while its queued frames are still
+    being written (the reference's socket too), so after a client's last checkpoint the last frames may
+    land after an HTTP request sent next. Wait for them before `recorded`, which only covers events
+    stored before it.
+    """
+    wanted = sorted(set(event_ids))
+    by_id = {"filter": {"id": {"id": wanted}}, "limit": 50}
+    deadline = time.monotonic() + timeout
+    while client.post("/events/filter", json=by_id).json()["total"] < len(wanted):
+        assert time.monotonic() < deadline, f"the socket's events were not stored within {timeout}s"
+        time.sleep(0.02)
+
+
 def recorded(client: httpx.Client, timeout: float = 30.0) -> None:
     """Wait until the task-run recorder has recorded every event stored before this call.
 
