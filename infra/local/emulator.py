@@ -1,7 +1,7 @@
 """Embedded AWS emulator: moto's app on loopback, for machines without Docker.
 
 Served over kept-alive HTTP/1.1 connections (infra/local/http_server.py), DynamoDB reads
-without moto's per-request web machinery (infra/local/fast_reads.py). DynamoDB requests are served one at a time (moto does not lock; DynamoDB applies a
+without moto's per-request web machinery (infra/local/fast_dispatch.py). DynamoDB requests are served one at a time (moto does not lock; DynamoDB applies a
 conditional write atomically). With `--data-dir` every acknowledged write is first
 journaled and fsynced, and the directory is replayed at start (infra/local/persistence.py).
 
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.local.fast_reads import FastReads
+from infra.local.fast_dispatch import FastDispatch
 from infra.local.http_server import KeepAliveServer
 from infra.local.persistence import DurableStore
 
@@ -33,7 +33,7 @@ def build_app(directory: Path | None = None) -> DurableStore:
     from infra.local import moto_speedups
 
     moto_speedups.apply()
-    return DurableStore(FastReads(DomainDispatcherApplication(create_backend_app)), directory)
+    return DurableStore(FastDispatch(DomainDispatcherApplication(create_backend_app)), directory)
 
 
 def build_server(host: str, port: int, app: Any | None = None) -> KeepAliveServer:
