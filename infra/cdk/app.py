@@ -17,7 +17,8 @@ from aws_cdk import cloudformation_include as cfn_inc
 from constructs import Construct
 
 from infra import ui_assets
-from infra.cdk.bundling import ASSET_EXCLUDES, REPO_ROOT, bundling_options
+from infra.cdk.bundling import bundling_options
+from infra.lambda_package import PACKAGE_EXCLUDES, REPO_ROOT
 from infra.template import TEMPLATE_PATH, function_domains
 
 
@@ -26,7 +27,7 @@ class ServerflowStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         template = cfn_inc.CfnInclude(self, "Template", template_file=str(TEMPLATE_PATH))
         self.asset = cdk.aws_s3_assets.Asset(
-            self, "CodeAsset", path=str(REPO_ROOT), exclude=ASSET_EXCLUDES, bundling=bundling_options()
+            self, "CodeAsset", path=str(REPO_ROOT), exclude=PACKAGE_EXCLUDES, bundling=bundling_options()
         )
         for logical_id in function_domains():
             function = template.get_resource(logical_id)
