@@ -5,8 +5,9 @@ on arm64 (template.yaml Globals), then compiled to bytecode (infra/lambda_byteco
 read-only, so what is not shipped compiled is compiled again at every cold start). Both deploy paths
 build it here:
 - `sam build`: every function's Metadata says `BuildMethod: makefile`, and the Makefile's `build-%`
-  target runs `python3.11 -m infra.lambda_package "$ARTIFACTS_DIR"` (SAM's own Python builder ships no
-  bytecode at all, so each cold start compiled every module, the dependencies' too);
+  target runs `python3.11 -m infra.lambda_package --cache .aws-sam/lambda-package "$ARTIFACTS_DIR"` (SAM's
+  own Python builder ships no bytecode at all, so each cold start compiled every module, the dependencies'
+  too);
 - the CDK app's code asset (infra/cdk/bundling.py).
 Wheels are chosen by pip's cross-platform selection (no Docker needed). Only an interpreter of the
 runtime's version writes bytecode the runtime loads, so another one refuses to build.
