@@ -35,24 +35,7 @@ def ddb() -> Iterator[Any]:
         aws_access_key_id="x",
         aws_secret_access_key="x",
     )
-    client.create_table(
-        TableName="t",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "GSI1PK", "GSI1SK")
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    _create_table(client, "t")
     for sk in ("1", "2", "3", "4"):
         client.put_item(TableName="t", Item=ITEM | {"SK": {"S": sk}, "GSI1PK": {"S": "g"}, "GSI1SK": {"S": f"s{sk}"}})
     yield client
@@ -143,7 +126,7 @@ def test_fast_reads_answer_as_motos_full_path(ddb: Any, monkeypatch: pytest.Monk
 
 
 def _writes(ddb: Any, table: str) -> list[Any]:
-    """A run of writes, taken and refused, on `table` (made empty like "t"), with each answer or error."""
+    """A run of writes, taken and refused, on `table` (`_streamed_table`), with each answer or error, then its items."""
     key = {"PK": {"S": "w"}, "SK": {"S": "1"}}
     absent = "attribute_not_exists(PK)"
     calls: list[tuple[str, dict[str, Any]]] = [
@@ -245,7 +228,8 @@ def _writes(ddb: Any, table: str) -> list[Any]:
     return answers
 
 
-def _empty_table(ddb: Any, name: str) -> None:
+def _create_table(ddb: Any, name: str, **extra: Any) -> None:
+    """A table keyed PK/SK with one GSI (GSI1PK/GSI1SK, all attributes), as the emulator's tests need."""
     ddb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -261,8 +245,13 @@ def _empty_table(ddb: Any, name: str) -> None:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        **extra,
     )
+
+
+def _streamed_table(ddb: Any, name: str) -> None:
+    """A table with its stream on and one item (ITEM at p/1), for `_writes`."""
+    _create_table(ddb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
     ddb.put_item(TableName=name, Item=ITEM | {"SK": {"S": "1"}})
 
 
@@ -284,13 +273,13 @@ def _stream(ddb: Any, table: str) -> list[Any]:
 
 def test_fast_writes_answer_and_store_as_motos_full_path(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     served = _served(monkeypatch)
-    _empty_table(ddb, "fast")
+    _streamed_table(ddb, "fast")
     ours = _writes(ddb, "fast")
     ours_stream = _stream(ddb, "fast")
     # Writes the parser takes are answered here, refused or not; reads refused go to moto's path.
     assert served.count("fast") >= 15 and served.count("moto") == 0, served
     monkeypatch.setattr(fast_dispatch, "FAST_CALLS", {})
-    _empty_table(ddb, "moto")
+    _streamed_table(ddb, "moto")
     theirs = _writes(ddb, "moto")
 
     def named(answers: list[Any], table: str) -> str:
