@@ -21,7 +21,6 @@ so every validation, expression, condition, stream record and the ordered index 
 from __future__ import annotations
 
 import io
-import logging
 import os
 import zlib
 from collections.abc import Callable, Iterable
@@ -38,8 +37,6 @@ from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from werkzeug.exceptions import HTTPException
 
 from infra.local.fast_responses import dumps
-
-logger = logging.getLogger("serverflow.emulator")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -151,7 +148,7 @@ class FastDispatch:
         parser = self._parsers.get(call.operation)
         if parser is None:
             operation_model = get_service_model(call.service).operation_model(call.operation)
-            parser = PROTOCOL_PARSERS["json"](operation_model, map_type=DynamoHandler.PROTOCOL_PARSER_MAP_TYPE)
+            parser = PROTOCOL_PARSERS["json"](operation_model, map_type=call.handler.PROTOCOL_PARSER_MAP_TYPE)
             self._parsers[call.operation] = parser
         return parser
 
@@ -189,6 +186,7 @@ class FastDispatch:
         except Exception:  # noqa: BLE001 - nothing ran yet: a request moto's parser refuses is moto's path's to format
             return None
         try:
+            # Anything else raised here is raised on, as from moto's path (its server answers 500).
             result = getattr(handler, call.method)()
         except HTTPException as error:
             # moto's path (BaseResponse.call_action) answers a refused write with the exception's own response.
