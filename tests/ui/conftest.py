@@ -7,6 +7,7 @@ extracted before it starts), seeded once by tests/ui/scripts/seed_ui_data.py.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -37,15 +38,35 @@ SCRIPTS = Path(__file__).resolve().parent / "scripts"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
+# Our test processes install one at a time (a second finds chromium there); apt's own lock may also be held by
+# another apt (a CI image's own apt run at boot, say): that is waited for, not taken as apt being unable to run.
+INSTALL_LOCK = Path("/tmp/serverflow-chromium-install.lock")
+APT_LOCK_WAIT_SECONDS = 600.0
+
+
+def _apt(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run an apt-get command, again while another apt holds its lock (up to APT_LOCK_WAIT_SECONDS)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    deadline = time.monotonic() + APT_LOCK_WAIT_SECONDS
+    while True:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if result.returncode == 0 or "Could not get lock" not in result.stderr or time.monotonic() > deadline:
+            return result
+        time.sleep(2.0)
+
+
 def _install_chromium() -> None:
     """Debian's chromium through apt (root, as on these machines and CI); skip only if apt cannot run."""
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.skip("chromium is missing and apt-get cannot install it here (needs Debian and root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            pytest.skip(f"apt-get could not install chromium: {' '.join(command)}: {result.stderr[-2000:]}")
+    with INSTALL_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return  # another test process installed it meanwhile
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
+            result = _apt(command)
+            if result.returncode != 0:
+                pytest.skip(f"apt-get could not install chromium: {' '.join(command)}: {result.stderr[-2000:]}")
 
 
 @pytest.fixture(scope="session")
