@@ -142,6 +142,7 @@ def _stream(partition: Partition, wanted: int | None = None) -> Iterator[FlowRun
         index=partition.index,
         descending=True,
         page_size=page_size,
+        attributes=flow_run_index.LISTED_ATTRIBUTES,
         sk_gte=partition.sk_gte,
         sk_lte=partition.sk_lte,
     )
@@ -241,6 +242,7 @@ def _by_expected_start(
         index="GSI7",
         descending=descending,
         page_size=max(offset + limit, MIN_PAGE_SIZE),
+        attributes=[*flow_run_index.LISTED_ATTRIBUTES, "GSI7SK"],  # the tie check reads the sort key
         sk_gte=by_start.sk_gte,
         sk_lte=by_start.sk_lte,
     )

@@ -122,14 +122,16 @@ def item_size(item: TableItem) -> int:
     return size
 
 
-def batch_get(keys: Iterable[tuple[str, str]], *, consistent: bool = True) -> list[TableItem]:
+def batch_get(
+    keys: Iterable[tuple[str, str]], *, consistent: bool = True, attributes: list[str] | None = None
+) -> list[TableItem]:
     """Items by key (each once), in no particular order (absent keys are left out). `consistent=False` halves
     the read units: for readers whose keys come from an (eventually consistent) index, or whose items cannot
-    have just changed."""
+    have just changed. `attributes`: return only these (the same units; less for botocore to parse)."""
     unique = [k for k in dict.fromkeys(keys) if _fits(*k)]
     if not unique:
         return []
-    items = list(TableItem.batch_get(unique, consistent_read=consistent))
+    items = list(TableItem.batch_get(unique, consistent_read=consistent, attributes_to_get=attributes))
     read_stats().items_read += len(items)
     return items
 
